@@ -1,0 +1,158 @@
+#include "modules/commands/command_table.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <unordered_map>
+
+#include "modules/commands/planners.hpp"
+#include "modules/protocol/reply_writer.hpp"
+
+namespace stairkv::commands {
+
+namespace {
+
+// Command names longer than this are unknown anyway; lower-casing uses a stack buffer.
+constexpr std::size_t max_command_name = 32;
+
+constexpr std::uint32_t w = flag::write;
+constexpr std::uint32_t r = flag::readonly;
+constexpr std::uint32_t oom = flag::denyoom;
+constexpr std::uint32_t f = flag::fast;
+constexpr std::uint32_t gw = flag::gateway;
+constexpr std::uint32_t ld = flag::loading;
+constexpr std::uint32_t st = flag::stale;
+
+std::vector<command_spec> make_table() {
+  return {
+    // name, arity, flags, first, last, step, group, summary, since, planner
+    {"append", 3, w | oom | f, 1, 1, 1, "string",
+     "Append a value to a key", "2.0.0", plan_append},
+    {"command", -1, ld | st, 0, 0, 0, "server",
+     "Get array of Redis command details", "2.8.13", plan_command},
+    {"config", -2, gw | ld | st, 0, 0, 0, "server",
+     "A container for server configuration commands", "2.0.0", nullptr},
+    {"dbsize", 1, r | f, 0, 0, 0, "server",
+     "Return the number of keys in the selected database", "1.0.0",
+     plan_dbsize},
+    {"decr", 2, w | oom | f, 1, 1, 1, "string",
+     "Decrement the integer value of a key by one", "1.0.0", plan_decr},
+    {"decrby", 3, w | oom | f, 1, 1, 1, "string",
+     "Decrement the integer value of a key by the given number", "1.0.0",
+     plan_decrby},
+    {"del", -2, w, 1, -1, 1, "generic", "Delete a key", "1.0.0", plan_del},
+    {"echo", 2, f, 0, 0, 0, "connection", "Echo the given string", "1.0.0",
+     plan_echo},
+    {"exists", -2, r | f, 1, -1, 1, "generic", "Determine if a key exists",
+     "1.0.0", plan_exists},
+    {"flushall", -1, w, 0, 0, 0, "server",
+     "Remove all keys from all databases", "1.0.0", plan_flush},
+    {"flushdb", -1, w, 0, 0, 0, "server",
+     "Remove all keys from the current database", "1.0.0", plan_flush},
+    {"get", 2, r | f, 1, 1, 1, "string", "Get the value of a key", "1.0.0",
+     plan_get},
+    {"incr", 2, w | oom | f, 1, 1, 1, "string",
+     "Increment the integer value of a key by one", "1.0.0", plan_incr},
+    {"incrby", 3, w | oom | f, 1, 1, 1, "string",
+     "Increment the integer value of a key by the given amount", "1.0.0",
+     plan_incrby},
+    {"info", -1, gw | ld | st, 0, 0, 0, "server",
+     "Get information and statistics about the server", "1.0.0", nullptr},
+    {"mget", -2, r | f, 1, -1, 1, "string",
+     "Get the values of all the given keys", "1.0.0", plan_mget},
+    {"mset", -3, w | oom, 1, -1, 2, "string",
+     "Set multiple keys to multiple values", "1.0.1", plan_mset},
+    {"ping", -1, f | st, 0, 0, 0, "connection", "Ping the server", "1.0.0",
+     plan_ping},
+    {"quit", -1, gw | ld | st | f, 0, 0, 0, "connection",
+     "Close the connection", "1.0.0", nullptr},
+    {"select", 2, ld | st | f, 0, 0, 0, "connection",
+     "Change the selected database for the current connection", "1.0.0",
+     plan_select},
+    {"set", -3, w | oom, 1, 1, 1, "string",
+     "Set the string value of a key", "1.0.0", plan_set},
+    {"strlen", 2, r | f, 1, 1, 1, "string",
+     "Get the length of the value stored in a key", "2.2.0", plan_strlen},
+  };
+}
+
+struct index {
+  std::vector<command_spec> table = make_table();
+  std::unordered_map<std::string_view, const command_spec*> by_name;
+
+  index() {
+    for (const auto& spec : table)
+      by_name.emplace(spec.name, &spec);
+  }
+};
+
+const index& the_index() {
+  static const index instance;
+  return instance;
+}
+
+bool arity_ok(const command_spec& spec, std::size_t argc) {
+  auto n = static_cast<long>(argc);
+  return spec.arity >= 0 ? n == spec.arity : n >= -spec.arity;
+}
+
+} // namespace
+
+const command_spec* find_command(std::string_view name) {
+  if (name.size() > max_command_name)
+    return nullptr;
+  char lower[max_command_name];
+  std::transform(name.begin(), name.end(), lower, [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  const auto& by_name = the_index().by_name;
+  auto it = by_name.find(std::string_view{lower, name.size()});
+  return it == by_name.end() ? nullptr : it->second;
+}
+
+const std::vector<command_spec>& all_commands() {
+  return the_index().table;
+}
+
+std::string unknown_command_error(const std::vector<std::string_view>& argv) {
+  // Redis quotes at most 128 bytes of the name and of the arguments, and turns line
+  // breaks into spaces so the error stays one protocol line.
+  constexpr std::size_t quote_limit = 128;
+  std::string msg = "ERR unknown command '";
+  auto name = argv.empty() ? std::string_view{} : argv[0];
+  msg.append(name.substr(0, quote_limit));
+  msg.append("', with args beginning with: ");
+  std::size_t quoted = 0;
+  for (std::size_t i = 1; i < argv.size() && quoted < quote_limit; ++i) {
+    auto arg = argv[i].substr(0, quote_limit - quoted);
+    msg += '\'';
+    msg.append(arg);
+    msg.append("' ");
+    quoted += arg.size() + 3;
+  }
+  std::replace(msg.begin(), msg.end(), '\r', ' ');
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return msg;
+}
+
+outcome execute_command(plan& p, const client_context& client,
+                        const std::vector<std::string_view>& argv) {
+  const auto* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  if (spec == nullptr) {
+    reply_error(p, client, unknown_command_error(argv));
+    return outcome::routed;
+  }
+  if (!arity_ok(*spec, argv.size())) {
+    std::string msg = "ERR wrong number of arguments for '";
+    msg.append(spec->name);
+    msg.append("' command");
+    reply_error(p, client, msg);
+    return outcome::routed;
+  }
+  if (spec->run == nullptr)
+    return outcome::gateway;
+  spec->run(p, client, argv);
+  return outcome::routed;
+}
+
+} // namespace stairkv::commands

@@ -1,0 +1,54 @@
+#pragma once
+
+// The command table: every command the store knows, its arity and flags as Redis
+// declares them, and the function that plans it. Lookup is case-insensitive.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modules/commands/plan.hpp"
+
+namespace stairkv::commands {
+
+namespace flag {
+inline constexpr std::uint32_t write = 1;      // changes the key space
+inline constexpr std::uint32_t readonly = 2;   // only reads keys
+inline constexpr std::uint32_t denyoom = 4;    // may grow memory
+inline constexpr std::uint32_t fast = 8;       // O(1) or O(log n)
+inline constexpr std::uint32_t gateway = 16;   // answered by the connection's gateway
+inline constexpr std::uint32_t loading = 32;   // allowed while loading
+inline constexpr std::uint32_t stale = 64;     // allowed on stale data
+} // namespace flag
+
+using planner = void (*)(plan& p, const client_context& client,
+                         const std::vector<std::string_view>& argv);
+
+struct command_spec {
+  const char* name;     // lower case, as Redis reports it
+  int arity;            // Redis convention: -n means "at least n"
+  std::uint32_t flags;
+  int first_key;        // 0 when the command takes no key
+  int last_key;         // -1: the last argument
+  int key_step;
+  const char* group;    // COMMAND DOCS group
+  const char* summary;  // COMMAND DOCS summary
+  const char* since;    // first Redis version with the command
+  planner run;          // nullptr for gateway commands
+};
+
+// Finds a command by name, ignoring case; nullptr if unknown.
+const command_spec* find_command(std::string_view name);
+
+// Every command, in a stable order.
+const std::vector<command_spec>& all_commands();
+
+// Checks arity, then plans the command (or records its error reply).
+outcome execute_command(plan& p, const client_context& client,
+                        const std::vector<std::string_view>& argv);
+
+// Redis's wording for a command it does not know.
+std::string unknown_command_error(const std::vector<std::string_view>& argv);
+
+} // namespace stairkv::commands

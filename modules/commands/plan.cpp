@@ -1,0 +1,188 @@
+#include "modules/commands/plan.hpp"
+
+#include "modules/commands/command_table.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_reader.hpp"
+#include "modules/protocol/reply_writer.hpp"
+
+namespace stairkv::commands {
+
+namespace {
+
+constexpr std::string_view resp2_null = "$-1\r\n";
+
+// Shards always answer in RESP2; a RESP3 client gets `_` for a missing value.
+void copy_reply(std::string_view reply, int resp_version, std::string& out) {
+  if (resp_version >= 3 && reply == resp2_null)
+    out.append("_\r\n");
+  else
+    out.append(reply.data(), reply.size());
+}
+
+bool read_integer_reply(std::string_view reply, std::int64_t& value) {
+  if (reply.size() < 3 || reply.front() != ':')
+    return false;
+  return protocol::parse_int64(reply.substr(1, reply.size() - 3), value);
+}
+
+} // namespace
+
+plan::plan(engine::layout_ptr routing, shard::deadline_ms now)
+  : routing_(std::move(routing)), now_(now) {
+  batches_.resize(routing_->shards.size());
+  results_.resize(routing_->shards.size());
+}
+
+outcome plan::add(const client_context& client,
+                  const std::vector<std::string_view>& argv) {
+  return execute_command(*this, client, argv);
+}
+
+void plan::add_reply(const client_context& client, std::string_view resp) {
+  auto begin = local_.size();
+  auto& rec = open(client, merge::local);
+  local_.append(resp.data(), resp.size());
+  close_local(rec, begin);
+}
+
+void plan::add_info(const client_context& client, std::string_view section) {
+  auto begin = local_.size();
+  auto& rec = open(client, merge::info);
+  local_.append(section.data(), section.size());
+  close_local(rec, begin);
+  route_to_all(rec, shard::op_code::stats);
+}
+
+plan::record& plan::open(const client_context& client, merge how) {
+  auto refs = static_cast<std::uint32_t>(refs_.size());
+  records_.push_back(record{client.tag, how,
+                            static_cast<std::uint8_t>(client.resp_version),
+                            refs, refs, local_.size(), local_.size()});
+  return records_.back();
+}
+
+void plan::close_local(record& rec, std::size_t begin) {
+  rec.local_begin = begin;
+  rec.local_end = local_.size();
+}
+
+void plan::route(record& rec, shard::op_code code, std::string_view key,
+                 std::string_view value, std::int64_t number,
+                 std::uint8_t flags) {
+  route_to(rec, routing_->shard_of(key), code, key, value, number, flags);
+}
+
+void plan::route_to_all(record& rec, shard::op_code code) {
+  for (std::size_t i = 0; i < batches_.size(); ++i)
+    route_to(rec, i, code, {}, {}, 0, 0);
+}
+
+void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
+                    std::string_view key, std::string_view value,
+                    std::int64_t number, std::uint8_t flags) {
+  auto& work = batches_[shard];
+  if (work.ops.empty())
+    busy_.push_back(shard);
+  refs_.push_back(ref{static_cast<std::uint32_t>(shard),
+                      static_cast<std::uint32_t>(work.ops.size())});
+  work.add(code, key, value, number, flags);
+  rec.refs_end = static_cast<std::uint32_t>(refs_.size());
+}
+
+shard::batch plan::take_batch(std::size_t shard) {
+  return std::move(batches_[shard]);
+}
+
+bool plan::deliver(std::size_t shard, shard::batch_result result) {
+  results_[shard] = std::move(result);
+  ++delivered_;
+  return complete();
+}
+
+void plan::fail_pending(std::string_view resp) {
+  for (auto& rec : records_) {
+    if (rec.refs_begin == rec.refs_end)
+      continue;
+    auto begin = local_.size();
+    local_.append(resp.data(), resp.size());
+    rec.how = merge::local;
+    rec.refs_begin = rec.refs_end;
+    close_local(rec, begin);
+  }
+  delivered_ = busy_.size();
+}
+
+std::string_view plan::shard_reply(const ref& r) const {
+  return results_[r.shard].reply(r.op);
+}
+
+void plan::write_reply(std::size_t index, std::string& out,
+                       const info_renderer& render_info) const {
+  const auto& rec = records_[index];
+  auto first = refs_.begin() + rec.refs_begin;
+  auto last = refs_.begin() + rec.refs_end;
+  protocol::reply_writer reply{out, rec.resp_version};
+  switch (rec.how) {
+    case merge::local:
+      out.append(local_, rec.local_begin, rec.local_end - rec.local_begin);
+      break;
+    case merge::single:
+      copy_reply(shard_reply(*first), rec.resp_version, out);
+      break;
+    case merge::array:
+      reply.array(static_cast<std::size_t>(last - first));
+      for (auto i = first; i != last; ++i)
+        copy_reply(shard_reply(*i), rec.resp_version, out);
+      break;
+    case merge::sum: {
+      std::int64_t total = 0;
+      for (auto i = first; i != last; ++i) {
+        std::int64_t part = 0;
+        auto text = shard_reply(*i);
+        if (!read_integer_reply(text, part)) {
+          out.append(text.data(), text.size());
+          return;
+        }
+        total += part;
+      }
+      reply.integer(total);
+      break;
+    }
+    case merge::all_ok:
+      for (auto i = first; i != last; ++i) {
+        auto text = shard_reply(*i);
+        if (!text.empty() && text.front() == '-') {
+          out.append(text.data(), text.size());
+          return;
+        }
+      }
+      reply.simple("OK");
+      break;
+    case merge::info: {
+      keyspace_totals totals;
+      for (auto i = first; i != last; ++i) {
+        protocol::reply stats;
+        auto text = shard_reply(*i);
+        if (protocol::read_reply(text, stats).status
+              != protocol::read_status::complete
+            || stats.type != protocol::reply::kind::array
+            || stats.elements.size() < 5)
+          continue;
+        totals.keys += stats.elements[0].integer;
+        totals.keys_with_deadline += stats.elements[1].integer;
+        totals.hits += stats.elements[2].integer;
+        totals.misses += stats.elements[3].integer;
+        totals.expired += stats.elements[4].integer;
+      }
+      std::string body;
+      auto section = std::string_view{local_}.substr(
+        rec.local_begin, rec.local_end - rec.local_begin);
+      if (render_info)
+        render_info(body, section, totals);
+      reply.bulk(body); // RESP3 would call this a verbatim string; a bulk is accepted
+      break;
+    }
+  }
+}
+
+} // namespace stairkv::commands

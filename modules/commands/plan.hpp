@@ -1,0 +1,161 @@
+#pragma once
+
+// A plan turns client commands into per-shard batches and, once the shards have
+// answered, puts every reply back together in request order. A gateway builds one
+// plan per I/O cycle for all its connections; the embedding API builds one per
+// request. Each shard that has work gets exactly one batch per plan.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "modules/engine/layout.hpp"
+#include "modules/shard/batch.hpp"
+
+namespace stairkv::commands {
+
+// Totals over every shard, for INFO.
+struct keyspace_totals {
+  std::int64_t keys = 0;
+  std::int64_t keys_with_deadline = 0;
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+  std::int64_t expired = 0;
+};
+
+// Renders an INFO reply body for `section` (empty: the default sections).
+using info_renderer = std::function<void(std::string& out, std::string_view section,
+                                         const keyspace_totals& totals)>;
+
+// What a client connection tells the planner about itself.
+struct client_context {
+  std::uint64_t tag = 0;  // opaque to the plan, handed back with each reply
+  int resp_version = 2;
+};
+
+// What add() did with a command.
+enum class outcome {
+  routed,   // sent to shards, or answered by the plan itself (errors, PING...)
+  gateway,  // a connection-level command the caller must answer (QUIT, CONFIG...)
+};
+
+class plan {
+public:
+  plan(engine::layout_ptr routing, shard::deadline_ms now);
+
+  plan(plan&&) = default;
+  plan& operator=(plan&&) = default;
+
+  // Plans one command. Returns `gateway` for commands that need the caller's own
+  // state; the caller then answers with add_reply() (or add_info()) so that its
+  // reply still comes in request order.
+  outcome add(const client_context& client,
+              const std::vector<std::string_view>& argv);
+
+  // Records a reply the caller computed (RESP bytes, already in the client's dialect).
+  void add_reply(const client_context& client, std::string_view resp);
+
+  // Records an INFO command: asks every shard for its statistics; the reply is
+  // rendered when all shards have answered.
+  void add_info(const client_context& client, std::string_view section);
+
+  // -- talking to shards ------------------------------------------------------
+
+  const engine::layout& routing() const noexcept {
+    return *routing_;
+  }
+
+  // Shards with work in this plan; their batches are moved out by take_batch().
+  const std::vector<std::size_t>& busy_shards() const noexcept {
+    return busy_;
+  }
+
+  shard::batch take_batch(std::size_t shard);
+
+  // Hands in a shard's answer. Returns true when this was the last one missing.
+  bool deliver(std::size_t shard, shard::batch_result result);
+
+  bool complete() const noexcept {
+    return delivered_ == busy_.size();
+  }
+
+  shard::deadline_ms now() const noexcept {
+    return now_;
+  }
+
+  // -- replies ----------------------------------------------------------------
+
+  std::size_t size() const noexcept {
+    return records_.size();
+  }
+
+  std::uint64_t client_of(std::size_t index) const noexcept {
+    return records_[index].client;
+  }
+
+  // Appends the reply of command `index` (in the order added) to `out`.
+  // Only valid once complete().
+  void write_reply(std::size_t index, std::string& out,
+                   const info_renderer& render_info) const;
+
+  // Sets the reply of every command that is still waiting to `resp`; used when a
+  // shard cannot be reached.
+  void fail_pending(std::string_view resp);
+
+  // Internal building blocks for the command implementations.
+  enum class merge : std::uint8_t {
+    local,   // bytes in local_
+    single,  // one shard reply
+    array,   // *n of shard replies (MGET)
+    sum,     // :sum of integer shard replies (DEL, EXISTS, DBSIZE)
+    all_ok,  // +OK unless a shard answered with an error (MSET, FLUSHALL)
+    info,    // shard statistics rendered by the caller's info_renderer
+  };
+
+  struct record {
+    std::uint64_t client;
+    merge how;
+    std::uint8_t resp_version;
+    std::uint32_t refs_begin;
+    std::uint32_t refs_end;
+    std::size_t local_begin;
+    std::size_t local_end;
+  };
+
+  // Starts a command record, and adds its per-shard operations.
+  record& open(const client_context& client, merge how);
+  void route(record& rec, shard::op_code code, std::string_view key,
+             std::string_view value = {}, std::int64_t number = 0,
+             std::uint8_t flags = 0);
+  void route_to_all(record& rec, shard::op_code code);
+  std::string& local_bytes() noexcept {
+    return local_;
+  }
+  void close_local(record& rec, std::size_t begin);
+
+private:
+  struct ref {
+    std::uint32_t shard;
+    std::uint32_t op;
+  };
+
+  void route_to(record& rec, std::size_t shard, shard::op_code code,
+                std::string_view key, std::string_view value,
+                std::int64_t number, std::uint8_t flags);
+  std::string_view shard_reply(const ref& r) const;
+
+  engine::layout_ptr routing_;
+  shard::deadline_ms now_;
+  std::vector<shard::batch> batches_;
+  std::vector<shard::batch_result> results_;
+  std::vector<std::size_t> busy_;
+  std::size_t delivered_ = 0;
+  std::vector<record> records_;
+  std::vector<ref> refs_;
+  std::string local_;
+};
+
+} // namespace stairkv::commands

@@ -1,0 +1,40 @@
+#pragma once
+
+// The planner of each command: validates its arguments as Redis does and either
+// records an immediate reply or routes its key operations to their shards.
+// Internal to the commands package.
+
+#include <string_view>
+#include <vector>
+
+#include "modules/commands/plan.hpp"
+
+namespace stairkv::commands {
+
+using args = std::vector<std::string_view>;
+
+void reply_error(plan& p, const client_context& client, std::string_view msg);
+
+// string commands (string_commands.cpp)
+void plan_get(plan&, const client_context&, const args&);
+void plan_set(plan&, const client_context&, const args&);
+void plan_mget(plan&, const client_context&, const args&);
+void plan_mset(plan&, const client_context&, const args&);
+void plan_incr(plan&, const client_context&, const args&);
+void plan_decr(plan&, const client_context&, const args&);
+void plan_incrby(plan&, const client_context&, const args&);
+void plan_decrby(plan&, const client_context&, const args&);
+void plan_append(plan&, const client_context&, const args&);
+void plan_strlen(plan&, const client_context&, const args&);
+void plan_del(plan&, const client_context&, const args&);
+void plan_exists(plan&, const client_context&, const args&);
+
+// server and connection commands (server_commands.cpp)
+void plan_ping(plan&, const client_context&, const args&);
+void plan_echo(plan&, const client_context&, const args&);
+void plan_select(plan&, const client_context&, const args&);
+void plan_dbsize(plan&, const client_context&, const args&);
+void plan_flush(plan&, const client_context&, const args&);
+void plan_command(plan&, const client_context&, const args&);
+
+} // namespace stairkv::commands

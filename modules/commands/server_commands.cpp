@@ -1,0 +1,187 @@
+// Server and connection commands the plan answers by itself or by asking every shard.
+
+#include "modules/commands/command_table.hpp"
+#include "modules/commands/planners.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_writer.hpp"
+
+namespace stairkv::commands {
+
+namespace {
+
+using shard::op_code;
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
+    auto y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
+    if (x != y)
+      return false;
+  }
+  return true;
+}
+
+// Runs `fill` with a writer whose output becomes the command's reply.
+template <class Fill>
+void reply_local(plan& p, const client_context& client, Fill fill) {
+  auto begin = p.local_bytes().size();
+  auto& rec = p.open(client, plan::merge::local);
+  protocol::reply_writer out{p.local_bytes(), client.resp_version};
+  fill(out);
+  p.close_local(rec, begin);
+}
+
+void write_command_info(protocol::reply_writer& out, const command_spec& spec) {
+  out.array(10);
+  out.bulk(spec.name);
+  out.integer(spec.arity);
+  static constexpr std::pair<std::uint32_t, const char*> flag_names[] = {
+    {flag::write, "write"},     {flag::readonly, "readonly"},
+    {flag::denyoom, "denyoom"}, {flag::loading, "loading"},
+    {flag::stale, "stale"},     {flag::fast, "fast"},
+  };
+  std::size_t n = 0;
+  for (auto& [bit, name] : flag_names)
+    if (spec.flags & bit)
+      ++n;
+  out.set(n);
+  for (auto& [bit, name] : flag_names)
+    if (spec.flags & bit)
+      out.simple(name);
+  out.integer(spec.first_key);
+  out.integer(spec.last_key);
+  out.integer(spec.key_step);
+  out.set(0); // ACL categories
+  out.set(0); // tips
+  out.array(0); // key specs
+  out.array(0); // subcommands
+}
+
+void write_command_docs(protocol::reply_writer& out, const command_spec& spec) {
+  out.bulk(spec.name);
+  out.map(3);
+  out.bulk("summary");
+  out.bulk(spec.summary);
+  out.bulk("since");
+  out.bulk(spec.since);
+  out.bulk("group");
+  out.bulk(spec.group);
+}
+
+} // namespace
+
+// PING [message]
+void plan_ping(plan& p, const client_context& client, const args& argv) {
+  if (argv.size() > 2) {
+    reply_error(p, client, "ERR wrong number of arguments for 'ping' command");
+    return;
+  }
+  reply_local(p, client, [&](protocol::reply_writer& out) {
+    if (argv.size() == 2)
+      out.bulk(argv[1]);
+    else
+      out.simple("PONG");
+  });
+}
+
+void plan_echo(plan& p, const client_context& client, const args& argv) {
+  reply_local(p, client,
+              [&](protocol::reply_writer& out) { out.bulk(argv[1]); });
+}
+
+// SELECT index: only database 0 exists.
+void plan_select(plan& p, const client_context& client, const args& argv) {
+  std::int64_t db = 0;
+  if (!protocol::parse_int64(argv[1], db)) {
+    reply_error(p, client, "ERR value is not an integer or out of range");
+    return;
+  }
+  if (db != 0) {
+    reply_error(p, client, "ERR DB index is out of range");
+    return;
+  }
+  reply_local(p, client, [](protocol::reply_writer& out) { out.simple("OK"); });
+}
+
+void plan_dbsize(plan& p, const client_context& client, const args&) {
+  auto& rec = p.open(client, plan::merge::sum);
+  p.route_to_all(rec, op_code::count_keys);
+}
+
+// FLUSHDB / FLUSHALL [ASYNC|SYNC]: both modes empty every shard before replying.
+void plan_flush(plan& p, const client_context& client, const args& argv) {
+  if (argv.size() > 2
+      || (argv.size() == 2 && !equals_ignoring_case(argv[1], "async")
+          && !equals_ignoring_case(argv[1], "sync"))) {
+    reply_error(p, client, "ERR syntax error");
+    return;
+  }
+  auto& rec = p.open(client, plan::merge::all_ok);
+  p.route_to_all(rec, op_code::flush);
+}
+
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST]
+void plan_command(plan& p, const client_context& client, const args& argv) {
+  const auto& table = all_commands();
+  if (argv.size() == 1) {
+    reply_local(p, client, [&](protocol::reply_writer& out) {
+      out.array(table.size());
+      for (const auto& spec : table)
+        write_command_info(out, spec);
+    });
+    return;
+  }
+  auto sub = argv[1];
+  if (equals_ignoring_case(sub, "count") && argv.size() == 2) {
+    reply_local(p, client, [&](protocol::reply_writer& out) {
+      out.integer(static_cast<std::int64_t>(table.size()));
+    });
+  } else if (equals_ignoring_case(sub, "list") && argv.size() == 2) {
+    reply_local(p, client, [&](protocol::reply_writer& out) {
+      out.array(table.size());
+      for (const auto& spec : table)
+        out.bulk(spec.name);
+    });
+  } else if (equals_ignoring_case(sub, "info")) {
+    reply_local(p, client, [&](protocol::reply_writer& out) {
+      if (argv.size() == 2) {
+        out.array(table.size());
+        for (const auto& spec : table)
+          write_command_info(out, spec);
+        return;
+      }
+      out.array(argv.size() - 2);
+      for (std::size_t i = 2; i < argv.size(); ++i) {
+        if (const auto* spec = find_command(argv[i]))
+          write_command_info(out, *spec);
+        else
+          out.null_array();
+      }
+    });
+  } else if (equals_ignoring_case(sub, "docs")) {
+    reply_local(p, client, [&](protocol::reply_writer& out) {
+      if (argv.size() == 2) {
+        out.map(table.size());
+        for (const auto& spec : table)
+          write_command_docs(out, spec);
+        return;
+      }
+      std::vector<const command_spec*> found;
+      for (std::size_t i = 2; i < argv.size(); ++i)
+        if (const auto* spec = find_command(argv[i]))
+          found.push_back(spec);
+      out.map(found.size());
+      for (const auto* spec : found)
+        write_command_docs(out, *spec);
+    });
+  } else {
+    std::string msg = "ERR unknown subcommand '";
+    msg.append(sub.substr(0, 128));
+    msg.append("'. Try COMMAND HELP.");
+    reply_error(p, client, msg);
+  }
+}
+
+} // namespace stairkv::commands

@@ -1,0 +1,202 @@
+// String commands: one planner per command, named after it. Everything that can be
+// checked without the stored value is checked here, so a shard only ever sees
+// well-formed operations.
+
+#include <limits>
+
+#include "modules/commands/planners.hpp"
+#include "modules/protocol/limits.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_writer.hpp"
+
+namespace stairkv::commands {
+
+namespace {
+
+using shard::op_code;
+
+constexpr std::string_view not_an_integer =
+  "ERR value is not an integer or out of range";
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
+    if (x != b[i])
+      return false;
+  }
+  return true;
+}
+
+// A command on one key whose reply is that key's shard reply.
+void route_single(plan& p, const client_context& client, op_code code,
+                  std::string_view key, std::string_view value = {},
+                  std::int64_t number = 0, std::uint8_t flags = 0) {
+  auto& rec = p.open(client, plan::merge::single);
+  p.route(rec, code, key, value, number, flags);
+}
+
+void plan_incr_by(plan& p, const client_context& client, std::string_view key,
+                  std::int64_t delta) {
+  route_single(p, client, op_code::incr_by, key, {}, delta);
+}
+
+} // namespace
+
+void reply_error(plan& p, const client_context& client, std::string_view msg) {
+  auto begin = p.local_bytes().size();
+  auto& rec = p.open(client, plan::merge::local);
+  protocol::reply_writer{p.local_bytes(), client.resp_version}.error(msg);
+  p.close_local(rec, begin);
+}
+
+// GET key: the value, or null when the key is missing or past its deadline.
+void plan_get(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::get, argv[1]);
+}
+
+// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
+// Options are parsed first, as Redis does, so a syntax error wins over a bad
+// expire value; the expire time becomes an absolute deadline here, once, so that
+// the shard never needs to know when the command arrived.
+void plan_set(plan& p, const client_context& client, const args& argv) {
+  enum class unit { none, seconds, millis, unix_seconds, unix_millis };
+  std::uint8_t flags = 0;
+  unit expire_unit = unit::none;
+  std::string_view expire_arg;
+  for (std::size_t i = 3; i < argv.size(); ++i) {
+    auto opt = argv[i];
+    bool has_next = i + 1 < argv.size();
+    auto timed = expire_unit != unit::none
+                 || (flags & shard::set_flag::keep_ttl);
+    if (equals_ignoring_case(opt, "nx")
+        && !(flags & shard::set_flag::only_if_present)) {
+      flags |= shard::set_flag::only_if_absent;
+    } else if (equals_ignoring_case(opt, "xx")
+               && !(flags & shard::set_flag::only_if_absent)) {
+      flags |= shard::set_flag::only_if_present;
+    } else if (equals_ignoring_case(opt, "get")) {
+      flags |= shard::set_flag::return_old;
+    } else if (equals_ignoring_case(opt, "keepttl") && !timed) {
+      flags |= shard::set_flag::keep_ttl;
+    } else if (has_next && !timed
+               && (equals_ignoring_case(opt, "ex")
+                   || equals_ignoring_case(opt, "px")
+                   || equals_ignoring_case(opt, "exat")
+                   || equals_ignoring_case(opt, "pxat"))) {
+      if (equals_ignoring_case(opt, "ex"))
+        expire_unit = unit::seconds;
+      else if (equals_ignoring_case(opt, "px"))
+        expire_unit = unit::millis;
+      else if (equals_ignoring_case(opt, "exat"))
+        expire_unit = unit::unix_seconds;
+      else
+        expire_unit = unit::unix_millis;
+      expire_arg = argv[++i];
+    } else {
+      reply_error(p, client, "ERR syntax error");
+      return;
+    }
+  }
+  shard::deadline_ms deadline = shard::no_deadline;
+  if (expire_unit != unit::none) {
+    std::int64_t amount = 0;
+    if (!protocol::parse_int64(expire_arg, amount)) {
+      reply_error(p, client, not_an_integer);
+      return;
+    }
+    constexpr auto max = std::numeric_limits<std::int64_t>::max();
+    bool in_seconds = expire_unit == unit::seconds
+                      || expire_unit == unit::unix_seconds;
+    bool relative = expire_unit == unit::seconds || expire_unit == unit::millis;
+    if (amount <= 0 || (in_seconds && amount > max / 1000)) {
+      reply_error(p, client, "ERR invalid expire time in 'set' command");
+      return;
+    }
+    auto millis = in_seconds ? amount * 1000 : amount;
+    if (relative) {
+      if (millis > max - p.now()) {
+        reply_error(p, client, "ERR invalid expire time in 'set' command");
+        return;
+      }
+      millis += p.now();
+    }
+    deadline = millis;
+  }
+  route_single(p, client, op_code::set, argv[1], argv[2], deadline, flags);
+}
+
+// MGET key [key ...]: one GET per key, each to its own shard, gathered as one array.
+void plan_mget(plan& p, const client_context& client, const args& argv) {
+  auto& rec = p.open(client, plan::merge::array);
+  for (std::size_t i = 1; i < argv.size(); ++i)
+    p.route(rec, op_code::get, argv[i]);
+}
+
+// MSET key value [key value ...]: every pair goes to its shard; each shard applies
+// its pairs in order, so a key named twice ends with its last value.
+void plan_mset(plan& p, const client_context& client, const args& argv) {
+  if (argv.size() % 2 == 0) {
+    reply_error(p, client, "ERR wrong number of arguments for 'mset' command");
+    return;
+  }
+  auto& rec = p.open(client, plan::merge::all_ok);
+  for (std::size_t i = 1; i + 1 < argv.size(); i += 2)
+    p.route(rec, op_code::set, argv[i], argv[i + 1]);
+}
+
+void plan_incr(plan& p, const client_context& client, const args& argv) {
+  plan_incr_by(p, client, argv[1], 1);
+}
+
+void plan_decr(plan& p, const client_context& client, const args& argv) {
+  plan_incr_by(p, client, argv[1], -1);
+}
+
+void plan_incrby(plan& p, const client_context& client, const args& argv) {
+  std::int64_t delta = 0;
+  if (!protocol::parse_int64(argv[2], delta)) {
+    reply_error(p, client, not_an_integer);
+    return;
+  }
+  plan_incr_by(p, client, argv[1], delta);
+}
+
+// DECRBY cannot negate INT64_MIN; Redis refuses it before touching the key.
+void plan_decrby(plan& p, const client_context& client, const args& argv) {
+  std::int64_t delta = 0;
+  if (!protocol::parse_int64(argv[2], delta)) {
+    reply_error(p, client, not_an_integer);
+    return;
+  }
+  if (delta == std::numeric_limits<std::int64_t>::min()) {
+    reply_error(p, client, "ERR decrement would overflow");
+    return;
+  }
+  plan_incr_by(p, client, argv[1], -delta);
+}
+
+void plan_append(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::append, argv[1], argv[2]);
+}
+
+void plan_strlen(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::strlen, argv[1]);
+}
+
+// DEL and EXISTS count per key, summed over shards; a key named twice counts twice
+// for EXISTS and once for DEL, because its shard runs both operations in order.
+void plan_del(plan& p, const client_context& client, const args& argv) {
+  auto& rec = p.open(client, plan::merge::sum);
+  for (std::size_t i = 1; i < argv.size(); ++i)
+    p.route(rec, op_code::del, argv[i]);
+}
+
+void plan_exists(plan& p, const client_context& client, const args& argv) {
+  auto& rec = p.open(client, plan::merge::sum);
+  for (std::size_t i = 1; i < argv.size(); ++i)
+    p.route(rec, op_code::exists, argv[i]);
+}
+
+} // namespace stairkv::commands

@@ -1,0 +1,187 @@
+#include "modules/gateway/info_report.hpp"
+
+#include <malloc.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+
+namespace stairkv::gateway {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string result{text};
+  std::transform(result.begin(), result.end(), result.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return result;
+}
+
+void field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out += ':';
+  out.append(value);
+  out.append("\r\n");
+}
+
+void field(std::string& out, std::string_view name, std::int64_t value) {
+  field(out, name, std::to_string(value));
+}
+
+std::string human_bytes(std::int64_t n) {
+  char buf[32];
+  double d = static_cast<double>(n);
+  if (n < 1024)
+    std::snprintf(buf, sizeof(buf), "%lldB", static_cast<long long>(n));
+  else if (n < 1024 * 1024)
+    std::snprintf(buf, sizeof(buf), "%.2fK", d / 1024);
+  else if (n < 1024LL * 1024 * 1024)
+    std::snprintf(buf, sizeof(buf), "%.2fM", d / (1024 * 1024));
+  else
+    std::snprintf(buf, sizeof(buf), "%.2fG", d / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+// Bytes handed out by the allocator (glibc's own figures).
+std::int64_t allocated_bytes() {
+  auto mi = mallinfo2();
+  return static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);
+}
+
+std::int64_t resident_bytes() {
+  std::ifstream statm{"/proc/self/statm"};
+  long long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+void server_section(std::string& out, const info_inputs& in) {
+  const auto& f = *in.facts;
+  utsname uts{};
+  uname(&uts);
+  auto uptime = (in.now_ms - f.started_at_ms) / 1000;
+  out.append("# Server\r\n");
+  // Clients decide what they may send by this version: the protocol and command
+  // behaviour follow Redis 7.0.
+  field(out, "redis_version", "7.0.0");
+  field(out, "stairkv_version", f.version);
+  field(out, "redis_mode", "standalone");
+  field(out, "os", std::string{uts.sysname} + " " + uts.release + " " + uts.machine);
+  field(out, "arch_bits", static_cast<std::int64_t>(sizeof(void*) * 8));
+  field(out, "multiplexing_api", "epoll");
+  field(out, "process_id", static_cast<std::int64_t>(getpid()));
+  field(out, "tcp_port", static_cast<std::int64_t>(f.tcp_port));
+  field(out, "uptime_in_seconds", uptime);
+  field(out, "uptime_in_days", uptime / 86400);
+  field(out, "executable", f.executable);
+  field(out, "config_file", f.config_file);
+}
+
+void clients_section(std::string& out, const info_inputs& in) {
+  out.append("# Clients\r\n");
+  field(out, "connected_clients", in.clients.connected);
+  field(out, "maxclients", in.facts->maxclients);
+  field(out, "blocked_clients", 0);
+}
+
+void memory_section(std::string& out, const info_inputs&) {
+  auto used = allocated_bytes();
+  auto rss = resident_bytes();
+  out.append("# Memory\r\n");
+  field(out, "used_memory", used);
+  field(out, "used_memory_human", human_bytes(used));
+  field(out, "used_memory_rss", rss);
+  field(out, "used_memory_rss_human", human_bytes(rss));
+  field(out, "maxmemory", 0);
+  field(out, "maxmemory_human", "0B");
+  field(out, "maxmemory_policy", "noeviction");
+  char ratio[32];
+  std::snprintf(ratio, sizeof(ratio), "%.2f",
+                used > 0 ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
+  field(out, "mem_fragmentation_ratio", ratio);
+  field(out, "mem_allocator", "libc");
+}
+
+void stats_section(std::string& out, const info_inputs& in) {
+  out.append("# Stats\r\n");
+  field(out, "total_connections_received", in.clients.connections_received);
+  field(out, "total_commands_processed", in.clients.commands_processed);
+  field(out, "rejected_connections", in.clients.rejected_connections);
+  field(out, "expired_keys", in.keyspace.expired);
+  field(out, "evicted_keys", 0);
+  field(out, "keyspace_hits", in.keyspace.hits);
+  field(out, "keyspace_misses", in.keyspace.misses);
+}
+
+void keyspace_section(std::string& out, const info_inputs& in) {
+  out.append("# Keyspace\r\n");
+  if (in.keyspace.keys > 0) {
+    out.append("db0:keys=");
+    out.append(std::to_string(in.keyspace.keys));
+    out.append(",expires=");
+    out.append(std::to_string(in.keyspace.keys_with_deadline));
+    out.append(",avg_ttl=0\r\n");
+  }
+}
+
+void engine_section(std::string& out, const info_inputs& in) {
+  out.append("# Engine\r\n");
+  field(out, "engine_generation",
+        static_cast<std::int64_t>(in.routing->generation));
+  field(out, "engine_stairs", static_cast<std::int64_t>(in.routing->stairs));
+  field(out, "engine_shards",
+        static_cast<std::int64_t>(in.routing->shards.size()));
+  field(out, "engine_migrating", 0);
+  field(out, "engine_keys_migrated", 0);
+  field(out, "engine_shard_placement", in.facts->shard_placement);
+}
+
+using section_fn = void (*)(std::string&, const info_inputs&);
+
+struct section {
+  const char* name;
+  section_fn render;
+};
+
+constexpr section sections[] = {
+  {"server", server_section},     {"clients", clients_section},
+  {"memory", memory_section},     {"stats", stats_section},
+  {"keyspace", keyspace_section}, {"engine", engine_section},
+};
+
+} // namespace
+
+void render_info(std::string& out, std::string_view selector,
+                 const info_inputs& in) {
+  auto wanted = lower(selector);
+  bool everything = wanted.empty() || wanted == "default" || wanted == "all"
+                    || wanted == "everything";
+  auto selected = [&](std::string_view name) {
+    if (everything)
+      return true;
+    std::size_t pos = 0;
+    while (pos < wanted.size()) {
+      auto end = wanted.find(' ', pos);
+      if (end == std::string::npos)
+        end = wanted.size();
+      if (std::string_view{wanted}.substr(pos, end - pos) == name)
+        return true;
+      pos = end + 1;
+    }
+    return false;
+  };
+  bool first = true;
+  for (const auto& s : sections) {
+    if (!selected(s.name))
+      continue;
+    if (!first)
+      out.append("\r\n");
+    first = false;
+    s.render(out, in);
+  }
+}
+
+} // namespace stairkv::gateway

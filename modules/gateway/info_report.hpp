@@ -1,0 +1,35 @@
+#pragma once
+
+// Assembles the text of INFO: Redis's usual sections and fields, plus `engine`.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "modules/commands/plan.hpp"
+#include "modules/engine/layout.hpp"
+#include "modules/gateway/server_facts.hpp"
+
+namespace stairkv::gateway {
+
+struct client_figures {
+  std::int64_t connected = 0;
+  std::int64_t connections_received = 0;
+  std::int64_t commands_processed = 0;
+  std::int64_t rejected_connections = 0;
+};
+
+struct info_inputs {
+  const server_facts* facts;
+  const engine::layout* routing;
+  client_figures clients;
+  commands::keyspace_totals keyspace;
+  std::int64_t now_ms;
+};
+
+// Appends the INFO body for `section` ("", "default", "all", "everything", or one
+// or more section names separated by spaces; case-insensitive) to `out`.
+void render_info(std::string& out, std::string_view section,
+                 const info_inputs& in);
+
+} // namespace stairkv::gateway

@@ -1,0 +1,333 @@
+#include "modules/gateway/resp_gateway.hpp"
+
+#include <chrono>
+#include <deque>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "modules/commands/command_table.hpp"
+#include "modules/commands/glob.hpp"
+#include "modules/commands/plan.hpp"
+#include "modules/gateway/info_report.hpp"
+#include "modules/protocol/reply_writer.hpp"
+#include "modules/protocol/request_parser.hpp"
+
+namespace stairkv::gateway {
+
+namespace {
+
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+
+// Bytes asked of the socket per read. Small on purpose: CAF zero-fills its read
+// buffer to this size on every read, and 64 KB reads cost ~30% of throughput.
+constexpr std::size_t read_chunk = 4096;
+
+// A client may hold at most this much unparsed input (Redis's
+// client-query-buffer-limit default): enough for any legal argument (512 MB) plus
+// its pipeline, small enough that one client cannot take the machine's memory.
+constexpr std::size_t max_query_buffer = 1024ull * 1024 * 1024;
+
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+struct connection {
+  caf::io::connection_handle handle;
+  std::string input; // bytes received but not yet parsed into a command
+  protocol::request_parser parser;
+  commands::client_context context;
+  std::string output; // replies assembled for the next write
+  std::size_t unanswered = 0; // commands planned but not yet written back
+  bool closing = false; // QUIT or protocol error: close once replies are out
+};
+
+struct plan_in_flight {
+  std::uint64_t id;
+  commands::plan work;
+};
+
+struct gateway_state {
+  gateway_config config;
+  std::unordered_map<std::uint64_t, connection> connections;
+  // The plan collecting this cycle's commands, dispatched by a message the broker
+  // sends itself: it runs after every socket event of the current multiplexer round,
+  // so all connections that had input in that round share one batch per shard.
+  std::unique_ptr<commands::plan> building;
+  std::deque<plan_in_flight> in_flight; // dispatched, answered in this order
+  std::uint64_t next_plan_id = 0;
+  std::vector<std::uint64_t> touched; // connections with output this drain
+  client_figures figures;
+  std::vector<std::string_view> argv_scratch;
+
+  static inline const char* name = "resp_gateway";
+};
+
+using gateway_actor = caf::io::stateful_broker<gateway_state>;
+
+void render(gateway_actor* self, std::string& out, std::string_view section,
+            const commands::keyspace_totals& totals) {
+  auto& st = self->state;
+  info_inputs in{st.config.facts.get(), st.config.routing.get(), st.figures,
+                 totals, unix_now_ms()};
+  in.clients.connected = static_cast<std::int64_t>(st.connections.size());
+  render_info(out, section, in);
+}
+
+commands::plan& current_plan(gateway_actor* self) {
+  auto& st = self->state;
+  if (!st.building) {
+    st.building = std::make_unique<commands::plan>(st.config.routing,
+                                                   unix_now_ms());
+    self->send(self, dispatch_atom::value);
+  }
+  return *st.building;
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i]))
+        != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// CONFIG GET pattern [pattern ...]; the rest of CONFIG comes with runtime settings.
+void config_command(gateway_actor* self, connection& conn,
+                    const std::vector<std::string_view>& argv,
+                    commands::plan& work) {
+  std::string reply;
+  protocol::reply_writer out{reply, conn.context.resp_version};
+  if (ieq(argv[1], "get") && argv.size() >= 3) {
+    std::vector<const std::pair<std::string, std::string>*> hits;
+    for (const auto& entry : self->state.config.facts->config)
+      for (std::size_t i = 2; i < argv.size(); ++i)
+        if (commands::glob_match(argv[i], entry.first, true)) {
+          hits.push_back(&entry);
+          break;
+        }
+    out.map(hits.size());
+    for (const auto* entry : hits) {
+      out.bulk(entry->first);
+      out.bulk(entry->second);
+    }
+  } else if (ieq(argv[1], "get")) {
+    out.error("ERR wrong number of arguments for 'config|get' command");
+  } else {
+    std::string msg = "ERR unknown subcommand '";
+    msg.append(argv[1].substr(0, 128));
+    msg.append("'. Try CONFIG HELP.");
+    out.error(msg);
+  }
+  work.add_reply(conn.context, reply);
+}
+
+// Commands that need the connection or the node: QUIT, INFO, CONFIG.
+void gateway_command(gateway_actor* self, connection& conn,
+                     const std::vector<std::string_view>& argv,
+                     commands::plan& work) {
+  auto name = argv[0];
+  if (ieq(name, "quit")) {
+    work.add_reply(conn.context, "+OK\r\n");
+    conn.closing = true;
+  } else if (ieq(name, "info")) {
+    std::string section;
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+      if (i > 1)
+        section += ' ';
+      section.append(argv[i]);
+    }
+    work.add_info(conn.context, section);
+  } else if (ieq(name, "config")) {
+    config_command(self, conn, argv, work);
+  }
+}
+
+// Parses every complete command in `data`, plans it, and returns how many bytes
+// were consumed. Stops at a protocol error after planning its error reply.
+std::size_t consume(gateway_actor* self, connection& conn, const char* data,
+                    std::size_t size) {
+  std::size_t pos = 0;
+  while (!conn.closing) {
+    auto status = conn.parser.parse(data + pos, size - pos);
+    if (status == protocol::request_parser::status::error) {
+      std::string reply;
+      protocol::reply_writer out{reply, conn.context.resp_version};
+      std::string msg = "ERR ";
+      msg.append(conn.parser.error());
+      out.error(msg);
+      current_plan(self).add_reply(conn.context, reply);
+      ++conn.unanswered;
+      conn.closing = true;
+      return size;
+    }
+    pos += conn.parser.consumed();
+    if (status == protocol::request_parser::status::need_more)
+      break;
+    auto& work = current_plan(self);
+    ++conn.unanswered;
+    ++self->state.figures.commands_processed;
+    const auto& argv = conn.parser.args();
+    if (work.add(conn.context, argv) == commands::outcome::gateway)
+      gateway_command(self, conn, argv, work);
+  }
+  return pos;
+}
+
+void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
+  auto& st = self->state;
+  auto it = st.connections.find(msg.handle.id());
+  if (it == st.connections.end())
+    return;
+  auto& conn = it->second;
+  if (conn.closing)
+    return; // nothing more is read from a client that is being closed
+  if (conn.input.empty()) {
+    // Common case: parse straight from CAF's buffer, keep only an incomplete tail.
+    auto used = consume(self, conn, msg.buf.data(), msg.buf.size());
+    if (used < msg.buf.size() && !conn.closing)
+      conn.input.assign(msg.buf.data() + used, msg.buf.size() - used);
+  } else {
+    conn.input.append(msg.buf.data(), msg.buf.size());
+    auto used = consume(self, conn, conn.input.data(), conn.input.size());
+    conn.input.erase(0, used);
+  }
+  if (conn.input.size() > max_query_buffer) {
+    // Redis's behaviour: the client is closed, nobody else notices.
+    conn.input.clear();
+    conn.input.shrink_to_fit();
+    conn.closing = true;
+    if (conn.unanswered == 0) {
+      self->close(conn.handle);
+      st.connections.erase(it);
+    }
+  }
+}
+
+// Writes the replies of every finished plan at the head of the queue, in order.
+void drain(gateway_actor* self) {
+  auto& st = self->state;
+  auto renderer = [self](std::string& out, std::string_view section,
+                         const commands::keyspace_totals& totals) {
+    render(self, out, section, totals);
+  };
+  commands::info_renderer info{renderer};
+  while (!st.in_flight.empty() && st.in_flight.front().work.complete()) {
+    auto& work = st.in_flight.front().work;
+    std::uint64_t last_client = ~std::uint64_t{0};
+    connection* conn = nullptr;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      auto client = work.client_of(i);
+      if (client != last_client) {
+        auto it = st.connections.find(client);
+        conn = it == st.connections.end() ? nullptr : &it->second;
+        last_client = client;
+        if (conn != nullptr && conn->output.empty())
+          st.touched.push_back(client);
+      }
+      if (conn == nullptr)
+        continue; // the client left; its replies go nowhere
+      work.write_reply(i, conn->output, info);
+      --conn->unanswered;
+    }
+    st.in_flight.pop_front();
+  }
+  for (auto client : st.touched) {
+    auto it = st.connections.find(client);
+    if (it == st.connections.end())
+      continue;
+    auto& conn = it->second;
+    if (!conn.output.empty()) {
+      self->write(conn.handle, conn.output.size(), conn.output.data());
+      self->flush(conn.handle);
+      conn.output.clear();
+    }
+    if (conn.closing && conn.unanswered == 0) {
+      self->close(conn.handle);
+      st.connections.erase(it);
+    }
+  }
+  st.touched.clear();
+}
+
+void dispatch(gateway_actor* self) {
+  auto& st = self->state;
+  if (!st.building)
+    return;
+  auto id = st.next_plan_id++;
+  st.in_flight.push_back(plan_in_flight{id, std::move(*st.building)});
+  st.building.reset();
+  auto& work = st.in_flight.back().work;
+  if (work.busy_shards().empty()) {
+    drain(self);
+    return;
+  }
+  for (auto shard : work.busy_shards()) {
+    auto on_reply = [self, id, shard](shard::batch_result& result) {
+      auto& queue = self->state.in_flight;
+      auto index = id - queue.front().id;
+      if (queue[index].work.deliver(shard, std::move(result)) && index == 0)
+        drain(self);
+    };
+    auto on_error = [self, id](caf::error& err) {
+      auto& queue = self->state.in_flight;
+      auto index = id - queue.front().id;
+      queue[index].work.fail_pending("-ERR shard unavailable\r\n");
+      if (index == 0)
+        drain(self);
+    };
+    self->request(work.routing().shards[shard], caf::infinite,
+                  work.take_batch(shard))
+      .then(on_reply, on_error);
+  }
+}
+
+caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
+                           caf::io::doorman_ptr listener) {
+  self->state.config = std::move(config);
+  self->add_doorman(std::move(listener));
+  return {
+    [self](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      auto id = msg.handle.id();
+      auto& conn = st.connections[id];
+      conn.handle = msg.handle;
+      conn.context.tag = static_cast<std::uint64_t>(id);
+      ++st.figures.connections_received;
+      self->configure_read(msg.handle,
+                           caf::io::receive_policy::at_most(read_chunk));
+    },
+    [self](caf::io::new_data_msg& msg) { on_data(self, msg); },
+    [self](const caf::io::connection_closed_msg& msg) {
+      // Replies still in flight for this client are dropped when they arrive.
+      self->state.connections.erase(msg.handle.id());
+    },
+    [self](const caf::io::acceptor_closed_msg&) {
+      // The listener is gone; serve the open connections until they leave.
+    },
+    [self](dispatch_atom) { dispatch(self); },
+  };
+}
+
+} // namespace
+
+caf::expected<listening_gateway> spawn_gateway(caf::actor_system& system,
+                                               gateway_config config) {
+  auto listener = system.middleman().backend().new_tcp_doorman(
+    config.port, config.bind.c_str(), true);
+  if (!listener)
+    return std::move(listener.error());
+  auto port = (*listener)->port();
+  auto handle = system.middleman().spawn_broker(resp_gateway, std::move(config),
+                                                std::move(*listener));
+  return listening_gateway{handle, port};
+}
+
+} // namespace stairkv::gateway

@@ -1,0 +1,163 @@
+// stairkv-server: the networked node. Options, the actor system, the store, the
+// gateway, optional publishing for remote CAF applications, and a clean shutdown
+// on SIGINT or SIGTERM.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "modules/gateway/resp_gateway.hpp"
+#include "modules/node/log.hpp"
+#include "modules/node/options.hpp"
+#include "modules/store/store.hpp"
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+std::string executable_path() {
+  char buf[4096];
+  auto n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
+}
+
+std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Options this version parses but does not act on yet; starting with them set would
+// promise what the node does not do, so it refuses.
+bool refuse_unsupported(const stairkv::node::options& opts) {
+  const char* what = nullptr;
+  if (!opts.requirepass.empty())
+    what = "requirepass (AUTH)";
+  else if (opts.maxmemory != 0)
+    what = "maxmemory";
+  else if (opts.appendonly == "yes")
+    what = "appendonly";
+  if (what == nullptr)
+    return false;
+  stairkv::node::log_warning(std::string{"this version does not support "} + what
+                             + " yet; refusing to start");
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  using namespace stairkv;
+  node::options opts;
+  std::string error;
+  if (!node::parse_options(argc, argv, opts, error)) {
+    std::cerr << "stairkv-server: " << error << "\n\n" << node::usage();
+    return 1;
+  }
+  if (opts.help) {
+    std::cout << node::usage();
+    return 0;
+  }
+  node::log_level level;
+  if (node::parse_log_level(opts.loglevel, level))
+    node::set_log_level(level);
+  if (refuse_unsupported(opts))
+    return 1;
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  if (opts.shard_placement.empty())
+    opts.shard_placement = cores <= 2 ? "io" : "scheduler";
+  shard::placement placement;
+  shard::parse_placement(opts.shard_placement, placement);
+  // Signals are blocked before any thread starts, so every CAF thread inherits the
+  // mask and only the main thread's sigwait sees SIGINT/SIGTERM.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  add_store_message_types(cfg);
+  cfg.set("scheduler.max-threads",
+          static_cast<std::int64_t>(opts.threads > 0 ? opts.threads : cores));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system system{cfg};
+
+  auto store = spawn_store(system, store_config{opts.stairs, placement});
+  auto facts = std::make_shared<gateway::server_facts>();
+  facts->version = version;
+  facts->executable = executable_path();
+  facts->config_file = opts.config_file;
+  facts->shard_placement = opts.shard_placement;
+  facts->started_at_ms = unix_now_ms();
+  facts->maxclients = opts.maxclients;
+  gateway::gateway_config gw;
+  gw.bind = opts.bind;
+  gw.port = opts.port;
+  gw.routing = store.routing;
+  // The port is known only after binding; facts are completed before any client
+  // can ask, because the gateway reads them only when serving INFO.
+  auto listening = gateway::spawn_gateway(system, [&] {
+    gw.facts = facts;
+    return gw;
+  }());
+  if (!listening) {
+    node::log_warning("cannot listen on " + opts.bind + ":"
+                      + std::to_string(opts.port) + ": "
+                      + system.render(listening.error()));
+    for (auto& s : store.routing->shards)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  facts->tcp_port = listening->port;
+  opts.port = listening->port;
+  facts->config = opts.as_config();
+
+  node::log_notice(std::string{"stairkv "} + version + " starting, pid "
+                   + std::to_string(getpid()));
+  auto threads = opts.threads > 0 ? opts.threads : cores;
+  node::log_notice("engine: " + std::to_string(opts.stairs) + " stairs, "
+                   + std::to_string(store.routing->shards.size())
+                   + " shards, placement " + opts.shard_placement + ", "
+                   + std::to_string(threads) + " scheduler threads");
+  caf::optional<std::uint16_t> published;
+  if (opts.caf_port != 0) {
+    auto port = system.middleman().publish(store.actor, opts.caf_port,
+                                           opts.bind.c_str(), true);
+    if (!port) {
+      node::log_warning("cannot publish the store on port "
+                        + std::to_string(opts.caf_port) + ": "
+                        + system.render(port.error()));
+    } else {
+      published = *port;
+      node::log_notice("Store actor published for CAF applications on "
+                       + opts.bind + ":" + std::to_string(*port));
+    }
+  }
+  node::log_notice("Ready to accept connections on " + opts.bind + ":"
+                   + std::to_string(listening->port));
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  node::log_notice(std::string{"received "}
+                   + (received == SIGINT ? "SIGINT" : "SIGTERM")
+                   + ", shutting down");
+  if (published)
+    system.middleman().unpublish(store.actor, *published);
+  caf::anon_send_exit(listening->handle, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
+  for (auto& s : store.routing->shards)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  node::log_notice("stairkv is now ready to exit, bye bye...");
+  return 0;
+}

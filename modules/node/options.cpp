@@ -1,0 +1,311 @@
+#include "modules/node/options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+#include "modules/engine/layout.hpp"
+#include "modules/protocol/number.hpp"
+
+namespace stairkv::node {
+
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+bool parse_uint(const std::string& text, std::int64_t max, std::int64_t& out) {
+  std::int64_t value = 0;
+  if (!protocol::parse_int64(text, value) || value < 0 || value > max)
+    return false;
+  out = value;
+  return true;
+}
+
+bool one_of(const std::string& text, std::initializer_list<const char*> choices) {
+  for (const auto* c : choices)
+    if (text == c)
+      return true;
+  return false;
+}
+
+using setter = std::function<bool(options&, const std::string&)>;
+
+struct option_spec {
+  const char* name;
+  const char* help;
+  setter set;
+};
+
+const std::vector<option_spec>& specs() {
+  static const std::vector<option_spec> table = {
+    {"port", "TCP port of the Redis protocol (0: any free port)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 65535, n))
+         return false;
+       o.port = static_cast<std::uint16_t>(n);
+       return true;
+     }},
+    {"bind", "address to listen on",
+     [](options& o, const std::string& v) {
+       o.bind = v;
+       return !v.empty();
+     }},
+    {"requirepass", "password clients must AUTH with",
+     [](options& o, const std::string& v) {
+       o.requirepass = v;
+       return true;
+     }},
+    {"maxclients", "most simultaneous clients",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 1000000, n) || n < 1)
+         return false;
+       o.maxclients = n;
+       return true;
+     }},
+    {"maxmemory", "memory bound in bytes (kb/mb/gb accepted; 0: none)",
+     [](options& o, const std::string& v) { return parse_memory(v, o.maxmemory); }},
+    {"maxmemory-policy", "what to do at the memory bound",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"noeviction", "allkeys-lru", "allkeys-lfu",
+                       "allkeys-random", "volatile-lru", "volatile-lfu",
+                       "volatile-random", "volatile-ttl"}))
+         return false;
+       o.maxmemory_policy = p;
+       return true;
+     }},
+    {"notify-keyspace-events", "keyspace notification classes (Redis letters)",
+     [](options& o, const std::string& v) {
+       o.notify_keyspace_events = v;
+       return true;
+     }},
+    {"dir", "working directory for persistence files",
+     [](options& o, const std::string& v) {
+       o.dir = v;
+       return !v.empty();
+     }},
+    {"appendonly", "append-only file: yes or no",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.appendonly = p;
+       return true;
+     }},
+    {"appendfsync", "always, everysec or no",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"always", "everysec", "no"}))
+         return false;
+       o.appendfsync = p;
+       return true;
+     }},
+    {"caf-port", "port publishing the store to remote CAF applications (0: off)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 65535, n))
+         return false;
+       o.caf_port = static_cast<std::uint16_t>(n);
+       return true;
+     }},
+    {"stairs", "stairs of the shard staircase (2^n - 1 shards)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, engine::max_stairs, n) || n < 1)
+         return false;
+       o.stairs = static_cast<unsigned>(n);
+       return true;
+     }},
+    {"shard-placement", "io (shards on the I/O thread) or scheduler (on all cores)",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"io", "scheduler"}))
+         return false;
+       o.shard_placement = p;
+       return true;
+     }},
+    {"threads", "CAF scheduler threads (0: one per core)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 1024, n))
+         return false;
+       o.threads = static_cast<unsigned>(n);
+       return true;
+     }},
+    {"loglevel", "debug, verbose, notice or warning",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"debug", "verbose", "notice", "warning"}))
+         return false;
+       o.loglevel = p;
+       return true;
+     }},
+  };
+  return table;
+}
+
+bool apply(options& out, const std::string& raw_name, const std::string& value,
+           std::string& error) {
+  auto name = lower(raw_name);
+  for (const auto& spec : specs()) {
+    if (name == spec.name) {
+      if (spec.set(out, value))
+        return true;
+      error = "invalid value '" + value + "' for option '" + name + "'";
+      return false;
+    }
+  }
+  error = "unknown option '" + raw_name + "'";
+  return false;
+}
+
+// Redis config file syntax: one `name value` per line, `#` starts a comment,
+// values may be quoted.
+bool read_config_file(const std::string& path, options& out, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot open config file '" + path + "'";
+    return false;
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#')
+      continue;
+    auto name_end = line.find_first_of(" \t", first);
+    auto name = line.substr(first, name_end - first);
+    std::string value;
+    if (name_end != std::string::npos) {
+      auto value_begin = line.find_first_not_of(" \t", name_end);
+      auto value_end = line.find_last_not_of(" \t\r");
+      if (value_begin != std::string::npos)
+        value = line.substr(value_begin, value_end - value_begin + 1);
+    }
+    if (value.size() >= 2
+        && ((value.front() == '"' && value.back() == '"')
+            || (value.front() == '\'' && value.back() == '\'')))
+      value = value.substr(1, value.size() - 2);
+    if (!apply(out, name, value, error)) {
+      error = path + ":" + std::to_string(number) + ": " + error;
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool parse_memory(const std::string& text, std::int64_t& bytes) {
+  auto t = lower(text);
+  std::size_t digits = 0;
+  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits])))
+    ++digits;
+  if (digits == 0)
+    return false;
+  std::int64_t number = 0;
+  if (!protocol::parse_int64(t.substr(0, digits), number))
+    return false;
+  auto unit = t.substr(digits);
+  std::int64_t multiplier = 1;
+  if (unit.empty() || unit == "b")
+    multiplier = 1;
+  else if (unit == "k")
+    multiplier = 1000;
+  else if (unit == "kb")
+    multiplier = 1024;
+  else if (unit == "m")
+    multiplier = 1000 * 1000;
+  else if (unit == "mb")
+    multiplier = 1024 * 1024;
+  else if (unit == "g")
+    multiplier = 1000LL * 1000 * 1000;
+  else if (unit == "gb")
+    multiplier = 1024LL * 1024 * 1024;
+  else
+    return false;
+  if (number > std::numeric_limits<std::int64_t>::max() / multiplier)
+    return false;
+  bytes = number * multiplier;
+  return true;
+}
+
+bool parse_options(int argc, char** argv, options& out, std::string& error) {
+  int i = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    out.config_file = argv[1];
+    if (!read_config_file(out.config_file, out, error))
+      return false;
+    i = 2;
+  }
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      return true;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      error = "unexpected argument '" + arg + "'";
+      return false;
+    }
+    auto eq = arg.find('=');
+    std::string name, value;
+    if (eq != std::string::npos) {
+      name = arg.substr(2, eq - 2);
+      value = arg.substr(eq + 1);
+    } else {
+      name = arg.substr(2);
+      if (i + 1 >= argc) {
+        error = "option '" + name + "' needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (!apply(out, name, value, error))
+      return false;
+  }
+  return true;
+}
+
+std::string usage() {
+  std::ostringstream out;
+  out << "usage: stairkv-server [config-file] [--name=value ...]\n\noptions:\n";
+  for (const auto& spec : specs())
+    out << "  --" << spec.name << "=...\n      " << spec.help << "\n";
+  return out.str();
+}
+
+std::vector<std::pair<std::string, std::string>> options::as_config() const {
+  return {
+    {"bind", bind},
+    {"port", std::to_string(port)},
+    {"requirepass", requirepass},
+    {"maxclients", std::to_string(maxclients)},
+    {"maxmemory", std::to_string(maxmemory)},
+    {"maxmemory-policy", maxmemory_policy},
+    {"notify-keyspace-events", notify_keyspace_events},
+    {"dir", dir},
+    {"appendonly", appendonly},
+    {"appendfsync", appendfsync},
+    {"save", ""},
+    {"databases", "1"},
+    {"timeout", "0"},
+    {"caf-port", std::to_string(caf_port)},
+    {"stairs", std::to_string(stairs)},
+    {"shard-placement", shard_placement},
+    {"threads", std::to_string(threads)},
+    {"loglevel", loglevel},
+  };
+}
+
+} // namespace stairkv::node

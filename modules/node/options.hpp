@@ -1,0 +1,48 @@
+#pragma once
+
+// The node's options, named as Redis names them. They come from an optional config
+// file (the first argument, Redis's `name value` lines) and from `--name=value` or
+// `--name value` arguments, later ones winning. The same table answers CONFIG GET.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stairkv::node {
+
+struct options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string requirepass;
+  std::int64_t maxclients = 10000;
+  std::int64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  std::string notify_keyspace_events = "Ex";
+  std::string dir = ".";
+  std::string appendonly = "no";
+  std::string appendfsync = "everysec";
+  std::uint16_t caf_port = 0; // 0: the store is not published to CAF applications
+  unsigned stairs = 3;
+  std::string shard_placement; // "io" or "scheduler"; empty: chosen by core count
+  unsigned threads = 0;        // CAF scheduler threads; 0: one per core
+  std::string loglevel = "notice";
+  std::string config_file;
+  bool help = false;
+
+  // name -> value of every option, for CONFIG GET.
+  std::vector<std::pair<std::string, std::string>> as_config() const;
+};
+
+// Parses the command line; on failure returns false and sets `error` to a message
+// that names the offending option.
+bool parse_options(int argc, char** argv, options& out, std::string& error);
+
+// The text printed for --help.
+std::string usage();
+
+// Parses a memory amount as Redis does: a number with an optional unit
+// (b, k, kb, m, mb, g, gb; k = 1000, kb = 1024), case-insensitive.
+bool parse_memory(const std::string& text, std::int64_t& bytes);
+
+} // namespace stairkv::node

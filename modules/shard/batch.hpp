@@ -1,0 +1,102 @@
+#pragma once
+
+// The unit of work a shard actor receives: every operation that one routing cycle
+// sends to this shard, in order, with their keys and values packed into one buffer.
+// One batch per shard per cycle (not one message per command) is what keeps the
+// actor hop affordable when a read carries many commands.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stairkv::shard {
+
+enum class op_code : std::uint8_t {
+  get,        // bulk or null
+  set,        // +OK, null (NX/XX not met), or the old value (GET flag)
+  del,        // :1 / :0
+  exists,     // :1 / :0
+  incr_by,    // :new value, or an error
+  append,     // :new length
+  strlen,     // :length
+  count_keys, // :number of live keys in the shard
+  flush,      // +OK, drops every key
+  stats,      // *5 :keys :keys_with_ttl :keyspace_hits :keyspace_misses :expired
+};
+
+// Flags of a `set` operation.
+namespace set_flag {
+inline constexpr std::uint8_t only_if_absent = 1;  // NX
+inline constexpr std::uint8_t only_if_present = 2; // XX
+inline constexpr std::uint8_t return_old = 4;      // GET
+inline constexpr std::uint8_t keep_ttl = 8;        // KEEPTTL
+} // namespace set_flag
+
+// Deadlines are absolute Unix times in milliseconds; 0 means "no deadline".
+using deadline_ms = std::int64_t;
+inline constexpr deadline_ms no_deadline = 0;
+
+struct operation {
+  op_code code;
+  std::uint8_t flags = 0;
+  std::size_t key_offset = 0;
+  std::size_t key_size = 0;
+  std::size_t value_offset = 0;
+  std::size_t value_size = 0;
+  // incr_by: the increment; set: the deadline (or no_deadline).
+  std::int64_t number = 0;
+};
+
+struct batch {
+  std::string bytes;
+  std::vector<operation> ops;
+
+  void add(op_code code, std::string_view key, std::string_view value = {},
+           std::int64_t number = 0, std::uint8_t flags = 0) {
+    operation op;
+    op.code = code;
+    op.flags = flags;
+    op.key_offset = bytes.size();
+    op.key_size = key.size();
+    bytes.append(key.data(), key.size());
+    op.value_offset = bytes.size();
+    op.value_size = value.size();
+    bytes.append(value.data(), value.size());
+    op.number = number;
+    ops.push_back(op);
+  }
+
+  std::string_view key(const operation& op) const {
+    return {bytes.data() + op.key_offset, op.key_size};
+  }
+
+  std::string_view value(const operation& op) const {
+    return {bytes.data() + op.value_offset, op.value_size};
+  }
+
+  bool empty() const noexcept {
+    return ops.empty();
+  }
+
+  void clear() noexcept {
+    bytes.clear();
+    ops.clear();
+  }
+};
+
+// The shard's answer to a batch: the RESP2 encoding of every operation's reply, back
+// to back, and where each one ends. Null replies are `$-1\r\n`; gateways speaking
+// RESP3 translate them when they copy the reply out.
+struct batch_result {
+  std::string replies;
+  std::vector<std::size_t> ends;
+
+  std::string_view reply(std::size_t index) const {
+    auto begin = index == 0 ? 0 : ends[index - 1];
+    return {replies.data() + begin, ends[index] - begin};
+  }
+};
+
+} // namespace stairkv::shard

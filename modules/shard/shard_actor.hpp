@@ -1,0 +1,40 @@
+#pragma once
+
+// The shard actor: owns one table, runs the batches sent to it in arrival order and
+// answers each with its replies. Where it runs is a deliberate choice (placement).
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "modules/shard/batch.hpp"
+
+// Batches and their results only ever travel between actors of one process (the
+// remote interface is the store's), so they are moved, never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch_result)
+
+namespace stairkv::shard {
+
+using shard_actor = caf::typed_actor<caf::replies_to<batch>::with<batch_result>>;
+
+// Where shard actors run.
+enum class placement {
+  // On the middleman's I/O thread, beside the gateways: a batch and its reply cost
+  // no thread hop and no wake-up. Best on small machines (one or two cores).
+  io_thread,
+  // On CAF's work-stealing scheduler, in parallel with the I/O thread and each
+  // other: scales across cores, at the price of a cross-thread hop per batch.
+  scheduler,
+};
+
+// Parses "io" or "scheduler".
+bool parse_placement(const std::string& text, placement& out);
+const char* to_string(placement where);
+
+// Spawns one shard actor with an empty table. `io_thread` needs the middleman
+// module loaded into the actor system.
+shard_actor spawn_shard(caf::actor_system& system, placement where);
+
+} // namespace stairkv::shard

@@ -1,0 +1,71 @@
+#pragma once
+
+// The public embedding API. A CAF application spawns the whole store inside its own
+// actor_system with one call and talks to it through `store_actor`, with request()
+// from its own actors or a scoped_actor. The networked node is only gateways in
+// front of this same store, so both behave alike.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/optional.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "modules/engine/layout.hpp"
+#include "modules/shard/shard_actor.hpp"
+
+namespace stairkv {
+
+using exists_atom = caf::atom_constant<caf::atom("exists")>;
+using incr_atom = caf::atom_constant<caf::atom("incr")>;
+using size_atom = caf::atom_constant<caf::atom("size")>;
+using command_atom = caf::atom_constant<caf::atom("command")>;
+
+// The store's typed interface. Errors (a value that is not an integer, a bad
+// command) come back as caf::error with the Redis message as its context.
+using store_actor = caf::typed_actor<
+  // GET key -> the value, or none when the key is missing or expired.
+  caf::replies_to<caf::get_atom, std::string>::with<caf::optional<std::string>>,
+  // SET key value -> true.
+  caf::replies_to<caf::put_atom, std::string, std::string>::with<bool>,
+  // SET key value PX ttl -> true.
+  caf::replies_to<caf::put_atom, std::string, std::string,
+                  caf::timespan>::with<bool>,
+  // DEL key... -> number of keys removed.
+  caf::replies_to<caf::delete_atom, std::vector<std::string>>::with<std::int64_t>,
+  // EXISTS key... -> number of keys present.
+  caf::replies_to<exists_atom, std::vector<std::string>>::with<std::int64_t>,
+  // INCRBY key delta -> the new value.
+  caf::replies_to<incr_atom, std::string, std::int64_t>::with<std::int64_t>,
+  // DBSIZE -> number of keys.
+  caf::replies_to<size_atom>::with<std::int64_t>,
+  // Any command the node understands, as its arguments -> the RESP2 reply bytes.
+  caf::replies_to<command_atom, std::vector<std::string>>::with<std::string>>;
+
+struct store_config {
+  unsigned stairs = 3;
+  shard::placement placement = shard::placement::scheduler;
+};
+
+// What spawn_store hands back: the typed front door, and the routing snapshot that
+// gateways use to reach the shards directly.
+struct store_handle {
+  store_actor actor;
+  engine::layout_ptr routing;
+};
+
+// Spawns the store's shards and its front actor in `system`. Placement `io_thread`
+// needs the middleman loaded (`cfg.load<caf::io::middleman>()`).
+store_handle spawn_store(caf::actor_system& system, const store_config& config);
+
+// Registers the message types of store_actor; call it on the actor_system_config of
+// every process that talks to a store remotely (the node does it for its side).
+void add_store_message_types(caf::actor_system_config& cfg);
+
+} // namespace stairkv

@@ -1,0 +1,71 @@
+#include "tests/support/info.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
+namespace stairkv::testing {
+
+namespace {
+
+std::string lowercase(std::string text) {
+  for (auto& ch : text)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return text;
+}
+
+} // namespace
+
+bool info_reply::has_section(const std::string& name) const {
+  return sections.count(lowercase(name)) > 0;
+}
+
+std::optional<std::string> info_reply::field(const std::string& name) const {
+  for (const auto& [section, fields] : sections)
+    if (auto it = fields.find(name); it != fields.end())
+      return it->second;
+  return std::nullopt;
+}
+
+std::optional<long long>
+info_reply::integer_field(const std::string& name) const {
+  auto value = field(name);
+  if (!value || value->empty())
+    return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  long long result = std::strtoll(value->c_str(), &end, 10);
+  if (errno != 0 || *end != '\0')
+    return std::nullopt;
+  return result;
+}
+
+info_reply parse_info(const std::string& text) {
+  info_reply result;
+  std::string current;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.empty())
+      continue;
+    if (line[0] == '#') {
+      size_t start = line.find_first_not_of("# ");
+      current = lowercase(start == std::string::npos ? "" : line.substr(start));
+      result.sections[current];
+      continue;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string::npos)
+      continue;
+    result.sections[current][line.substr(0, colon)] = line.substr(colon + 1);
+  }
+  return result;
+}
+
+} // namespace stairkv::testing
