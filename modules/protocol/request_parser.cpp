@@ -50,7 +50,7 @@ request_parser::status request_parser::parse(const char* data, std::size_t size)
   consumed_ = 0;
   args_.clear();
   if (failed_) return status::error;
-  // Position-storage of one huge request is not kept for the rest of the connection.
+  // Storage sized for one huge request is not kept for the rest of the connection.
   if (args_.capacity() > max_reserved_arguments) std::vector<std::string_view>().swap(args_);
 
   std::size_t start = 0;  // first byte of the command being parsed
@@ -120,14 +120,14 @@ request_parser::line_search request_parser::find_line_end(const char* command,
   const std::size_t limit = std::min(size, cursor_ + max_inline_length + 1);
   const std::size_t from = cursor_ + line_searched_;
   if (from < limit) {
-    bytes_examined_ += limit - from;
     const void* hit = std::memchr(command + from, terminator, limit - from);
     if (hit != nullptr) {
       end = static_cast<std::size_t>(static_cast<const char*>(hit) - command);
-      bytes_examined_ -= limit - end - 1;  // bytes past the hit were not looked at
+      bytes_examined_ += end + 1 - from;
       line_searched_ = end - cursor_;
       return line_search::found;
     }
+    bytes_examined_ += limit - from;
     line_searched_ = limit - cursor_;
   }
   return size - cursor_ > max_inline_length ? line_search::too_long : line_search::partial;

@@ -1,0 +1,257 @@
+#include "modules/commands/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "modules/commands/command_table.hpp"
+#include "modules/shard/table.hpp"
+
+using namespace stairkv;
+using namespace stairkv::commands;
+
+namespace {
+
+constexpr shard::deadline_ms t0 = 1'700'000'000'000;
+
+// Shards simulated by plain tables: the plan only needs the staircase shape to
+// route, so the layout's actor handles stay empty.
+class Planner : public ::testing::Test {
+protected:
+  Planner() : tables_(engine::shards_in(3)) {
+    auto l = std::make_shared<engine::layout>();
+    l->stairs = 3;
+    l->shards.resize(engine::shards_in(3));
+    routing_ = l;
+  }
+
+  // Plans every command of `commands` for `client`, runs the batches, and returns
+  // the replies in order.
+  std::vector<std::string> run(const std::vector<std::vector<std::string>>& commands,
+                               shard::deadline_ms now = t0, int resp = 2) {
+    plan p{routing_, now};
+    client_context client{7, resp};
+    for (const auto& cmd : commands) {
+      std::vector<std::string_view> argv(cmd.begin(), cmd.end());
+      EXPECT_EQ(p.add(client, argv), outcome::routed) << cmd[0];
+    }
+    execute(p, now);
+    std::vector<std::string> replies;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      EXPECT_EQ(p.client_of(i), 7u);
+      std::string out;
+      p.write_reply(i, out, info_);
+      replies.push_back(out);
+    }
+    return replies;
+  }
+
+  std::string run1(std::vector<std::string> command, shard::deadline_ms now = t0,
+                   int resp = 2) {
+    return run({std::move(command)}, now, resp).at(0);
+  }
+
+  void execute(plan& p, shard::deadline_ms now) {
+    auto busy = p.busy_shards();
+    for (auto s : busy) {
+      auto work = p.take_batch(s);
+      shard::batch_result result;
+      tables_[s].execute(work, result, now);
+      p.deliver(s, std::move(result));
+    }
+    ASSERT_TRUE(p.complete());
+  }
+
+  engine::layout_ptr routing_;
+  std::vector<shard::table> tables_;
+  info_renderer info_;
+};
+
+} // namespace
+
+TEST_F(Planner, RepliesComeBackInRequestOrderAcrossShards) {
+  std::vector<std::vector<std::string>> cmds;
+  for (int i = 0; i < 50; ++i)
+    cmds.push_back({"SET", "key:" + std::to_string(i), std::to_string(i)});
+  for (int i = 0; i < 50; ++i)
+    cmds.push_back({"GET", "key:" + std::to_string(i)});
+  auto replies = run(cmds);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(replies[i], "+OK\r\n");
+    auto v = std::to_string(i);
+    EXPECT_EQ(replies[50 + i], "$" + std::to_string(v.size()) + "\r\n" + v + "\r\n");
+  }
+}
+
+TEST_F(Planner, KeysOfOneCycleUseOneBatchPerShard) {
+  plan p{routing_, t0};
+  client_context client;
+  for (int i = 0; i < 200; ++i) {
+    auto key = "k" + std::to_string(i);
+    p.add(client, {"GET", key});
+  }
+  EXPECT_LE(p.busy_shards().size(), engine::shards_in(3));
+  std::size_t ops = 0;
+  for (auto s : p.busy_shards())
+    ops += p.take_batch(s).ops.size();
+  EXPECT_EQ(ops, 200u);
+}
+
+TEST_F(Planner, MgetGathersEveryShardInKeyOrderWithNulls) {
+  run1({"MSET", "a", "1", "b", "2", "c", "3"});
+  EXPECT_EQ(run1({"MGET", "a", "missing", "c", "b"}),
+            "*4\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n$1\r\n2\r\n");
+}
+
+TEST_F(Planner, Resp3ClientsGetUnderscoreForMissingValues) {
+  EXPECT_EQ(run1({"GET", "missing"}, t0, 3), "_\r\n");
+  EXPECT_EQ(run1({"MGET", "missing"}, t0, 3), "*1\r\n_\r\n");
+}
+
+TEST_F(Planner, DelAndExistsSumOverShards) {
+  run1({"MSET", "a", "1", "b", "2", "c", "3"});
+  EXPECT_EQ(run1({"EXISTS", "a", "b", "zz", "a"}), ":3\r\n");
+  EXPECT_EQ(run1({"DEL", "a", "b", "zz", "a"}), ":2\r\n");
+  EXPECT_EQ(run1({"DBSIZE"}), ":1\r\n");
+}
+
+TEST_F(Planner, MsetWithAnOddArgumentCountIsAnArityError) {
+  EXPECT_EQ(run1({"MSET", "a", "1", "b"}),
+            "-ERR wrong number of arguments for 'mset' command\r\n");
+}
+
+TEST_F(Planner, ArityErrorsNameTheCommandInLowerCase) {
+  EXPECT_EQ(run1({"GeT"}), "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_EQ(run1({"set", "k"}), "-ERR wrong number of arguments for 'set' command\r\n");
+}
+
+TEST_F(Planner, UnknownCommandsQuoteNameAndFirstArguments) {
+  EXPECT_EQ(run1({"FOO", "a", "b"}),
+            "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n");
+  EXPECT_EQ(run1({"LPUSH", "l", "x\r\ny"}),
+            "-ERR unknown command 'LPUSH', with args beginning with: 'l' 'x  y' \r\n");
+}
+
+TEST_F(Planner, SetExBecomesAnAbsoluteDeadline) {
+  EXPECT_EQ(run1({"SET", "k", "v", "EX", "10"}), "+OK\r\n");
+  EXPECT_EQ(run1({"GET", "k"}, t0 + 9999), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"GET", "k"}, t0 + 10000), "$-1\r\n");
+  EXPECT_EQ(run1({"SET", "p", "v", "px", "5"}), "+OK\r\n");
+  EXPECT_EQ(run1({"GET", "p"}, t0 + 5), "$-1\r\n");
+  EXPECT_EQ(run1({"SET", "x", "v", "PXAT", std::to_string(t0 + 20)}), "+OK\r\n");
+  EXPECT_EQ(run1({"GET", "x"}, t0 + 19), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"GET", "x"}, t0 + 20), "$-1\r\n");
+}
+
+TEST_F(Planner, SetOptionErrorsUseRedisWording) {
+  const std::string syntax = "-ERR syntax error\r\n";
+  EXPECT_EQ(run1({"SET", "k", "v", "NX", "XX"}), syntax);
+  EXPECT_EQ(run1({"SET", "k", "v", "EX"}), syntax);
+  EXPECT_EQ(run1({"SET", "k", "v", "EX", "10", "PX", "10"}), syntax);
+  EXPECT_EQ(run1({"SET", "k", "v", "KEEPTTL", "EX", "1"}), syntax);
+  EXPECT_EQ(run1({"SET", "k", "v", "BOGUS"}), syntax);
+  EXPECT_EQ(run1({"SET", "k", "v", "EX", "ten"}),
+            "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(run1({"SET", "k", "v", "EX", "0"}),
+            "-ERR invalid expire time in 'set' command\r\n");
+  EXPECT_EQ(run1({"SET", "k", "v", "PX", "-5"}),
+            "-ERR invalid expire time in 'set' command\r\n");
+  EXPECT_EQ(run1({"SET", "k", "v", "EX", "9223372036854775807"}),
+            "-ERR invalid expire time in 'set' command\r\n");
+  // None of the refused commands wrote anything.
+  EXPECT_EQ(run1({"EXISTS", "k"}), ":0\r\n");
+}
+
+TEST_F(Planner, SetNxGetAndXxCombinations) {
+  EXPECT_EQ(run1({"SET", "k", "a", "NX", "GET"}), "$-1\r\n");
+  EXPECT_EQ(run1({"SET", "k", "b", "NX", "GET"}), "$1\r\na\r\n");
+  EXPECT_EQ(run1({"SET", "k", "c", "XX", "GET"}), "$1\r\na\r\n");
+  EXPECT_EQ(run1({"GET", "k"}), "$1\r\nc\r\n");
+}
+
+TEST_F(Planner, CounterCommandsValidateTheirArgument) {
+  EXPECT_EQ(run1({"INCR", "n"}), ":1\r\n");
+  EXPECT_EQ(run1({"INCRBY", "n", "41"}), ":42\r\n");
+  EXPECT_EQ(run1({"DECR", "n"}), ":41\r\n");
+  EXPECT_EQ(run1({"DECRBY", "n", "40"}), ":1\r\n");
+  EXPECT_EQ(run1({"INCRBY", "n", "1.5"}),
+            "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(run1({"DECRBY", "n", "-9223372036854775808"}),
+            "-ERR decrement would overflow\r\n");
+}
+
+TEST_F(Planner, ConnectionCommandsAnswerWithoutShards) {
+  plan p{routing_, t0};
+  client_context client;
+  p.add(client, {"PING"});
+  p.add(client, {"PING", "hi"});
+  p.add(client, {"ECHO", "x\0y"});
+  p.add(client, {"SELECT", "0"});
+  p.add(client, {"SELECT", "1"});
+  p.add(client, {"SELECT", "x"});
+  EXPECT_TRUE(p.busy_shards().empty());
+  EXPECT_TRUE(p.complete());
+  std::vector<std::string> expected = {
+    "+PONG\r\n", "$2\r\nhi\r\n", "$1\r\nx\r\n", "+OK\r\n",
+    "-ERR DB index is out of range\r\n",
+    "-ERR value is not an integer or out of range\r\n"};
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    std::string out;
+    p.write_reply(i, out, nullptr);
+    EXPECT_EQ(out, expected[i]);
+  }
+}
+
+TEST_F(Planner, GatewayCommandsAreHandedBack) {
+  plan p{routing_, t0};
+  client_context client;
+  EXPECT_EQ(p.add(client, {"QUIT"}), outcome::gateway);
+  EXPECT_EQ(p.add(client, {"info"}), outcome::gateway);
+  EXPECT_EQ(p.add(client, {"CONFIG", "GET", "save"}), outcome::gateway);
+  EXPECT_EQ(p.size(), 0u);
+}
+
+TEST_F(Planner, FlushEmptiesEveryShard) {
+  std::vector<std::vector<std::string>> cmds;
+  for (int i = 0; i < 100; ++i)
+    cmds.push_back({"SET", std::to_string(i), "v"});
+  run(cmds);
+  EXPECT_EQ(run1({"DBSIZE"}), ":100\r\n");
+  EXPECT_EQ(run1({"FLUSHALL"}), "+OK\r\n");
+  EXPECT_EQ(run1({"DBSIZE"}), ":0\r\n");
+  EXPECT_EQ(run1({"FLUSHDB", "ASYNC"}), "+OK\r\n");
+  EXPECT_EQ(run1({"FLUSHDB", "LATER"}), "-ERR syntax error\r\n");
+}
+
+TEST_F(Planner, InfoTotalsEveryShardBeforeRendering) {
+  run({{"SET", "a", "1", "EX", "100"}, {"SET", "b", "2"}, {"GET", "a"}, {"GET", "zz"}});
+  keyspace_totals seen;
+  std::string seen_section;
+  info_ = [&](std::string& out, std::string_view section, const keyspace_totals& t) {
+    seen = t;
+    seen_section = std::string{section};
+    out = "body";
+  };
+  plan p{routing_, t0};
+  p.add_info(client_context{}, "keyspace");
+  execute(p, t0);
+  std::string out;
+  p.write_reply(0, out, info_);
+  EXPECT_EQ(out, "$4\r\nbody\r\n");
+  EXPECT_EQ(seen_section, "keyspace");
+  EXPECT_EQ(seen.keys, 2);
+  EXPECT_EQ(seen.keys_with_deadline, 1);
+  EXPECT_EQ(seen.hits, 1);
+  EXPECT_EQ(seen.misses, 1);
+}
+
+TEST_F(Planner, CommandCountMatchesTheTable) {
+  EXPECT_EQ(run1({"COMMAND", "COUNT"}),
+            ":" + std::to_string(all_commands().size()) + "\r\n");
+  auto info = run1({"COMMAND", "INFO", "get", "nosuch"});
+  EXPECT_EQ(info.rfind("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n", 0), 0u) << info;
+  EXPECT_NE(info.find("*-1\r\n"), std::string::npos);
+  EXPECT_EQ(run1({"COMMAND", "NOPE"}),
+            "-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n");
+}

@@ -1,0 +1,84 @@
+#include "modules/gateway/info_report.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace stairkv;
+using namespace stairkv::gateway;
+
+namespace {
+
+struct InfoReport : ::testing::Test {
+  InfoReport() {
+    facts.version = "test";
+    facts.shard_placement = "io";
+    facts.tcp_port = 7000;
+    facts.started_at_ms = 1000;
+    routing.stairs = 3;
+    routing.generation = 1;
+    routing.shards.resize(7);
+    in.facts = &facts;
+    in.routing = &routing;
+    in.now_ms = 61000;
+    in.clients.connected = 3;
+    in.keyspace.keys = 10;
+    in.keyspace.keys_with_deadline = 4;
+    in.keyspace.hits = 5;
+    in.keyspace.misses = 6;
+  }
+
+  std::string render(std::string_view section) {
+    std::string out;
+    render_info(out, section, in);
+    return out;
+  }
+
+  server_facts facts;
+  engine::layout routing;
+  info_inputs in;
+};
+
+} // namespace
+
+TEST_F(InfoReport, DefaultHasEverySectionInRedisOrder) {
+  auto text = render("");
+  auto server = text.find("# Server\r\n");
+  auto clients = text.find("# Clients\r\n");
+  auto memory = text.find("# Memory\r\n");
+  auto stats = text.find("# Stats\r\n");
+  auto keyspace = text.find("# Keyspace\r\n");
+  auto engine = text.find("# Engine\r\n");
+  ASSERT_NE(engine, std::string::npos);
+  EXPECT_LT(server, clients);
+  EXPECT_LT(clients, memory);
+  EXPECT_LT(memory, stats);
+  EXPECT_LT(stats, keyspace);
+  EXPECT_LT(keyspace, engine);
+}
+
+TEST_F(InfoReport, FieldsCarryTheFigures) {
+  auto text = render("all");
+  EXPECT_NE(text.find("tcp_port:7000\r\n"), std::string::npos);
+  EXPECT_NE(text.find("uptime_in_seconds:60\r\n"), std::string::npos);
+  EXPECT_NE(text.find("connected_clients:3\r\n"), std::string::npos);
+  EXPECT_NE(text.find("keyspace_hits:5\r\n"), std::string::npos);
+  EXPECT_NE(text.find("keyspace_misses:6\r\n"), std::string::npos);
+  EXPECT_NE(text.find("db0:keys=10,expires=4,avg_ttl=0\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_stairs:3\r\nengine_shards:7\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_migrating:0\r\n"), std::string::npos);
+  EXPECT_NE(text.find("used_memory:"), std::string::npos);
+}
+
+TEST_F(InfoReport, NamedSectionsOnlyCaseInsensitive) {
+  auto text = render("KeySpace engine");
+  EXPECT_EQ(text.find("# Server"), std::string::npos);
+  EXPECT_NE(text.find("# Keyspace\r\n"), std::string::npos);
+  EXPECT_NE(text.find("# Engine\r\n"), std::string::npos);
+  EXPECT_EQ(render("nosuchsection"), "");
+}
+
+TEST_F(InfoReport, EmptyKeyspaceListsNoDatabase) {
+  in.keyspace.keys = 0;
+  EXPECT_EQ(render("keyspace"), "# Keyspace\r\n");
+}

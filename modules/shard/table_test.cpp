@@ -1,0 +1,172 @@
+#include "modules/shard/table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace stairkv::shard;
+
+namespace {
+
+constexpr deadline_ms now = 1'000'000;
+
+// Runs one batch on `t` and returns each operation's reply.
+std::vector<std::string> run(table& t, const batch& work, deadline_ms at = now) {
+  batch_result result;
+  t.execute(work, result, at);
+  std::vector<std::string> replies;
+  for (std::size_t i = 0; i < result.ends.size(); ++i)
+    replies.emplace_back(result.reply(i));
+  return replies;
+}
+
+std::string run1(table& t, op_code code, std::string_view key,
+                 std::string_view value = {}, std::int64_t number = 0,
+                 std::uint8_t flags = 0, deadline_ms at = now) {
+  batch work;
+  work.add(code, key, value, number, flags);
+  return run(t, work, at).at(0);
+}
+
+} // namespace
+
+TEST(ShardTable, GetOfMissingKeyIsNullAndCountsAMiss) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::get, "nope"), "$-1\r\n");
+  EXPECT_EQ(t.stats().misses, 1);
+  EXPECT_EQ(t.stats().hits, 0);
+}
+
+TEST(ShardTable, SetThenGetReturnsTheValueAndCountsAHit) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::set, "k", "v"), "+OK\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$1\r\nv\r\n");
+  EXPECT_EQ(t.stats().hits, 1);
+}
+
+TEST(ShardTable, KeysAndValuesAreBinarySafe) {
+  table t;
+  std::string key{"a\0b\r\n", 5};
+  std::string value{"\0\0\xff\r\n", 5};
+  run1(t, op_code::set, key, value);
+  EXPECT_EQ(run1(t, op_code::get, key), "$5\r\n" + value + "\r\n");
+  EXPECT_EQ(run1(t, op_code::get, std::string{"a\0c\r\n", 5}), "$-1\r\n");
+}
+
+TEST(ShardTable, OperationsOfOneBatchRunInOrder) {
+  table t;
+  batch work;
+  work.add(op_code::set, "k", "1");
+  work.add(op_code::incr_by, "k", {}, 5);
+  work.add(op_code::get, "k");
+  work.add(op_code::del, "k");
+  work.add(op_code::del, "k");
+  work.add(op_code::exists, "k");
+  auto replies = run(t, work);
+  EXPECT_EQ(replies, (std::vector<std::string>{"+OK\r\n", ":6\r\n", "$1\r\n6\r\n",
+                                               ":1\r\n", ":0\r\n", ":0\r\n"}));
+}
+
+TEST(ShardTable, SetNxOnlySetsAMissingKey) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::set, "k", "a", 0, set_flag::only_if_absent), "+OK\r\n");
+  EXPECT_EQ(run1(t, op_code::set, "k", "b", 0, set_flag::only_if_absent), "$-1\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$1\r\na\r\n");
+}
+
+TEST(ShardTable, SetXxOnlySetsAnExistingKey) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::set, "k", "a", 0, set_flag::only_if_present), "$-1\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$-1\r\n");
+  run1(t, op_code::set, "k", "a");
+  EXPECT_EQ(run1(t, op_code::set, "k", "b", 0, set_flag::only_if_present), "+OK\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$1\r\nb\r\n");
+}
+
+TEST(ShardTable, SetGetReturnsTheOldValueOrNull) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::set, "k", "a", 0, set_flag::return_old), "$-1\r\n");
+  EXPECT_EQ(run1(t, op_code::set, "k", "b", 0, set_flag::return_old), "$1\r\na\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$1\r\nb\r\n");
+  // NX GET on an existing key: the old value, and nothing changes.
+  EXPECT_EQ(run1(t, op_code::set, "k", "c",
+                 0, set_flag::return_old | set_flag::only_if_absent),
+            "$1\r\nb\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$1\r\nb\r\n");
+}
+
+TEST(ShardTable, AKeyIsNeverServedFromItsDeadlineOn) {
+  table t;
+  run1(t, op_code::set, "k", "v", now + 100);
+  EXPECT_EQ(run1(t, op_code::get, "k", {}, 0, 0, now + 99), "$1\r\nv\r\n");
+  EXPECT_EQ(t.stats().keys_with_deadline, 1);
+  EXPECT_EQ(run1(t, op_code::get, "k", {}, 0, 0, now + 100), "$-1\r\n");
+  EXPECT_EQ(t.stats().expired, 1);
+  EXPECT_EQ(t.stats().keys, 0);
+  EXPECT_EQ(t.stats().keys_with_deadline, 0);
+}
+
+TEST(ShardTable, PlainSetClearsTheDeadlineAndKeepTtlKeepsIt) {
+  table t;
+  run1(t, op_code::set, "a", "v", now + 100);
+  run1(t, op_code::set, "a", "w");
+  EXPECT_EQ(run1(t, op_code::get, "a", {}, 0, 0, now + 1000), "$1\r\nw\r\n");
+  run1(t, op_code::set, "b", "v", now + 100);
+  run1(t, op_code::set, "b", "w", 0, set_flag::keep_ttl);
+  EXPECT_EQ(t.stats().keys_with_deadline, 1);
+  EXPECT_EQ(run1(t, op_code::get, "b", {}, 0, 0, now + 100), "$-1\r\n");
+}
+
+TEST(ShardTable, IncrByStartsFromZeroAndKeepsTheDeadline) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::incr_by, "n", {}, 5), ":5\r\n");
+  EXPECT_EQ(run1(t, op_code::incr_by, "n", {}, -7), ":-2\r\n");
+  run1(t, op_code::set, "d", "10", now + 50);
+  EXPECT_EQ(run1(t, op_code::incr_by, "d", {}, 1), ":11\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "d", {}, 0, 0, now + 50), "$-1\r\n");
+}
+
+TEST(ShardTable, IncrByRefusesNonIntegersAndOverflow) {
+  table t;
+  run1(t, op_code::set, "s", "abc");
+  EXPECT_EQ(run1(t, op_code::incr_by, "s", {}, 1),
+            "-ERR value is not an integer or out of range\r\n");
+  run1(t, op_code::set, "sp", " 1");
+  EXPECT_EQ(run1(t, op_code::incr_by, "sp", {}, 1),
+            "-ERR value is not an integer or out of range\r\n");
+  run1(t, op_code::set, "max", "9223372036854775807");
+  EXPECT_EQ(run1(t, op_code::incr_by, "max", {}, 1),
+            "-ERR increment or decrement would overflow\r\n");
+  run1(t, op_code::set, "min", "-9223372036854775808");
+  EXPECT_EQ(run1(t, op_code::incr_by, "min", {}, -1),
+            "-ERR increment or decrement would overflow\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "max"), "$19\r\n9223372036854775807\r\n");
+}
+
+TEST(ShardTable, AppendCreatesOrExtendsAndReturnsTheLength) {
+  table t;
+  EXPECT_EQ(run1(t, op_code::append, "k", "abc"), ":3\r\n");
+  EXPECT_EQ(run1(t, op_code::append, "k", "de"), ":5\r\n");
+  EXPECT_EQ(run1(t, op_code::get, "k"), "$5\r\nabcde\r\n");
+  EXPECT_EQ(run1(t, op_code::strlen, "k"), ":5\r\n");
+  EXPECT_EQ(run1(t, op_code::strlen, "missing"), ":0\r\n");
+}
+
+TEST(ShardTable, FlushDropsEveryKeyAndCountKeysSeesIt) {
+  table t;
+  run1(t, op_code::set, "a", "1");
+  run1(t, op_code::set, "b", "2", now + 10);
+  EXPECT_EQ(run1(t, op_code::count_keys, {}), ":2\r\n");
+  EXPECT_EQ(run1(t, op_code::flush, {}), "+OK\r\n");
+  EXPECT_EQ(run1(t, op_code::count_keys, {}), ":0\r\n");
+  EXPECT_EQ(t.stats().keys_with_deadline, 0);
+}
+
+TEST(ShardTable, StatsReplyCarriesKeysDeadlinesHitsMissesExpired) {
+  table t;
+  run1(t, op_code::set, "a", "1", now + 10);
+  run1(t, op_code::get, "a");
+  run1(t, op_code::get, "b");
+  EXPECT_EQ(run1(t, op_code::stats, {}), "*5\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n");
+}

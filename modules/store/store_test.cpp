@@ -1,0 +1,112 @@
+#include "modules/store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+using namespace stairkv;
+
+namespace {
+
+class Store : public ::testing::TestWithParam<shard::placement> {
+protected:
+  Store() : system_(config()), self_(system_) {
+    store_ = spawn_store(system_, store_config{2, GetParam()});
+  }
+
+  ~Store() override {
+    caf::anon_send_exit(store_.actor, caf::exit_reason::user_shutdown);
+    for (auto& s : store_.routing->shards)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  }
+
+  static caf::actor_system_config& config() {
+    static caf::actor_system_config cfg;
+    static bool ready = false;
+    if (!ready) {
+      cfg.load<caf::io::middleman>();
+      add_store_message_types(cfg);
+      ready = true;
+    }
+    return cfg;
+  }
+
+  template <class T, class... Ts>
+  T ask(Ts&&... xs) {
+    T out{};
+    self_->request(store_.actor, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { out = std::move(value); },
+               [&](caf::error& e) { ADD_FAILURE() << system_.render(e); });
+    return out;
+  }
+
+  caf::actor_system system_;
+  caf::scoped_actor self_;
+  store_handle store_;
+};
+
+} // namespace
+
+TEST_P(Store, PutThenGetReturnsTheValue) {
+  EXPECT_TRUE(ask<bool>(caf::put_atom::value, std::string{"k"}, std::string{"v"}));
+  auto v = ask<caf::optional<std::string>>(caf::get_atom::value, std::string{"k"});
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, "v");
+  auto missing = ask<caf::optional<std::string>>(caf::get_atom::value,
+                                                 std::string{"nope"});
+  EXPECT_FALSE(missing);
+}
+
+TEST_P(Store, DeleteExistsAndSizeSpanShards) {
+  for (int i = 0; i < 20; ++i)
+    ask<bool>(caf::put_atom::value, std::to_string(i), std::string{"x"});
+  EXPECT_EQ(ask<std::int64_t>(size_atom::value), 20);
+  std::vector<std::string> some{"1", "2", "3", "nope"};
+  EXPECT_EQ(ask<std::int64_t>(exists_atom::value, some), 3);
+  EXPECT_EQ(ask<std::int64_t>(caf::delete_atom::value, some), 3);
+  EXPECT_EQ(ask<std::int64_t>(size_atom::value), 17);
+}
+
+TEST_P(Store, IncrementReportsRedisErrorsAsCafErrors) {
+  EXPECT_EQ(ask<std::int64_t>(incr_atom::value, std::string{"n"}, std::int64_t{5}), 5);
+  ask<bool>(caf::put_atom::value, std::string{"s"}, std::string{"abc"});
+  std::string message;
+  self_->request(store_.actor, caf::infinite, incr_atom::value, std::string{"s"},
+                 std::int64_t{1})
+    .receive([](std::int64_t) { ADD_FAILURE() << "expected an error"; },
+             [&](caf::error& e) { message = system_.render(e); });
+  EXPECT_NE(message.find("value is not an integer"), std::string::npos) << message;
+}
+
+TEST_P(Store, PutWithTtlExpires) {
+  using namespace std::chrono;
+  ask<bool>(caf::put_atom::value, std::string{"t"}, std::string{"v"},
+            caf::timespan{milliseconds{30}});
+  auto deadline = steady_clock::now() + seconds{5};
+  caf::optional<std::string> v = std::string{"v"};
+  // Polls the store until the key is gone; a bounded wait, not a fixed sleep.
+  while (v && steady_clock::now() < deadline)
+    v = ask<caf::optional<std::string>>(caf::get_atom::value, std::string{"t"});
+  EXPECT_FALSE(v);
+}
+
+TEST_P(Store, AnyCommandRunsThroughTheCommandInterface) {
+  std::vector<std::string> mset{"MSET", "a", "1", "b", "2"};
+  EXPECT_EQ(ask<std::string>(command_atom::value, mset), "+OK\r\n");
+  std::vector<std::string> mget{"MGET", "a", "b", "c"};
+  EXPECT_EQ(ask<std::string>(command_atom::value, mget),
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n");
+  std::vector<std::string> bad{"NOSUCH"};
+  EXPECT_EQ(ask<std::string>(command_atom::value, bad),
+            "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPlacements, Store,
+                         ::testing::Values(shard::placement::io_thread,
+                                           shard::placement::scheduler),
+                         [](const auto& info) {
+                           return std::string{shard::to_string(info.param)};
+                         });

@@ -1,0 +1,106 @@
+// A second process reaches the node's store as a remote CAF actor, through the
+// same typed interface an embedding application uses, and sees the same keys a
+// Redis client sees.
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "modules/store/store.hpp"
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace std::chrono_literals;
+using stairkv::testing::hiredis_connection;
+using stairkv::testing::server_process;
+
+namespace {
+
+// Asks the kernel for a port that is free right now.
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Starts a node that publishes its store; retries if another process took the
+// chosen port between the probe and the server's bind.
+std::unique_ptr<server_process> start_publishing_node(std::uint16_t& caf_port) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    caf_port = free_port();
+    auto node = std::make_unique<server_process>(
+      std::vector<std::string>{"--caf-port=" + std::to_string(caf_port)});
+    if (node->wait_for_log("Store actor published", 10s))
+      return node;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+TEST(RemoteStore, ASecondProcessUsesTheStoreThroughItsTypedInterface) {
+  std::uint16_t caf_port = 0;
+  auto node = start_publishing_node(caf_port);
+  ASSERT_NE(node, nullptr) << "the node never published its store";
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  stairkv::add_store_message_types(cfg);
+  caf::actor_system system{cfg};
+  auto store = system.middleman().remote_actor<stairkv::store_actor>("127.0.0.1",
+                                                                     caf_port);
+  ASSERT_TRUE(store) << system.render(store.error());
+
+  caf::scoped_actor self{system};
+  bool stored = false;
+  self->request(*store, 10s, caf::put_atom::value, std::string{"remote:key"},
+                std::string{"from CAF"})
+    .receive([&](bool ok) { stored = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(stored);
+
+  // A Redis client sees what the CAF application wrote...
+  hiredis_connection redis{node->port()};
+  auto reply = redis.command({"GET", "remote:key"});
+  ASSERT_NE(reply, nullptr);
+  EXPECT_EQ(std::string(reply->str, reply->len), "from CAF");
+
+  // ...and the CAF application sees what the Redis client wrote.
+  redis.command({"SET", "redis:key", "from RESP"});
+  caf::optional<std::string> value;
+  self->request(*store, 10s, caf::get_atom::value, std::string{"redis:key"})
+    .receive([&](caf::optional<std::string>& v) { value = std::move(v); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  ASSERT_TRUE(value);
+  EXPECT_EQ(*value, "from RESP");
+
+  std::int64_t keys = 0;
+  self->request(*store, 10s, stairkv::size_atom::value)
+    .receive([&](std::int64_t n) { keys = n; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(keys, 2);
+
+  std::vector<std::string> argv{"INCRBY", "counter", "7"};
+  std::string resp;
+  self->request(*store, 10s, stairkv::command_atom::value, argv)
+    .receive([&](std::string& r) { resp = std::move(r); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(resp, ":7\r\n");
+
+  self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
+  EXPECT_EQ(node->stop(), 0) << node->log();
+}
