@@ -271,6 +271,10 @@ bool parse_options(int argc, char** argv, options& out, std::string& error) {
       }
       value = argv[++i];
     }
+    if (name.rfind("caf.", 0) == 0 && name.size() > 4) {
+      out.caf_settings.emplace_back(name.substr(4), value);
+      continue;
+    }
     if (!apply(out, name, value, error))
       return false;
   }

@@ -29,6 +29,9 @@ struct options {
   std::string loglevel = "notice";
   std::string config_file;
   bool help = false;
+  // `--caf.<key>=<value>`: passed to CAF's own configuration unchanged (for example
+  // --caf.middleman.max-consecutive-reads=1); tuning knobs, not Redis options.
+  std::vector<std::pair<std::string, std::string>> caf_settings;
 
   // name -> value of every option, for CONFIG GET.
   std::vector<std::pair<std::string, std::string>> as_config() const;

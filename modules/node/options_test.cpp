@@ -112,3 +112,12 @@ TEST(Options, ConfigListAnswersCurrentValues) {
     }
   EXPECT_TRUE(found);
 }
+
+TEST(Options, CafSettingsPassThroughUnchanged) {
+  options o;
+  std::string error;
+  ASSERT_TRUE(parse({"--caf.middleman.max-consecutive-reads=1"}, o, error)) << error;
+  ASSERT_EQ(o.caf_settings.size(), 1u);
+  EXPECT_EQ(o.caf_settings[0].first, "middleman.max-consecutive-reads");
+  EXPECT_EQ(o.caf_settings[0].second, "1");
+}
