@@ -272,12 +272,16 @@ void dispatch(gateway_actor* self) {
   for (auto shard : work.busy_shards()) {
     auto on_reply = [self, id, shard](shard::batch_result& result) {
       auto& queue = self->state.in_flight;
+      if (queue.empty() || id < queue.front().id)
+        return; // the plan was already answered (a shard failed earlier)
       auto index = id - queue.front().id;
       if (queue[index].work.deliver(shard, std::move(result)) && index == 0)
         drain(self);
     };
-    auto on_error = [self, id](caf::error& err) {
+    auto on_error = [self, id](caf::error&) {
       auto& queue = self->state.in_flight;
+      if (queue.empty() || id < queue.front().id)
+        return;
       auto index = id - queue.front().id;
       queue[index].work.fail_pending("-ERR shard unavailable\r\n");
       if (index == 0)
@@ -296,6 +300,17 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   return {
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
+      if (static_cast<std::int64_t>(st.connections.size())
+          >= st.config.facts->maxclients) {
+        // Redis's answer to one client too many: an error, then the door.
+        static constexpr std::string_view refusal
+          = "-ERR max number of clients reached\r\n";
+        self->write(msg.handle, refusal.size(), refusal.data());
+        self->flush(msg.handle);
+        self->close(msg.handle);
+        ++st.figures.rejected_connections;
+        return;
+      }
       auto id = msg.handle.id();
       auto& conn = st.connections[id];
       conn.handle = msg.handle;

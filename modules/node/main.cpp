@@ -3,6 +3,7 @@
 // on SIGINT or SIGTERM.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -52,6 +53,25 @@ bool refuse_unsupported(const stairkv::node::options& opts) {
   return true;
 }
 
+// Every client is a file descriptor: like Redis, ask for maxclients plus a margin
+// for listeners and internal pipes, and say so when the system grants less.
+void raise_open_file_limit(std::int64_t maxclients) {
+  constexpr rlim_t reserved = 32;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return;
+  auto wanted = static_cast<rlim_t>(maxclients) + reserved;
+  if (limit.rlim_cur >= wanted)
+    return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted)
+    stairkv::node::log_warning(
+      "open file limit is " + std::to_string(limit.rlim_cur)
+      + ", below maxclients + " + std::to_string(reserved)
+      + "; raise it (ulimit -n) to serve maxclients clients");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +91,7 @@ int main(int argc, char** argv) {
     node::set_log_level(level);
   if (refuse_unsupported(opts))
     return 1;
+  raise_open_file_limit(opts.maxclients);
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   if (opts.shard_placement.empty())
     opts.shard_placement = cores <= 2 ? "io" : "scheduler";
