@@ -2,6 +2,7 @@
 
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/planners.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
@@ -11,17 +12,6 @@ namespace {
 
 using shard::op_code;
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
-    auto y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
-    if (x != y)
-      return false;
-  }
-  return true;
-}
 
 // Runs `fill` with a writer whose output becomes the command's reply.
 template <class Fill>

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "modules/commands/planners.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -18,16 +19,6 @@ using shard::op_code;
 constexpr std::string_view not_an_integer =
   "ERR value is not an integer or out of range";
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
-    if (x != b[i])
-      return false;
-  }
-  return true;
-}
 
 // A command on one key whose reply is that key's shard reply.
 void route_single(plan& p, const client_context& client, op_code code,

@@ -1,6 +1,5 @@
 #include "modules/gateway/resp_gateway.hpp"
 
-#include <chrono>
 #include <deque>
 #include <string_view>
 #include <unordered_map>
@@ -12,9 +11,11 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/glob.hpp"
 #include "modules/commands/plan.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
+#include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
 
@@ -31,11 +32,6 @@ constexpr std::size_t read_chunk = 4096;
 // its pipeline, small enough that one client cannot take the machine's memory.
 constexpr std::size_t max_query_buffer = 1024ull * 1024 * 1024;
 
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 struct connection {
   caf::io::connection_handle handle;
@@ -74,7 +70,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
   info_inputs in{st.config.facts.get(), st.config.routing.get(), st.figures,
-                 totals, unix_now_ms()};
+                 totals, shard::unix_now_ms()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   render_info(out, section, in);
 }
@@ -83,21 +79,12 @@ commands::plan& current_plan(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building) {
     st.building = std::make_unique<commands::plan>(st.config.routing,
-                                                   unix_now_ms());
+                                                   shard::unix_now_ms());
     self->send(self, dispatch_atom::value);
   }
   return *st.building;
 }
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i]))
-        != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 // CONFIG GET pattern [pattern ...]; the rest of CONFIG comes with runtime settings.
 void config_command(gateway_actor* self, connection& conn,
@@ -105,7 +92,7 @@ void config_command(gateway_actor* self, connection& conn,
                     commands::plan& work) {
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};
-  if (ieq(argv[1], "get") && argv.size() >= 3) {
+  if (commands::equals_ignoring_case(argv[1], "get") && argv.size() >= 3) {
     std::vector<const std::pair<std::string, std::string>*> hits;
     for (const auto& entry : self->state.config.facts->config)
       for (std::size_t i = 2; i < argv.size(); ++i)
@@ -118,7 +105,7 @@ void config_command(gateway_actor* self, connection& conn,
       out.bulk(entry->first);
       out.bulk(entry->second);
     }
-  } else if (ieq(argv[1], "get")) {
+  } else if (commands::equals_ignoring_case(argv[1], "get")) {
     out.error("ERR wrong number of arguments for 'config|get' command");
   } else {
     std::string msg = "ERR unknown subcommand '";
@@ -134,10 +121,10 @@ void gateway_command(gateway_actor* self, connection& conn,
                      const std::vector<std::string_view>& argv,
                      commands::plan& work) {
   auto name = argv[0];
-  if (ieq(name, "quit")) {
+  if (commands::equals_ignoring_case(name, "quit")) {
     work.add_reply(conn.context, "+OK\r\n");
     conn.closing = true;
-  } else if (ieq(name, "info")) {
+  } else if (commands::equals_ignoring_case(name, "info")) {
     std::string section;
     for (std::size_t i = 1; i < argv.size(); ++i) {
       if (i > 1)
@@ -145,7 +132,7 @@ void gateway_command(gateway_actor* self, connection& conn,
       section.append(argv[i]);
     }
     work.add_info(conn.context, section);
-  } else if (ieq(name, "config")) {
+  } else if (commands::equals_ignoring_case(name, "config")) {
     config_command(self, conn, argv, work);
   }
 }

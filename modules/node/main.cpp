@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "modules/node/log.hpp"
 #include "modules/node/options.hpp"
 #include "modules/protocol/number.hpp"
+#include "modules/shard/clock.hpp"
 #include "modules/store/store.hpp"
 
 namespace {
@@ -30,11 +30,6 @@ std::string executable_path() {
   return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string{};
 }
 
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 // Options this version parses but does not act on yet; starting with them set would
 // promise what the node does not do, so it refuses.
@@ -131,7 +126,7 @@ int main(int argc, char** argv) {
   facts->executable = executable_path();
   facts->config_file = opts.config_file;
   facts->shard_placement = opts.shard_placement;
-  facts->started_at_ms = unix_now_ms();
+  facts->started_at_ms = shard::unix_now_ms();
   facts->maxclients = opts.maxclients;
   gateway::gateway_config gw;
   gw.bind = opts.bind;

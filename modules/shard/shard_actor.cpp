@@ -1,6 +1,5 @@
 #include "modules/shard/shard_actor.hpp"
 
-#include <chrono>
 #include <memory>
 
 #include <caf/actor_cast.hpp>
@@ -9,17 +8,13 @@
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
 
+#include "modules/shard/clock.hpp"
 #include "modules/shard/table.hpp"
 
 namespace stairkv::shard {
 
 namespace {
 
-deadline_ms unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 // The same handlers serve both placements; only the host differs.
 caf::behavior shard_behavior(std::shared_ptr<table> keys) {

@@ -8,16 +8,12 @@
 
 #include "modules/commands/plan.hpp"
 #include "modules/protocol/reply_reader.hpp"
+#include "modules/shard/clock.hpp"
 
 namespace stairkv {
 
 namespace {
 
-std::int64_t unix_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 caf::error redis_error(const std::string& message) {
   return caf::make_error(caf::sec::runtime_error, message);
@@ -35,7 +31,7 @@ using store_impl = store_actor::stateful_pointer<store_state>;
 template <class OnDone>
 void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) {
   auto work = std::make_shared<commands::plan>(self->state.routing,
-                                               unix_now_ms());
+                                               shard::unix_now_ms());
   std::vector<std::string_view> argv(args.begin(), args.end());
   commands::client_context client;
   if (work->add(client, argv) == commands::outcome::gateway)
