@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -127,18 +128,91 @@ std::string raw_connection::read_exactly(size_t n,
 
 std::string raw_connection::read_line(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string line;
+  if (take_line(line, deadline))
+    return line + "\r\n";
+  line.swap(buffer_);
+  return line;
+}
+
+bool raw_connection::take_line(std::string& line,
+                               std::chrono::steady_clock::time_point deadline) {
   for (;;) {
     auto pos = buffer_.find("\r\n");
     if (pos != std::string::npos) {
-      std::string out = buffer_.substr(0, pos + 2);
+      line = buffer_.substr(0, pos);
       buffer_.erase(0, pos + 2);
-      return out;
+      return true;
     }
-    if (!fill(deadline)) {
-      std::string out;
-      out.swap(buffer_);
-      return out;
+    if (!fill(deadline))
+      return false;
+  }
+}
+
+resp_value raw_connection::read_reply(std::chrono::milliseconds timeout) {
+  resp_value value;
+  if (!read_value(value, std::chrono::steady_clock::now() + timeout))
+    value.type = 0;
+  return value;
+}
+
+bool raw_connection::read_value(resp_value& out,
+                                std::chrono::steady_clock::time_point deadline) {
+  std::string line;
+  if (!take_line(line, deadline) || line.empty())
+    return false;
+  out.type = line[0];
+  std::string rest = line.substr(1);
+  auto parse_int = [&](long long& into) {
+    errno = 0;
+    char* end = nullptr;
+    into = std::strtoll(rest.c_str(), &end, 10);
+    return errno == 0 && !rest.empty() && *end == '\0';
+  };
+  switch (out.type) {
+    case '+':
+    case '-':
+      out.text = rest;
+      return true;
+    case ':':
+      return parse_int(out.integer);
+    case '$': {
+      long long len = 0;
+      if (!parse_int(len) || len < -1)
+        return false;
+      if (len == -1) {
+        out.nil = true;
+        return true;
+      }
+      size_t wanted = static_cast<size_t>(len) + 2;
+      while (buffer_.size() < wanted && fill(deadline)) {
+        // keep reading
+      }
+      if (buffer_.size() < wanted)
+        return false;
+      std::string payload = buffer_.substr(0, wanted);
+      buffer_.erase(0, wanted);
+      if (payload.compare(payload.size() - 2, 2, "\r\n") != 0)
+        return false;
+      out.text = payload.substr(0, payload.size() - 2);
+      return true;
     }
+    case '*': {
+      long long count = 0;
+      if (!parse_int(count) || count < -1)
+        return false;
+      if (count == -1) {
+        out.nil = true;
+        return true;
+      }
+      out.elements.resize(static_cast<size_t>(count));
+      for (auto& element : out.elements)
+        if (!read_value(element, deadline))
+          return false;
+      return true;
+    }
+    default:
+      return false;
   }
 }
 

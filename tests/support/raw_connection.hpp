@@ -9,6 +9,15 @@
 
 namespace stairkv::testing {
 
+// A RESP2 reply as read off the wire by raw_connection::read_reply().
+struct resp_value {
+  char type = 0;                   // '+', '-', ':', '$' or '*'; 0: incomplete
+  bool nil = false;                // $-1 or *-1
+  std::string text;                // '+', '-' and '$' payloads
+  long long integer = 0;           // ':' value
+  std::vector<resp_value> elements; // '*' elements
+};
+
 // The RESP encoding of a command: *<argc>\r\n then $<len>\r\n<arg>\r\n each.
 std::string encode_command(const std::vector<std::string>& argv);
 
@@ -35,6 +44,10 @@ public:
   // Reads one line including its "\r\n"; returns what arrived if the
   // connection ended or the timeout passed before the line was complete.
   std::string read_line(std::chrono::milliseconds timeout = default_timeout);
+
+  // Reads one complete RESP2 reply (nested to any depth). The result has type
+  // 0 if the connection ended, the timeout passed or the data did not parse.
+  resp_value read_reply(std::chrono::milliseconds timeout = default_timeout);
 
   struct ending {
     std::string data;       // bytes received before the end
@@ -63,6 +76,9 @@ private:
   // Appends whatever arrives within the time left to buffer_; false once the
   // connection ended or the deadline passed.
   bool fill(std::chrono::steady_clock::time_point deadline);
+
+  bool read_value(resp_value& out, std::chrono::steady_clock::time_point deadline);
+  bool take_line(std::string& line, std::chrono::steady_clock::time_point deadline);
 
   int fd_ = -1;
   std::string buffer_;
