@@ -18,13 +18,7 @@
 namespace stairkv::commands {
 
 // Totals over every shard, for INFO.
-struct keyspace_totals {
-  std::int64_t keys = 0;
-  std::int64_t keys_with_deadline = 0;
-  std::int64_t hits = 0;
-  std::int64_t misses = 0;
-  std::int64_t expired = 0;
-};
+using keyspace_totals = shard::table_stats;
 
 // Renders an INFO reply body for `section` (empty: the default sections).
 using info_renderer = std::function<void(std::string& out, std::string_view section,

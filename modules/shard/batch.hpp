@@ -86,6 +86,15 @@ struct batch {
   }
 };
 
+// What the `stats` operation reports (and, summed over shards, what INFO shows).
+struct table_stats {
+  std::int64_t keys = 0;
+  std::int64_t keys_with_deadline = 0;
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+  std::int64_t expired = 0;
+};
+
 // The shard's answer to a batch: the RESP2 encoding of every operation's reply, back
 // to back, and where each one ends. Null replies are `$-1\r\n`; gateways speaking
 // RESP3 translate them when they copy the reply out.

@@ -19,13 +19,6 @@ struct entry {
   deadline_ms deadline = no_deadline;
 };
 
-struct table_stats {
-  std::int64_t keys = 0;
-  std::int64_t keys_with_deadline = 0;
-  std::int64_t hits = 0;
-  std::int64_t misses = 0;
-  std::int64_t expired = 0;
-};
 
 class table {
 public:
