@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
@@ -10,34 +11,33 @@ namespace stairkv::shard {
 
 namespace {
 
-// Debian's Abseil is built with its own string_view type; keys are looked up
-// through it so that a lookup never builds a std::string.
-absl::string_view as_lookup(std::string_view key) {
-  return absl::string_view{key.data(), key.size()};
-}
-
-bool is_expired(const entry& e, deadline_ms now) {
-  return e.deadline != no_deadline && e.deadline <= now;
+bool is_expired(const record& r, deadline_ms now) {
+  return r.deadline != no_deadline && r.deadline <= now;
 }
 
 } // namespace
 
-entry* table::find_live(std::string_view key, deadline_ms now) {
-  auto it = entries_.find(as_lookup(key));
-  if (it == entries_.end())
+record* table::find_live(std::string_view key, deadline_ms now) {
+  auto* r = entries_.find(key);
+  if (r == nullptr)
     return nullptr;
-  if (is_expired(it->second, now)) {
+  if (is_expired(*r, now)) {
     ++expired_;
-    erase(it);
+    erase(r);
     return nullptr;
   }
-  return &it->second;
+  return r;
 }
 
-void table::erase(map_type::iterator it) {
-  if (it->second.deadline != no_deadline)
+void table::erase(record* r) {
+  if (r->deadline != no_deadline)
     --keys_with_deadline_;
-  entries_.erase(it);
+  entries_.erase(r);
+}
+
+void table::set_deadline(record* r, deadline_ms deadline) {
+  keys_with_deadline_ += (deadline != no_deadline) - (r->deadline != no_deadline);
+  r->deadline = deadline;
 }
 
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
@@ -48,17 +48,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   constexpr std::size_t prefetch_distance = 8;
   const auto& ops = work.ops;
   for (std::size_t i = 0; i < std::min(prefetch_distance, ops.size()); ++i)
-    entries_.prefetch(as_lookup(work.key(ops[i])));
+    entries_.prefetch(work.key(ops[i]));
   for (std::size_t index = 0; index < ops.size(); ++index) {
     if (index + prefetch_distance < ops.size())
-      entries_.prefetch(as_lookup(work.key(ops[index + prefetch_distance])));
+      entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
     auto key = work.key(op);
     switch (op.code) {
       case op_code::get: {
-        if (auto* e = find_live(key, now)) {
+        if (auto* r = find_live(key, now)) {
           ++hits_;
-          reply.bulk(e->value);
+          reply.bulk(r->value());
         } else {
           ++misses_;
           reply.null();
@@ -69,10 +69,10 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         run_set(work, op, out.replies, now);
         break;
       case op_code::del: {
-        auto found = find_live(key, now) != nullptr;
-        if (found)
-          erase(entries_.find(as_lookup(key)));
-        reply.integer(found ? 1 : 0);
+        auto* r = find_live(key, now);
+        if (r != nullptr)
+          erase(r);
+        reply.integer(r != nullptr ? 1 : 0);
         break;
       }
       case op_code::exists:
@@ -82,16 +82,20 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         run_incr_by(key, op.number, out.replies, now);
         break;
       case op_code::append: {
-        auto* e = find_live(key, now);
-        if (e == nullptr)
-          e = &entries_.try_emplace(std::string{key}).first->second;
-        e->value.append(work.value(op));
-        reply.integer(static_cast<std::int64_t>(e->value.size()));
+        auto more = work.value(op);
+        auto* r = find_live(key, now);
+        auto current = r ? r->value().size() : 0;
+        if (current + more.size() > protocol::max_bulk_length) {
+          reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+          break;
+        }
+        r = r ? entries_.append(r, more) : entries_.insert(key, more, no_deadline);
+        reply.integer(static_cast<std::int64_t>(r->value().size()));
         break;
       }
       case op_code::strlen: {
-        auto* e = find_live(key, now);
-        reply.integer(e ? static_cast<std::int64_t>(e->value.size()) : 0);
+        auto* r = find_live(key, now);
+        reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
         break;
       }
       case op_code::count_keys:
@@ -126,7 +130,7 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
   auto* current = find_live(key, now);
   if (op.flags & set_flag::return_old) {
     if (current)
-      reply.bulk(current->value);
+      reply.bulk(current->value());
     else
       reply.null();
   }
@@ -141,16 +145,12 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
     reply.simple("OK");
   auto value = work.value(op);
   if (current == nullptr) {
-    current = &entries_.try_emplace(std::string{key}).first->second;
+    current = entries_.insert(key, value, no_deadline);
+  } else {
+    current = entries_.assign(current, value);
   }
-  current->value.assign(value.data(), value.size());
-  if (!(op.flags & set_flag::keep_ttl)) {
-    if (current->deadline != no_deadline)
-      --keys_with_deadline_;
-    current->deadline = op.number;
-    if (current->deadline != no_deadline)
-      ++keys_with_deadline_;
-  }
+  if (!(op.flags & set_flag::keep_ttl))
+    set_deadline(current, op.number);
 }
 
 // INCRBY and friends: the stored string must be a Redis-strict 64-bit integer; a
@@ -158,9 +158,9 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
 void table::run_incr_by(std::string_view key, std::int64_t delta,
                         std::string& out, deadline_ms now) {
   protocol::reply_writer reply{out};
-  auto* e = find_live(key, now);
+  auto* r = find_live(key, now);
   std::int64_t current = 0;
-  if (e && !protocol::parse_int64(e->value, current)) {
+  if (r && !protocol::parse_int64(r->value(), current)) {
     reply.error("ERR value is not an integer or out of range");
     return;
   }
@@ -171,11 +171,13 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
     return;
   }
   current += delta;
-  if (e == nullptr)
-    e = &entries_.try_emplace(std::string{key}).first->second;
-  char digits[24];
+  char digits[protocol::int64_buffer_size];
   auto n = protocol::format_int64(current, digits);
-  e->value.assign(digits, n);
+  std::string_view text{digits, n};
+  if (r == nullptr)
+    entries_.insert(key, text, no_deadline);
+  else
+    entries_.assign(r, text);
   reply.integer(current);
 }
 

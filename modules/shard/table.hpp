@@ -8,16 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "modules/shard/batch.hpp"
+#include "modules/shard/record_set.hpp"
 
 namespace stairkv::shard {
-
-struct entry {
-  std::string value;
-  deadline_ms deadline = no_deadline;
-};
 
 
 class table {
@@ -34,18 +28,17 @@ public:
   }
 
 private:
-  using map_type = absl::flat_hash_map<std::string, entry>;
-
-  // Finds a live entry, reclaiming it first if its deadline has passed.
-  entry* find_live(std::string_view key, deadline_ms now);
-  void erase(map_type::iterator it);
+  // Finds a live record, reclaiming it first if its deadline has passed.
+  record* find_live(std::string_view key, deadline_ms now);
+  void erase(record* r);
+  void set_deadline(record* r, deadline_ms deadline);
 
   void run_set(const batch& work, const operation& op, std::string& out,
                deadline_ms now);
   void run_incr_by(std::string_view key, std::int64_t delta, std::string& out,
                    deadline_ms now);
 
-  map_type entries_;
+  record_set entries_;
   std::int64_t keys_with_deadline_ = 0;
   std::int64_t hits_ = 0;
   std::int64_t misses_ = 0;

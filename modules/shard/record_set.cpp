@@ -1,0 +1,110 @@
+#include "modules/shard/record_set.hpp"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace stairkv::shard {
+
+namespace {
+
+absl::string_view as_lookup(std::string_view key) {
+  return {key.data(), key.size()};
+}
+
+} // namespace
+
+record_set::~record_set() {
+  clear();
+}
+
+record* record_set::allocate(std::size_t key_size, std::size_t capacity) {
+  void* block = std::malloc(sizeof(record) + key_size + capacity);
+  if (block == nullptr)
+    throw std::bad_alloc{};
+  auto* r = new (block) record();
+  r->key_size_ = static_cast<std::uint32_t>(key_size);
+  return r;
+}
+
+// Bytes available for the value without moving the block: what the allocator
+// really handed out, which is often more than asked for.
+static std::size_t value_capacity(const record* r) {
+  return malloc_usable_size(const_cast<record*>(r)) - sizeof(record)
+         - r->key().size();
+}
+
+record* record_set::find(std::string_view key) const {
+  auto it = set_.find(as_lookup(key));
+  return it == set_.end() ? nullptr : *it;
+}
+
+void record_set::prefetch(std::string_view key) const {
+  set_.prefetch(as_lookup(key));
+}
+
+record* record_set::insert(std::string_view key, std::string_view value,
+                           deadline_ms deadline) {
+  auto* r = allocate(key.size(), value.size());
+  std::memcpy(r->bytes_, key.data(), key.size());
+  std::memcpy(r->value_bytes(), value.data(), value.size());
+  r->value_size_ = static_cast<std::uint32_t>(value.size());
+  r->deadline = deadline;
+  set_.insert(r);
+  return r;
+}
+
+void record_set::replace(record* old_record, record* new_record) {
+  auto it = set_.find(old_record);
+  // The slot's key and hash do not change, only where the bytes live, so the
+  // pointer is swapped in place instead of an erase and a re-insert.
+  const_cast<record*&>(*it) = new_record;
+}
+
+record* record_set::assign(record* r, std::string_view value) {
+  if (value.size() <= value_capacity(r)) {
+    std::memcpy(r->value_bytes(), value.data(), value.size());
+    r->value_size_ = static_cast<std::uint32_t>(value.size());
+    return r;
+  }
+  auto* moved = allocate(r->key_size_, value.size());
+  std::memcpy(moved->bytes_, r->bytes_, r->key_size_);
+  std::memcpy(moved->value_bytes(), value.data(), value.size());
+  moved->value_size_ = static_cast<std::uint32_t>(value.size());
+  moved->deadline = r->deadline;
+  replace(r, moved);
+  std::free(r);
+  return moved;
+}
+
+record* record_set::append(record* r, std::string_view more) {
+  std::size_t size = r->value_size_ + more.size();
+  if (size > value_capacity(r)) {
+    // Grow by half again, so a value built by many appends is copied O(log n) times.
+    auto* moved = allocate(r->key_size_, size + size / 2);
+    std::memcpy(moved->bytes_, r->bytes_, r->key_size_ + r->value_size_);
+    moved->value_size_ = r->value_size_;
+    moved->deadline = r->deadline;
+    replace(r, moved);
+    std::free(r);
+    r = moved;
+  }
+  std::memcpy(r->value_bytes() + r->value_size_, more.data(), more.size());
+  r->value_size_ = static_cast<std::uint32_t>(size);
+  return r;
+}
+
+void record_set::erase(record* r) {
+  set_.erase(r);
+  std::free(r);
+}
+
+void record_set::clear() {
+  for (auto* r : set_)
+    std::free(r);
+  set_.clear();
+}
+
+} // namespace stairkv::shard

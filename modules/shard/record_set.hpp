@@ -1,0 +1,118 @@
+#pragma once
+
+// The storage of one shard: every key is one heap block holding a small header, the
+// key bytes and the value bytes, and the hash table holds only a pointer to it. A
+// 16-byte key with a 3-byte value costs one 48-byte allocation plus about 13 bytes
+// of table (8-byte slot, 1 control byte, load factor), where a table of std::string
+// pairs would cost a 72-byte slot and a separate key allocation. A lookup touches
+// the control bytes, the slot and the block, and the block holds the key next to
+// its value.
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+
+#include "modules/shard/batch.hpp"
+
+namespace stairkv::shard {
+
+class record {
+public:
+  std::string_view key() const noexcept {
+    return {bytes_, key_size_};
+  }
+
+  std::string_view value() const noexcept {
+    return {bytes_ + key_size_, value_size_};
+  }
+
+  deadline_ms deadline = no_deadline;
+
+private:
+  friend class record_set;
+  record() = default;
+  char* value_bytes() noexcept {
+    return bytes_ + key_size_;
+  }
+
+  std::uint32_t key_size_ = 0;
+  std::uint32_t value_size_ = 0;
+  char bytes_[]; // key, then value
+};
+
+class record_set {
+public:
+  record_set() = default;
+  record_set(const record_set&) = delete;
+  record_set& operator=(const record_set&) = delete;
+  ~record_set();
+
+  record* find(std::string_view key) const;
+
+  // Asks the CPU to start loading what find(key) will touch.
+  void prefetch(std::string_view key) const;
+
+  // Adds a key that is not present.
+  record* insert(std::string_view key, std::string_view value, deadline_ms deadline);
+
+  // Replaces a record's value; the record may move, use the returned pointer.
+  record* assign(record* r, std::string_view value);
+
+  // Appends to a record's value, with room to grow so that repeated appends stay
+  // amortized O(1) per byte; the record may move.
+  record* append(record* r, std::string_view more);
+
+  void erase(record* r);
+  void clear();
+
+  std::size_t size() const noexcept {
+    return set_.size();
+  }
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (auto* r : set_)
+      f(*r);
+  }
+
+private:
+  struct hasher {
+    using is_transparent = void;
+    std::size_t operator()(absl::string_view key) const {
+      return absl::Hash<absl::string_view>{}(key);
+    }
+    std::size_t operator()(const record* r) const {
+      auto k = r->key();
+      return (*this)(absl::string_view{k.data(), k.size()});
+    }
+  };
+
+  struct key_equal {
+    using is_transparent = void;
+    static absl::string_view key_of(const record* r) {
+      auto k = r->key();
+      return {k.data(), k.size()};
+    }
+    static absl::string_view key_of(absl::string_view k) {
+      return k;
+    }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return key_of(a) == key_of(b);
+    }
+  };
+
+  using set_type = absl::flat_hash_set<record*, hasher, key_equal>;
+
+  // Swaps the stored pointer of a record for its moved copy (same key, same hash).
+  void replace(record* old_record, record* new_record);
+
+  static record* allocate(std::size_t key_size, std::size_t capacity);
+
+  set_type set_;
+};
+
+} // namespace stairkv::shard

@@ -1,0 +1,72 @@
+#include "modules/shard/record_set.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace stairkv::shard;
+
+TEST(RecordSet, InsertedRecordsAreFoundByTheirKeyBytes) {
+  record_set s;
+  std::string key{"a\0b", 3};
+  auto* r = s.insert(key, "value", 42);
+  EXPECT_EQ(r->key(), key);
+  EXPECT_EQ(r->value(), "value");
+  EXPECT_EQ(r->deadline, 42);
+  EXPECT_EQ(s.find(key), r);
+  EXPECT_EQ(s.find(std::string{"a\0c", 3}), nullptr);
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(RecordSet, AssignKeepsKeyAndDeadlineWhetherOrNotTheRecordMoves) {
+  record_set s;
+  auto* r = s.insert("k", "ab", 7);
+  r = s.assign(r, "x");
+  EXPECT_EQ(s.find("k")->value(), "x");
+  std::string big(10000, 'z');
+  r = s.assign(r, big);
+  EXPECT_EQ(s.find("k"), r);
+  EXPECT_EQ(r->value(), big);
+  EXPECT_EQ(r->key(), "k");
+  EXPECT_EQ(r->deadline, 7);
+  r = s.assign(r, "");
+  EXPECT_EQ(s.find("k")->value(), "");
+}
+
+TEST(RecordSet, RepeatedAppendsBuildTheWholeValue) {
+  record_set s;
+  auto* r = s.insert("k", "", no_deadline);
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) {
+    auto piece = std::to_string(i);
+    r = s.append(r, piece);
+    expected += piece;
+  }
+  EXPECT_EQ(s.find("k"), r);
+  EXPECT_EQ(r->value(), expected);
+}
+
+TEST(RecordSet, ManyKeysSurviveTableGrowthAndErase) {
+  record_set s;
+  for (int i = 0; i < 100000; ++i)
+    s.insert("key:" + std::to_string(i), std::to_string(i * 3), no_deadline);
+  EXPECT_EQ(s.size(), 100000u);
+  for (int i = 0; i < 100000; i += 2)
+    s.erase(s.find("key:" + std::to_string(i)));
+  EXPECT_EQ(s.size(), 50000u);
+  for (int i = 0; i < 100000; ++i) {
+    auto* r = s.find("key:" + std::to_string(i));
+    if (i % 2 == 0) {
+      EXPECT_EQ(r, nullptr);
+    } else {
+      ASSERT_NE(r, nullptr);
+      EXPECT_EQ(r->value(), std::to_string(i * 3));
+    }
+  }
+  std::size_t seen = 0;
+  s.for_each([&](const record&) { ++seen; });
+  EXPECT_EQ(seen, 50000u);
+  s.clear();
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(s.find("key:1"), nullptr);
+}
