@@ -45,8 +45,9 @@ int main() {
   cfg.load<caf::io::middleman>(); // needed only for placement::io_thread
   caf::actor_system system{cfg};
 
-  // One call spawns the whole store: its shard actors and its typed front door.
-  auto store = stairkv::spawn_store(system, stairkv::store_config{2});
+  // One call spawns the whole store: its engine manager, its shard actors (one to
+  // start with; the engine grows and shrinks with the load) and its typed front door.
+  auto store = stairkv::spawn_store(system, stairkv::store_config{});
 
   caf::scoped_actor self{system};
   auto app = system.spawn(greeter, store.actor);
@@ -66,8 +67,6 @@ int main() {
       },
       [&](caf::error& e) { std::cerr << system.render(e) << std::endl; });
 
-  self->send_exit(store.actor, caf::exit_reason::user_shutdown);
-  for (auto& s : store.routing->shards)
-    self->send_exit(s, caf::exit_reason::user_shutdown);
+  stairkv::stop_store(store);
   return status;
 }

@@ -27,10 +27,10 @@ bool read_integer_reply(std::string_view reply, std::int64_t& value) {
 
 } // namespace
 
-plan::plan(engine::layout_ptr routing, shard::deadline_ms now)
+plan::plan(engine::routing_ptr routing, shard::deadline_ms now)
   : routing_(std::move(routing)), now_(now) {
-  batches_.resize(routing_->shards.size());
-  results_.resize(routing_->shards.size());
+  batches_.resize(routing_->shard_count());
+  results_.resize(routing_->shard_count());
 }
 
 outcome plan::add(const client_context& client,
@@ -50,7 +50,7 @@ void plan::add_info(const client_context& client, std::string_view section) {
   auto& rec = open(client, merge::info);
   local_.append(section.data(), section.size());
   close_local(rec, begin);
-  route_to_all(rec, shard::op_code::stats);
+  route_to_every_engine(rec, shard::op_code::stats);
 }
 
 plan::record& plan::open(const client_context& client, merge how) {
@@ -69,10 +69,15 @@ void plan::close_local(record& rec, std::size_t begin) {
 void plan::route(record& rec, shard::op_code code, std::string_view key,
                  std::string_view value, std::int64_t number,
                  std::uint8_t flags) {
-  route_to(rec, routing_->shard_of(key), code, key, value, number, flags);
+  route_to(rec, routing_->entry->shard_of(key), code, key, value, number, flags);
 }
 
 void plan::route_to_all(record& rec, shard::op_code code) {
+  for (std::size_t i = 0; i < routing_->entry->shards.size(); ++i)
+    route_to(rec, i, code, {}, {}, 0, 0);
+}
+
+void plan::route_to_every_engine(record& rec, shard::op_code code) {
   for (std::size_t i = 0; i < batches_.size(); ++i)
     route_to(rec, i, code, {}, {}, 0, 0);
 }

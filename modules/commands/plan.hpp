@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "modules/engine/layout.hpp"
+#include "modules/engine/routing.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::commands {
@@ -38,7 +38,7 @@ enum class outcome {
 
 class plan {
 public:
-  plan(engine::layout_ptr routing, shard::deadline_ms now);
+  plan(engine::routing_ptr routing, shard::deadline_ms now);
 
   plan(plan&&) = default;
   plan& operator=(plan&&) = default;
@@ -58,8 +58,14 @@ public:
 
   // -- talking to shards ------------------------------------------------------
 
-  const engine::layout& routing() const noexcept {
+  const engine::routing& routing() const noexcept {
     return *routing_;
+  }
+
+  // The engine this plan sends keys to; routers never let plans of two different
+  // entry engines be in flight at once (see resp_gateway.cpp).
+  const engine::layout* entry() const noexcept {
+    return routing_->entry.get();
   }
 
   // Shards with work in this plan; their batches are moved out by take_batch().
@@ -124,7 +130,11 @@ public:
   void route(record& rec, shard::op_code code, std::string_view key,
              std::string_view value = {}, std::int64_t number = 0,
              std::uint8_t flags = 0);
+  // Sends `code` to every shard of the entry engine (which, during a resize,
+  // combines its share with the new engine's).
   void route_to_all(record& rec, shard::op_code code);
+  // Sends `code` to every shard of every engine (statistics).
+  void route_to_every_engine(record& rec, shard::op_code code);
   std::string& local_bytes() noexcept {
     return local_;
   }
@@ -141,7 +151,7 @@ private:
                 std::int64_t number, std::uint8_t flags);
   std::string_view shard_reply(const ref& r) const;
 
-  engine::layout_ptr routing_;
+  engine::routing_ptr routing_;
   shard::deadline_ms now_;
   std::vector<shard::batch> batches_;
   std::vector<shard::batch_result> results_;

@@ -23,7 +23,7 @@ protected:
     auto l = std::make_shared<engine::layout>();
     l->stairs = 3;
     l->shards.resize(engine::shards_in(3));
-    routing_ = l;
+    routing_ = engine::settled_routing(l);
   }
 
   // Plans every command of `commands` for `client`, runs the batches, and returns
@@ -63,7 +63,7 @@ protected:
     ASSERT_TRUE(p.complete());
   }
 
-  engine::layout_ptr routing_;
+  engine::routing_ptr routing_;
   std::vector<shard::table> tables_;
   info_renderer info_;
 };

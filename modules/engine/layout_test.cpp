@@ -58,3 +58,29 @@ TEST(Staircase, RoutingIsAFunctionOfTheKeyBytes) {
   EXPECT_EQ(hash_key(a), hash_key(std::string{"x\0y", 3}));
   EXPECT_NE(hash_key(a), hash_key(b));
 }
+
+TEST(Staircase, OverlappingShardsCoverEveryKeyOfTheSource) {
+  for (unsigned from = 1; from <= 5; ++from) {
+    for (unsigned to : {from - 1, from + 1}) {
+      if (to == 0)
+        continue;
+      for (std::uint64_t i = 0; i < 20000; ++i) {
+        auto h = hash_key("k" + std::to_string(i) + "/" + std::to_string(from));
+        auto source = locate(h, from).shard;
+        auto target = locate(h, to).shard;
+        auto range = overlapping_shards(source, from, to);
+        ASSERT_LE(range.first, target);
+        ASSERT_GE(range.last, target);
+      }
+    }
+  }
+}
+
+TEST(Staircase, GrowingByOneStairSplitsASourceOverAtMostThreeTargets) {
+  for (std::size_t s = 0; s < shards_in(4); ++s) {
+    auto range = overlapping_shards(s, 4, 5);
+    EXPECT_LE(range.last - range.first, 2u);
+  }
+  EXPECT_EQ(overlapping_shards(0, 1, 2).first, 0u);
+  EXPECT_EQ(overlapping_shards(0, 1, 2).last, 2u);
+}

@@ -128,14 +128,19 @@ void keyspace_section(std::string& out, const info_inputs& in) {
 }
 
 void engine_section(std::string& out, const info_inputs& in) {
+  const auto& r = *in.routing;
+  const auto& status = r.status;
   out.append("# Engine\r\n");
-  field(out, "engine_generation",
-        static_cast<std::int64_t>(in.routing->generation));
-  field(out, "engine_stairs", static_cast<std::int64_t>(in.routing->stairs));
-  field(out, "engine_shards",
-        static_cast<std::int64_t>(in.routing->shards.size()));
-  field(out, "engine_migrating", 0);
-  field(out, "engine_keys_migrated", 0);
+  field(out, "engine_generation", static_cast<std::int64_t>(status.generation));
+  field(out, "engine_stairs", static_cast<std::int64_t>(r.entry->stairs));
+  field(out, "engine_shards", static_cast<std::int64_t>(r.entry->shards.size()));
+  field(out, "engine_migrating", status.migrating ? 1 : 0);
+  field(out, "engine_next_stairs",
+        static_cast<std::int64_t>(r.next ? r.next->stairs : 0));
+  field(out, "engine_keys_migrated", static_cast<std::int64_t>(status.keys_migrated));
+  field(out, "engine_resizes_up", static_cast<std::int64_t>(status.resizes_up));
+  field(out, "engine_resizes_down", static_cast<std::int64_t>(status.resizes_down));
+  field(out, "engine_last_resize_ms", status.last_resize_ms);
   field(out, "engine_shard_placement", in.facts->shard_placement);
 }
 

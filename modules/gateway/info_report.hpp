@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "modules/commands/plan.hpp"
-#include "modules/engine/layout.hpp"
+#include "modules/engine/routing.hpp"
 #include "modules/gateway/server_facts.hpp"
 
 namespace stairkv::gateway {
@@ -21,7 +21,7 @@ struct client_figures {
 
 struct info_inputs {
   const server_facts* facts;
-  const engine::layout* routing;
+  const engine::routing* routing;
   client_figures clients;
   commands::keyspace_totals keyspace;
   std::int64_t now_ms;

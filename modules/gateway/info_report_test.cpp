@@ -15,9 +15,14 @@ struct InfoReport : ::testing::Test {
     facts.shard_placement = "io";
     facts.tcp_port = 7000;
     facts.started_at_ms = 1000;
-    routing.stairs = 3;
-    routing.generation = 1;
-    routing.shards.resize(7);
+    auto engine = std::make_shared<engine::layout>();
+    engine->stairs = 3;
+    engine->generation = 4;
+    engine->shards.resize(7);
+    routing.entry = engine;
+    routing.status.generation = 4;
+    routing.status.resizes_up = 3;
+    routing.status.keys_migrated = 1234;
     in.facts = &facts;
     in.routing = &routing;
     in.now_ms = 61000;
@@ -35,7 +40,7 @@ struct InfoReport : ::testing::Test {
   }
 
   server_facts facts;
-  engine::layout routing;
+  engine::routing routing;
   info_inputs in;
 };
 
@@ -67,6 +72,10 @@ TEST_F(InfoReport, FieldsCarryTheFigures) {
   EXPECT_NE(text.find("db0:keys=10,expires=4,avg_ttl=0\r\n"), std::string::npos);
   EXPECT_NE(text.find("engine_stairs:3\r\nengine_shards:7\r\n"), std::string::npos);
   EXPECT_NE(text.find("engine_migrating:0\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_generation:4\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_keys_migrated:1234\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_resizes_up:3\r\n"), std::string::npos);
+  EXPECT_NE(text.find("engine_resizes_down:0\r\n"), std::string::npos);
   EXPECT_NE(text.find("used_memory:"), std::string::npos);
 }
 

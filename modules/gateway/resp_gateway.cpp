@@ -12,6 +12,7 @@
 #include "modules/commands/glob.hpp"
 #include "modules/commands/plan.hpp"
 #include "modules/commands/text.hpp"
+#include "modules/engine/routing_follower.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
@@ -46,6 +47,7 @@ struct connection {
 struct plan_in_flight {
   std::uint64_t id;
   commands::plan work;
+  bool sent = false; // batches handed to the shards
 };
 
 struct gateway_state {
@@ -55,7 +57,10 @@ struct gateway_state {
   // sends itself: it runs after every socket event of the current multiplexer round,
   // so all connections that had input in that round share one batch per shard.
   std::unique_ptr<commands::plan> building;
-  std::deque<plan_in_flight> in_flight; // dispatched, answered in this order
+  // Dispatched plans, answered in this order. A plan waits unsent while plans on
+  // another entry engine are out (routing_follower.hpp).
+  std::deque<plan_in_flight> in_flight;
+  engine::routing_follower follower{nullptr};
   std::uint64_t next_plan_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
   client_figures figures;
@@ -69,7 +74,7 @@ using gateway_actor = caf::io::stateful_broker<gateway_state>;
 void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
-  info_inputs in{st.config.facts.get(), st.config.routing.get(), st.figures,
+  info_inputs in{st.config.facts.get(), st.follower.current().get(), st.figures,
                  totals, shard::unix_now_ms()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   render_info(out, section, in);
@@ -78,7 +83,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
 commands::plan& current_plan(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building) {
-    st.building = std::make_unique<commands::plan>(st.config.routing,
+    st.building = std::make_unique<commands::plan>(st.follower.current(),
                                                    shard::unix_now_ms());
     self->send(self, dispatch_atom::value);
   }
@@ -244,6 +249,68 @@ void drain(gateway_actor* self) {
   st.touched.clear();
 }
 
+void acknowledge_switch(gateway_actor* self) {
+  auto& st = self->state;
+  if (auto generation = st.follower.take_acknowledgement())
+    self->send(st.config.manager, engine_manager::applied_atom::value, generation);
+}
+
+void send_batches(gateway_actor* self, plan_in_flight& entry);
+
+// Hands the batches of queued plans to their shards, oldest first, as far as the
+// switching discipline allows.
+void pump(gateway_actor* self) {
+  auto& st = self->state;
+  for (auto& entry : st.in_flight) {
+    if (entry.sent)
+      continue;
+    if (!st.follower.may_send(entry.work.entry()))
+      break;
+    send_batches(self, entry);
+  }
+}
+
+void plan_answered(gateway_actor* self, std::uint64_t id) {
+  auto& st = self->state;
+  st.follower.answered();
+  if (!st.in_flight.empty() && id == st.in_flight.front().id)
+    drain(self);
+  pump(self);
+  acknowledge_switch(self);
+}
+
+void send_batches(gateway_actor* self, plan_in_flight& entry) {
+  entry.sent = true;
+  auto& work = entry.work;
+  if (work.busy_shards().empty())
+    return;
+  auto id = entry.id;
+  self->state.follower.sent(work.entry());
+  for (auto shard : work.busy_shards()) {
+    auto on_reply = [self, id, shard](shard::batch_result& result) {
+      auto& queue = self->state.in_flight;
+      if (queue.empty() || id < queue.front().id)
+        return; // the plan was already answered (a shard failed earlier)
+      auto index = id - queue.front().id;
+      if (queue[index].work.deliver(shard, std::move(result)))
+        plan_answered(self, id);
+    };
+    auto on_error = [self, id](caf::error&) {
+      auto& queue = self->state.in_flight;
+      if (queue.empty() || id < queue.front().id)
+        return;
+      auto index = id - queue.front().id;
+      if (queue[index].work.complete())
+        return;
+      queue[index].work.fail_pending("-ERR shard unavailable\r\n");
+      plan_answered(self, id);
+    };
+    self->request(work.routing().shard(shard), caf::infinite,
+                  work.take_batch(shard))
+      .then(on_reply, on_error);
+  }
+}
+
 void dispatch(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building)
@@ -251,40 +318,28 @@ void dispatch(gateway_actor* self) {
   auto id = st.next_plan_id++;
   st.in_flight.push_back(plan_in_flight{id, std::move(*st.building)});
   st.building.reset();
-  auto& work = st.in_flight.back().work;
-  if (work.busy_shards().empty()) {
-    drain(self);
-    return;
-  }
-  for (auto shard : work.busy_shards()) {
-    auto on_reply = [self, id, shard](shard::batch_result& result) {
-      auto& queue = self->state.in_flight;
-      if (queue.empty() || id < queue.front().id)
-        return; // the plan was already answered (a shard failed earlier)
-      auto index = id - queue.front().id;
-      if (queue[index].work.deliver(shard, std::move(result)) && index == 0)
-        drain(self);
-    };
-    auto on_error = [self, id](caf::error&) {
-      auto& queue = self->state.in_flight;
-      if (queue.empty() || id < queue.front().id)
-        return;
-      auto index = id - queue.front().id;
-      queue[index].work.fail_pending("-ERR shard unavailable\r\n");
-      if (index == 0)
-        drain(self);
-    };
-    self->request(work.routing().shards[shard], caf::infinite,
-                  work.take_batch(shard))
-      .then(on_reply, on_error);
-  }
+  pump(self);
+  drain(self); // plans without shard work (PING, errors) are complete already
 }
 
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                            caf::io::doorman_ptr listener) {
-  self->state.config = std::move(config);
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.follower = engine::routing_follower{st.config.routing};
   self->add_doorman(std::move(listener));
+  self->request(st.config.manager, caf::infinite,
+                engine_manager::subscribe_atom::value,
+                caf::actor_cast<caf::actor>(self))
+    .then([self](engine::routing_ptr& snapshot) {
+      self->state.follower.update(std::move(snapshot));
+      acknowledge_switch(self);
+    });
   return {
+    [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
+      self->state.follower.update(std::move(snapshot));
+      acknowledge_switch(self);
+    },
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
       if (static_cast<std::int64_t>(st.connections.size())

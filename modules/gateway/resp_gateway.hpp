@@ -13,7 +13,8 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "modules/engine/layout.hpp"
+#include "modules/engine/routing.hpp"
+#include "modules/engine_manager/engine_manager.hpp"
 #include "modules/gateway/server_facts.hpp"
 
 namespace stairkv::gateway {
@@ -21,7 +22,8 @@ namespace stairkv::gateway {
 struct gateway_config {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 6379; // 0: any free port
-  engine::layout_ptr routing;
+  engine::routing_ptr routing; // the snapshot to start with
+  engine_manager::manager_actor manager; // sends the later ones
   server_facts_ptr facts;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -120,7 +121,16 @@ int main(int argc, char** argv) {
   }
   caf::actor_system system{cfg};
 
-  auto store = spawn_store(system, store_config{opts.stairs, placement});
+  store_config sc;
+  sc.stairs = opts.stairs;
+  sc.placement = placement;
+  sc.resize.grow_keys_per_shard = static_cast<std::uint64_t>(opts.grow_keys_per_shard);
+  sc.resize.grow_backlog_per_shard = static_cast<std::uint64_t>(opts.grow_backlog_per_shard);
+  sc.resize.min_stairs = opts.min_stairs;
+  sc.resize.max_stairs = opts.max_stairs;
+  sc.resize_check_interval = std::chrono::milliseconds{opts.resize ? opts.resize_check_ms : 0};
+  sc.log = [](const std::string& line) { node::log_notice(line); };
+  auto store = spawn_store(system, sc);
   auto facts = std::make_shared<gateway::server_facts>();
   facts->version = version;
   facts->executable = executable_path();
@@ -132,6 +142,7 @@ int main(int argc, char** argv) {
   gw.bind = opts.bind;
   gw.port = opts.port;
   gw.routing = store.routing;
+  gw.manager = store.manager;
   // The port is known only after binding; facts are completed before any client
   // can ask, because the gateway reads them only when serving INFO.
   auto listening = gateway::spawn_gateway(system, [&] {
@@ -142,9 +153,7 @@ int main(int argc, char** argv) {
     node::log_warning("cannot listen on " + opts.bind + ":"
                       + std::to_string(opts.port) + ": "
                       + system.render(listening.error()));
-    for (auto& s : store.routing->shards)
-      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
+    stop_store(store);
     return 1;
   }
   facts->tcp_port = listening->port;
@@ -154,10 +163,11 @@ int main(int argc, char** argv) {
   node::log_notice(std::string{"stairkv "} + version + " starting, pid "
                    + std::to_string(getpid()));
   auto threads = opts.threads > 0 ? opts.threads : cores;
-  node::log_notice("engine: " + std::to_string(opts.stairs) + " stairs, "
-                   + std::to_string(store.routing->shards.size())
-                   + " shards, placement " + opts.shard_placement + ", "
-                   + std::to_string(threads) + " scheduler threads");
+  node::log_notice("engine: " + std::to_string(opts.stairs) + " stairs ("
+                   + std::to_string(store.routing->entry->shards.size())
+                   + " shards), placement " + opts.shard_placement + ", "
+                   + std::to_string(threads) + " scheduler threads, resizing "
+                   + (opts.resize ? "on" : "off"));
   caf::optional<std::uint16_t> published;
   if (opts.caf_port != 0) {
     auto port = system.middleman().publish(store.actor, opts.caf_port,
@@ -183,9 +193,7 @@ int main(int argc, char** argv) {
   if (published)
     system.middleman().unpublish(store.actor, *published);
   caf::anon_send_exit(listening->handle, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
-  for (auto& s : store.routing->shards)
-    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  stop_store(store);
   node::log_notice("stairkv is now ready to exit, bye bye...");
   return 0;
 }

@@ -117,7 +117,56 @@ const std::vector<option_spec>& specs() {
        o.caf_port = static_cast<std::uint16_t>(n);
        return true;
      }},
-    {"stairs", "stairs of the shard staircase (2^n - 1 shards)",
+    {"resize", "yes: the staircase grows and shrinks with the load; no: fixed",
+     [](options& o, const std::string& v) {
+       auto p = lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.resize = p == "yes";
+       return true;
+     }},
+    {"grow-keys-per-shard", "average keys per shard that make the engine grow",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, std::int64_t{1} << 40, n) || n < 4)
+         return false;
+       o.grow_keys_per_shard = n;
+       return true;
+     }},
+    {"grow-backlog-per-shard",
+     "average pending messages per shard that, sustained, make the engine grow",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, std::int64_t{1} << 30, n) || n < 1)
+         return false;
+       o.grow_backlog_per_shard = n;
+       return true;
+     }},
+    {"min-stairs", "fewest stairs the engine shrinks to",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, engine::max_stairs, n) || n < 1)
+         return false;
+       o.min_stairs = static_cast<unsigned>(n);
+       return true;
+     }},
+    {"max-stairs", "most stairs the engine grows to",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, engine::max_stairs, n) || n < 1)
+         return false;
+       o.max_stairs = static_cast<unsigned>(n);
+       return true;
+     }},
+    {"resize-check-ms", "how often shard load is sampled, in milliseconds",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 60000, n) || n < 1)
+         return false;
+       o.resize_check_ms = n;
+       return true;
+     }},
+    {"stairs", "stairs of the first engine (2^n - 1 shards)",
      [](options& o, const std::string& v) {
        std::int64_t n;
        if (!parse_uint(v, engine::max_stairs, n) || n < 1)
@@ -306,6 +355,12 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"timeout", "0"},
     {"caf-port", std::to_string(caf_port)},
     {"stairs", std::to_string(stairs)},
+    {"resize", resize ? "yes" : "no"},
+    {"grow-keys-per-shard", std::to_string(grow_keys_per_shard)},
+    {"grow-backlog-per-shard", std::to_string(grow_backlog_per_shard)},
+    {"min-stairs", std::to_string(min_stairs)},
+    {"max-stairs", std::to_string(max_stairs)},
+    {"resize-check-ms", std::to_string(resize_check_ms)},
     {"shard-placement", shard_placement},
     {"threads", std::to_string(threads)},
     {"loglevel", loglevel},

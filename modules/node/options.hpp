@@ -23,7 +23,13 @@ struct options {
   std::string appendonly = "no";
   std::string appendfsync = "everysec";
   std::uint16_t caf_port = 0; // 0: the store is not published to CAF applications
-  unsigned stairs = 3;
+  unsigned stairs = 1;          // of the first engine
+  bool resize = true;           // grow and shrink with the load
+  std::int64_t grow_keys_per_shard = 250000;
+  std::int64_t grow_backlog_per_shard = 64;
+  unsigned min_stairs = 1;
+  unsigned max_stairs = 8;
+  std::int64_t resize_check_ms = 100;
   std::string shard_placement; // "io" or "scheduler"; empty: chosen by core count
   unsigned threads = 0;        // CAF scheduler threads; 0: one per core
   std::string loglevel = "notice";

@@ -101,6 +101,21 @@ void record_set::erase(record* r) {
   std::free(r);
 }
 
+void record_set::release(record* r) {
+  set_.erase(r);
+}
+
+bool record_set::adopt(record* r) {
+  if (set_.insert(r).second)
+    return true;
+  std::free(r);
+  return false;
+}
+
+void record_set::destroy(record* r) {
+  std::free(r);
+}
+
 void record_set::clear() {
   for (auto* r : set_)
     std::free(r);

@@ -68,6 +68,17 @@ public:
   void erase(record* r);
   void clear();
 
+  // Takes a record out of the set without freeing it: the caller owns it now.
+  void release(record* r);
+
+  // Puts an owned record (from another shard's release) into the set. A key that
+  // is already present keeps its record; the incoming one is freed and false
+  // returned.
+  bool adopt(record* r);
+
+  // Frees a record that is in no set.
+  static void destroy(record* r);
+
   std::size_t size() const noexcept {
     return set_.size();
   }
@@ -107,6 +118,18 @@ private:
 
   using set_type = absl::flat_hash_set<record*, hasher, key_equal>;
 
+public:
+  // Iteration that survives release() and erase() of other records (the table
+  // never rehashes on removal), but not insertions.
+  using const_iterator = set_type::const_iterator;
+  const_iterator begin() const {
+    return set_.begin();
+  }
+  const_iterator end() const {
+    return set_.end();
+  }
+
+private:
   // Swaps the stored pointer of a record for its moved copy (same key, same hash).
   void replace(record* old_record, record* new_record);
 

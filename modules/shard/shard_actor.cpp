@@ -1,13 +1,18 @@
 #include "modules/shard/shard_actor.hpp"
 
 #include <memory>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/io/broker.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/response_promise.hpp>
 
+#include "modules/engine/staircase.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/shard/table.hpp"
 
@@ -15,24 +20,273 @@ namespace stairkv::shard {
 
 namespace {
 
+// Keys taken out of the table per handover step; small enough that client
+// batches queued behind a step wait microseconds, not milliseconds.
+constexpr std::size_t handover_chunk = 512;
+
+// Handovers in flight at once from one old shard: the credit that keeps an old
+// shard from flooding the new shards' mailboxes faster than they adopt.
+constexpr std::size_t handover_credit = 8;
+
+// Where the reply of one operation of a forwarded batch comes from.
+struct op_route {
+  enum class kind : std::uint8_t { forwarded, summed, all_ok, local };
+  kind how = kind::local;
+  std::uint32_t target = 0; // forwarded: which target, and which op there
+  std::uint32_t index = 0;
+  std::uint32_t fan_begin = 0; // summed / all_ok: range in `fan`
+  std::uint32_t fan_end = 0;
+  std::int64_t local_count = 0; // summed: this shard's own share
+  std::size_t local_begin = 0;  // local: bytes in `local`
+  std::size_t local_end = 0;
+};
+
+// A client batch split over the new shards, waiting for their answers.
+struct forwarded_batch {
+  caf::response_promise promise;
+  std::vector<batch_result> results; // per target
+  std::size_t waiting = 0;
+  std::vector<op_route> routes;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> fan; // (target, op)
+  std::string local;
+
+  void finish() {
+    batch_result out;
+    out.ends.reserve(routes.size());
+    protocol::reply_writer reply{out.replies};
+    for (const auto& r : routes) {
+      switch (r.how) {
+        case op_route::kind::forwarded: {
+          auto text = results[r.target].reply(r.index);
+          out.replies.append(text.data(), text.size());
+          break;
+        }
+        case op_route::kind::summed: {
+          auto total = r.local_count;
+          for (auto i = r.fan_begin; i < r.fan_end; ++i) {
+            auto text = results[fan[i].first].reply(fan[i].second);
+            std::int64_t part = 0;
+            if (text.size() > 3 && text.front() == ':'
+                && protocol::parse_int64(text.substr(1, text.size() - 3), part))
+              total += part;
+          }
+          reply.integer(total);
+          break;
+        }
+        case op_route::kind::all_ok:
+          reply.simple("OK");
+          break;
+        case op_route::kind::local:
+          out.replies.append(local, r.local_begin, r.local_end - r.local_begin);
+          break;
+      }
+      out.ends.push_back(out.replies.size());
+    }
+    promise.deliver(std::move(out));
+  }
+};
+
+struct shard_state {
+  table keys;
+  // Set once this shard belongs to an engine being replaced.
+  bool forwarding = false;
+  migration_order order;
+  std::size_t handovers_in_flight = 0;
+  bool step_scheduled = false;
+  bool table_empty = false;
+  bool reported = false;
+  std::uint64_t moved = 0;
+};
+
+template <class Self>
+void schedule_step(Self* self, const std::shared_ptr<shard_state>& st) {
+  if (!st->step_scheduled && !st->table_empty) {
+    st->step_scheduled = true;
+    self->send(self, hand_over_atom::value);
+  }
+}
+
+template <class Self>
+void report_if_done(Self* self, const std::shared_ptr<shard_state>& st) {
+  if (st->table_empty && st->handovers_in_flight == 0 && !st->reported) {
+    st->reported = true;
+    self->send(st->order.manager, migrated_atom::value,
+               static_cast<std::uint64_t>(st->order.source_index), st->moved);
+  }
+}
+
+// One background step: take a chunk of keys out and hand each to its new shard.
+template <class Self>
+void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
+  st->step_scheduled = false;
+  if (st->table_empty || st->handovers_in_flight >= handover_credit) {
+    report_if_done(self, st);
+    return;
+  }
+  auto& order = st->order;
+  std::vector<std::shared_ptr<record_list>> lists(order.targets.size());
+  auto more = st->keys.hand_over(handover_chunk, unix_now_ms(), [&](record* r) {
+    auto t = engine::shard_of(r->key(), order.target_stairs);
+    if (!lists[t])
+      lists[t] = std::make_shared<record_list>();
+    lists[t]->records.push_back(r);
+  });
+  st->table_empty = !more;
+  for (std::size_t t = 0; t < lists.size(); ++t) {
+    if (!lists[t])
+      continue;
+    auto count = lists[t]->records.size();
+    ++st->handovers_in_flight;
+    auto done = [self, st, count] {
+      --st->handovers_in_flight;
+      st->moved += count;
+      schedule_step(self, st);
+      report_if_done(self, st);
+    };
+    self->request(order.targets[t], caf::infinite, handover{lists[t], batch{}})
+      .then([done](batch_result&) mutable { done(); },
+            [done](caf::error&) mutable { done(); });
+  }
+  schedule_step(self, st);
+  report_if_done(self, st);
+}
+
+// Splits a client batch over the new shards: a key still here travels with the
+// first operation on it; keyless operations combine this shard's share with the
+// shares of the new shards that hold its former keys.
+template <class Self>
+caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>& st,
+                                  const batch& work) {
+  auto& order = st->order;
+  auto now = unix_now_ms();
+  auto pending = std::make_shared<forwarded_batch>();
+  pending->routes.resize(work.ops.size());
+  std::vector<handover> outgoing(order.targets.size());
+  auto add = [&](std::size_t t, op_code code, std::string_view key,
+                 std::string_view value, std::int64_t number, std::uint8_t flags) {
+    auto index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
+    outgoing[t].work.add(code, key, value, number, flags);
+    return index;
+  };
+  auto range = engine::overlapping_shards(order.source_index, order.source_stairs,
+                                          order.target_stairs);
+  protocol::reply_writer local{pending->local};
+  for (std::size_t i = 0; i < work.ops.size(); ++i) {
+    const auto& op = work.ops[i];
+    auto& route = pending->routes[i];
+    switch (op.code) {
+      case op_code::count_keys:
+      case op_code::flush: {
+        bool counting = op.code == op_code::count_keys;
+        route.how = counting ? op_route::kind::summed : op_route::kind::all_ok;
+        if (counting) {
+          route.local_count = static_cast<std::int64_t>(st->keys.size());
+        } else {
+          batch wipe;
+          wipe.add(op_code::flush, {});
+          batch_result ignored;
+          st->keys.execute(wipe, ignored, now);
+          st->table_empty = true;
+        }
+        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
+        for (auto t = range.first; t <= range.last; ++t) {
+          auto index = add(t, counting ? op_code::count_keys_from : op_code::flush_from,
+                           {}, {}, static_cast<std::int64_t>(order.source_index),
+                           static_cast<std::uint8_t>(order.source_stairs));
+          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
+        }
+        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        break;
+      }
+      case op_code::stats: {
+        route.how = op_route::kind::local;
+        route.local_begin = pending->local.size();
+        batch one;
+        one.add(op_code::stats, {});
+        batch_result answer;
+        st->keys.execute(one, answer, now);
+        pending->local += answer.replies;
+        route.local_end = pending->local.size();
+        break;
+      }
+      default: {
+        auto key = work.key(op);
+        auto t = engine::shard_of(key, order.target_stairs);
+        if (auto* r = st->keys.release_live(key, now)) {
+          auto& h = outgoing[t];
+          if (!h.records)
+            h.records = std::make_shared<record_list>();
+          h.records->records.push_back(r);
+          ++st->moved;
+        }
+        route.how = op_route::kind::forwarded;
+        route.target = static_cast<std::uint32_t>(t);
+        route.index = add(t, op.code, key, work.value(op), op.number, op.flags);
+        break;
+      }
+    }
+  }
+  pending->promise = self->make_response_promise();
+  pending->results.resize(order.targets.size());
+  for (std::size_t t = 0; t < outgoing.size(); ++t)
+    if (!outgoing[t].work.empty() || outgoing[t].records)
+      ++pending->waiting;
+  if (pending->waiting == 0) {
+    pending->finish();
+    return pending->promise;
+  }
+  for (std::size_t t = 0; t < outgoing.size(); ++t) {
+    if (outgoing[t].work.empty() && !outgoing[t].records)
+      continue;
+    self->request(order.targets[t], caf::infinite, std::move(outgoing[t]))
+      .then(
+        [pending, t](batch_result& result) {
+          pending->results[t] = std::move(result);
+          if (--pending->waiting == 0)
+            pending->finish();
+        },
+        [pending](caf::error& err) {
+          pending->promise.deliver(std::move(err));
+        });
+  }
+  return pending->promise;
+}
 
 // The same handlers serve both placements; only the host differs.
-caf::behavior shard_behavior(std::shared_ptr<table> keys) {
+template <class Self>
+caf::behavior shard_behavior(Self* self) {
+  auto st = std::make_shared<shard_state>();
   return {
-    [keys](const batch& work) {
+    [self, st](const batch& work) -> caf::result<batch_result> {
+      if (st->forwarding)
+        return forward(self, st, work);
+      st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
       batch_result result;
-      keys->execute(work, result, unix_now_ms());
+      st->keys.execute(work, result, unix_now_ms());
       return result;
     },
+    [st](handover& incoming) {
+      if (incoming.records)
+        st->keys.adopt(incoming.records->records);
+      batch_result result;
+      st->keys.execute(incoming.work, result, unix_now_ms());
+      return result;
+    },
+    [self, st](migrate_atom, migration_order& order) {
+      st->order = std::move(order);
+      st->forwarding = true;
+      schedule_step(self, st);
+    },
+    [self, st](hand_over_atom) { hand_over_step(self, st); },
   };
 }
 
-caf::behavior shard_on_scheduler(caf::event_based_actor*) {
-  return shard_behavior(std::make_shared<table>());
+caf::behavior shard_on_scheduler(caf::event_based_actor* self) {
+  return shard_behavior(self);
 }
 
-caf::behavior shard_on_io_thread(caf::io::broker*) {
-  return shard_behavior(std::make_shared<table>());
+caf::behavior shard_on_io_thread(caf::io::broker* self) {
+  return shard_behavior(self);
 }
 
 } // namespace

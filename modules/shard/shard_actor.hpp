@@ -2,13 +2,23 @@
 
 // The shard actor: owns one table, runs the batches sent to it in arrival order and
 // answers each with its replies. Where it runs is a deliberate choice (placement).
+//
+// During a resize a shard of the old engine stops executing: it hands its keys to
+// the new engine's shards in the background, a chunk at a time with a bounded number
+// of handovers in flight (credit-based back-pressure), and forwards every operation
+// it receives to the new shard owning the key, taking the key along first if it has
+// not moved yet. Routers keep sending to the old shards until the resize ends, so a
+// key has one owner at every instant and its operations arrive there in order.
 
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "modules/shard/batch.hpp"
+#include "modules/shard/migration.hpp"
 
 // Batches and their results only ever travel between actors of one process (the
 // remote interface is the store's), so they are moved, never serialized.
@@ -17,7 +27,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch_result)
 
 namespace stairkv::shard {
 
-using shard_actor = caf::typed_actor<caf::replies_to<batch>::with<batch_result>>;
+using shard_actor = caf::typed_actor<
+  caf::replies_to<batch>::with<batch_result>,
+  caf::replies_to<handover>::with<batch_result>,
+  caf::reacts_to<migrate_atom, migration_order>>;
 
 // Where shard actors run.
 enum class placement {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "modules/engine/staircase.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -30,9 +31,32 @@ record* table::find_live(std::string_view key, deadline_ms now) {
 }
 
 void table::erase(record* r) {
+  if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
+    ++cursor_;
   if (r->deadline != no_deadline)
     --keys_with_deadline_;
   entries_.erase(r);
+}
+
+record* table::release_live(std::string_view key, deadline_ms now) {
+  auto* r = find_live(key, now);
+  if (r == nullptr)
+    return nullptr;
+  if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
+    ++cursor_;
+  if (r->deadline != no_deadline)
+    --keys_with_deadline_;
+  entries_.release(r);
+  return r;
+}
+
+void table::adopt(std::vector<record*>& records) {
+  for (auto*& r : records) {
+    bool has_deadline = r->deadline != no_deadline;
+    if (entries_.adopt(r) && has_deadline)
+      ++keys_with_deadline_;
+    r = nullptr;
+  }
 }
 
 void table::set_deadline(record* r, deadline_ms deadline) {
@@ -104,16 +128,38 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       case op_code::flush:
         entries_.clear();
         keys_with_deadline_ = 0;
+        handing_over_ = false;
         reply.simple("OK");
         break;
       case op_code::stats: {
         auto s = stats();
-        reply.array(5);
+        reply.array(6);
         reply.integer(s.keys);
         reply.integer(s.keys_with_deadline);
         reply.integer(s.hits);
         reply.integer(s.misses);
         reply.integer(s.expired);
+        reply.integer(s.backlog);
+        break;
+      }
+      case op_code::count_keys_from: {
+        std::int64_t n = 0;
+        entries_.for_each([&](const record& r) {
+          if (engine::shard_of(r.key(), op.flags) == static_cast<std::size_t>(op.number))
+            ++n;
+        });
+        reply.integer(n);
+        break;
+      }
+      case op_code::flush_from: {
+        std::vector<record*> doomed;
+        entries_.for_each([&](const record& r) {
+          if (engine::shard_of(r.key(), op.flags) == static_cast<std::size_t>(op.number))
+            doomed.push_back(const_cast<record*>(&r));
+        });
+        for (auto* r : doomed)
+          erase(r);
+        reply.simple("OK");
         break;
       }
     }
@@ -188,6 +234,7 @@ table_stats table::stats() const {
   s.hits = hits_;
   s.misses = misses_;
   s.expired = expired_;
+  s.backlog = backlog_;
   return s;
 }
 

@@ -23,6 +23,48 @@ public:
 
   table_stats stats() const;
 
+  // The shard actor's mailbox length, reported with the statistics (the resize
+  // rules read it as congestion).
+  void note_backlog(std::int64_t messages) noexcept {
+    backlog_ = messages;
+  }
+
+  // -- handing keys over during a resize -------------------------------------
+
+  // Takes a live key out of the table (nullptr if missing or past its deadline);
+  // the caller owns the record.
+  record* release_live(std::string_view key, deadline_ms now);
+
+  // Takes up to `max` records out for handing over, passing each to `take`;
+  // records past their deadline are reclaimed on the way instead. Returns false
+  // once the table is empty. Nothing may be inserted while handing over.
+  template <class F>
+  bool hand_over(std::size_t max, deadline_ms now, F&& take) {
+    if (!handing_over_) {
+      cursor_ = entries_.begin();
+      handing_over_ = true;
+    }
+    for (std::size_t n = 0; n < max && cursor_ != entries_.end();) {
+      auto* r = *cursor_;
+      ++cursor_;
+      if (r->deadline != no_deadline)
+        --keys_with_deadline_;
+      entries_.release(r);
+      if (r->deadline != no_deadline && r->deadline <= now) {
+        ++expired_;
+        record_set::destroy(r);
+        continue;
+      }
+      take(r);
+      ++n;
+    }
+    return cursor_ != entries_.end();
+  }
+
+  // Adds records handed over by another shard; a key already present keeps its
+  // own record. Takes ownership of every pointer and nulls it in `records`.
+  void adopt(std::vector<record*>& records);
+
   std::size_t size() const noexcept {
     return entries_.size();
   }
@@ -39,10 +81,13 @@ private:
                    deadline_ms now);
 
   record_set entries_;
+  bool handing_over_ = false;
+  record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;
   std::int64_t hits_ = 0;
   std::int64_t misses_ = 0;
   std::int64_t expired_ = 0;
+  std::int64_t backlog_ = 0;
 };
 
 } // namespace stairkv::shard

@@ -1,12 +1,14 @@
 #include "modules/store/store.hpp"
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string_view>
 
 #include <caf/all.hpp>
 
 #include "modules/commands/plan.hpp"
+#include "modules/engine/routing_follower.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
 
@@ -14,23 +16,72 @@ namespace stairkv {
 
 namespace {
 
-
 caf::error redis_error(const std::string& message) {
   return caf::make_error(caf::sec::runtime_error, message);
 }
 
 struct store_state {
-  engine::layout_ptr routing;
+  engine::routing_follower follower{nullptr};
+  engine_manager::manager_actor manager;
+  // Requests planned on a new entry engine while requests to the old one are
+  // still out (see routing_follower.hpp), in arrival order.
+  std::deque<std::function<void()>> waiting;
   static inline const char* name = "stairkv_store";
 };
 
-using store_impl = store_actor::stateful_pointer<store_state>;
+using store_impl = caf::stateful_actor<store_state>*;
+
+void pump(store_impl self);
+
+void after_answer(store_impl self) {
+  auto& st = self->state;
+  st.follower.answered();
+  pump(self);
+  if (auto generation = st.follower.take_acknowledgement())
+    self->send(st.manager, engine_manager::applied_atom::value, generation);
+}
+
+// Sends a planned command to its shards and calls `finish` when all answered.
+template <class Finish>
+void send_plan(store_impl self, std::shared_ptr<commands::plan> work,
+               Finish finish) {
+  self->state.follower.sent(work->entry());
+  for (auto shard : work->busy_shards()) {
+    self
+      ->request(work->routing().shard(shard), caf::infinite,
+                work->take_batch(shard))
+      .then(
+        [self, work, shard, finish](shard::batch_result& result) mutable {
+          if (work->deliver(shard, std::move(result))) {
+            finish();
+            after_answer(self);
+          }
+        },
+        [self, work, finish](caf::error&) mutable {
+          if (!work->complete()) {
+            work->fail_pending("-ERR shard unavailable\r\n");
+            finish();
+            after_answer(self);
+          }
+        });
+  }
+}
+
+void pump(store_impl self) {
+  auto& st = self->state;
+  while (!st.waiting.empty() && st.follower.in_flight() == 0) {
+    auto next = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    next();
+  }
+}
 
 // Runs one command through the same planner the gateways use and fulfils `on_done`
 // with its RESP2 reply once every shard involved has answered.
 template <class OnDone>
 void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) {
-  auto work = std::make_shared<commands::plan>(self->state.routing,
+  auto& st = self->state;
+  auto work = std::make_shared<commands::plan>(st.follower.current(),
                                                shard::unix_now_ms());
   std::vector<std::string_view> argv(args.begin(), args.end());
   commands::client_context client;
@@ -45,30 +96,17 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
     finish();
     return;
   }
-  for (auto shard : work->busy_shards()) {
-    self
-      ->request(work->routing().shards[shard], caf::infinite,
-                work->take_batch(shard))
-      .then(
-        [work, shard, finish](shard::batch_result& result) mutable {
-          if (work->deliver(shard, std::move(result)))
-            finish();
-        },
-        [work, finish](caf::error&) mutable {
-          if (!work->complete()) {
-            work->fail_pending("-ERR shard unavailable\r\n");
-            finish();
-          }
-        });
-  }
+  if (st.waiting.empty() && st.follower.may_send(work->entry()))
+    send_plan(self, work, finish);
+  else
+    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
 }
 
-// Runs a command for a typed request and converts its reply with `convert`, which
-// returns a caf::result-compatible value.
+// Runs a command for a typed request and converts its reply with `convert`.
 template <class T, class Convert>
 caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
                          Convert convert) {
-  auto promise = self->template make_response_promise<T>();
+  auto promise = self->make_response_promise<T>();
   run(self, args, [promise, convert](std::string resp) mutable {
     protocol::reply value;
     auto read = protocol::read_reply(resp, value);
@@ -85,13 +123,27 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
   return promise;
 }
 
-store_actor::behavior_type store_front(store_impl self,
-                                       engine::layout_ptr routing) {
-  self->state.routing = std::move(routing);
+// The front door is dynamically typed inside (it also follows the engine
+// manager's routing snapshots) and handed out as a store_actor.
+caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
+                          engine::routing_ptr initial) {
+  self->state.follower = engine::routing_follower{std::move(initial)};
+  self->state.manager = manager;
+  self->request(manager, caf::infinite, engine_manager::subscribe_atom::value,
+                caf::actor_cast<caf::actor>(self))
+    .then([self](engine::routing_ptr& snapshot) {
+      self->state.follower.update(std::move(snapshot));
+    });
   auto integer_reply = [](auto& promise, protocol::reply& value) {
     promise.deliver(value.integer);
   };
   return {
+    [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
+      auto& st = self->state;
+      st.follower.update(std::move(snapshot));
+      if (auto generation = st.follower.take_acknowledgement())
+        self->send(st.manager, engine_manager::applied_atom::value, generation);
+    },
     [self](caf::get_atom, std::string& key) {
       return run_typed<caf::optional<std::string>>(
         self, {"GET", std::move(key)}, [](auto& promise, protocol::reply& value) {
@@ -144,9 +196,21 @@ store_actor::behavior_type store_front(store_impl self,
 } // namespace
 
 store_handle spawn_store(caf::actor_system& system, const store_config& config) {
-  auto routing = engine::spawn_engine(system, config.stairs, config.placement, 1);
-  auto front = system.spawn(store_front, routing);
-  return store_handle{front, routing};
+  engine_manager::manager_config mc;
+  mc.initial_stairs = config.stairs;
+  mc.placement = config.placement;
+  mc.policy = config.resize;
+  mc.sample_interval = config.resize_check_interval;
+  mc.log = config.log;
+  auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
+  auto front = system.spawn(store_front, manager.actor, manager.initial);
+  return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
+                      manager.initial};
+}
+
+void stop_store(const store_handle& store) {
+  caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(store.manager, caf::exit_reason::user_shutdown);
 }
 
 void add_store_message_types(caf::actor_system_config& cfg) {

@@ -17,7 +17,11 @@
 #include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "modules/engine/layout.hpp"
+#include <chrono>
+#include <functional>
+
+#include "modules/engine/routing.hpp"
+#include "modules/engine_manager/engine_manager.hpp"
 #include "modules/shard/shard_actor.hpp"
 
 namespace stairkv {
@@ -49,20 +53,30 @@ using store_actor = caf::typed_actor<
   caf::replies_to<command_atom, std::vector<std::string>>::with<std::string>>;
 
 struct store_config {
-  unsigned stairs = 3;
+  // Stairs of the first engine; the store grows and shrinks from there.
+  unsigned stairs = 1;
   shard::placement placement = shard::placement::scheduler;
+  engine_manager::resize_policy resize;
+  // How often shard load is sampled for resizing; 0 keeps the engine fixed.
+  std::chrono::milliseconds resize_check_interval{100};
+  // Receives one line at the start and end of every resize.
+  std::function<void(const std::string&)> log;
 };
 
-// What spawn_store hands back: the typed front door, and the routing snapshot that
-// gateways use to reach the shards directly.
+// What spawn_store hands back: the typed front door, the engine manager (routers
+// such as network gateways subscribe to it), and the first routing snapshot.
 struct store_handle {
   store_actor actor;
-  engine::layout_ptr routing;
+  engine_manager::manager_actor manager;
+  engine::routing_ptr routing;
 };
 
-// Spawns the store's shards and its front actor in `system`. Placement `io_thread`
-// needs the middleman loaded (`cfg.load<caf::io::middleman>()`).
+// Spawns the store's engine manager, shards and front actor in `system`. Placement
+// `io_thread` needs the middleman loaded (`cfg.load<caf::io::middleman>()`).
 store_handle spawn_store(caf::actor_system& system, const store_config& config);
+
+// Stops the store: its front actor, its engine manager and every shard.
+void stop_store(const store_handle& store);
 
 // Registers the message types of store_actor; call it on the actor_system_config of
 // every process that talks to a store remotely (the node does it for its side).

@@ -14,13 +14,15 @@ namespace {
 class Store : public ::testing::TestWithParam<shard::placement> {
 protected:
   Store() : system_(config()), self_(system_) {
-    store_ = spawn_store(system_, store_config{2, GetParam()});
+    store_config config;
+    config.stairs = 2;
+    config.placement = GetParam();
+    config.resize_check_interval = std::chrono::milliseconds{0};
+    store_ = spawn_store(system_, config);
   }
 
   ~Store() override {
-    caf::anon_send_exit(store_.actor, caf::exit_reason::user_shutdown);
-    for (auto& s : store_.routing->shards)
-      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    stop_store(store_);
   }
 
   static caf::actor_system_config& config() {

@@ -775,7 +775,7 @@ class FixedStaircase : public server_test,
                        public ::testing::WithParamInterface<int> {
 protected:
   std::vector<std::string> server_args() const override {
-    return {"--stairs=" + std::to_string(GetParam())};
+    return {"--stairs=" + std::to_string(GetParam()), "--resize=no"};
   }
 };
 

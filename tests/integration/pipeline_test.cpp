@@ -258,9 +258,11 @@ INSTANTIATE_TEST_SUITE_P(
   ::testing::Values(engine_config{"DefaultEngine", {}},
                     engine_config{"OneStair", {"--stairs=1"}},
                     engine_config{"ThreeStairsOnIo",
-                                  {"--stairs=3", "--shard-placement=io"}},
+                                  {"--stairs=3", "--resize=no", "--shard-placement=io"}},
                     engine_config{"ThreeStairsOnScheduler",
-                                  {"--stairs=3", "--shard-placement=scheduler"}}),
+                                  {"--stairs=3", "--resize=no", "--shard-placement=scheduler"}},
+                    engine_config{"ResizingWhileServing",
+                                  {"--grow-keys-per-shard=100", "--resize-check-ms=5"}}),
   [](const ::testing::TestParamInfo<engine_config>& info) {
     return std::string{info.param.name};
   });

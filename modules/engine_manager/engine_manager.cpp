@@ -1,0 +1,237 @@
+#include "modules/engine_manager/engine_manager.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "modules/protocol/reply_reader.hpp"
+
+namespace stairkv::engine_manager {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct manager_state {
+  manager_config config;
+  resize_rules rules;
+  engine::routing_ptr current;
+  std::vector<caf::actor> routers;
+  // A resize in progress.
+  engine::layout_ptr next;
+  std::size_t shards_migrated = 0;
+  std::uint64_t moved = 0;
+  clock::time_point started;
+  std::vector<caf::actor_addr> owing; // routers yet to acknowledge the switch
+  engine::layout_ptr retiring;        // the old engine, until they have
+  bool sampling = false;
+
+  static inline const char* name = "engine_manager";
+};
+
+using manager_impl = manager_actor::stateful_pointer<manager_state>;
+
+std::string describe(const engine::layout& l) {
+  return std::to_string(l.stairs) + " stairs (" + std::to_string(l.shards.size())
+         + " shards)";
+}
+
+void log(manager_impl self, const std::string& line) {
+  if (self->state.config.log)
+    self->state.config.log(line);
+}
+
+void publish(manager_impl self, engine::routing_ptr snapshot) {
+  self->state.current = std::move(snapshot);
+  for (auto& router : self->state.routers)
+    caf::anon_send(router, routing_atom::value, self->state.current);
+}
+
+void kill_engine(const engine::layout_ptr& l) {
+  if (!l)
+    return;
+  for (auto& s : l->shards)
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+}
+
+void retire_if_acknowledged(manager_impl self) {
+  auto& st = self->state;
+  if (!st.retiring || !st.owing.empty())
+    return;
+  kill_engine(st.retiring);
+  st.retiring.reset();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now()
+                                                                    - st.started);
+  log(self, "resize finished: now " + describe(*st.current->entry) + ", "
+              + std::to_string(st.moved) + " keys moved in "
+              + std::to_string(took.count()) + " ms");
+}
+
+bool start_resize(manager_impl self, unsigned stairs) {
+  auto& st = self->state;
+  if (st.next || st.retiring || stairs == st.current->entry->stairs || stairs < 1
+      || stairs > engine::max_stairs)
+    return false;
+  const auto& old = *st.current->entry;
+  st.next = engine::spawn_engine(self->system(), stairs, st.config.placement,
+                                 old.generation + 1);
+  st.shards_migrated = 0;
+  st.moved = 0;
+  st.started = clock::now();
+  log(self, "resize started: " + describe(old) + " -> " + describe(*st.next));
+  std::vector<caf::actor> targets;
+  for (auto& s : st.next->shards)
+    targets.push_back(caf::actor_cast<caf::actor>(s));
+  for (std::size_t i = 0; i < old.shards.size(); ++i) {
+    shard::migration_order order;
+    order.targets = targets;
+    order.target_stairs = stairs;
+    order.source_stairs = old.stairs;
+    order.source_index = i;
+    order.manager = caf::actor_cast<caf::actor>(self);
+    self->send(old.shards[i], shard::migrate_atom::value, std::move(order));
+  }
+  auto snapshot = std::make_shared<engine::routing>(*st.current);
+  snapshot->next = st.next;
+  snapshot->status.migrating = true;
+  publish(self, snapshot);
+  return true;
+}
+
+void finish_migration(manager_impl self) {
+  auto& st = self->state;
+  auto old = st.current->entry;
+  auto status = st.current->status;
+  status.generation = st.next->generation;
+  status.migrating = false;
+  status.keys_migrated += st.moved;
+  if (st.next->stairs > old->stairs)
+    ++status.resizes_up;
+  else
+    ++status.resizes_down;
+  status.last_resize_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            clock::now() - st.started)
+                            .count();
+  auto snapshot = engine::settled_routing(st.next, status);
+  st.next.reset();
+  st.retiring = old;
+  st.owing.clear();
+  for (auto& r : st.routers)
+    st.owing.push_back(r.address());
+  publish(self, snapshot);
+  retire_if_acknowledged(self);
+}
+
+// Asks every shard of the current engine for its statistics, then decides.
+void sample(manager_impl self) {
+  auto& st = self->state;
+  if (st.sampling || st.next || st.retiring)
+    return;
+  st.sampling = true;
+  auto routing = st.current;
+  struct tally {
+    load_sample total;
+    std::size_t waiting;
+  };
+  auto t = std::make_shared<tally>(tally{{}, routing->entry->shards.size()});
+  for (auto& s : routing->entry->shards) {
+    shard::batch ask;
+    ask.add(shard::op_code::stats, {});
+    self->request(s, std::chrono::seconds{5}, std::move(ask))
+      .then(
+        [self, t, routing](shard::batch_result& r) {
+          protocol::reply stats;
+          if (protocol::read_reply(r.reply(0), stats).status
+                == protocol::read_status::complete
+              && stats.elements.size() >= 6) {
+            t->total.keys += static_cast<std::uint64_t>(stats.elements[0].integer);
+            t->total.backlog += static_cast<std::uint64_t>(stats.elements[5].integer);
+          }
+          if (--t->waiting > 0)
+            return;
+          auto& st = self->state;
+          st.sampling = false;
+          if (st.current != routing)
+            return;
+          auto stairs = routing->entry->stairs;
+          auto wanted = st.rules.decide(stairs, t->total);
+          if (wanted != stairs)
+            start_resize(self, wanted);
+        },
+        [self](caf::error&) { self->state.sampling = false; });
+  }
+}
+
+manager_actor::behavior_type manager(manager_impl self, manager_config config,
+                                     engine::layout_ptr first) {
+  auto& st = self->state;
+  st.config = std::move(config);
+  st.rules = resize_rules{st.config.policy};
+  st.current = engine::settled_routing(std::move(first));
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& st = self->state;
+    st.routers.erase(std::remove_if(st.routers.begin(), st.routers.end(),
+                                    [&](const caf::actor& a) {
+                                      return a.address() == msg.source;
+                                    }),
+                     st.routers.end());
+    st.owing.erase(std::remove(st.owing.begin(), st.owing.end(), msg.source),
+                   st.owing.end());
+    retire_if_acknowledged(self);
+  });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    kill_engine(st.current->entry);
+    kill_engine(st.next);
+    kill_engine(st.retiring);
+    self->quit(msg.reason);
+  });
+  if (st.config.sample_interval.count() > 0)
+    self->delayed_send(self, st.config.sample_interval, sample_atom::value);
+  return {
+    [self](subscribe_atom, caf::actor router) -> engine::routing_ptr {
+      self->monitor(router);
+      self->state.routers.push_back(router);
+      return self->state.current;
+    },
+    [self](applied_atom, std::uint64_t generation) {
+      auto& st = self->state;
+      if (generation != st.current->status.generation)
+        return;
+      auto sender = self->current_sender();
+      if (!sender)
+        return;
+      auto addr = caf::actor_cast<caf::actor_addr>(sender);
+      st.owing.erase(std::remove(st.owing.begin(), st.owing.end(), addr),
+                     st.owing.end());
+      retire_if_acknowledged(self);
+    },
+    [self](shard::migrated_atom, std::uint64_t, std::uint64_t moved) {
+      auto& st = self->state;
+      if (!st.next)
+        return;
+      st.moved += moved;
+      if (++st.shards_migrated == st.current->entry->shards.size())
+        finish_migration(self);
+    },
+    [self](resize_atom, unsigned stairs) { return start_resize(self, stairs); },
+    [self](caf::get_atom) { return self->state.current; },
+    [self](sample_atom) {
+      sample(self);
+      self->delayed_send(self, self->state.config.sample_interval,
+                         sample_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+spawned_manager spawn_engine_manager(caf::actor_system& system,
+                                     manager_config config) {
+  auto first = engine::spawn_engine(system, config.initial_stairs, config.placement, 1);
+  auto actor = system.spawn(manager, std::move(config), first);
+  return {actor, engine::settled_routing(first)};
+}
+
+} // namespace stairkv::engine_manager
