@@ -1,6 +1,7 @@
 #include "modules/engine_manager/engine_manager.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -25,6 +26,7 @@ struct manager_state {
   clock::time_point started;
   std::vector<caf::actor_addr> owing; // routers yet to acknowledge the switch
   engine::layout_ptr retiring;        // the old engine, until they have
+  unsigned queued_stairs = 0;         // a resize asked for while one was running
   bool sampling = false;
 
   static inline const char* name = "engine_manager";
@@ -55,6 +57,8 @@ void kill_engine(const engine::layout_ptr& l) {
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
 }
 
+bool start_resize(manager_impl self, unsigned stairs);
+
 void retire_if_acknowledged(manager_impl self) {
   auto& st = self->state;
   if (!st.retiring || !st.owing.empty())
@@ -66,13 +70,20 @@ void retire_if_acknowledged(manager_impl self) {
   log(self, "resize finished: now " + describe(*st.current->entry) + ", "
               + std::to_string(st.moved) + " keys moved in "
               + std::to_string(took.count()) + " ms");
+  if (auto stairs = std::exchange(st.queued_stairs, 0))
+    start_resize(self, stairs);
 }
 
 bool start_resize(manager_impl self, unsigned stairs) {
   auto& st = self->state;
-  if (st.next || st.retiring || stairs == st.current->entry->stairs || stairs < 1
-      || stairs > engine::max_stairs)
+  if (stairs < 1 || stairs > engine::max_stairs)
     return false;
+  if (st.next || st.retiring) {
+    st.queued_stairs = stairs; // runs when the current resize has ended
+    return true;
+  }
+  if (stairs == st.current->entry->stairs)
+    return true;
   const auto& old = *st.current->entry;
   st.next = engine::spawn_engine(self->system(), stairs, st.config.placement,
                                  old.generation + 1);

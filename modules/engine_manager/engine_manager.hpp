@@ -51,7 +51,8 @@ using manager_actor = caf::typed_actor<
   caf::replies_to<subscribe_atom, caf::actor>::with<engine::routing_ptr>,
   caf::reacts_to<applied_atom, std::uint64_t>,
   caf::reacts_to<shard::migrated_atom, std::uint64_t, std::uint64_t>,
-  // Resizes to the given stairs now; false if a resize is already running.
+  // Resizes to the given stairs: now, or when the running resize has ended; false
+  // for a number of stairs out of range.
   caf::replies_to<resize_atom, unsigned>::with<bool>,
   caf::replies_to<caf::get_atom>::with<engine::routing_ptr>,
   caf::reacts_to<sample_atom>>;

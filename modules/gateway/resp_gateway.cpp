@@ -327,13 +327,16 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   auto& st = self->state;
   st.config = std::move(config);
   st.follower = engine::routing_follower{st.config.routing};
-  self->add_doorman(std::move(listener));
+  // Clients are accepted only once the engine manager knows this router: it must
+  // not retire an engine this gateway might still send to. Until then they wait
+  // in the listen backlog.
   self->request(st.config.manager, caf::infinite,
                 engine_manager::subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
-    .then([self](engine::routing_ptr& snapshot) {
+    .then([self, listener](engine::routing_ptr& snapshot) mutable {
       self->state.follower.update(std::move(snapshot));
       acknowledge_switch(self);
+      self->add_doorman(std::move(listener));
     });
   return {
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {

@@ -129,11 +129,6 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
                           engine::routing_ptr initial) {
   self->state.follower = engine::routing_follower{std::move(initial)};
   self->state.manager = manager;
-  self->request(manager, caf::infinite, engine_manager::subscribe_atom::value,
-                caf::actor_cast<caf::actor>(self))
-    .then([self](engine::routing_ptr& snapshot) {
-      self->state.follower.update(std::move(snapshot));
-    });
   auto integer_reply = [](auto& promise, protocol::reply& value) {
     promise.deliver(value.integer);
   };
@@ -204,6 +199,16 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
   auto front = system.spawn(store_front, manager.actor, manager.initial);
+  // Registered before anyone can send it a request: the engine manager must know
+  // every router before it retires an engine the router might still use.
+  caf::scoped_actor self{system};
+  self->request(manager.actor, caf::infinite, engine_manager::subscribe_atom::value, front)
+    .receive(
+      [&](engine::routing_ptr& current) {
+        if (current != manager.initial)
+          self->send(front, engine_manager::routing_atom::value, current);
+      },
+      [](caf::error&) {});
   return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial};
 }
