@@ -22,7 +22,9 @@ namespace {
 constexpr size_t max_log_bytes = 8 * 1024 * 1024;
 
 const std::regex& ready_line_pattern() {
-  static const std::regex pattern{"accept connections on [^ ]+:([0-9]+)"};
+  // The newline matters: the line may arrive in pieces, and a port cut short
+  // would still match without it.
+  static const std::regex pattern{"accept connections on [^ ]+:([0-9]+)\\r?\\n"};
   return pattern;
 }
 
