@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include "modules/protocol/reply_reader.hpp"
 
@@ -32,19 +33,26 @@ struct manager_state {
   static inline const char* name = "engine_manager";
 };
 
-using manager_impl = manager_actor::stateful_pointer<manager_state>;
+// The manager runs where the shards run: on the I/O thread as a broker with
+// placement io (so that sampling never wakes a scheduler thread, whose idle
+// polling would take CPU from the clients on a small machine), or on the
+// scheduler. Every function below works with either host.
+using manager_on_scheduler = caf::stateful_actor<manager_state>;
+using manager_on_io_thread = caf::io::stateful_broker<manager_state>;
 
 std::string describe(const engine::layout& l) {
   return std::to_string(l.stairs) + " stairs (" + std::to_string(l.shards.size())
          + " shards)";
 }
 
-void log(manager_impl self, const std::string& line) {
+template <class Self>
+void log(Self* self, const std::string& line) {
   if (self->state.config.log)
     self->state.config.log(line);
 }
 
-void publish(manager_impl self, engine::routing_ptr snapshot) {
+template <class Self>
+void publish(Self* self, engine::routing_ptr snapshot) {
   self->state.current = std::move(snapshot);
   for (auto& router : self->state.routers)
     caf::anon_send(router, routing_atom::value, self->state.current);
@@ -57,9 +65,11 @@ void kill_engine(const engine::layout_ptr& l) {
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
 }
 
-bool start_resize(manager_impl self, unsigned stairs);
+template <class Self>
+bool start_resize(Self* self, unsigned stairs);
 
-void retire_if_acknowledged(manager_impl self) {
+template <class Self>
+void retire_if_acknowledged(Self* self) {
   auto& st = self->state;
   if (!st.retiring || !st.owing.empty())
     return;
@@ -74,7 +84,8 @@ void retire_if_acknowledged(manager_impl self) {
     start_resize(self, stairs);
 }
 
-bool start_resize(manager_impl self, unsigned stairs) {
+template <class Self>
+bool start_resize(Self* self, unsigned stairs) {
   auto& st = self->state;
   if (stairs < 1 || stairs > engine::max_stairs)
     return false;
@@ -100,7 +111,7 @@ bool start_resize(manager_impl self, unsigned stairs) {
     order.target_stairs = stairs;
     order.source_stairs = old.stairs;
     order.source_index = i;
-    order.manager = caf::actor_cast<caf::actor>(self);
+    order.manager = caf::actor_cast<caf::actor>(self->ctrl());
     self->send(old.shards[i], shard::migrate_atom::value, std::move(order));
   }
   auto snapshot = std::make_shared<engine::routing>(*st.current);
@@ -110,7 +121,8 @@ bool start_resize(manager_impl self, unsigned stairs) {
   return true;
 }
 
-void finish_migration(manager_impl self) {
+template <class Self>
+void finish_migration(Self* self) {
   auto& st = self->state;
   auto old = st.current->entry;
   auto status = st.current->status;
@@ -135,7 +147,8 @@ void finish_migration(manager_impl self) {
 }
 
 // Asks every shard of the current engine for its statistics, then decides.
-void sample(manager_impl self) {
+template <class Self>
+void sample(Self* self) {
   auto& st = self->state;
   if (st.sampling || st.next || st.retiring)
     return;
@@ -174,8 +187,8 @@ void sample(manager_impl self) {
   }
 }
 
-manager_actor::behavior_type manager(manager_impl self, manager_config config,
-                                     engine::layout_ptr first) {
+template <class Self>
+caf::behavior manager(Self* self, manager_config config, engine::layout_ptr first) {
   auto& st = self->state;
   st.config = std::move(config);
   st.rules = resize_rules{st.config.policy};
@@ -241,8 +254,13 @@ manager_actor::behavior_type manager(manager_impl self, manager_config config,
 spawned_manager spawn_engine_manager(caf::actor_system& system,
                                      manager_config config) {
   auto first = engine::spawn_engine(system, config.initial_stairs, config.placement, 1);
-  auto actor = system.spawn(manager, std::move(config), first);
-  return {actor, engine::settled_routing(first)};
+  caf::actor actor;
+  if (config.placement == shard::placement::io_thread)
+    actor = system.middleman().spawn_broker(manager<manager_on_io_thread>,
+                                            std::move(config), first);
+  else
+    actor = system.spawn(manager<manager_on_scheduler>, std::move(config), first);
+  return {caf::actor_cast<manager_actor>(actor), engine::settled_routing(first)};
 }
 
 } // namespace stairkv::engine_manager
