@@ -73,6 +73,8 @@ struct store_handle {
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement
 // `io_thread` needs the middleman loaded (`cfg.load<caf::io::middleman>()`).
+// It waits for the engine manager to register the front actor, so call it from
+// ordinary code (main, a test), not from inside an actor's message handler.
 store_handle spawn_store(caf::actor_system& system, const store_config& config);
 
 // Stops the store: its front actor, its engine manager and every shard.
