@@ -255,3 +255,77 @@ TEST_F(Planner, CommandCountMatchesTheTable) {
   EXPECT_EQ(run1({"COMMAND", "NOPE"}),
             "-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n");
 }
+
+TEST_F(Planner, ExpireSetsDeadlinesUnderTheirConditions) {
+  run1({"SET", "k", "v"});
+  EXPECT_EQ(run1({"TTL", "k"}), ":-1\r\n");
+  EXPECT_EQ(run1({"TTL", "missing"}), ":-2\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "missing", "10"}), ":0\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "XX"}), ":0\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "GT"}), ":0\r\n"); // no deadline = never
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "NX"}), ":1\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "20", "NX"}), ":0\r\n");
+  EXPECT_EQ(run1({"PTTL", "k"}), ":10000\r\n");
+  EXPECT_EQ(run1({"TTL", "k"}, t0 + 1499), ":9\r\n"); // rounded, as Redis does
+  EXPECT_EQ(run1({"EXPIRE", "k", "5", "GT"}), ":0\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "5", "LT"}), ":1\r\n");
+  EXPECT_EQ(run1({"PEXPIREAT", "k", std::to_string(t0 + 7000), "GT"}), ":1\r\n");
+  EXPECT_EQ(run1({"PEXPIRETIME", "k"}), ":" + std::to_string(t0 + 7000) + "\r\n");
+  EXPECT_EQ(run1({"EXPIRETIME", "k"}), ":" + std::to_string((t0 + 7000) / 1000) + "\r\n");
+  EXPECT_EQ(run1({"PERSIST", "k"}), ":1\r\n");
+  EXPECT_EQ(run1({"PERSIST", "k"}), ":0\r\n");
+  EXPECT_EQ(run1({"TTL", "k"}), ":-1\r\n");
+}
+
+TEST_F(Planner, ADeadlineAlreadyPastDeletesTheKey) {
+  run1({"SET", "k", "v"});
+  EXPECT_EQ(run1({"EXPIRE", "k", "-1"}), ":1\r\n");
+  EXPECT_EQ(run1({"EXISTS", "k"}), ":0\r\n");
+  run1({"SET", "k", "v"});
+  EXPECT_EQ(run1({"EXPIREAT", "k", "1"}), ":1\r\n");
+  EXPECT_EQ(run1({"GET", "k"}), "$-1\r\n");
+}
+
+TEST_F(Planner, ExpireOptionErrorsUseRedisWording) {
+  run1({"SET", "k", "v"});
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "NX", "XX"}),
+            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "GT", "LT"}),
+            "-ERR GT and LT options at the same time are not compatible\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "10", "SOON"}), "-ERR Unsupported option SOON\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "ten"}),
+            "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(run1({"EXPIRE", "k", "9223372036854775807"}),
+            "-ERR invalid expire time in 'expire' command\r\n");
+  EXPECT_EQ(run1({"PEXPIRE", "k", "9223372036854775807"}),
+            "-ERR invalid expire time in 'pexpire' command\r\n");
+  EXPECT_EQ(run1({"TTL", "k"}), ":-1\r\n");
+}
+
+TEST_F(Planner, SetexPsetexGetexGetdel) {
+  EXPECT_EQ(run1({"SETEX", "a", "10", "v"}), "+OK\r\n");
+  EXPECT_EQ(run1({"PTTL", "a"}), ":10000\r\n");
+  EXPECT_EQ(run1({"PSETEX", "b", "250", "w"}), "+OK\r\n");
+  EXPECT_EQ(run1({"GET", "b"}, t0 + 250), "$-1\r\n");
+  EXPECT_EQ(run1({"SETEX", "c", "0", "v"}),
+            "-ERR invalid expire time in 'setex' command\r\n");
+  EXPECT_EQ(run1({"PSETEX", "c", "-5", "v"}),
+            "-ERR invalid expire time in 'psetex' command\r\n");
+  EXPECT_EQ(run1({"SETEX", "c", "x", "v"}),
+            "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(run1({"EXISTS", "c"}), ":0\r\n");
+  EXPECT_EQ(run1({"GETEX", "a", "PERSIST"}), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"TTL", "a"}), ":-1\r\n");
+  EXPECT_EQ(run1({"GETEX", "a", "PX", "500"}), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"PTTL", "a"}), ":500\r\n");
+  EXPECT_EQ(run1({"GETEX", "a"}), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"PTTL", "a"}), ":500\r\n");
+  EXPECT_EQ(run1({"GETEX", "a", "EX", "0"}),
+            "-ERR invalid expire time in 'getex' command\r\n");
+  EXPECT_EQ(run1({"GETEX", "a", "EX"}), "-ERR syntax error\r\n");
+  EXPECT_EQ(run1({"GETEX", "a", "PERSIST", "EX", "1"}), "-ERR syntax error\r\n");
+  EXPECT_EQ(run1({"GETEX", "missing"}), "$-1\r\n");
+  EXPECT_EQ(run1({"GETDEL", "a"}), "$1\r\nv\r\n");
+  EXPECT_EQ(run1({"GETDEL", "a"}), "$-1\r\n");
+  EXPECT_EQ(run1({"EXISTS", "a"}), ":0\r\n");
+}

@@ -29,6 +29,21 @@ void plan_strlen(plan&, const client_context&, const args&);
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);
 
+// deadlines (expire_commands.cpp)
+void plan_expire(plan&, const client_context&, const args&);
+void plan_pexpire(plan&, const client_context&, const args&);
+void plan_expireat(plan&, const client_context&, const args&);
+void plan_pexpireat(plan&, const client_context&, const args&);
+void plan_ttl(plan&, const client_context&, const args&);
+void plan_pttl(plan&, const client_context&, const args&);
+void plan_expiretime(plan&, const client_context&, const args&);
+void plan_pexpiretime(plan&, const client_context&, const args&);
+void plan_persist(plan&, const client_context&, const args&);
+void plan_setex(plan&, const client_context&, const args&);
+void plan_psetex(plan&, const client_context&, const args&);
+void plan_getdel(plan&, const client_context&, const args&);
+void plan_getex(plan&, const client_context&, const args&);
+
 // server and connection commands (server_commands.cpp)
 void plan_ping(plan&, const client_context&, const args&);
 void plan_echo(plan&, const client_context&, const args&);

@@ -28,7 +28,34 @@ enum class op_code : std::uint8_t {
   // came from old shard `number` of a staircase of `flags` stairs.
   count_keys_from, // :how many of them this shard holds
   flush_from,      // +OK, after dropping them
+  // Deadlines (EXPIRE and friends; number = the new absolute deadline, flags =
+  // expire_flag conditions): :1 when the deadline was set (or the key deleted
+  // because the deadline has passed), :0 otherwise.
+  expire,
+  persist,    // :1 when a deadline was removed
+  ttl,        // flags = ttl_unit: :-2 missing, :-1 no deadline, else the value
+  get_delete, // GETDEL: the value (or null), and the key is gone
+  get_expire, // GETEX: the value; flags = getex_mode, number = the deadline
 };
+
+// Conditions of an `expire` operation (Redis's NX XX GT LT).
+namespace expire_flag {
+inline constexpr std::uint8_t only_if_none = 1;   // NX
+inline constexpr std::uint8_t only_if_some = 2;   // XX
+inline constexpr std::uint8_t only_if_later = 4;  // GT
+inline constexpr std::uint8_t only_if_sooner = 8; // LT
+} // namespace expire_flag
+
+// What a `ttl` operation reports.
+enum class ttl_unit : std::uint8_t {
+  seconds_left,      // TTL
+  millis_left,       // PTTL
+  unix_seconds,      // EXPIRETIME
+  unix_millis,       // PEXPIRETIME
+};
+
+// What a `get_expire` operation does to the deadline.
+enum class getex_mode : std::uint8_t { keep, set, persist };
 
 // Flags of a `set` operation.
 namespace set_flag {

@@ -142,6 +142,105 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.integer(s.backlog);
         break;
       }
+      case op_code::expire: {
+        auto* r = find_live(key, now);
+        if (r == nullptr) {
+          reply.integer(0);
+          break;
+        }
+        auto current = r->deadline;
+        auto wanted = op.number;
+        bool has = current != no_deadline;
+        bool allowed = true;
+        if ((op.flags & expire_flag::only_if_none) && has)
+          allowed = false;
+        if ((op.flags & expire_flag::only_if_some) && !has)
+          allowed = false;
+        // A key without a deadline counts as one that never comes, as in Redis.
+        if ((op.flags & expire_flag::only_if_later) && (!has || wanted <= current))
+          allowed = false;
+        if ((op.flags & expire_flag::only_if_sooner) && has && wanted >= current)
+          allowed = false;
+        if (!allowed) {
+          reply.integer(0);
+          break;
+        }
+        if (wanted <= now) {
+          ++expired_;
+          erase(r);
+        } else {
+          set_deadline(r, wanted);
+        }
+        reply.integer(1);
+        break;
+      }
+      case op_code::persist: {
+        auto* r = find_live(key, now);
+        bool had = r != nullptr && r->deadline != no_deadline;
+        if (had)
+          set_deadline(r, no_deadline);
+        reply.integer(had ? 1 : 0);
+        break;
+      }
+      case op_code::ttl: {
+        auto* r = find_live(key, now);
+        if (r == nullptr) {
+          reply.integer(-2);
+        } else if (r->deadline == no_deadline) {
+          reply.integer(-1);
+        } else {
+          auto left = r->deadline - now;
+          switch (static_cast<ttl_unit>(op.flags)) {
+            case ttl_unit::seconds_left:
+              reply.integer((left + 500) / 1000);
+              break;
+            case ttl_unit::millis_left:
+              reply.integer(left);
+              break;
+            case ttl_unit::unix_seconds:
+              reply.integer(r->deadline / 1000);
+              break;
+            case ttl_unit::unix_millis:
+              reply.integer(r->deadline);
+              break;
+          }
+        }
+        break;
+      }
+      case op_code::get_delete: {
+        auto* r = find_live(key, now);
+        if (r == nullptr) {
+          ++misses_;
+          reply.null();
+        } else {
+          ++hits_;
+          reply.bulk(r->value());
+          erase(r);
+        }
+        break;
+      }
+      case op_code::get_expire: {
+        auto* r = find_live(key, now);
+        if (r == nullptr) {
+          ++misses_;
+          reply.null();
+          break;
+        }
+        ++hits_;
+        reply.bulk(r->value());
+        auto mode = static_cast<getex_mode>(op.flags);
+        if (mode == getex_mode::persist) {
+          set_deadline(r, no_deadline);
+        } else if (mode == getex_mode::set) {
+          if (op.number <= now) {
+            ++expired_;
+            erase(r);
+          } else {
+            set_deadline(r, op.number);
+          }
+        }
+        break;
+      }
       case op_code::count_keys_from: {
         std::int64_t n = 0;
         entries_.for_each([&](const record& r) {
