@@ -97,9 +97,16 @@ struct forwarded_batch {
 
 using steady = std::chrono::steady_clock;
 
+using expire_due_atom = caf::atom_constant<caf::atom("expiredue")>;
+
+// Keys retired per turn at most: a million keys expiring at the same millisecond
+// are retired in turns that client batches can interleave with.
+constexpr std::size_t expire_turn_limit = 1000;
+
 struct shard_state {
   table keys;
   steady::time_point next_step_at{};
+  deadline_ms wakeup = no_deadline; // the expiry wake-up pending, if any
   // Set once this shard belongs to an engine being replaced.
   bool forwarding = false;
   migration_order order;
@@ -130,6 +137,42 @@ void report_if_done(Self* self, const std::shared_ptr<shard_state>& st) {
     self->send(st->order.manager, migrated_atom::value,
                static_cast<std::uint64_t>(st->order.source_index), st->moved);
   }
+}
+
+// Makes sure a wake-up is pending for the earliest deadline in the table.
+template <class Self>
+void arm_expiry(Self* self, const std::shared_ptr<shard_state>& st) {
+  if (st->forwarding)
+    return; // keys here are on their way out; their new shard retires them
+  auto next = st->keys.next_deadline();
+  if (next == no_deadline || (st->wakeup != no_deadline && st->wakeup <= next))
+    return;
+  st->wakeup = next;
+  auto delay = next - unix_now_ms();
+  if (delay <= 0)
+    self->send(self, expire_due_atom::value, next);
+  else
+    self->delayed_send(self, std::chrono::milliseconds{delay},
+                       expire_due_atom::value, next);
+}
+
+template <class Self>
+void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
+                      deadline_ms target) {
+  if (target == st->wakeup)
+    st->wakeup = no_deadline;
+  if (st->forwarding)
+    return;
+  auto now = unix_now_ms();
+  st->keys.expire_due(now, expire_turn_limit);
+  auto next = st->keys.next_deadline();
+  if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
+    // More keys are due than one turn retires: continue after what is queued.
+    st->wakeup = next;
+    self->send(self, expire_due_atom::value, next);
+    return;
+  }
+  arm_expiry(self, st);
 }
 
 // One background step: take a chunk of keys out and hand each to its new shard.
@@ -284,14 +327,19 @@ caf::behavior shard_behavior(Self* self) {
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
       batch_result result;
       st->keys.execute(work, result, unix_now_ms());
+      arm_expiry(self, st);
       return result;
     },
-    [st](handover& incoming) {
+    [self, st](handover& incoming) {
       if (incoming.records)
         st->keys.adopt(incoming.records->records);
       batch_result result;
       st->keys.execute(incoming.work, result, unix_now_ms());
+      arm_expiry(self, st);
       return result;
+    },
+    [self, st](expire_due_atom, deadline_ms target) {
+      on_expiry_wakeup(self, st, target);
     },
     [self, st](migrate_atom, migration_order& order) {
       st->order = std::move(order);

@@ -1,5 +1,10 @@
 #include "modules/shard/shard_actor.hpp"
 
+#include <chrono>
+#include <thread>
+
+#include "modules/shard/clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <caf/all.hpp>
@@ -69,4 +74,29 @@ TEST(ShardPlacement, ParsesItsTwoNames) {
   ASSERT_TRUE(parse_placement("scheduler", p));
   EXPECT_EQ(p, placement::scheduler);
   EXPECT_FALSE(parse_placement("gpu", p));
+}
+
+TEST_P(ShardActor, RetiresKeysWhenTheirDeadlineComesWithoutAnyRead) {
+  auto shard = spawn_shard(system_, GetParam());
+  batch fill;
+  auto deadline = stairkv::shard::unix_now_ms() + 50;
+  for (int i = 0; i < 500; ++i)
+    fill.add(op_code::set, "k" + std::to_string(i), "v", deadline);
+  fill.add(op_code::set, "stays", "v");
+  ask(shard, std::move(fill));
+  // COUNT_KEYS counts records still held, expired or not: it only drops if the
+  // shard retired them by itself. Bounded poll.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  std::string count;
+  while (std::chrono::steady_clock::now() < until) {
+    batch c;
+    c.add(op_code::count_keys, {});
+    count = std::string{ask(shard, std::move(c)).reply(0)};
+    if (count == ":1\r\n")
+      break;
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(count, ":1\r\n");
+  EXPECT_GE(stairkv::shard::unix_now_ms(), deadline);
+  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
 }

@@ -52,9 +52,11 @@ record* table::release_live(std::string_view key, deadline_ms now) {
 
 void table::adopt(std::vector<record*>& records) {
   for (auto*& r : records) {
-    bool has_deadline = r->deadline != no_deadline;
-    if (entries_.adopt(r) && has_deadline)
+    auto deadline = r->deadline;
+    if (entries_.adopt(r) && deadline != no_deadline) {
       ++keys_with_deadline_;
+      deadlines_.add(r->key(), deadline);
+    }
     r = nullptr;
   }
 }
@@ -62,6 +64,32 @@ void table::adopt(std::vector<record*>& records) {
 void table::set_deadline(record* r, deadline_ms deadline) {
   keys_with_deadline_ += (deadline != no_deadline) - (r->deadline != no_deadline);
   r->deadline = deadline;
+  if (deadline != no_deadline)
+    deadlines_.add(r->key(), deadline);
+}
+
+std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
+  std::size_t removed = 0;
+  deadlines_.pop_due(now, limit, [&](const expiry::deadline_queue::entry& e) {
+    auto* r = entries_.find(e.key);
+    // Entries of keys whose deadline changed, or that are gone, are stale.
+    if (r == nullptr || r->deadline != e.deadline)
+      return;
+    ++expired_;
+    erase(r);
+    ++removed;
+  });
+  // Stale entries (deadlines reset again and again) must not outgrow the keys.
+  if (deadlines_.size() > 1024
+      && deadlines_.size() > 2 * static_cast<std::size_t>(keys_with_deadline_)) {
+    deadlines_.rebuild([this](auto add) {
+      entries_.for_each([&](const record& r) {
+        if (r.deadline != no_deadline)
+          add(r.key(), r.deadline);
+      });
+    });
+  }
+  return removed;
 }
 
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
@@ -127,6 +155,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         break;
       case op_code::flush:
         entries_.clear();
+        deadlines_.clear();
         keys_with_deadline_ = 0;
         handing_over_ = false;
         reply.simple("OK");

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "modules/expiry/deadline_queue.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/record_set.hpp"
 
@@ -27,6 +28,18 @@ public:
   // rules read it as congestion).
   void note_backlog(std::int64_t messages) noexcept {
     backlog_ = messages;
+  }
+
+  // -- retiring keys on time --------------------------------------------------
+
+  // Removes up to `limit` keys whose deadline is at or before `now`; returns how
+  // many were removed.
+  std::size_t expire_due(deadline_ms now, std::size_t limit);
+
+  // The earliest deadline still queued (possibly of a key that changed since),
+  // or no_deadline when none is.
+  deadline_ms next_deadline() const noexcept {
+    return deadlines_.empty() ? no_deadline : deadlines_.earliest();
   }
 
   // -- handing keys over during a resize -------------------------------------
@@ -81,6 +94,7 @@ private:
                    deadline_ms now);
 
   record_set entries_;
+  expiry::deadline_queue deadlines_;
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;

@@ -171,3 +171,44 @@ TEST(ShardTable, StatsReplyCarriesKeysDeadlinesHitsMissesExpired) {
   t.note_backlog(3);
   EXPECT_EQ(run1(t, op_code::stats, {}), "*6\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n");
 }
+
+TEST(ShardTable, DueKeysAreRetiredWithoutBeingRead) {
+  table t;
+  run1(t, op_code::set, "a", "1", now + 10);
+  run1(t, op_code::set, "b", "2", now + 20);
+  run1(t, op_code::set, "c", "3", now + 30);
+  run1(t, op_code::set, "forever", "4");
+  EXPECT_EQ(t.next_deadline(), now + 10);
+  EXPECT_EQ(t.expire_due(now + 9, 100), 0u);
+  EXPECT_EQ(t.expire_due(now + 20, 100), 2u);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.stats().expired, 2);
+  EXPECT_EQ(t.stats().keys_with_deadline, 1);
+  EXPECT_EQ(t.next_deadline(), now + 30);
+}
+
+TEST(ShardTable, ChangedDeadlinesLeaveOnlyStaleEntriesBehind) {
+  table t;
+  run1(t, op_code::set, "persisted", "v", now + 10);
+  run1(t, op_code::persist, "persisted");
+  run1(t, op_code::set, "moved", "v", now + 10);
+  run1(t, op_code::expire, "moved", {}, now + 100);
+  run1(t, op_code::set, "deleted", "v", now + 10);
+  run1(t, op_code::del, "deleted");
+  run1(t, op_code::set, "overwritten", "v", now + 10);
+  run1(t, op_code::set, "overwritten", "w");
+  EXPECT_EQ(t.expire_due(now + 50, 100), 0u);
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.expire_due(now + 100, 100), 1u);
+  EXPECT_EQ(run1(t, op_code::get, "moved", {}, 0, 0, now + 99), "$-1\r\n");
+  EXPECT_EQ(t.size(), 2u);
+}
+
+TEST(ShardTable, ResettingADeadlineInALoopDoesNotPileUpEntries) {
+  table t;
+  for (int i = 0; i < 100000; ++i)
+    run1(t, op_code::set, "k", "v", now + 1000 + i);
+  t.expire_due(now, 10);
+  // Rebuilt to the one live deadline (plus at most the 1024 kept before a rebuild).
+  EXPECT_EQ(t.next_deadline(), now + 1000 + 99999);
+}

@@ -1,0 +1,80 @@
+#pragma once
+
+// The deadlines of one shard's keys, earliest first: what lets a shard retire keys
+// when their time comes instead of when someone next reads them. A binary heap:
+// O(log n) to add, O(log n) to take the earliest.
+//
+// Entries are never removed when a key's deadline changes or the key goes away
+// (that would need a back-pointer in every key); instead the owner checks each
+// due entry against the key's current deadline and skips stale ones. To keep
+// stale entries from piling up (a key whose deadline is reset in a loop), the
+// queue is rebuilt from the live deadlines when stale entries outnumber live ones.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stairkv::expiry {
+
+using deadline_ms = std::int64_t;
+
+class deadline_queue {
+public:
+  struct entry {
+    deadline_ms deadline;
+    std::string key;
+  };
+
+  void add(std::string_view key, deadline_ms deadline);
+
+  bool empty() const noexcept {
+    return heap_.empty();
+  }
+
+  std::size_t size() const noexcept {
+    return heap_.size();
+  }
+
+  // The earliest deadline queued; only valid when not empty.
+  deadline_ms earliest() const noexcept {
+    return heap_.front().deadline;
+  }
+
+  // Removes and passes to `due` every entry whose deadline is at or before `now`,
+  // earliest first, at most `limit` of them (so that one call cannot hold its
+  // thread for long). Returns how many were passed.
+  template <class F>
+  std::size_t pop_due(deadline_ms now, std::size_t limit, F&& due) {
+    std::size_t n = 0;
+    while (n < limit && !heap_.empty() && heap_.front().deadline <= now) {
+      auto e = pop();
+      due(e);
+      ++n;
+    }
+    return n;
+  }
+
+  // Replaces the contents with exactly the given (key, deadline) pairs.
+  template <class ForEachLive>
+  void rebuild(ForEachLive&& for_each_live) {
+    heap_.clear();
+    for_each_live([this](std::string_view key, deadline_ms deadline) {
+      heap_.push_back(entry{deadline, std::string{key}});
+    });
+    make_heap();
+  }
+
+  void clear() noexcept {
+    heap_.clear();
+  }
+
+private:
+  entry pop();
+  void make_heap();
+
+  std::vector<entry> heap_;
+};
+
+} // namespace stairkv::expiry
