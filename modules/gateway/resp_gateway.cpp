@@ -64,7 +64,6 @@ struct gateway_state {
   std::uint64_t next_plan_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
   client_figures figures;
-  std::vector<std::string_view> argv_scratch;
 
   static inline const char* name = "resp_gateway";
 };
@@ -89,7 +88,6 @@ commands::plan& current_plan(gateway_actor* self) {
   }
   return *st.building;
 }
-
 
 // CONFIG GET pattern [pattern ...]; the rest of CONFIG comes with runtime settings.
 void config_command(gateway_actor* self, connection& conn,
