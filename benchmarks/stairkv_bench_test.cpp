@@ -138,16 +138,19 @@ TEST(StairkvBench, FillSetsEveryKeyExactlyOnce) {
   EXPECT_TRUE(contains(read_file(scratch_dir("fill") + "/fill.json"), "\"ops\": 10000"));
 }
 
-TEST(StairkvBench, ExpiryWithoutNotificationsIsAFindingNotAFailure) {
-  // This release of stairkv answers SUBSCRIBE with an error.
+TEST(StairkvBench, ExpiryProbeHearsEveryKeyFromStairkvOnTime) {
   server_process server;
-  const std::string out = scratch_dir("expiry-unsupported");
+  const std::string out = scratch_dir("expiry-stairkv");
   const auto result =
-      run_bench({"--expiry=10", "--expiry-spread-ms=0:10",
+      run_bench({"--expiry=500", "--expiry-spread-ms=100:600",
                  "--port=" + std::to_string(server.port()), "--out=" + out});
   ASSERT_EQ(result.exit_code, 0) << result.describe();
-  EXPECT_TRUE(contains(result.out, "not supported")) << result.out;
-  EXPECT_TRUE(contains(read_file(out + "/expiry.json"), "\"supported\": false"));
+  const std::string report = read_file(out + "/expiry.json");
+  EXPECT_TRUE(contains(report, "\"supported\": true")) << report;
+  EXPECT_EQ(top_level_number(report, "heard"), 500) << report;
+  EXPECT_EQ(top_level_number(report, "missing"), 0) << report;
+  EXPECT_EQ(top_level_number(report, "duplicates"), 0) << report;
+  EXPECT_EQ(top_level_number(report, "early"), 0) << report;
 }
 
 TEST(StairkvBench, AnUnreachableServerEndsTheRunWithAClearMessage) {

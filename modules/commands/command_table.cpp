@@ -85,6 +85,8 @@ std::vector<command_spec> make_table() {
      plan_pexpiretime},
     {"ping", -1, f | st, 0, 0, 0, "connection", "Ping the server", "1.0.0",
      plan_ping},
+    {"publish", 3, gw | ld | st | f, 0, 0, 0, "pubsub",
+     "Post a message to a channel", "2.0.0", nullptr},
     {"psetex", 4, w | oom, 1, 1, 1, "string",
      "Set the value and expiration in milliseconds of a key", "2.6.0",
      plan_psetex},
@@ -99,10 +101,14 @@ std::vector<command_spec> make_table() {
      "Set the string value of a key", "1.0.0", plan_set},
     {"setex", 4, w | oom, 1, 1, 1, "string",
      "Set the value and expiration of a key", "2.0.0", plan_setex},
+    {"subscribe", -2, gw | ld | st, 0, 0, 0, "pubsub",
+     "Listen for messages published to the given channels", "2.0.0", nullptr},
     {"strlen", 2, r | f, 1, 1, 1, "string",
      "Get the length of the value stored in a key", "2.2.0", plan_strlen},
     {"ttl", 2, r | f, 1, 1, 1, "generic", "Get the time to live for a key",
      "1.0.0", plan_ttl},
+    {"unsubscribe", -1, gw | ld | st, 0, 0, 0, "pubsub",
+     "Stop listening for messages posted to the given channels", "2.0.0", nullptr},
   };
 }
 

@@ -53,6 +53,21 @@ void plan::add_info(const client_context& client, std::string_view section) {
   route_to_every_engine(rec, shard::op_code::stats);
 }
 
+std::size_t plan::add_external(const client_context& client) {
+  open(client, merge::local);
+  ++externals_pending_;
+  return records_.size() - 1;
+}
+
+bool plan::fill_external(std::size_t index, std::string_view resp) {
+  auto& rec = records_[index];
+  auto begin = local_.size();
+  local_.append(resp.data(), resp.size());
+  close_local(rec, begin);
+  --externals_pending_;
+  return complete();
+}
+
 plan::record& plan::open(const client_context& client, merge how) {
   auto refs = static_cast<std::uint32_t>(refs_.size());
   records_.push_back(record{client.tag, how,

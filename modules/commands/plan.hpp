@@ -56,6 +56,13 @@ public:
   // rendered when all shards have answered.
   void add_info(const client_context& client, std::string_view section);
 
+  // Records a command whose reply the caller obtains elsewhere (PUBLISH, from the
+  // subscription broker); returns the index to hand to fill_external().
+  std::size_t add_external(const client_context& client);
+
+  // Sets that reply. Returns true when the plan became complete by it.
+  bool fill_external(std::size_t index, std::string_view resp);
+
   // -- talking to shards ------------------------------------------------------
 
   const engine::routing& routing() const noexcept {
@@ -78,8 +85,13 @@ public:
   // Hands in a shard's answer. Returns true when this was the last one missing.
   bool deliver(std::size_t shard, shard::batch_result result);
 
-  bool complete() const noexcept {
+  // Whether every shard involved has answered (external replies aside).
+  bool shards_answered() const noexcept {
     return delivered_ == busy_.size();
+  }
+
+  bool complete() const noexcept {
+    return delivered_ == busy_.size() && externals_pending_ == 0;
   }
 
   shard::deadline_ms now() const noexcept {
@@ -157,6 +169,7 @@ private:
   std::vector<shard::batch_result> results_;
   std::vector<std::size_t> busy_;
   std::size_t delivered_ = 0;
+  std::size_t externals_pending_ = 0;
   std::vector<record> records_;
   std::vector<ref> refs_;
   std::string local_;

@@ -1,6 +1,7 @@
 #include "modules/gateway/resp_gateway.hpp"
 
 #include <deque>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
 
@@ -42,6 +44,10 @@ struct connection {
   std::string output; // replies assembled for the next write
   std::size_t unanswered = 0; // commands planned but not yet written back
   bool closing = false; // QUIT or protocol error: close once replies are out
+  std::set<std::string> channels; // SUBSCRIBEd to; non-empty: subscribed mode
+  // Published messages that arrived while replies were still owed: they go out
+  // after those replies, never before a SUBSCRIBE's confirmation.
+  std::string deferred_pushes;
 };
 
 struct plan_in_flight {
@@ -62,6 +68,7 @@ struct gateway_state {
   std::deque<plan_in_flight> in_flight;
   engine::routing_follower follower{nullptr};
   std::uint64_t next_plan_id = 0;
+  std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
   client_figures figures;
 
@@ -84,6 +91,7 @@ commands::plan& current_plan(gateway_actor* self) {
   if (!st.building) {
     st.building = std::make_unique<commands::plan>(st.follower.current(),
                                                    shard::unix_now_ms());
+    st.building_id = st.next_plan_id++;
     self->send(self, dispatch_atom::value);
   }
   return *st.building;
@@ -119,7 +127,124 @@ void config_command(gateway_actor* self, connection& conn,
   work.add_reply(conn.context, reply);
 }
 
-// Commands that need the connection or the node: QUIT, INFO, CONFIG.
+commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
+void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
+
+// SUBSCRIBE channel [channel ...]: one confirmation per channel, with the number
+// of channels this connection is now subscribed to.
+void subscribe_command(gateway_actor* self, connection& conn,
+                       const std::vector<std::string_view>& argv,
+                       commands::plan& work) {
+  std::string reply;
+  protocol::reply_writer out{reply, conn.context.resp_version};
+  std::vector<std::string> names;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    std::string name{argv[i]};
+    if (conn.channels.insert(name).second)
+      names.push_back(name);
+    out.push(3);
+    out.bulk("subscribe");
+    out.bulk(name);
+    out.integer(static_cast<std::int64_t>(conn.channels.size()));
+  }
+  work.add_reply(conn.context, reply);
+  if (!names.empty() && self->state.config.subscriptions)
+    self->send(self->state.config.subscriptions,
+               subscription_broker::subscribe_atom::value, conn.context.tag,
+               std::move(names));
+}
+
+// UNSUBSCRIBE [channel ...]: without channels, from all of them.
+void unsubscribe_command(gateway_actor* self, connection& conn,
+                         const std::vector<std::string_view>& argv,
+                         commands::plan& work) {
+  std::string reply;
+  protocol::reply_writer out{reply, conn.context.resp_version};
+  std::vector<std::string> names;
+  if (argv.size() == 1)
+    names.assign(conn.channels.begin(), conn.channels.end());
+  else
+    for (std::size_t i = 1; i < argv.size(); ++i)
+      names.emplace_back(argv[i]);
+  if (names.empty()) {
+    out.push(3);
+    out.bulk("unsubscribe");
+    out.null();
+    out.integer(0);
+  }
+  for (const auto& name : names) {
+    conn.channels.erase(name);
+    out.push(3);
+    out.bulk("unsubscribe");
+    out.bulk(name);
+    out.integer(static_cast<std::int64_t>(conn.channels.size()));
+  }
+  work.add_reply(conn.context, reply);
+  if (!names.empty() && self->state.config.subscriptions)
+    self->send(self->state.config.subscriptions,
+               subscription_broker::unsubscribe_atom::value, conn.context.tag,
+               std::move(names));
+}
+
+// PUBLISH channel message: the broker counts the receivers; the reply takes its
+// place in the plan when that count arrives.
+void publish_command(gateway_actor* self, connection& conn,
+                     const std::vector<std::string_view>& argv,
+                     commands::plan& work) {
+  auto& st = self->state;
+  if (!st.config.subscriptions) {
+    work.add_reply(conn.context, ":0\r\n");
+    return;
+  }
+  auto index = work.add_external(conn.context);
+  auto id = st.building_id;
+  auto fill = [self, id, index](std::string_view resp) {
+    auto* plan = find_plan(self, id);
+    if (plan != nullptr && plan->fill_external(index, resp))
+      plan_progressed(self, id, false);
+  };
+  self->request(st.config.subscriptions, caf::infinite,
+                subscription_broker::publish_atom::value, std::string{argv[1]},
+                std::string{argv[2]})
+    .then(
+      [fill](std::int64_t receivers) mutable {
+        std::string resp;
+        protocol::reply_writer{resp}.integer(receivers);
+        fill(resp);
+      },
+      [fill](caf::error&) mutable { fill(":0\r\n"); });
+}
+
+// In RESP2 a subscribed connection may only manage its subscriptions, PING and
+// QUIT; anything else gets Redis's error and runs nowhere.
+bool refused_while_subscribed(connection& conn, const std::vector<std::string_view>& argv,
+                              commands::plan& work) {
+  if (conn.channels.empty() || conn.context.resp_version >= 3)
+    return false;
+  const auto* spec = commands::find_command(argv[0]);
+  if (spec == nullptr)
+    return false; // unknown commands get the unknown-command error
+  std::string_view name = spec->name;
+  if (name == "subscribe" || name == "unsubscribe" || name == "quit")
+    return false;
+  std::string reply;
+  protocol::reply_writer out{reply, conn.context.resp_version};
+  if (name == "ping") {
+    out.array(2);
+    out.bulk("pong");
+    out.bulk(argv.size() > 1 ? argv[1] : std::string_view{});
+  } else {
+    std::string msg = "ERR Can't execute '";
+    msg.append(name);
+    msg.append("': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+               "are allowed in this context");
+    out.error(msg);
+  }
+  work.add_reply(conn.context, reply);
+  return true;
+}
+
+// Commands that need the connection or the node: QUIT, INFO, CONFIG, pub/sub.
 void gateway_command(gateway_actor* self, connection& conn,
                      const std::vector<std::string_view>& argv,
                      commands::plan& work) {
@@ -137,6 +262,12 @@ void gateway_command(gateway_actor* self, connection& conn,
     work.add_info(conn.context, section);
   } else if (commands::equals_ignoring_case(name, "config")) {
     config_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "subscribe")) {
+    subscribe_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "unsubscribe")) {
+    unsubscribe_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "publish")) {
+    publish_command(self, conn, argv, work);
   }
 }
 
@@ -165,6 +296,8 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     ++conn.unanswered;
     ++self->state.figures.commands_processed;
     const auto& argv = conn.parser.args();
+    if (refused_while_subscribed(conn, argv, work))
+      continue;
     if (work.add(conn.context, argv) == commands::outcome::gateway)
       gateway_command(self, conn, argv, work);
   }
@@ -234,6 +367,10 @@ void drain(gateway_actor* self) {
     if (it == st.connections.end())
       continue;
     auto& conn = it->second;
+    if (conn.unanswered == 0 && !conn.deferred_pushes.empty()) {
+      conn.output += conn.deferred_pushes;
+      conn.deferred_pushes.clear();
+    }
     if (!conn.output.empty()) {
       self->write(conn.handle, conn.output.size(), conn.output.data());
       self->flush(conn.handle);
@@ -268,13 +405,23 @@ void pump(gateway_actor* self) {
   }
 }
 
-void plan_answered(gateway_actor* self, std::uint64_t id) {
+// After a plan's last shard answered, or its last external reply arrived.
+void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done) {
   auto& st = self->state;
-  st.follower.answered();
+  if (shards_done)
+    st.follower.answered();
   if (!st.in_flight.empty() && id == st.in_flight.front().id)
     drain(self);
   pump(self);
   acknowledge_switch(self);
+}
+
+// Finds a dispatched plan by id; nullptr if it was answered already.
+commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
+  auto& queue = self->state.in_flight;
+  if (queue.empty() || id < queue.front().id || id - queue.front().id >= queue.size())
+    return nullptr;
+  return &queue[id - queue.front().id].work;
 }
 
 void send_batches(gateway_actor* self, plan_in_flight& entry) {
@@ -286,22 +433,19 @@ void send_batches(gateway_actor* self, plan_in_flight& entry) {
   self->state.follower.sent(work.entry());
   for (auto shard : work.busy_shards()) {
     auto on_reply = [self, id, shard](shard::batch_result& result) {
-      auto& queue = self->state.in_flight;
-      if (queue.empty() || id < queue.front().id)
+      auto* work = find_plan(self, id);
+      if (work == nullptr || work->shards_answered())
         return; // the plan was already answered (a shard failed earlier)
-      auto index = id - queue.front().id;
-      if (queue[index].work.deliver(shard, std::move(result)))
-        plan_answered(self, id);
+      work->deliver(shard, std::move(result));
+      if (work->shards_answered())
+        plan_progressed(self, id, true);
     };
     auto on_error = [self, id](caf::error&) {
-      auto& queue = self->state.in_flight;
-      if (queue.empty() || id < queue.front().id)
+      auto* work = find_plan(self, id);
+      if (work == nullptr || work->shards_answered())
         return;
-      auto index = id - queue.front().id;
-      if (queue[index].work.complete())
-        return;
-      queue[index].work.fail_pending("-ERR shard unavailable\r\n");
-      plan_answered(self, id);
+      work->fail_pending("-ERR shard unavailable\r\n");
+      plan_progressed(self, id, true);
     };
     self->request(work.routing().shard(shard), caf::infinite,
                   work.take_batch(shard))
@@ -313,7 +457,7 @@ void dispatch(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building)
     return;
-  auto id = st.next_plan_id++;
+  auto id = st.building_id;
   st.in_flight.push_back(plan_in_flight{id, std::move(*st.building)});
   st.building.reset();
   pump(self);
@@ -365,7 +509,36 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
     [self](caf::io::new_data_msg& msg) { on_data(self, msg); },
     [self](const caf::io::connection_closed_msg& msg) {
       // Replies still in flight for this client are dropped when they arrive.
-      self->state.connections.erase(msg.handle.id());
+      auto& st = self->state;
+      auto it = st.connections.find(msg.handle.id());
+      if (it == st.connections.end())
+        return;
+      if (!it->second.channels.empty() && st.config.subscriptions)
+        self->send(st.config.subscriptions, subscription_broker::unsubscribe_atom::value,
+                   it->second.context.tag, std::vector<std::string>{});
+      st.connections.erase(it);
+    },
+    [self](subscription_broker::deliver_atom, const std::vector<std::uint64_t>& targets,
+           const std::string& channel, const std::string& message) {
+      auto& st = self->state;
+      for (auto tag : targets) {
+        auto it = st.connections.find(tag);
+        if (it == st.connections.end())
+          continue;
+        auto& conn = it->second;
+        std::string push;
+        protocol::reply_writer out{push, conn.context.resp_version};
+        out.push(3);
+        out.bulk("message");
+        out.bulk(channel);
+        out.bulk(message);
+        if (conn.unanswered > 0) {
+          conn.deferred_pushes += push;
+        } else {
+          self->write(conn.handle, push.size(), push.data());
+          self->flush(conn.handle);
+        }
+      }
     },
     [self](const caf::io::acceptor_closed_msg&) {
       // The listener is gone; serve the open connections until they leave.

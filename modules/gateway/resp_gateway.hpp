@@ -24,6 +24,7 @@ struct gateway_config {
   std::uint16_t port = 6379; // 0: any free port
   engine::routing_ptr routing; // the snapshot to start with
   engine_manager::manager_actor manager; // sends the later ones
+  caf::actor subscriptions;              // the subscription broker
   server_facts_ptr facts;
 };
 

@@ -130,6 +130,7 @@ int main(int argc, char** argv) {
   sc.resize.max_stairs = opts.max_stairs;
   sc.resize_check_interval = std::chrono::milliseconds{opts.resize ? opts.resize_check_ms : 0};
   sc.log = [](const std::string& line) { node::log_notice(line); };
+  sc.notify_keyspace_events = opts.notify_keyspace_events;
   auto store = spawn_store(system, sc);
   auto facts = std::make_shared<gateway::server_facts>();
   facts->version = version;
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
   gw.port = opts.port;
   gw.routing = store.routing;
   gw.manager = store.manager;
+  gw.subscriptions = store.subscriptions;
   // The port is known only after binding; facts are completed before any client
   // can ask, because the gateway reads them only when serving INFO.
   auto listening = gateway::spawn_gateway(system, [&] {

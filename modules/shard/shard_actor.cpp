@@ -105,6 +105,7 @@ constexpr std::size_t expire_turn_limit = 1000;
 
 struct shard_state {
   table keys;
+  caf::actor notifier; // the subscription broker, if any
   steady::time_point next_step_at{};
   deadline_ms wakeup = no_deadline; // the expiry wake-up pending, if any
   // Set once this shard belongs to an engine being replaced.
@@ -139,6 +140,14 @@ void report_if_done(Self* self, const std::shared_ptr<shard_state>& st) {
   }
 }
 
+// Tells the subscription broker which keys just expired, one message per batch.
+template <class Self>
+void report_expired(Self* self, const std::shared_ptr<shard_state>& st) {
+  auto keys = st->keys.take_expired();
+  if (!keys.empty() && st->notifier)
+    self->send(st->notifier, notify_atom::value, std::string{"expired"}, std::move(keys));
+}
+
 // Makes sure a wake-up is pending for the earliest deadline in the table.
 template <class Self>
 void arm_expiry(Self* self, const std::shared_ptr<shard_state>& st) {
@@ -165,6 +174,7 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
     return;
   auto now = unix_now_ms();
   st->keys.expire_due(now, expire_turn_limit);
+  report_expired(self, st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
     // More keys are due than one turn retires: continue after what is queued.
@@ -193,6 +203,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
     lists[t]->records.push_back(r);
   });
   st->table_empty = !more;
+  report_expired(self, st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
       continue;
@@ -318,8 +329,9 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
 
 // The same handlers serve both placements; only the host differs.
 template <class Self>
-caf::behavior shard_behavior(Self* self) {
+caf::behavior shard_behavior(Self* self, caf::actor notifier) {
   auto st = std::make_shared<shard_state>();
+  st->notifier = std::move(notifier);
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
       if (st->forwarding)
@@ -327,6 +339,7 @@ caf::behavior shard_behavior(Self* self) {
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
       batch_result result;
       st->keys.execute(work, result, unix_now_ms());
+      report_expired(self, st);
       arm_expiry(self, st);
       return result;
     },
@@ -335,6 +348,7 @@ caf::behavior shard_behavior(Self* self) {
         st->keys.adopt(incoming.records->records);
       batch_result result;
       st->keys.execute(incoming.work, result, unix_now_ms());
+      report_expired(self, st);
       arm_expiry(self, st);
       return result;
     },
@@ -350,12 +364,12 @@ caf::behavior shard_behavior(Self* self) {
   };
 }
 
-caf::behavior shard_on_scheduler(caf::event_based_actor* self) {
-  return shard_behavior(self);
+caf::behavior shard_on_scheduler(caf::event_based_actor* self, caf::actor notifier) {
+  return shard_behavior(self, std::move(notifier));
 }
 
-caf::behavior shard_on_io_thread(caf::io::broker* self) {
-  return shard_behavior(self);
+caf::behavior shard_on_io_thread(caf::io::broker* self, caf::actor notifier) {
+  return shard_behavior(self, std::move(notifier));
 }
 
 } // namespace
@@ -376,11 +390,13 @@ const char* to_string(placement where) {
   return where == placement::io_thread ? "io" : "scheduler";
 }
 
-shard_actor spawn_shard(caf::actor_system& system, placement where) {
+shard_actor spawn_shard(caf::actor_system& system, placement where,
+                        caf::actor notifier) {
   if (where == placement::io_thread)
     return caf::actor_cast<shard_actor>(
-      system.middleman().spawn_broker(shard_on_io_thread));
-  return caf::actor_cast<shard_actor>(system.spawn(shard_on_scheduler));
+      system.middleman().spawn_broker(shard_on_io_thread, std::move(notifier)));
+  return caf::actor_cast<shard_actor>(
+    system.spawn(shard_on_scheduler, std::move(notifier)));
 }
 
 } // namespace stairkv::shard

@@ -27,6 +27,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch_result)
 
 namespace stairkv::shard {
 
+// (notify_atom, event, keys): what a shard tells the subscription broker, e.g.
+// ("expired", keys whose deadline passed), each key exactly once.
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
+
 using shard_actor = caf::typed_actor<
   caf::replies_to<batch>::with<batch_result>,
   caf::replies_to<handover>::with<batch_result>,
@@ -47,7 +51,8 @@ bool parse_placement(const std::string& text, placement& out);
 const char* to_string(placement where);
 
 // Spawns one shard actor with an empty table. `io_thread` needs the middleman
-// module loaded into the actor system.
-shard_actor spawn_shard(caf::actor_system& system, placement where);
+// module loaded into the actor system. `notifier`, if set, hears of expired keys.
+shard_actor spawn_shard(caf::actor_system& system, placement where,
+                        caf::actor notifier = {});
 
 } // namespace stairkv::shard

@@ -24,6 +24,7 @@ record* table::find_live(std::string_view key, deadline_ms now) {
     return nullptr;
   if (is_expired(*r, now)) {
     ++expired_;
+    expired_log_.emplace_back(r->key());
     erase(r);
     return nullptr;
   }
@@ -76,6 +77,7 @@ std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
     if (r == nullptr || r->deadline != e.deadline)
       return;
     ++expired_;
+    expired_log_.emplace_back(r->key());
     erase(r);
     ++removed;
   });

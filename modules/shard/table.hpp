@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "modules/expiry/deadline_queue.hpp"
 #include "modules/shard/batch.hpp"
@@ -42,6 +44,12 @@ public:
     return deadlines_.empty() ? no_deadline : deadlines_.earliest();
   }
 
+  // Keys removed because their deadline passed (on access, on time, or on the
+  // way to another shard) since the last call; each key appears once.
+  std::vector<std::string> take_expired() {
+    return std::exchange(expired_log_, {});
+  }
+
   // -- handing keys over during a resize -------------------------------------
 
   // Takes a live key out of the table (nullptr if missing or past its deadline);
@@ -65,6 +73,7 @@ public:
       entries_.release(r);
       if (r->deadline != no_deadline && r->deadline <= now) {
         ++expired_;
+        expired_log_.emplace_back(r->key());
         record_set::destroy(r);
         continue;
       }
@@ -95,6 +104,7 @@ private:
 
   record_set entries_;
   expiry::deadline_queue deadlines_;
+  std::vector<std::string> expired_log_;
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;

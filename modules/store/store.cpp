@@ -11,6 +11,7 @@
 #include "modules/engine/routing_follower.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv {
 
@@ -191,7 +192,11 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 } // namespace
 
 store_handle spawn_store(caf::actor_system& system, const store_config& config) {
+  auto subscriptions = subscription_broker::spawn_subscription_broker(
+    system, config.placement,
+    subscription_broker::notify_classes::parse(config.notify_keyspace_events));
   engine_manager::manager_config mc;
+  mc.notifier = subscriptions;
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -210,12 +215,13 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       },
       [](caf::error&) {});
   return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
-                      manager.initial};
+                      manager.initial, subscriptions};
 }
 
 void stop_store(const store_handle& store) {
   caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store.manager, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(store.subscriptions, caf::exit_reason::user_shutdown);
 }
 
 void add_store_message_types(caf::actor_system_config& cfg) {

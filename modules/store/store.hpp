@@ -61,6 +61,9 @@ struct store_config {
   std::chrono::milliseconds resize_check_interval{100};
   // Receives one line at the start and end of every resize.
   std::function<void(const std::string&)> log;
+  // Keyspace notifications, in Redis's notify-keyspace-events letters; expired
+  // events are on by default.
+  std::string notify_keyspace_events = "Ex";
 };
 
 // What spawn_store hands back: the typed front door, the engine manager (routers
@@ -69,6 +72,7 @@ struct store_handle {
   store_actor actor;
   engine_manager::manager_actor manager;
   engine::routing_ptr routing;
+  caf::actor subscriptions; // the subscription broker
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

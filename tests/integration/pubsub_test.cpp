@@ -1,0 +1,96 @@
+// Pub/sub and expiry notifications through the real node: SUBSCRIBE/PUBLISH,
+// the subscribed-mode rules, and one `expired` event per key, never early.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/server_fixture.hpp"
+
+using namespace stairkv::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+class PubSub : public server_test {};
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Reads one pushed message: returns {channel, payload}.
+std::pair<std::string, std::string> next_message(hiredis_connection& c) {
+  auto r = c.get_reply();
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+    return {};
+  return {std::string(r->element[1]->str, r->element[1]->len),
+          std::string(r->element[2]->str, r->element[2]->len)};
+}
+
+} // namespace
+
+TEST_F(PubSub, PublishReachesEverySubscriberAndCountsThem) {
+  hiredis_connection a{port()};
+  hiredis_connection b{port()};
+  auto confirm = a.command({"SUBSCRIBE", "news", "other"});
+  ASSERT_TRUE(confirm && confirm->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(std::string(confirm->element[0]->str), "subscribe");
+  a.get_reply(); // the second channel's confirmation
+  b.command({"SUBSCRIBE", "news"});
+  EXPECT_TRUE(is_integer(run({"PUBLISH", "news", "hello"}), 2));
+  EXPECT_TRUE(is_integer(run({"PUBLISH", "nobody", "x"}), 0));
+  EXPECT_EQ(next_message(a), std::make_pair(std::string{"news"}, std::string{"hello"}));
+  EXPECT_EQ(next_message(b), std::make_pair(std::string{"news"}, std::string{"hello"}));
+}
+
+TEST_F(PubSub, SubscribedConnectionsMayOnlyManageSubscriptionsPingAndQuit) {
+  hiredis_connection c{port()};
+  c.command({"SUBSCRIBE", "x"});
+  EXPECT_TRUE(is_error_starting_with(c.command({"GET", "k"}), "ERR Can't execute 'get'"));
+  auto pong = c.command({"PING"});
+  ASSERT_TRUE(pong && pong->type == REDIS_REPLY_ARRAY && pong->elements == 2);
+  EXPECT_EQ(std::string(pong->element[0]->str), "pong");
+  auto bye = c.command({"UNSUBSCRIBE"});
+  ASSERT_TRUE(bye && bye->type == REDIS_REPLY_ARRAY && bye->elements == 3);
+  EXPECT_EQ(bye->element[2]->integer, 0);
+  EXPECT_TRUE(is_nil(c.command({"GET", "k"})));
+}
+
+TEST_F(PubSub, EveryExpiringKeyIsAnnouncedOnceAndNeverBeforeItsDeadline) {
+  hiredis_connection sub{port()};
+  sub.command({"SUBSCRIBE", "__keyevent@0__:expired"});
+  constexpr int keys = 2000;
+  std::map<std::string, std::int64_t> earliest; // key -> no announcement before
+  for (int i = 0; i < keys; ++i) {
+    auto key = "exp:" + std::to_string(i);
+    auto ttl = 100 + (i * 7) % 900;
+    earliest[key] = unix_ms() + ttl;
+    client().append({"SET", key, "v", "PX", std::to_string(ttl)});
+  }
+  client().append({"SET", "stays", "v"});
+  for (int i = 0; i <= keys; ++i)
+    client().get_reply();
+  std::set<std::string> heard;
+  int duplicates = 0;
+  int early = 0;
+  for (int i = 0; i < keys; ++i) {
+    auto [channel, key] = next_message(sub);
+    ASSERT_EQ(channel, "__keyevent@0__:expired");
+    if (!heard.insert(key).second)
+      ++duplicates;
+    auto it = earliest.find(key);
+    ASSERT_NE(it, earliest.end()) << key;
+    if (unix_ms() < it->second)
+      ++early;
+  }
+  EXPECT_EQ(heard.size(), static_cast<std::size_t>(keys));
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(early, 0);
+  EXPECT_TRUE(is_integer(run({"DBSIZE"}), 1));
+}
