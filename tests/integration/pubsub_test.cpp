@@ -94,3 +94,46 @@ TEST_F(PubSub, EveryExpiringKeyIsAnnouncedOnceAndNeverBeforeItsDeadline) {
   EXPECT_EQ(early, 0);
   EXPECT_TRUE(is_integer(run({"DBSIZE"}), 1));
 }
+
+class PubSubAcrossResizes : public server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--grow-keys-per-shard=300", "--resize-check-ms=5"};
+  }
+};
+
+TEST_F(PubSubAcrossResizes, KeysExpiringWhileTheEngineGrowsAreAnnouncedOnce) {
+  hiredis_connection sub{port()};
+  sub.command({"SUBSCRIBE", "__keyevent@0__:expired"});
+  // 3,000 keys expiring over ~1 s while their own arrival grows the engine from
+  // one shard through several stairs: some expire before moving, some on the way
+  // (reclaimed by the handover), some after.
+  constexpr int keys = 3000;
+  std::map<std::string, std::int64_t> earliest;
+  for (int i = 0; i < keys; ++i) {
+    auto key = "r:" + std::to_string(i);
+    auto ttl = 50 + (i * 13) % 1000;
+    earliest[key] = unix_ms() + ttl;
+    client().append({"SET", key, "v", "PX", std::to_string(ttl)});
+  }
+  for (int i = 0; i < keys; ++i)
+    client().get_reply();
+  std::set<std::string> heard;
+  int duplicates = 0;
+  int early = 0;
+  for (int i = 0; i < keys; ++i) {
+    auto [channel, key] = next_message(sub);
+    ASSERT_EQ(channel, "__keyevent@0__:expired") << "after " << i << " messages";
+    if (!heard.insert(key).second)
+      ++duplicates;
+    if (unix_ms() < earliest[key])
+      ++early;
+  }
+  EXPECT_EQ(heard.size(), static_cast<std::size_t>(keys));
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(early, 0);
+  auto info = run({"INFO", "engine"});
+  EXPECT_NE(text_of(info).find("engine_resizes_up:"), std::string::npos);
+  EXPECT_EQ(text_of(info).find("engine_resizes_up:0\r\n"), std::string::npos)
+    << "the engine never grew during the test";
+}
