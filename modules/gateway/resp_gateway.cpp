@@ -44,7 +44,8 @@ struct connection {
   std::string output; // replies assembled for the next write
   std::size_t unanswered = 0; // commands planned but not yet written back
   bool closing = false; // QUIT or protocol error: close once replies are out
-  std::set<std::string> channels; // SUBSCRIBEd to; non-empty: subscribed mode
+  std::set<std::string> channels; // SUBSCRIBEd to
+  std::set<std::string> patterns; // PSUBSCRIBEd to; either non-empty: subscribed mode
   // Published messages that arrived while replies were still owed: they go out
   // after those replies, never before a SUBSCRIBE's confirmation.
   std::string deferred_pushes;
@@ -130,59 +131,88 @@ void config_command(gateway_actor* self, connection& conn,
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
 void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
 
-// SUBSCRIBE channel [channel ...]: one confirmation per channel, with the number
-// of channels this connection is now subscribed to.
-void subscribe_command(gateway_actor* self, connection& conn,
-                       const std::vector<std::string_view>& argv,
-                       commands::plan& work) {
-  std::string reply;
-  protocol::reply_writer out{reply, conn.context.resp_version};
-  std::vector<std::string> names;
-  for (std::size_t i = 1; i < argv.size(); ++i) {
-    std::string name{argv[i]};
-    if (conn.channels.insert(name).second)
-      names.push_back(name);
-    out.push(3);
-    out.bulk("subscribe");
-    out.bulk(name);
-    out.integer(static_cast<std::int64_t>(conn.channels.size()));
-  }
-  work.add_reply(conn.context, reply);
-  if (!names.empty() && self->state.config.subscriptions)
-    self->send(self->state.config.subscriptions,
-               subscription_broker::subscribe_atom::value, conn.context.tag,
-               std::move(names));
+// What a (P)SUBSCRIBE / (P)UNSUBSCRIBE acts on.
+struct subscription_kind {
+  const char* subscribe_reply;   // "subscribe" or "psubscribe"
+  const char* unsubscribe_reply; // "unsubscribe" or "punsubscribe"
+  std::set<std::string> connection::*names;
+  bool patterns;
+};
+
+constexpr subscription_kind channel_kind{"subscribe", "unsubscribe",
+                                         &connection::channels, false};
+constexpr subscription_kind pattern_kind{"psubscribe", "punsubscribe",
+                                         &connection::patterns, true};
+
+std::int64_t subscription_count(const connection& conn) {
+  return static_cast<std::int64_t>(conn.channels.size() + conn.patterns.size());
 }
 
-// UNSUBSCRIBE [channel ...]: without channels, from all of them.
-void unsubscribe_command(gateway_actor* self, connection& conn,
-                         const std::vector<std::string_view>& argv,
-                         commands::plan& work) {
+// SUBSCRIBE channel... / PSUBSCRIBE pattern...: one confirmation per name, with
+// the number of subscriptions this connection now holds.
+void subscribe_command(gateway_actor* self, connection& conn,
+                       const std::vector<std::string_view>& argv,
+                       commands::plan& work, const subscription_kind& kind) {
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};
+  std::vector<std::string> added;
+  auto& names = conn.*kind.names;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    std::string name{argv[i]};
+    if (names.insert(name).second)
+      added.push_back(name);
+    out.push(3);
+    out.bulk(kind.subscribe_reply);
+    out.bulk(name);
+    out.integer(subscription_count(conn));
+  }
+  work.add_reply(conn.context, reply);
+  auto& broker = self->state.config.subscriptions;
+  if (added.empty() || !broker)
+    return;
+  if (kind.patterns)
+    self->send(broker, subscription_broker::psubscribe_atom::value, conn.context.tag,
+               std::move(added));
+  else
+    self->send(broker, subscription_broker::subscribe_atom::value, conn.context.tag,
+               std::move(added));
+}
+
+// UNSUBSCRIBE [channel...] / PUNSUBSCRIBE [pattern...]: without names, all.
+void unsubscribe_command(gateway_actor* self, connection& conn,
+                         const std::vector<std::string_view>& argv,
+                         commands::plan& work, const subscription_kind& kind) {
+  std::string reply;
+  protocol::reply_writer out{reply, conn.context.resp_version};
+  auto& held = conn.*kind.names;
   std::vector<std::string> names;
   if (argv.size() == 1)
-    names.assign(conn.channels.begin(), conn.channels.end());
+    names.assign(held.begin(), held.end());
   else
     for (std::size_t i = 1; i < argv.size(); ++i)
       names.emplace_back(argv[i]);
   if (names.empty()) {
     out.push(3);
-    out.bulk("unsubscribe");
+    out.bulk(kind.unsubscribe_reply);
     out.null();
-    out.integer(0);
+    out.integer(subscription_count(conn));
   }
   for (const auto& name : names) {
-    conn.channels.erase(name);
+    held.erase(name);
     out.push(3);
-    out.bulk("unsubscribe");
+    out.bulk(kind.unsubscribe_reply);
     out.bulk(name);
-    out.integer(static_cast<std::int64_t>(conn.channels.size()));
+    out.integer(subscription_count(conn));
   }
   work.add_reply(conn.context, reply);
-  if (!names.empty() && self->state.config.subscriptions)
-    self->send(self->state.config.subscriptions,
-               subscription_broker::unsubscribe_atom::value, conn.context.tag,
+  auto& broker = self->state.config.subscriptions;
+  if (names.empty() || !broker)
+    return;
+  if (kind.patterns)
+    self->send(broker, subscription_broker::punsubscribe_atom::value, conn.context.tag,
+               std::move(names));
+  else
+    self->send(broker, subscription_broker::unsubscribe_atom::value, conn.context.tag,
                std::move(names));
 }
 
@@ -215,17 +245,94 @@ void publish_command(gateway_actor* self, connection& conn,
       [fill](caf::error&) mutable { fill(":0\r\n"); });
 }
 
+// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT: answered by the broker.
+void pubsub_command(gateway_actor* self, connection& conn,
+                    const std::vector<std::string_view>& argv,
+                    commands::plan& work) {
+  auto& st = self->state;
+  auto sub = argv[1];
+  int resp_version = conn.context.resp_version;
+  bool is_channels = commands::equals_ignoring_case(sub, "channels");
+  bool is_numpat = commands::equals_ignoring_case(sub, "numpat");
+  bool numsub = commands::equals_ignoring_case(sub, "numsub");
+  bool channels = is_channels && argv.size() <= 3;
+  bool numpat = is_numpat && argv.size() == 2;
+  if (!channels && !numsub && !numpat) {
+    std::string reply;
+    std::string msg;
+    if (is_channels || is_numpat) {
+      msg = is_channels ? "ERR wrong number of arguments for 'pubsub|channels' command"
+                        : "ERR wrong number of arguments for 'pubsub|numpat' command";
+    } else {
+      msg = "ERR unknown subcommand '";
+      msg.append(sub.substr(0, 128));
+      msg.append("'. Try PUBSUB HELP.");
+    }
+    protocol::reply_writer{reply, resp_version}.error(msg);
+    work.add_reply(conn.context, reply);
+    return;
+  }
+  auto index = work.add_external(conn.context);
+  auto id = st.building_id;
+  auto fill = [self, id, index](const std::string& resp) {
+    auto* plan = find_plan(self, id);
+    if (plan != nullptr && plan->fill_external(index, resp))
+      plan_progressed(self, id, false);
+  };
+  auto on_error = [fill](caf::error&) { fill("-ERR subscription broker unavailable\r\n"); };
+  auto& broker = st.config.subscriptions;
+  if (channels) {
+    std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
+    self->request(broker, caf::infinite, subscription_broker::channels_atom::value, pattern)
+      .then(
+        [fill, resp_version](const std::vector<std::string>& names) {
+          std::string resp;
+          protocol::reply_writer out{resp, resp_version};
+          out.array(names.size());
+          for (auto& n : names)
+            out.bulk(n);
+          fill(resp);
+        },
+        on_error);
+  } else if (numsub) {
+    std::vector<std::string> names(argv.begin() + 2, argv.end());
+    self->request(broker, caf::infinite, subscription_broker::numsub_atom::value, names)
+      .then(
+        [fill, names, resp_version](const std::vector<std::int64_t>& counts) {
+          std::string resp;
+          protocol::reply_writer out{resp, resp_version};
+          out.map(names.size());
+          for (std::size_t i = 0; i < names.size(); ++i) {
+            out.bulk(names[i]);
+            out.integer(i < counts.size() ? counts[i] : 0);
+          }
+          fill(resp);
+        },
+        on_error);
+  } else {
+    self->request(broker, caf::infinite, subscription_broker::numpat_atom::value)
+      .then(
+        [fill](std::int64_t n) {
+          std::string resp;
+          protocol::reply_writer{resp}.integer(n);
+          fill(resp);
+        },
+        on_error);
+  }
+}
+
 // In RESP2 a subscribed connection may only manage its subscriptions, PING and
 // QUIT; anything else gets Redis's error and runs nowhere.
 bool refused_while_subscribed(connection& conn, const std::vector<std::string_view>& argv,
                               commands::plan& work) {
-  if (conn.channels.empty() || conn.context.resp_version >= 3)
+  if (subscription_count(conn) == 0 || conn.context.resp_version >= 3)
     return false;
   const auto* spec = commands::find_command(argv[0]);
   if (spec == nullptr)
     return false; // unknown commands get the unknown-command error
   std::string_view name = spec->name;
-  if (name == "subscribe" || name == "unsubscribe" || name == "quit")
+  if (name == "subscribe" || name == "unsubscribe" || name == "psubscribe"
+      || name == "punsubscribe" || name == "quit")
     return false;
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};
@@ -263,11 +370,17 @@ void gateway_command(gateway_actor* self, connection& conn,
   } else if (commands::equals_ignoring_case(name, "config")) {
     config_command(self, conn, argv, work);
   } else if (commands::equals_ignoring_case(name, "subscribe")) {
-    subscribe_command(self, conn, argv, work);
+    subscribe_command(self, conn, argv, work, channel_kind);
+  } else if (commands::equals_ignoring_case(name, "psubscribe")) {
+    subscribe_command(self, conn, argv, work, pattern_kind);
   } else if (commands::equals_ignoring_case(name, "unsubscribe")) {
-    unsubscribe_command(self, conn, argv, work);
+    unsubscribe_command(self, conn, argv, work, channel_kind);
+  } else if (commands::equals_ignoring_case(name, "punsubscribe")) {
+    unsubscribe_command(self, conn, argv, work, pattern_kind);
   } else if (commands::equals_ignoring_case(name, "publish")) {
     publish_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "pubsub")) {
+    pubsub_command(self, conn, argv, work);
   }
 }
 
@@ -464,6 +577,34 @@ void dispatch(gateway_actor* self) {
   drain(self); // plans without shard work (PING, errors) are complete already
 }
 
+// Writes a published message to each target connection: `message` for channel
+// subscribers, `pmessage` (with the pattern) for pattern subscribers.
+void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
+             const std::string* pattern, const std::string& channel,
+             const std::string& message) {
+  auto& st = self->state;
+  for (auto tag : targets) {
+    auto it = st.connections.find(tag);
+    if (it == st.connections.end())
+      continue;
+    auto& conn = it->second;
+    std::string push;
+    protocol::reply_writer out{push, conn.context.resp_version};
+    out.push(pattern ? 4 : 3);
+    out.bulk(pattern ? "pmessage" : "message");
+    if (pattern)
+      out.bulk(*pattern);
+    out.bulk(channel);
+    out.bulk(message);
+    if (conn.unanswered > 0) {
+      conn.deferred_pushes += push;
+    } else {
+      self->write(conn.handle, push.size(), push.data());
+      self->flush(conn.handle);
+    }
+  }
+}
+
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                            caf::io::doorman_ptr listener) {
   auto& st = self->state;
@@ -513,32 +654,25 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       auto it = st.connections.find(msg.handle.id());
       if (it == st.connections.end())
         return;
-      if (!it->second.channels.empty() && st.config.subscriptions)
-        self->send(st.config.subscriptions, subscription_broker::unsubscribe_atom::value,
-                   it->second.context.tag, std::vector<std::string>{});
+      if (st.config.subscriptions) {
+        if (!it->second.channels.empty())
+          self->send(st.config.subscriptions, subscription_broker::unsubscribe_atom::value,
+                     it->second.context.tag, std::vector<std::string>{});
+        if (!it->second.patterns.empty())
+          self->send(st.config.subscriptions,
+                     subscription_broker::punsubscribe_atom::value,
+                     it->second.context.tag, std::vector<std::string>{});
+      }
       st.connections.erase(it);
     },
     [self](subscription_broker::deliver_atom, const std::vector<std::uint64_t>& targets,
            const std::string& channel, const std::string& message) {
-      auto& st = self->state;
-      for (auto tag : targets) {
-        auto it = st.connections.find(tag);
-        if (it == st.connections.end())
-          continue;
-        auto& conn = it->second;
-        std::string push;
-        protocol::reply_writer out{push, conn.context.resp_version};
-        out.push(3);
-        out.bulk("message");
-        out.bulk(channel);
-        out.bulk(message);
-        if (conn.unanswered > 0) {
-          conn.deferred_pushes += push;
-        } else {
-          self->write(conn.handle, push.size(), push.data());
-          self->flush(conn.handle);
-        }
-      }
+      deliver(self, targets, {}, channel, message);
+    },
+    [self](subscription_broker::pdeliver_atom, const std::vector<std::uint64_t>& targets,
+           const std::string& pattern, const std::string& channel,
+           const std::string& message) {
+      deliver(self, targets, &pattern, channel, message);
     },
     [self](const caf::io::acceptor_closed_msg&) {
       // The listener is gone; serve the open connections until they leave.

@@ -6,6 +6,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/commands/glob.hpp"
+
 namespace stairkv::subscription_broker {
 
 namespace {
@@ -19,22 +21,21 @@ struct subscriber {
   }
 };
 
+using subscriber_map = std::unordered_map<std::string, std::vector<subscriber>>;
+
 struct broker_state {
   notify_classes classes;
-  std::unordered_map<std::string, std::vector<subscriber>> channels;
+  subscriber_map channels;
+  subscriber_map patterns;
   static inline const char* name = "subscription_broker";
 };
 
 using on_scheduler = caf::stateful_actor<broker_state>;
 using on_io_thread = caf::io::stateful_broker<broker_state>;
 
-// Sends `message` on `channel` to every subscriber, one message per gateway.
-template <class Self>
-std::int64_t publish(Self* self, const std::string& channel, const std::string& message) {
-  auto it = self->state.channels.find(channel);
-  if (it == self->state.channels.end())
-    return 0;
-  const auto& subs = it->second;
+// Calls `send(gateway, connections)` once per gateway among `subs`.
+template <class Send>
+void per_gateway(const std::vector<subscriber>& subs, Send send) {
   std::vector<caf::actor> gateways;
   for (const auto& s : subs)
     if (std::find(gateways.begin(), gateways.end(), s.gateway) == gateways.end())
@@ -44,34 +45,69 @@ std::int64_t publish(Self* self, const std::string& channel, const std::string& 
     for (const auto& s : subs)
       if (s.gateway == g)
         connections.push_back(s.connection);
-    self->send(g, deliver_atom::value, std::move(connections), channel, message);
+    send(g, std::move(connections));
   }
-  return static_cast<std::int64_t>(subs.size());
 }
 
+// Sends `message` on `channel` to its subscribers and to the subscribers of every
+// matching pattern, one message per gateway each; returns how many received it.
 template <class Self>
-void unsubscribe(Self* self, const subscriber& who, const std::string& channel) {
+std::int64_t publish(Self* self, const std::string& channel, const std::string& message) {
+  std::int64_t receivers = 0;
   auto it = self->state.channels.find(channel);
-  if (it == self->state.channels.end())
-    return;
-  auto& subs = it->second;
-  subs.erase(std::remove(subs.begin(), subs.end(), who), subs.end());
-  if (subs.empty())
-    self->state.channels.erase(it);
+  if (it != self->state.channels.end()) {
+    per_gateway(it->second, [&](const caf::actor& g, std::vector<std::uint64_t> conns) {
+      self->send(g, deliver_atom::value, std::move(conns), channel, message);
+    });
+    receivers += static_cast<std::int64_t>(it->second.size());
+  }
+  for (const auto& [pattern, subs] : self->state.patterns) {
+    if (!commands::glob_match(pattern, channel))
+      continue;
+    per_gateway(subs, [&](const caf::actor& g, std::vector<std::uint64_t> conns) {
+      self->send(g, pdeliver_atom::value, std::move(conns), pattern, channel, message);
+    });
+    receivers += static_cast<std::int64_t>(subs.size());
+  }
+  return receivers;
+}
+
+void add(subscriber_map& map, const subscriber& who, const std::string& name) {
+  auto& subs = map[name];
+  if (std::find(subs.begin(), subs.end(), who) == subs.end())
+    subs.push_back(who);
+}
+
+void remove(subscriber_map& map, const subscriber& who, std::vector<std::string> names) {
+  if (names.empty())
+    for (auto& [name, subs] : map)
+      if (std::find(subs.begin(), subs.end(), who) != subs.end())
+        names.push_back(name);
+  for (auto& name : names) {
+    auto it = map.find(name);
+    if (it == map.end())
+      continue;
+    auto& subs = it->second;
+    subs.erase(std::remove(subs.begin(), subs.end(), who), subs.end());
+    if (subs.empty())
+      map.erase(it);
+  }
 }
 
 template <class Self>
 caf::behavior broker(Self* self, notify_classes classes) {
   self->state.classes = classes;
   self->set_down_handler([self](caf::down_msg& msg) {
-    for (auto it = self->state.channels.begin(); it != self->state.channels.end();) {
-      auto& subs = it->second;
-      subs.erase(std::remove_if(subs.begin(), subs.end(),
-                                [&](const subscriber& s) {
-                                  return s.gateway.address() == msg.source;
-                                }),
-                 subs.end());
-      it = subs.empty() ? self->state.channels.erase(it) : std::next(it);
+    for (auto* map : {&self->state.channels, &self->state.patterns}) {
+      for (auto it = map->begin(); it != map->end();) {
+        auto& subs = it->second;
+        subs.erase(std::remove_if(subs.begin(), subs.end(),
+                                  [&](const subscriber& s) {
+                                    return s.gateway.address() == msg.source;
+                                  }),
+                   subs.end());
+        it = subs.empty() ? map->erase(it) : std::next(it);
+      }
     }
   });
   return {
@@ -80,25 +116,45 @@ caf::behavior broker(Self* self, notify_classes classes) {
       if (!gateway)
         return;
       self->monitor(gateway);
-      subscriber who{gateway, connection};
-      for (auto& name : names) {
-        auto& subs = self->state.channels[name];
-        if (std::find(subs.begin(), subs.end(), who) == subs.end())
-          subs.push_back(who);
-      }
+      for (auto& name : names)
+        add(self->state.channels, subscriber{gateway, connection}, name);
+    },
+    [self](psubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
+      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!gateway)
+        return;
+      self->monitor(gateway);
+      for (auto& name : names)
+        add(self->state.patterns, subscriber{gateway, connection}, name);
     },
     [self](unsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      subscriber who{gateway, connection};
-      if (names.empty()) {
-        std::vector<std::string> all;
-        for (auto& [name, subs] : self->state.channels)
-          if (std::find(subs.begin(), subs.end(), who) != subs.end())
-            all.push_back(name);
-        names = std::move(all);
+      remove(self->state.channels, subscriber{gateway, connection}, std::move(names));
+    },
+    [self](punsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
+      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+      remove(self->state.patterns, subscriber{gateway, connection}, std::move(names));
+    },
+    [self](channels_atom, const std::string& pattern) {
+      std::vector<std::string> names;
+      for (auto& [name, subs] : self->state.channels)
+        if (pattern.empty() || commands::glob_match(pattern, name))
+          names.push_back(name);
+      std::sort(names.begin(), names.end());
+      return names;
+    },
+    [self](numsub_atom, const std::vector<std::string>& names) {
+      std::vector<std::int64_t> counts;
+      for (auto& name : names) {
+        auto it = self->state.channels.find(name);
+        counts.push_back(it == self->state.channels.end()
+                           ? 0
+                           : static_cast<std::int64_t>(it->second.size()));
       }
-      for (auto& name : names)
-        unsubscribe(self, who, name);
+      return counts;
+    },
+    [self](numpat_atom) {
+      return static_cast<std::int64_t>(self->state.patterns.size());
     },
     [self](publish_atom, const std::string& channel, const std::string& message) {
       return publish(self, channel, message);

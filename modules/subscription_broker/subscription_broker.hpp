@@ -22,6 +22,12 @@ using subscribe_atom = caf::atom_constant<caf::atom("sub")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 using publish_atom = caf::atom_constant<caf::atom("pub")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using psubscribe_atom = caf::atom_constant<caf::atom("psub")>;
+using punsubscribe_atom = caf::atom_constant<caf::atom("punsub")>;
+using pdeliver_atom = caf::atom_constant<caf::atom("pdeliver")>;
+using channels_atom = caf::atom_constant<caf::atom("channels")>;
+using numsub_atom = caf::atom_constant<caf::atom("numsub")>;
+using numpat_atom = caf::atom_constant<caf::atom("numpat")>;
 // (notify_atom, event, keys) from shards: keys that had `event` happen to them.
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
@@ -30,8 +36,14 @@ using notify_atom = caf::atom_constant<caf::atom("notify")>;
 //   (unsubscribe_atom, uint64 connection, vector<string> channels) — empty: all
 //   (publish_atom, string channel, string message) -> int64 receivers
 //   (notify_atom, string event, vector<string> keys)
+//   (psubscribe_atom / punsubscribe_atom, uint64 connection, vector<string> patterns)
+//   (channels_atom, string pattern) -> vector<string>  (PUBSUB CHANNELS; "" = all)
+//   (numsub_atom, vector<string> channels) -> vector<int64>
+//   (numpat_atom) -> int64
 // and it sends each gateway with receivers
-//   (deliver_atom, vector<uint64> connections, string channel, string message).
+//   (deliver_atom, vector<uint64> connections, string channel, string message)
+//   (pdeliver_atom, vector<uint64> connections, string pattern, string channel,
+//    string message) for pattern subscribers.
 
 // Which notifications are wanted, from Redis's notify-keyspace-events letters.
 struct notify_classes {

@@ -137,3 +137,29 @@ TEST_F(PubSubAcrossResizes, KeysExpiringWhileTheEngineGrowsAreAnnouncedOnce) {
   EXPECT_EQ(text_of(info).find("engine_resizes_up:0\r\n"), std::string::npos)
     << "the engine never grew during the test";
 }
+
+TEST_F(PubSub, PatternSubscribersGetPmessagesAndPubsubReportsTheState) {
+  hiredis_connection p{port()};
+  hiredis_connection c{port()};
+  p.command({"PSUBSCRIBE", "ne*"});
+  c.command({"SUBSCRIBE", "news"});
+  EXPECT_TRUE(is_integer(run({"PUBLISH", "news", "hi"}), 2));
+  auto r = p.get_reply();
+  ASSERT_TRUE(r && r->type == REDIS_REPLY_ARRAY && r->elements == 4);
+  EXPECT_EQ(std::string(r->element[0]->str), "pmessage");
+  EXPECT_EQ(std::string(r->element[1]->str), "ne*");
+  EXPECT_EQ(std::string(r->element[2]->str), "news");
+  EXPECT_EQ(std::string(r->element[3]->str), "hi");
+  EXPECT_TRUE(is_bulk_array(run({"PUBSUB", "CHANNELS"}), {std::string{"news"}}));
+  EXPECT_TRUE(is_bulk_array(run({"PUBSUB", "CHANNELS", "x*"}), {}));
+  auto numsub = run({"PUBSUB", "NUMSUB", "news", "nope"});
+  ASSERT_TRUE(numsub && numsub->type == REDIS_REPLY_ARRAY && numsub->elements == 4);
+  EXPECT_EQ(numsub->element[1]->integer, 1);
+  EXPECT_EQ(numsub->element[3]->integer, 0);
+  EXPECT_TRUE(is_integer(run({"PUBSUB", "NUMPAT"}), 1));
+  EXPECT_TRUE(is_error(run({"PUBSUB", "FOO"}), "ERR unknown subcommand 'FOO'. Try PUBSUB HELP."));
+  auto bye = p.command({"PUNSUBSCRIBE"});
+  ASSERT_TRUE(bye && bye->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(std::string(bye->element[0]->str), "punsubscribe");
+  EXPECT_TRUE(is_integer(run({"PUBSUB", "NUMPAT"}), 0));
+}
