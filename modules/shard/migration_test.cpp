@@ -12,6 +12,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/testing/actor_system_config.hpp"
+
 #include "modules/engine/staircase.hpp"
 #include "modules/shard/shard_actor.hpp"
 
@@ -31,17 +33,8 @@ std::string key(const char* prefix, int i) {
 
 class Migration : public ::testing::TestWithParam<placement> {
 protected:
-  Migration() : system_(config()), self_(system_) {}
+  Migration() : system_(stairkv::testing::actor_system_config()), self_(system_) {}
 
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    static bool ready = false;
-    if (!ready) {
-      cfg.load<caf::io::middleman>();
-      ready = true;
-    }
-    return cfg;
-  }
 
   batch_result ask(const shard_actor& shard, batch work) {
     batch_result out;

@@ -10,23 +10,16 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/testing/actor_system_config.hpp"
+
 using namespace stairkv::shard;
 
 namespace {
 
 class ShardActor : public ::testing::TestWithParam<placement> {
 protected:
-  ShardActor() : system_(config()) {}
+  ShardActor() : system_(stairkv::testing::actor_system_config()) {}
 
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    static bool loaded = false;
-    if (!loaded) {
-      cfg.load<caf::io::middleman>();
-      loaded = true;
-    }
-    return cfg;
-  }
 
   batch_result ask(const shard_actor& shard, batch work) {
     caf::scoped_actor self{system_};

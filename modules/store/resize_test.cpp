@@ -13,6 +13,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/testing/actor_system_config.hpp"
+
 #include "modules/store/store.hpp"
 
 using namespace stairkv;
@@ -77,17 +79,8 @@ caf::behavior writer(caf::event_based_actor* self, store_actor store, int w) {
 
 class Resizing : public ::testing::TestWithParam<shard::placement> {
 protected:
-  Resizing() : system_(config()), self_(system_) {}
+  Resizing() : system_(stairkv::testing::actor_system_config()), self_(system_) {}
 
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    static bool ready = false;
-    if (!ready) {
-      cfg.load<caf::io::middleman>();
-      ready = true;
-    }
-    return cfg;
-  }
 
   engine::routing_ptr routing(const store_handle& store) {
     engine::routing_ptr out;

@@ -7,13 +7,15 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/testing/actor_system_config.hpp"
+
 using namespace stairkv;
 
 namespace {
 
 class Store : public ::testing::TestWithParam<shard::placement> {
 protected:
-  Store() : system_(config()), self_(system_) {
+  Store() : system_(stairkv::testing::actor_system_config()), self_(system_) {
     store_config config;
     config.stairs = 2;
     config.placement = GetParam();
@@ -25,16 +27,6 @@ protected:
     stop_store(store_);
   }
 
-  static caf::actor_system_config& config() {
-    static caf::actor_system_config cfg;
-    static bool ready = false;
-    if (!ready) {
-      cfg.load<caf::io::middleman>();
-      add_store_message_types(cfg);
-      ready = true;
-    }
-    return cfg;
-  }
 
   template <class T, class... Ts>
   T ask(Ts&&... xs) {
