@@ -180,6 +180,7 @@ void plan::write_reply(std::size_t index, std::string& out,
       break;
     case merge::info: {
       keyspace_totals totals;
+      double ttl_weighted = 0;
       for (auto i = first; i != last; ++i) {
         protocol::reply stats;
         auto text = shard_reply(*i);
@@ -193,7 +194,15 @@ void plan::write_reply(std::size_t index, std::string& out,
         totals.hits += stats.elements[2].integer;
         totals.misses += stats.elements[3].integer;
         totals.expired += stats.elements[4].integer;
+        if (stats.elements.size() >= 7) {
+          // A mean over all shards, weighted by their keys with a deadline.
+          ttl_weighted += static_cast<double>(stats.elements[6].integer)
+                          * static_cast<double>(stats.elements[1].integer);
+        }
       }
+      if (totals.keys_with_deadline > 0)
+        totals.avg_ttl_ms = static_cast<std::int64_t>(
+          ttl_weighted / static_cast<double>(totals.keys_with_deadline));
       std::string body;
       auto section = std::string_view{local_}.substr(
         rec.local_begin, rec.local_end - rec.local_begin);

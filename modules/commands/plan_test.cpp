@@ -244,6 +244,29 @@ TEST_F(Planner, InfoTotalsEveryShardBeforeRendering) {
   EXPECT_EQ(seen.keys_with_deadline, 1);
   EXPECT_EQ(seen.hits, 1);
   EXPECT_EQ(seen.misses, 1);
+  EXPECT_EQ(seen.avg_ttl_ms, 100000);
+}
+
+TEST_F(Planner, AverageTtlIsWeightedOverShards) {
+  std::vector<std::vector<std::string>> cmds;
+  // 40 keys with 10 s left and 10 keys with 60 s left, over all shards.
+  for (int i = 0; i < 40; ++i)
+    cmds.push_back({"SET", "short" + std::to_string(i), "v", "PX", "10000"});
+  for (int i = 0; i < 10; ++i)
+    cmds.push_back({"SET", "long" + std::to_string(i), "v", "PX", "60000"});
+  run(cmds);
+  keyspace_totals seen;
+  info_renderer info = [&](std::string&, std::string_view, const keyspace_totals& t) {
+    seen = t;
+  };
+  plan p{routing_, t0};
+  p.add_info(client_context{}, "keyspace");
+  execute(p, t0);
+  std::string out;
+  p.write_reply(0, out, info);
+  EXPECT_EQ(seen.keys_with_deadline, 50);
+  // Each shard reports a whole-millisecond mean: within a millisecond.
+  EXPECT_NEAR(static_cast<double>(seen.avg_ttl_ms), 20000.0, 1.0);
 }
 
 TEST_F(Planner, CommandCountMatchesTheTable) {

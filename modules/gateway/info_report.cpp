@@ -123,7 +123,9 @@ void keyspace_section(std::string& out, const info_inputs& in) {
     out.append(std::to_string(in.keyspace.keys));
     out.append(",expires=");
     out.append(std::to_string(in.keyspace.keys_with_deadline));
-    out.append(",avg_ttl=0\r\n");
+    out.append(",avg_ttl=");
+    out.append(std::to_string(in.keyspace.avg_ttl_ms));
+    out.append("\r\n");
   }
 }
 

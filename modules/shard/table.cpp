@@ -34,8 +34,7 @@ record* table::find_live(std::string_view key, deadline_ms now) {
 void table::erase(record* r) {
   if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
     ++cursor_;
-  if (r->deadline != no_deadline)
-    --keys_with_deadline_;
+  track_deadline(r->deadline, -1);
   entries_.erase(r);
 }
 
@@ -45,8 +44,7 @@ record* table::release_live(std::string_view key, deadline_ms now) {
     return nullptr;
   if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
     ++cursor_;
-  if (r->deadline != no_deadline)
-    --keys_with_deadline_;
+  track_deadline(r->deadline, -1);
   entries_.release(r);
   return r;
 }
@@ -55,7 +53,7 @@ void table::adopt(std::vector<record*>& records) {
   for (auto*& r : records) {
     auto deadline = r->deadline;
     if (entries_.adopt(r) && deadline != no_deadline) {
-      ++keys_with_deadline_;
+      track_deadline(deadline, +1);
       deadlines_.add(r->key(), deadline);
     }
     r = nullptr;
@@ -63,7 +61,8 @@ void table::adopt(std::vector<record*>& records) {
 }
 
 void table::set_deadline(record* r, deadline_ms deadline) {
-  keys_with_deadline_ += (deadline != no_deadline) - (r->deadline != no_deadline);
+  track_deadline(r->deadline, -1);
+  track_deadline(deadline, +1);
   r->deadline = deadline;
   if (deadline != no_deadline)
     deadlines_.add(r->key(), deadline);
@@ -159,18 +158,20 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         entries_.clear();
         deadlines_.clear();
         keys_with_deadline_ = 0;
+        deadline_sum_ = 0;
         handing_over_ = false;
         reply.simple("OK");
         break;
       case op_code::stats: {
-        auto s = stats();
-        reply.array(6);
+        auto s = stats(now);
+        reply.array(7);
         reply.integer(s.keys);
         reply.integer(s.keys_with_deadline);
         reply.integer(s.hits);
         reply.integer(s.misses);
         reply.integer(s.expired);
         reply.integer(s.backlog);
+        reply.integer(s.avg_ttl_ms);
         break;
       }
       case op_code::expire: {
@@ -357,10 +358,14 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   reply.integer(current);
 }
 
-table_stats table::stats() const {
+table_stats table::stats(deadline_ms now) const {
   table_stats s;
   s.keys = static_cast<std::int64_t>(entries_.size());
   s.keys_with_deadline = keys_with_deadline_;
+  if (keys_with_deadline_ > 0) {
+    auto mean = static_cast<deadline_ms>(deadline_sum_ / keys_with_deadline_);
+    s.avg_ttl_ms = mean > now ? mean - now : 0;
+  }
   s.hits = hits_;
   s.misses = misses_;
   s.expired = expired_;

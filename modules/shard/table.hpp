@@ -24,7 +24,8 @@ public:
   // before it is gone.
   void execute(const batch& work, batch_result& out, deadline_ms now);
 
-  table_stats stats() const;
+  // `now` only matters for the average time left (avg_ttl_ms).
+  table_stats stats(deadline_ms now = 0) const;
 
   // The shard actor's mailbox length, reported with the statistics (the resize
   // rules read it as congestion).
@@ -68,8 +69,7 @@ public:
     for (std::size_t n = 0; n < max && cursor_ != entries_.end();) {
       auto* r = *cursor_;
       ++cursor_;
-      if (r->deadline != no_deadline)
-        --keys_with_deadline_;
+      track_deadline(r->deadline, -1);
       entries_.release(r);
       if (r->deadline != no_deadline && r->deadline <= now) {
         ++expired_;
@@ -108,6 +108,16 @@ private:
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;
+  // Sum of the deadlines of those keys (for the average TTL in INFO); 128 bits,
+  // since a million Unix-millisecond deadlines overflow 64.
+  __int128 deadline_sum_ = 0;
+
+  void track_deadline(deadline_ms deadline, int delta) noexcept {
+    if (deadline == no_deadline)
+      return;
+    keys_with_deadline_ += delta;
+    deadline_sum_ += static_cast<__int128>(deadline) * delta;
+  }
   std::int64_t hits_ = 0;
   std::int64_t misses_ = 0;
   std::int64_t expired_ = 0;

@@ -169,7 +169,8 @@ TEST(ShardTable, StatsReplyCarriesKeysDeadlinesHitsMissesExpired) {
   run1(t, op_code::get, "a");
   run1(t, op_code::get, "b");
   t.note_backlog(3);
-  EXPECT_EQ(run1(t, op_code::stats, {}), "*6\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n");
+  EXPECT_EQ(run1(t, op_code::stats, {}),
+            "*7\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n:10\r\n");
 }
 
 TEST(ShardTable, DueKeysAreRetiredWithoutBeingRead) {
