@@ -26,13 +26,6 @@ std::string invalid_expire(std::string_view command) {
   return msg;
 }
 
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 enum class unit { seconds, millis };
 
@@ -67,7 +60,7 @@ bool to_deadline(plan& p, const client_context& client, std::string_view command
 
 void plan_expire_generic(plan& p, const client_context& client, const args& argv,
                          unit u, bool relative) {
-  auto command = lower(argv[0]);
+  auto command = to_lower(argv[0]);
   std::uint8_t flags = 0;
   for (std::size_t i = 3; i < argv.size(); ++i) {
     if (equals_ignoring_case(argv[i], "nx")) {
@@ -115,7 +108,7 @@ void plan_set_with_expire(plan& p, const client_context& client, const args& arg
     reply_error(p, client, not_an_integer);
     return;
   }
-  auto command = lower(argv[0]);
+  auto command = to_lower(argv[0]);
   if (amount <= 0) {
     reply_error(p, client, invalid_expire(command));
     return;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace stairkv::commands {
@@ -16,6 +17,15 @@ inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
       return false;
   }
   return true;
+}
+
+// An ASCII lower-case copy (command names, option values, INFO sections).
+inline std::string to_lower(std::string_view text) {
+  std::string out{text};
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return out;
 }
 
 } // namespace stairkv::commands

@@ -1,5 +1,7 @@
 #include "modules/gateway/info_report.hpp"
 
+#include "modules/commands/text.hpp"
+
 #include <malloc.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -13,12 +15,6 @@ namespace stairkv::gateway {
 
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string result{text};
-  std::transform(result.begin(), result.end(), result.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return result;
-}
 
 void field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
@@ -163,7 +159,7 @@ constexpr section sections[] = {
 
 void render_info(std::string& out, std::string_view selector,
                  const info_inputs& in) {
-  auto wanted = lower(selector);
+  auto wanted = commands::to_lower(selector);
   bool everything = wanted.empty() || wanted == "default" || wanted == "all"
                     || wanted == "everything";
   auto selected = [&](std::string_view name) {

@@ -216,6 +216,18 @@ void unsubscribe_command(gateway_actor* self, connection& conn,
                std::move(names));
 }
 
+// Reserves the reply of the command being planned for an answer that arrives
+// later (from the subscription broker); the returned function puts it in place.
+auto reply_later(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto index = work.add_external(conn.context);
+  auto id = self->state.building_id;
+  return [self, id, index](std::string_view resp) {
+    auto* plan = find_plan(self, id);
+    if (plan != nullptr && plan->fill_external(index, resp))
+      plan_progressed(self, id, false);
+  };
+}
+
 // PUBLISH channel message: the broker counts the receivers; the reply takes its
 // place in the plan when that count arrives.
 void publish_command(gateway_actor* self, connection& conn,
@@ -226,13 +238,7 @@ void publish_command(gateway_actor* self, connection& conn,
     work.add_reply(conn.context, ":0\r\n");
     return;
   }
-  auto index = work.add_external(conn.context);
-  auto id = st.building_id;
-  auto fill = [self, id, index](std::string_view resp) {
-    auto* plan = find_plan(self, id);
-    if (plan != nullptr && plan->fill_external(index, resp))
-      plan_progressed(self, id, false);
-  };
+  auto fill = reply_later(self, conn, work);
   self->request(st.config.subscriptions, caf::infinite,
                 subscription_broker::publish_atom::value, std::string{argv[1]},
                 std::string{argv[2]})
@@ -272,13 +278,7 @@ void pubsub_command(gateway_actor* self, connection& conn,
     work.add_reply(conn.context, reply);
     return;
   }
-  auto index = work.add_external(conn.context);
-  auto id = st.building_id;
-  auto fill = [self, id, index](const std::string& resp) {
-    auto* plan = find_plan(self, id);
-    if (plan != nullptr && plan->fill_external(index, resp))
-      plan_progressed(self, id, false);
-  };
+  auto fill = reply_later(self, conn, work);
   auto on_error = [fill](caf::error&) { fill("-ERR subscription broker unavailable\r\n"); };
   auto& broker = st.config.subscriptions;
   if (channels) {

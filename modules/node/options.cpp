@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "modules/commands/text.hpp"
 #include "modules/engine/layout.hpp"
 #include "modules/protocol/number.hpp"
 
@@ -14,11 +15,6 @@ namespace stairkv::node {
 
 namespace {
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool parse_uint(const std::string& text, std::int64_t max, std::int64_t& out) {
   std::int64_t value = 0;
@@ -75,7 +71,7 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) { return parse_memory(v, o.maxmemory); }},
     {"maxmemory-policy", "what to do at the memory bound",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"noeviction", "allkeys-lru", "allkeys-lfu",
                        "allkeys-random", "volatile-lru", "volatile-lfu",
                        "volatile-random", "volatile-ttl"}))
@@ -95,7 +91,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"appendonly", "append-only file: yes or no",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"yes", "no"}))
          return false;
        o.appendonly = p;
@@ -103,7 +99,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"appendfsync", "always, everysec or no",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"always", "everysec", "no"}))
          return false;
        o.appendfsync = p;
@@ -119,7 +115,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"resize", "yes: the staircase grows and shrinks with the load; no: fixed",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"yes", "no"}))
          return false;
        o.resize = p == "yes";
@@ -176,7 +172,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"shard-placement", "io (shards on the I/O thread) or scheduler (on all cores)",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"io", "scheduler"}))
          return false;
        o.shard_placement = p;
@@ -192,7 +188,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"loglevel", "debug, verbose, notice or warning",
      [](options& o, const std::string& v) {
-       auto p = lower(v);
+       auto p = commands::to_lower(v);
        if (!one_of(p, {"debug", "verbose", "notice", "warning"}))
          return false;
        o.loglevel = p;
@@ -204,7 +200,7 @@ const std::vector<option_spec>& specs() {
 
 bool apply(options& out, const std::string& raw_name, const std::string& value,
            std::string& error) {
-  auto name = lower(raw_name);
+  auto name = commands::to_lower(raw_name);
   for (const auto& spec : specs()) {
     if (name == spec.name) {
       if (spec.set(out, value))
@@ -256,7 +252,7 @@ bool read_config_file(const std::string& path, options& out, std::string& error)
 } // namespace
 
 bool parse_memory(const std::string& text, std::int64_t& bytes) {
-  auto t = lower(text);
+  auto t = commands::to_lower(text);
   std::size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits])))
     ++digits;

@@ -257,10 +257,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         if (counting) {
           route.local_count = static_cast<std::int64_t>(st->keys.size());
         } else {
-          batch wipe;
-          wipe.add(op_code::flush, {});
-          batch_result ignored;
-          st->keys.execute(wipe, ignored, now);
+          st->keys.clear();
           st->table_empty = true;
         }
         route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());

@@ -155,11 +155,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.integer(static_cast<std::int64_t>(entries_.size()));
         break;
       case op_code::flush:
-        entries_.clear();
-        deadlines_.clear();
-        keys_with_deadline_ = 0;
-        deadline_sum_ = 0;
-        handing_over_ = false;
+        clear();
         reply.simple("OK");
         break;
       case op_code::stats: {
@@ -356,6 +352,14 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   else
     entries_.assign(r, text);
   reply.integer(current);
+}
+
+void table::clear() {
+  entries_.clear();
+  deadlines_.clear();
+  keys_with_deadline_ = 0;
+  deadline_sum_ = 0;
+  handing_over_ = false;
 }
 
 table_stats table::stats(deadline_ms now) const {

@@ -27,6 +27,9 @@ public:
   // `now` only matters for the average time left (avg_ttl_ms).
   table_stats stats(deadline_ms now = 0) const;
 
+  // Drops every key (FLUSHDB), and any hand-over in progress with them.
+  void clear();
+
   // The shard actor's mailbox length, reported with the statistics (the resize
   // rules read it as congestion).
   void note_backlog(std::int64_t messages) noexcept {
