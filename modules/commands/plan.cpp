@@ -194,6 +194,8 @@ void plan::write_reply(std::size_t index, std::string& out,
         totals.hits += stats.elements[2].integer;
         totals.misses += stats.elements[3].integer;
         totals.expired += stats.elements[4].integer;
+        if (stats.elements.size() >= 8)
+          totals.stale += stats.elements[7].integer;
         if (stats.elements.size() >= 7) {
           // A mean over all shards, weighted by their keys with a deadline.
           ttl_weighted += static_cast<double>(stats.elements[6].integer)

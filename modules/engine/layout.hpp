@@ -29,9 +29,9 @@ struct layout {
 using layout_ptr = std::shared_ptr<const layout>;
 
 // Spawns the shard actors of a fresh engine of `stairs` stairs.
-// `notifier`, if set, hears from every shard which keys expired.
+// Every shard reports its keyspace events to `events`.
 layout_ptr spawn_engine(caf::actor_system& system, unsigned stairs,
                         shard::placement where, std::uint64_t generation,
-                        caf::actor notifier = {});
+                        const shard::event_sink& events = {});
 
 } // namespace stairkv::engine

@@ -63,8 +63,8 @@ struct manager_config {
   resize_policy policy;
   // How often the shards' load is sampled; 0 turns automatic resizing off.
   std::chrono::milliseconds sample_interval{100};
-  // Hears from every shard which keys expired (the subscription broker).
-  caf::actor notifier;
+  // Where every shard's keyspace events go (the subscription broker).
+  shard::event_sink events;
   // Where resize start and end lines go (the node's log).
   std::function<void(const std::string&)> log;
 };

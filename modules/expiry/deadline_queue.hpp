@@ -56,6 +56,26 @@ public:
     return n;
   }
 
+  // Passes every entry whose deadline is at or before `now` to `due`, in no
+  // particular order and without removing it, visiting at most `limit` entries.
+  // Costs O(due entries): only the part of the heap at or before `now` is walked.
+  template <class F>
+  void for_each_due(deadline_ms now, std::size_t limit, F&& due) const {
+    std::vector<std::size_t> pending;
+    if (!heap_.empty() && heap_.front().deadline <= now)
+      pending.push_back(0);
+    std::size_t visited = 0;
+    while (!pending.empty() && visited < limit) {
+      auto i = pending.back();
+      pending.pop_back();
+      due(heap_[i]);
+      ++visited;
+      for (auto child : {2 * i + 1, 2 * i + 2})
+        if (child < heap_.size() && heap_[child].deadline <= now)
+          pending.push_back(child);
+    }
+  }
+
   // Replaces the contents with exactly the given (key, deadline) pairs.
   template <class ForEachLive>
   void rebuild(ForEachLive&& for_each_live) {

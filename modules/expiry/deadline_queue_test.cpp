@@ -76,3 +76,29 @@ TEST(DeadlineQueue, RebuildKeepsOnlyTheLiveDeadlines) {
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.earliest(), 20);
 }
+
+TEST(DeadlineQueue, VisitsExactlyTheDueEntriesWithoutTakingThem) {
+  deadline_queue q;
+  std::mt19937 rng{7};
+  std::uniform_int_distribution<long> when{1, 1000};
+  std::size_t due = 0;
+  for (int i = 0; i < 5000; ++i) {
+    auto d = when(rng);
+    if (d <= 300)
+      ++due;
+    q.add("k" + std::to_string(i), d);
+  }
+  std::size_t seen = 0;
+  q.for_each_due(300, 1000000, [&](const deadline_queue::entry& e) {
+    EXPECT_LE(e.deadline, 300);
+    ++seen;
+  });
+  EXPECT_EQ(seen, due);
+  EXPECT_EQ(q.size(), 5000u);
+  std::size_t capped = 0;
+  q.for_each_due(300, 10, [&](const deadline_queue::entry&) { ++capped; });
+  EXPECT_EQ(capped, 10u);
+  std::size_t none = 0;
+  q.for_each_due(0, 1000000, [&](const deadline_queue::entry&) { ++none; });
+  EXPECT_EQ(none, 0u);
+}

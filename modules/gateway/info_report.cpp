@@ -79,7 +79,7 @@ void server_section(std::string& out, const info_inputs& in) {
 void clients_section(std::string& out, const info_inputs& in) {
   out.append("# Clients\r\n");
   field(out, "connected_clients", in.clients.connected);
-  field(out, "maxclients", in.facts->maxclients);
+  field(out, "maxclients", in.clients.maxclients);
   field(out, "blocked_clients", 0);
 }
 
@@ -106,10 +106,23 @@ void stats_section(std::string& out, const info_inputs& in) {
   field(out, "total_connections_received", in.clients.connections_received);
   field(out, "total_commands_processed", in.clients.commands_processed);
   field(out, "rejected_connections", in.clients.rejected_connections);
+  field(out, "client_output_buffer_limit_disconnections",
+        in.clients.output_limit_disconnections);
   field(out, "expired_keys", in.keyspace.expired);
+  // Redis estimates, by sampling, how many keys with a TTL are past it but not yet
+  // reclaimed; here the shards count them exactly (see table::stats).
+  char stale[32];
+  std::snprintf(stale, sizeof(stale), "%.2f",
+                in.keyspace.keys_with_deadline > 0
+                  ? 100.0 * static_cast<double>(in.keyspace.stale)
+                      / static_cast<double>(in.keyspace.keys_with_deadline)
+                  : 0.0);
+  field(out, "expired_stale_perc", stale);
   field(out, "evicted_keys", 0);
   field(out, "keyspace_hits", in.keyspace.hits);
   field(out, "keyspace_misses", in.keyspace.misses);
+  field(out, "pubsub_channels", in.clients.pubsub_channels);
+  field(out, "pubsub_patterns", in.clients.pubsub_patterns);
 }
 
 void keyspace_section(std::string& out, const info_inputs& in) {

@@ -14,9 +14,13 @@ namespace stairkv::gateway {
 
 struct client_figures {
   std::int64_t connected = 0;
+  std::int64_t maxclients = 0;
+  std::int64_t pubsub_channels = 0;
+  std::int64_t pubsub_patterns = 0;
   std::int64_t connections_received = 0;
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;
+  std::int64_t output_limit_disconnections = 0;
 };
 
 struct info_inputs {

@@ -31,6 +31,10 @@ struct InfoReport : ::testing::Test {
     in.keyspace.keys_with_deadline = 4;
     in.keyspace.hits = 5;
     in.keyspace.misses = 6;
+    in.keyspace.stale = 1;
+    in.clients.maxclients = 77;
+    in.clients.pubsub_channels = 2;
+    in.clients.pubsub_patterns = 1;
   }
 
   std::string render(std::string_view section) {
@@ -77,6 +81,9 @@ TEST_F(InfoReport, FieldsCarryTheFigures) {
   EXPECT_NE(text.find("engine_resizes_up:3\r\n"), std::string::npos);
   EXPECT_NE(text.find("engine_resizes_down:0\r\n"), std::string::npos);
   EXPECT_NE(text.find("used_memory:"), std::string::npos);
+  EXPECT_NE(text.find("maxclients:77\r\n"), std::string::npos);
+  EXPECT_NE(text.find("expired_stale_perc:25.00\r\n"), std::string::npos);
+  EXPECT_NE(text.find("pubsub_channels:2\r\npubsub_patterns:1\r\n"), std::string::npos);
 }
 
 TEST_F(InfoReport, NamedSectionsOnlyCaseInsensitive) {

@@ -2,6 +2,8 @@
 
 #include <deque>
 #include <set>
+
+#include <sys/socket.h>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -49,6 +51,12 @@ struct connection {
   // Published messages that arrived while replies were still owed: they go out
   // after those replies, never before a SUBSCRIBE's confirmation.
   std::string deferred_pushes;
+  // Output accounting, on from the first SUBSCRIBE (CAF then reports every
+  // completed socket write): bytes handed to the socket layer and not yet written,
+  // and since when they exceed the soft limit (0: they do not).
+  bool tracking_output = false;
+  std::int64_t unsent = 0;
+  std::int64_t over_soft_since_ms = 0;
 };
 
 struct plan_in_flight {
@@ -84,6 +92,11 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
   info_inputs in{st.config.facts.get(), st.follower.current().get(), st.figures,
                  totals, shard::unix_now_ms()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
+  in.clients.maxclients = st.config.settings->limits.maxclients;
+  if (const auto& subs = st.config.subscription_figures) {
+    in.clients.pubsub_channels = subs->channels.load(std::memory_order_relaxed);
+    in.clients.pubsub_patterns = subs->patterns.load(std::memory_order_relaxed);
+  }
   render_info(out, section, in);
 }
 
@@ -98,30 +111,162 @@ commands::plan& current_plan(gateway_actor* self) {
   return *st.building;
 }
 
-// CONFIG GET pattern [pattern ...]; the rest of CONFIG comes with runtime settings.
+// Hands bytes to the connection's socket, counting them when output is tracked.
+void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
+  self->write(conn.handle, bytes.size(), bytes.data());
+  self->flush(conn.handle);
+  if (conn.tracking_output)
+    conn.unsent += static_cast<std::int64_t>(bytes.size());
+}
+
+// Starts counting a connection's pending output: CAF reports each completed
+// write from now on (a message per write, so only for connections that need it).
+void track_output(gateway_actor* self, connection& conn) {
+  if (conn.tracking_output)
+    return;
+  conn.tracking_output = true;
+  self->ack_writes(conn.handle, true);
+}
+
+// Forgets a connection: its subscriptions go, and so does the connection record.
+void forget(gateway_actor* self,
+            std::unordered_map<std::uint64_t, connection>::iterator it) {
+  auto& st = self->state;
+  auto& conn = it->second;
+  if (st.config.subscriptions) {
+    // Sent with this gateway as the sender (the broker files subscribers under
+    // it), and the broker's acknowledgement is not waited for.
+    auto drop = [&](auto what) {
+      self->request(st.config.subscriptions, caf::infinite, what, conn.context.tag,
+                    std::vector<std::string>{})
+        .then([](bool) {}, [](caf::error&) {});
+    };
+    if (!conn.channels.empty())
+      drop(subscription_broker::unsubscribe_atom::value);
+    if (!conn.patterns.empty())
+      drop(subscription_broker::punsubscribe_atom::value);
+  }
+  st.connections.erase(it);
+}
+
+// Redis's client-output-buffer-limit: a connection whose pending output passes
+// the hard limit, or stays above the soft one for its seconds, is cut off at once
+// (its socket shut down, its unsent output dropped); nobody else notices. Returns
+// true when the connection is gone.
+bool enforce_output_limit(gateway_actor* self,
+                          std::unordered_map<std::uint64_t, connection>::iterator it) {
+  auto& conn = it->second;
+  if (!conn.tracking_output)
+    return false;
+  const auto& limits = self->state.config.settings->limits;
+  const auto& limit = (conn.channels.empty() && conn.patterns.empty()) ? limits.normal
+                                                                        : limits.pubsub;
+  if (!limit.enabled())
+    return false;
+  auto pending = conn.unsent + static_cast<std::int64_t>(conn.deferred_pushes.size());
+  bool cut = limit.hard_bytes > 0 && pending > limit.hard_bytes;
+  if (!cut && limit.soft_bytes > 0 && pending > limit.soft_bytes) {
+    auto now = shard::unix_now_ms();
+    if (conn.over_soft_since_ms == 0)
+      conn.over_soft_since_ms = now;
+    else if (now - conn.over_soft_since_ms >= limit.soft_seconds * 1000)
+      cut = true;
+  } else if (!cut) {
+    conn.over_soft_since_ms = 0;
+  }
+  if (!cut)
+    return false;
+  if (self->state.config.log)
+    self->state.config.log("Client id=" + std::to_string(conn.context.tag)
+                           + " closed for overcoming of output buffer limits ("
+                           + std::to_string(pending) + " bytes pending).");
+  // CAF's close waits until everything queued is written, which a client that does
+  // not read never allows; shutting the socket down makes the pending write fail
+  // now. (With CAF's default multiplexer a connection handle is its socket.)
+  ::shutdown(static_cast<int>(conn.handle.id()), SHUT_RDWR);
+  self->close(conn.handle);
+  ++self->state.figures.output_limit_disconnections;
+  forget(self, it);
+  return true;
+}
+
+// CONFIG GET pattern [pattern ...]: every setting whose name matches a pattern.
+void config_get(const node_settings& settings,
+                const std::vector<std::string_view>& argv,
+                protocol::reply_writer& out) {
+  std::vector<const setting*> hits;
+  for (const auto& entry : settings.entries)
+    for (std::size_t i = 2; i < argv.size(); ++i)
+      if (commands::glob_match(argv[i], entry.name, true)) {
+        hits.push_back(&entry);
+        break;
+      }
+  out.map(hits.size());
+  for (const auto* entry : hits) {
+    out.bulk(entry->name);
+    out.bulk(entry->get());
+  }
+}
+
+// CONFIG SET name value [name value ...]: all pairs are checked before any is
+// applied, so the command changes everything or nothing, as in Redis 7.
+void config_set(node_settings& settings, const std::vector<std::string_view>& argv,
+                protocol::reply_writer& out) {
+  if (argv.size() < 4 || argv.size() % 2 != 0) {
+    out.error("ERR wrong number of arguments for 'config|set' command");
+    return;
+  }
+  auto failed = [&](const std::string& name, const std::string& why) {
+    out.error("ERR CONFIG SET failed (possibly related to argument '" + name
+              + "') - " + why);
+  };
+  std::vector<std::pair<const setting*, std::string>> changes;
+  for (std::size_t i = 2; i + 1 < argv.size(); i += 2) {
+    const auto* entry = settings.find(argv[i]);
+    if (entry == nullptr) {
+      std::string msg = "ERR Unknown option or number of arguments for CONFIG SET - '";
+      msg.append(argv[i].substr(0, 128));
+      msg.append("'");
+      out.error(msg);
+      return;
+    }
+    for (const auto& change : changes)
+      if (change.first == entry) {
+        failed(entry->name, "duplicate parameter");
+        return;
+      }
+    if (!entry->apply) {
+      failed(entry->name, "can't set immutable config");
+      return;
+    }
+    std::string value{argv[i + 1]};
+    if (auto why = entry->check(value); !why.empty()) {
+      failed(entry->name, why);
+      return;
+    }
+    changes.emplace_back(entry, std::move(value));
+  }
+  for (const auto& [entry, value] : changes)
+    entry->apply(value);
+  out.simple("OK");
+}
+
 void config_command(gateway_actor* self, connection& conn,
                     const std::vector<std::string_view>& argv,
                     commands::plan& work) {
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};
-  if (commands::equals_ignoring_case(argv[1], "get") && argv.size() >= 3) {
-    std::vector<const std::pair<std::string, std::string>*> hits;
-    for (const auto& entry : self->state.config.facts->config)
-      for (std::size_t i = 2; i < argv.size(); ++i)
-        if (commands::glob_match(argv[i], entry.first, true)) {
-          hits.push_back(&entry);
-          break;
-        }
-    out.map(hits.size());
-    for (const auto* entry : hits) {
-      out.bulk(entry->first);
-      out.bulk(entry->second);
-    }
-  } else if (commands::equals_ignoring_case(argv[1], "get")) {
+  auto& settings = *self->state.config.settings;
+  auto sub = argv[1];
+  if (commands::equals_ignoring_case(sub, "get") && argv.size() >= 3) {
+    config_get(settings, argv, out);
+  } else if (commands::equals_ignoring_case(sub, "get")) {
     out.error("ERR wrong number of arguments for 'config|get' command");
+  } else if (commands::equals_ignoring_case(sub, "set")) {
+    config_set(settings, argv, out);
   } else {
     std::string msg = "ERR unknown subcommand '";
-    msg.append(argv[1].substr(0, 128));
+    msg.append(sub.substr(0, 128));
     msg.append("'. Try CONFIG HELP.");
     out.error(msg);
   }
@@ -148,6 +293,31 @@ std::int64_t subscription_count(const connection& conn) {
   return static_cast<std::int64_t>(conn.channels.size() + conn.patterns.size());
 }
 
+// Reserves the reply of the command being planned for an answer that arrives
+// later (from the subscription broker); the returned function puts it in place.
+auto reply_later(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto index = work.add_external(conn.context);
+  auto id = self->state.building_id;
+  return [self, id, index](std::string_view resp) {
+    auto* plan = find_plan(self, id);
+    if (plan != nullptr && plan->fill_external(index, resp))
+      plan_progressed(self, id, false);
+  };
+}
+
+// Changes the connection's subscriptions at the broker; the confirmation `reply`
+// goes out once the broker has them, so that a PUBLISH or INFO from any client
+// after the confirmation sees the change.
+template <class Atom>
+void tell_broker(gateway_actor* self, connection& conn, commands::plan& work,
+                 std::string reply, Atom what, std::vector<std::string> names) {
+  auto fill = reply_later(self, conn, work);
+  self->request(self->state.config.subscriptions, caf::infinite, what,
+                conn.context.tag, std::move(names))
+    .then([fill, reply](bool) mutable { fill(reply); },
+          [fill, reply](caf::error&) mutable { fill(reply); });
+}
+
 // SUBSCRIBE channel... / PSUBSCRIBE pattern...: one confirmation per name, with
 // the number of subscriptions this connection now holds.
 void subscribe_command(gateway_actor* self, connection& conn,
@@ -166,16 +336,18 @@ void subscribe_command(gateway_actor* self, connection& conn,
     out.bulk(name);
     out.integer(subscription_count(conn));
   }
-  work.add_reply(conn.context, reply);
   auto& broker = self->state.config.subscriptions;
-  if (added.empty() || !broker)
+  if (added.empty() || !broker) {
+    work.add_reply(conn.context, reply);
     return;
+  }
+  track_output(self, conn);
   if (kind.patterns)
-    self->send(broker, subscription_broker::psubscribe_atom::value, conn.context.tag,
-               std::move(added));
+    tell_broker(self, conn, work, std::move(reply), subscription_broker::psubscribe_atom::value,
+                std::move(added));
   else
-    self->send(broker, subscription_broker::subscribe_atom::value, conn.context.tag,
-               std::move(added));
+    tell_broker(self, conn, work, std::move(reply), subscription_broker::subscribe_atom::value,
+                std::move(added));
 }
 
 // UNSUBSCRIBE [channel...] / PUNSUBSCRIBE [pattern...]: without names, all.
@@ -204,28 +376,17 @@ void unsubscribe_command(gateway_actor* self, connection& conn,
     out.bulk(name);
     out.integer(subscription_count(conn));
   }
-  work.add_reply(conn.context, reply);
   auto& broker = self->state.config.subscriptions;
-  if (names.empty() || !broker)
+  if (names.empty() || !broker) {
+    work.add_reply(conn.context, reply);
     return;
+  }
   if (kind.patterns)
-    self->send(broker, subscription_broker::punsubscribe_atom::value, conn.context.tag,
-               std::move(names));
+    tell_broker(self, conn, work, std::move(reply),
+                subscription_broker::punsubscribe_atom::value, std::move(names));
   else
-    self->send(broker, subscription_broker::unsubscribe_atom::value, conn.context.tag,
-               std::move(names));
-}
-
-// Reserves the reply of the command being planned for an answer that arrives
-// later (from the subscription broker); the returned function puts it in place.
-auto reply_later(gateway_actor* self, connection& conn, commands::plan& work) {
-  auto index = work.add_external(conn.context);
-  auto id = self->state.building_id;
-  return [self, id, index](std::string_view resp) {
-    auto* plan = find_plan(self, id);
-    if (plan != nullptr && plan->fill_external(index, resp))
-      plan_progressed(self, id, false);
-  };
+    tell_broker(self, conn, work, std::move(reply),
+                subscription_broker::unsubscribe_atom::value, std::move(names));
 }
 
 // PUBLISH channel message: the broker counts the receivers; the reply takes its
@@ -442,7 +603,7 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
     conn.closing = true;
     if (conn.unanswered == 0) {
       self->close(conn.handle);
-      st.connections.erase(it);
+      forget(self, it);
     }
   }
 }
@@ -485,13 +646,14 @@ void drain(gateway_actor* self) {
       conn.deferred_pushes.clear();
     }
     if (!conn.output.empty()) {
-      self->write(conn.handle, conn.output.size(), conn.output.data());
-      self->flush(conn.handle);
+      write_out(self, conn, conn.output);
       conn.output.clear();
+      if (enforce_output_limit(self, it))
+        continue;
     }
     if (conn.closing && conn.unanswered == 0) {
       self->close(conn.handle);
-      st.connections.erase(it);
+      forget(self, it);
     }
   }
   st.touched.clear();
@@ -596,12 +758,11 @@ void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
       out.bulk(*pattern);
     out.bulk(channel);
     out.bulk(message);
-    if (conn.unanswered > 0) {
+    if (conn.unanswered > 0)
       conn.deferred_pushes += push;
-    } else {
-      self->write(conn.handle, push.size(), push.data());
-      self->flush(conn.handle);
-    }
+    else
+      write_out(self, conn, push);
+    enforce_output_limit(self, it);
   }
 }
 
@@ -629,7 +790,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
     [self](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
       if (static_cast<std::int64_t>(st.connections.size())
-          >= st.config.facts->maxclients) {
+          >= st.config.settings->limits.maxclients) {
         // Redis's answer to one client too many: an error, then the door.
         static constexpr std::string_view refusal
           = "-ERR max number of clients reached\r\n";
@@ -652,18 +813,19 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // Replies still in flight for this client are dropped when they arrive.
       auto& st = self->state;
       auto it = st.connections.find(msg.handle.id());
+      if (it != st.connections.end())
+        forget(self, it);
+    },
+    [self](const caf::io::data_transferred_msg& msg) {
+      auto& st = self->state;
+      auto it = st.connections.find(msg.handle.id());
       if (it == st.connections.end())
         return;
-      if (st.config.subscriptions) {
-        if (!it->second.channels.empty())
-          self->send(st.config.subscriptions, subscription_broker::unsubscribe_atom::value,
-                     it->second.context.tag, std::vector<std::string>{});
-        if (!it->second.patterns.empty())
-          self->send(st.config.subscriptions,
-                     subscription_broker::punsubscribe_atom::value,
-                     it->second.context.tag, std::vector<std::string>{});
-      }
-      st.connections.erase(it);
+      auto& conn = it->second;
+      conn.unsent -= static_cast<std::int64_t>(msg.written);
+      if (conn.unsent < 0)
+        conn.unsent = 0; // writes queued before tracking began
+      enforce_output_limit(self, it);
     },
     [self](subscription_broker::deliver_atom, const std::vector<std::uint64_t>& targets,
            const std::string& channel, const std::string& message) {
@@ -683,16 +845,19 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
 
 } // namespace
 
-caf::expected<listening_gateway> spawn_gateway(caf::actor_system& system,
-                                               gateway_config config) {
-  auto listener = system.middleman().backend().new_tcp_doorman(
-    config.port, config.bind.c_str(), true);
-  if (!listener)
-    return std::move(listener.error());
-  auto port = (*listener)->port();
-  auto handle = system.middleman().spawn_broker(resp_gateway, std::move(config),
-                                                std::move(*listener));
-  return listening_gateway{handle, port};
+caf::expected<listener> listen(caf::actor_system& system, const std::string& bind,
+                               std::uint16_t port) {
+  auto socket = system.middleman().backend().new_tcp_doorman(port, bind.c_str(), true);
+  if (!socket)
+    return std::move(socket.error());
+  auto bound = (*socket)->port();
+  return listener{std::move(*socket), bound};
+}
+
+caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
+                         listener socket) {
+  return system.middleman().spawn_broker(resp_gateway, std::move(config),
+                                         std::move(socket.socket));
 }
 
 } // namespace stairkv::gateway

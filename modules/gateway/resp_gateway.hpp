@@ -7,35 +7,47 @@
 // per cycle.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/io/doorman.hpp>
 
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/gateway/server_facts.hpp"
+#include "modules/gateway/settings.hpp"
+#include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
 
 struct gateway_config {
-  std::string bind = "127.0.0.1";
-  std::uint16_t port = 6379; // 0: any free port
   engine::routing_ptr routing; // the snapshot to start with
   engine_manager::manager_actor manager; // sends the later ones
   caf::actor subscriptions;              // the subscription broker
+  std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
   server_facts_ptr facts;
+  node_settings_ptr settings; // CONFIG GET / SET, and the client limits
+  // Where notable client events go (a client cut off at its output limit).
+  std::function<void(const std::string&)> log;
 };
 
-struct listening_gateway {
-  caf::actor handle;
+// A bound listening socket, not yet served.
+struct listener {
+  caf::io::doorman_ptr socket;
   std::uint16_t port; // the port actually bound
 };
 
-// Binds the listening socket (synchronously, so the caller learns of a taken port at
-// once) and spawns the gateway broker on the middleman's I/O thread.
-caf::expected<listening_gateway> spawn_gateway(caf::actor_system& system,
-                                               gateway_config config);
+// Binds the listening socket (synchronously, so the caller learns of a taken port
+// at once, and knows the port before any client can ask for it). Port 0: any
+// free port.
+caf::expected<listener> listen(caf::actor_system& system, const std::string& bind,
+                               std::uint16_t port);
+
+// Spawns the gateway broker on the middleman's I/O thread, serving `socket`.
+caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
+                         listener socket);
 
 } // namespace stairkv::gateway

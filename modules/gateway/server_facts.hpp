@@ -1,7 +1,8 @@
 #pragma once
 
-// What a gateway knows about the node it serves: fixed at start, read by INFO and
-// CONFIG GET. Owned by the node, shared read-only by every gateway.
+// What a gateway knows about the node it serves: fixed at start, read by INFO.
+// Owned by the node, shared read-only by every gateway. (What CONFIG GET and SET
+// see is settings.hpp.)
 
 #include <cstdint>
 #include <memory>
@@ -18,9 +19,6 @@ struct server_facts {
   std::string shard_placement;
   std::uint16_t tcp_port = 0;
   std::int64_t started_at_ms = 0; // Unix time
-  std::int64_t maxclients = 10000;
-  // CONFIG GET answers from this list: option name -> current value.
-  std::vector<std::pair<std::string, std::string>> config;
 };
 
 using server_facts_ptr = std::shared_ptr<const server_facts>;

@@ -17,6 +17,7 @@
 #include "modules/gateway/resp_gateway.hpp"
 #include "modules/node/log.hpp"
 #include "modules/node/options.hpp"
+#include "modules/node/settings.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/store/store.hpp"
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     node::set_log_level(level);
   if (refuse_unsupported(opts))
     return 1;
-  raise_open_file_limit(opts.maxclients);
+  raise_open_file_limit(opts.limits.maxclients);
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   if (opts.shard_placement.empty())
     opts.shard_placement = cores <= 2 ? "io" : "scheduler";
@@ -138,19 +139,7 @@ int main(int argc, char** argv) {
   facts->config_file = opts.config_file;
   facts->shard_placement = opts.shard_placement;
   facts->started_at_ms = shard::unix_now_ms();
-  facts->maxclients = opts.maxclients;
-  gateway::gateway_config gw;
-  gw.bind = opts.bind;
-  gw.port = opts.port;
-  gw.routing = store.routing;
-  gw.manager = store.manager;
-  gw.subscriptions = store.subscriptions;
-  // The port is known only after binding; facts are completed before any client
-  // can ask, because the gateway reads them only when serving INFO.
-  auto listening = gateway::spawn_gateway(system, [&] {
-    gw.facts = facts;
-    return gw;
-  }());
+  auto listening = gateway::listen(system, opts.bind, opts.port);
   if (!listening) {
     node::log_warning("cannot listen on " + opts.bind + ":"
                       + std::to_string(opts.port) + ": "
@@ -158,9 +147,18 @@ int main(int argc, char** argv) {
     stop_store(store);
     return 1;
   }
-  facts->tcp_port = listening->port;
-  opts.port = listening->port;
-  facts->config = opts.as_config();
+  auto port = listening->port;
+  facts->tcp_port = port;
+  opts.port = port;
+  gateway::gateway_config gw;
+  gw.routing = store.routing;
+  gw.manager = store.manager;
+  gw.subscriptions = store.subscriptions;
+  gw.subscription_figures = store.subscription_figures;
+  gw.facts = facts;
+  gw.settings = node::make_settings(opts, store);
+  gw.log = [](const std::string& line) { node::log_notice(line); };
+  auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
 
   node::log_notice(std::string{"stairkv "} + version + " starting, pid "
                    + std::to_string(getpid()));
@@ -185,7 +183,7 @@ int main(int argc, char** argv) {
     }
   }
   node::log_notice("Ready to accept connections on " + opts.bind + ":"
-                   + std::to_string(listening->port));
+                   + std::to_string(port));
 
   int received = 0;
   sigwait(&stop_signals, &received);
@@ -194,7 +192,7 @@ int main(int argc, char** argv) {
                    + ", shutting down");
   if (published)
     system.middleman().unpublish(store.actor, *published);
-  caf::anon_send_exit(listening->handle, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   stop_store(store);
   node::log_notice("stairkv is now ready to exit, bye bye...");
   return 0;

@@ -8,8 +8,9 @@
 #include <sstream>
 
 #include "modules/commands/text.hpp"
-#include "modules/engine/layout.hpp"
+#include "modules/engine/staircase.hpp"
 #include "modules/protocol/number.hpp"
+#include "modules/shard/key_events.hpp"
 
 namespace stairkv::node {
 
@@ -64,7 +65,7 @@ const std::vector<option_spec>& specs() {
        std::int64_t n;
        if (!parse_uint(v, 1000000, n) || n < 1)
          return false;
-       o.maxclients = n;
+       o.limits.maxclients = n;
        return true;
      }},
     {"maxmemory", "memory bound in bytes (kb/mb/gb accepted; 0: none)",
@@ -81,9 +82,15 @@ const std::vector<option_spec>& specs() {
      }},
     {"notify-keyspace-events", "keyspace notification classes (Redis letters)",
      [](options& o, const std::string& v) {
+       std::uint32_t flags = 0;
+       if (!shard::parse_notify_flags(v, flags))
+         return false;
        o.notify_keyspace_events = v;
        return true;
      }},
+    {"client-output-buffer-limit",
+     "output bounds per client class: <class> <hard> <soft> <seconds>...",
+     [](options& o, const std::string& v) { return parse_output_limits(v, o.limits); }},
     {"dir", "working directory for persistence files",
      [](options& o, const std::string& v) {
        o.dir = v;
@@ -251,6 +258,49 @@ bool read_config_file(const std::string& path, options& out, std::string& error)
 
 } // namespace
 
+bool apply_option(options& out, const std::string& name, const std::string& value,
+                  std::string& error) {
+  return apply(out, name, value, error);
+}
+
+bool parse_output_limits(const std::string& text, gateway::client_limits& limits) {
+  std::istringstream in{text};
+  std::vector<std::string> words;
+  for (std::string w; in >> w;)
+    words.push_back(w);
+  if (words.empty() || words.size() % 4 != 0)
+    return false;
+  auto result = limits;
+  for (std::size_t i = 0; i < words.size(); i += 4) {
+    auto cls = commands::to_lower(words[i]);
+    gateway::output_limit limit;
+    std::int64_t seconds = 0;
+    if (!parse_memory(words[i + 1], limit.hard_bytes)
+        || !parse_memory(words[i + 2], limit.soft_bytes)
+        || !parse_uint(words[i + 3], std::int64_t{1} << 31, seconds))
+      return false;
+    limit.soft_seconds = seconds;
+    if (cls == "normal")
+      result.normal = limit;
+    else if (cls == "pubsub")
+      result.pubsub = limit;
+    else if (cls != "replica" && cls != "slave")
+      return false;
+  }
+  limits = result;
+  return true;
+}
+
+std::string output_limits_to_string(const gateway::client_limits& limits) {
+  auto group = [](const char* cls, const gateway::output_limit& l) {
+    return std::string{cls} + " " + std::to_string(l.hard_bytes) + " "
+           + std::to_string(l.soft_bytes) + " " + std::to_string(l.soft_seconds);
+  };
+  // Replicas do not exist here; Redis's default for them is shown unchanged.
+  return group("normal", limits.normal) + " slave 268435456 67108864 60 "
+         + group("pubsub", limits.pubsub);
+}
+
 bool parse_memory(const std::string& text, std::int64_t& bytes) {
   auto t = commands::to_lower(text);
   std::size_t digits = 0;
@@ -339,10 +389,15 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"bind", bind},
     {"port", std::to_string(port)},
     {"requirepass", requirepass},
-    {"maxclients", std::to_string(maxclients)},
+    {"maxclients", std::to_string(limits.maxclients)},
+    {"client-output-buffer-limit", output_limits_to_string(limits)},
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},
-    {"notify-keyspace-events", notify_keyspace_events},
+    {"notify-keyspace-events", [this] {
+       std::uint32_t flags = 0;
+       shard::parse_notify_flags(notify_keyspace_events, flags);
+       return shard::notify_flags_to_string(flags);
+     }()},
     {"dir", dir},
     {"appendonly", appendonly},
     {"appendfsync", appendfsync},

@@ -9,16 +9,19 @@
 #include <utility>
 #include <vector>
 
+#include "modules/gateway/settings.hpp"
+
 namespace stairkv::node {
 
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 6379;
   std::string requirepass;
-  std::int64_t maxclients = 10000;
+  // maxclients and client-output-buffer-limit.
+  gateway::client_limits limits;
   std::int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
-  std::string notify_keyspace_events = "Ex";
+  std::string notify_keyspace_events = "Ex"; // letters as given (validated)
   std::string dir = ".";
   std::string appendonly = "no";
   std::string appendfsync = "everysec";
@@ -53,5 +56,20 @@ std::string usage();
 // Parses a memory amount as Redis does: a number with an optional unit
 // (b, k, kb, m, mb, g, gb; k = 1000, kb = 1024), case-insensitive.
 bool parse_memory(const std::string& text, std::int64_t& bytes);
+
+// Parses Redis's client-output-buffer-limit value: groups of four words,
+// `<class> <hard> <soft> <seconds>`, class one of normal, replica (or slave) and
+// pubsub, sizes with parse_memory's units. Replica limits are accepted and
+// ignored (there are no replicas). Only the classes named change; false (and
+// `limits` unchanged) on anything malformed.
+bool parse_output_limits(const std::string& text, gateway::client_limits& limits);
+
+// The value as CONFIG GET shows it: all three classes, sizes in bytes.
+std::string output_limits_to_string(const gateway::client_limits& limits);
+
+// Applies one option by name as the command line would; false with `error` set
+// when the name is unknown or the value invalid.
+bool apply_option(options& out, const std::string& name, const std::string& value,
+                  std::string& error);
 
 } // namespace stairkv::node

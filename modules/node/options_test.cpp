@@ -121,3 +121,33 @@ TEST(Options, CafSettingsPassThroughUnchanged) {
   EXPECT_EQ(o.caf_settings[0].first, "middleman.max-consecutive-reads");
   EXPECT_EQ(o.caf_settings[0].second, "1");
 }
+
+TEST(Options, OutputLimitsTakeRedisGroupsAndChangeOnlyTheClassesNamed) {
+  stairkv::gateway::client_limits limits;
+  ASSERT_TRUE(parse_output_limits("pubsub 1mb 256kb 10", limits));
+  EXPECT_EQ(limits.pubsub.hard_bytes, 1 << 20);
+  EXPECT_EQ(limits.pubsub.soft_bytes, 256 << 10);
+  EXPECT_EQ(limits.pubsub.soft_seconds, 10);
+  EXPECT_FALSE(limits.normal.enabled());
+  ASSERT_TRUE(parse_output_limits("normal 4mb 0 0 replica 1gb 1gb 0", limits));
+  EXPECT_EQ(limits.normal.hard_bytes, 4 << 20);
+  EXPECT_EQ(limits.pubsub.hard_bytes, 1 << 20);
+  EXPECT_EQ(output_limits_to_string(limits),
+            "normal 4194304 0 0 slave 268435456 67108864 60 pubsub 1048576 262144 10");
+  auto before = output_limits_to_string(limits);
+  EXPECT_FALSE(parse_output_limits("pubsub 1mb 256kb", limits));
+  EXPECT_FALSE(parse_output_limits("pubsub 1mb 256kb 10 normal x 0 0", limits));
+  EXPECT_FALSE(parse_output_limits("master 1 1 1", limits));
+  EXPECT_FALSE(parse_output_limits("", limits));
+  EXPECT_EQ(output_limits_to_string(limits), before);
+}
+
+TEST(Options, NotifyKeyspaceEventsAreCheckedAndShownTheRedisWay) {
+  options o;
+  std::string error;
+  EXPECT_FALSE(parse({"--notify-keyspace-events=Kq"}, o, error));
+  ASSERT_TRUE(parse({"--notify-keyspace-events=KEA"}, o, error)) << error;
+  for (const auto& [name, value] : o.as_config())
+    if (name == "notify-keyspace-events")
+      EXPECT_EQ(value, "AKE");
+}

@@ -23,7 +23,8 @@ enum class op_code : std::uint8_t {
   strlen,     // :length
   count_keys, // :number of live keys in the shard
   flush,      // +OK, drops every key
-  stats,      // *7 :keys :keys_with_ttl :hits :misses :expired :backlog :avg_ttl_ms
+  stats,      // *8 :keys :keys_with_ttl :hits :misses :expired :backlog :avg_ttl_ms
+              //    :stale (keys past their deadline, not yet retired)
   // During a resize, sent by an old shard to the new ones it feeds: the keys that
   // came from old shard `number` of a staircase of `flags` stairs.
   count_keys_from, // :how many of them this shard holds
@@ -126,6 +127,9 @@ struct table_stats {
   std::int64_t expired = 0;
   std::int64_t backlog = 0; // messages waiting in the shard's mailbox
   std::int64_t avg_ttl_ms = 0; // mean time left of the keys with a deadline
+  // Keys whose deadline has passed but that are still held (retired by the next
+  // expiry turn, or on access): what Redis estimates as expired_stale_perc.
+  std::int64_t stale = 0;
 };
 
 // The shard's answer to a batch: the RESP2 encoding of every operation's reply, back

@@ -105,7 +105,7 @@ constexpr std::size_t expire_turn_limit = 1000;
 
 struct shard_state {
   table keys;
-  caf::actor notifier; // the subscription broker, if any
+  event_sink events;
   steady::time_point next_step_at{};
   deadline_ms wakeup = no_deadline; // the expiry wake-up pending, if any
   // Set once this shard belongs to an engine being replaced.
@@ -140,12 +140,19 @@ void report_if_done(Self* self, const std::shared_ptr<shard_state>& st) {
   }
 }
 
-// Tells the subscription broker which keys just expired, one message per batch.
+// Reads notify-keyspace-events before a batch or a turn: one relaxed load, so
+// CONFIG SET takes effect from the next batch on.
+void watch_events(const std::shared_ptr<shard_state>& st) {
+  if (st->events.broker && st->events.settings)
+    st->keys.record_events(recorded_classes(st->events.settings->load()));
+}
+
+// Tells the subscription broker what happened, one message per batch or turn.
 template <class Self>
-void report_expired(Self* self, const std::shared_ptr<shard_state>& st) {
-  auto keys = st->keys.take_expired();
-  if (!keys.empty() && st->notifier)
-    self->send(st->notifier, notify_atom::value, std::string{"expired"}, std::move(keys));
+void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
+  auto log = st->keys.take_events();
+  if (!log.empty() && st->events.broker)
+    self->send(st->events.broker, notify_atom::value, std::move(log));
 }
 
 // Makes sure a wake-up is pending for the earliest deadline in the table.
@@ -173,8 +180,9 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   if (st->forwarding)
     return;
   auto now = unix_now_ms();
+  watch_events(st);
   st->keys.expire_due(now, expire_turn_limit);
-  report_expired(self, st);
+  report_events(self, st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
     // More keys are due than one turn retires: continue after what is queued.
@@ -196,6 +204,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   auto& order = st->order;
   auto started = steady::now();
   std::vector<std::shared_ptr<record_list>> lists(order.targets.size());
+  watch_events(st);
   auto more = st->keys.hand_over(handover_chunk, unix_now_ms(), [&](record* r) {
     auto t = engine::shard_of(r->key(), order.target_stairs);
     if (!lists[t])
@@ -203,7 +212,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
     lists[t]->records.push_back(r);
   });
   st->table_empty = !more;
-  report_expired(self, st);
+  report_events(self, st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
       continue;
@@ -326,26 +335,28 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
 
 // The same handlers serve both placements; only the host differs.
 template <class Self>
-caf::behavior shard_behavior(Self* self, caf::actor notifier) {
+caf::behavior shard_behavior(Self* self, event_sink events) {
   auto st = std::make_shared<shard_state>();
-  st->notifier = std::move(notifier);
+  st->events = std::move(events);
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
       if (st->forwarding)
         return forward(self, st, work);
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
+      watch_events(st);
       batch_result result;
       st->keys.execute(work, result, unix_now_ms());
-      report_expired(self, st);
+      report_events(self, st);
       arm_expiry(self, st);
       return result;
     },
     [self, st](handover& incoming) {
       if (incoming.records)
         st->keys.adopt(incoming.records->records);
+      watch_events(st);
       batch_result result;
       st->keys.execute(incoming.work, result, unix_now_ms());
-      report_expired(self, st);
+      report_events(self, st);
       arm_expiry(self, st);
       return result;
     },
@@ -361,12 +372,12 @@ caf::behavior shard_behavior(Self* self, caf::actor notifier) {
   };
 }
 
-caf::behavior shard_on_scheduler(caf::event_based_actor* self, caf::actor notifier) {
-  return shard_behavior(self, std::move(notifier));
+caf::behavior shard_on_scheduler(caf::event_based_actor* self, event_sink events) {
+  return shard_behavior(self, std::move(events));
 }
 
-caf::behavior shard_on_io_thread(caf::io::broker* self, caf::actor notifier) {
-  return shard_behavior(self, std::move(notifier));
+caf::behavior shard_on_io_thread(caf::io::broker* self, event_sink events) {
+  return shard_behavior(self, std::move(events));
 }
 
 } // namespace
@@ -388,12 +399,12 @@ const char* to_string(placement where) {
 }
 
 shard_actor spawn_shard(caf::actor_system& system, placement where,
-                        caf::actor notifier) {
+                        event_sink events) {
   if (where == placement::io_thread)
     return caf::actor_cast<shard_actor>(
-      system.middleman().spawn_broker(shard_on_io_thread, std::move(notifier)));
+      system.middleman().spawn_broker(shard_on_io_thread, std::move(events)));
   return caf::actor_cast<shard_actor>(
-    system.spawn(shard_on_scheduler, std::move(notifier)));
+    system.spawn(shard_on_scheduler, std::move(events)));
 }
 
 } // namespace stairkv::shard

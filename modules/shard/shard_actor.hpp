@@ -18,18 +18,28 @@
 #include <caf/typed_actor.hpp>
 
 #include "modules/shard/batch.hpp"
+#include "modules/shard/key_events.hpp"
 #include "modules/shard/migration.hpp"
 
 // Batches and their results only ever travel between actors of one process (the
 // remote interface is the store's), so they are moved, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::key_event_log)
 
 namespace stairkv::shard {
 
-// (notify_atom, event, keys): what a shard tells the subscription broker, e.g.
-// ("expired", keys whose deadline passed), each key exactly once.
+// (notify_atom, key_event_log): what a shard tells the subscription broker after
+// a batch or an expiry turn in which events of a wanted class happened.
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
+
+// Where a shard's keyspace events go: the subscription broker, and the live
+// notify-keyspace-events setting that says which ones to record. Without either,
+// a shard records none.
+struct event_sink {
+  caf::actor broker;
+  notify_settings_ptr settings;
+};
 
 using shard_actor = caf::typed_actor<
   caf::replies_to<batch>::with<batch_result>,
@@ -51,8 +61,8 @@ bool parse_placement(const std::string& text, placement& out);
 const char* to_string(placement where);
 
 // Spawns one shard actor with an empty table. `io_thread` needs the middleman
-// module loaded into the actor system. `notifier`, if set, hears of expired keys.
+// module loaded into the actor system.
 shard_actor spawn_shard(caf::actor_system& system, placement where,
-                        caf::actor notifier = {});
+                        event_sink events = {});
 
 } // namespace stairkv::shard

@@ -24,7 +24,7 @@ record* table::find_live(std::string_view key, deadline_ms now) {
     return nullptr;
   if (is_expired(*r, now)) {
     ++expired_;
-    expired_log_.emplace_back(r->key());
+    note(key_event::expired, r->key());
     erase(r);
     return nullptr;
   }
@@ -76,7 +76,7 @@ std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
     if (r == nullptr || r->deadline != e.deadline)
       return;
     ++expired_;
-    expired_log_.emplace_back(r->key());
+    note(key_event::expired, r->key());
     erase(r);
     ++removed;
   });
@@ -114,6 +114,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           reply.bulk(r->value());
         } else {
           ++misses_;
+          note(key_event::keymiss, key);
           reply.null();
         }
         break;
@@ -123,8 +124,10 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         break;
       case op_code::del: {
         auto* r = find_live(key, now);
-        if (r != nullptr)
+        if (r != nullptr) {
+          note(key_event::del, key);
           erase(r);
+        }
         reply.integer(r != nullptr ? 1 : 0);
         break;
       }
@@ -142,12 +145,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
           break;
         }
+        if (r == nullptr)
+          note(key_event::new_key, key);
         r = r ? entries_.append(r, more) : entries_.insert(key, more, no_deadline);
+        note(key_event::append, key);
         reply.integer(static_cast<std::int64_t>(r->value().size()));
         break;
       }
       case op_code::strlen: {
         auto* r = find_live(key, now);
+        if (r == nullptr)
+          note(key_event::keymiss, key);
         reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
         break;
       }
@@ -160,7 +168,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         break;
       case op_code::stats: {
         auto s = stats(now);
-        reply.array(7);
+        reply.array(8);
         reply.integer(s.keys);
         reply.integer(s.keys_with_deadline);
         reply.integer(s.hits);
@@ -168,6 +176,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.integer(s.expired);
         reply.integer(s.backlog);
         reply.integer(s.avg_ttl_ms);
+        reply.integer(s.stale);
         break;
       }
       case op_code::expire: {
@@ -193,11 +202,14 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           reply.integer(0);
           break;
         }
+        // A deadline already past deletes the key, as DEL would (Redis counts it
+        // as a deletion, not as an expiry).
         if (wanted <= now) {
-          ++expired_;
+          note(key_event::del, key);
           erase(r);
         } else {
           set_deadline(r, wanted);
+          note(key_event::expire, key);
         }
         reply.integer(1);
         break;
@@ -205,14 +217,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       case op_code::persist: {
         auto* r = find_live(key, now);
         bool had = r != nullptr && r->deadline != no_deadline;
-        if (had)
+        if (had) {
           set_deadline(r, no_deadline);
+          note(key_event::persist, key);
+        }
         reply.integer(had ? 1 : 0);
         break;
       }
       case op_code::ttl: {
         auto* r = find_live(key, now);
         if (r == nullptr) {
+          note(key_event::keymiss, key);
           reply.integer(-2);
         } else if (r->deadline == no_deadline) {
           reply.integer(-1);
@@ -243,6 +258,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         } else {
           ++hits_;
           reply.bulk(r->value());
+          note(key_event::del, key);
           erase(r);
         }
         break;
@@ -251,6 +267,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         auto* r = find_live(key, now);
         if (r == nullptr) {
           ++misses_;
+          note(key_event::keymiss, key);
           reply.null();
           break;
         }
@@ -258,13 +275,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.bulk(r->value());
         auto mode = static_cast<getex_mode>(op.flags);
         if (mode == getex_mode::persist) {
-          set_deadline(r, no_deadline);
+          if (r->deadline != no_deadline) {
+            set_deadline(r, no_deadline);
+            note(key_event::persist, key);
+          }
         } else if (mode == getex_mode::set) {
           if (op.number <= now) {
-            ++expired_;
+            note(key_event::del, key);
             erase(r);
           } else {
             set_deadline(r, op.number);
+            note(key_event::expire, key);
           }
         }
         break;
@@ -318,12 +339,16 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
     reply.simple("OK");
   auto value = work.value(op);
   if (current == nullptr) {
+    note(key_event::new_key, key);
     current = entries_.insert(key, value, no_deadline);
   } else {
     current = entries_.assign(current, value);
   }
   if (!(op.flags & set_flag::keep_ttl))
     set_deadline(current, op.number);
+  note(key_event::set, key);
+  if (op.number != no_deadline)
+    note(key_event::expire, key);
 }
 
 // INCRBY and friends: the stored string must be a Redis-strict 64-bit integer; a
@@ -347,10 +372,13 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   char digits[protocol::int64_buffer_size];
   auto n = protocol::format_int64(current, digits);
   std::string_view text{digits, n};
-  if (r == nullptr)
+  if (r == nullptr) {
+    note(key_event::new_key, key);
     entries_.insert(key, text, no_deadline);
-  else
+  } else {
     entries_.assign(r, text);
+  }
+  note(key_event::incrby, key);
   reply.integer(current);
 }
 
@@ -370,6 +398,14 @@ table_stats table::stats(deadline_ms now) const {
     auto mean = static_cast<deadline_ms>(deadline_sum_ / keys_with_deadline_);
     s.avg_ttl_ms = mean > now ? mean - now : 0;
   }
+  // Counted exactly up to a bound that keeps INFO cheap; past it, a lower bound.
+  constexpr std::size_t stale_count_limit = 100000;
+  deadlines_.for_each_due(now, stale_count_limit,
+                          [&](const expiry::deadline_queue::entry& e) {
+                            auto* r = entries_.find(e.key);
+                            if (r != nullptr && r->deadline == e.deadline)
+                              ++s.stale;
+                          });
   s.hits = hits_;
   s.misses = misses_;
   s.expired = expired_;

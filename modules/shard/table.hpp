@@ -12,6 +12,7 @@
 
 #include "modules/expiry/deadline_queue.hpp"
 #include "modules/shard/batch.hpp"
+#include "modules/shard/key_events.hpp"
 #include "modules/shard/record_set.hpp"
 
 namespace stairkv::shard {
@@ -48,10 +49,19 @@ public:
     return deadlines_.empty() ? no_deadline : deadlines_.earliest();
   }
 
-  // Keys removed because their deadline passed (on access, on time, or on the
-  // way to another shard) since the last call; each key appears once.
-  std::vector<std::string> take_expired() {
-    return std::exchange(expired_log_, {});
+  // -- keyspace events --------------------------------------------------------
+
+  // Which event classes (notify_flag bits, see recorded_classes()) to record from
+  // now on; none by default.
+  void record_events(std::uint32_t classes) noexcept {
+    recorded_ = classes;
+  }
+
+  // The events recorded since the last call, in the order they happened. A key
+  // whose deadline passed (on access, on time, or on the way to another shard)
+  // has exactly one `expired` event.
+  key_event_log take_events() {
+    return std::exchange(events_, {});
   }
 
   // -- handing keys over during a resize -------------------------------------
@@ -76,7 +86,7 @@ public:
       entries_.release(r);
       if (r->deadline != no_deadline && r->deadline <= now) {
         ++expired_;
-        expired_log_.emplace_back(r->key());
+        note(key_event::expired, r->key());
         record_set::destroy(r);
         continue;
       }
@@ -107,7 +117,14 @@ private:
 
   record_set entries_;
   expiry::deadline_queue deadlines_;
-  std::vector<std::string> expired_log_;
+  key_event_log events_;
+  std::uint32_t recorded_ = 0;
+
+  void note(key_event what, std::string_view key) {
+    if (recorded_ & class_of(what))
+      events_.add(what, key);
+  }
+
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;

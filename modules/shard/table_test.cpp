@@ -170,7 +170,20 @@ TEST(ShardTable, StatsReplyCarriesKeysDeadlinesHitsMissesExpired) {
   run1(t, op_code::get, "b");
   t.note_backlog(3);
   EXPECT_EQ(run1(t, op_code::stats, {}),
-            "*7\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n:10\r\n");
+            "*8\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n:10\r\n:0\r\n");
+}
+
+TEST(ShardTable, StaleCountsKeysPastTheirDeadlineNotYetRetired) {
+  table t;
+  run1(t, op_code::set, "a", "1", now + 10);
+  run1(t, op_code::set, "b", "2", now + 20);
+  run1(t, op_code::set, "c", "3", now + 30);
+  run1(t, op_code::set, "b", "2", now + 1000); // b's first deadline is stale
+  EXPECT_EQ(t.stats(now + 5).stale, 0);
+  EXPECT_EQ(t.stats(now + 25).stale, 1);
+  EXPECT_EQ(t.stats(now + 30).stale, 2);
+  t.expire_due(now + 30, 100);
+  EXPECT_EQ(t.stats(now + 30).stale, 0);
 }
 
 TEST(ShardTable, DueKeysAreRetiredWithoutBeingRead) {
@@ -212,4 +225,87 @@ TEST(ShardTable, ResettingADeadlineInALoopDoesNotPileUpEntries) {
   t.expire_due(now, 10);
   // Rebuilt to the one live deadline (plus at most the 1024 kept before a rebuild).
   EXPECT_EQ(t.next_deadline(), now + 1000 + 99999);
+}
+
+namespace {
+
+// The events of a table as "event key" strings, in order.
+std::vector<std::string> events_of(table& t) {
+  std::vector<std::string> out;
+  auto log = t.take_events();
+  for (const auto& e : log.entries)
+    out.push_back(std::string{event_name(e.what)} + " " + std::string{log.key(e)});
+  return out;
+}
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+TEST(ShardTableEvents, NothingIsRecordedUnlessAsked) {
+  table t;
+  run1(t, op_code::set, "a", "1");
+  run1(t, op_code::del, "a");
+  run1(t, op_code::set, "b", "1", now + 1);
+  t.expire_due(now + 5, 10);
+  EXPECT_TRUE(t.take_events().empty());
+}
+
+TEST(ShardTableEvents, WritesReportWhatRedisReports) {
+  table t;
+  t.record_events(notify_flag::all | notify_flag::new_key);
+  run1(t, op_code::set, "k", "1");
+  EXPECT_EQ(events_of(t), (strings{"new k", "set k"}));
+  run1(t, op_code::set, "k", "2", now + 100);
+  EXPECT_EQ(events_of(t), (strings{"set k", "expire k"}));
+  run1(t, op_code::set, "k", "3", 0, set_flag::only_if_absent);
+  EXPECT_EQ(events_of(t), strings{}); // NX not met: nothing happened
+  run1(t, op_code::incr_by, "n", {}, 5);
+  run1(t, op_code::incr_by, "k", {}, 1);
+  run1(t, op_code::append, "k", "x");
+  EXPECT_EQ(events_of(t), (strings{"new n", "incrby n", "incrby k", "append k"}));
+  run1(t, op_code::incr_by, "k", {}, 1); // "4x" is no integer: an error, no event
+  EXPECT_EQ(events_of(t), strings{});
+  run1(t, op_code::expire, "k", {}, now + 500);
+  run1(t, op_code::persist, "k");
+  run1(t, op_code::persist, "k"); // no deadline left: nothing to persist
+  EXPECT_EQ(events_of(t), (strings{"expire k", "persist k"}));
+  run1(t, op_code::expire, "k", {}, now - 1); // a deadline in the past deletes
+  EXPECT_EQ(events_of(t), (strings{"del k"}));
+  EXPECT_EQ(t.stats().expired, 0);
+  run1(t, op_code::del, "n");
+  run1(t, op_code::del, "n");
+  EXPECT_EQ(events_of(t), (strings{"del n"}));
+  run1(t, op_code::set, "g", "1");
+  run1(t, op_code::get_expire, "g", {}, now + 50,
+       static_cast<std::uint8_t>(getex_mode::set));
+  run1(t, op_code::get_expire, "g", {}, 0,
+       static_cast<std::uint8_t>(getex_mode::persist));
+  run1(t, op_code::get_delete, "g");
+  EXPECT_EQ(events_of(t),
+            (strings{"new g", "set g", "expire g", "persist g", "del g"}));
+}
+
+TEST(ShardTableEvents, OnlyTheRecordedClassesAppear) {
+  table t;
+  t.record_events(notify_flag::generic);
+  run1(t, op_code::set, "k", "1", now + 10);
+  run1(t, op_code::del, "k");
+  EXPECT_EQ(events_of(t), (strings{"expire k", "del k"}));
+  t.record_events(notify_flag::key_miss);
+  run1(t, op_code::get, "missing");
+  EXPECT_EQ(events_of(t), (strings{"keymiss missing"}));
+}
+
+TEST(ShardTableEvents, EveryExpiredKeyIsReportedOnceWhicheverWayItGoes) {
+  table t;
+  t.record_events(notify_flag::expired);
+  run1(t, op_code::set, "on_time", "1", now + 10);
+  run1(t, op_code::set, "on_read", "1", now + 10);
+  run1(t, op_code::set, "later", "1", now + 1000);
+  EXPECT_EQ(run1(t, op_code::get, "on_read", {}, 0, 0, now + 10), "$-1\r\n");
+  t.expire_due(now + 20, 100);
+  t.expire_due(now + 20, 100);
+  EXPECT_EQ(events_of(t), (strings{"expired on_read", "expired on_time"}));
+  EXPECT_EQ(t.stats().expired, 2);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 
 #include <caf/all.hpp>
@@ -192,11 +193,16 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 } // namespace
 
 store_handle spawn_store(caf::actor_system& system, const store_config& config) {
+  std::uint32_t flags = 0;
+  if (!shard::parse_notify_flags(config.notify_keyspace_events, flags))
+    throw std::invalid_argument("invalid notify-keyspace-events letters: "
+                                + config.notify_keyspace_events);
+  auto notify = std::make_shared<shard::notify_settings>(flags);
+  auto figures = std::make_shared<subscription_broker::broker_figures>();
   auto subscriptions = subscription_broker::spawn_subscription_broker(
-    system, config.placement,
-    subscription_broker::notify_classes::parse(config.notify_keyspace_events));
+    system, config.placement, notify, figures);
   engine_manager::manager_config mc;
-  mc.notifier = subscriptions;
+  mc.events = shard::event_sink{subscriptions, notify};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -215,7 +221,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       },
       [](caf::error&) {});
   return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
-                      manager.initial, subscriptions};
+                      manager.initial, subscriptions, notify, figures};
 }
 
 void stop_store(const store_handle& store) {

@@ -23,6 +23,7 @@
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/shard/shard_actor.hpp"
+#include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv {
 
@@ -62,7 +63,8 @@ struct store_config {
   // Receives one line at the start and end of every resize.
   std::function<void(const std::string&)> log;
   // Keyspace notifications, in Redis's notify-keyspace-events letters; expired
-  // events are on by default.
+  // events are on by default. spawn_store throws std::invalid_argument for a
+  // letter Redis would reject.
   std::string notify_keyspace_events = "Ex";
 };
 
@@ -73,6 +75,11 @@ struct store_handle {
   engine_manager::manager_actor manager;
   engine::routing_ptr routing;
   caf::actor subscriptions; // the subscription broker
+  // notify-keyspace-events as it is now; storing new flags changes it for every
+  // shard from its next batch on (CONFIG SET).
+  shard::notify_settings_ptr notify;
+  // Channel and pattern counts of the subscription broker, for INFO.
+  std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

@@ -24,7 +24,9 @@ struct subscriber {
 using subscriber_map = std::unordered_map<std::string, std::vector<subscriber>>;
 
 struct broker_state {
-  notify_classes classes;
+  shard::notify_settings_ptr notify;
+  broker_figures_ptr figures;
+  std::string channel; // scratch: the keyspace/keyevent channel being built
   subscriber_map channels;
   subscriber_map patterns;
   static inline const char* name = "subscription_broker";
@@ -95,8 +97,51 @@ void remove(subscriber_map& map, const subscriber& who, std::vector<std::string>
 }
 
 template <class Self>
-caf::behavior broker(Self* self, notify_classes classes) {
-  self->state.classes = classes;
+void update_figures(Self* self) {
+  auto& st = self->state;
+  if (!st.figures)
+    return;
+  st.figures->channels.store(static_cast<std::int64_t>(st.channels.size()),
+                             std::memory_order_relaxed);
+  st.figures->patterns.store(static_cast<std::int64_t>(st.patterns.size()),
+                             std::memory_order_relaxed);
+}
+
+// One batch's keyspace events, in order: for each, the keyspace message before
+// the keyevent one, as Redis sends them.
+template <class Self>
+void notify(Self* self, const shard::key_event_log& log) {
+  auto& st = self->state;
+  if (st.channels.empty() && st.patterns.empty())
+    return; // nobody listens to anything
+  auto flags = st.notify ? st.notify->load() : 0;
+  bool keyspace = flags & shard::notify_flag::keyspace;
+  bool keyevent = flags & shard::notify_flag::keyevent;
+  std::string key;
+  std::string event;
+  for (const auto& e : log.entries) {
+    auto name = shard::event_name(e.what);
+    auto k = log.key(e);
+    if (keyspace) {
+      st.channel.assign("__keyspace@0__:");
+      st.channel.append(k.data(), k.size());
+      event.assign(name.data(), name.size());
+      publish(self, st.channel, event);
+    }
+    if (keyevent) {
+      st.channel.assign("__keyevent@0__:");
+      st.channel.append(name.data(), name.size());
+      key.assign(k.data(), k.size());
+      publish(self, st.channel, key);
+    }
+  }
+}
+
+template <class Self>
+caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
+                     broker_figures_ptr figures) {
+  self->state.notify = std::move(notify_settings);
+  self->state.figures = std::move(figures);
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto* map : {&self->state.channels, &self->state.patterns}) {
       for (auto it = map->begin(); it != map->end();) {
@@ -109,31 +154,40 @@ caf::behavior broker(Self* self, notify_classes classes) {
         it = subs.empty() ? map->erase(it) : std::next(it);
       }
     }
+    update_figures(self);
   });
   return {
     [self](subscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       if (!gateway)
-        return;
+        return false;
       self->monitor(gateway);
       for (auto& name : names)
         add(self->state.channels, subscriber{gateway, connection}, name);
+      update_figures(self);
+      return true;
     },
     [self](psubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       if (!gateway)
-        return;
+        return false;
       self->monitor(gateway);
       for (auto& name : names)
         add(self->state.patterns, subscriber{gateway, connection}, name);
+      update_figures(self);
+      return true;
     },
     [self](unsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       remove(self->state.channels, subscriber{gateway, connection}, std::move(names));
+      update_figures(self);
+      return true;
     },
     [self](punsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       remove(self->state.patterns, subscriber{gateway, connection}, std::move(names));
+      update_figures(self);
+      return true;
     },
     [self](channels_atom, const std::string& pattern) {
       std::vector<std::string> names;
@@ -159,50 +213,20 @@ caf::behavior broker(Self* self, notify_classes classes) {
     [self](publish_atom, const std::string& channel, const std::string& message) {
       return publish(self, channel, message);
     },
-    [self](notify_atom, const std::string& event, const std::vector<std::string>& keys) {
-      const auto& c = self->state.classes;
-      if (event == "expired" && !c.expired)
-        return;
-      std::string keyevent = "__keyevent@0__:" + event;
-      for (const auto& key : keys) {
-        if (c.keyevent)
-          publish(self, keyevent, key);
-        if (c.keyspace)
-          publish(self, "__keyspace@0__:" + key, event);
-      }
-    },
+    [self](notify_atom, const shard::key_event_log& log) { notify(self, log); },
   };
 }
 
 } // namespace
 
-notify_classes notify_classes::parse(const std::string& letters) {
-  notify_classes c;
-  for (char ch : letters) {
-    switch (ch) {
-      case 'K':
-        c.keyspace = true;
-        break;
-      case 'E':
-        c.keyevent = true;
-        break;
-      case 'x':
-      case 'A':
-        c.expired = true;
-        break;
-      default:
-        break;
-    }
-  }
-  return c;
-}
-
 caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
-                                     notify_classes classes) {
+                                     shard::notify_settings_ptr notify,
+                                     broker_figures_ptr figures) {
   if (where == shard::placement::io_thread)
-    return system.middleman().spawn_broker(broker<on_io_thread>, classes);
-  return system.spawn(broker<on_scheduler>, classes);
+    return system.middleman().spawn_broker(broker<on_io_thread>, std::move(notify),
+                                           std::move(figures));
+  return system.spawn(broker<on_scheduler>, std::move(notify), std::move(figures));
 }
 
 } // namespace stairkv::subscription_broker

@@ -1,12 +1,14 @@
 #pragma once
 
 // The subscription broker: channels, their subscribers (connections of gateways),
-// and the fan-out of published messages and keyspace notifications. Shards tell
-// it which keys expired; it turns that into Redis's `__keyevent@0__:expired` and
-// `__keyspace@0__:<key>` messages for whoever listens, as notify-keyspace-events
-// says.
+// and the fan-out of published messages and keyspace notifications. Shards send
+// it the events of each batch (key_events.hpp); it turns each into Redis's
+// `__keyspace@0__:<key>` and `__keyevent@0__:<event>` messages for whoever
+// listens, as notify-keyspace-events says (K, E).
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,15 +30,18 @@ using pdeliver_atom = caf::atom_constant<caf::atom("pdeliver")>;
 using channels_atom = caf::atom_constant<caf::atom("channels")>;
 using numsub_atom = caf::atom_constant<caf::atom("numsub")>;
 using numpat_atom = caf::atom_constant<caf::atom("numpat")>;
-// (notify_atom, event, keys) from shards: keys that had `event` happen to them.
-using notify_atom = caf::atom_constant<caf::atom("notify")>;
+// (notify_atom, shard::key_event_log) from shards.
+using notify_atom = shard::notify_atom;
 
 // Messages (the broker is dynamically typed; all calls come from our own actors):
-//   (subscribe_atom, uint64 connection, vector<string> channels) from a gateway
-//   (unsubscribe_atom, uint64 connection, vector<string> channels) — empty: all
+//   (subscribe_atom, uint64 connection, vector<string> channels) -> bool, from a
+//   gateway, answered once the subscriptions are in place
+//   (unsubscribe_atom, uint64 connection, vector<string> channels) -> bool;
+//   empty: all
 //   (publish_atom, string channel, string message) -> int64 receivers
-//   (notify_atom, string event, vector<string> keys)
+//   (notify_atom, shard::key_event_log)
 //   (psubscribe_atom / punsubscribe_atom, uint64 connection, vector<string> patterns)
+//   -> bool
 //   (channels_atom, string pattern) -> vector<string>  (PUBSUB CHANNELS; "" = all)
 //   (numsub_atom, vector<string> channels) -> vector<int64>
 //   (numpat_atom) -> int64
@@ -45,17 +50,20 @@ using notify_atom = caf::atom_constant<caf::atom("notify")>;
 //   (pdeliver_atom, vector<uint64> connections, string pattern, string channel,
 //    string message) for pattern subscribers.
 
-// Which notifications are wanted, from Redis's notify-keyspace-events letters.
-struct notify_classes {
-  bool keyspace = false; // K
-  bool keyevent = false; // E
-  bool expired = false;  // x
-
-  static notify_classes parse(const std::string& letters);
+// What the broker holds, kept current for INFO (pubsub_channels,
+// pubsub_patterns): gateways read it without asking the broker.
+struct broker_figures {
+  std::atomic<std::int64_t> channels{0}; // channels with at least one subscriber
+  std::atomic<std::int64_t> patterns{0}; // patterns with at least one subscriber
 };
 
+using broker_figures_ptr = std::shared_ptr<broker_figures>;
+
+// `notify` is the live notify-keyspace-events setting (it decides between
+// keyspace and keyevent messages); `figures` is updated as subscriptions change.
 caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
-                                     notify_classes classes);
+                                     shard::notify_settings_ptr notify,
+                                     broker_figures_ptr figures);
 
 } // namespace stairkv::subscription_broker

@@ -1,0 +1,69 @@
+#pragma once
+
+// The node's settings as CONFIG GET and CONFIG SET see them: a table of named
+// entries, each read by a function and, when it may change while the node runs,
+// written by one. The node fills the table (it knows every option and what a
+// change must reach); gateways only look entries up. Gateways all run on the
+// middleman's one I/O thread, and only they call these functions, so nothing here
+// locks.
+
+#include <cstdint>
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stairkv::gateway {
+
+// Redis's client-output-buffer-limit for one class of clients: a client whose
+// pending output passes `hard_bytes`, or stays above `soft_bytes` for
+// `soft_seconds`, is disconnected. Zero turns a limit off.
+struct output_limit {
+  std::int64_t hard_bytes = 0;
+  std::int64_t soft_bytes = 0;
+  std::int64_t soft_seconds = 0;
+
+  bool enabled() const noexcept {
+    return hard_bytes > 0 || soft_bytes > 0;
+  }
+};
+
+// What gateways enforce per client, changed by CONFIG SET.
+struct client_limits {
+  std::int64_t maxclients = 10000;
+  output_limit normal;                                      // Redis: 0 0 0
+  output_limit pubsub{32ll << 20, 8ll << 20, 60};           // Redis: 32mb 8mb 60
+};
+
+struct setting {
+  std::string name;
+  std::function<std::string()> get;
+  // For settings that may change while the node runs (both empty otherwise):
+  // `check` returns "" when a value is acceptable, otherwise why not (Redis's
+  // wording after "CONFIG SET failed ... - "); `apply` then makes it current.
+  // CONFIG SET checks every pair before applying any, so it changes all or none.
+  std::function<std::string(const std::string&)> check;
+  std::function<void(const std::string&)> apply;
+};
+
+struct node_settings {
+  client_limits limits;
+  std::vector<setting> entries;
+
+  const setting* find(std::string_view name) const {
+    for (const auto& s : entries)
+      if (s.name.size() == name.size()
+          && std::equal(name.begin(), name.end(), s.name.begin(),
+                        [](char a, char b) {
+                          return (a | 0x20) == (b | 0x20);
+                        }))
+        return &s;
+    return nullptr;
+  }
+};
+
+using node_settings_ptr = std::shared_ptr<node_settings>;
+
+} // namespace stairkv::gateway

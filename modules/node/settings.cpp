@@ -1,0 +1,78 @@
+#include "modules/node/settings.hpp"
+
+#include <memory>
+#include <string>
+
+#include "modules/node/log.hpp"
+#include "modules/shard/key_events.hpp"
+
+namespace stairkv::node {
+
+namespace {
+
+// Why CONFIG SET refuses a value, in Redis's words where Redis has them.
+std::string refusal(const std::string& name) {
+  if (name == "notify-keyspace-events")
+    return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+  if (name == "maxclients")
+    return "argument couldn't be parsed into an integer";
+  if (name == "client-output-buffer-limit")
+    return "Wrong number of arguments in buffer limit configuration.";
+  return "argument is invalid";
+}
+
+} // namespace
+
+gateway::node_settings_ptr make_settings(const options& initial,
+                                         const store_handle& store) {
+  auto result = std::make_shared<gateway::node_settings>();
+  auto opts = std::make_shared<options>(initial);
+  result->limits = initial.limits;
+  // The functions live inside `result`; a raw pointer to its limits does not
+  // keep it alive in a cycle.
+  auto* limits = &result->limits;
+  auto notify = store.notify;
+  for (const auto& entry : opts->as_config()) {
+    gateway::setting s;
+    s.name = entry.first;
+    auto name = entry.first;
+    s.get = [opts, name] {
+      for (const auto& [n, v] : opts->as_config())
+        if (n == name)
+          return v;
+      return std::string{};
+    };
+    std::function<void(const options&)> effect;
+    if (name == "notify-keyspace-events") {
+      effect = [notify](const options& o) {
+        std::uint32_t flags = 0;
+        if (notify && shard::parse_notify_flags(o.notify_keyspace_events, flags))
+          notify->flags.store(flags, std::memory_order_relaxed);
+      };
+    } else if (name == "maxclients" || name == "client-output-buffer-limit") {
+      effect = [limits](const options& o) { *limits = o.limits; };
+    } else if (name == "loglevel") {
+      effect = [](const options& o) {
+        log_level level;
+        if (parse_log_level(o.loglevel, level))
+          set_log_level(level);
+      };
+    }
+    if (effect) {
+      s.check = [opts, name](const std::string& value) {
+        auto copy = *opts;
+        std::string error;
+        return apply_option(copy, name, value, error) ? std::string{} : refusal(name);
+      };
+      s.apply = [opts, name, effect](const std::string& value) {
+        std::string error;
+        if (apply_option(*opts, name, value, error))
+          effect(*opts);
+      };
+    }
+    result->entries.push_back(std::move(s));
+  }
+  return result;
+}
+
+} // namespace stairkv::node

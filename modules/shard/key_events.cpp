@@ -1,0 +1,109 @@
+#include "modules/shard/key_events.hpp"
+
+namespace stairkv::shard {
+
+std::string_view event_name(key_event e) noexcept {
+  switch (e) {
+    case key_event::new_key:
+      return "new";
+    case key_event::set:
+      return "set";
+    case key_event::del:
+      return "del";
+    case key_event::expire:
+      return "expire";
+    case key_event::persist:
+      return "persist";
+    case key_event::incrby:
+      return "incrby";
+    case key_event::append:
+      return "append";
+    case key_event::expired:
+      return "expired";
+    case key_event::evicted:
+      return "evicted";
+    case key_event::keymiss:
+      return "keymiss";
+  }
+  return "unknown";
+}
+
+std::uint32_t class_of(key_event e) noexcept {
+  switch (e) {
+    case key_event::new_key:
+      return notify_flag::new_key;
+    case key_event::set:
+    case key_event::incrby:
+    case key_event::append:
+      return notify_flag::string;
+    case key_event::del:
+    case key_event::expire:
+    case key_event::persist:
+      return notify_flag::generic;
+    case key_event::expired:
+      return notify_flag::expired;
+    case key_event::evicted:
+      return notify_flag::evicted;
+    case key_event::keymiss:
+      return notify_flag::key_miss;
+  }
+  return 0;
+}
+
+namespace {
+
+struct letter {
+  char ch;
+  std::uint32_t flag;
+};
+
+// Every letter but A, in the order Redis prints them.
+constexpr letter letters[] = {
+  {'g', notify_flag::generic},  {'$', notify_flag::string},
+  {'l', notify_flag::list},     {'s', notify_flag::set},
+  {'h', notify_flag::hash},     {'z', notify_flag::zset},
+  {'x', notify_flag::expired},  {'e', notify_flag::evicted},
+  {'t', notify_flag::stream},   {'d', notify_flag::module},
+  {'n', notify_flag::new_key},  {'K', notify_flag::keyspace},
+  {'E', notify_flag::keyevent}, {'m', notify_flag::key_miss},
+};
+
+} // namespace
+
+bool parse_notify_flags(std::string_view text, std::uint32_t& flags) {
+  std::uint32_t result = 0;
+  for (char ch : text) {
+    if (ch == 'A') {
+      result |= notify_flag::all;
+      continue;
+    }
+    bool known = false;
+    for (const auto& l : letters) {
+      if (l.ch == ch) {
+        result |= l.flag;
+        known = true;
+        break;
+      }
+    }
+    if (!known)
+      return false;
+  }
+  flags = result;
+  return true;
+}
+
+std::string notify_flags_to_string(std::uint32_t flags) {
+  std::string out;
+  bool all = (flags & notify_flag::all) == notify_flag::all;
+  if (all)
+    out += 'A';
+  for (const auto& l : letters) {
+    if (all && (l.flag & notify_flag::all) != 0)
+      continue;
+    if (flags & l.flag)
+      out += l.ch;
+  }
+  return out;
+}
+
+} // namespace stairkv::shard

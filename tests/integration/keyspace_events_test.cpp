@@ -1,0 +1,222 @@
+// Keyspace notifications beyond `expired`, CONFIG GET/SET of
+// notify-keyspace-events, and the pub/sub output limit, through the real node.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/server_fixture.hpp"
+
+using namespace stairkv::testing;
+
+namespace {
+
+class KeyspaceEvents : public server_test {};
+
+// The next pushed message as "channel payload" ("pattern channel payload" for a
+// pmessage); "" if the reply is not a message.
+std::string next_push(hiredis_connection& c) {
+  auto r = c.get_reply();
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+    return describe(r.get());
+  std::string out;
+  for (std::size_t i = 1; i < r->elements; ++i) {
+    if (i > 1)
+      out += ' ';
+    out.append(r->element[i]->str, r->element[i]->len);
+  }
+  return out;
+}
+
+std::string info_field(hiredis_connection& c, const std::string& section,
+                       const std::string& name) {
+  auto text = text_of(c.command({"INFO", section}));
+  auto at = text.find(name + ":");
+  if (at == std::string::npos)
+    return "(missing)";
+  auto begin = at + name.size() + 1;
+  return text.substr(begin, text.find("\r\n", begin) - begin);
+}
+
+} // namespace
+
+TEST_F(KeyspaceEvents, ByDefaultOnlyExpiredEventsAreSent) {
+  EXPECT_TRUE(is_bulk_array(run({"CONFIG", "GET", "notify-keyspace-events"}),
+                            {std::string{"notify-keyspace-events"}, std::string{"xE"}}));
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__key*__:*"});
+  run({"SET", "plain", "1"});
+  run({"DEL", "plain"});
+  run({"SET", "short", "1", "PX", "20"});
+  // The first message heard is the expiry: SET and DEL sent nothing.
+  EXPECT_EQ(next_push(sub), "__key*__:* __keyevent@0__:expired short");
+}
+
+TEST_F(KeyspaceEvents, WritesAreAnnouncedOnBothChannelsInOrder) {
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "KEA"}), "OK"));
+  EXPECT_TRUE(is_bulk_array(run({"CONFIG", "GET", "notify-keyspace-events"}),
+                            {std::string{"notify-keyspace-events"}, std::string{"AKE"}}));
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__key*__:*"});
+  run({"SET", "foo", "bar"});
+  run({"EXPIRE", "foo", "100"});
+  run({"PERSIST", "foo"});
+  run({"APPEND", "foo", "!"});
+  run({"DEL", "foo", "never-there"});
+  run({"INCRBY", "n", "3"});
+  run({"GETDEL", "n"});
+  run({"SET", "t", "1", "EX", "50"});
+  run({"EXPIRE", "t", "-1"}); // a deadline in the past deletes the key
+  const std::vector<std::pair<std::string, std::string>> expected = {
+    {"foo", "set"}, {"foo", "expire"}, {"foo", "persist"}, {"foo", "append"},
+    {"foo", "del"}, {"n", "incrby"},   {"n", "del"},       {"t", "set"},
+    {"t", "expire"}, {"t", "del"},
+  };
+  for (const auto& [key, event] : expected) {
+    EXPECT_EQ(next_push(sub), "__key*__:* __keyspace@0__:" + key + " " + event);
+    EXPECT_EQ(next_push(sub), "__key*__:* __keyevent@0__:" + event + " " + key);
+  }
+  // Nothing else was sent in between: the next message is this PUBLISH.
+  run({"PUBLISH", "__key_marker__:end", "."});
+  EXPECT_EQ(next_push(sub), "__key*__:* __key_marker__:end .");
+}
+
+TEST_F(KeyspaceEvents, ClassesAndTargetsFollowTheLetters) {
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__key*__:*"});
+  // Keyspace channel only, string commands only.
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "K$"}), "OK"));
+  run({"SET", "a", "1"});
+  run({"DEL", "a"});
+  run({"INCR", "b"});
+  EXPECT_EQ(next_push(sub), "__key*__:* __keyspace@0__:a set");
+  EXPECT_EQ(next_push(sub), "__key*__:* __keyspace@0__:b incrby");
+  // Key misses and new keys are outside A, as in Redis.
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "Emn"}), "OK"));
+  run({"GET", "missing"});
+  run({"SET", "fresh", "1"});
+  EXPECT_EQ(next_push(sub), "__key*__:* __keyevent@0__:keymiss missing");
+  EXPECT_EQ(next_push(sub), "__key*__:* __keyevent@0__:new fresh");
+  // Without K or E nothing is sent at all.
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "A"}), "OK"));
+  run({"SET", "quiet", "1"});
+  run({"PUBLISH", "__key_marker__:end", "."});
+  EXPECT_EQ(next_push(sub), "__key*__:* __key_marker__:end .");
+}
+
+TEST_F(KeyspaceEvents, ConfigSetChecksEveryPairBeforeApplyingAny) {
+  EXPECT_TRUE(is_error(
+    run({"CONFIG", "SET", "notify-keyspace-events", "Kq"}),
+    "ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - "
+    "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."));
+  EXPECT_TRUE(is_error_starting_with(
+    run({"CONFIG", "SET", "maxclients", "50", "notify-keyspace-events", "Kq"}),
+    "ERR CONFIG SET failed"));
+  EXPECT_TRUE(is_bulk_array(run({"CONFIG", "GET", "maxclients"}),
+                            {std::string{"maxclients"}, std::string{"10000"}}));
+  EXPECT_TRUE(is_error(run({"CONFIG", "SET", "nosuch", "1"}),
+                       "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"));
+  EXPECT_TRUE(is_error(
+    run({"CONFIG", "SET", "port", "1"}),
+    "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"));
+  EXPECT_TRUE(is_error(
+    run({"CONFIG", "SET", "maxclients", "5", "MAXCLIENTS", "6"}),
+    "ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate parameter"));
+  EXPECT_TRUE(is_error(run({"CONFIG", "SET", "maxclients"}),
+                       "ERR wrong number of arguments for 'config|set' command"));
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "maxclients", "50", "notify-keyspace-events", "Ex"}), "OK"));
+  EXPECT_TRUE(is_bulk_array(run({"CONFIG", "GET", "maxclients"}),
+                            {std::string{"maxclients"}, std::string{"50"}}));
+  EXPECT_EQ(info_field(client(), "clients", "maxclients"), "50");
+}
+
+TEST_F(KeyspaceEvents, PlainSetCancelsThePendingExpiry) {
+  hiredis_connection sub{port()};
+  sub.command({"SUBSCRIBE", "__keyevent@0__:expired"});
+  run({"SET", "k", "v", "PX", "100"});
+  run({"SET", "k", "v2"});
+  // A key due after k's old deadline: if k were still due, it would be heard first.
+  run({"SET", "sentinel", "v", "PX", "300"});
+  auto r = sub.get_reply();
+  ASSERT_TRUE(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) << describe(r.get());
+  EXPECT_EQ(std::string(r->element[2]->str), "sentinel");
+  EXPECT_TRUE(is_bulk(run({"GET", "k"}), "v2"));
+  EXPECT_TRUE(is_integer(run({"TTL", "k"}), -1));
+}
+
+TEST_F(KeyspaceEvents, InfoCountsChannelsPatternsAndStaleKeys) {
+  hiredis_connection a{port()};
+  a.command({"SUBSCRIBE", "one", "two"});
+  a.get_reply();
+  hiredis_connection b{port()};
+  b.command({"PSUBSCRIBE", "p*"});
+  b.command({"SUBSCRIBE", "one"});
+  EXPECT_EQ(info_field(client(), "stats", "pubsub_channels"), "2");
+  EXPECT_EQ(info_field(client(), "stats", "pubsub_patterns"), "1");
+  EXPECT_EQ(info_field(client(), "stats", "expired_stale_perc"), "0.00");
+}
+
+class SlowSubscriber : public server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--client-output-buffer-limit=pubsub 1mb 256kb 60"};
+  }
+};
+
+TEST_F(SlowSubscriber, IsCutOffAloneWhileOthersGetEveryMessage) {
+  EXPECT_TRUE(is_bulk_array(
+    run({"CONFIG", "GET", "client-output-buffer-limit"}),
+    {std::string{"client-output-buffer-limit"},
+     std::string{"normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 262144 60"}}));
+  hiredis_connection slow{port()};
+  slow.command({"SUBSCRIBE", "feed"});
+  hiredis_connection fast{port()};
+  fast.command({"SUBSCRIBE", "feed"});
+  constexpr int messages = 1500; // 16 KB each: 24 MB, far past what sockets hold
+  const std::string payload(16 * 1024, 'm');
+  std::atomic<int> received{0};
+  std::atomic<int> wrong{0};
+  std::thread reader{[&] {
+    try {
+      for (int i = 0; i < messages; ++i) {
+        auto r = fast.get_reply();
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3
+            || r->element[2]->len != payload.size())
+          ++wrong;
+        ++received;
+      }
+    } catch (const std::exception&) {
+      // counted below: fewer messages than sent
+    }
+  }};
+  std::int64_t receivers_total = 0;
+  for (int sent = 0; sent < messages; sent += 100) {
+    for (int i = 0; i < 100; ++i)
+      client().append({"PUBLISH", "feed", payload});
+    for (int i = 0; i < 100; ++i)
+      receivers_total += integer_of(client().get_reply());
+  }
+  reader.join();
+  EXPECT_EQ(received.load(), messages);
+  EXPECT_EQ(wrong.load(), 0);
+  // The slow subscriber counted as a receiver until it was cut off.
+  EXPECT_LT(receivers_total, 2 * messages);
+  EXPECT_EQ(info_field(client(), "stats", "client_output_buffer_limit_disconnections"), "1");
+  EXPECT_EQ(info_field(client(), "clients", "connected_clients"), "2");
+  // The slow client finds its connection closed once it reads what the kernel
+  // had already accepted for it.
+  bool closed = false;
+  try {
+    for (int i = 0; i < messages + 1; ++i)
+      slow.get_reply();
+  } catch (const std::exception&) {
+    closed = slow.context()->err == REDIS_ERR_EOF;
+  }
+  EXPECT_TRUE(closed) << "error: " << slow.context()->errstr;
+  EXPECT_TRUE(is_status(run({"PING"}), "PONG"));
+}
