@@ -1,5 +1,7 @@
 #include "modules/commands/plan.hpp"
 
+#include <random>
+
 #include "modules/commands/command_table.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_reader.hpp"
@@ -17,6 +19,11 @@ void copy_reply(std::string_view reply, int resp_version, std::string& out) {
     out.append("_\r\n");
   else
     out.append(reply.data(), reply.size());
+}
+
+std::size_t random_index(std::size_t n) {
+  static thread_local std::minstd_rand rng{std::random_device{}()};
+  return std::uniform_int_distribution<std::size_t>{0, n - 1}(rng);
 }
 
 bool read_integer_reply(std::string_view reply, std::int64_t& value) {
@@ -83,13 +90,14 @@ void plan::close_local(record& rec, std::size_t begin) {
 
 void plan::route(record& rec, shard::op_code code, std::string_view key,
                  std::string_view value, std::int64_t number,
-                 std::uint8_t flags) {
-  route_to(rec, routing_->entry->shard_of(key), code, key, value, number, flags);
+                 std::uint8_t flags, std::int64_t extra) {
+  route_to(rec, routing_->entry->shard_of(key), code, key, value, number, flags,
+           extra);
 }
 
-void plan::route_to_all(record& rec, shard::op_code code) {
+void plan::route_to_all(record& rec, shard::op_code code, std::string_view value) {
   for (std::size_t i = 0; i < routing_->entry->shards.size(); ++i)
-    route_to(rec, i, code, {}, {}, 0, 0);
+    route_to(rec, i, code, {}, value, 0, 0);
 }
 
 void plan::route_to_every_engine(record& rec, shard::op_code code) {
@@ -99,13 +107,13 @@ void plan::route_to_every_engine(record& rec, shard::op_code code) {
 
 void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
                     std::string_view key, std::string_view value,
-                    std::int64_t number, std::uint8_t flags) {
+                    std::int64_t number, std::uint8_t flags, std::int64_t extra) {
   auto& work = batches_[shard];
   if (work.ops.empty())
     busy_.push_back(shard);
   refs_.push_back(ref{static_cast<std::uint32_t>(shard),
                       static_cast<std::uint32_t>(work.ops.size())});
-  work.add(code, key, value, number, flags);
+  work.add(code, key, value, number, flags, extra);
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 
@@ -178,6 +186,42 @@ void plan::write_reply(std::size_t index, std::string& out,
       }
       reply.simple("OK");
       break;
+    case merge::concat: {
+      // Each shard answered *n followed by n bulks: add up the counts, then copy
+      // the elements after their headers.
+      std::int64_t total = 0;
+      for (auto i = first; i != last; ++i) {
+        auto text = shard_reply(*i);
+        std::int64_t n = 0;
+        auto eol = text.find("\r\n");
+        if (text.empty() || text.front() != '*' || eol == std::string_view::npos
+            || !protocol::parse_int64(text.substr(1, eol - 1), n)) {
+          out.append(text.data(), text.size()); // an error from a shard
+          return;
+        }
+        total += n;
+      }
+      reply.array(static_cast<std::size_t>(total));
+      for (auto i = first; i != last; ++i) {
+        auto text = shard_reply(*i);
+        auto body = text.substr(text.find("\r\n") + 2);
+        out.append(body.data(), body.size());
+      }
+      break;
+    }
+    case merge::any: {
+      std::vector<std::string_view> found;
+      for (auto i = first; i != last; ++i) {
+        auto text = shard_reply(*i);
+        if (text != resp2_null)
+          found.push_back(text);
+      }
+      if (found.empty())
+        copy_reply(resp2_null, rec.resp_version, out);
+      else
+        copy_reply(found[random_index(found.size())], rec.resp_version, out);
+      break;
+    }
     case merge::info: {
       keyspace_totals totals;
       double ttl_weighted = 0;

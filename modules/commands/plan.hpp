@@ -125,6 +125,8 @@ public:
     sum,     // :sum of integer shard replies (DEL, EXISTS, DBSIZE)
     all_ok,  // +OK unless a shard answered with an error (MSET, FLUSHALL)
     info,    // shard statistics rendered by the caller's info_renderer
+    concat,  // one array of the elements of every shard's array reply (KEYS)
+    any,     // one non-null shard reply picked at random, else null (RANDOMKEY)
   };
 
   struct record {
@@ -141,10 +143,10 @@ public:
   record& open(const client_context& client, merge how);
   void route(record& rec, shard::op_code code, std::string_view key,
              std::string_view value = {}, std::int64_t number = 0,
-             std::uint8_t flags = 0);
+             std::uint8_t flags = 0, std::int64_t extra = 0);
   // Sends `code` to every shard of the entry engine (which, during a resize,
   // combines its share with the new engine's).
-  void route_to_all(record& rec, shard::op_code code);
+  void route_to_all(record& rec, shard::op_code code, std::string_view value = {});
   // Sends `code` to every shard of every engine (statistics).
   void route_to_every_engine(record& rec, shard::op_code code);
   std::string& local_bytes() noexcept {
@@ -160,7 +162,7 @@ private:
 
   void route_to(record& rec, std::size_t shard, shard::op_code code,
                 std::string_view key, std::string_view value,
-                std::int64_t number, std::uint8_t flags);
+                std::int64_t number, std::uint8_t flags, std::int64_t extra = 0);
   std::string_view shard_reply(const ref& r) const;
 
   engine::routing_ptr routing_;

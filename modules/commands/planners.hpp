@@ -28,6 +28,14 @@ void plan_append(plan&, const client_context&, const args&);
 void plan_strlen(plan&, const client_context&, const args&);
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);
+void plan_setnx(plan&, const client_context&, const args&);
+void plan_getset(plan&, const client_context&, const args&);
+void plan_getrange(plan&, const client_context&, const args&);
+void plan_setrange(plan&, const client_context&, const args&);
+void plan_incrbyfloat(plan&, const client_context&, const args&);
+void plan_type(plan&, const client_context&, const args&);
+void plan_keys(plan&, const client_context&, const args&);
+void plan_randomkey(plan&, const client_context&, const args&);
 
 // deadlines (expire_commands.cpp)
 void plan_expire(plan&, const client_context&, const args&);
@@ -51,5 +59,7 @@ void plan_select(plan&, const client_context&, const args&);
 void plan_dbsize(plan&, const client_context&, const args&);
 void plan_flush(plan&, const client_context&, const args&);
 void plan_command(plan&, const client_context&, const args&);
+void plan_time(plan&, const client_context&, const args&);
+void plan_function(plan&, const client_context&, const args&);
 
 } // namespace stairkv::commands

@@ -1,5 +1,8 @@
 // Server and connection commands the plan answers by itself or by asking every shard.
 
+#include <chrono>
+#include <string>
+
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
@@ -170,6 +173,38 @@ void plan_command(plan& p, const client_context& client, const args& argv) {
     std::string msg = "ERR unknown subcommand '";
     msg.append(sub.substr(0, 128));
     msg.append("'. Try COMMAND HELP.");
+    reply_error(p, client, msg);
+  }
+}
+
+// TIME: Unix seconds and microseconds, as two bulk strings.
+void plan_time(plan& p, const client_context& client, const args&) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  reply_local(p, client, [&](protocol::reply_writer& out) {
+    out.array(2);
+    out.bulk(std::to_string(micros / 1000000));
+    out.bulk(std::to_string(micros % 1000000));
+  });
+}
+
+// FUNCTION: there are no functions (no scripting); FLUSH succeeds, as it must
+// for clients and test harnesses that reset a server with it, and LIST is empty.
+void plan_function(plan& p, const client_context& client, const args& argv) {
+  auto sub = argv[1];
+  if (equals_ignoring_case(sub, "flush")
+      && (argv.size() == 2
+          || (argv.size() == 3
+              && (equals_ignoring_case(argv[2], "async")
+                  || equals_ignoring_case(argv[2], "sync"))))) {
+    reply_local(p, client, [](protocol::reply_writer& out) { out.simple("OK"); });
+  } else if (equals_ignoring_case(sub, "list")) {
+    reply_local(p, client, [](protocol::reply_writer& out) { out.array(0); });
+  } else {
+    std::string msg = "ERR unknown subcommand '";
+    msg.append(sub.substr(0, 128));
+    msg.append("'. Try FUNCTION HELP.");
     reply_error(p, client, msg);
   }
 }

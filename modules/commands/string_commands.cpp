@@ -190,4 +190,70 @@ void plan_exists(plan& p, const client_context& client, const args& argv) {
     p.route(rec, op_code::exists, argv[i]);
 }
 
+// SETNX key value: SET NX answering :1 or :0.
+void plan_setnx(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::set, argv[1], argv[2], shard::no_deadline,
+               shard::set_flag::only_if_absent | shard::set_flag::reply_count);
+}
+
+// GETSET key value: SET GET (the deadline goes, as with SET).
+void plan_getset(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::set, argv[1], argv[2], shard::no_deadline,
+               shard::set_flag::return_old);
+}
+
+// GETRANGE key start end
+void plan_getrange(plan& p, const client_context& client, const args& argv) {
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+  if (!protocol::parse_int64(argv[2], start) || !protocol::parse_int64(argv[3], end)) {
+    reply_error(p, client, not_an_integer);
+    return;
+  }
+  auto& rec = p.open(client, plan::merge::single);
+  p.route(rec, op_code::get_range, argv[1], {}, start, 0, end);
+}
+
+// SETRANGE key offset value
+void plan_setrange(plan& p, const client_context& client, const args& argv) {
+  std::int64_t offset = 0;
+  if (!protocol::parse_int64(argv[2], offset)) {
+    reply_error(p, client, not_an_integer);
+    return;
+  }
+  if (offset < 0) {
+    reply_error(p, client, "ERR offset is out of range");
+    return;
+  }
+  route_single(p, client, op_code::set_range, argv[1], argv[3], offset);
+}
+
+// INCRBYFLOAT key increment: the increment is checked here, the stored value by
+// the shard.
+void plan_incrbyfloat(plan& p, const client_context& client, const args& argv) {
+  long double delta = 0;
+  if (!protocol::parse_long_double(argv[2], delta)) {
+    reply_error(p, client, "ERR value is not a valid float");
+    return;
+  }
+  route_single(p, client, op_code::incr_by_float, argv[1], argv[2]);
+}
+
+// TYPE key: string or none (strings are the only type).
+void plan_type(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, op_code::type, argv[1]);
+}
+
+// KEYS pattern: every shard lists its matches; one array of all of them.
+void plan_keys(plan& p, const client_context& client, const args& argv) {
+  auto& rec = p.open(client, plan::merge::concat);
+  p.route_to_all(rec, op_code::keys, argv[1]);
+}
+
+// RANDOMKEY: every shard offers one of its keys; one of the offers is picked.
+void plan_randomkey(plan& p, const client_context& client, const args&) {
+  auto& rec = p.open(client, plan::merge::any);
+  p.route_to_all(rec, op_code::random_key);
+}
+
 } // namespace stairkv::commands

@@ -37,6 +37,16 @@ enum class op_code : std::uint8_t {
   ttl,        // flags = ttl_unit: :-2 missing, :-1 no deadline, else the value
   get_delete, // GETDEL: the value (or null), and the key is gone
   get_expire, // GETEX: the value; flags = getex_mode, number = the deadline
+  get_range,  // GETRANGE: number = start, extra = end (Redis's inclusive, negative
+              // from the end): the bulk of that substring
+  set_range,  // SETRANGE: number = offset: :new length
+  incr_by_float, // INCRBYFLOAT: value = the increment (validated): the new value
+  type,       // TYPE: +string or +none
+  random_key, // keyless: a bulk key of this shard, or null when it is empty
+  keys,       // keyless: value = glob pattern: *n of the matching keys
+  // During a resize (see count_keys_from): the keys matching `value` that came
+  // from old shard `number` of a staircase of `flags` stairs.
+  keys_from,
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).
@@ -64,6 +74,7 @@ inline constexpr std::uint8_t only_if_absent = 1;  // NX
 inline constexpr std::uint8_t only_if_present = 2; // XX
 inline constexpr std::uint8_t return_old = 4;      // GET
 inline constexpr std::uint8_t keep_ttl = 8;        // KEEPTTL
+inline constexpr std::uint8_t reply_count = 16;    // SETNX: :1 when set, else :0
 } // namespace set_flag
 
 // Deadlines are absolute Unix times in milliseconds; 0 means "no deadline".
@@ -79,6 +90,7 @@ struct operation {
   std::size_t value_size = 0;
   // incr_by: the increment; set: the deadline (or no_deadline).
   std::int64_t number = 0;
+  std::int64_t extra = 0; // a second number (get_range: the end)
 };
 
 struct batch {
@@ -86,7 +98,7 @@ struct batch {
   std::vector<operation> ops;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
-           std::int64_t number = 0, std::uint8_t flags = 0) {
+           std::int64_t number = 0, std::uint8_t flags = 0, std::int64_t extra = 0) {
     operation op;
     op.code = code;
     op.flags = flags;
@@ -97,6 +109,7 @@ struct batch {
     op.value_size = value.size();
     bytes.append(value.data(), value.size());
     op.number = number;
+    op.extra = extra;
     ops.push_back(op);
   }
 

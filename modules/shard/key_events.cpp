@@ -18,6 +18,10 @@ std::string_view event_name(key_event e) noexcept {
       return "incrby";
     case key_event::append:
       return "append";
+    case key_event::setrange:
+      return "setrange";
+    case key_event::incrbyfloat:
+      return "incrbyfloat";
     case key_event::expired:
       return "expired";
     case key_event::evicted:
@@ -35,6 +39,8 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::set:
     case key_event::incrby:
     case key_event::append:
+    case key_event::setrange:
+    case key_event::incrbyfloat:
       return notify_flag::string;
     case key_event::del:
     case key_event::expire:

@@ -27,6 +27,8 @@ enum class key_event : std::uint8_t {
   persist,     // "persist": a deadline was removed (class g)
   incrby,      // "incrby": INCR, DECR, INCRBY, DECRBY (class $)
   append,      // "append" (class $)
+  setrange,    // "setrange" (class $)
+  incrbyfloat, // "incrbyfloat" (class $)
   expired,     // "expired": the deadline passed (class x)
   evicted,     // "evicted": dropped for the memory bound (class e)
   keymiss,     // "keymiss": a read found no key (class m)

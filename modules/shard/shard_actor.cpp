@@ -39,7 +39,7 @@ constexpr int pacing_factor = 6;
 
 // Where the reply of one operation of a forwarded batch comes from.
 struct op_route {
-  enum class kind : std::uint8_t { forwarded, summed, all_ok, local };
+  enum class kind : std::uint8_t { forwarded, summed, all_ok, local, concat };
   kind how = kind::local;
   std::uint32_t target = 0; // forwarded: which target, and which op there
   std::uint32_t index = 0;
@@ -88,6 +88,28 @@ struct forwarded_batch {
         case op_route::kind::local:
           out.replies.append(local, r.local_begin, r.local_end - r.local_begin);
           break;
+        case op_route::kind::concat: {
+          // This shard's array (in `local`) and the new shards' arrays, as one.
+          std::vector<std::string_view> parts;
+          parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
+          for (auto i = r.fan_begin; i < r.fan_end; ++i)
+            parts.push_back(results[fan[i].first].reply(fan[i].second));
+          std::int64_t total = 0;
+          for (auto part : parts) {
+            std::int64_t n = 0;
+            auto eol = part.find("\r\n");
+            if (!part.empty() && part.front() == '*' && eol != std::string_view::npos
+                && protocol::parse_int64(part.substr(1, eol - 1), n))
+              total += n;
+          }
+          reply.array(static_cast<std::size_t>(total));
+          for (auto part : parts) {
+            auto eol = part.find("\r\n");
+            if (!part.empty() && part.front() == '*' && eol != std::string_view::npos)
+              out.replies.append(part.substr(eol + 2));
+          }
+          break;
+        }
       }
       out.ends.push_back(out.replies.size());
     }
@@ -247,9 +269,10 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   pending->routes.resize(work.ops.size());
   std::vector<handover> outgoing(order.targets.size());
   auto add = [&](std::size_t t, op_code code, std::string_view key,
-                 std::string_view value, std::int64_t number, std::uint8_t flags) {
+                 std::string_view value, std::int64_t number, std::uint8_t flags,
+                 std::int64_t extra = 0) {
     auto index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
-    outgoing[t].work.add(code, key, value, number, flags);
+    outgoing[t].work.add(code, key, value, number, flags, extra);
     return index;
   };
   auto range = engine::overlapping_shards(order.source_index, order.source_stairs,
@@ -279,11 +302,39 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
         break;
       }
+      case op_code::keys: {
+        route.how = op_route::kind::concat;
+        route.local_begin = pending->local.size();
+        batch one;
+        one.add(op_code::keys, {}, work.value(op));
+        batch_result answer;
+        st->keys.execute(one, answer, now);
+        pending->local += answer.replies;
+        route.local_end = pending->local.size();
+        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
+        for (auto t = range.first; t <= range.last; ++t) {
+          auto index = add(t, op_code::keys_from, {}, work.value(op),
+                           static_cast<std::int64_t>(order.source_index),
+                           static_cast<std::uint8_t>(order.source_stairs));
+          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
+        }
+        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        break;
+      }
+      case op_code::random_key:
+        if (st->keys.size() == 0) {
+          // Any key is a fine answer: ask one of the new shards.
+          route.how = op_route::kind::forwarded;
+          route.target = static_cast<std::uint32_t>(range.first);
+          route.index = add(range.first, op_code::random_key, {}, {}, 0, 0);
+          break;
+        }
+        [[fallthrough]];
       case op_code::stats: {
         route.how = op_route::kind::local;
         route.local_begin = pending->local.size();
         batch one;
-        one.add(op_code::stats, {});
+        one.add(op.code, {});
         batch_result answer;
         st->keys.execute(one, answer, now);
         pending->local += answer.replies;
@@ -302,7 +353,8 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         }
         route.how = op_route::kind::forwarded;
         route.target = static_cast<std::uint32_t>(t);
-        route.index = add(t, op.code, key, work.value(op), op.number, op.flags);
+        route.index = add(t, op.code, key, work.value(op), op.number, op.flags,
+                          op.extra);
         break;
       }
     }

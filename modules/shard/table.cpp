@@ -1,8 +1,10 @@
 #include "modules/shard/table.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
+#include "modules/commands/glob.hpp"
 #include "modules/engine/staircase.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
@@ -290,6 +292,28 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         }
         break;
       }
+      case op_code::get_range:
+        run_get_range(key, op.number, op.extra, out.replies, now);
+        break;
+      case op_code::set_range:
+        run_set_range(key, op.number, work.value(op), out.replies, now);
+        break;
+      case op_code::incr_by_float:
+        run_incr_by_float(key, work.value(op), out.replies, now);
+        break;
+      case op_code::type:
+        reply.simple(find_live(key, now) != nullptr ? "string" : "none");
+        break;
+      case op_code::random_key:
+        run_random_key(out.replies);
+        break;
+      case op_code::keys:
+        run_keys(work.value(op), 0, 0, false, out.replies, now);
+        break;
+      case op_code::keys_from:
+        run_keys(work.value(op), static_cast<std::size_t>(op.number), op.flags, true,
+                 out.replies, now);
+        break;
       case op_code::count_keys_from: {
         std::int64_t n = 0;
         entries_.for_each([&](const record& r) {
@@ -330,12 +354,17 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
   }
   bool blocked = ((op.flags & set_flag::only_if_absent) && current)
                  || ((op.flags & set_flag::only_if_present) && !current);
+  bool counted = op.flags & set_flag::reply_count;
   if (blocked) {
-    if (!(op.flags & set_flag::return_old))
+    if (counted)
+      reply.integer(0);
+    else if (!(op.flags & set_flag::return_old))
       reply.null();
     return;
   }
-  if (!(op.flags & set_flag::return_old))
+  if (counted)
+    reply.integer(1);
+  else if (!(op.flags & set_flag::return_old))
     reply.simple("OK");
   auto value = work.value(op);
   if (current == nullptr) {
@@ -380,6 +409,139 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   }
   note(key_event::incrby, key);
   reply.integer(current);
+}
+
+// INCRBYFLOAT: Redis's long double arithmetic and its human-friendly formatting
+// (17 digits, trailing zeros cut); the key keeps its deadline.
+void table::run_incr_by_float(std::string_view key, std::string_view delta_text,
+                              std::string& out, deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto* r = find_live(key, now);
+  long double current = 0;
+  long double delta = 0;
+  if ((r && !protocol::parse_long_double(r->value(), current))
+      || !protocol::parse_long_double(delta_text, delta)) {
+    reply.error("ERR value is not a valid float");
+    return;
+  }
+  auto result = current + delta;
+  if (std::isnan(result) || std::isinf(result)) {
+    reply.error("ERR increment would produce NaN or Infinity");
+    return;
+  }
+  auto text = protocol::format_long_double(result);
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    entries_.insert(key, text, no_deadline);
+  } else {
+    entries_.assign(r, text);
+  }
+  note(key_event::incrbyfloat, key);
+  reply.bulk(text);
+}
+
+// GETRANGE: inclusive bounds, negative ones counted from the end, clamped as
+// Redis clamps them; a missing key is an empty string.
+void table::run_get_range(std::string_view key, std::int64_t start, std::int64_t end,
+                          std::string& out, deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto* r = find_live(key, now);
+  std::string_view value = r ? r->value() : std::string_view{};
+  auto size = static_cast<std::int64_t>(value.size());
+  if (start < 0 && end < 0 && start > end) {
+    reply.bulk({});
+    return;
+  }
+  if (start < 0)
+    start += size;
+  if (end < 0)
+    end += size;
+  if (start < 0)
+    start = 0;
+  if (end < 0)
+    end = 0;
+  if (end >= size)
+    end = size - 1;
+  if (size == 0 || start > end) {
+    reply.bulk({});
+    return;
+  }
+  reply.bulk(value.substr(static_cast<std::size_t>(start),
+                          static_cast<std::size_t>(end - start + 1)));
+}
+
+// SETRANGE: overwrites from `offset`, padding with zero bytes; an empty value
+// changes nothing (and creates no key).
+void table::run_set_range(std::string_view key, std::int64_t offset,
+                          std::string_view value, std::string& out, deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto* r = find_live(key, now);
+  auto current = r ? r->value() : std::string_view{};
+  if (value.empty()) {
+    reply.integer(static_cast<std::int64_t>(current.size()));
+    return;
+  }
+  auto needed = static_cast<std::uint64_t>(offset) + value.size();
+  if (needed > protocol::max_bulk_length) {
+    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return;
+  }
+  scratch_.assign(current.data(), current.size());
+  if (scratch_.size() < needed)
+    scratch_.resize(needed, '\0');
+  scratch_.replace(static_cast<std::size_t>(offset), value.size(), value.data(),
+                   value.size());
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    r = entries_.insert(key, scratch_, no_deadline);
+  } else {
+    r = entries_.assign(r, scratch_);
+  }
+  note(key_event::setrange, key);
+  reply.integer(static_cast<std::int64_t>(r->value().size()));
+  if (scratch_.capacity() > 64 * 1024)
+    std::string{}.swap(scratch_);
+}
+
+// RANDOMKEY's share: a key a few steps into the table from its start, the number
+// of steps drawn at random (bounded, so that the command stays O(1)).
+void table::run_random_key(std::string& out) {
+  protocol::reply_writer reply{out};
+  if (entries_.size() == 0) {
+    reply.null();
+    return;
+  }
+  // xorshift64*: plenty for picking a key.
+  random_state_ ^= random_state_ >> 12;
+  random_state_ ^= random_state_ << 25;
+  random_state_ ^= random_state_ >> 27;
+  auto draw = random_state_ * 0x2545f4914f6cdd1dull;
+  constexpr std::size_t max_steps = 128;
+  auto steps = draw % std::min(entries_.size(), max_steps);
+  auto it = entries_.begin();
+  for (std::size_t i = 0; i < steps; ++i)
+    ++it;
+  reply.bulk((*it)->key());
+}
+
+// KEYS' share: every key matching `pattern` (of those that came from old shard
+// `from_shard` of a `stairs`-stair staircase, when `filter`).
+void table::run_keys(std::string_view pattern, std::size_t from_shard, unsigned stairs,
+                     bool filter, std::string& out, deadline_ms now) {
+  std::vector<std::string_view> found;
+  bool all = pattern == "*";
+  entries_.for_each([&](const record& r) {
+    if (filter && engine::shard_of(r.key(), stairs) != from_shard)
+      return;
+    if (is_expired(r, now))
+      return; // retired by its next turn; never listed
+    if (all || commands::glob_match(pattern, r.key()))
+      found.push_back(r.key());
+  });
+  protocol::reply_writer reply{out};
+  reply.array(found.size());
+  for (auto k : found)
+    reply.bulk(k);
 }
 
 void table::clear() {

@@ -114,11 +114,22 @@ private:
                deadline_ms now);
   void run_incr_by(std::string_view key, std::int64_t delta, std::string& out,
                    deadline_ms now);
+  void run_incr_by_float(std::string_view key, std::string_view delta,
+                         std::string& out, deadline_ms now);
+  void run_get_range(std::string_view key, std::int64_t start, std::int64_t end,
+                     std::string& out, deadline_ms now);
+  void run_set_range(std::string_view key, std::int64_t offset,
+                     std::string_view value, std::string& out, deadline_ms now);
+  void run_random_key(std::string& out);
+  void run_keys(std::string_view pattern, std::size_t from_shard, unsigned stairs,
+                bool filter, std::string& out, deadline_ms now);
 
   record_set entries_;
   expiry::deadline_queue deadlines_;
   key_event_log events_;
   std::uint32_t recorded_ = 0;
+  std::string scratch_; // SETRANGE builds the new value here
+  std::uint64_t random_state_ = 0x9e3779b97f4a7c15ull; // RANDOMKEY
 
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))
