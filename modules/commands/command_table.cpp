@@ -28,6 +28,10 @@ std::vector<command_spec> make_table() {
     // name, arity, flags, first, last, step, group, summary, since, planner
     {"append", 3, w | oom | f, 1, 1, 1, "string",
      "Append a value to a key", "2.0.0", plan_append},
+    {"auth", -2, gw | ld | st | f, 0, 0, 0, "connection",
+     "Authenticate to the server", "1.0.0", nullptr},
+    {"client", -2, gw | ld | st, 0, 0, 0, "connection",
+     "A container for client connection commands", "2.4.0", nullptr},
     {"command", -1, ld | st, 0, 0, 0, "server",
      "Get array of Redis command details", "2.8.13", plan_command},
     {"config", -2, gw | ld | st, 0, 0, 0, "server",
@@ -69,6 +73,8 @@ std::vector<command_spec> make_table() {
     {"getex", -2, w | f, 1, 1, 1, "string",
      "Get the value of a key and optionally set its expiration", "6.2.0",
      plan_getex},
+    {"hello", -1, gw | ld | st | f, 0, 0, 0, "connection",
+     "Handshake with Redis", "6.0.0", nullptr},
     {"incr", 2, w | oom | f, 1, 1, 1, "string",
      "Increment the integer value of a key by one", "1.0.0", plan_incr},
     {"incrby", 3, w | oom | f, 1, 1, 1, "string",
@@ -206,7 +212,13 @@ std::string unknown_command_error(const std::vector<std::string_view>& argv) {
 
 outcome execute_command(plan& p, const client_context& client,
                         const std::vector<std::string_view>& argv) {
-  const auto* spec = argv.empty() ? nullptr : find_command(argv[0]);
+  return execute_command(p, client, argv,
+                         argv.empty() ? nullptr : find_command(argv[0]));
+}
+
+outcome execute_command(plan& p, const client_context& client,
+                        const std::vector<std::string_view>& argv,
+                        const command_spec* spec) {
   if (spec == nullptr) {
     reply_error(p, client, unknown_command_error(argv));
     return outcome::routed;

@@ -48,6 +48,12 @@ const std::vector<command_spec>& all_commands();
 outcome execute_command(plan& p, const client_context& client,
                         const std::vector<std::string_view>& argv);
 
+// The same for a caller that looked the command up already (`spec` is
+// find_command(argv[0]), possibly nullptr).
+outcome execute_command(plan& p, const client_context& client,
+                        const std::vector<std::string_view>& argv,
+                        const command_spec* spec);
+
 // Redis's wording for a command it does not know.
 std::string unknown_command_error(const std::vector<std::string_view>& argv);
 

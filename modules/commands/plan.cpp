@@ -60,6 +60,11 @@ void plan::add_info(const client_context& client, std::string_view section) {
   route_to_every_engine(rec, shard::op_code::stats);
 }
 
+void plan::add_reset_stats(const client_context& client) {
+  auto& rec = open(client, merge::all_ok);
+  route_to_every_engine(rec, shard::op_code::reset_stats);
+}
+
 std::size_t plan::add_external(const client_context& client) {
   open(client, merge::local);
   ++externals_pending_;

@@ -56,6 +56,10 @@ public:
   // rendered when all shards have answered.
   void add_info(const client_context& client, std::string_view section);
 
+  // Records a CONFIG RESETSTAT: every shard of every engine zeroes its counters;
+  // the reply is +OK.
+  void add_reset_stats(const client_context& client);
+
   // Records a command whose reply the caller obtains elsewhere (PUBLISH, from the
   // subscription broker); returns the index to hand to fill_external().
   std::size_t add_external(const client_context& client);

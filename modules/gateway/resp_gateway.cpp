@@ -1,5 +1,6 @@
 #include "modules/gateway/resp_gateway.hpp"
 
+#include <chrono>
 #include <deque>
 #include <set>
 
@@ -16,6 +17,7 @@
 #include "modules/commands/plan.hpp"
 #include "modules/commands/text.hpp"
 #include "modules/engine/routing_follower.hpp"
+#include "modules/gateway/connection.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
@@ -27,6 +29,10 @@ namespace stairkv::gateway {
 namespace {
 
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// How often idle clients are looked for (the `timeout` option).
+constexpr std::chrono::seconds tick_interval{1};
 
 // Bytes asked of the socket per read. Small on purpose: CAF zero-fills its read
 // buffer to this size on every read, and 64 KB reads cost ~30% of throughput.
@@ -38,27 +44,6 @@ constexpr std::size_t read_chunk = 4096;
 constexpr std::size_t max_query_buffer = 1024ull * 1024 * 1024;
 
 
-struct connection {
-  caf::io::connection_handle handle;
-  std::string input; // bytes received but not yet parsed into a command
-  protocol::request_parser parser;
-  commands::client_context context;
-  std::string output; // replies assembled for the next write
-  std::size_t unanswered = 0; // commands planned but not yet written back
-  bool closing = false; // QUIT or protocol error: close once replies are out
-  std::set<std::string> channels; // SUBSCRIBEd to
-  std::set<std::string> patterns; // PSUBSCRIBEd to; either non-empty: subscribed mode
-  // Published messages that arrived while replies were still owed: they go out
-  // after those replies, never before a SUBSCRIBE's confirmation.
-  std::string deferred_pushes;
-  // Output accounting, on from the first SUBSCRIBE (CAF then reports every
-  // completed socket write): bytes handed to the socket layer and not yet written,
-  // and since when they exceed the soft limit (0: they do not).
-  bool tracking_output = false;
-  std::int64_t unsent = 0;
-  std::int64_t over_soft_since_ms = 0;
-};
-
 struct plan_in_flight {
   std::uint64_t id;
   commands::plan work;
@@ -67,7 +52,7 @@ struct plan_in_flight {
 
 struct gateway_state {
   gateway_config config;
-  std::unordered_map<std::uint64_t, connection> connections;
+  connection_map connections; // by handle id
   // The plan collecting this cycle's commands, dispatched by a message the broker
   // sends itself: it runs after every socket event of the current multiplexer round,
   // so all connections that had input in that round share one batch per shard.
@@ -79,12 +64,22 @@ struct gateway_state {
   std::uint64_t next_plan_id = 0;
   std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
+  std::uint64_t last_serial = 0;      // client ids handed out so far
   client_figures figures;
 
   static inline const char* name = "resp_gateway";
 };
 
 using gateway_actor = caf::io::stateful_broker<gateway_state>;
+
+// The connection a plan or the broker means by `tag`, or end() if it is gone
+// (even if another client now has the same socket number).
+connection_map::iterator find_client(gateway_state& st, std::uint64_t tag) {
+  auto it = st.connections.find(tag & 0xffffffffu);
+  if (it != st.connections.end() && it->second.context.tag != tag)
+    return st.connections.end();
+  return it;
+}
 
 void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
@@ -177,7 +172,7 @@ bool enforce_output_limit(gateway_actor* self,
   if (!cut)
     return false;
   if (self->state.config.log)
-    self->state.config.log("Client id=" + std::to_string(conn.context.tag)
+    self->state.config.log("Client id=" + std::to_string(conn.serial)
                            + " closed for overcoming of output buffer limits ("
                            + std::to_string(pending) + " bytes pending).");
   // CAF's close waits until everything queued is written, which a client that does
@@ -264,6 +259,16 @@ void config_command(gateway_actor* self, connection& conn,
     out.error("ERR wrong number of arguments for 'config|get' command");
   } else if (commands::equals_ignoring_case(sub, "set")) {
     config_set(settings, argv, out);
+  } else if (commands::equals_ignoring_case(sub, "resetstat") && argv.size() == 2) {
+    auto& figures = self->state.figures;
+    figures.connections_received = 0;
+    figures.commands_processed = 0;
+    figures.rejected_connections = 0;
+    figures.output_limit_disconnections = 0;
+    work.add_reset_stats(conn.context);
+    return;
+  } else if (commands::equals_ignoring_case(sub, "resetstat")) {
+    out.error("ERR wrong number of arguments for 'config|resetstat' command");
   } else {
     std::string msg = "ERR unknown subcommand '";
     msg.append(sub.substr(0, 128));
@@ -484,11 +489,11 @@ void pubsub_command(gateway_actor* self, connection& conn,
 
 // In RESP2 a subscribed connection may only manage its subscriptions, PING and
 // QUIT; anything else gets Redis's error and runs nowhere.
-bool refused_while_subscribed(connection& conn, const std::vector<std::string_view>& argv,
+bool refused_while_subscribed(connection& conn, const commands::command_spec* spec,
+                              const std::vector<std::string_view>& argv,
                               commands::plan& work) {
   if (subscription_count(conn) == 0 || conn.context.resp_version >= 3)
     return false;
-  const auto* spec = commands::find_command(argv[0]);
   if (spec == nullptr)
     return false; // unknown commands get the unknown-command error
   std::string_view name = spec->name;
@@ -530,6 +535,16 @@ void gateway_command(gateway_actor* self, connection& conn,
     work.add_info(conn.context, section);
   } else if (commands::equals_ignoring_case(name, "config")) {
     config_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "auth")) {
+    work.add_reply(conn.context, auth_command(conn, self->state.config.settings->limits,
+                                              argv));
+  } else if (commands::equals_ignoring_case(name, "hello")) {
+    // The reply is already in the dialect HELLO switched to.
+    auto reply = hello_command(conn, self->state.config.settings->limits, argv);
+    work.add_reply(conn.context, reply);
+  } else if (commands::equals_ignoring_case(name, "client")) {
+    work.add_reply(conn.context, client_command(conn, self->state.connections, argv,
+                                                shard::unix_now_ms()));
   } else if (commands::equals_ignoring_case(name, "subscribe")) {
     subscribe_command(self, conn, argv, work, channel_kind);
   } else if (commands::equals_ignoring_case(name, "psubscribe")) {
@@ -570,9 +585,25 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     ++conn.unanswered;
     ++self->state.figures.commands_processed;
     const auto& argv = conn.parser.args();
-    if (refused_while_subscribed(conn, argv, work))
+    if (!conn.authenticated) {
+      std::string refusal;
+      if (!allowed_before_auth(conn, argv, refusal)) {
+        work.add_reply(conn.context, refusal);
+        continue;
+      }
+    }
+    const auto* spec = commands::find_command(argv[0]);
+    if (spec != nullptr) {
+      conn.last_command = spec;
+      conn.last_subcommand.clear();
+      std::string_view name = spec->name;
+      if (argv.size() > 1 && (name == "client" || name == "config"))
+        conn.last_subcommand = commands::to_lower(argv[1].substr(0, 32));
+    }
+    if (refused_while_subscribed(conn, spec, argv, work))
       continue;
-    if (work.add(conn.context, argv) == commands::outcome::gateway)
+    if (commands::execute_command(work, conn.context, argv, spec)
+        == commands::outcome::gateway)
       gateway_command(self, conn, argv, work);
   }
   return pos;
@@ -586,6 +617,7 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   auto& conn = it->second;
   if (conn.closing)
     return; // nothing more is read from a client that is being closed
+  conn.last_active_ms = shard::unix_now_ms();
   if (conn.input.empty()) {
     // Common case: parse straight from CAF's buffer, keep only an incomplete tail.
     auto used = consume(self, conn, msg.buf.data(), msg.buf.size());
@@ -623,7 +655,7 @@ void drain(gateway_actor* self) {
     for (std::size_t i = 0; i < work.size(); ++i) {
       auto client = work.client_of(i);
       if (client != last_client) {
-        auto it = st.connections.find(client);
+        auto it = find_client(st, client);
         conn = it == st.connections.end() ? nullptr : &it->second;
         last_client = client;
         if (conn != nullptr && conn->output.empty())
@@ -637,7 +669,7 @@ void drain(gateway_actor* self) {
     st.in_flight.pop_front();
   }
   for (auto client : st.touched) {
-    auto it = st.connections.find(client);
+    auto it = find_client(st, client);
     if (it == st.connections.end())
       continue;
     auto& conn = it->second;
@@ -746,7 +778,7 @@ void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
              const std::string& message) {
   auto& st = self->state;
   for (auto tag : targets) {
-    auto it = st.connections.find(tag);
+    auto it = find_client(st, tag);
     if (it == st.connections.end())
       continue;
     auto& conn = it->second;
@@ -766,9 +798,30 @@ void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
   }
 }
 
+// Redis's `timeout`: a client idle that long is closed, unless it is subscribed
+// or still owed replies.
+void close_idle(gateway_actor* self) {
+  auto& st = self->state;
+  auto timeout = st.config.settings->limits.timeout_seconds;
+  if (timeout <= 0)
+    return;
+  auto now = shard::unix_now_ms();
+  std::vector<std::uint64_t> idle; // map keys (handle ids)
+  for (const auto& [key, conn] : st.connections)
+    if (!conn.subscribed() && conn.unanswered == 0 && !conn.closing
+        && now - conn.last_active_ms >= timeout * 1000)
+      idle.push_back(key);
+  for (auto key : idle) {
+    auto it = st.connections.find(key);
+    self->close(it->second.handle);
+    forget(self, it);
+  }
+}
+
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                            caf::io::doorman_ptr listener) {
   auto& st = self->state;
+  self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
   st.follower = engine::routing_follower{st.config.routing};
   // Clients are accepted only once the engine manager knows this router: it must
@@ -803,7 +856,13 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       auto id = msg.handle.id();
       auto& conn = st.connections[id];
       conn.handle = msg.handle;
-      conn.context.tag = static_cast<std::uint64_t>(id);
+      conn.serial = ++st.last_serial;
+      conn.context.tag = (conn.serial << 32) | static_cast<std::uint32_t>(id);
+      conn.authenticated = st.config.settings->limits.requirepass.empty();
+      conn.created_ms = conn.last_active_ms = shard::unix_now_ms();
+      conn.addr = self->remote_addr(msg.handle) + ":"
+                  + std::to_string(self->remote_port(msg.handle));
+      conn.laddr = st.config.facts->bind + ":" + std::to_string(st.config.facts->tcp_port);
       ++st.figures.connections_received;
       self->configure_read(msg.handle,
                            caf::io::receive_policy::at_most(read_chunk));
@@ -840,6 +899,10 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
+    [self](tick_atom) {
+      close_idle(self);
+      self->delayed_send(self, tick_interval, tick_atom::value);
+    },
   };
 }
 

@@ -17,6 +17,7 @@ struct server_facts {
   std::string executable;
   std::string config_file;
   std::string shard_placement;
+  std::string bind;
   std::uint16_t tcp_port = 0;
   std::int64_t started_at_ms = 0; // Unix time
 };

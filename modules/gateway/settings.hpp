@@ -33,6 +33,10 @@ struct output_limit {
 // What gateways enforce per client, changed by CONFIG SET.
 struct client_limits {
   std::int64_t maxclients = 10000;
+  std::int64_t timeout_seconds = 0; // idle clients are closed after it; 0: never
+  // The default user's password; empty: connections start authenticated. A change
+  // applies to connections made after it (as in Redis).
+  std::string requirepass;
   output_limit normal;                                      // Redis: 0 0 0
   output_limit pubsub{32ll << 20, 8ll << 20, 60};           // Redis: 32mb 8mb 60
 };

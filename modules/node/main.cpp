@@ -37,9 +37,7 @@ std::string executable_path() {
 // promise what the node does not do, so it refuses.
 bool refuse_unsupported(const stairkv::node::options& opts) {
   const char* what = nullptr;
-  if (!opts.requirepass.empty())
-    what = "requirepass (AUTH)";
-  else if (opts.maxmemory != 0)
+  if (opts.maxmemory != 0)
     what = "maxmemory";
   else if (opts.appendonly == "yes")
     what = "appendonly";
@@ -149,6 +147,7 @@ int main(int argc, char** argv) {
   }
   auto port = listening->port;
   facts->tcp_port = port;
+  facts->bind = opts.bind;
   opts.port = port;
   gateway::gateway_config gw;
   gw.routing = store.routing;

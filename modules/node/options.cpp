@@ -57,7 +57,7 @@ const std::vector<option_spec>& specs() {
      }},
     {"requirepass", "password clients must AUTH with",
      [](options& o, const std::string& v) {
-       o.requirepass = v;
+       o.limits.requirepass = v;
        return true;
      }},
     {"maxclients", "most simultaneous clients",
@@ -67,6 +67,10 @@ const std::vector<option_spec>& specs() {
          return false;
        o.limits.maxclients = n;
        return true;
+     }},
+    {"timeout", "seconds after which an idle client is closed (0: never)",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::int64_t{1} << 31, o.limits.timeout_seconds);
      }},
     {"maxmemory", "memory bound in bytes (kb/mb/gb accepted; 0: none)",
      [](options& o, const std::string& v) { return parse_memory(v, o.maxmemory); }},
@@ -388,7 +392,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
   return {
     {"bind", bind},
     {"port", std::to_string(port)},
-    {"requirepass", requirepass},
+    {"requirepass", limits.requirepass},
     {"maxclients", std::to_string(limits.maxclients)},
     {"client-output-buffer-limit", output_limits_to_string(limits)},
     {"maxmemory", std::to_string(maxmemory)},
@@ -403,7 +407,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"appendfsync", appendfsync},
     {"save", ""},
     {"databases", "1"},
-    {"timeout", "0"},
+    {"timeout", std::to_string(limits.timeout_seconds)},
     {"caf-port", std::to_string(caf_port)},
     {"stairs", std::to_string(stairs)},
     {"resize", resize ? "yes" : "no"},

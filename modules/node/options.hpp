@@ -16,8 +16,7 @@ namespace stairkv::node {
 struct options {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 6379;
-  std::string requirepass;
-  // maxclients and client-output-buffer-limit.
+  // maxclients, timeout, requirepass and client-output-buffer-limit.
   gateway::client_limits limits;
   std::int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";

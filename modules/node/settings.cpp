@@ -14,7 +14,7 @@ namespace {
 std::string refusal(const std::string& name) {
   if (name == "notify-keyspace-events")
     return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
-  if (name == "maxclients")
+  if (name == "maxclients" || name == "timeout")
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
@@ -49,7 +49,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
         if (notify && shard::parse_notify_flags(o.notify_keyspace_events, flags))
           notify->flags.store(flags, std::memory_order_relaxed);
       };
-    } else if (name == "maxclients" || name == "client-output-buffer-limit") {
+    } else if (name == "maxclients" || name == "client-output-buffer-limit"
+               || name == "timeout" || name == "requirepass") {
       effect = [limits](const options& o) { *limits = o.limits; };
     } else if (name == "loglevel") {
       effect = [](const options& o) {

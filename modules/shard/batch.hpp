@@ -47,6 +47,7 @@ enum class op_code : std::uint8_t {
   // During a resize (see count_keys_from): the keys matching `value` that came
   // from old shard `number` of a staircase of `flags` stairs.
   keys_from,
+  reset_stats, // keyless: +OK after zeroing hits, misses and expired (RESETSTAT)
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).

@@ -330,6 +330,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
           break;
         }
         [[fallthrough]];
+      case op_code::reset_stats:
       case op_code::stats: {
         route.how = op_route::kind::local;
         route.local_begin = pending->local.size();

@@ -307,6 +307,10 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       case op_code::random_key:
         run_random_key(out.replies);
         break;
+      case op_code::reset_stats:
+        hits_ = misses_ = expired_ = 0;
+        reply.simple("OK");
+        break;
       case op_code::keys:
         run_keys(work.value(op), 0, 0, false, out.replies, now);
         break;

@@ -1,0 +1,81 @@
+#pragma once
+
+// One client connection as its gateway keeps it, and the connection-level
+// commands answered from it alone (AUTH, HELLO, CLIENT). Internal to the gateway.
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/io/connection_handle.hpp>
+
+#include "modules/commands/command_table.hpp"
+#include "modules/commands/plan.hpp"
+#include "modules/gateway/settings.hpp"
+#include "modules/protocol/request_parser.hpp"
+
+namespace stairkv::gateway {
+
+struct connection {
+  caf::io::connection_handle handle;
+  // The client id users see (CLIENT ID, HELLO), never reused. context.tag, which
+  // plans and the broker carry, is (serial << 32 | handle id): unique as well, and
+  // it finds the connection from the handle id the map is keyed by.
+  std::uint64_t serial = 0;
+  std::string input; // bytes received but not yet parsed into a command
+  protocol::request_parser parser;
+  commands::client_context context;
+  std::string output; // replies assembled for the next write
+  std::size_t unanswered = 0; // commands planned but not yet written back
+  bool closing = false; // QUIT or protocol error: close once replies are out
+  std::set<std::string> channels; // SUBSCRIBEd to
+  std::set<std::string> patterns; // PSUBSCRIBEd to; either non-empty: subscribed mode
+  // Published messages that arrived while replies were still owed: they go out
+  // after those replies, never before a SUBSCRIBE's confirmation.
+  std::string deferred_pushes;
+  // Output accounting, on from the first SUBSCRIBE (CAF then reports every
+  // completed socket write): bytes handed to the socket layer and not yet written,
+  // and since when they exceed the soft limit (0: they do not).
+  bool tracking_output = false;
+  std::int64_t unsent = 0;
+  std::int64_t over_soft_since_ms = 0;
+  // What CLIENT LIST shows, and what AUTH and timeout act on.
+  bool authenticated = true;
+  std::string name;
+  std::string addr;   // peer, "ip:port"
+  std::string laddr;  // local end, "ip:port"
+  std::int64_t created_ms = 0;
+  std::int64_t last_active_ms = 0;
+  // The last command run, for CLIENT LIST's cmd= (with its subcommand for the
+  // containers CLIENT and CONFIG).
+  const commands::command_spec* last_command = nullptr;
+  std::string last_subcommand;
+
+  bool subscribed() const noexcept {
+    return !channels.empty() || !patterns.empty();
+  }
+};
+
+using connection_map = std::unordered_map<std::uint64_t, connection>;
+using args = std::vector<std::string_view>;
+
+// Whether `argv` may run on `conn` before it authenticated; if not, `reply` is
+// set to the error to answer instead.
+bool allowed_before_auth(const connection& conn, const args& argv, std::string& reply);
+
+// AUTH [username] password
+std::string auth_command(connection& conn, const client_limits& limits, const args& argv);
+
+// HELLO [protover [AUTH username password] [SETNAME name]]; switches the
+// connection's protocol on success.
+std::string hello_command(connection& conn, const client_limits& limits,
+                          const args& argv);
+
+// CLIENT ID | SETNAME | GETNAME | LIST [TYPE t] [ID id...] | INFO
+std::string client_command(connection& conn, const connection_map& all,
+                           const args& argv, std::int64_t now_ms);
+
+} // namespace stairkv::gateway

@@ -1,0 +1,166 @@
+// Connection-level commands through the real node: AUTH with requirepass, HELLO
+// (RESP2 and RESP3), CLIENT, CONFIG RESETSTAT and the idle `timeout`. Expected
+// wording was taken from redis-server 7.0.15.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/raw_connection.hpp"
+#include "tests/support/server_fixture.hpp"
+
+using namespace stairkv::testing;
+
+namespace {
+
+class Auth : public server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--requirepass=s3cret"};
+  }
+};
+
+class Connections : public server_test {};
+
+} // namespace
+
+TEST_F(Auth, NothingRunsBeforeAuthAndWrongPasswordsAreRefused) {
+  EXPECT_TRUE(is_error(run({"SET", "k", "v"}), "NOAUTH Authentication required."));
+  EXPECT_TRUE(is_error_starting_with(run({"HELLO", "3"}),
+                                     "NOAUTH HELLO must be called with the client "
+                                     "already authenticated"));
+  EXPECT_TRUE(is_error(run({"AUTH", "wrong"}),
+                       "WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_TRUE(is_error(run({"AUTH", "someone", "s3cret"}),
+                       "WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_TRUE(is_status(run({"AUTH", "s3cret"}), "OK"));
+  EXPECT_TRUE(is_status(run({"SET", "k", "v"}), "OK"));
+  hiredis_connection other{port()};
+  EXPECT_TRUE(is_error(other.command({"GET", "k"}), "NOAUTH Authentication required."));
+  auto hello = other.command({"HELLO", "2", "AUTH", "default", "s3cret"});
+  ASSERT_TRUE(hello && hello->type == REDIS_REPLY_ARRAY) << describe(hello.get());
+  EXPECT_TRUE(is_bulk(other.command({"GET", "k"}), "v"));
+}
+
+TEST_F(Auth, ThePasswordCanChangeWhileTheNodeRuns) {
+  run({"AUTH", "s3cret"});
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "requirepass", "other"}), "OK"));
+  hiredis_connection later{port()};
+  EXPECT_TRUE(is_error(later.command({"AUTH", "s3cret"}),
+                       "WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_TRUE(is_status(later.command({"AUTH", "default", "other"}), "OK"));
+  EXPECT_TRUE(is_status(run({"PING"}), "PONG")); // this client stays authenticated
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "requirepass", ""}), "OK"));
+  hiredis_connection free{port()};
+  EXPECT_TRUE(is_status(free.command({"PING"}), "PONG"));
+}
+
+TEST_F(Connections, AuthWithoutAPasswordConfiguredIsAnError) {
+  EXPECT_TRUE(is_error(run({"AUTH", "x"}),
+                       "ERR AUTH <password> called without any password configured for "
+                       "the default user. Are you sure your configuration is correct?"));
+  EXPECT_TRUE(is_status(run({"AUTH", "default", "anything"}), "OK"));
+}
+
+TEST_F(Connections, HelloSwitchesToResp3AndBack) {
+  EXPECT_TRUE(is_error(run({"HELLO", "4"}), "NOPROTO unsupported protocol version"));
+  EXPECT_TRUE(is_error(run({"HELLO", "x"}),
+                       "ERR Protocol version is not an integer or out of range"));
+  EXPECT_TRUE(is_error(run({"HELLO", "3", "foo"}), "ERR Syntax error in HELLO option 'foo'"));
+  // Debian's hiredis (0.14) reads RESP2 only: RESP3 is checked on the wire.
+  raw_connection c{port()};
+  c.send_all(encode_command({"CLIENT", "ID"}));
+  auto id = c.read_line();
+  ASSERT_EQ(id.front(), ':');
+  c.send_all(encode_command({"HELLO", "3", "SETNAME", "tester"}));
+  std::string expected = "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n"
+                         "$5\r\n7.0.0\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n"
+                         + id + "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n"
+                         "$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+  EXPECT_EQ(c.read_exactly(expected.size()), expected);
+  // A missing value is RESP3's null; CONFIG GET is a map.
+  c.send_all(encode_command({"GET", "nope"}));
+  EXPECT_EQ(c.read_line(), "_\r\n");
+  c.send_all(encode_command({"CONFIG", "GET", "maxclients"}));
+  std::string config = "%1\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n";
+  EXPECT_EQ(c.read_exactly(config.size()), config);
+  c.send_all(encode_command({"CLIENT", "GETNAME"}));
+  EXPECT_EQ(c.read_exactly(12), "$6\r\ntester\r\n");
+  c.send_all(encode_command({"HELLO", "2"}));
+  EXPECT_EQ(c.read_line(), "*14\r\n");
+}
+
+TEST_F(Connections, ClientIdNameListAndInfo) {
+  auto id = integer_of(run({"CLIENT", "ID"}));
+  EXPECT_GT(id, 0);
+  EXPECT_TRUE(is_nil(run({"CLIENT", "GETNAME"})));
+  EXPECT_TRUE(is_error(run({"CLIENT", "SETNAME", "a b"}),
+                       "ERR Client names cannot contain spaces, newlines or special "
+                       "characters."));
+  EXPECT_TRUE(is_status(run({"CLIENT", "SETNAME", "worker-1"}), "OK"));
+  hiredis_connection other{port()};
+  auto other_id = integer_of(other.command({"CLIENT", "ID"}));
+  EXPECT_GT(other_id, id);
+  other.command({"SUBSCRIBE", "x"});
+  auto list = text_of(run({"CLIENT", "LIST"}));
+  EXPECT_NE(list.find("id=" + std::to_string(id) + " "), std::string::npos) << list;
+  EXPECT_NE(list.find("name=worker-1 "), std::string::npos) << list;
+  EXPECT_NE(list.find("cmd=client|list "), std::string::npos) << list;
+  auto pubsub = text_of(run({"CLIENT", "LIST", "TYPE", "pubsub"}));
+  EXPECT_NE(pubsub.find("id=" + std::to_string(other_id) + " "), std::string::npos);
+  EXPECT_NE(pubsub.find("sub=1 "), std::string::npos) << pubsub;
+  EXPECT_EQ(pubsub.find("id=" + std::to_string(id) + " "), std::string::npos);
+  auto only = text_of(run({"CLIENT", "LIST", "ID", std::to_string(id)}));
+  EXPECT_EQ(std::count(only.begin(), only.end(), '\n'), 1) << only;
+  EXPECT_TRUE(is_error(run({"CLIENT", "LIST", "TYPE", "foo"}), "ERR Unknown client type 'foo'"));
+  auto info = text_of(run({"CLIENT", "INFO"}));
+  EXPECT_EQ(info.rfind("id=" + std::to_string(id) + " ", 0), 0u) << info;
+  EXPECT_TRUE(is_error(run({"CLIENT", "FOO"}), "ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
+}
+
+TEST_F(Connections, ConfigResetstatZeroesTheCounters) {
+  run({"SET", "k", "v"});
+  run({"GET", "k"});
+  run({"GET", "missing"});
+  EXPECT_TRUE(is_status(run({"CONFIG", "RESETSTAT"}), "OK"));
+  auto stats = text_of(run({"INFO", "stats"}));
+  EXPECT_NE(stats.find("keyspace_hits:0\r\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("keyspace_misses:0\r\n"), std::string::npos) << stats;
+  // INFO itself is the one command since the reset.
+  EXPECT_NE(stats.find("total_commands_processed:1\r\n"), std::string::npos) << stats;
+  EXPECT_TRUE(is_bulk(run({"GET", "k"}), "v")); // data is untouched
+}
+
+class IdleTimeout : public server_test {
+protected:
+  std::vector<std::string> server_args() const override {
+    return {"--timeout=1"};
+  }
+};
+
+TEST_F(IdleTimeout, IdleClientsAreClosedSubscribersAndActiveOnesStay) {
+  hiredis_connection idle{port(), std::chrono::seconds{10}};
+  hiredis_connection subscriber{port(), std::chrono::seconds{10}};
+  subscriber.command({"SUBSCRIBE", "news"});
+  EXPECT_TRUE(is_status(idle.command({"PING"}), "PONG"));
+  // The idle client is closed within the timeout plus one check interval; its
+  // blocking read ends with the connection closed (not with our own timeout).
+  bool closed = false;
+  try {
+    idle.get_reply();
+  } catch (const std::exception&) {
+    closed = idle.context()->err == REDIS_ERR_EOF;
+  }
+  EXPECT_TRUE(closed) << idle.context()->errstr;
+  // (The fixture's own client was idle all along and is gone too.)
+  hiredis_connection publisher{port()};
+  EXPECT_TRUE(is_integer(publisher.command({"PUBLISH", "news", "still here"}), 1));
+  auto message = subscriber.get_reply();
+  ASSERT_TRUE(message && message->type == REDIS_REPLY_ARRAY && message->elements == 3);
+  EXPECT_EQ(std::string(message->element[2]->str), "still here");
+}
