@@ -83,7 +83,7 @@ bool plan::fill_external(std::size_t index, std::string_view resp) {
 plan::record& plan::open(const client_context& client, merge how) {
   auto refs = static_cast<std::uint32_t>(refs_.size());
   records_.push_back(record{client.tag, how,
-                            static_cast<std::uint8_t>(client.resp_version),
+                            static_cast<std::uint8_t>(client.resp_version), false,
                             refs, refs, local_.size(), local_.size()});
   return records_.back();
 }
@@ -152,6 +152,8 @@ std::string_view plan::shard_reply(const ref& r) const {
 void plan::write_reply(std::size_t index, std::string& out,
                        const info_renderer& render_info) const {
   const auto& rec = records_[index];
+  if (rec.silent)
+    return;
   auto first = refs_.begin() + rec.refs_begin;
   auto last = refs_.begin() + rec.refs_end;
   protocol::reply_writer reply{out, rec.resp_version};

@@ -112,6 +112,13 @@ public:
     return records_[index].client;
   }
 
+  // Drops the replies of the commands recorded from `index` on (CLIENT REPLY
+  // OFF / SKIP): they still run, and still count as answered, but write nothing.
+  void silence_from(std::size_t index) noexcept {
+    for (auto i = index; i < records_.size(); ++i)
+      records_[i].silent = true;
+  }
+
   // Appends the reply of command `index` (in the order added) to `out`.
   // Only valid once complete().
   void write_reply(std::size_t index, std::string& out,
@@ -137,6 +144,7 @@ public:
     std::uint64_t client;
     merge how;
     std::uint8_t resp_version;
+    bool silent;
     std::uint32_t refs_begin;
     std::uint32_t refs_end;
     std::size_t local_begin;

@@ -118,6 +118,7 @@ std::string auth_command(connection& conn, const client_limits& limits,
   if (!credentials_ok(limits, user, password))
     return error_reply(conn, wrongpass);
   conn.authenticated = true;
+  conn.parser.set_unauthenticated(false);
   return "+OK\r\n";
 }
 
@@ -155,6 +156,7 @@ std::string hello_command(connection& conn, const client_limits& limits,
     if (!credentials_ok(limits, *user, *password))
       return error_reply(conn, wrongpass);
     conn.authenticated = true;
+    conn.parser.set_unauthenticated(false);
   }
   if (name != nullptr && !valid_client_name(*name))
     return error_reply(conn, "ERR Client names cannot contain spaces, newlines or "
@@ -212,6 +214,22 @@ std::string client_command(connection& conn, const connection_map& all,
                                "special characters.");
     conn.name.assign(argv[2].data(), argv[2].size());
     reply.simple("OK");
+  } else if (equals_ignoring_case(sub, "reply")) {
+    if (argv.size() != 3)
+      return arity_error();
+    auto mode = argv[2];
+    if (equals_ignoring_case(mode, "on")) {
+      conn.replies_off = false;
+      conn.skip_next_reply = false;
+      reply.simple("OK");
+    } else if (equals_ignoring_case(mode, "off")) {
+      conn.replies_off = true;
+    } else if (equals_ignoring_case(mode, "skip")) {
+      if (!conn.replies_off)
+        conn.skip_next_reply = true;
+    } else {
+      return error_reply(conn, "ERR syntax error");
+    }
   } else if (equals_ignoring_case(sub, "info")) {
     if (argv.size() != 2)
       return arity_error();

@@ -42,6 +42,8 @@ struct connection {
   bool tracking_output = false;
   std::int64_t unsent = 0;
   std::int64_t over_soft_since_ms = 0;
+  std::int64_t written_since_check = 0; // untracked: bytes since the last stall check
+  bool reading_paused = false;          // back-pressure: requests not read for now
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
   std::string name;
@@ -53,6 +55,9 @@ struct connection {
   // containers CLIENT and CONFIG).
   const commands::command_spec* last_command = nullptr;
   std::string last_subcommand;
+  // CLIENT REPLY: OFF silences every reply until ON; SKIP the next command's.
+  bool replies_off = false;
+  bool skip_next_reply = false;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

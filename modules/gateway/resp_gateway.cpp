@@ -4,6 +4,8 @@
 #include <deque>
 #include <set>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <string_view>
 #include <unordered_map>
@@ -107,13 +109,6 @@ commands::plan& current_plan(gateway_actor* self) {
 }
 
 // Hands bytes to the connection's socket, counting them when output is tracked.
-void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
-  self->write(conn.handle, bytes.size(), bytes.data());
-  self->flush(conn.handle);
-  if (conn.tracking_output)
-    conn.unsent += static_cast<std::int64_t>(bytes.size());
-}
-
 // Starts counting a connection's pending output: CAF reports each completed
 // write from now on (a message per write, so only for connections that need it).
 void track_output(gateway_actor* self, connection& conn) {
@@ -122,6 +117,41 @@ void track_output(gateway_actor* self, connection& conn) {
   conn.tracking_output = true;
   self->ack_writes(conn.handle, true);
 }
+
+// A client that keeps its replies unread shows first in the kernel's send queue:
+// after every stall_check_bytes written to an untracked connection, one ioctl
+// looks, and a queue that deep starts exact tracking. Clients that read their
+// replies never cost more than that ioctl.
+constexpr std::int64_t stall_check_bytes = 64 * 1024;
+constexpr int stalled_queue_bytes = 64 * 1024;
+
+void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
+  self->write(conn.handle, bytes.size(), bytes.data());
+  self->flush(conn.handle);
+  auto size = static_cast<std::int64_t>(bytes.size());
+  if (conn.tracking_output) {
+    conn.unsent += size;
+    return;
+  }
+  conn.written_since_check += size;
+  if (conn.written_since_check < stall_check_bytes)
+    return;
+  conn.written_since_check = 0;
+  int queued = 0;
+  if (::ioctl(static_cast<int>(conn.handle.id()), SIOCOUTQ, &queued) == 0
+      && queued >= stalled_queue_bytes)
+    track_output(self, conn);
+}
+
+// Back-pressure for clients without an output limit (Redis's default for normal
+// clients is none): past pause_output_bytes of unwritten replies the gateway stops
+// reading the client's requests, and reads again below resume_output_bytes. Its
+// memory stays bounded, and it loses nothing: once it reads, everything comes.
+constexpr std::int64_t pause_output_bytes = 1 << 20;
+constexpr std::int64_t resume_output_bytes = 256 << 10;
+
+// Redis's limit for a client that has not authenticated (requirepass).
+constexpr std::int64_t unauthenticated_output_bytes = 1024;
 
 // Forgets a connection: its subscriptions go, and so does the connection record.
 void forget(gateway_actor* self,
@@ -154,12 +184,21 @@ bool enforce_output_limit(gateway_actor* self,
   if (!conn.tracking_output)
     return false;
   const auto& limits = self->state.config.settings->limits;
-  const auto& limit = (conn.channels.empty() && conn.patterns.empty()) ? limits.normal
-                                                                        : limits.pubsub;
-  if (!limit.enabled())
-    return false;
+  const auto& limit = conn.subscribed() ? limits.pubsub : limits.normal;
   auto pending = conn.unsent + static_cast<std::int64_t>(conn.deferred_pushes.size());
-  bool cut = limit.hard_bytes > 0 && pending > limit.hard_bytes;
+  if (!conn.subscribed()) {
+    if (!conn.reading_paused && pending > pause_output_bytes) {
+      conn.reading_paused = true;
+      self->halt(conn.handle);
+    } else if (conn.reading_paused && pending < resume_output_bytes) {
+      conn.reading_paused = false;
+      self->trigger(conn.handle);
+    }
+  }
+  bool cut = !conn.authenticated && pending > unauthenticated_output_bytes;
+  if (!cut && !limit.enabled())
+    return false;
+  cut = cut || (limit.hard_bytes > 0 && pending > limit.hard_bytes);
   if (!cut && limit.soft_bytes > 0 && pending > limit.soft_bytes) {
     auto now = shard::unix_now_ms();
     if (conn.over_soft_since_ms == 0)
@@ -600,11 +639,26 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       if (argv.size() > 1 && (name == "client" || name == "config"))
         conn.last_subcommand = commands::to_lower(argv[1].substr(0, 32));
     }
-    if (refused_while_subscribed(conn, spec, argv, work))
-      continue;
-    if (commands::execute_command(work, conn.context, argv, spec)
-        == commands::outcome::gateway)
+    // CLIENT REPLY: subscription confirmations always go out (they are pushes),
+    // and CLIENT REPLY itself decides about its own reply.
+    bool silent = false;
+    if ((conn.replies_off || conn.skip_next_reply) && spec != nullptr) {
+      std::string_view name = spec->name;
+      bool exempt = name == "subscribe" || name == "psubscribe" || name == "unsubscribe"
+                    || name == "punsubscribe"
+                    || (name == "client" && argv.size() > 1
+                        && commands::equals_ignoring_case(argv[1], "reply"));
+      silent = !exempt;
+      if (!exempt)
+        conn.skip_next_reply = false;
+    }
+    auto first_record = work.size();
+    if (!refused_while_subscribed(conn, spec, argv, work)
+        && commands::execute_command(work, conn.context, argv, spec)
+             == commands::outcome::gateway)
       gateway_command(self, conn, argv, work);
+    if (silent)
+      work.silence_from(first_record);
   }
   return pos;
 }
@@ -859,6 +913,9 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       conn.serial = ++st.last_serial;
       conn.context.tag = (conn.serial << 32) | static_cast<std::uint32_t>(id);
       conn.authenticated = st.config.settings->limits.requirepass.empty();
+      conn.parser.set_unauthenticated(!conn.authenticated);
+      if (!conn.authenticated)
+        track_output(self, conn);
       conn.created_ms = conn.last_active_ms = shard::unix_now_ms();
       conn.addr = self->remote_addr(msg.handle) + ":"
                   + std::to_string(self->remote_port(msg.handle));
@@ -884,7 +941,14 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       conn.unsent -= static_cast<std::int64_t>(msg.written);
       if (conn.unsent < 0)
         conn.unsent = 0; // writes queued before tracking began
-      enforce_output_limit(self, it);
+      if (enforce_output_limit(self, it))
+        return;
+      // Drained: a normal client goes back to the untracked fast path.
+      if (conn.unsent == 0 && conn.authenticated && !conn.subscribed()
+          && !conn.reading_paused) {
+        conn.tracking_output = false;
+        self->ack_writes(conn.handle, false);
+      }
     },
     [self](subscription_broker::deliver_atom, const std::vector<std::uint64_t>& targets,
            const std::string& channel, const std::string& message) {

@@ -30,4 +30,10 @@ inline constexpr std::int64_t max_multibulk_count = INT32_MAX;
 // the arguments that really arrived.
 inline constexpr std::size_t max_reserved_arguments = 1024;
 
+// Before a client has authenticated (requirepass), Redis accepts only small requests:
+// enough for AUTH or HELLO, too little for an anonymous peer to make the server buffer
+// anything worth having.
+inline constexpr std::int64_t unauthenticated_max_multibulk_count = 10;
+inline constexpr std::int64_t unauthenticated_max_bulk_length = 16384;
+
 }  // namespace stairkv::protocol

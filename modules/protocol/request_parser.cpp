@@ -152,6 +152,8 @@ request_parser::step request_parser::parse_multibulk(const char* command, std::s
         count > max_multibulk_count) {
       return fail("Protocol error: invalid multibulk length");
     }
+    if (unauthenticated_ && count > unauthenticated_max_multibulk_count)
+      return fail("Protocol error: unauthenticated multibulk length");
     cursor_ = line_end + 2;
     line_searched_ = 0;
     if (count <= 0) return step::empty_command;
@@ -190,6 +192,8 @@ request_parser::step request_parser::parse_multibulk(const char* command, std::s
           length < 0 || static_cast<std::uint64_t>(length) > max_bulk_length) {
         return fail("Protocol error: invalid bulk length");
       }
+      if (unauthenticated_ && length > unauthenticated_max_bulk_length)
+        return fail("Protocol error: unauthenticated bulk length");
       cursor_ = line_end + 2;
       line_searched_ = 0;
       bulk_length_ = length;

@@ -62,6 +62,10 @@ class request_parser {
   // Forgets any partial command and a sticky error, for a fresh connection.
   void reset();
 
+  // Applies the small limits for clients that have not authenticated yet (see
+  // limits.hpp); off by default.
+  void set_unauthenticated(bool on) { unauthenticated_ = on; }
+
   // Bytes of heap storage the parser holds (argument positions, unescaped inline words).
   // Bounded by what actually arrived, never by a declared count; reported in client
   // memory accounting and checked by the tests.
@@ -73,6 +77,7 @@ class request_parser {
   std::uint64_t bytes_examined() const { return bytes_examined_; }
 
  private:
+  bool unauthenticated_ = false;
   enum class mode : std::uint8_t {
     idle,               // between commands
     multibulk_count,    // reading the `*N` line
