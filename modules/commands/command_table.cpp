@@ -166,12 +166,12 @@ const index& the_index() {
   return instance;
 }
 
+} // namespace
+
 bool arity_ok(const command_spec& spec, std::size_t argc) {
   auto n = static_cast<long>(argc);
   return spec.arity >= 0 ? n == spec.arity : n >= -spec.arity;
 }
-
-} // namespace
 
 const command_spec* find_command(std::string_view name) {
   if (name.size() > max_command_name)

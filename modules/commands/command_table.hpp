@@ -44,6 +44,9 @@ const command_spec* find_command(std::string_view name);
 // Every command, in a stable order.
 const std::vector<command_spec>& all_commands();
 
+// Whether `argc` arguments (the name included) fit the command's arity.
+bool arity_ok(const command_spec& spec, std::size_t argc);
+
 // Checks arity, then plans the command (or records its error reply).
 outcome execute_command(plan& p, const client_context& client,
                         const std::vector<std::string_view>& argv);

@@ -1,8 +1,10 @@
 #include "modules/gateway/info_report.hpp"
 
+#include "modules/commands/command_table.hpp"
 #include "modules/commands/text.hpp"
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 namespace stairkv::gateway {
 
@@ -155,43 +158,113 @@ void engine_section(std::string& out, const info_inputs& in) {
   field(out, "engine_shard_placement", in.facts->shard_placement);
 }
 
+// There is no replication: a master without replicas, as Redis reports one.
+void replication_section(std::string& out, const info_inputs&) {
+  out.append("# Replication\r\n");
+  field(out, "role", "master");
+  field(out, "connected_slaves", 0);
+  field(out, "master_failover_state", "no-failover");
+  field(out, "master_replid", std::string(40, '0'));
+  field(out, "master_replid2", std::string(40, '0'));
+  field(out, "master_repl_offset", 0);
+  field(out, "second_repl_offset", -1);
+  field(out, "repl_backlog_active", 0);
+  field(out, "repl_backlog_size", 0);
+  field(out, "repl_backlog_first_byte_offset", 0);
+  field(out, "repl_backlog_histlen", 0);
+}
+
+void cpu_section(std::string& out, const info_inputs&) {
+  auto seconds = [](const timeval& t) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(t.tv_sec),
+                  static_cast<long>(t.tv_usec));
+    return std::string{buf};
+  };
+  rusage self{};
+  rusage children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  out.append("# CPU\r\n");
+  field(out, "used_cpu_sys", seconds(self.ru_stime));
+  field(out, "used_cpu_user", seconds(self.ru_utime));
+  field(out, "used_cpu_sys_children", seconds(children.ru_stime));
+  field(out, "used_cpu_user_children", seconds(children.ru_utime));
+}
+
+// Calls per command since the start (or CONFIG RESETSTAT). Commands run
+// asynchronously on the shards, so their time is not attributed per command.
+void commandstats_section(std::string& out, const info_inputs& in) {
+  out.append("# Commandstats\r\n");
+  const auto& table = commands::all_commands();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    auto calls = i < in.clients.calls.size() ? in.clients.calls[i] : 0;
+    auto rejected = i < in.clients.rejected_calls.size() ? in.clients.rejected_calls[i] : 0;
+    if (calls == 0 && rejected == 0)
+      continue;
+    out.append("cmdstat_");
+    out.append(table[i].name);
+    out.append(":calls=");
+    out.append(std::to_string(calls));
+    out.append(",rejected_calls=");
+    out.append(std::to_string(rejected));
+    out.append("\r\n");
+  }
+}
+
 using section_fn = void (*)(std::string&, const info_inputs&);
 
 struct section {
   const char* name;
   section_fn render;
+  bool by_default; // in INFO without arguments and INFO default
 };
 
+// Redis's order, then this system's own section.
 constexpr section sections[] = {
-  {"server", server_section},     {"clients", clients_section},
-  {"memory", memory_section},     {"stats", stats_section},
-  {"keyspace", keyspace_section}, {"engine", engine_section},
+  {"server", server_section, true},
+  {"clients", clients_section, true},
+  {"memory", memory_section, true},
+  {"stats", stats_section, true},
+  {"replication", replication_section, true},
+  {"cpu", cpu_section, true},
+  {"commandstats", commandstats_section, false},
+  {"keyspace", keyspace_section, true},
+  {"engine", engine_section, true},
 };
 
 } // namespace
 
 void render_info(std::string& out, std::string_view selector,
                  const info_inputs& in) {
+  // Each word adds sections: a name, `default` (the usual ones), `all` and
+  // `everything` (every one); a section asked for twice comes once.
   auto wanted = commands::to_lower(selector);
-  bool everything = wanted.empty() || wanted == "default" || wanted == "all"
-                    || wanted == "everything";
-  auto selected = [&](std::string_view name) {
-    if (everything)
-      return true;
-    std::size_t pos = 0;
-    while (pos < wanted.size()) {
-      auto end = wanted.find(' ', pos);
-      if (end == std::string::npos)
-        end = wanted.size();
-      if (std::string_view{wanted}.substr(pos, end - pos) == name)
-        return true;
-      pos = end + 1;
+  bool chosen[std::size(sections)] = {};
+  bool any_word = false;
+  std::size_t pos = 0;
+  while (pos <= wanted.size()) {
+    auto end = wanted.find(' ', pos);
+    if (end == std::string::npos)
+      end = wanted.size();
+    auto word = std::string_view{wanted}.substr(pos, end - pos);
+    pos = end + 1;
+    if (word.empty())
+      continue;
+    any_word = true;
+    for (std::size_t i = 0; i < std::size(sections); ++i) {
+      if (word == "all" || word == "everything"
+          || (word == "default" && sections[i].by_default) || word == sections[i].name)
+        chosen[i] = true;
     }
-    return false;
-  };
+  }
+  if (!any_word)
+    for (std::size_t i = 0; i < std::size(sections); ++i)
+      chosen[i] = sections[i].by_default;
   bool first = true;
-  for (const auto& s : sections) {
-    if (!selected(s.name))
+  for (std::size_t i = 0; i < std::size(sections); ++i) {
+    const auto& s = sections[i];
+    if (!chosen[i])
       continue;
     if (!first)
       out.append("\r\n");

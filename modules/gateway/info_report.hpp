@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "modules/commands/plan.hpp"
 #include "modules/engine/routing.hpp"
@@ -21,6 +22,10 @@ struct client_figures {
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;
   std::int64_t output_limit_disconnections = 0;
+  // Per command of commands::all_commands(), by position: calls run, and calls
+  // refused before running (arity, NOAUTH, subscribed mode).
+  std::vector<std::int64_t> calls;
+  std::vector<std::int64_t> rejected_calls;
 };
 
 struct info_inputs {

@@ -1,5 +1,7 @@
 #include "modules/gateway/info_report.hpp"
 
+#include "modules/commands/command_table.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -97,4 +99,23 @@ TEST_F(InfoReport, NamedSectionsOnlyCaseInsensitive) {
 TEST_F(InfoReport, EmptyKeyspaceListsNoDatabase) {
   in.keyspace.keys = 0;
   EXPECT_EQ(render("keyspace"), "# Keyspace\r\n");
+}
+
+TEST_F(InfoReport, SelectorsAddSectionsOnceAndCommandstatsOnlyWhenAsked) {
+  in.clients.calls.assign(stairkv::commands::all_commands().size(), 0);
+  in.clients.rejected_calls.assign(in.clients.calls.size(), 0);
+  in.clients.calls[0] = 4;
+  auto plain = render("");
+  EXPECT_NE(plain.find("# CPU\r\nused_cpu_sys:"), std::string::npos);
+  EXPECT_NE(plain.find("# Replication\r\nrole:master\r\n"), std::string::npos);
+  EXPECT_EQ(plain.find("# Commandstats"), std::string::npos);
+  EXPECT_EQ(render("default").find("# Commandstats"), std::string::npos);
+  auto both = render("cpu all");
+  EXPECT_EQ(both.find("# CPU"), both.rfind("# CPU"));
+  std::string line = "cmdstat_" + std::string{stairkv::commands::all_commands()[0].name}
+                     + ":calls=4,rejected_calls=0\r\n";
+  EXPECT_NE(both.find(line), std::string::npos) << both;
+  auto stats = render("commandSTATS");
+  EXPECT_EQ(stats.rfind("# Commandstats\r\n", 0), 0u);
+  EXPECT_EQ(stats.find("used_memory"), std::string::npos);
 }

@@ -1,5 +1,6 @@
 #include "modules/gateway/resp_gateway.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <set>
@@ -304,6 +305,8 @@ void config_command(gateway_actor* self, connection& conn,
     figures.commands_processed = 0;
     figures.rejected_connections = 0;
     figures.output_limit_disconnections = 0;
+    std::fill(figures.calls.begin(), figures.calls.end(), 0);
+    std::fill(figures.rejected_calls.begin(), figures.rejected_calls.end(), 0);
     work.add_reset_stats(conn.context);
     return;
   } else if (commands::equals_ignoring_case(sub, "resetstat")) {
@@ -624,14 +627,20 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     ++conn.unanswered;
     ++self->state.figures.commands_processed;
     const auto& argv = conn.parser.args();
+    const auto* spec = commands::find_command(argv[0]);
+    auto& figures = self->state.figures;
+    auto command_index = spec != nullptr ? static_cast<std::size_t>(
+                                             spec - commands::all_commands().data())
+                                         : 0;
     if (!conn.authenticated) {
       std::string refusal;
       if (!allowed_before_auth(conn, argv, refusal)) {
+        if (spec != nullptr)
+          ++figures.rejected_calls[command_index];
         work.add_reply(conn.context, refusal);
         continue;
       }
     }
-    const auto* spec = commands::find_command(argv[0]);
     if (spec != nullptr) {
       conn.last_command = spec;
       conn.last_subcommand.clear();
@@ -653,7 +662,14 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
         conn.skip_next_reply = false;
     }
     auto first_record = work.size();
-    if (!refused_while_subscribed(conn, spec, argv, work)
+    bool refused = refused_while_subscribed(conn, spec, argv, work);
+    if (spec != nullptr) {
+      if (refused || !commands::arity_ok(*spec, argv.size()))
+        ++figures.rejected_calls[command_index];
+      else
+        ++figures.calls[command_index];
+    }
+    if (!refused
         && commands::execute_command(work, conn.context, argv, spec)
              == commands::outcome::gateway)
       gateway_command(self, conn, argv, work);
@@ -875,6 +891,8 @@ void close_idle(gateway_actor* self) {
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                            caf::io::doorman_ptr listener) {
   auto& st = self->state;
+  st.figures.calls.assign(commands::all_commands().size(), 0);
+  st.figures.rejected_calls.assign(commands::all_commands().size(), 0);
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
   st.follower = engine::routing_follower{st.config.routing};
