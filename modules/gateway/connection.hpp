@@ -44,6 +44,9 @@ struct connection {
   std::int64_t over_soft_since_ms = 0;
   std::int64_t written_since_check = 0; // untracked: bytes since the last stall check
   bool reading_paused = false;          // back-pressure: requests not read for now
+  // A multi-step command (RENAME, MSETNX) is running: this client's later
+  // commands wait in `input` until it has finished, so that they see its effect.
+  bool waiting_for_step = false;
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
   std::string name;

@@ -22,6 +22,7 @@
 #include "modules/engine/routing_follower.hpp"
 #include "modules/gateway/connection.hpp"
 #include "modules/gateway/info_report.hpp"
+#include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
 #include "modules/shard/clock.hpp"
@@ -68,6 +69,9 @@ struct gateway_state {
   std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
   std::uint64_t last_serial = 0;      // client ids handed out so far
+  // What to do once a plan's shards have answered, by plan id (the steps of
+  // multi-step commands).
+  std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
   client_figures figures;
 
   static inline const char* name = "resp_gateway";
@@ -321,6 +325,7 @@ void config_command(gateway_actor* self, connection& conn,
 }
 
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
+void resume_input(gateway_actor* self, std::uint64_t tag);
 void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
 
 // What a (P)SUBSCRIBE / (P)UNSUBSCRIBE acts on.
@@ -434,6 +439,142 @@ void unsubscribe_command(gateway_actor* self, connection& conn,
   else
     tell_broker(self, conn, work, std::move(reply),
                 subscription_broker::unsubscribe_atom::value, std::move(names));
+}
+
+// -- multi-step commands --------------------------------------------------------
+//
+// RENAME, RENAMENX and MSETNX read before they write, and their keys may live on
+// different shards. Each runs as steps: operations planned for no connection (a
+// hidden client) into the plan being built, and a function run once that plan's
+// shards have answered, which plans the next step or fills in the client's reply.
+// Meanwhile the client's later commands wait (waiting_for_step), so a pipeline
+// sees the command's effect; other clients may act on the same keys between
+// steps (the README says what that means for each command).
+
+const commands::client_context hidden_client{0, 2};
+
+// Plans a step into the plan being built: `build(plan)` adds its operations and
+// `then(plan, first_record)` runs once that plan's shards have answered.
+template <class Build, class Then>
+void plan_step(gateway_actor* self, Build build, Then then) {
+  auto& work = current_plan(self);
+  auto first = work.size();
+  build(work);
+  auto id = self->state.building_id;
+  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
+    if (auto* plan = find_plan(self, id))
+      then(*plan, first);
+  });
+}
+
+// The merged reply of record `index` of a plan whose shards have answered.
+std::string reply_of(const commands::plan& plan, std::size_t index) {
+  std::string out;
+  plan.write_reply(index, out, {});
+  return out;
+}
+
+// A multi-step command's reply slot and the client's paused input, together.
+auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto fill = reply_later(self, conn, work);
+  conn.waiting_for_step = true;
+  auto tag = conn.context.tag;
+  return [self, fill, tag](std::string_view resp) mutable {
+    fill(resp);
+    resume_input(self, tag);
+  };
+}
+
+// RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
+// deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
+// source and writes the target with the same deadline.
+void rename_command(gateway_actor* self, connection& conn,
+                    const std::vector<std::string_view>& argv, commands::plan& work,
+                    bool only_if_new) {
+  auto finish = begin_steps(self, conn, work);
+  std::string src{argv[1]};
+  std::string dst{argv[2]};
+  plan_step(
+    self,
+    [&](commands::plan& p) {
+      auto& peek = p.open(hidden_client, commands::plan::merge::single);
+      p.route(peek, shard::op_code::peek, src);
+      auto& exists = p.open(hidden_client, commands::plan::merge::sum);
+      p.route(exists, shard::op_code::exists, dst);
+    },
+    [self, finish, src, dst, only_if_new](commands::plan& p, std::size_t first) mutable {
+      protocol::reply source;
+      auto peeked = reply_of(p, first);
+      if (protocol::read_reply(peeked, source).status != protocol::read_status::complete
+          || source.type != protocol::reply::kind::array || source.elements.size() != 2) {
+        finish(source.type == protocol::reply::kind::error ? peeked
+                                                           : "-ERR no such key\r\n");
+        return;
+      }
+      bool target_exists = reply_of(p, first + 1) != ":0\r\n";
+      if (src == dst) {
+        finish(only_if_new ? ":0\r\n" : "+OK\r\n");
+        return;
+      }
+      if (only_if_new && target_exists) {
+        finish(":0\r\n");
+        return;
+      }
+      auto value = source.elements[0].text;
+      auto deadline = source.elements[1].integer;
+      plan_step(
+        self,
+        [&](commands::plan& next) {
+          auto& out = next.open(hidden_client, commands::plan::merge::single);
+          next.route(out, shard::op_code::rename_from, src);
+          auto& in = next.open(hidden_client, commands::plan::merge::single);
+          next.route(in, shard::op_code::rename_to, dst, value, deadline);
+        },
+        [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
+          auto written = reply_of(next, second + 1);
+          if (written.front() == '-')
+            finish(written);
+          else
+            finish(only_if_new ? ":1\r\n" : "+OK\r\n");
+        });
+    });
+}
+
+// MSETNX key value [key value ...]: step 1 counts the keys that exist; step 2,
+// if none does, sets them all.
+void msetnx_command(gateway_actor* self, connection& conn,
+                    const std::vector<std::string_view>& argv, commands::plan& work) {
+  if (argv.size() % 2 == 0) {
+    work.add_reply(conn.context, "-ERR wrong number of arguments for 'msetnx' command\r\n");
+    return;
+  }
+  auto finish = begin_steps(self, conn, work);
+  std::vector<std::string> pairs(argv.begin() + 1, argv.end());
+  plan_step(
+    self,
+    [&](commands::plan& p) {
+      auto& count = p.open(hidden_client, commands::plan::merge::sum);
+      for (std::size_t i = 0; i < pairs.size(); i += 2)
+        p.route(count, shard::op_code::exists, pairs[i]);
+    },
+    [self, finish, pairs](commands::plan& p, std::size_t first) mutable {
+      auto existing = reply_of(p, first);
+      if (existing != ":0\r\n") {
+        finish(existing.front() == '-' ? existing : ":0\r\n");
+        return;
+      }
+      plan_step(
+        self,
+        [&](commands::plan& next) {
+          auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
+          for (std::size_t i = 0; i < pairs.size(); i += 2)
+            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
+        },
+        [finish](commands::plan& next, std::size_t second) mutable {
+          auto written = reply_of(next, second);
+          finish(written.front() == '-' ? written : ":1\r\n");
+        });
+    });
 }
 
 // PUBLISH channel message: the broker counts the receivers; the reply takes its
@@ -577,6 +718,12 @@ void gateway_command(gateway_actor* self, connection& conn,
     work.add_info(conn.context, section);
   } else if (commands::equals_ignoring_case(name, "config")) {
     config_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "rename")) {
+    rename_command(self, conn, argv, work, false);
+  } else if (commands::equals_ignoring_case(name, "renamenx")) {
+    rename_command(self, conn, argv, work, true);
+  } else if (commands::equals_ignoring_case(name, "msetnx")) {
+    msetnx_command(self, conn, argv, work);
   } else if (commands::equals_ignoring_case(name, "auth")) {
     work.add_reply(conn.context, auth_command(conn, self->state.config.settings->limits,
                                               argv));
@@ -607,7 +754,7 @@ void gateway_command(gateway_actor* self, connection& conn,
 std::size_t consume(gateway_actor* self, connection& conn, const char* data,
                     std::size_t size) {
   std::size_t pos = 0;
-  while (!conn.closing) {
+  while (!conn.closing && !conn.waiting_for_step) {
     auto status = conn.parser.parse(data + pos, size - pos);
     if (status == protocol::request_parser::status::error) {
       std::string reply;
@@ -677,6 +824,20 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       work.silence_from(first_record);
   }
   return pos;
+}
+
+// Parses what a client sent while one of its multi-step commands ran.
+void resume_input(gateway_actor* self, std::uint64_t tag) {
+  auto& st = self->state;
+  auto it = find_client(st, tag);
+  if (it == st.connections.end())
+    return;
+  auto& conn = it->second;
+  conn.waiting_for_step = false;
+  if (conn.input.empty() || conn.closing)
+    return;
+  auto used = consume(self, conn, conn.input.data(), conn.input.size());
+  conn.input.erase(0, used);
 }
 
 void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
@@ -801,11 +962,25 @@ commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
   return &queue[id - queue.front().id].work;
 }
 
+// Runs the steps waiting for plan `id`'s shards (before its replies are written).
+void run_after_shards(gateway_actor* self, std::uint64_t id) {
+  auto& pending = self->state.after_shards;
+  auto it = pending.find(id);
+  if (it == pending.end())
+    return;
+  auto steps = std::move(it->second);
+  pending.erase(it);
+  for (auto& step : steps)
+    step();
+}
+
 void send_batches(gateway_actor* self, plan_in_flight& entry) {
   entry.sent = true;
   auto& work = entry.work;
-  if (work.busy_shards().empty())
+  if (work.busy_shards().empty()) {
+    run_after_shards(self, entry.id);
     return;
+  }
   auto id = entry.id;
   self->state.follower.sent(work.entry());
   for (auto shard : work.busy_shards()) {
@@ -814,14 +989,17 @@ void send_batches(gateway_actor* self, plan_in_flight& entry) {
       if (work == nullptr || work->shards_answered())
         return; // the plan was already answered (a shard failed earlier)
       work->deliver(shard, std::move(result));
-      if (work->shards_answered())
+      if (work->shards_answered()) {
+        run_after_shards(self, id);
         plan_progressed(self, id, true);
+      }
     };
     auto on_error = [self, id](caf::error&) {
       auto* work = find_plan(self, id);
       if (work == nullptr || work->shards_answered())
         return;
       work->fail_pending("-ERR shard unavailable\r\n");
+      run_after_shards(self, id);
       plan_progressed(self, id, true);
     };
     self->request(work.routing().shard(shard), caf::infinite,

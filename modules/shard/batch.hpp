@@ -48,6 +48,12 @@ enum class op_code : std::uint8_t {
   // from old shard `number` of a staircase of `flags` stairs.
   keys_from,
   reset_stats, // keyless: +OK after zeroing hits, misses and expired (RESETSTAT)
+  // RENAME in two steps (see resp_gateway.cpp): `peek` answers *2 of the value
+  // and the deadline (:0 for none), or null; `rename_from` deletes the key (:1 /
+  // :0); `rename_to` stores value with deadline `number` (+OK).
+  peek,
+  rename_from,
+  rename_to,
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).

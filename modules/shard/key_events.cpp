@@ -28,6 +28,10 @@ std::string_view event_name(key_event e) noexcept {
       return "evicted";
     case key_event::keymiss:
       return "keymiss";
+    case key_event::rename_from:
+      return "rename_from";
+    case key_event::rename_to:
+      return "rename_to";
   }
   return "unknown";
 }
@@ -45,6 +49,8 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::del:
     case key_event::expire:
     case key_event::persist:
+    case key_event::rename_from:
+    case key_event::rename_to:
       return notify_flag::generic;
     case key_event::expired:
       return notify_flag::expired;

@@ -32,6 +32,8 @@ enum class key_event : std::uint8_t {
   expired,     // "expired": the deadline passed (class x)
   evicted,     // "evicted": dropped for the memory bound (class e)
   keymiss,     // "keymiss": a read found no key (class m)
+  rename_from, // "rename_from": RENAME's source (class g)
+  rename_to,   // "rename_to": RENAME's destination (class g)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

@@ -307,6 +307,40 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       case op_code::random_key:
         run_random_key(out.replies);
         break;
+      case op_code::peek: {
+        auto* r = find_live(key, now);
+        if (r == nullptr) {
+          reply.null();
+        } else {
+          reply.array(2);
+          reply.bulk(r->value());
+          reply.integer(r->deadline);
+        }
+        break;
+      }
+      case op_code::rename_from: {
+        auto* r = find_live(key, now);
+        if (r != nullptr) {
+          note(key_event::rename_from, key);
+          erase(r);
+        }
+        reply.integer(r != nullptr ? 1 : 0);
+        break;
+      }
+      case op_code::rename_to: {
+        auto* r = find_live(key, now);
+        auto value = work.value(op);
+        if (r == nullptr) {
+          note(key_event::new_key, key);
+          r = entries_.insert(key, value, no_deadline);
+        } else {
+          r = entries_.assign(r, value);
+        }
+        set_deadline(r, op.number);
+        note(key_event::rename_to, key);
+        reply.simple("OK");
+        break;
+      }
       case op_code::reset_stats:
         hits_ = misses_ = expired_ = 0;
         reply.simple("OK");

@@ -3,10 +3,12 @@
 // Every input is treated as the byte stream one client sends on one connection. The
 // stream is delivered several ways: in one read, one byte per read, and in reads whose
 // sizes follow from the input's first byte. Each delivery drives the parser the way the
-// gateway does (modules/gateway/resp_gateway.cpp, consume() and on_data()): parse
-// straight from the read while nothing is buffered, keep only an incomplete tail,
+// gateway does (modules/gateway/resp_gateway.cpp: consume(), on_data(), resume_input()):
+// parse straight from the read while nothing is buffered, keep only the unparsed tail,
 // append the next read to that tail and drop exactly consumed() bytes after each call,
-// and stop reading after a protocol error.
+// pause after a multi-step command and go on with the buffered tail later, lift the
+// unauthenticated limits after AUTH, and stop reading after a protocol error. Inputs of
+// odd length start unauthenticated.
 //
 // Checked on every call, in addition to what ASan and UBSan catch:
 // - consumed() never exceeds the bytes passed, and a command consumes at least a byte;
@@ -54,10 +56,25 @@ struct outcome {
   std::size_t pending = 0;  // bytes still buffered, waiting for the rest of a command
 };
 
-// One client connection as the gateway keeps it: a parser, the buffered incomplete
-// tail, and whether the connection is closing after a protocol error.
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// One client connection as the gateway keeps it: a parser, the buffered unparsed tail,
+// whether input is paused behind a multi-step command, whether the client has
+// authenticated, and whether the connection is closing after a protocol error.
 class connection {
  public:
+  explicit connection(bool unauthenticated) : authenticated_(!unauthenticated) {
+    parser_.set_unauthenticated(unauthenticated);
+  }
+
   // Delivers one read. The bytes are copied into a vector of exactly `size` elements;
   // built with _GLIBCXX_SANITIZE_VECTOR, ASan then reports any read past the end of
   // what the parser was given, into the spare capacity as well as beyond it.
@@ -70,6 +87,9 @@ class connection {
       check_sticky_error(read, size);
       return;
     }
+    // A paused command finishes before this read is handled.
+    if (waiting_) resume();
+    if (closing_) return;
     const std::size_t hint = hint_;
     const std::size_t commands_before = result_.commands.size();
     if (input_.empty()) {
@@ -88,6 +108,7 @@ class connection {
 
   // Ends the stream and returns what was parsed. Leaves the parser reset.
   outcome finish() {
+    while (waiting_ && !closing_) resume();
     result_.pending = closing_ ? 0 : input_.size();
     static constexpr char ping[] = "*1\r\n$4\r\nPING\r\n";
     const std::size_t ping_size = sizeof ping - 1;
@@ -102,11 +123,45 @@ class connection {
   }
 
  private:
+  // The gateway's resume_input(): the paused command has finished, so the buffered
+  // commands behind it are parsed.
+  void resume() {
+    waiting_ = false;
+    if (input_.empty()) return;
+    const std::size_t used = consume(input_.data(), input_.size());
+    input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(used));
+  }
+
+  // What the gateway does with a command that matters to the parser: a successful AUTH
+  // (or HELLO ... AUTH) lifts the unauthenticated limits, and RENAME, RENAMENX and
+  // MSETNX run in steps, pausing the client's later input until they finish. Passwords
+  // are taken as right.
+  void execute(const std::vector<std::string>& argv) {
+    const std::string& name = argv[0];
+    if (!authenticated_) {
+      bool authenticates = equals_ignoring_case(name, "auth");
+      if (equals_ignoring_case(name, "hello")) {
+        for (std::size_t i = 2; i + 2 < argv.size(); ++i) {
+          if (equals_ignoring_case(argv[i], "auth")) authenticates = true;
+        }
+      }
+      if (!authenticates) return;  // refused with NOAUTH
+      authenticated_ = true;
+      parser_.set_unauthenticated(false);
+      return;
+    }
+    if (equals_ignoring_case(name, "rename") || equals_ignoring_case(name, "renamenx") ||
+        equals_ignoring_case(name, "msetnx")) {
+      waiting_ = true;
+    }
+  }
+
   // Parses every complete command in `data` and returns how many bytes were consumed,
   // as the gateway's consume() does.
   std::size_t consume(const char* data, std::size_t size) {
     std::size_t pos = 0;
-    while (!closing_) {
+    hint_ = 0;
+    while (!closing_ && !waiting_) {
       ++calls_;
       const status result = parser_.parse(data + pos, size - pos);
       const std::size_t used = parser_.consumed();
@@ -117,7 +172,6 @@ class connection {
         result_.failed = true;
         result_.error.assign(parser_.error());
         closing_ = true;
-        hint_ = 0;
         pos = size;
         break;
       }
@@ -144,8 +198,9 @@ class connection {
         }
         copy.emplace_back(arg);
       }
-      result_.commands.push_back(std::move(copy));
       pos += used;
+      execute(copy);
+      result_.commands.push_back(std::move(copy));
     }
     expect(parser_.memory_usage() <= 64 * 1024 + 64 * fed_,
            "memory_usage() is proportional to the input");
@@ -164,7 +219,9 @@ class connection {
 
   request_parser parser_;
   std::vector<char> read_;   // the current read
-  std::vector<char> input_;  // the incomplete tail the gateway keeps between reads
+  std::vector<char> input_;  // the unparsed tail the gateway keeps between reads
+  bool authenticated_;
+  bool waiting_ = false;   // input paused behind a multi-step command
   bool closing_ = false;
   std::size_t hint_ = 0;   // bytes_needed_hint() after the last call, if need_more
   std::size_t fed_ = 0;    // bytes delivered so far
@@ -172,14 +229,18 @@ class connection {
   outcome result_;
 };
 
+// Whether a stream starts on a connection that has not authenticated (requirepass is
+// set): chosen by the input's length, so that both kinds see every sort of input.
+bool starts_unauthenticated(std::size_t size) { return size % 2 == 1; }
+
 outcome deliver_whole(const std::uint8_t* data, std::size_t size) {
-  connection conn;
+  connection conn(starts_unauthenticated(size));
   if (size > 0) conn.on_data(data, size);
   return conn.finish();
 }
 
 outcome deliver_bytewise(const std::uint8_t* data, std::size_t size) {
-  connection conn;
+  connection conn(starts_unauthenticated(size));
   for (std::size_t i = 0; i < size; ++i) conn.on_data(data + i, 1);
   return conn.finish();
 }
@@ -188,7 +249,7 @@ outcome deliver_bytewise(const std::uint8_t* data, std::size_t size) {
 // low six bits, plus two) or sizes drawn from a small generator seeded with the byte and
 // the input's length, up to 16, 512 or 8192 bytes.
 outcome deliver_chunked(const std::uint8_t* data, std::size_t size) {
-  connection conn;
+  connection conn(starts_unauthenticated(size));
   if (size == 0) return conn.finish();
   const unsigned selector = data[0];
   const unsigned kind = selector >> 6;

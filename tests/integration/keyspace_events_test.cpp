@@ -220,3 +220,13 @@ TEST_F(SlowSubscriber, IsCutOffAloneWhileOthersGetEveryMessage) {
   EXPECT_TRUE(closed) << "error: " << slow.context()->errstr;
   EXPECT_TRUE(is_status(run({"PING"}), "PONG"));
 }
+
+TEST_F(KeyspaceEvents, RenameAnnouncesBothEnds) {
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "Eg"}), "OK"));
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__keyevent@0__:rename_*"});
+  run({"SET", "from", "1"});
+  run({"RENAME", "from", "to"});
+  EXPECT_EQ(next_push(sub), "__keyevent@0__:rename_* __keyevent@0__:rename_from from");
+  EXPECT_EQ(next_push(sub), "__keyevent@0__:rename_* __keyevent@0__:rename_to to");
+}

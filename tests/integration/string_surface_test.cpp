@@ -135,3 +135,46 @@ TEST_F(StringSurfaceAcrossResizes, KeysListsEveryKeyWhileTheEngineGrows) {
   auto info = text_of(run({"INFO", "engine"}));
   EXPECT_EQ(info.find("engine_resizes_up:0\r\n"), std::string::npos);
 }
+
+TEST_F(StringSurface, RenameMovesValueAndDeadline) {
+  run({"SET", "a", "1", "EX", "100"});
+  run({"SET", "b", "old", "EX", "5000"});
+  EXPECT_TRUE(is_status(run({"RENAME", "a", "b"}), "OK"));
+  EXPECT_TRUE(is_nil(run({"GET", "a"})));
+  EXPECT_TRUE(is_bulk(run({"GET", "b"}), "1"));
+  EXPECT_TRUE(is_integer(run({"TTL", "b"}), 100)); // the source's deadline, not the target's
+  EXPECT_TRUE(is_error(run({"RENAME", "a", "c"}), "ERR no such key"));
+  EXPECT_TRUE(is_status(run({"RENAME", "b", "b"}), "OK"));
+  EXPECT_TRUE(is_error(run({"RENAME", "zz", "zz"}), "ERR no such key"));
+  run({"SET", "x", "1"});
+  EXPECT_TRUE(is_integer(run({"RENAMENX", "x", "b"}), 0));
+  EXPECT_TRUE(is_integer(run({"RENAMENX", "x", "y"}), 1));
+  EXPECT_TRUE(is_integer(run({"RENAMENX", "y", "y"}), 0));
+  EXPECT_TRUE(is_integer(run({"TTL", "y"}), -1));
+}
+
+TEST_F(StringSurface, APipelineSeesWhatRenameAndMsetnxDid) {
+  // Many keys, so that sources and targets sit on different shards too.
+  for (int i = 0; i < 50; ++i) {
+    auto n = std::to_string(i);
+    client().append({"SET", "src" + n, "v" + n});
+    client().append({"RENAME", "src" + n, "dst" + n});
+    client().append({"GET", "dst" + n});
+    client().append({"EXISTS", "src" + n});
+    client().append({"MSETNX", "m" + n, "1", "dst" + n, "x"});
+    client().append({"MSETNX", "m" + n, "1", "n" + n, "2"});
+    client().append({"MGET", "m" + n, "n" + n});
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto n = std::to_string(i);
+    EXPECT_TRUE(is_status(client().get_reply(), "OK"));
+    EXPECT_TRUE(is_status(client().get_reply(), "OK"));
+    EXPECT_TRUE(is_bulk(client().get_reply(), "v" + n));
+    EXPECT_TRUE(is_integer(client().get_reply(), 0));
+    EXPECT_TRUE(is_integer(client().get_reply(), 0)) << "dst" << n << " exists";
+    EXPECT_TRUE(is_integer(client().get_reply(), 1));
+    EXPECT_TRUE(is_bulk_array(client().get_reply(), {std::string{"1"}, std::string{"2"}}));
+  }
+  EXPECT_TRUE(is_error(run({"MSETNX", "a", "1", "b"}),
+                       "ERR wrong number of arguments for 'msetnx' command"));
+}
