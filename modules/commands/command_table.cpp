@@ -128,6 +128,8 @@ std::vector<command_spec> make_table() {
     {"rename", 3, gw | w, 1, 2, 1, "generic", "Rename a key", "1.0.0", nullptr},
     {"renamenx", 3, gw | w | f, 1, 2, 1, "generic",
      "Rename a key, only if the new key does not exist", "1.0.0", nullptr},
+    {"scan", -2, r, 0, 0, 0, "generic", "Incrementally iterate the keys space",
+     "2.8.0", plan_scan},
     {"select", 2, ld | st | f, 0, 0, 0, "connection",
      "Change the selected database for the current connection", "1.0.0",
      plan_select},

@@ -1,5 +1,8 @@
 #include "modules/commands/plan.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "modules/commands/command_table.hpp"
@@ -24,6 +27,28 @@ void copy_reply(std::string_view reply, int resp_version, std::string& out) {
 std::size_t random_index(std::size_t n) {
   static thread_local std::minstd_rand rng{std::random_device{}()};
   return std::uniform_int_distribution<std::size_t>{0, n - 1}(rng);
+}
+
+// SCAN's cursor: the next start position (in the 32-bit space of scan positions)
+// times 64, plus the exponent of the next span. The span adapts to the keys one
+// step found so that a step returns about COUNT keys, and grows only where the
+// start is aligned to it, so positions are never skipped or visited twice.
+std::uint64_t scan_next_cursor(std::uint64_t start, unsigned span, std::uint64_t count,
+                               std::int64_t looked) {
+  auto next = start + (std::uint64_t{1} << span);
+  if (next >= (std::uint64_t{1} << 32))
+    return 0;
+  int wanted = static_cast<int>(span);
+  if (looked == 0) {
+    wanted += 2;
+  } else {
+    auto ratio = static_cast<double>(count) / static_cast<double>(looked);
+    wanted += static_cast<int>(std::lround(std::log2(ratio)));
+  }
+  wanted = std::max(0, std::min(32, wanted));
+  while (wanted > 0 && (next & ((std::uint64_t{1} << wanted) - 1)) != 0)
+    --wanted;
+  return (next << 6) | static_cast<std::uint64_t>(wanted);
 }
 
 bool read_integer_reply(std::string_view reply, std::int64_t& value) {
@@ -100,9 +125,10 @@ void plan::route(record& rec, shard::op_code code, std::string_view key,
            extra);
 }
 
-void plan::route_to_all(record& rec, shard::op_code code, std::string_view value) {
+void plan::route_to_all(record& rec, shard::op_code code, std::string_view value,
+                        std::int64_t number, std::uint8_t flags, std::int64_t extra) {
   for (std::size_t i = 0; i < routing_->entry->shards.size(); ++i)
-    route_to(rec, i, code, {}, value, 0, 0);
+    route_to(rec, i, code, {}, value, number, flags, extra);
 }
 
 void plan::route_to_every_engine(record& rec, shard::op_code code) {
@@ -214,6 +240,39 @@ void plan::write_reply(std::size_t index, std::string& out,
         auto body = text.substr(text.find("\r\n") + 2);
         out.append(body.data(), body.size());
       }
+      break;
+    }
+    case merge::scan: {
+      // Local bytes: "<start> <span exponent> <count>"; shards: *2 [:looked, *keys].
+      std::uint64_t start = 0;
+      unsigned span = 0;
+      std::uint64_t count = 10;
+      std::sscanf(std::string{local_, rec.local_begin, rec.local_end - rec.local_begin}
+                    .c_str(),
+                  "%lu %u %lu", &start, &span, &count);
+      std::int64_t looked = 0;
+      std::int64_t total = 0;
+      std::vector<std::string_view> bodies;
+      for (auto i = first; i != last; ++i) {
+        protocol::reply part;
+        auto text = shard_reply(*i);
+        if (protocol::read_reply(text, part).status != protocol::read_status::complete
+            || part.type != protocol::reply::kind::array || part.elements.size() != 2) {
+          out.append(text.data(), text.size()); // a shard's error
+          return;
+        }
+        looked += part.elements[0].integer;
+        total += static_cast<std::int64_t>(part.elements[1].elements.size());
+        auto keys_at = text.find("\r\n", text.find("\r\n") + 2) + 2;
+        auto body = text.substr(text.find("\r\n", keys_at) + 2);
+        bodies.push_back(body);
+      }
+      auto next = scan_next_cursor(start, span, count, looked);
+      reply.array(2);
+      reply.bulk(std::to_string(next));
+      reply.array(static_cast<std::size_t>(total));
+      for (auto body : bodies)
+        out.append(body.data(), body.size());
       break;
     }
     case merge::any: {

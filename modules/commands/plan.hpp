@@ -138,6 +138,7 @@ public:
     info,    // shard statistics rendered by the caller's info_renderer
     concat,  // one array of the elements of every shard's array reply (KEYS)
     any,     // one non-null shard reply picked at random, else null (RANDOMKEY)
+    scan,    // SCAN: the shards' keys and the next cursor (local bytes: the step)
   };
 
   struct record {
@@ -158,7 +159,9 @@ public:
              std::uint8_t flags = 0, std::int64_t extra = 0);
   // Sends `code` to every shard of the entry engine (which, during a resize,
   // combines its share with the new engine's).
-  void route_to_all(record& rec, shard::op_code code, std::string_view value = {});
+  void route_to_all(record& rec, shard::op_code code, std::string_view value = {},
+                    std::int64_t number = 0, std::uint8_t flags = 0,
+                    std::int64_t extra = 0);
   // Sends `code` to every shard of every engine (statistics).
   void route_to_every_engine(record& rec, shard::op_code code);
   std::string& local_bytes() noexcept {

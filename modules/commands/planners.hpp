@@ -36,6 +36,7 @@ void plan_incrbyfloat(plan&, const client_context&, const args&);
 void plan_type(plan&, const client_context&, const args&);
 void plan_keys(plan&, const client_context&, const args&);
 void plan_randomkey(plan&, const client_context&, const args&);
+void plan_scan(plan&, const client_context&, const args&);
 
 // deadlines (expire_commands.cpp)
 void plan_expire(plan&, const client_context&, const args&);

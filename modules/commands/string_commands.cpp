@@ -2,7 +2,10 @@
 // checked without the stored value is checked here, so a shard only ever sees
 // well-formed operations.
 
+#include <algorithm>
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
@@ -248,6 +251,75 @@ void plan_type(plan& p, const client_context& client, const args& argv) {
 void plan_keys(plan& p, const client_context& client, const args& argv) {
   auto& rec = p.open(client, plan::merge::concat);
   p.route_to_all(rec, op_code::keys, argv[1]);
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: every shard lists its
+// keys in the cursor's stretch of scan positions (see table::run_scan); the
+// reply's cursor says where the next stretch starts and how wide it is.
+void plan_scan(plan& p, const client_context& client, const args& argv) {
+  std::uint64_t cursor = 0;
+  {
+    // Redis reads the cursor as an unsigned 64-bit number.
+    auto text = argv[1];
+    bool digits = !text.empty() && text.size() <= 20
+                  && std::all_of(text.begin(), text.end(),
+                                 [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      reply_error(p, client, "ERR invalid cursor");
+      return;
+    }
+    cursor = std::strtoull(std::string{text}.c_str(), nullptr, 10);
+  }
+  std::string_view pattern;
+  std::int64_t count = 10;
+  bool strings = true;
+  for (std::size_t i = 2; i < argv.size(); i += 2) {
+    if (i + 1 >= argv.size()) {
+      reply_error(p, client, "ERR syntax error");
+      return;
+    }
+    if (equals_ignoring_case(argv[i], "match")) {
+      pattern = argv[i + 1];
+    } else if (equals_ignoring_case(argv[i], "count")) {
+      if (!protocol::parse_int64(argv[i + 1], count)) {
+        reply_error(p, client, not_an_integer);
+        return;
+      }
+      if (count < 1) {
+        reply_error(p, client, "ERR syntax error");
+        return;
+      }
+    } else if (equals_ignoring_case(argv[i], "type")) {
+      strings = equals_ignoring_case(argv[i + 1], "string");
+    } else {
+      reply_error(p, client, "ERR syntax error");
+      return;
+    }
+  }
+  if (pattern == "*")
+    pattern = {};
+  // Cursor 0 starts at position 0 with a span of 2^22 (1/1024 of the space).
+  constexpr unsigned first_span = 22;
+  std::uint64_t start = cursor >> 6;
+  unsigned span = cursor == 0 ? first_span : static_cast<unsigned>(cursor & 63);
+  if (start >= (std::uint64_t{1} << 32) || span > 32) {
+    // Not a cursor this node hands out: the iteration is over.
+    auto begin = p.local_bytes().size();
+    auto& rec = p.open(client, plan::merge::local);
+    protocol::reply_writer out{p.local_bytes(), client.resp_version};
+    out.array(2);
+    out.bulk("0");
+    out.array(0);
+    p.close_local(rec, begin);
+    return;
+  }
+  auto begin = p.local_bytes().size();
+  auto& rec = p.open(client, plan::merge::scan);
+  p.local_bytes() += std::to_string(start) + " " + std::to_string(span) + " "
+                     + std::to_string(count);
+  p.close_local(rec, begin);
+  p.route_to_all(rec, op_code::scan, pattern, static_cast<std::int64_t>(start),
+                 static_cast<std::uint8_t>(span), strings ? 0 : 1);
 }
 
 // RANDOMKEY: every shard offers one of its keys; one of the offers is picked.

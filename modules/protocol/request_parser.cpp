@@ -37,7 +37,9 @@ std::size_t request_parser::bytes_needed_hint() const {
 }
 
 void request_parser::reset() {
+  auto unauthenticated = unauthenticated_;
   *this = request_parser();
+  unauthenticated_ = unauthenticated; // a connection setting, not parse state
 }
 
 std::size_t request_parser::memory_usage() const {

@@ -59,7 +59,7 @@ class request_parser {
   // to max_bulk_length: a caller reserving buffer space from it should cap the step.
   std::size_t bytes_needed_hint() const;
 
-  // Forgets any partial command and a sticky error, for a fresh connection.
+  // Forgets any partial command and a sticky error (set_unauthenticated stays).
   void reset();
 
   // Applies the small limits for clients that have not authenticated yet (see

@@ -54,6 +54,14 @@ enum class op_code : std::uint8_t {
   peek,
   rename_from,
   rename_to,
+  // SCAN's share (keyless): the keys whose scan position (the low 32 bits of their
+  // routing hash) lies in [number, number + 2^flags), matching the glob `value`
+  // (empty: all) and, with extra = 1, none (a TYPE other than string).
+  // *2 of :keys looked at (before MATCH) and *n of the keys.
+  scan,
+  // During a resize: the same for the keys that came from old shard `extra >> 8`
+  // of a staircase of `extra & 0xff` stairs (extra bit 63: the TYPE filter).
+  scan_from,
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).

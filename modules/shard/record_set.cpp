@@ -53,6 +53,7 @@ record* record_set::insert(std::string_view key, std::string_view value,
   r->value_size_ = static_cast<std::uint32_t>(value.size());
   r->deadline = deadline;
   set_.insert(r);
+  ++changes_;
   return r;
 }
 
@@ -61,6 +62,7 @@ void record_set::replace(record* old_record, record* new_record) {
   // The slot's key and hash do not change, only where the bytes live, so the
   // pointer is swapped in place instead of an erase and a re-insert.
   const_cast<record*&>(*it) = new_record;
+  ++changes_;
 }
 
 record* record_set::assign(record* r, std::string_view value) {
@@ -97,15 +99,18 @@ record* record_set::append(record* r, std::string_view more) {
 }
 
 void record_set::erase(record* r) {
+  ++changes_;
   set_.erase(r);
   std::free(r);
 }
 
 void record_set::release(record* r) {
+  ++changes_;
   set_.erase(r);
 }
 
 bool record_set::adopt(record* r) {
+  ++changes_;
   if (set_.insert(r).second)
     return true;
   std::free(r);
@@ -117,6 +122,7 @@ void record_set::destroy(record* r) {
 }
 
 void record_set::clear() {
+  ++changes_;
   for (auto* r : set_)
     std::free(r);
   set_.clear();

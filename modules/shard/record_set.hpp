@@ -83,6 +83,13 @@ public:
     return set_.size();
   }
 
+  // Counts changes that add or remove a key or move a record (anything that makes
+  // a saved record pointer or a saved list of keys stale); in-place value
+  // updates do not count.
+  std::uint64_t changes() const noexcept {
+    return changes_;
+  }
+
   template <class F>
   void for_each(F&& f) const {
     for (auto* r : set_)
@@ -136,6 +143,7 @@ private:
   static record* allocate(std::size_t key_size, std::size_t capacity);
 
   set_type set_;
+  std::uint64_t changes_ = 0;
 };
 
 } // namespace stairkv::shard

@@ -39,7 +39,7 @@ constexpr int pacing_factor = 6;
 
 // Where the reply of one operation of a forwarded batch comes from.
 struct op_route {
-  enum class kind : std::uint8_t { forwarded, summed, all_ok, local, concat };
+  enum class kind : std::uint8_t { forwarded, summed, all_ok, local, concat, scan };
   kind how = kind::local;
   std::uint32_t target = 0; // forwarded: which target, and which op there
   std::uint32_t index = 0;
@@ -88,6 +88,37 @@ struct forwarded_batch {
         case op_route::kind::local:
           out.replies.append(local, r.local_begin, r.local_end - r.local_begin);
           break;
+        case op_route::kind::scan: {
+          // *2 [:looked, *keys] from this shard and from each new shard, as one.
+          std::vector<std::string_view> parts;
+          parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
+          for (auto i = r.fan_begin; i < r.fan_end; ++i)
+            parts.push_back(results[fan[i].first].reply(fan[i].second));
+          std::int64_t looked = 0;
+          std::int64_t total = 0;
+          std::vector<std::string_view> bodies;
+          for (auto part : parts) {
+            // "*2\r\n:<looked>\r\n*<n>\r\n<bulks>"
+            auto l1 = part.find("\r\n");
+            auto l2 = l1 == std::string_view::npos ? l1 : part.find("\r\n", l1 + 2);
+            auto l3 = l2 == std::string_view::npos ? l2 : part.find("\r\n", l2 + 2);
+            std::int64_t a = 0;
+            std::int64_t n = 0;
+            if (l3 == std::string_view::npos
+                || !protocol::parse_int64(part.substr(l1 + 3, l2 - l1 - 3), a)
+                || !protocol::parse_int64(part.substr(l2 + 3, l3 - l2 - 3), n))
+              continue;
+            looked += a;
+            total += n;
+            bodies.push_back(part.substr(l3 + 2));
+          }
+          reply.array(2);
+          reply.integer(looked);
+          reply.array(static_cast<std::size_t>(total));
+          for (auto body : bodies)
+            out.replies.append(body);
+          break;
+        }
         case op_route::kind::concat: {
           // This shard's array (in `local`) and the new shards' arrays, as one.
           std::vector<std::string_view> parts;
@@ -316,6 +347,27 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
           auto index = add(t, op_code::keys_from, {}, work.value(op),
                            static_cast<std::int64_t>(order.source_index),
                            static_cast<std::uint8_t>(order.source_stairs));
+          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
+        }
+        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        break;
+      }
+      case op_code::scan: {
+        route.how = op_route::kind::scan;
+        route.local_begin = pending->local.size();
+        batch one;
+        one.add(op_code::scan, {}, work.value(op), op.number, op.flags, op.extra);
+        batch_result answer;
+        st->keys.execute(one, answer, now);
+        pending->local += answer.replies;
+        route.local_end = pending->local.size();
+        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
+        auto origin = (static_cast<std::int64_t>(order.source_index) << 8)
+                      | static_cast<std::int64_t>(order.source_stairs)
+                      | (op.extra == 1 ? std::int64_t{1} << 63 : 0);
+        for (auto t = range.first; t <= range.last; ++t) {
+          auto index = add(t, op_code::scan_from, {}, work.value(op), op.number,
+                           op.flags, origin);
           pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
         }
         route.fan_end = static_cast<std::uint32_t>(pending->fan.size());

@@ -341,6 +341,10 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.simple("OK");
         break;
       }
+      case op_code::scan:
+      case op_code::scan_from:
+        run_scan(work, op, out.replies, now);
+        break;
       case op_code::reset_stats:
         hits_ = misses_ = expired_ = 0;
         reply.simple("OK");
@@ -577,6 +581,54 @@ void table::run_keys(std::string_view pattern, std::size_t from_shard, unsigned 
       found.push_back(r.key());
   });
   protocol::reply_writer reply{out};
+  reply.array(found.size());
+  for (auto k : found)
+    reply.bulk(k);
+}
+
+// SCAN's share. Positions come from the routing hash, which every engine uses, so
+// a cursor means the same keys before, during and after a resize: a key present
+// from a SCAN's first call to its last has a position, and every position is
+// visited once. The sorted view is rebuilt only when keys were added, removed or
+// moved since the last SCAN call.
+void table::run_scan(const batch& work, const operation& op, std::string& out,
+                     deadline_ms now) {
+  if (scan_changes_ != entries_.changes()) {
+    scan_order_.clear();
+    scan_order_.reserve(entries_.size());
+    entries_.for_each([&](const record& r) {
+      scan_order_.emplace_back(static_cast<std::uint32_t>(engine::hash_key(r.key())), &r);
+    });
+    std::sort(scan_order_.begin(), scan_order_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    scan_changes_ = entries_.changes();
+  }
+  auto begin = static_cast<std::uint64_t>(op.number);
+  auto end = begin + (std::uint64_t{1} << std::min<unsigned>(op.flags, 32));
+  auto pattern = work.value(op);
+  bool from = op.code == op_code::scan_from;
+  bool no_type = from ? (op.extra >> 63) != 0 : op.extra == 1;
+  auto origin = from ? static_cast<std::size_t>((op.extra & ~(std::int64_t{1} << 63)) >> 8)
+                     : 0;
+  auto stairs = from ? static_cast<unsigned>(op.extra & 0xff) : 0;
+  std::int64_t looked = 0;
+  std::vector<std::string_view> found;
+  auto it = std::lower_bound(scan_order_.begin(), scan_order_.end(), begin,
+                             [](const auto& e, std::uint64_t v) { return e.first < v; });
+  for (; it != scan_order_.end() && it->first < end; ++it) {
+    const auto& r = *it->second;
+    if (is_expired(r, now))
+      continue;
+    if (from && engine::shard_of(r.key(), stairs) != origin)
+      continue;
+    ++looked;
+    if (no_type || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
+      continue;
+    found.push_back(r.key());
+  }
+  protocol::reply_writer reply{out};
+  reply.array(2);
+  reply.integer(looked);
   reply.array(found.size());
   for (auto k : found)
     reply.bulk(k);

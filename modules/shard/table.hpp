@@ -123,12 +123,18 @@ private:
   void run_random_key(std::string& out);
   void run_keys(std::string_view pattern, std::size_t from_shard, unsigned stairs,
                 bool filter, std::string& out, deadline_ms now);
+  void run_scan(const batch& work, const operation& op, std::string& out,
+                deadline_ms now);
 
   record_set entries_;
   expiry::deadline_queue deadlines_;
   key_event_log events_;
   std::uint32_t recorded_ = 0;
   std::string scratch_; // SETRANGE builds the new value here
+  // SCAN: the records sorted by scan position, valid while entries_.changes()
+  // still equals scan_changes_ (rebuilt by the first SCAN after a change).
+  std::vector<std::pair<std::uint32_t, const record*>> scan_order_;
+  std::uint64_t scan_changes_ = ~std::uint64_t{0};
   std::uint64_t random_state_ = 0x9e3779b97f4a7c15ull; // RANDOMKEY
 
   void note(key_event what, std::string_view key) {

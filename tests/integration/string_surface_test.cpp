@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -177,4 +178,73 @@ TEST_F(StringSurface, APipelineSeesWhatRenameAndMsetnxDid) {
   }
   EXPECT_TRUE(is_error(run({"MSETNX", "a", "1", "b"}),
                        "ERR wrong number of arguments for 'msetnx' command"));
+}
+
+namespace {
+
+// A full SCAN iteration; `between` runs after every call.
+template <class F>
+std::vector<std::string> full_scan(hiredis_connection& c,
+                                   const std::vector<std::string>& options, F between) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    if (++calls > 100000)
+      throw std::runtime_error("SCAN did not finish in 100,000 calls");
+    std::vector<std::string> argv{"SCAN", cursor};
+    argv.insert(argv.end(), options.begin(), options.end());
+    auto r = c.command(argv);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+      throw std::runtime_error("bad SCAN reply " + describe(r.get()));
+    cursor.assign(r->element[0]->str, r->element[0]->len);
+    for (std::size_t i = 0; i < r->element[1]->elements; ++i)
+      keys.emplace_back(r->element[1]->element[i]->str, r->element[1]->element[i]->len);
+    between();
+  } while (cursor != "0");
+  return keys;
+}
+
+} // namespace
+
+TEST_F(StringSurface, ScanVisitsEveryKeyOnceWithMatchCountAndType) {
+  for (int i = 0; i < 1000; ++i)
+    client().append({"SET", "key:" + std::to_string(i), "v"});
+  for (int i = 0; i < 1000; ++i)
+    client().get_reply();
+  auto all = full_scan(client(), {}, [] {});
+  std::set<std::string> unique(all.begin(), all.end());
+  EXPECT_EQ(all.size(), 1000u);
+  EXPECT_EQ(unique.size(), 1000u);
+  EXPECT_EQ(full_scan(client(), {"MATCH", "key:1??"}, [] {}).size(), 100u);
+  EXPECT_EQ(full_scan(client(), {"COUNT", "200", "TYPE", "string"}, [] {}).size(), 1000u);
+  EXPECT_TRUE(full_scan(client(), {"TYPE", "hash"}, [] {}).empty());
+  EXPECT_TRUE(is_error(run({"SCAN", "x"}), "ERR invalid cursor"));
+  EXPECT_TRUE(is_error(run({"SCAN", "0", "COUNT", "0"}), "ERR syntax error"));
+}
+
+TEST_F(StringSurfaceAcrossResizes, ScanReturnsEveryKeyThatStayedWhileTheEngineGrows) {
+  constexpr int stable = 1000;
+  for (int i = 0; i < stable; ++i)
+    client().append({"SET", "stable:" + std::to_string(i), "v"});
+  for (int i = 0; i < stable; ++i)
+    client().get_reply();
+  hiredis_connection writer{port()};
+  int added = 0;
+  // After every SCAN call, 400 more keys arrive: the engine grows (past 1,400
+  // and 3,000 keys) during the iteration, and keys move between shards under it.
+  auto keys = full_scan(client(), {"COUNT", "300"}, [&] {
+    for (int i = 0; i < 400; ++i)
+      writer.append({"SET", "new:" + std::to_string(added++), "v"});
+    for (int i = 0; i < 400; ++i)
+      writer.get_reply();
+  });
+  std::set<std::string> seen(keys.begin(), keys.end());
+  int missing = 0;
+  for (int i = 0; i < stable; ++i)
+    if (!seen.count("stable:" + std::to_string(i)))
+      ++missing;
+  EXPECT_EQ(missing, 0);
+  auto info = text_of(run({"INFO", "engine"}));
+  EXPECT_EQ(info.find("engine_resizes_up:0\r\n"), std::string::npos) << "never grew";
 }
