@@ -147,7 +147,12 @@ TEST(Options, NotifyKeyspaceEventsAreCheckedAndShownTheRedisWay) {
   std::string error;
   EXPECT_FALSE(parse({"--notify-keyspace-events=Kq"}, o, error));
   ASSERT_TRUE(parse({"--notify-keyspace-events=KEA"}, o, error)) << error;
-  for (const auto& [name, value] : o.as_config())
-    if (name == "notify-keyspace-events")
+  bool listed = false;
+  for (const auto& [name, value] : o.as_config()) {
+    if (name == "notify-keyspace-events") {
+      listed = true;
       EXPECT_EQ(value, "AKE");
+    }
+  }
+  EXPECT_TRUE(listed);
 }
