@@ -308,6 +308,26 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   };
   auto range = engine::overlapping_shards(order.source_index, order.source_stairs,
                                           order.target_stairs);
+  // A keyless operation's share of this shard: run here, reply kept in `local`.
+  auto run_here = [&](op_route& route, const operation& op) {
+    route.local_begin = pending->local.size();
+    batch one;
+    one.add(op.code, {}, work.value(op), op.number, op.flags, op.extra);
+    batch_result answer;
+    st->keys.execute(one, answer, now);
+    pending->local += answer.replies;
+    route.local_end = pending->local.size();
+  };
+  // Its share of the new shards that hold this shard's former keys.
+  auto fan_out = [&](op_route& route, op_code code, std::string_view value,
+                     std::int64_t number, std::uint8_t flags, std::int64_t extra) {
+    route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
+    for (auto t = range.first; t <= range.last; ++t) {
+      auto index = add(t, code, {}, value, number, flags, extra);
+      pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
+    }
+    route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+  };
   protocol::reply_writer local{pending->local};
   for (std::size_t i = 0; i < work.ops.size(); ++i) {
     const auto& op = work.ops[i];
@@ -323,54 +343,25 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
           st->keys.clear();
           st->table_empty = true;
         }
-        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
-        for (auto t = range.first; t <= range.last; ++t) {
-          auto index = add(t, counting ? op_code::count_keys_from : op_code::flush_from,
-                           {}, {}, static_cast<std::int64_t>(order.source_index),
-                           static_cast<std::uint8_t>(order.source_stairs));
-          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
-        }
-        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        fan_out(route, counting ? op_code::count_keys_from : op_code::flush_from, {},
+                static_cast<std::int64_t>(order.source_index),
+                static_cast<std::uint8_t>(order.source_stairs), 0);
         break;
       }
-      case op_code::keys: {
+      case op_code::keys:
         route.how = op_route::kind::concat;
-        route.local_begin = pending->local.size();
-        batch one;
-        one.add(op_code::keys, {}, work.value(op));
-        batch_result answer;
-        st->keys.execute(one, answer, now);
-        pending->local += answer.replies;
-        route.local_end = pending->local.size();
-        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
-        for (auto t = range.first; t <= range.last; ++t) {
-          auto index = add(t, op_code::keys_from, {}, work.value(op),
-                           static_cast<std::int64_t>(order.source_index),
-                           static_cast<std::uint8_t>(order.source_stairs));
-          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
-        }
-        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        run_here(route, op);
+        fan_out(route, op_code::keys_from, work.value(op),
+                static_cast<std::int64_t>(order.source_index),
+                static_cast<std::uint8_t>(order.source_stairs), 0);
         break;
-      }
       case op_code::scan: {
         route.how = op_route::kind::scan;
-        route.local_begin = pending->local.size();
-        batch one;
-        one.add(op_code::scan, {}, work.value(op), op.number, op.flags, op.extra);
-        batch_result answer;
-        st->keys.execute(one, answer, now);
-        pending->local += answer.replies;
-        route.local_end = pending->local.size();
-        route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
+        run_here(route, op);
         auto origin = (static_cast<std::int64_t>(order.source_index) << 8)
                       | static_cast<std::int64_t>(order.source_stairs)
                       | (op.extra == 1 ? std::int64_t{1} << 63 : 0);
-        for (auto t = range.first; t <= range.last; ++t) {
-          auto index = add(t, op_code::scan_from, {}, work.value(op), op.number,
-                           op.flags, origin);
-          pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
-        }
-        route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
+        fan_out(route, op_code::scan_from, work.value(op), op.number, op.flags, origin);
         break;
       }
       case op_code::random_key:
@@ -383,17 +374,10 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         }
         [[fallthrough]];
       case op_code::reset_stats:
-      case op_code::stats: {
+      case op_code::stats:
         route.how = op_route::kind::local;
-        route.local_begin = pending->local.size();
-        batch one;
-        one.add(op.code, {});
-        batch_result answer;
-        st->keys.execute(one, answer, now);
-        pending->local += answer.replies;
-        route.local_end = pending->local.size();
+        run_here(route, op);
         break;
-      }
       default: {
         auto key = work.key(op);
         auto t = engine::shard_of(key, order.target_stairs);

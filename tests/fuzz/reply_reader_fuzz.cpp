@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/fuzz/pieces.hpp"
 #include "modules/protocol/reply_reader.hpp"
 
 namespace {
@@ -146,28 +147,12 @@ outcome deliver_bytewise(const std::uint8_t* data, std::size_t size) {
   return c.finish();
 }
 
-// Read sizes chosen by the first byte, as in request_parser_fuzz.cpp.
+// Read sizes chosen by the first byte (tests/fuzz/pieces.hpp).
 outcome deliver_chunked(const std::uint8_t* data, std::size_t size) {
   client c;
-  if (size == 0) return c.finish();
-  const unsigned selector = data[0];
-  const unsigned kind = selector >> 6;
-  std::uint64_t state = (static_cast<std::uint64_t>(selector) << 32) ^ size ^
-                        0x9e3779b97f4a7c15ull;
-  auto next_size = [&]() -> std::size_t {
-    if (kind == 0) return (selector & 63u) + 2;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    const std::size_t bound = kind == 1 ? 16 : kind == 2 ? 512 : 8192;
-    return 1 + static_cast<std::size_t>(state % bound);
-  };
-  std::size_t pos = 0;
-  while (pos < size) {
-    const std::size_t step = std::min(next_size(), size - pos);
-    c.on_data(data + pos, step);
-    pos += step;
-  }
+  stairkv::fuzz::feed_in_pieces(data, size, [&](const std::uint8_t* piece, std::size_t n) {
+    c.on_data(piece, n);
+  });
   return c.finish();
 }
 

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/fuzz/pieces.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/request_parser.hpp"
 
@@ -245,30 +246,12 @@ outcome deliver_bytewise(const std::uint8_t* data, std::size_t size) {
   return conn.finish();
 }
 
-// Read sizes chosen by the first byte: its top two bits pick either one fixed size (the
-// low six bits, plus two) or sizes drawn from a small generator seeded with the byte and
-// the input's length, up to 16, 512 or 8192 bytes.
+// Read sizes chosen by the first byte (tests/fuzz/pieces.hpp).
 outcome deliver_chunked(const std::uint8_t* data, std::size_t size) {
   connection conn(starts_unauthenticated(size));
-  if (size == 0) return conn.finish();
-  const unsigned selector = data[0];
-  const unsigned kind = selector >> 6;
-  std::uint64_t state = (static_cast<std::uint64_t>(selector) << 32) ^ size ^
-                        0x9e3779b97f4a7c15ull;
-  auto next_size = [&]() -> std::size_t {
-    if (kind == 0) return (selector & 63u) + 2;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    const std::size_t bound = kind == 1 ? 16 : kind == 2 ? 512 : 8192;
-    return 1 + static_cast<std::size_t>(state % bound);
-  };
-  std::size_t pos = 0;
-  while (pos < size) {
-    const std::size_t step = std::min(next_size(), size - pos);
-    conn.on_data(data + pos, step);
-    pos += step;
-  }
+  stairkv::fuzz::feed_in_pieces(data, size, [&](const std::uint8_t* piece, std::size_t n) {
+    conn.on_data(piece, n);
+  });
   return conn.finish();
 }
 
