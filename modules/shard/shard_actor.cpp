@@ -59,6 +59,16 @@ struct forwarded_batch {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> fan; // (target, op)
   std::string local;
 
+  // The replies a combined route merges: this shard's own (in `local`), then
+  // those of the new shards it asked.
+  std::vector<std::string_view> parts_of(const op_route& r) const {
+    std::vector<std::string_view> parts;
+    parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
+    for (auto i = r.fan_begin; i < r.fan_end; ++i)
+      parts.push_back(results[fan[i].first].reply(fan[i].second));
+    return parts;
+  }
+
   void finish() {
     batch_result out;
     out.ends.reserve(routes.size());
@@ -90,10 +100,7 @@ struct forwarded_batch {
           break;
         case op_route::kind::scan: {
           // *2 [:looked, *keys] from this shard and from each new shard, as one.
-          std::vector<std::string_view> parts;
-          parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
-          for (auto i = r.fan_begin; i < r.fan_end; ++i)
-            parts.push_back(results[fan[i].first].reply(fan[i].second));
+          auto parts = parts_of(r);
           std::int64_t looked = 0;
           std::int64_t total = 0;
           std::vector<std::string_view> bodies;
@@ -120,11 +127,8 @@ struct forwarded_batch {
           break;
         }
         case op_route::kind::concat: {
-          // This shard's array (in `local`) and the new shards' arrays, as one.
-          std::vector<std::string_view> parts;
-          parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
-          for (auto i = r.fan_begin; i < r.fan_end; ++i)
-            parts.push_back(results[fan[i].first].reply(fan[i].second));
+          // This shard's array and the new shards' arrays, as one.
+          auto parts = parts_of(r);
           std::int64_t total = 0;
           for (auto part : parts) {
             std::int64_t n = 0;
