@@ -192,6 +192,10 @@ int main(int argc, char** argv) {
   if (published)
     system.middleman().unpublish(store.actor, *published);
   caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+  {
+    caf::scoped_actor self{system};
+    self->wait_for(gateway);
+  }
   stop_store(store);
   node::log_notice("stairkv is now ready to exit, bye bye...");
   return 0;

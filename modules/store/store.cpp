@@ -225,9 +225,33 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
 }
 
 void stop_store(const store_handle& store) {
+  if (!store.actor)
+    return;
+  auto& system = store.actor->home_system();
+  caf::scoped_actor self{system};
+  // The shards of every engine the manager still holds go with it; they are
+  // collected first so that their end can be awaited too.
+  std::vector<caf::actor> shards;
+  self->request(store.manager, caf::infinite, caf::get_atom::value)
+    .receive(
+      [&](engine::routing_ptr& current) {
+        for (const auto* engine : {current->entry.get(), current->next.get()})
+          if (engine != nullptr)
+            for (const auto& s : engine->shards)
+              shards.push_back(caf::actor_cast<caf::actor>(s));
+      },
+      [](caf::error&) {});
   caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store.manager, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store.subscriptions, caf::exit_reason::user_shutdown);
+  // Returning only once they are gone lets the actor system shut down after
+  // them, not around them (an I/O-thread actor still holding its servants when
+  // the multiplexer stops would never be freed).
+  self->wait_for(store.actor, store.manager, store.subscriptions);
+  for (const auto& s : shards) {
+    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    self->wait_for(s);
+  }
 }
 
 void add_store_message_types(caf::actor_system_config& cfg) {

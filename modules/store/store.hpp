@@ -89,6 +89,8 @@ struct store_handle {
 store_handle spawn_store(caf::actor_system& system, const store_config& config);
 
 // Stops the store: its front actor, its engine manager and every shard.
+// Returns once they have all terminated (call it from ordinary code, not from
+// inside an actor).
 void stop_store(const store_handle& store);
 
 // Registers the message types of store_actor; call it on the actor_system_config of

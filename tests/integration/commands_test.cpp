@@ -727,6 +727,11 @@ TEST_F(Info, MemorySectionReportsUsedMemory) {
   auto info = parse_info(text_of(run({"INFO", "memory"})));
   auto used = info.integer_field("used_memory");
   ASSERT_TRUE(used.has_value()) << "no integer used_memory field";
+#if defined(__SANITIZE_ADDRESS__)
+  // The node is built the same way as this test: AddressSanitizer's allocator
+  // keeps no glibc statistics, so there is no figure to check.
+  GTEST_SKIP() << "used_memory comes from glibc's allocator, replaced under ASan";
+#endif
   EXPECT_GT(*used, 0);
 }
 
