@@ -68,5 +68,6 @@ int main() {
       [&](caf::error& e) { std::cerr << system.render(e) << std::endl; });
 
   stairkv::stop_store(store);
+  system.clock().cancel_all(); // the actor system ends here (see stop_store)
   return status;
 }

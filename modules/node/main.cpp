@@ -197,6 +197,7 @@ int main(int argc, char** argv) {
     self->wait_for(gateway);
   }
   stop_store(store);
+  system.clock().cancel_all(); // the system ends here (see stop_store)
   node::log_notice("stairkv is now ready to exit, bye bye...");
   return 0;
 }

@@ -191,6 +191,7 @@ TEST_P(Resizing, WritersRacingResizesUpAndDownLoseNothing) {
   EXPECT_EQ(r->status.resizes_up, 3u);
   EXPECT_EQ(r->status.resizes_down, 2u);
   stop_store(store);
+  system_.clock().cancel_all(); // the system ends with the test (see stop_store)
 }
 
 TEST_P(Resizing, GrowsWithKeysAndShrinksWhenTheyAreGone) {
@@ -215,6 +216,7 @@ TEST_P(Resizing, GrowsWithKeysAndShrinksWhenTheyAreGone) {
   ASSERT_TRUE(settles_at(store, 1));
   EXPECT_EQ(command(store, {"DBSIZE"}), ":0\r\n");
   stop_store(store);
+  system_.clock().cancel_all(); // the system ends with the test (see stop_store)
 }
 
 INSTANTIATE_TEST_SUITE_P(BothPlacements, Resizing,

@@ -91,6 +91,13 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config);
 // Stops the store: its front actor, its engine manager and every shard.
 // Returns once they have all terminated (call it from ordinary code, not from
 // inside an actor).
+//
+// A shard's next expiry wake-up is a delayed message that CAF 0.17's clock holds,
+// with a strong reference to the shard, until it is due. When the whole actor
+// system ends right after this, call `system.clock().cancel_all()` first (as
+// the node does): otherwise the shards those messages point to outlive the
+// system, and LeakSanitizer reports them. (It drops every pending delayed
+// message of the system, so it is for shutting down, not for one store.)
 void stop_store(const store_handle& store);
 
 // Registers the message types of store_actor; call it on the actor_system_config of

@@ -25,6 +25,7 @@ protected:
 
   ~Store() override {
     stop_store(store_);
+    system_.clock().cancel_all(); // the system ends with the test (see stop_store)
   }
 
 
