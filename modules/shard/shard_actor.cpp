@@ -175,6 +175,14 @@ struct shard_state {
   std::uint64_t moved = 0;
 };
 
+// A shard's messages to itself are sent without a sender: a message that names
+// the shard as its sender keeps the shard alive for as long as it sits in a
+// mailbox, and one left in the shard's own mailbox at the end would never let go.
+template <class Self>
+caf::actor me(Self* self) {
+  return caf::actor_cast<caf::actor>(self);
+}
+
 template <class Self>
 void schedule_step(Self* self, const std::shared_ptr<shard_state>& st) {
   if (st->step_scheduled || st->table_empty
@@ -183,9 +191,9 @@ void schedule_step(Self* self, const std::shared_ptr<shard_state>& st) {
   st->step_scheduled = true;
   auto now = steady::now();
   if (st->next_step_at <= now)
-    self->send(self, hand_over_atom::value);
+    caf::anon_send(me(self), hand_over_atom::value);
   else
-    self->delayed_send(self, st->next_step_at - now, hand_over_atom::value);
+    caf::delayed_anon_send(me(self), st->next_step_at - now, hand_over_atom::value);
 }
 
 template <class Self>
@@ -223,9 +231,9 @@ void arm_expiry(Self* self, const std::shared_ptr<shard_state>& st) {
   st->wakeup = next;
   auto delay = next - unix_now_ms();
   if (delay <= 0)
-    self->send(self, expire_due_atom::value, next);
+    caf::anon_send(me(self), expire_due_atom::value, next);
   else
-    self->delayed_send(self, std::chrono::milliseconds{delay},
+    caf::delayed_anon_send(me(self), std::chrono::milliseconds{delay},
                        expire_due_atom::value, next);
 }
 
@@ -244,7 +252,7 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
     // More keys are due than one turn retires: continue after what is queued.
     st->wakeup = next;
-    self->send(self, expire_due_atom::value, next);
+    caf::anon_send(me(self), expire_due_atom::value, next);
     return;
   }
   arm_expiry(self, st);
