@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,17 +61,21 @@ std::map<std::string, std::string> expected_state() {
 
 // Sends its commands one after the other, each after the previous one's reply.
 caf::behavior writer(caf::event_based_actor* self, store_actor store, int w) {
+  // The step function holds itself only weakly; each pending reply handler holds
+  // it strongly, so it is gone once the last step has run.
   auto next = std::make_shared<std::function<void(int)>>();
+  std::weak_ptr<std::function<void(int)>> weak = next;
   *next = [=](int i) {
     if (i == steps) {
       self->quit();
       return;
     }
+    auto keep = weak.lock();
     self->request(store, caf::infinite, command_atom::value, step_command(w, i))
       .then([=](const std::string& reply) {
         if (!reply.empty() && reply.front() == '-')
           ADD_FAILURE() << "writer " << w << " step " << i << ": " << reply;
-        (*next)(i + 1);
+        (*keep)(i + 1);
       });
   };
   (*next)(0);
