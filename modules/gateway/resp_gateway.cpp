@@ -922,8 +922,19 @@ void drain(gateway_actor* self) {
   st.touched.clear();
 }
 
+// Tells the engine manager this gateway has switched to the new entry engine,
+// once nothing of it can still reach the old one. A plan already built on the old
+// engine but not sent yet counts as well: acknowledging before it went out would
+// let the manager retire the old shards while that plan is on its way to them,
+// and a shard that ends with a request in hand never answers it.
 void acknowledge_switch(gateway_actor* self) {
   auto& st = self->state;
+  const auto* current = st.follower.current()->entry.get();
+  if (st.building && st.building->entry() != current)
+    return;
+  for (const auto& entry : st.in_flight)
+    if (!entry.sent && entry.work.entry() != current)
+      return;
   if (auto generation = st.follower.take_acknowledgement())
     self->send(st.config.manager, engine_manager::applied_atom::value, generation);
 }
@@ -1017,6 +1028,7 @@ void dispatch(gateway_actor* self) {
   st.building.reset();
   pump(self);
   drain(self); // plans without shard work (PING, errors) are complete already
+  acknowledge_switch(self);
 }
 
 // Writes a published message to each target connection: `message` for channel

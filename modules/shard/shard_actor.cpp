@@ -1,6 +1,7 @@
 #include "modules/shard/shard_actor.hpp"
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -372,7 +373,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         run_here(route, op);
         auto origin = (static_cast<std::int64_t>(order.source_index) << 8)
                       | static_cast<std::int64_t>(order.source_stairs)
-                      | (op.extra == 1 ? std::int64_t{1} << 63 : 0);
+                      | (op.extra == 1 ? std::numeric_limits<std::int64_t>::min() : 0);
         fan_out(route, op_code::scan_from, work.value(op), op.number, op.flags, origin);
         break;
       }

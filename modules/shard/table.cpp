@@ -607,8 +607,9 @@ void table::run_scan(const batch& work, const operation& op, std::string& out,
   auto end = begin + (std::uint64_t{1} << std::min<unsigned>(op.flags, 32));
   auto pattern = work.value(op);
   bool from = op.code == op_code::scan_from;
-  bool no_type = from ? (op.extra >> 63) != 0 : op.extra == 1;
-  auto origin = from ? static_cast<std::size_t>((op.extra & ~(std::int64_t{1} << 63)) >> 8)
+  bool no_type = from ? op.extra < 0 : op.extra == 1; // scan_from: the sign bit
+  auto origin = from ? static_cast<std::size_t>(
+                         (op.extra & std::numeric_limits<std::int64_t>::max()) >> 8)
                      : 0;
   auto stairs = from ? static_cast<unsigned>(op.extra & 0xff) : 0;
   std::int64_t looked = 0;
