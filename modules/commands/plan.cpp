@@ -9,6 +9,7 @@
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/merged_replies.hpp"
 
 namespace stairkv::commands {
 
@@ -49,12 +50,6 @@ std::uint64_t scan_next_cursor(std::uint64_t start, unsigned span, std::uint64_t
   while (wanted > 0 && (next & ((std::uint64_t{1} << wanted) - 1)) != 0)
     --wanted;
   return (next << 6) | static_cast<std::uint64_t>(wanted);
-}
-
-bool read_integer_reply(std::string_view reply, std::int64_t& value) {
-  if (reply.size() < 3 || reply.front() != ':')
-    return false;
-  return protocol::parse_int64(reply.substr(1, reply.size() - 3), value);
 }
 
 } // namespace
@@ -200,7 +195,7 @@ void plan::write_reply(std::size_t index, std::string& out,
       for (auto i = first; i != last; ++i) {
         std::int64_t part = 0;
         auto text = shard_reply(*i);
-        if (!read_integer_reply(text, part)) {
+        if (!shard::read_count(text, part)) {
           out.append(text.data(), text.size());
           return;
         }
@@ -223,23 +218,20 @@ void plan::write_reply(std::size_t index, std::string& out,
       // Each shard answered *n followed by n bulks: add up the counts, then copy
       // the elements after their headers.
       std::int64_t total = 0;
+      std::vector<std::string_view> bodies;
       for (auto i = first; i != last; ++i) {
         auto text = shard_reply(*i);
-        std::int64_t n = 0;
-        auto eol = text.find("\r\n");
-        if (text.empty() || text.front() != '*' || eol == std::string_view::npos
-            || !protocol::parse_int64(text.substr(1, eol - 1), n)) {
+        shard::array_share share;
+        if (!shard::read_array(text, share)) {
           out.append(text.data(), text.size()); // an error from a shard
           return;
         }
-        total += n;
+        total += share.count;
+        bodies.push_back(share.elements);
       }
       reply.array(static_cast<std::size_t>(total));
-      for (auto i = first; i != last; ++i) {
-        auto text = shard_reply(*i);
-        auto body = text.substr(text.find("\r\n") + 2);
+      for (auto body : bodies)
         out.append(body.data(), body.size());
-      }
       break;
     }
     case merge::scan: {
@@ -254,18 +246,16 @@ void plan::write_reply(std::size_t index, std::string& out,
       std::int64_t total = 0;
       std::vector<std::string_view> bodies;
       for (auto i = first; i != last; ++i) {
-        protocol::reply part;
         auto text = shard_reply(*i);
-        if (protocol::read_reply(text, part).status != protocol::read_status::complete
-            || part.type != protocol::reply::kind::array || part.elements.size() != 2) {
+        std::int64_t share_looked = 0;
+        shard::array_share keys;
+        if (!shard::read_scan_share(text, share_looked, keys)) {
           out.append(text.data(), text.size()); // a shard's error
           return;
         }
-        looked += part.elements[0].integer;
-        total += static_cast<std::int64_t>(part.elements[1].elements.size());
-        auto keys_at = text.find("\r\n", text.find("\r\n") + 2) + 2;
-        auto body = text.substr(text.find("\r\n", keys_at) + 2);
-        bodies.push_back(body);
+        looked += share_looked;
+        total += keys.count;
+        bodies.push_back(keys.elements);
       }
       auto next = scan_next_cursor(start, span, count, looked);
       reply.array(2);

@@ -16,6 +16,7 @@
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/shard/merged_replies.hpp"
 #include "modules/shard/table.hpp"
 
 namespace stairkv::shard {
@@ -84,10 +85,8 @@ struct forwarded_batch {
         case op_route::kind::summed: {
           auto total = r.local_count;
           for (auto i = r.fan_begin; i < r.fan_end; ++i) {
-            auto text = results[fan[i].first].reply(fan[i].second);
             std::int64_t part = 0;
-            if (text.size() > 3 && text.front() == ':'
-                && protocol::parse_int64(text.substr(1, text.size() - 3), part))
+            if (read_count(results[fan[i].first].reply(fan[i].second), part))
               total += part;
           }
           reply.integer(total);
@@ -101,24 +100,17 @@ struct forwarded_batch {
           break;
         case op_route::kind::scan: {
           // *2 [:looked, *keys] from this shard and from each new shard, as one.
-          auto parts = parts_of(r);
           std::int64_t looked = 0;
           std::int64_t total = 0;
           std::vector<std::string_view> bodies;
-          for (auto part : parts) {
-            // "*2\r\n:<looked>\r\n*<n>\r\n<bulks>"
-            auto l1 = part.find("\r\n");
-            auto l2 = l1 == std::string_view::npos ? l1 : part.find("\r\n", l1 + 2);
-            auto l3 = l2 == std::string_view::npos ? l2 : part.find("\r\n", l2 + 2);
-            std::int64_t a = 0;
-            std::int64_t n = 0;
-            if (l3 == std::string_view::npos
-                || !protocol::parse_int64(part.substr(l1 + 3, l2 - l1 - 3), a)
-                || !protocol::parse_int64(part.substr(l2 + 3, l3 - l2 - 3), n))
+          for (auto part : parts_of(r)) {
+            std::int64_t share_looked = 0;
+            array_share keys;
+            if (!read_scan_share(part, share_looked, keys))
               continue;
-            looked += a;
-            total += n;
-            bodies.push_back(part.substr(l3 + 2));
+            looked += share_looked;
+            total += keys.count;
+            bodies.push_back(keys.elements);
           }
           reply.array(2);
           reply.integer(looked);
@@ -129,21 +121,18 @@ struct forwarded_batch {
         }
         case op_route::kind::concat: {
           // This shard's array and the new shards' arrays, as one.
-          auto parts = parts_of(r);
           std::int64_t total = 0;
-          for (auto part : parts) {
-            std::int64_t n = 0;
-            auto eol = part.find("\r\n");
-            if (!part.empty() && part.front() == '*' && eol != std::string_view::npos
-                && protocol::parse_int64(part.substr(1, eol - 1), n))
-              total += n;
+          std::vector<std::string_view> bodies;
+          for (auto part : parts_of(r)) {
+            array_share share;
+            if (!read_array(part, share))
+              continue;
+            total += share.count;
+            bodies.push_back(share.elements);
           }
           reply.array(static_cast<std::size_t>(total));
-          for (auto part : parts) {
-            auto eol = part.find("\r\n");
-            if (!part.empty() && part.front() == '*' && eol != std::string_view::npos)
-              out.replies.append(part.substr(eol + 2));
-          }
+          for (auto body : bodies)
+            out.replies.append(body);
           break;
         }
       }

@@ -107,6 +107,30 @@ void update_figures(Self* self) {
                              std::memory_order_relaxed);
 }
 
+// (P)SUBSCRIBE from the sending gateway's connection `connection`.
+template <class Self>
+bool subscribe(Self* self, subscriber_map& map, std::uint64_t connection,
+               const std::vector<std::string>& names) {
+  auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!gateway)
+    return false;
+  self->monitor(gateway);
+  for (const auto& name : names)
+    add(map, subscriber{gateway, connection}, name);
+  update_figures(self);
+  return true;
+}
+
+// (P)UNSUBSCRIBE; no names: all of that connection's.
+template <class Self>
+bool unsubscribe(Self* self, subscriber_map& map, std::uint64_t connection,
+                 std::vector<std::string> names) {
+  auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+  remove(map, subscriber{gateway, connection}, std::move(names));
+  update_figures(self);
+  return true;
+}
+
 // One batch's keyspace events, in order: for each, the keyspace message before
 // the keyevent one, as Redis sends them.
 template <class Self>
@@ -158,36 +182,16 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
   });
   return {
     [self](subscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
-      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!gateway)
-        return false;
-      self->monitor(gateway);
-      for (auto& name : names)
-        add(self->state.channels, subscriber{gateway, connection}, name);
-      update_figures(self);
-      return true;
+      return subscribe(self, self->state.channels, connection, names);
     },
     [self](psubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
-      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!gateway)
-        return false;
-      self->monitor(gateway);
-      for (auto& name : names)
-        add(self->state.patterns, subscriber{gateway, connection}, name);
-      update_figures(self);
-      return true;
+      return subscribe(self, self->state.patterns, connection, names);
     },
     [self](unsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
-      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      remove(self->state.channels, subscriber{gateway, connection}, std::move(names));
-      update_figures(self);
-      return true;
+      return unsubscribe(self, self->state.channels, connection, std::move(names));
     },
     [self](punsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
-      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      remove(self->state.patterns, subscriber{gateway, connection}, std::move(names));
-      update_figures(self);
-      return true;
+      return unsubscribe(self, self->state.patterns, connection, std::move(names));
     },
     [self](channels_atom, const std::string& pattern) {
       std::vector<std::string> names;
