@@ -160,7 +160,7 @@ constexpr std::int64_t unauthenticated_output_bytes = 1024;
 
 // Forgets a connection: its subscriptions go, and so does the connection record.
 void forget(gateway_actor* self,
-            std::unordered_map<std::uint64_t, connection>::iterator it) {
+            connection_map::iterator it) {
   auto& st = self->state;
   auto& conn = it->second;
   if (st.config.subscriptions) {
@@ -184,7 +184,7 @@ void forget(gateway_actor* self,
 // (its socket shut down, its unsent output dropped); nobody else notices. Returns
 // true when the connection is gone.
 bool enforce_output_limit(gateway_actor* self,
-                          std::unordered_map<std::uint64_t, connection>::iterator it) {
+                          connection_map::iterator it) {
   auto& conn = it->second;
   if (!conn.tracking_output)
     return false;
