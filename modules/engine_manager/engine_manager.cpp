@@ -147,6 +147,15 @@ void finish_migration(Self* self) {
 }
 
 // Asks every shard of the current engine for its statistics, then decides.
+// The next sample is sent without a sender: a message that carries a strong
+// handle to its own receiver would keep a terminated manager alive if it is
+// still queued when the manager ends.
+template <class Self>
+void schedule_sample(Self* self) {
+  caf::delayed_anon_send(caf::actor_cast<caf::actor>(self),
+                         self->state.config.sample_interval, sample_atom::value);
+}
+
 template <class Self>
 void sample(Self* self) {
   auto& st = self->state;
@@ -212,7 +221,7 @@ caf::behavior manager(Self* self, manager_config config, engine::layout_ptr firs
     self->quit(msg.reason);
   });
   if (st.config.sample_interval.count() > 0)
-    self->delayed_send(self, st.config.sample_interval, sample_atom::value);
+    schedule_sample(self);
   return {
     [self](subscribe_atom, caf::actor router) -> engine::routing_ptr {
       self->monitor(router);
@@ -243,8 +252,7 @@ caf::behavior manager(Self* self, manager_config config, engine::layout_ptr firs
     [self](caf::get_atom) { return self->state.current; },
     [self](sample_atom) {
       sample(self);
-      self->delayed_send(self, self->state.config.sample_interval,
-                         sample_atom::value);
+      schedule_sample(self);
     },
   };
 }
