@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "modules/commands/planners.hpp"
+#include "modules/memory/policy.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
 namespace stairkv::commands {
@@ -236,6 +237,10 @@ outcome execute_command(plan& p, const client_context& client,
     msg.append(spec->name);
     msg.append("' command");
     reply_error(p, client, msg);
+    return outcome::routed;
+  }
+  if ((spec->flags & flag::denyoom) && p.refusing_growth()) {
+    reply_error(p, client, memory::oom_error);
     return outcome::routed;
   }
   if (spec->run == nullptr)

@@ -112,6 +112,15 @@ public:
     return records_[index].client;
   }
 
+  // Whether commands that may grow memory are refused with Redis's -OOM error (the
+  // node is past maxmemory under noeviction): decided once as the plan starts.
+  void refuse_growth(bool refuse) noexcept {
+    refuse_growth_ = refuse;
+  }
+  bool refusing_growth() const noexcept {
+    return refuse_growth_;
+  }
+
   // Drops the replies of the commands recorded from `index` on (CLIENT REPLY
   // OFF / SKIP): they still run, and still count as answered, but write nothing.
   void silence_from(std::size_t index) noexcept {
@@ -190,6 +199,7 @@ private:
   std::vector<record> records_;
   std::vector<ref> refs_;
   std::string local_;
+  bool refuse_growth_ = false;
 };
 
 } // namespace stairkv::commands

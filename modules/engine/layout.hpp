@@ -29,9 +29,9 @@ struct layout {
 using layout_ptr = std::shared_ptr<const layout>;
 
 // Spawns the shard actors of a fresh engine of `stairs` stairs.
-// Every shard reports its keyspace events to `events`.
+// Every shard shares `context` (events, memory bound).
 layout_ptr spawn_engine(caf::actor_system& system, unsigned stairs,
                         shard::placement where, std::uint64_t generation,
-                        const shard::event_sink& events = {});
+                        const shard::shard_context& context = {});
 
 } // namespace stairkv::engine

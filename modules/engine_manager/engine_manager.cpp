@@ -97,7 +97,7 @@ bool start_resize(Self* self, unsigned stairs) {
     return true;
   const auto& old = *st.current->entry;
   st.next = engine::spawn_engine(self->system(), stairs, st.config.placement,
-                                 old.generation + 1, st.config.events);
+                                 old.generation + 1, st.config.shards);
   st.shards_migrated = 0;
   st.moved = 0;
   st.started = clock::now();
@@ -262,7 +262,7 @@ caf::behavior manager(Self* self, manager_config config, engine::layout_ptr firs
 spawned_manager spawn_engine_manager(caf::actor_system& system,
                                      manager_config config) {
   auto first = engine::spawn_engine(system, config.initial_stairs, config.placement,
-                                    1, config.events);
+                                    1, config.shards);
   caf::actor actor;
   if (config.placement == shard::placement::io_thread)
     actor = system.middleman().spawn_broker(manager<manager_on_io_thread>,

@@ -63,8 +63,8 @@ struct manager_config {
   resize_policy policy;
   // How often the shards' load is sampled; 0 turns automatic resizing off.
   std::chrono::milliseconds sample_interval{100};
-  // Where every shard's keyspace events go (the subscription broker).
-  shard::event_sink events;
+  // What every shard shares: where keyspace events go, the memory bound.
+  shard::shard_context shards;
   // Where resize start and end lines go (the node's log).
   std::function<void(const std::string&)> log;
 };

@@ -18,6 +18,7 @@ struct later_first {
 
 void deadline_queue::add(std::string_view key, deadline_ms deadline) {
   heap_.push_back(entry{deadline, std::string{key}});
+  key_bytes_ += heap_bytes(heap_.back().key);
   std::push_heap(heap_.begin(), heap_.end(), later_first{});
 }
 
@@ -25,6 +26,7 @@ deadline_queue::entry deadline_queue::pop() {
   std::pop_heap(heap_.begin(), heap_.end(), later_first{});
   auto e = std::move(heap_.back());
   heap_.pop_back();
+  key_bytes_ -= heap_bytes(e.key);
   return e;
 }
 

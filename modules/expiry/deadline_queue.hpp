@@ -37,6 +37,17 @@ public:
     return heap_.size();
   }
 
+  // Entry `i` of the heap (i < size()), in no useful order: what eviction draws
+  // keys with a deadline from.
+  const entry& at(std::size_t i) const noexcept {
+    return heap_[i];
+  }
+
+  // Bytes held: the heap array and the keys too long to live inside an entry.
+  std::int64_t memory() const noexcept {
+    return static_cast<std::int64_t>(heap_.capacity() * sizeof(entry)) + key_bytes_;
+  }
+
   // The earliest deadline queued; only valid when not empty.
   deadline_ms earliest() const noexcept {
     return heap_.front().deadline;
@@ -79,22 +90,32 @@ public:
   // Replaces the contents with exactly the given (key, deadline) pairs.
   template <class ForEachLive>
   void rebuild(ForEachLive&& for_each_live) {
-    heap_.clear();
+    std::vector<entry>{}.swap(heap_);
+    key_bytes_ = 0;
     for_each_live([this](std::string_view key, deadline_ms deadline) {
       heap_.push_back(entry{deadline, std::string{key}});
+      key_bytes_ += heap_bytes(heap_.back().key);
     });
     make_heap();
   }
 
   void clear() noexcept {
-    heap_.clear();
+    std::vector<entry>{}.swap(heap_);
+    key_bytes_ = 0;
   }
 
 private:
   entry pop();
   void make_heap();
 
+  // What a key costs beyond its entry: nothing while it fits the string's
+  // inline buffer, its own block otherwise.
+  static std::int64_t heap_bytes(const std::string& key) noexcept {
+    return key.capacity() > 15 ? static_cast<std::int64_t>(key.capacity() + 1) : 0;
+  }
+
   std::vector<entry> heap_;
+  std::int64_t key_bytes_ = 0;
 };
 
 } // namespace stairkv::expiry

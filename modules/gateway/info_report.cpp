@@ -3,7 +3,6 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/text.hpp"
 
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -11,7 +10,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <fstream>
 #include <iterator>
 
 namespace stairkv::gateway {
@@ -44,19 +42,6 @@ std::string human_bytes(std::int64_t n) {
   return buf;
 }
 
-// Bytes handed out by the allocator (glibc's own figures).
-std::int64_t allocated_bytes() {
-  auto mi = mallinfo2();
-  return static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);
-}
-
-std::int64_t resident_bytes() {
-  std::ifstream statm{"/proc/self/statm"};
-  long long pages_total = 0, pages_resident = 0;
-  statm >> pages_total >> pages_resident;
-  return pages_resident * sysconf(_SC_PAGESIZE);
-}
-
 void server_section(std::string& out, const info_inputs& in) {
   const auto& f = *in.facts;
   utsname uts{};
@@ -86,22 +71,38 @@ void clients_section(std::string& out, const info_inputs& in) {
   field(out, "blocked_clients", 0);
 }
 
-void memory_section(std::string& out, const info_inputs&) {
-  auto used = allocated_bytes();
-  auto rss = resident_bytes();
+void memory_section(std::string& out, const info_inputs& in) {
+  auto figures = memory::read_allocator();
+  auto used = figures.allocated;
+  auto peak = used;
+  std::int64_t dataset = 0;
+  std::int64_t limit = 0;
+  auto policy = memory::policy::noeviction;
+  if (in.memory != nullptr) {
+    used = in.memory->refresh();
+    peak = in.memory->peak();
+    dataset = in.memory->dataset();
+    limit = in.memory->limit();
+    policy = in.memory->current_policy();
+  }
+  auto rss = figures.resident;
   out.append("# Memory\r\n");
   field(out, "used_memory", used);
   field(out, "used_memory_human", human_bytes(used));
   field(out, "used_memory_rss", rss);
   field(out, "used_memory_rss_human", human_bytes(rss));
-  field(out, "maxmemory", 0);
-  field(out, "maxmemory_human", "0B");
-  field(out, "maxmemory_policy", "noeviction");
+  field(out, "used_memory_peak", peak);
+  field(out, "used_memory_peak_human", human_bytes(peak));
+  // The tables' own count: every key's block and the shards' arrays.
+  field(out, "used_memory_dataset", dataset);
+  field(out, "maxmemory", limit);
+  field(out, "maxmemory_human", human_bytes(limit));
+  field(out, "maxmemory_policy", memory::to_string(policy));
   char ratio[32];
   std::snprintf(ratio, sizeof(ratio), "%.2f",
                 used > 0 ? static_cast<double>(rss) / static_cast<double>(used) : 0.0);
   field(out, "mem_fragmentation_ratio", ratio);
-  field(out, "mem_allocator", "libc");
+  field(out, "mem_allocator", figures.allocator);
 }
 
 void stats_section(std::string& out, const info_inputs& in) {
@@ -121,7 +122,7 @@ void stats_section(std::string& out, const info_inputs& in) {
                       / static_cast<double>(in.keyspace.keys_with_deadline)
                   : 0.0);
   field(out, "expired_stale_perc", stale);
-  field(out, "evicted_keys", 0);
+  field(out, "evicted_keys", in.memory != nullptr ? in.memory->evicted() : 0);
   field(out, "keyspace_hits", in.keyspace.hits);
   field(out, "keyspace_misses", in.keyspace.misses);
   field(out, "pubsub_channels", in.clients.pubsub_channels);

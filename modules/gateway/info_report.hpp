@@ -10,6 +10,7 @@
 #include "modules/commands/plan.hpp"
 #include "modules/engine/routing.hpp"
 #include "modules/gateway/server_facts.hpp"
+#include "modules/memory/budget.hpp"
 
 namespace stairkv::gateway {
 
@@ -34,6 +35,7 @@ struct info_inputs {
   client_figures clients;
   commands::keyspace_totals keyspace;
   std::int64_t now_ms;
+  memory::budget* memory = nullptr; // the memory bound (INFO reads the allocator anew)
 };
 
 // Appends the INFO body for `section` ("", "default", "all", "everything", or one

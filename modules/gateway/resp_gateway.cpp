@@ -92,7 +92,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
   info_inputs in{st.config.facts.get(), st.follower.current().get(), st.figures,
-                 totals, shard::unix_now_ms()};
+                 totals, shard::unix_now_ms(), st.config.memory.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   in.clients.maxclients = st.config.settings->limits.maxclients;
   if (const auto& subs = st.config.subscription_figures) {
@@ -107,6 +107,8 @@ commands::plan& current_plan(gateway_actor* self) {
   if (!st.building) {
     st.building = std::make_unique<commands::plan>(st.follower.current(),
                                                    shard::unix_now_ms());
+    if (st.config.memory)
+      st.building->refuse_growth(st.config.memory->refuses_growth());
     st.building_id = st.next_plan_id++;
     self->send(self, dispatch_atom::value);
   }
@@ -311,6 +313,8 @@ void config_command(gateway_actor* self, connection& conn,
     figures.output_limit_disconnections = 0;
     std::fill(figures.calls.begin(), figures.calls.end(), 0);
     std::fill(figures.rejected_calls.begin(), figures.rejected_calls.end(), 0);
+    if (st.config.memory)
+      st.config.memory->reset_stats();
     work.add_reset_stats(conn.context);
     return;
   } else if (commands::equals_ignoring_case(sub, "resetstat")) {

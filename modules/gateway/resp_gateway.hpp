@@ -19,6 +19,7 @@
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/gateway/server_facts.hpp"
 #include "modules/gateway/settings.hpp"
+#include "modules/memory/budget.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
@@ -30,6 +31,7 @@ struct gateway_config {
   std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
   server_facts_ptr facts;
   node_settings_ptr settings; // CONFIG GET / SET, and the client limits
+  memory::budget_ptr memory;  // the memory bound: -OOM, INFO memory
   // Where notable client events go (a client cut off at its output limit).
   std::function<void(const std::string&)> log;
 };

@@ -15,6 +15,7 @@
 #include <caf/io/all.hpp>
 
 #include "modules/gateway/resp_gateway.hpp"
+#include "modules/memory/budget.hpp"
 #include "modules/node/log.hpp"
 #include "modules/node/options.hpp"
 #include "modules/node/settings.hpp"
@@ -37,9 +38,7 @@ std::string executable_path() {
 // promise what the node does not do, so it refuses.
 bool refuse_unsupported(const stairkv::node::options& opts) {
   const char* what = nullptr;
-  if (opts.maxmemory != 0)
-    what = "maxmemory";
-  else if (opts.appendonly == "yes")
+  if (opts.appendonly == "yes")
     what = "appendonly";
   if (what == nullptr)
     return false;
@@ -130,6 +129,9 @@ int main(int argc, char** argv) {
   sc.resize_check_interval = std::chrono::milliseconds{opts.resize ? opts.resize_check_ms : 0};
   sc.log = [](const std::string& line) { node::log_notice(line); };
   sc.notify_keyspace_events = opts.notify_keyspace_events;
+  sc.maxmemory = opts.maxmemory;
+  memory::parse_policy(opts.maxmemory_policy, sc.maxmemory_policy);
+  sc.maxmemory_samples = static_cast<int>(opts.maxmemory_samples);
   auto store = spawn_store(system, sc);
   auto facts = std::make_shared<gateway::server_facts>();
   facts->version = version;
@@ -156,6 +158,7 @@ int main(int argc, char** argv) {
   gw.subscription_figures = store.subscription_figures;
   gw.facts = facts;
   gw.settings = node::make_settings(opts, store);
+  gw.memory = store.memory;
   gw.log = [](const std::string& line) { node::log_notice(line); };
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
 

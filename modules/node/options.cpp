@@ -9,6 +9,7 @@
 
 #include "modules/commands/text.hpp"
 #include "modules/engine/staircase.hpp"
+#include "modules/memory/policy.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/shard/key_events.hpp"
 
@@ -74,14 +75,23 @@ const std::vector<option_spec>& specs() {
      }},
     {"maxmemory", "memory bound in bytes (kb/mb/gb accepted; 0: none)",
      [](options& o, const std::string& v) { return parse_memory(v, o.maxmemory); }},
-    {"maxmemory-policy", "what to do at the memory bound",
+    {"maxmemory-policy",
+     "at the memory bound: noeviction (refuse writes) or evict, allkeys-lru, "
+     "allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, "
+     "volatile-ttl",
      [](options& o, const std::string& v) {
-       auto p = commands::to_lower(v);
-       if (!one_of(p, {"noeviction", "allkeys-lru", "allkeys-lfu",
-                       "allkeys-random", "volatile-lru", "volatile-lfu",
-                       "volatile-random", "volatile-ttl"}))
+       memory::policy p;
+       if (!memory::parse_policy(v, p))
          return false;
-       o.maxmemory_policy = p;
+       o.maxmemory_policy = memory::to_string(p);
+       return true;
+     }},
+    {"maxmemory-samples", "keys an eviction compares (1-64)",
+     [](options& o, const std::string& v) {
+       std::int64_t n = 0;
+       if (!parse_uint(v, 64, n) || n < 1)
+         return false;
+       o.maxmemory_samples = n;
        return true;
      }},
     {"notify-keyspace-events", "keyspace notification classes (Redis letters)",
@@ -397,6 +407,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"client-output-buffer-limit", output_limits_to_string(limits)},
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},
+    {"maxmemory-samples", std::to_string(maxmemory_samples)},
     {"notify-keyspace-events", [this] {
        std::uint32_t flags = 0;
        shard::parse_notify_flags(notify_keyspace_events, flags);

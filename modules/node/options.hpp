@@ -20,6 +20,7 @@ struct options {
   gateway::client_limits limits;
   std::int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
+  std::int64_t maxmemory_samples = 5;
   std::string notify_keyspace_events = "Ex"; // letters as given (validated)
   std::string dir = ".";
   std::string appendonly = "no";

@@ -18,6 +18,14 @@ std::string refusal(const std::string& name) {
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
+  if (name == "maxmemory")
+    return "argument must be a memory value";
+  if (name == "maxmemory-policy")
+    return "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+           "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, "
+           "noeviction";
+  if (name == "maxmemory-samples")
+    return "argument must be between 1 and 64 inclusive";
   return "argument is invalid";
 }
 
@@ -32,6 +40,7 @@ gateway::node_settings_ptr make_settings(const options& initial,
   // keep it alive in a cycle.
   auto* limits = &result->limits;
   auto notify = store.notify;
+  auto memory = store.memory;
   for (const auto& entry : opts->as_config()) {
     gateway::setting s;
     s.name = entry.first;
@@ -52,6 +61,16 @@ gateway::node_settings_ptr make_settings(const options& initial,
     } else if (name == "maxclients" || name == "client-output-buffer-limit"
                || name == "timeout" || name == "requirepass") {
       effect = [limits](const options& o) { *limits = o.limits; };
+    } else if (name == "maxmemory" || name == "maxmemory-policy"
+               || name == "maxmemory-samples") {
+      effect = [memory](const options& o) {
+        memory::policy policy;
+        if (!memory || !memory::parse_policy(o.maxmemory_policy, policy))
+          return;
+        memory->set_policy(policy);
+        memory->set_samples(static_cast<int>(o.maxmemory_samples));
+        memory->set_limit(o.maxmemory);
+      };
     } else if (name == "loglevel") {
       effect = [](const options& o) {
         log_level level;

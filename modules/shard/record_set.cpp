@@ -36,6 +36,31 @@ static std::size_t value_capacity(const record* r) {
          - r->key().size();
 }
 
+void record_set::count_in(record* r) noexcept {
+  block_bytes_ += static_cast<std::int64_t>(malloc_usable_size(r));
+}
+
+void record_set::count_out(record* r) noexcept {
+  block_bytes_ -= static_cast<std::int64_t>(malloc_usable_size(r));
+}
+
+void record_set::add_dense(record* r) {
+  r->slot_ = static_cast<std::uint32_t>(dense_.size());
+  dense_.push_back(r);
+}
+
+void record_set::remove_dense(record* r) noexcept {
+  auto* last = dense_.back();
+  dense_[r->slot_] = last;
+  last->slot_ = r->slot_;
+  dense_.pop_back();
+}
+
+std::int64_t record_set::memory() const noexcept {
+  auto table = set_.capacity() * (sizeof(record*) + 1);
+  return block_bytes_ + static_cast<std::int64_t>(table + dense_.capacity() * sizeof(record*));
+}
+
 record* record_set::find(std::string_view key) const {
   auto it = set_.find(as_lookup(key));
   return it == set_.end() ? nullptr : *it;
@@ -53,6 +78,8 @@ record* record_set::insert(std::string_view key, std::string_view value,
   r->value_size_ = static_cast<std::uint32_t>(value.size());
   r->deadline = deadline;
   set_.insert(r);
+  add_dense(r);
+  count_in(r);
   ++changes_;
   return r;
 }
@@ -62,6 +89,11 @@ void record_set::replace(record* old_record, record* new_record) {
   // The slot's key and hash do not change, only where the bytes live, so the
   // pointer is swapped in place instead of an erase and a re-insert.
   const_cast<record*&>(*it) = new_record;
+  new_record->slot_ = old_record->slot_;
+  new_record->access = old_record->access;
+  dense_[new_record->slot_] = new_record;
+  count_out(old_record);
+  count_in(new_record);
   ++changes_;
 }
 
@@ -101,18 +133,25 @@ record* record_set::append(record* r, std::string_view more) {
 void record_set::erase(record* r) {
   ++changes_;
   set_.erase(r);
+  remove_dense(r);
+  count_out(r);
   std::free(r);
 }
 
 void record_set::release(record* r) {
   ++changes_;
   set_.erase(r);
+  remove_dense(r);
+  count_out(r);
 }
 
 bool record_set::adopt(record* r) {
   ++changes_;
-  if (set_.insert(r).second)
+  if (set_.insert(r).second) {
+    add_dense(r);
+    count_in(r);
     return true;
+  }
   std::free(r);
   return false;
 }
@@ -126,6 +165,8 @@ void record_set::clear() {
   for (auto* r : set_)
     std::free(r);
   set_.clear();
+  std::vector<record*>{}.swap(dense_);
+  block_bytes_ = 0;
 }
 
 } // namespace stairkv::shard

@@ -7,10 +7,17 @@
 // pairs would cost a 72-byte slot and a separate key allocation. A lookup touches
 // the control bytes, the slot and the block, and the block holds the key next to
 // its value.
+//
+// Beside the hash table, a dense array of the same pointers (each record knows its
+// position) lets eviction and RANDOMKEY draw a uniformly random key in O(1); it
+// costs 8 bytes and a 4-byte index per key. The set also counts its own bytes
+// exactly (the allocator's size of every block plus both arrays), which is what
+// the memory bound is enforced on.
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include <absl/container/flat_hash_set.h>
 #include <absl/hash/hash.h>
@@ -30,6 +37,8 @@ public:
   }
 
   deadline_ms deadline = no_deadline;
+  // Recency or frequency, as the memory policy reads it (see memory/policy.hpp).
+  std::uint32_t access = 0;
 
 private:
   friend class record_set;
@@ -38,6 +47,7 @@ private:
     return bytes_ + key_size_;
   }
 
+  std::uint32_t slot_ = 0; // position in the dense array
   std::uint32_t key_size_ = 0;
   std::uint32_t value_size_ = 0;
   char bytes_[]; // key, then value
@@ -82,6 +92,16 @@ public:
   std::size_t size() const noexcept {
     return set_.size();
   }
+
+  // The record at position `i` of the dense array (i < size()); positions change
+  // as records come and go. `at(random % size())` is a uniform draw.
+  record* at(std::size_t i) const noexcept {
+    return dense_[i];
+  }
+
+  // Bytes held: every record's block as the allocator sized it, the hash table's
+  // slots and control bytes, and the dense array.
+  std::int64_t memory() const noexcept;
 
   // Counts changes that add or remove a key or move a record (anything that makes
   // a saved record pointer or a saved list of keys stale); in-place value
@@ -141,8 +161,15 @@ private:
   void replace(record* old_record, record* new_record);
 
   static record* allocate(std::size_t key_size, std::size_t capacity);
+  // Counting blocks in and out of this set.
+  void count_in(record* r) noexcept;
+  void count_out(record* r) noexcept;
+  void add_dense(record* r);
+  void remove_dense(record* r) noexcept;
 
   set_type set_;
+  std::vector<record*> dense_;
+  std::int64_t block_bytes_ = 0;
   std::uint64_t changes_ = 0;
 };
 

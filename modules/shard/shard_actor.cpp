@@ -152,7 +152,8 @@ constexpr std::size_t expire_turn_limit = 1000;
 
 struct shard_state {
   table keys;
-  event_sink events;
+  shard_context context;
+  std::int64_t memory_reported = 0; // this table's bytes in the budget's dataset
   steady::time_point next_step_at{};
   deadline_ms wakeup = no_deadline; // the expiry wake-up pending, if any
   // Set once this shard belongs to an engine being replaced.
@@ -163,6 +164,11 @@ struct shard_state {
   bool table_empty = false;
   bool reported = false;
   std::uint64_t moved = 0;
+
+  ~shard_state() {
+    if (context.memory)
+      context.memory->add_dataset(-memory_reported);
+  }
 };
 
 // A shard's messages to itself are sent without a sender: a message that names
@@ -198,16 +204,49 @@ void report_if_done(Self* self, const std::shared_ptr<shard_state>& st) {
 // Reads notify-keyspace-events before a batch or a turn: one relaxed load, so
 // CONFIG SET takes effect from the next batch on.
 void watch_events(const std::shared_ptr<shard_state>& st) {
-  if (st->events.broker && st->events.settings)
-    st->keys.record_events(recorded_classes(st->events.settings->load()));
+  if (st->context.broker && st->context.settings)
+    st->keys.record_events(recorded_classes(st->context.settings->load()));
+}
+
+// Reads the memory bound before a batch: this table may hold what the limit
+// leaves after the rest of the process and the other shards' tables (as they
+// last reported).
+void watch_memory(const std::shared_ptr<shard_state>& st, deadline_ms now) {
+  const auto& budget = st->context.memory;
+  if (!budget)
+    return;
+  memory_bound bound;
+  if (budget->limit() > 0) {
+    budget->refresh_if_due(now);
+    auto others = budget->dataset() - st->memory_reported;
+    bound.allowed = budget->dataset_limit() - others;
+  }
+  bound.policy = budget->current_policy();
+  bound.samples = budget->samples();
+  st->keys.bound_memory(bound);
+}
+
+// Adds the table's change in bytes and its evictions to the budget, once per
+// batch or turn.
+void report_memory(const std::shared_ptr<shard_state>& st) {
+  const auto& budget = st->context.memory;
+  if (!budget)
+    return;
+  auto bytes = st->keys.memory();
+  if (bytes != st->memory_reported) {
+    budget->add_dataset(bytes - st->memory_reported);
+    st->memory_reported = bytes;
+  }
+  if (auto evicted = st->keys.take_evicted())
+    budget->add_evicted(evicted);
 }
 
 // Tells the subscription broker what happened, one message per batch or turn.
 template <class Self>
 void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
   auto log = st->keys.take_events();
-  if (!log.empty() && st->events.broker)
-    self->send(st->events.broker, notify_atom::value, std::move(log));
+  if (!log.empty() && st->context.broker)
+    self->send(st->context.broker, notify_atom::value, std::move(log));
 }
 
 // Makes sure a wake-up is pending for the earliest deadline in the table.
@@ -238,6 +277,7 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   watch_events(st);
   st->keys.expire_due(now, expire_turn_limit);
   report_events(self, st);
+  report_memory(st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
     // More keys are due than one turn retires: continue after what is queued.
@@ -268,6 +308,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   });
   st->table_empty = !more;
   report_events(self, st);
+  report_memory(st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
       continue;
@@ -426,28 +467,37 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
 
 // The same handlers serve both placements; only the host differs.
 template <class Self>
-caf::behavior shard_behavior(Self* self, event_sink events) {
+caf::behavior shard_behavior(Self* self, shard_context context) {
   auto st = std::make_shared<shard_state>();
-  st->events = std::move(events);
+  st->context = std::move(context);
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
-      if (st->forwarding)
-        return forward(self, st, work);
+      if (st->forwarding) {
+        auto forwarded = forward(self, st, work);
+        report_memory(st);
+        return forwarded;
+      }
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
+      auto now = unix_now_ms();
       watch_events(st);
+      watch_memory(st, now);
       batch_result result;
-      st->keys.execute(work, result, unix_now_ms());
+      st->keys.execute(work, result, now);
       report_events(self, st);
+      report_memory(st);
       arm_expiry(self, st);
       return result;
     },
     [self, st](handover& incoming) {
       if (incoming.records)
         st->keys.adopt(incoming.records->records);
+      auto now = unix_now_ms();
       watch_events(st);
+      watch_memory(st, now);
       batch_result result;
-      st->keys.execute(incoming.work, result, unix_now_ms());
+      st->keys.execute(incoming.work, result, now);
       report_events(self, st);
+      report_memory(st);
       arm_expiry(self, st);
       return result;
     },
@@ -463,12 +513,12 @@ caf::behavior shard_behavior(Self* self, event_sink events) {
   };
 }
 
-caf::behavior shard_on_scheduler(caf::event_based_actor* self, event_sink events) {
-  return shard_behavior(self, std::move(events));
+caf::behavior shard_on_scheduler(caf::event_based_actor* self, shard_context context) {
+  return shard_behavior(self, std::move(context));
 }
 
-caf::behavior shard_on_io_thread(caf::io::broker* self, event_sink events) {
-  return shard_behavior(self, std::move(events));
+caf::behavior shard_on_io_thread(caf::io::broker* self, shard_context context) {
+  return shard_behavior(self, std::move(context));
 }
 
 } // namespace
@@ -490,12 +540,12 @@ const char* to_string(placement where) {
 }
 
 shard_actor spawn_shard(caf::actor_system& system, placement where,
-                        event_sink events) {
+                        shard_context context) {
   if (where == placement::io_thread)
     return caf::actor_cast<shard_actor>(
-      system.middleman().spawn_broker(shard_on_io_thread, std::move(events)));
+      system.middleman().spawn_broker(shard_on_io_thread, std::move(context)));
   return caf::actor_cast<shard_actor>(
-    system.spawn(shard_on_scheduler, std::move(events)));
+    system.spawn(shard_on_scheduler, std::move(context)));
 }
 
 } // namespace stairkv::shard

@@ -17,6 +17,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "modules/memory/budget.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/migration.hpp"
@@ -33,12 +34,14 @@ namespace stairkv::shard {
 // a batch or an expiry turn in which events of a wanted class happened.
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 
-// Where a shard's keyspace events go: the subscription broker, and the live
-// notify-keyspace-events setting that says which ones to record. Without either,
-// a shard records none.
-struct event_sink {
+// What every shard of a store shares: where its keyspace events go (the
+// subscription broker, and the live notify-keyspace-events setting that says
+// which ones to record; without either, a shard records none) and the memory
+// bound it keeps (without one, none).
+struct shard_context {
   caf::actor broker;
   notify_settings_ptr settings;
+  memory::budget_ptr memory;
 };
 
 using shard_actor = caf::typed_actor<
@@ -63,6 +66,6 @@ const char* to_string(placement where);
 // Spawns one shard actor with an empty table. `io_thread` needs the middleman
 // module loaded into the actor system.
 shard_actor spawn_shard(caf::actor_system& system, placement where,
-                        event_sink events = {});
+                        shard_context context = {});
 
 } // namespace stairkv::shard

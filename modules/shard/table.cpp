@@ -30,7 +30,99 @@ record* table::find_live(std::string_view key, deadline_ms now) {
     erase(r);
     return nullptr;
   }
+  if (ranking_ == memory::ranking::lfu)
+    r->access = memory::lfu_touch(r->access, now, next_random(), bound_.lfu);
+  else
+    r->access = memory::lru_stamp(now);
   return r;
+}
+
+record* table::insert(std::string_view key, std::string_view value, deadline_ms now) {
+  auto* r = entries_.insert(key, value, no_deadline);
+  r->access = ranking_ == memory::ranking::lfu ? memory::lfu_fresh(now)
+                                               : memory::lru_stamp(now);
+  return r;
+}
+
+std::uint64_t table::next_random() noexcept {
+  // xorshift64*: plenty for drawing keys and LFU's coin.
+  random_state_ ^= random_state_ >> 12;
+  random_state_ ^= random_state_ << 25;
+  random_state_ ^= random_state_ >> 27;
+  return random_state_ * 0x2545f4914f6cdd1dull;
+}
+
+bool table::refuse_growth(deadline_ms now) {
+  return memory() > bound_.allowed && !make_room(now);
+}
+
+record* table::pick_victim(deadline_ms now) {
+  if (ranking_ == memory::ranking::none)
+    return nullptr;
+  bool with_deadline_only = memory::volatile_only(bound_.policy);
+  int wanted = ranking_ == memory::ranking::random ? 1 : std::max(1, bound_.samples);
+  // Keys with a deadline are drawn from the deadline queue, whose entries may be
+  // stale (a third of them at worst, see expiry::deadline_queue): allow misses.
+  int attempts = with_deadline_only ? wanted * 8 : wanted;
+  record* best = nullptr;
+  std::uint64_t best_score = 0; // higher: a better victim
+  for (int i = 0, taken = 0; i < attempts && taken < wanted; ++i) {
+    record* r = nullptr;
+    if (with_deadline_only) {
+      if (deadlines_.empty())
+        break;
+      const auto& e = deadlines_.at(next_random() % deadlines_.size());
+      r = entries_.find(e.key);
+      if (r == nullptr || r->deadline != e.deadline)
+        continue;
+    } else {
+      if (entries_.size() == 0)
+        break;
+      r = entries_.at(next_random() % entries_.size());
+    }
+    ++taken;
+    if (is_expired(*r, now))
+      return r; // gone anyway: reclaim it first
+    std::uint64_t score = 0;
+    switch (ranking_) {
+      case memory::ranking::lru:
+        score = memory::lru_idle(r->access, now);
+        break;
+      case memory::ranking::lfu:
+        // Least frequent first; among equals, least recent.
+        score = (static_cast<std::uint64_t>(255 - memory::lfu_count(r->access, now, bound_.lfu)) << 32)
+                | ((r->access >> 8) ^ 0xffffffu);
+        break;
+      case memory::ranking::ttl:
+        score = ~static_cast<std::uint64_t>(r->deadline);
+        break;
+      case memory::ranking::random:
+      case memory::ranking::none:
+        break;
+    }
+    if (best == nullptr || score > best_score) {
+      best = r;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+bool table::make_room(deadline_ms now) {
+  while (memory() > bound_.allowed) {
+    auto* victim = pick_victim(now);
+    if (victim == nullptr)
+      return false;
+    if (is_expired(*victim, now)) {
+      ++expired_;
+      note(key_event::expired, victim->key());
+    } else {
+      ++evicted_;
+      note(key_event::evicted, victim->key());
+    }
+    erase(victim);
+  }
+  return true;
 }
 
 void table::erase(record* r) {
@@ -122,6 +214,10 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         break;
       }
       case op_code::set:
+        if (refuse_growth(now)) {
+          reply.error(memory::oom_error);
+          break;
+        }
         run_set(work, op, out.replies, now);
         break;
       case op_code::del: {
@@ -137,9 +233,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.integer(find_live(key, now) != nullptr ? 1 : 0);
         break;
       case op_code::incr_by:
+        if (refuse_growth(now)) {
+          reply.error(memory::oom_error);
+          break;
+        }
         run_incr_by(key, op.number, out.replies, now);
         break;
       case op_code::append: {
+        if (refuse_growth(now)) {
+          reply.error(memory::oom_error);
+          break;
+        }
         auto more = work.value(op);
         auto* r = find_live(key, now);
         auto current = r ? r->value().size() : 0;
@@ -149,7 +253,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         }
         if (r == nullptr)
           note(key_event::new_key, key);
-        r = r ? entries_.append(r, more) : entries_.insert(key, more, no_deadline);
+        r = r ? entries_.append(r, more) : insert(key, more, now);
         note(key_event::append, key);
         reply.integer(static_cast<std::int64_t>(r->value().size()));
         break;
@@ -296,9 +400,17 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         run_get_range(key, op.number, op.extra, out.replies, now);
         break;
       case op_code::set_range:
+        if (refuse_growth(now)) {
+          reply.error(memory::oom_error);
+          break;
+        }
         run_set_range(key, op.number, work.value(op), out.replies, now);
         break;
       case op_code::incr_by_float:
+        if (refuse_growth(now)) {
+          reply.error(memory::oom_error);
+          break;
+        }
         run_incr_by_float(key, work.value(op), out.replies, now);
         break;
       case op_code::type:
@@ -332,7 +444,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         auto value = work.value(op);
         if (r == nullptr) {
           note(key_event::new_key, key);
-          r = entries_.insert(key, value, no_deadline);
+          r = insert(key, value, now);
         } else {
           r = entries_.assign(r, value);
         }
@@ -379,6 +491,8 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     }
     out.ends.push_back(out.replies.size());
   }
+  if (memory() > bound_.allowed)
+    make_room(now);
 }
 
 // SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;
@@ -411,7 +525,7 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
   auto value = work.value(op);
   if (current == nullptr) {
     note(key_event::new_key, key);
-    current = entries_.insert(key, value, no_deadline);
+    current = insert(key, value, now);
   } else {
     current = entries_.assign(current, value);
   }
@@ -445,7 +559,7 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   std::string_view text{digits, n};
   if (r == nullptr) {
     note(key_event::new_key, key);
-    entries_.insert(key, text, no_deadline);
+    insert(key, text, now);
   } else {
     entries_.assign(r, text);
   }
@@ -474,7 +588,7 @@ void table::run_incr_by_float(std::string_view key, std::string_view delta_text,
   auto text = protocol::format_long_double(result);
   if (r == nullptr) {
     note(key_event::new_key, key);
-    entries_.insert(key, text, no_deadline);
+    insert(key, text, now);
   } else {
     entries_.assign(r, text);
   }
@@ -535,7 +649,7 @@ void table::run_set_range(std::string_view key, std::int64_t offset,
                    value.size());
   if (r == nullptr) {
     note(key_event::new_key, key);
-    r = entries_.insert(key, scratch_, no_deadline);
+    r = insert(key, scratch_, now);
   } else {
     r = entries_.assign(r, scratch_);
   }
@@ -545,25 +659,14 @@ void table::run_set_range(std::string_view key, std::int64_t offset,
     std::string{}.swap(scratch_);
 }
 
-// RANDOMKEY's share: a key a few steps into the table from its start, the number
-// of steps drawn at random (bounded, so that the command stays O(1)).
+// RANDOMKEY's share: a key drawn uniformly from the dense array.
 void table::run_random_key(std::string& out) {
   protocol::reply_writer reply{out};
   if (entries_.size() == 0) {
     reply.null();
     return;
   }
-  // xorshift64*: plenty for picking a key.
-  random_state_ ^= random_state_ >> 12;
-  random_state_ ^= random_state_ << 25;
-  random_state_ ^= random_state_ >> 27;
-  auto draw = random_state_ * 0x2545f4914f6cdd1dull;
-  constexpr std::size_t max_steps = 128;
-  auto steps = draw % std::min(entries_.size(), max_steps);
-  auto it = entries_.begin();
-  for (std::size_t i = 0; i < steps; ++i)
-    ++it;
-  reply.bulk((*it)->key());
+  reply.bulk(entries_.at(next_random() % entries_.size())->key());
 }
 
 // KEYS' share: every key matching `pattern` (of those that came from old shard
@@ -641,6 +744,8 @@ void table::clear() {
   keys_with_deadline_ = 0;
   deadline_sum_ = 0;
   handing_over_ = false;
+  decltype(scan_order_){}.swap(scan_order_);
+  scan_changes_ = ~std::uint64_t{0};
 }
 
 table_stats table::stats(deadline_ms now) const {

@@ -5,18 +5,28 @@
 // tested on this class directly.
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "modules/expiry/deadline_queue.hpp"
+#include "modules/memory/policy.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/record_set.hpp"
 
 namespace stairkv::shard {
 
+// What a table may hold during one batch, and how it makes room (see
+// memory/budget.hpp for where `allowed` comes from).
+struct memory_bound {
+  std::int64_t allowed = std::numeric_limits<std::int64_t>::max(); // bytes
+  memory::policy policy = memory::policy::noeviction;
+  int samples = 5;
+  memory::lfu_settings lfu;
+};
 
 class table {
 public:
@@ -47,6 +57,32 @@ public:
   // or no_deadline when none is.
   deadline_ms next_deadline() const noexcept {
     return deadlines_.empty() ? no_deadline : deadlines_.earliest();
+  }
+
+  // -- the memory bound -------------------------------------------------------
+
+  // The bound for the operations that follow. A write that may grow memory first
+  // makes room under it (evicting as the policy says) and is refused with
+  // oom_error when it cannot; execute() makes room again at the end of a batch.
+  void bound_memory(const memory_bound& bound) noexcept {
+    bound_ = bound;
+    ranking_ = memory::ranking_of(bound.policy);
+  }
+
+  // Bytes this table holds: its records, its arrays, its deadline queue.
+  std::int64_t memory() const noexcept {
+    return entries_.memory() + deadlines_.memory()
+           + static_cast<std::int64_t>(scan_order_.capacity() * sizeof(scan_order_[0])
+                                       + scratch_.capacity());
+  }
+
+  // Evicts until the table is within its bound or nothing more may go; returns
+  // whether it is within.
+  bool make_room(deadline_ms now);
+
+  // Keys evicted since the last call.
+  std::int64_t take_evicted() noexcept {
+    return std::exchange(evicted_, 0);
   }
 
   // -- keyspace events --------------------------------------------------------
@@ -105,8 +141,16 @@ public:
   }
 
 private:
-  // Finds a live record, reclaiming it first if its deadline has passed.
+  // Finds a live record, reclaiming it first if its deadline has passed, and
+  // counts the access.
   record* find_live(std::string_view key, deadline_ms now);
+  // Adds a key with fresh access information.
+  record* insert(std::string_view key, std::string_view value, deadline_ms now);
+  // Whether a write that may grow memory must be refused (after making room).
+  bool refuse_growth(deadline_ms now);
+  // The key the policy would evict next (one past its deadline first), or nullptr.
+  record* pick_victim(deadline_ms now);
+  std::uint64_t next_random() noexcept;
   void erase(record* r);
   void set_deadline(record* r, deadline_ms deadline);
 
@@ -135,7 +179,10 @@ private:
   // still equals scan_changes_ (rebuilt by the first SCAN after a change).
   std::vector<std::pair<std::uint32_t, const record*>> scan_order_;
   std::uint64_t scan_changes_ = ~std::uint64_t{0};
-  std::uint64_t random_state_ = 0x9e3779b97f4a7c15ull; // RANDOMKEY
+  std::uint64_t random_state_ = 0x9e3779b97f4a7c15ull; // RANDOMKEY, eviction, LFU
+  memory_bound bound_;
+  memory::ranking ranking_ = memory::ranking::none;
+  std::int64_t evicted_ = 0;
 
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))

@@ -25,6 +25,7 @@ caf::error redis_error(const std::string& message) {
 struct store_state {
   engine::routing_follower follower{nullptr};
   engine_manager::manager_actor manager;
+  memory::budget_ptr memory;
   // Requests planned on a new entry engine while requests to the old one are
   // still out (see routing_follower.hpp), in arrival order.
   std::deque<std::function<void()>> waiting;
@@ -85,6 +86,7 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
   auto& st = self->state;
   auto work = std::make_shared<commands::plan>(st.follower.current(),
                                                shard::unix_now_ms());
+  work->refuse_growth(st.memory->refuses_growth());
   std::vector<std::string_view> argv(args.begin(), args.end());
   commands::client_context client;
   if (work->add(client, argv) == commands::outcome::gateway)
@@ -128,9 +130,10 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
 // The front door is dynamically typed inside (it also follows the engine
 // manager's routing snapshots) and handed out as a store_actor.
 caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
-                          engine::routing_ptr initial) {
+                          engine::routing_ptr initial, memory::budget_ptr memory) {
   self->state.follower = engine::routing_follower{std::move(initial)};
   self->state.manager = manager;
+  self->state.memory = std::move(memory);
   auto integer_reply = [](auto& promise, protocol::reply& value) {
     promise.deliver(value.integer);
   };
@@ -201,15 +204,19 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   auto figures = std::make_shared<subscription_broker::broker_figures>();
   auto subscriptions = subscription_broker::spawn_subscription_broker(
     system, config.placement, notify, figures);
+  auto memory = std::make_shared<memory::budget>();
+  memory->set_limit(config.maxmemory);
+  memory->set_policy(config.maxmemory_policy);
+  memory->set_samples(config.maxmemory_samples);
   engine_manager::manager_config mc;
-  mc.events = shard::event_sink{subscriptions, notify};
+  mc.shards = shard::shard_context{subscriptions, notify, memory};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
   mc.sample_interval = config.resize_check_interval;
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
-  auto front = system.spawn(store_front, manager.actor, manager.initial);
+  auto front = system.spawn(store_front, manager.actor, manager.initial, memory);
   // Registered before anyone can send it a request: the engine manager must know
   // every router before it retires an engine the router might still use.
   caf::scoped_actor self{system};
@@ -221,7 +228,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       },
       [](caf::error&) {});
   return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
-                      manager.initial, subscriptions, notify, figures};
+                      manager.initial, subscriptions, notify, figures, memory};
 }
 
 void stop_store(const store_handle& store) {

@@ -22,6 +22,7 @@
 
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
+#include "modules/memory/budget.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -66,6 +67,11 @@ struct store_config {
   // events are on by default. spawn_store throws std::invalid_argument for a
   // letter Redis would reject.
   std::string notify_keyspace_events = "Ex";
+  // The memory bound in bytes (0: none), what happens at it, and how many keys
+  // an eviction compares; all changeable later through store_handle::memory.
+  std::int64_t maxmemory = 0;
+  memory::policy maxmemory_policy = memory::policy::noeviction;
+  int maxmemory_samples = 5;
 };
 
 // What spawn_store hands back: the typed front door, the engine manager (routers
@@ -80,6 +86,8 @@ struct store_handle {
   shard::notify_settings_ptr notify;
   // Channel and pattern counts of the subscription broker, for INFO.
   std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
+  // The memory bound: its settings (CONFIG SET), used memory and evictions (INFO).
+  memory::budget_ptr memory;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement
