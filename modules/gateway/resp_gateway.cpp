@@ -313,8 +313,8 @@ void config_command(gateway_actor* self, connection& conn,
     figures.output_limit_disconnections = 0;
     std::fill(figures.calls.begin(), figures.calls.end(), 0);
     std::fill(figures.rejected_calls.begin(), figures.rejected_calls.end(), 0);
-    if (st.config.memory)
-      st.config.memory->reset_stats();
+    if (const auto& memory = self->state.config.memory)
+      memory->reset_stats();
     work.add_reset_stats(conn.context);
     return;
   } else if (commands::equals_ignoring_case(sub, "resetstat")) {
