@@ -5,7 +5,14 @@ Used by benchmarks/compare (the `eviction` section); standard library only.
 The server is expected to run with a memory bound (MAXMEMORY_TEXT) and an
 eviction policy. measure() first writes a hot set, then streams cold keys; after
 every cold SET it GETs one hot key, round-robin, so each hot key is read once per
-`hot_keys` cold writes. A hot miss is written again (cache-aside) and counted.
+`hot_keys` cold writes. Every hot miss is counted; what follows it depends on the
+variant:
+  refill=True (cache-aside): the missed hot key is written again in the next
+    batch, as an application in front of a database would. An evicted hot key
+    comes back, so "hot keys resident at end" counts those present when the
+    stream ends (a miss in the last batch is not written back);
+  refill=False: an evicted hot key stays gone, so "hot keys resident at end" is
+    the hot set less every hot key the server evicted at any time in the stream.
 Commands go out in pipelined batches over one connection; INFO memory is sampled
 over a second one. Error replies (-OOM and the like) are counted, not raised.
 """
@@ -234,12 +241,14 @@ class _Errors:
 
 def measure(port, host="127.0.0.1", hot_keys=2000, value_size=1000,
             cold_bytes=150_000_000, batch=100, sample_every=5000,
-            maxmemory=MAXMEMORY, timeout=60, progress=None):
+            maxmemory=MAXMEMORY, timeout=60, progress=None, refill=True):
     """Runs the hot-set-under-flood workload against a fresh, bounded server.
 
     batch: cold SETs per pipelined round trip (each followed by a hot GET, so a
     round trip carries 2 * batch commands plus the previous batch's refills).
     progress: optional callable(str) for occasional status lines.
+    refill: write a missed hot key again (cache-aside); without it, a hot key
+    once evicted stays gone, so the count at the end shows every eviction.
     """
     started = time.monotonic()
     data = Connection(host, port, timeout)
@@ -315,7 +324,8 @@ def measure(port, host="127.0.0.1", hot_keys=2000, value_size=1000,
                         hot_read_errors += 1
                         if isinstance(reply, RespError):
                             errors.add(reply)
-                    refills.append(tag)
+                    if refill:
+                        refills.append(tag)
                 elif isinstance(reply, RespError):
                     errors.add(reply)
                     if tag == -1:
@@ -352,6 +362,7 @@ def measure(port, host="127.0.0.1", hot_keys=2000, value_size=1000,
         return v / maxmemory if v is not None and maxmemory else None
 
     return {
+        "refill": refill,
         "hot_keys": hot_keys,
         "value_size": value_size,
         "cold_keys": cold_keys,

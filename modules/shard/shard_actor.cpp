@@ -473,7 +473,14 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
       if (st->forwarding) {
+        // Keys not handed over yet are still this shard's to evict: the new
+        // shards fill with every write while these still count.
+        auto now = unix_now_ms();
+        watch_events(st);
+        watch_memory(st, now);
+        st->keys.make_room(now);
         auto forwarded = forward(self, st, work);
+        report_events(self, st);
         report_memory(st);
         return forwarded;
       }

@@ -53,7 +53,14 @@ std::uint64_t table::next_random() noexcept {
 }
 
 bool table::refuse_growth(deadline_ms now) {
-  return memory() > bound_.allowed && !make_room(now);
+  if (memory() <= bound_.allowed || make_room(now))
+    return false;
+  // Nothing more may go here. Under noeviction, or a volatile policy without a
+  // key with a deadline left, the write is refused, as Redis does. Under an
+  // allkeys policy this table is empty: the bytes are in other shards (an old
+  // engine's during a resize), which evict as their own writes arrive.
+  return bound_.policy == memory::policy::noeviction
+         || memory::volatile_only(bound_.policy);
 }
 
 record* table::pick_victim(deadline_ms now) {
@@ -62,8 +69,8 @@ record* table::pick_victim(deadline_ms now) {
   bool with_deadline_only = memory::volatile_only(bound_.policy);
   int wanted = ranking_ == memory::ranking::random ? 1 : std::max(1, bound_.samples);
   // Keys with a deadline are drawn from the deadline queue, whose entries may be
-  // stale (a third of them at worst, see expiry::deadline_queue): allow misses.
-  int attempts = with_deadline_only ? wanted * 8 : wanted;
+  // stale (two in three at worst, see compact_deadlines): allow misses.
+  int attempts = with_deadline_only ? wanted * 8 + 64 : wanted;
   record* best = nullptr;
   std::uint64_t best_score = 0; // higher: a better victim
   for (int i = 0, taken = 0; i < attempts && taken < wanted; ++i) {
@@ -111,6 +118,12 @@ record* table::pick_victim(deadline_ms now) {
 bool table::make_room(deadline_ms now) {
   while (memory() > bound_.allowed) {
     auto* victim = pick_victim(now);
+    if (victim == nullptr && keys_with_deadline_ > 0
+        && memory::volatile_only(bound_.policy)) {
+      // Every draw hit a stale entry: drop them all and draw again.
+      compact_deadlines(true);
+      victim = pick_victim(now);
+    }
     if (victim == nullptr)
       return false;
     if (is_expired(*victim, now)) {
@@ -122,6 +135,7 @@ bool table::make_room(deadline_ms now) {
     }
     erase(victim);
   }
+  compact_deadlines(false);
   return true;
 }
 
@@ -174,17 +188,23 @@ std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
     erase(r);
     ++removed;
   });
-  // Stale entries (deadlines reset again and again) must not outgrow the keys.
-  if (deadlines_.size() > 1024
-      && deadlines_.size() > 2 * static_cast<std::size_t>(keys_with_deadline_)) {
-    deadlines_.rebuild([this](auto add) {
-      entries_.for_each([&](const record& r) {
-        if (r.deadline != no_deadline)
-          add(r.key(), r.deadline);
-      });
-    });
-  }
+  compact_deadlines(false);
   return removed;
+}
+
+void table::compact_deadlines(bool always) {
+  // Stale entries (deadlines reset again and again, keys deleted or evicted
+  // before their time) must not outgrow the keys.
+  if (!always
+      && (deadlines_.size() <= 1024
+          || deadlines_.size() <= 2 * static_cast<std::size_t>(keys_with_deadline_)))
+    return;
+  deadlines_.rebuild([this](auto add) {
+    entries_.for_each([&](const record& r) {
+      if (r.deadline != no_deadline)
+        add(r.key(), r.deadline);
+    });
+  });
 }
 
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
@@ -493,6 +513,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   }
   if (memory() > bound_.allowed)
     make_room(now);
+  compact_deadlines(false);
 }
 
 // SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;

@@ -151,6 +151,9 @@ private:
   // The key the policy would evict next (one past its deadline first), or nullptr.
   record* pick_victim(deadline_ms now);
   std::uint64_t next_random() noexcept;
+  // Rebuilds the deadline queue from the live deadlines when stale entries
+  // outnumber live ones two to one (or `always`).
+  void compact_deadlines(bool always);
   void erase(record* r);
   void set_deadline(record* r, deadline_ms deadline);
 

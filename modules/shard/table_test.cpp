@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -222,9 +224,12 @@ TEST(ShardTable, ResettingADeadlineInALoopDoesNotPileUpEntries) {
   table t;
   for (int i = 0; i < 100000; ++i)
     run1(t, op_code::set, "k", "v", now + 1000 + i);
-  t.expire_due(now, 10);
-  // Rebuilt to the one live deadline (plus at most the 1024 kept before a rebuild).
-  EXPECT_EQ(t.next_deadline(), now + 1000 + 99999);
+  // Rebuilt whenever stale entries outnumber the live one past 1,024 (each of the
+  // 100,000 left in the queue would take 40 bytes).
+  EXPECT_LT(t.memory(), 150000);
+  EXPECT_GE(t.next_deadline(), now + 1000 + 99999 - 2048);
+  EXPECT_EQ(t.expire_due(now + 1000 + 99999, 100000), 1u);
+  EXPECT_EQ(t.size(), 0u);
 }
 
 namespace {
@@ -308,4 +313,163 @@ TEST(ShardTableEvents, EveryExpiredKeyIsReportedOnceWhicheverWayItGoes) {
   t.expire_due(now + 20, 100);
   EXPECT_EQ(events_of(t), (strings{"expired on_read", "expired on_time"}));
   EXPECT_EQ(t.stats().expired, 2);
+}
+
+// -- the memory bound ------------------------------------------------------------
+
+namespace {
+
+memory_bound bound_of(stairkv::memory::policy p, std::int64_t allowed, int samples = 5) {
+  memory_bound b;
+  b.policy = p;
+  b.allowed = allowed;
+  b.samples = samples;
+  return b;
+}
+
+std::string key_of(int i) {
+  return "key:" + std::to_string(i);
+}
+
+} // namespace
+
+TEST(ShardTableMemory, CountsItsBytesAsKeysComeAndGo) {
+  table t;
+  auto empty = t.memory();
+  run1(t, op_code::set, "k", std::string(1000, 'x'));
+  auto one = t.memory();
+  EXPECT_GE(one - empty, 1000);
+  for (int i = 0; i < 1000; ++i)
+    run1(t, op_code::set, key_of(i), std::string(100, 'y'), now + 100000);
+  EXPECT_GT(t.memory(), one + 1000 * 100);
+  run1(t, op_code::flush, {});
+  EXPECT_LE(t.memory(), empty + 64);
+}
+
+TEST(ShardTableMemory, AllKeysLruEvictsTheKeysLeastRecentlyUsed) {
+  table t;
+  // 200 keys written a millisecond apart; the first 20 are read afterwards.
+  for (int i = 0; i < 200; ++i)
+    run1(t, op_code::set, key_of(i), std::string(200, 'v'), 0, 0, now + i);
+  for (int i = 0; i < 20; ++i)
+    run1(t, op_code::get, key_of(i), {}, 0, 0, now + 1000);
+  t.record_events(class_of(key_event::evicted));
+  // Room for about half: comparing 16 keys per eviction, the keys read last stay.
+  auto half = t.memory() / 2;
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_lru, half, 16));
+  ASSERT_TRUE(t.make_room(now + 1001));
+  EXPECT_LE(t.memory(), half);
+  auto evicted = t.take_evicted();
+  EXPECT_GT(evicted, 50);
+  EXPECT_EQ(t.take_evicted(), 0);
+  EXPECT_EQ(static_cast<std::int64_t>(t.size()), 200 - evicted);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_NE(run1(t, op_code::get, key_of(i), {}, 0, 0, now + 1002), "$-1\r\n") << i;
+  auto log = t.take_events();
+  EXPECT_EQ(static_cast<std::int64_t>(log.size()), evicted);
+}
+
+TEST(ShardTableMemory, AllKeysLfuEvictsTheKeysLeastOftenUsed) {
+  table t;
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_lfu,
+                          std::numeric_limits<std::int64_t>::max()));
+  for (int i = 0; i < 200; ++i)
+    run1(t, op_code::set, key_of(i), std::string(200, 'v'));
+  // The last 20 keys are read 30 times each (the newest keys, so that recency
+  // alone would not explain what stays).
+  for (int round = 0; round < 30; ++round)
+    for (int i = 180; i < 200; ++i)
+      run1(t, op_code::get, key_of(i));
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_lfu, t.memory() / 2, 16));
+  ASSERT_TRUE(t.make_room(now));
+  EXPECT_GT(t.take_evicted(), 50);
+  for (int i = 180; i < 200; ++i)
+    EXPECT_NE(run1(t, op_code::get, key_of(i)), "$-1\r\n") << i;
+}
+
+TEST(ShardTableMemory, NoEvictionRefusesGrowingWritesButServesTheRest) {
+  table t;
+  for (int i = 0; i < 50; ++i)
+    run1(t, op_code::set, key_of(i), "v");
+  t.bound_memory(bound_of(stairkv::memory::policy::noeviction, t.memory() - 1));
+  const std::string oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+  EXPECT_EQ(run1(t, op_code::set, "new", "v"), oom);
+  EXPECT_EQ(run1(t, op_code::append, key_of(1), "w"), oom);
+  EXPECT_EQ(run1(t, op_code::incr_by, "n", {}, 1), oom);
+  EXPECT_EQ(run1(t, op_code::set_range, key_of(2), "w", 3), oom);
+  EXPECT_EQ(run1(t, op_code::incr_by_float, "f", "1.5"), oom);
+  EXPECT_EQ(run1(t, op_code::get, key_of(3)), "$1\r\nv\r\n");
+  EXPECT_EQ(t.size(), 50u);
+  EXPECT_EQ(t.take_evicted(), 0);
+  // Deleting makes room again.
+  EXPECT_EQ(run1(t, op_code::del, key_of(4)), ":1\r\n");
+  EXPECT_EQ(run1(t, op_code::set, "new", "v"), "+OK\r\n");
+}
+
+TEST(ShardTableMemory, VolatilePoliciesEvictOnlyKeysWithADeadline) {
+  using stairkv::memory::policy;
+  for (auto p : {policy::volatile_lru, policy::volatile_lfu, policy::volatile_random,
+                 policy::volatile_ttl}) {
+    table t;
+    for (int i = 0; i < 100; ++i)
+      run1(t, op_code::set, "keep:" + std::to_string(i), std::string(100, 'k'));
+    for (int i = 0; i < 100; ++i)
+      run1(t, op_code::set, key_of(i), std::string(100, 't'), now + 60000 + i);
+    auto full = t.memory();
+    // Tighter and tighter: the keys with a deadline go, then writes are refused.
+    t.bound_memory(bound_of(p, full * 3 / 4));
+    ASSERT_TRUE(t.make_room(now));
+    EXPECT_GT(t.take_evicted(), 0);
+    t.bound_memory(bound_of(p, full / 4));
+    EXPECT_FALSE(t.make_room(now));
+    EXPECT_EQ(t.size(), 100u);
+    EXPECT_EQ(run1(t, op_code::set, "more", "v"),
+              "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    for (int i = 0; i < 100; ++i)
+      EXPECT_NE(run1(t, op_code::get, "keep:" + std::to_string(i)), "$-1\r\n");
+  }
+}
+
+TEST(ShardTableMemory, VolatileTtlPrefersTheNearestDeadline) {
+  table t;
+  for (int i = 0; i < 200; ++i)
+    run1(t, op_code::set, key_of(i), std::string(100, 't'), now + 1000 * (i + 1));
+  t.bound_memory(bound_of(stairkv::memory::policy::volatile_ttl, t.memory() * 2 / 3, 16));
+  ASSERT_TRUE(t.make_room(now));
+  int early_left = 0;
+  int late_left = 0;
+  for (int i = 0; i < 200; ++i)
+    (i < 100 ? early_left : late_left) +=
+      run1(t, op_code::exists, key_of(i)) == ":1\r\n" ? 1 : 0;
+  EXPECT_LT(early_left * 2, late_left);
+}
+
+TEST(ShardTableMemory, AnAllKeysPolicyWritesEvenWhenTheBytesAreElsewhere) {
+  table t;
+  // Nothing here to evict, and the bound already passed (other shards hold it):
+  // the write is taken, then evicted at the end of the batch.
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_lru, 0));
+  EXPECT_EQ(run1(t, op_code::set, "k", "v"), "+OK\r\n");
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.take_evicted(), 1);
+}
+
+TEST(ShardTableMemory, EvictionReclaimsExpiredKeysAsExpired) {
+  table t;
+  for (int i = 0; i < 100; ++i)
+    run1(t, op_code::set, key_of(i), std::string(100, 'x'), now + 10);
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_random, t.memory() / 2));
+  ASSERT_TRUE(t.make_room(now + 20));
+  EXPECT_EQ(t.take_evicted(), 0);
+  EXPECT_GT(t.stats(now + 20).expired, 0);
+}
+
+TEST(ShardTableMemory, RandomKeyDrawsEveryKey) {
+  table t;
+  for (int i = 0; i < 50; ++i)
+    run1(t, op_code::set, key_of(i), "v");
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i)
+    seen.insert(run1(t, op_code::random_key, {}));
+  EXPECT_EQ(seen.size(), 50u);
 }
