@@ -215,9 +215,10 @@ void watch_memory(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   const auto& budget = st->context.memory;
   if (!budget)
     return;
+  // Also keeps the overhead and the peak current without a bound (INFO).
+  budget->refresh_if_due(now);
   memory_bound bound;
   if (budget->limit() > 0) {
-    budget->refresh_if_due(now);
     auto others = budget->dataset() - st->memory_reported;
     bound.allowed = budget->dataset_limit() - others;
   }

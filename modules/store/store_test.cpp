@@ -99,6 +99,28 @@ TEST_P(Store, AnyCommandRunsThroughTheCommandInterface) {
             "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
 }
 
+TEST_P(Store, TheMemoryBoundHoldsForEmbeddedUseToo) {
+  using args = std::vector<std::string>;
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"SET", "kept", "v"}), "+OK\r\n");
+  // A bound far below what the tables hold: noeviction refuses what may grow.
+  store_.memory->set_limit(1);
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"SET", "new", "v"}),
+            "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"GET", "kept"}), "$1\r\nv\r\n");
+  EXPECT_EQ(store_.memory->evicted(), 0);
+  // An evicting policy takes the writes and evicts down to the bound.
+  store_.memory->set_policy(memory::policy::allkeys_random);
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"SET", "new", "v"}), "+OK\r\n");
+  // Every shard evicts at the end of its next batch (this DBSIZE's), so the
+  // second one finds none.
+  ask<std::int64_t>(size_atom::value);
+  EXPECT_EQ(ask<std::int64_t>(size_atom::value), 0);
+  EXPECT_EQ(store_.memory->evicted(), 2);
+  store_.memory->set_limit(0);
+  EXPECT_TRUE(ask<bool>(caf::put_atom::value, std::string{"k"}, std::string{"v"}));
+  EXPECT_EQ(ask<std::int64_t>(size_atom::value), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothPlacements, Store,
                          ::testing::Values(shard::placement::io_thread,
                                            shard::placement::scheduler),
