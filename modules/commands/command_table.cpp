@@ -86,6 +86,8 @@ std::vector<command_spec> make_table() {
     {"incrbyfloat", 3, w | oom | f, 1, 1, 1, "string",
      "Increment the float value of a key by the given amount", "2.6.0",
      plan_incrbyfloat},
+    {"memory", -2, r, 0, 0, 0, "server", "A container for memory diagnostics commands",
+     "4.0.0", plan_memory},
     {"mget", -2, r | f, 1, -1, 1, "string",
      "Get the values of all the given keys", "1.0.0", plan_mget},
     {"keys", 2, r, 0, 0, 0, "generic", "Find all keys matching the given pattern",

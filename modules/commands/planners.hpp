@@ -34,6 +34,7 @@ void plan_getrange(plan&, const client_context&, const args&);
 void plan_setrange(plan&, const client_context&, const args&);
 void plan_incrbyfloat(plan&, const client_context&, const args&);
 void plan_type(plan&, const client_context&, const args&);
+void plan_memory(plan&, const client_context&, const args&);
 void plan_keys(plan&, const client_context&, const args&);
 void plan_randomkey(plan&, const client_context&, const args&);
 void plan_scan(plan&, const client_context&, const args&);

@@ -247,6 +247,34 @@ void plan_type(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::type, argv[1]);
 }
 
+// MEMORY USAGE key [SAMPLES count]: the bytes the key takes in its shard (the
+// count is exact, so SAMPLES changes nothing).
+void plan_memory(plan& p, const client_context& client, const args& argv) {
+  auto sub = argv[1];
+  if (!equals_ignoring_case(sub, "usage")) {
+    std::string msg = "ERR unknown subcommand '";
+    msg.append(sub.substr(0, 128));
+    msg.append("'. Try MEMORY HELP.");
+    reply_error(p, client, msg);
+    return;
+  }
+  if (argv.size() != 3 && argv.size() != 5) {
+    reply_error(p, client, argv.size() < 3
+                             ? "ERR wrong number of arguments for 'memory|usage' command"
+                             : "ERR syntax error");
+    return;
+  }
+  std::int64_t samples = 0;
+  if (argv.size() == 5
+      && (!equals_ignoring_case(argv[3], "samples")
+          || !protocol::parse_int64(argv[4], samples) || samples < 0)) {
+    reply_error(p, client, equals_ignoring_case(argv[3], "samples") ? not_an_integer
+                                                                    : "ERR syntax error");
+    return;
+  }
+  route_single(p, client, op_code::memory_usage, argv[2]);
+}
+
 // KEYS pattern: every shard lists its matches; one array of all of them.
 void plan_keys(plan& p, const client_context& client, const args& argv) {
   auto& rec = p.open(client, plan::merge::concat);

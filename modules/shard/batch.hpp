@@ -62,6 +62,9 @@ enum class op_code : std::uint8_t {
   // During a resize: the same for the keys that came from old shard `extra >> 8`
   // of a staircase of `extra & 0xff` stairs (extra bit 63: the TYPE filter).
   scan_from,
+  // MEMORY USAGE: :bytes the key takes (its block, its share of the shard's
+  // arrays, its deadline entry), or null when it is missing.
+  memory_usage,
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).

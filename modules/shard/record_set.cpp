@@ -56,6 +56,11 @@ void record_set::remove_dense(record* r) noexcept {
   dense_.pop_back();
 }
 
+std::int64_t record_set::footprint(const record* r) noexcept {
+  return static_cast<std::int64_t>(malloc_usable_size(const_cast<record*>(r))
+                                   + 2 * sizeof(record*) + 1);
+}
+
 std::int64_t record_set::memory() const noexcept {
   auto table = set_.capacity() * (sizeof(record*) + 1);
   return block_bytes_ + static_cast<std::int64_t>(table + dense_.capacity() * sizeof(record*));

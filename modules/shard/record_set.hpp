@@ -99,6 +99,10 @@ public:
     return dense_[i];
   }
 
+  // Bytes one record takes: its block, its hash-table slot and control byte,
+  // its place in the dense array.
+  static std::int64_t footprint(const record* r) noexcept;
+
   // Bytes held: every record's block as the allocator sized it, the hash table's
   // slots and control bytes, and the dense array.
   std::int64_t memory() const noexcept;

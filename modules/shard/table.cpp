@@ -18,6 +18,22 @@ bool is_expired(const record& r, deadline_ms now) {
   return r.deadline != no_deadline && r.deadline <= now;
 }
 
+// The operations of the commands Redis marks denyoom: refused at the memory
+// bound when no room can be made. (rename_to is not: its key was already taken
+// from its old name, and refusing it would lose the value.)
+bool may_grow(op_code code) {
+  switch (code) {
+    case op_code::set:
+    case op_code::append:
+    case op_code::incr_by:
+    case op_code::incr_by_float:
+    case op_code::set_range:
+      return true;
+    default:
+      return false;
+  }
+}
+
 } // namespace
 
 record* table::find_live(std::string_view key, deadline_ms now) {
@@ -221,6 +237,11 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
     auto key = work.key(op);
+    if (may_grow(op.code) && refuse_growth(now)) {
+      reply.error(memory::oom_error);
+      out.ends.push_back(out.replies.size());
+      continue;
+    }
     switch (op.code) {
       case op_code::get: {
         if (auto* r = find_live(key, now)) {
@@ -234,10 +255,6 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         break;
       }
       case op_code::set:
-        if (refuse_growth(now)) {
-          reply.error(memory::oom_error);
-          break;
-        }
         run_set(work, op, out.replies, now);
         break;
       case op_code::del: {
@@ -253,17 +270,9 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         reply.integer(find_live(key, now) != nullptr ? 1 : 0);
         break;
       case op_code::incr_by:
-        if (refuse_growth(now)) {
-          reply.error(memory::oom_error);
-          break;
-        }
         run_incr_by(key, op.number, out.replies, now);
         break;
       case op_code::append: {
-        if (refuse_growth(now)) {
-          reply.error(memory::oom_error);
-          break;
-        }
         auto more = work.value(op);
         auto* r = find_live(key, now);
         auto current = r ? r->value().size() : 0;
@@ -420,17 +429,9 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         run_get_range(key, op.number, op.extra, out.replies, now);
         break;
       case op_code::set_range:
-        if (refuse_growth(now)) {
-          reply.error(memory::oom_error);
-          break;
-        }
         run_set_range(key, op.number, work.value(op), out.replies, now);
         break;
       case op_code::incr_by_float:
-        if (refuse_growth(now)) {
-          reply.error(memory::oom_error);
-          break;
-        }
         run_incr_by_float(key, work.value(op), out.replies, now);
         break;
       case op_code::type:
@@ -471,6 +472,19 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         set_deadline(r, op.number);
         note(key_event::rename_to, key);
         reply.simple("OK");
+        break;
+      }
+      case op_code::memory_usage: {
+        // As Redis does, without counting it as an access.
+        auto* r = entries_.find(key);
+        if (r == nullptr || is_expired(*r, now)) {
+          reply.null();
+          break;
+        }
+        auto bytes = record_set::footprint(r);
+        if (r->deadline != no_deadline)
+          bytes += static_cast<std::int64_t>(sizeof(expiry::deadline_queue::entry));
+        reply.integer(bytes);
         break;
       }
       case op_code::scan:

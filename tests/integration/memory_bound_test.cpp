@@ -189,14 +189,21 @@ TEST(MemoryBound, NoEvictionRefusesWritesKeepsEveryAcknowledgedKeyAndDelFreesRoo
   }
   EXPECT_EQ(error, "OOM command not allowed when used memory > 'maxmemory'.");
   EXPECT_GT(acknowledged.size(), 3000u);
-  EXPECT_LE(info_integer(c, "used_memory"), 8 * mb * 110 / 100);
+  auto used = info_integer(c, "used_memory");
+  EXPECT_LE(used, 8 * mb * 110 / 100);
   EXPECT_EQ(info_integer(c, "evicted_keys"), 0);
-  // Other growing commands are refused too; reads and commands that free memory work.
-  EXPECT_TRUE(is_error(c.command({"APPEND", acknowledged[0], "more"}),
-                       "OOM command not allowed when used memory > 'maxmemory'."));
-  EXPECT_TRUE(is_error(c.command({"MSET", "x", "1", "y", "2"}),
-                       "OOM command not allowed when used memory > 'maxmemory'."));
-  EXPECT_TRUE(is_integer(c.command({"EXISTS", "x", "y"}), 0));
+  // Used memory hovers at the bound, and a write is taken whenever it dips under
+  // (as in Redis). A bound well below it makes every growing write refused.
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "maxmemory",
+                                   std::to_string(used * 3 / 4)}),
+                        "OK"));
+  const std::string oom = "OOM command not allowed when used memory > 'maxmemory'.";
+  EXPECT_TRUE(is_error(c.command({"SET", "x", "1"}), oom));
+  EXPECT_TRUE(is_error(c.command({"APPEND", acknowledged[0], "more"}), oom));
+  EXPECT_TRUE(is_error(c.command({"MSET", "x", "1", "y", "2"}), oom));
+  EXPECT_TRUE(is_error(c.command({"INCR", "n"}), oom));
+  // Reads and commands that free memory work.
+  EXPECT_TRUE(is_integer(c.command({"EXISTS", "x", "y", "n"}), 0));
   EXPECT_TRUE(is_integer(c.command({"EXPIRE", acknowledged[1], "1000"}), 1));
   // Every acknowledged key reads back with its value.
   for (const auto& k : acknowledged)
@@ -204,18 +211,40 @@ TEST(MemoryBound, NoEvictionRefusesWritesKeepsEveryAcknowledgedKeyAndDelFreesRoo
   for (const auto& k : acknowledged)
     ASSERT_TRUE(is_bulk(c.get_reply(), value_of(k, 1000))) << k;
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), static_cast<long long>(acknowledged.size())));
-  // DEL frees room: half the keys go, and new writes are taken again.
-  std::size_t half = acknowledged.size() / 2;
-  for (std::size_t i = 0; i < half; ++i)
+  // DEL frees room: three quarters of the keys go, and writes are taken again.
+  std::size_t gone = acknowledged.size() * 3 / 4;
+  for (std::size_t i = 0; i < gone; ++i)
     c.append({"DEL", acknowledged[i]});
-  for (std::size_t i = 0; i < half; ++i)
+  for (std::size_t i = 0; i < gone; ++i)
     ASSERT_TRUE(is_integer(c.get_reply(), 1));
   EXPECT_TRUE(is_status(c.command({"SET", "after", "delete"}), "OK"));
   EXPECT_TRUE(is_bulk(c.command({"GET", "after"}), "delete"));
-  for (std::size_t i = half; i < acknowledged.size(); ++i)
+  for (std::size_t i = gone; i < acknowledged.size(); ++i)
     c.append({"GET", acknowledged[i]});
-  for (std::size_t i = half; i < acknowledged.size(); ++i)
+  for (std::size_t i = gone; i < acknowledged.size(); ++i)
     ASSERT_TRUE(is_bulk(c.get_reply(), value_of(acknowledged[i], 1000)));
+}
+
+TEST(MemoryBound, MemoryUsageReportsWhatAKeyTakes) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  c.command({"SET", "small", "v"});
+  c.command({"SET", "big", std::string(33000, 'A')});
+  c.command({"SET", "ttl", "v", "EX", "100"});
+  auto small = c.command({"MEMORY", "USAGE", "small"});
+  ASSERT_EQ(small->type, REDIS_REPLY_INTEGER);
+  EXPECT_GT(small->integer, 20);
+  EXPECT_LT(small->integer, 100);
+  auto big = c.command({"MEMORY", "USAGE", "big", "SAMPLES", "5"});
+  ASSERT_EQ(big->type, REDIS_REPLY_INTEGER);
+  EXPECT_GE(big->integer, 33000);
+  EXPECT_LT(big->integer, 42000);
+  EXPECT_GT(c.command({"MEMORY", "USAGE", "ttl"})->integer, small->integer);
+  EXPECT_TRUE(is_nil(c.command({"MEMORY", "USAGE", "missing"})));
+  EXPECT_TRUE(is_error(c.command({"MEMORY", "DOCTORS"}),
+                       "ERR unknown subcommand 'DOCTORS'. Try MEMORY HELP."));
+  EXPECT_TRUE(is_error(c.command({"MEMORY", "USAGE", "small", "SOMETIMES", "5"}),
+                       "ERR syntax error"));
 }
 
 TEST(MemoryBound, VolatilePoliciesNeverEvictKeysWithoutTtl) {
