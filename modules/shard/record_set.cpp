@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -103,7 +104,12 @@ void record_set::replace(record* old_record, record* new_record) {
 }
 
 record* record_set::assign(record* r, std::string_view value) {
-  if (value.size() <= value_capacity(r)) {
+  // The block is kept when the value fits without wasting more than its own
+  // size (or 64 bytes): a big value replaced by a small one must not keep the
+  // big block.
+  auto capacity = value_capacity(r);
+  if (value.size() <= capacity
+      && capacity - value.size() <= std::max<std::size_t>(value.size(), 64)) {
     std::memcpy(r->value_bytes(), value.data(), value.size());
     r->value_size_ = static_cast<std::uint32_t>(value.size());
     return r;

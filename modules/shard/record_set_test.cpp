@@ -70,3 +70,16 @@ TEST(RecordSet, ManyKeysSurviveTableGrowthAndErase) {
   EXPECT_EQ(s.size(), 0u);
   EXPECT_EQ(s.find("key:1"), nullptr);
 }
+
+TEST(RecordSet, ASmallValueDoesNotKeepABigBlock) {
+  record_set set;
+  auto* r = set.insert("k", std::string(100000, 'a'), no_deadline);
+  auto big = set.memory();
+  r = set.assign(r, std::string(33000, 'b'));
+  EXPECT_EQ(r->value(), std::string(33000, 'b'));
+  EXPECT_LT(set.memory(), big - 60000);
+  EXPECT_LT(record_set::footprint(r), 42000);
+  // A value of about the same size reuses the block.
+  auto* same = set.assign(r, std::string(32990, 'c'));
+  EXPECT_EQ(same, r);
+}
