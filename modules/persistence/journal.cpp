@@ -1,0 +1,119 @@
+#include "modules/persistence/journal.hpp"
+
+#include "modules/persistence/framing.hpp"
+
+namespace stairkv::persistence {
+
+namespace {
+
+// Protobuf's wire format: a field is a tag (number << 3 | wire type) and either
+// a varint (type 0) or a length and bytes (type 2). Fields holding their default
+// (0, empty) are left out, as proto3 writes them.
+constexpr std::uint8_t varint_type = 0;
+constexpr std::uint8_t bytes_type = 2;
+
+std::size_t varint_size(std::uint64_t n) {
+  std::size_t size = 1;
+  while (n >= 0x80) {
+    n >>= 7;
+    ++size;
+  }
+  return size;
+}
+
+void put_varint(std::string& out, std::uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+void put_tag(std::string& out, int field, std::uint8_t type) {
+  out.push_back(static_cast<char>((field << 3) | type));
+}
+
+std::size_t bytes_field_size(std::string_view b) {
+  return b.empty() ? 0 : 1 + varint_size(b.size()) + b.size();
+}
+
+void put_bytes_field(std::string& out, int field, std::string_view b) {
+  if (b.empty())
+    return;
+  put_tag(out, field, bytes_type);
+  put_varint(out, b.size());
+  out.append(b.data(), b.size());
+}
+
+std::size_t varint_field_size(std::uint64_t n) {
+  return n == 0 ? 0 : 1 + varint_size(n);
+}
+
+void put_varint_field(std::string& out, int field, std::uint64_t n) {
+  if (n == 0)
+    return;
+  put_tag(out, field, varint_type);
+  put_varint(out, n);
+}
+
+// A message field: tag, length, then the caller writes `size` bytes of body.
+void open_message_field(std::string& out, int field, std::size_t size) {
+  put_tag(out, field, bytes_type);
+  put_varint(out, size);
+}
+
+} // namespace
+
+void journal::frame(std::string_view record) {
+  append_frame(bytes_, record);
+}
+
+void journal::put(std::string_view key, std::string_view value,
+                  std::int64_t deadline_ms) {
+  auto deadline = static_cast<std::uint64_t>(deadline_ms);
+  auto body = bytes_field_size(key) + bytes_field_size(value) + varint_field_size(deadline);
+  record_.clear();
+  open_message_field(record_, 1, body); // AofRecord.put
+  put_bytes_field(record_, 1, key);     // KeyRecord.key
+  put_bytes_field(record_, 2, value);   // KeyRecord.value
+  put_varint_field(record_, 3, deadline);
+  frame(record_);
+}
+
+void journal::del(std::string_view key) {
+  record_.clear();
+  // AofRecord.del, written even when empty: it is the oneof's choice.
+  put_tag(record_, 2, bytes_type);
+  put_varint(record_, key.size());
+  record_.append(key.data(), key.size());
+  frame(record_);
+}
+
+void journal::deadline(std::string_view key, std::int64_t deadline_ms) {
+  auto deadline = static_cast<std::uint64_t>(deadline_ms);
+  record_.clear();
+  open_message_field(record_, 3, bytes_field_size(key) + varint_field_size(deadline));
+  put_bytes_field(record_, 1, key);
+  put_varint_field(record_, 2, deadline);
+  frame(record_);
+}
+
+void journal::flush(std::uint32_t shard, std::uint32_t stairs) {
+  record_.clear();
+  open_message_field(record_, 4, varint_field_size(shard) + varint_field_size(stairs));
+  put_varint_field(record_, 1, shard);
+  put_varint_field(record_, 2, stairs);
+  frame(record_);
+}
+
+std::string file_header(std::int64_t created_ms) {
+  std::string record;
+  put_bytes_field(record, 1, file_magic);
+  put_varint_field(record, 2, format_version);
+  put_varint_field(record, 3, static_cast<std::uint64_t>(created_ms));
+  std::string out;
+  append_frame(out, record);
+  return out;
+}
+
+} // namespace stairkv::persistence
