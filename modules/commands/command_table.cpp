@@ -241,6 +241,10 @@ outcome execute_command(plan& p, const client_context& client,
     reply_error(p, client, msg);
     return outcome::routed;
   }
+  if ((spec->flags & flag::write) && !p.write_refusal().empty()) {
+    reply_error(p, client, p.write_refusal());
+    return outcome::routed;
+  }
   if ((spec->flags & flag::denyoom) && p.refusing_growth()) {
     reply_error(p, client, memory::oom_error);
     return outcome::routed;

@@ -121,6 +121,15 @@ public:
     return refuse_growth_;
   }
 
+  // Why write commands are refused (MISCONF, while the append-only file cannot
+  // be written), or empty: decided once as the plan starts.
+  void refuse_writes(std::string why) {
+    refuse_writes_ = std::move(why);
+  }
+  const std::string& write_refusal() const noexcept {
+    return refuse_writes_;
+  }
+
   // Drops the replies of the commands recorded from `index` on (CLIENT REPLY
   // OFF / SKIP): they still run, and still count as answered, but write nothing.
   void silence_from(std::size_t index) noexcept {
@@ -200,6 +209,7 @@ private:
   std::vector<ref> refs_;
   std::string local_;
   bool refuse_growth_ = false;
+  std::string refuse_writes_;
 };
 
 } // namespace stairkv::commands

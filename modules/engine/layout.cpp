@@ -9,8 +9,12 @@ layout_ptr spawn_engine(caf::actor_system& system, unsigned stairs,
   result->generation = generation;
   result->stairs = stairs;
   result->shards.reserve(shards_in(stairs));
-  for (std::size_t i = 0; i < shards_in(stairs); ++i)
-    result->shards.push_back(shard::spawn_shard(system, where, context));
+  for (std::size_t i = 0; i < shards_in(stairs); ++i) {
+    auto own = context;
+    own.index = static_cast<std::uint32_t>(i);
+    own.stairs = stairs;
+    result->shards.push_back(shard::spawn_shard(system, where, std::move(own)));
+  }
   return result;
 }
 

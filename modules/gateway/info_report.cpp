@@ -105,6 +105,36 @@ void memory_section(std::string& out, const info_inputs& in) {
   field(out, "mem_allocator", figures.allocator);
 }
 
+void persistence_section(std::string& out, const info_inputs& in) {
+  const auto* p = in.persistence;
+  auto flag = [](const std::atomic<bool>* b) {
+    return b != nullptr && b->load(std::memory_order_relaxed) ? 1 : 0;
+  };
+  auto number = [](const std::atomic<std::int64_t>* n) -> std::int64_t {
+    return n != nullptr ? n->load(std::memory_order_relaxed) : 0;
+  };
+  bool write_ok = p == nullptr || p->aof_write_ok.load(std::memory_order_relaxed);
+  out.append("# Persistence\r\n");
+  field(out, "loading", flag(p ? &p->loading : nullptr));
+  field(out, "async_loading", 0);
+  field(out, "rdb_bgsave_in_progress", 0);
+  field(out, "rdb_last_save_time", in.facts->started_at_ms / 1000);
+  field(out, "rdb_last_bgsave_status", "ok");
+  field(out, "aof_enabled", flag(p ? &p->aof_enabled : nullptr));
+  field(out, "aof_rewrite_in_progress", 0);
+  field(out, "aof_rewrite_scheduled", 0);
+  field(out, "aof_last_bgrewrite_status", "ok");
+  field(out, "aof_last_write_status", write_ok ? "ok" : "err");
+  if (p != nullptr && p->aof_enabled.load(std::memory_order_relaxed)) {
+    field(out, "aof_current_size", number(&p->aof_current_size));
+    field(out, "aof_base_size", number(&p->aof_base_size));
+    field(out, "aof_delayed_fsync", number(&p->aof_delayed_fsync));
+    // stairkv's own: how many writes and fsyncs the group commit took.
+    field(out, "aof_writes", number(&p->aof_writes));
+    field(out, "aof_fsyncs", number(&p->aof_fsyncs));
+  }
+}
+
 void stats_section(std::string& out, const info_inputs& in) {
   out.append("# Stats\r\n");
   field(out, "total_connections_received", in.clients.connections_received);
@@ -226,6 +256,7 @@ constexpr section sections[] = {
   {"server", server_section, true},
   {"clients", clients_section, true},
   {"memory", memory_section, true},
+  {"persistence", persistence_section, true},
   {"stats", stats_section, true},
   {"replication", replication_section, true},
   {"cpu", cpu_section, true},

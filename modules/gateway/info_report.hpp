@@ -11,6 +11,7 @@
 #include "modules/engine/routing.hpp"
 #include "modules/gateway/server_facts.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/persistence/aof.hpp"
 
 namespace stairkv::gateway {
 
@@ -36,6 +37,7 @@ struct info_inputs {
   commands::keyspace_totals keyspace;
   std::int64_t now_ms;
   memory::budget* memory = nullptr; // the memory bound (INFO reads the allocator anew)
+  const persistence::status* persistence = nullptr;
 };
 
 // Appends the INFO body for `section` ("", "default", "all", "everything", or one

@@ -92,7 +92,8 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
   info_inputs in{st.config.facts.get(), st.follower.current().get(), st.figures,
-                 totals, shard::unix_now_ms(), st.config.memory.get()};
+                 totals, shard::unix_now_ms(), st.config.memory.get(),
+                 st.config.persistence.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   in.clients.maxclients = st.config.settings->limits.maxclients;
   if (const auto& subs = st.config.subscription_figures) {
@@ -109,6 +110,8 @@ commands::plan& current_plan(gateway_actor* self) {
                                                    shard::unix_now_ms());
     if (st.config.memory)
       st.building->refuse_growth(st.config.memory->refuses_growth());
+    if (st.config.persistence)
+      st.building->refuse_writes(st.config.persistence->refusal());
     st.building_id = st.next_plan_id++;
     self->send(self, dispatch_atom::value);
   }

@@ -20,6 +20,7 @@
 #include "modules/gateway/server_facts.hpp"
 #include "modules/gateway/settings.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/persistence/aof.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
@@ -32,6 +33,7 @@ struct gateway_config {
   server_facts_ptr facts;
   node_settings_ptr settings; // CONFIG GET / SET, and the client limits
   memory::budget_ptr memory;  // the memory bound: -OOM, INFO memory
+  persistence::status_ptr persistence; // -MISCONF, INFO persistence
   // Where notable client events go (a client cut off at its output limit).
   std::function<void(const std::string&)> log;
 };

@@ -34,19 +34,6 @@ std::string executable_path() {
 }
 
 
-// Options this version parses but does not act on yet; starting with them set would
-// promise what the node does not do, so it refuses.
-bool refuse_unsupported(const stairkv::node::options& opts) {
-  const char* what = nullptr;
-  if (opts.appendonly == "yes")
-    what = "appendonly";
-  if (what == nullptr)
-    return false;
-  stairkv::node::log_warning(std::string{"this version does not support "} + what
-                             + " yet; refusing to start");
-  return true;
-}
-
 // Every client is a file descriptor: like Redis, ask for maxclients plus a margin
 // for listeners and internal pipes, and say so when the system grants less.
 void raise_open_file_limit(std::int64_t maxclients) {
@@ -83,8 +70,6 @@ int main(int argc, char** argv) {
   node::log_level level;
   if (node::parse_log_level(opts.loglevel, level))
     node::set_log_level(level);
-  if (refuse_unsupported(opts))
-    return 1;
   raise_open_file_limit(opts.limits.maxclients);
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   if (opts.shard_placement.empty())
@@ -132,7 +117,18 @@ int main(int argc, char** argv) {
   sc.maxmemory = opts.maxmemory;
   memory::parse_policy(opts.maxmemory_policy, sc.maxmemory_policy);
   sc.maxmemory_samples = static_cast<int>(opts.maxmemory_samples);
-  auto store = spawn_store(system, sc);
+  sc.appendonly = opts.appendonly == "yes";
+  sc.dir = opts.dir;
+  sc.appendfilename = opts.appendfilename;
+  persistence::parse_fsync_policy(opts.appendfsync, sc.appendfsync);
+  store_handle store;
+  try {
+    store = spawn_store(system, sc);
+  } catch (const std::exception& e) {
+    node::log_warning(std::string{"can't start: "} + e.what());
+    system.clock().cancel_all();
+    return 1;
+  }
   auto facts = std::make_shared<gateway::server_facts>();
   facts->version = version;
   facts->executable = executable_path();
@@ -159,6 +155,7 @@ int main(int argc, char** argv) {
   gw.facts = facts;
   gw.settings = node::make_settings(opts, store);
   gw.memory = store.memory;
+  gw.persistence = store.persistence;
   gw.log = [](const std::string& line) { node::log_notice(line); };
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
 

@@ -118,6 +118,13 @@ const std::vector<option_spec>& specs() {
        o.appendonly = p;
        return true;
      }},
+    {"appendfilename", "name of the append-only file in dir",
+     [](options& o, const std::string& v) {
+       if (v.empty() || v.find('/') != std::string::npos)
+         return false;
+       o.appendfilename = v;
+       return true;
+     }},
     {"appendfsync", "always, everysec or no",
      [](options& o, const std::string& v) {
        auto p = commands::to_lower(v);
@@ -416,6 +423,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"dir", dir},
     {"appendonly", appendonly},
     {"appendfsync", appendfsync},
+    {"appendfilename", appendfilename},
     {"save", ""},
     {"databases", "1"},
     {"timeout", std::to_string(limits.timeout_seconds)},

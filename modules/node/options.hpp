@@ -25,6 +25,7 @@ struct options {
   std::string dir = ".";
   std::string appendonly = "no";
   std::string appendfsync = "everysec";
+  std::string appendfilename = "appendonly.aof";
   std::uint16_t caf_port = 0; // 0: the store is not published to CAF applications
   unsigned stairs = 1;          // of the first engine
   bool resize = true;           // grow and shrink with the load

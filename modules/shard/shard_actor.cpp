@@ -152,6 +152,7 @@ constexpr std::size_t expire_turn_limit = 1000;
 
 struct shard_state {
   table keys;
+  persistence::journal journal; // this batch's changes, for the append-only file
   shard_context context;
   std::int64_t memory_reported = 0; // this table's bytes in the budget's dataset
   steady::time_point next_step_at{};
@@ -242,6 +243,63 @@ void report_memory(const std::shared_ptr<shard_state>& st) {
     budget->add_evicted(evicted);
 }
 
+// Turns recording for the append-only file on or off before a batch or turn:
+// off while the file is loaded, and without one.
+void watch_journal(const std::shared_ptr<shard_state>& st) {
+  const auto& aof = st->context.aof;
+  bool on = aof && aof->enabled.load(std::memory_order_acquire);
+  st->keys.journal_to(on ? &st->journal : nullptr);
+}
+
+// Hands what a turn changed to the AOF writer, without waiting for it.
+void send_journal(const std::shared_ptr<shard_state>& st) {
+  if (!st->journal.empty() && st->context.aof)
+    caf::anon_send(st->context.aof->writer, persistence::append_atom::value,
+                   st->journal.take());
+}
+
+// A batch whose writes could not be made durable: every reply becomes the
+// error the gateways give while the file cannot be written.
+batch_result refused(const batch_result& done, const std::string& why) {
+  batch_result out;
+  protocol::reply_writer reply{out.replies};
+  for (std::size_t i = 0; i < done.ends.size(); ++i) {
+    reply.error(why);
+    out.ends.push_back(out.replies.size());
+  }
+  return out;
+}
+
+// Answers a batch: at once, or, under appendfsync always when it changed
+// anything, once the AOF writer has its changes on disk (group commit).
+template <class Self>
+caf::result<batch_result> answer(Self* self, const std::shared_ptr<shard_state>& st,
+                                 batch_result result) {
+  const auto& aof = st->context.aof;
+  if (st->journal.empty() || !aof)
+    return result;
+  if (aof->policy != persistence::fsync_policy::always) {
+    send_journal(st);
+    return result;
+  }
+  auto promise = self->template make_response_promise<batch_result>();
+  auto done = std::make_shared<batch_result>(std::move(result));
+  auto fail = [promise, done]() mutable {
+    promise.deliver(refused(*done, "MISCONF Errors writing to the AOF file"));
+  };
+  self->request(aof->writer, caf::infinite, persistence::append_sync_atom::value,
+                st->journal.take())
+    .then(
+      [promise, done, fail](bool ok) mutable {
+        if (ok)
+          promise.deliver(std::move(*done));
+        else
+          fail();
+      },
+      [fail](caf::error&) mutable { fail(); });
+  return promise;
+}
+
 // Tells the subscription broker what happened, one message per batch or turn.
 template <class Self>
 void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
@@ -276,9 +334,11 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
     return;
   auto now = unix_now_ms();
   watch_events(st);
+  watch_journal(st);
   st->keys.expire_due(now, expire_turn_limit);
   report_events(self, st);
   report_memory(st);
+  send_journal(st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
     // More keys are due than one turn retires: continue after what is queued.
@@ -310,6 +370,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   st->table_empty = !more;
   report_events(self, st);
   report_memory(st);
+  send_journal(st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
       continue;
@@ -392,6 +453,13 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
                 static_cast<std::uint8_t>(order.source_stairs), 0);
         break;
       }
+      case op_code::flush_from:
+        // A FLUSHALL of one scope, replayed from the append-only file: this
+        // shard's keys of that scope, and those it has handed over already.
+        route.how = op_route::kind::all_ok;
+        run_here(route, op);
+        fan_out(route, op_code::flush_from, {}, op.number, op.flags, 0);
+        break;
       case op_code::keys:
         route.how = op_route::kind::concat;
         run_here(route, op);
@@ -471,6 +539,7 @@ template <class Self>
 caf::behavior shard_behavior(Self* self, shard_context context) {
   auto st = std::make_shared<shard_state>();
   st->context = std::move(context);
+  st->keys.set_scope(st->context.index, st->context.stairs);
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
       if (st->forwarding) {
@@ -479,35 +548,41 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
         auto now = unix_now_ms();
         watch_events(st);
         watch_memory(st, now);
+        watch_journal(st);
         st->keys.make_room(now);
         auto forwarded = forward(self, st, work);
         report_events(self, st);
         report_memory(st);
+        // Its own changes here (evictions, a FLUSHALL of its share) go out
+        // without holding the forwarded replies back.
+        send_journal(st);
         return forwarded;
       }
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
       auto now = unix_now_ms();
       watch_events(st);
       watch_memory(st, now);
+      watch_journal(st);
       batch_result result;
       st->keys.execute(work, result, now);
       report_events(self, st);
       report_memory(st);
       arm_expiry(self, st);
-      return result;
+      return answer(self, st, std::move(result));
     },
-    [self, st](handover& incoming) {
+    [self, st](handover& incoming) -> caf::result<batch_result> {
       if (incoming.records)
         st->keys.adopt(incoming.records->records);
       auto now = unix_now_ms();
       watch_events(st);
       watch_memory(st, now);
+      watch_journal(st);
       batch_result result;
       st->keys.execute(incoming.work, result, now);
       report_events(self, st);
       report_memory(st);
       arm_expiry(self, st);
-      return result;
+      return answer(self, st, std::move(result));
     },
     [self, st](expire_due_atom, deadline_ms target) {
       on_expiry_wakeup(self, st, target);

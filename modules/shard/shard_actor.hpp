@@ -18,6 +18,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "modules/memory/budget.hpp"
+#include "modules/persistence/aof.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/migration.hpp"
@@ -42,6 +43,11 @@ struct shard_context {
   caf::actor broker;
   notify_settings_ptr settings;
   memory::budget_ptr memory;
+  // Where changes are recorded (the append-only file); without it, nowhere.
+  persistence::aof_link_ptr aof;
+  // This shard's place in its engine: what a FLUSHALL of its keys records.
+  std::uint32_t index = 0;
+  std::uint32_t stairs = 1;
 };
 
 using shard_actor = caf::typed_actor<

@@ -43,7 +43,7 @@ record* table::find_live(std::string_view key, deadline_ms now) {
   if (is_expired(*r, now)) {
     ++expired_;
     note(key_event::expired, r->key());
-    erase(r);
+    drop(r);
     return nullptr;
   }
   if (ranking_ == memory::ranking::lfu)
@@ -145,17 +145,24 @@ bool table::make_room(deadline_ms now) {
     if (is_expired(*victim, now)) {
       ++expired_;
       note(key_event::expired, victim->key());
+      drop(victim);
     } else {
       ++evicted_;
       note(key_event::evicted, victim->key());
+      erase(victim);
     }
-    erase(victim);
   }
   compact_deadlines(false);
   return true;
 }
 
 void table::erase(record* r) {
+  if (journal_ != nullptr)
+    journal_->del(r->key());
+  drop(r);
+}
+
+void table::drop(record* r) {
   if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
     ++cursor_;
   track_deadline(r->deadline, -1);
@@ -201,7 +208,7 @@ std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
       return;
     ++expired_;
     note(key_event::expired, r->key());
-    erase(r);
+    drop(r);
     ++removed;
   });
   compact_deadlines(false);
@@ -283,6 +290,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         if (r == nullptr)
           note(key_event::new_key, key);
         r = r ? entries_.append(r, more) : insert(key, more, now);
+        log_put(r);
         note(key_event::append, key);
         reply.integer(static_cast<std::int64_t>(r->value().size()));
         break;
@@ -344,6 +352,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           erase(r);
         } else {
           set_deadline(r, wanted);
+          log_deadline(r);
           note(key_event::expire, key);
         }
         reply.integer(1);
@@ -354,6 +363,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         bool had = r != nullptr && r->deadline != no_deadline;
         if (had) {
           set_deadline(r, no_deadline);
+          log_deadline(r);
           note(key_event::persist, key);
         }
         reply.integer(had ? 1 : 0);
@@ -412,6 +422,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         if (mode == getex_mode::persist) {
           if (r->deadline != no_deadline) {
             set_deadline(r, no_deadline);
+            log_deadline(r);
             note(key_event::persist, key);
           }
         } else if (mode == getex_mode::set) {
@@ -420,6 +431,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
             erase(r);
           } else {
             set_deadline(r, op.number);
+            log_deadline(r);
             note(key_event::expire, key);
           }
         }
@@ -470,6 +482,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           r = entries_.assign(r, value);
         }
         set_deadline(r, op.number);
+        log_put(r);
         note(key_event::rename_to, key);
         reply.simple("OK");
         break;
@@ -518,7 +531,9 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
             doomed.push_back(const_cast<record*>(&r));
         });
         for (auto* r : doomed)
-          erase(r);
+          drop(r);
+        if (journal_ != nullptr)
+          journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
         reply.simple("OK");
         break;
       }
@@ -566,6 +581,7 @@ void table::run_set(const batch& work, const operation& op, std::string& out,
   }
   if (!(op.flags & set_flag::keep_ttl))
     set_deadline(current, op.number);
+  log_put(current);
   note(key_event::set, key);
   if (op.number != no_deadline)
     note(key_event::expire, key);
@@ -594,10 +610,11 @@ void table::run_incr_by(std::string_view key, std::int64_t delta,
   std::string_view text{digits, n};
   if (r == nullptr) {
     note(key_event::new_key, key);
-    insert(key, text, now);
+    r = insert(key, text, now);
   } else {
-    entries_.assign(r, text);
+    r = entries_.assign(r, text);
   }
+  log_put(r);
   note(key_event::incrby, key);
   reply.integer(current);
 }
@@ -623,10 +640,11 @@ void table::run_incr_by_float(std::string_view key, std::string_view delta_text,
   auto text = protocol::format_long_double(result);
   if (r == nullptr) {
     note(key_event::new_key, key);
-    insert(key, text, now);
+    r = insert(key, text, now);
   } else {
-    entries_.assign(r, text);
+    r = entries_.assign(r, text);
   }
+  log_put(r);
   note(key_event::incrbyfloat, key);
   reply.bulk(text);
 }
@@ -688,6 +706,7 @@ void table::run_set_range(std::string_view key, std::int64_t offset,
   } else {
     r = entries_.assign(r, scratch_);
   }
+  log_put(r);
   note(key_event::setrange, key);
   reply.integer(static_cast<std::int64_t>(r->value().size()));
   if (scratch_.capacity() > 64 * 1024)
@@ -774,6 +793,8 @@ void table::run_scan(const batch& work, const operation& op, std::string& out,
 }
 
 void table::clear() {
+  if (journal_ != nullptr)
+    journal_->flush(scope_index_, scope_stairs_);
   entries_.clear();
   deadlines_.clear();
   keys_with_deadline_ = 0;

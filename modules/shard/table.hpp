@@ -13,6 +13,7 @@
 
 #include "modules/expiry/deadline_queue.hpp"
 #include "modules/memory/policy.hpp"
+#include "modules/persistence/journal.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/record_set.hpp"
@@ -85,6 +86,21 @@ public:
     return std::exchange(evicted_, 0);
   }
 
+  // -- the append-only file ----------------------------------------------------
+
+  // Where every change is recorded from now on (nullptr: nowhere). Keys that
+  // expire are not recorded: their put carries the deadline.
+  void journal_to(persistence::journal* j) noexcept {
+    journal_ = j;
+  }
+
+  // Which keys this table holds, as a FLUSHALL records it: those of shard `index`
+  // of a staircase of `stairs` stairs.
+  void set_scope(std::uint32_t index, std::uint32_t stairs) noexcept {
+    scope_index_ = index;
+    scope_stairs_ = stairs;
+  }
+
   // -- keyspace events --------------------------------------------------------
 
   // Which event classes (notify_flag bits, see recorded_classes()) to record from
@@ -154,7 +170,18 @@ private:
   // Rebuilds the deadline queue from the live deadlines when stale entries
   // outnumber live ones two to one (or `always`).
   void compact_deadlines(bool always);
+  // Removes a record and records its deletion; drop() only removes it (an
+  // expiry, or a change recorded otherwise).
   void erase(record* r);
+  void drop(record* r);
+  void log_put(const record* r) {
+    if (journal_ != nullptr)
+      journal_->put(r->key(), r->value(), r->deadline);
+  }
+  void log_deadline(const record* r) {
+    if (journal_ != nullptr)
+      journal_->deadline(r->key(), r->deadline);
+  }
   void set_deadline(record* r, deadline_ms deadline);
 
   void run_set(const batch& work, const operation& op, std::string& out,
@@ -186,6 +213,9 @@ private:
   memory_bound bound_;
   memory::ranking ranking_ = memory::ranking::none;
   std::int64_t evicted_ = 0;
+  persistence::journal* journal_ = nullptr;
+  std::uint32_t scope_index_ = 0;
+  std::uint32_t scope_stairs_ = 1;
 
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))

@@ -14,9 +14,31 @@
 #include "modules/shard/clock.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
+namespace stairkv::loading {
+
+// One step of loading the append-only file: a command, or (argv empty) a
+// FLUSHALL of one shard's keys, as the shard that ran it recorded it.
+struct load_step {
+  std::vector<std::string> argv;
+  std::uint32_t flush_shard = 0;
+  std::uint32_t flush_stairs = 0;
+};
+
+using load_chunk = std::vector<load_step>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+
+} // namespace stairkv::loading
+
+// Loading happens inside one process, before anyone else talks to the store.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const stairkv::loading::load_chunk>)
+
 namespace stairkv {
 
 namespace {
+
+using loading::load_atom;
+using loading::load_chunk;
+using loading::load_step;
 
 caf::error redis_error(const std::string& message) {
   return caf::make_error(caf::sec::runtime_error, message);
@@ -26,6 +48,7 @@ struct store_state {
   engine::routing_follower follower{nullptr};
   engine_manager::manager_actor manager;
   memory::budget_ptr memory;
+  persistence::status_ptr persistence;
   // Requests planned on a new entry engine while requests to the old one are
   // still out (see routing_follower.hpp), in arrival order.
   std::deque<std::function<void()>> waiting;
@@ -87,6 +110,7 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
   auto work = std::make_shared<commands::plan>(st.follower.current(),
                                                shard::unix_now_ms());
   work->refuse_growth(st.memory->refuses_growth());
+  work->refuse_writes(st.persistence->refusal());
   std::vector<std::string_view> argv(args.begin(), args.end());
   commands::client_context client;
   if (work->add(client, argv) == commands::outcome::gateway)
@@ -96,6 +120,36 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
     work->write_reply(0, reply, nullptr);
     on_done(std::move(reply));
   };
+  if (work->busy_shards().empty()) {
+    finish();
+    return;
+  }
+  if (st.waiting.empty() && st.follower.may_send(work->entry()))
+    send_plan(self, work, finish);
+  else
+    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
+}
+
+// Applies a chunk of loaded changes as one plan, in order; `on_done` once every
+// shard has answered.
+template <class OnDone>
+void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
+  auto& st = self->state;
+  auto work = std::make_shared<commands::plan>(st.follower.current(),
+                                               shard::unix_now_ms());
+  commands::client_context client;
+  std::vector<std::string_view> argv;
+  for (const auto& step : chunk) {
+    if (step.argv.empty()) {
+      auto& rec = work->open(client, commands::plan::merge::all_ok);
+      work->route_to_all(rec, shard::op_code::flush_from, {}, step.flush_shard,
+                         static_cast<std::uint8_t>(step.flush_stairs));
+      continue;
+    }
+    argv.assign(step.argv.begin(), step.argv.end());
+    work->add(client, argv);
+  }
+  auto finish = [on_done]() mutable { on_done(); };
   if (work->busy_shards().empty()) {
     finish();
     return;
@@ -130,10 +184,12 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
 // The front door is dynamically typed inside (it also follows the engine
 // manager's routing snapshots) and handed out as a store_actor.
 caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
-                          engine::routing_ptr initial, memory::budget_ptr memory) {
+                          engine::routing_ptr initial, memory::budget_ptr memory,
+                          persistence::status_ptr persistence) {
   self->state.follower = engine::routing_follower{std::move(initial)};
   self->state.manager = manager;
   self->state.memory = std::move(memory);
+  self->state.persistence = std::move(persistence);
   auto integer_reply = [](auto& promise, protocol::reply& value) {
     promise.deliver(value.integer);
   };
@@ -184,6 +240,11 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
     [self, integer_reply](size_atom) {
       return run_typed<std::int64_t>(self, {"DBSIZE"}, integer_reply);
     },
+    [self](load_atom, std::shared_ptr<const load_chunk>& chunk) {
+      auto promise = self->make_response_promise<bool>();
+      run_load(self, *chunk, [promise]() mutable { promise.deliver(true); });
+      return promise;
+    },
     [self](command_atom, std::vector<std::string>& args) {
       auto promise = self->make_response_promise<std::string>();
       run(self, args,
@@ -195,6 +256,87 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 
 } // namespace
 
+// The commands that recreate one recorded change (a key whose deadline has
+// passed since is deleted, never brought back).
+load_step step_of(const persistence::AofRecord& r, std::int64_t now) {
+  using persistence::AofRecord;
+  load_step step;
+  switch (r.change_case()) {
+    case AofRecord::kPut: {
+      const auto& put = r.put();
+      if (put.deadline_ms() != 0 && put.deadline_ms() <= now)
+        step.argv = {"DEL", put.key()};
+      else if (put.deadline_ms() != 0)
+        step.argv = {"SET", put.key(), put.value(), "PXAT",
+                     std::to_string(put.deadline_ms())};
+      else
+        step.argv = {"SET", put.key(), put.value()};
+      break;
+    }
+    case AofRecord::kDel:
+      step.argv = {"DEL", r.del()};
+      break;
+    case AofRecord::kDeadline: {
+      const auto& d = r.deadline();
+      if (d.deadline_ms() == 0)
+        step.argv = {"PERSIST", d.key()};
+      else if (d.deadline_ms() <= now)
+        step.argv = {"DEL", d.key()};
+      else
+        step.argv = {"PEXPIREAT", d.key(), std::to_string(d.deadline_ms())};
+      break;
+    }
+    case AofRecord::kFlush:
+      step.flush_shard = r.flush().shard();
+      step.flush_stairs = std::max<std::uint32_t>(1, r.flush().stairs());
+      break;
+    case AofRecord::CHANGE_NOT_SET:
+      break;
+  }
+  return step;
+}
+
+// Replays the append-only file through the front actor, a chunk at a time.
+void load_file(caf::actor_system& system, const caf::actor& front,
+               const store_config& config, persistence::status& figures) {
+  constexpr std::size_t chunk_size = 4096;
+  auto path = config.dir + "/" + config.appendfilename;
+  caf::scoped_actor self{system};
+  auto chunk = std::make_shared<load_chunk>();
+  auto now = shard::unix_now_ms();
+  auto send = [&] {
+    if (chunk->empty())
+      return;
+    std::shared_ptr<const load_chunk> ready = std::move(chunk);
+    chunk = std::make_shared<load_chunk>();
+    self->request(front, caf::infinite, load_atom::value, ready)
+      .receive([](bool) {}, [](caf::error&) {});
+  };
+  figures.loading.store(true, std::memory_order_relaxed);
+  auto result = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
+    chunk->push_back(step_of(r, now));
+    if (chunk->size() >= chunk_size)
+      send();
+  });
+  send();
+  figures.loading.store(false, std::memory_order_relaxed);
+  switch (result.outcome) {
+    case persistence::load_outcome::missing:
+      break;
+    case persistence::load_outcome::complete:
+      if (config.log)
+        config.log("DB loaded from append only file: " + std::to_string(result.records)
+                   + " records");
+      break;
+    case persistence::load_outcome::truncated:
+      if (config.log)
+        config.log(result.message);
+      break;
+    case persistence::load_outcome::corrupt:
+      throw std::runtime_error(result.message);
+  }
+}
+
 store_handle spawn_store(caf::actor_system& system, const store_config& config) {
   std::uint32_t flags = 0;
   if (!shard::parse_notify_flags(config.notify_keyspace_events, flags))
@@ -204,19 +346,27 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   auto figures = std::make_shared<subscription_broker::broker_figures>();
   auto subscriptions = subscription_broker::spawn_subscription_broker(
     system, config.placement, notify, figures);
+  auto persistence_figures = std::make_shared<persistence::status>();
+  persistence::aof_link_ptr aof;
+  if (config.appendonly) {
+    // Shards record nothing until the file is loaded and the writer runs.
+    aof = std::make_shared<persistence::aof_link>();
+    aof->policy = config.appendfsync;
+  }
   auto memory = std::make_shared<memory::budget>();
   memory->set_limit(config.maxmemory);
   memory->set_policy(config.maxmemory_policy);
   memory->set_samples(config.maxmemory_samples);
   engine_manager::manager_config mc;
-  mc.shards = shard::shard_context{subscriptions, notify, memory};
+  mc.shards = shard::shard_context{subscriptions, notify, memory, aof};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
   mc.sample_interval = config.resize_check_interval;
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
-  auto front = system.spawn(store_front, manager.actor, manager.initial, memory);
+  auto front = system.spawn(store_front, manager.actor, manager.initial, memory,
+                            persistence_figures);
   // Registered before anyone can send it a request: the engine manager must know
   // every router before it retires an engine the router might still use.
   caf::scoped_actor self{system};
@@ -227,8 +377,27 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
           self->send(front, engine_manager::routing_atom::value, current);
       },
       [](caf::error&) {});
-  return store_handle{caf::actor_cast<store_actor>(front), manager.actor,
-                      manager.initial, subscriptions, notify, figures, memory};
+  store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
+                      manager.initial, subscriptions, notify, figures, memory,
+                      persistence_figures, caf::actor{}};
+  if (aof) {
+    try {
+      // Loaded (and a torn tail cut off) before the writer opens the file to
+      // append after the last good record.
+      load_file(system, front, config, *persistence_figures);
+      aof->writer = persistence::spawn_aof_writer(
+        system, persistence::aof_config{config.dir + "/" + config.appendfilename,
+                                        config.appendfsync, persistence_figures,
+                                        config.log});
+    } catch (...) {
+      stop_store(handle);
+      throw;
+    }
+    handle.aof_writer = aof->writer;
+    // Publishes the writer to the shards with the switch (they read it with acquire).
+    aof->enabled.store(true, std::memory_order_release);
+  }
+  return handle;
 }
 
 void stop_store(const store_handle& store) {
@@ -258,6 +427,12 @@ void stop_store(const store_handle& store) {
   for (const auto& s : shards) {
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     self->wait_for(s);
+  }
+  // Last: the shards' final changes are in its mailbox; it writes and syncs
+  // them before it ends.
+  if (store.aof_writer) {
+    caf::anon_send_exit(store.aof_writer, caf::exit_reason::user_shutdown);
+    self->wait_for(store.aof_writer);
   }
 }
 

@@ -23,6 +23,7 @@
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/persistence/aof.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -72,6 +73,14 @@ struct store_config {
   std::int64_t maxmemory = 0;
   memory::policy maxmemory_policy = memory::policy::noeviction;
   int maxmemory_samples = 5;
+  // The append-only file: with `appendonly`, spawn_store loads dir/appendfilename
+  // (if it exists) before it returns, and every change is appended from then on.
+  // It throws std::runtime_error when the file cannot be opened or is damaged
+  // before its end (a torn last record is cut off and reported through `log`).
+  bool appendonly = false;
+  std::string dir = ".";
+  std::string appendfilename = "appendonly.aof";
+  persistence::fsync_policy appendfsync = persistence::fsync_policy::everysec;
 };
 
 // What spawn_store hands back: the typed front door, the engine manager (routers
@@ -88,6 +97,10 @@ struct store_handle {
   std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
   // The memory bound: its settings (CONFIG SET), used memory and evictions (INFO).
   memory::budget_ptr memory;
+  // Persistence figures (INFO) and the write refusal while a file cannot be
+  // written (MISCONF); the AOF writer, when appendonly.
+  persistence::status_ptr persistence;
+  caf::actor aof_writer;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

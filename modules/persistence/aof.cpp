@@ -1,0 +1,312 @@
+#include "modules/persistence/aof.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
+
+#include "modules/persistence/framing.hpp"
+#include "modules/persistence/journal.hpp"
+
+namespace stairkv::persistence {
+
+namespace {
+
+using flush_atom = caf::atom_constant<caf::atom("aofflush")>;
+using tick_atom = caf::atom_constant<caf::atom("aoftick")>;
+
+constexpr std::chrono::seconds tick_interval{1};
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// Writes all of `bytes`; false (errno set) on failure.
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+struct writer_state {
+  int fd = -1;
+  fsync_policy policy = fsync_policy::everysec;
+  status_ptr figures;
+  std::function<void(const std::string&)> log;
+  std::string pending;  // appended, not written yet
+  std::vector<caf::response_promise> waiting; // appenders waiting for the round
+  std::int64_t good_size = 0; // the file's length up to the last complete write
+  bool flush_scheduled = false;
+  bool unsynced = false; // written since the last fsync
+  bool failing = false;
+
+  ~writer_state() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+
+  void note_failure(const char* what) {
+    auto err = errno;
+    figures->aof_last_errno.store(err, std::memory_order_relaxed);
+    figures->aof_write_ok.store(false, std::memory_order_relaxed);
+    if (!failing && log)
+      log(std::string{"AOF "} + what + " failed: " + std::strerror(err)
+          + "; writes are refused until it succeeds");
+    failing = true;
+  }
+
+  // One round: everything pending in one write, then (under `always`, or when
+  // asked) one fdatasync; every waiting appender learns the outcome.
+  void round(bool sync) {
+    bool ok = true;
+    if (!pending.empty()) {
+      if (write_all(fd, pending)) {
+        good_size += static_cast<std::int64_t>(pending.size());
+        pending.clear();
+        unsynced = true;
+        figures->aof_writes.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        note_failure("write");
+        // Cut a partly written record off again: the file must end on a whole
+        // frame, or the next records would follow garbage. The bytes stay
+        // pending and are written again on the next round.
+        if (::ftruncate(fd, good_size) != 0 || ::lseek(fd, 0, SEEK_END) < 0)
+          note_failure("truncate");
+        ok = false;
+      }
+    }
+    if (ok && unsynced && (sync || policy == fsync_policy::always)) {
+      if (::fdatasync(fd) == 0) {
+        unsynced = false;
+        figures->aof_fsyncs.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        note_failure("fsync");
+        ok = false;
+      }
+    }
+    if (ok && failing && pending.empty()) {
+      failing = false;
+      figures->aof_write_ok.store(true, std::memory_order_relaxed);
+      if (log)
+        log("AOF write succeeded again; writes are accepted");
+    }
+    figures->aof_current_size.store(good_size, std::memory_order_relaxed);
+    for (auto& p : waiting)
+      p.deliver(ok);
+    waiting.clear();
+  }
+};
+
+caf::behavior aof_writer(caf::event_based_actor* self, int fd, std::int64_t size,
+                         aof_config config) {
+  auto st = std::make_shared<writer_state>();
+  st->fd = fd;
+  st->good_size = size;
+  st->policy = config.policy;
+  st->figures = config.figures;
+  st->log = config.log;
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto schedule = [st, me] {
+    if (st->flush_scheduled)
+      return;
+    st->flush_scheduled = true;
+    // Behind every append already queued: they all join this round.
+    caf::anon_send(me, flush_atom::value);
+  };
+  caf::delayed_anon_send(me, tick_interval, tick_atom::value);
+  self->set_exit_handler([self, st](caf::exit_msg& msg) {
+    st->round(true);
+    self->quit(msg.reason);
+  });
+  return {
+    [st, schedule](append_atom, std::string& frames) {
+      st->pending += frames;
+      schedule();
+    },
+    [self, st, schedule](append_sync_atom, std::string& frames) -> caf::result<bool> {
+      st->pending += frames;
+      st->waiting.push_back(self->make_response_promise());
+      schedule();
+      return caf::delegated<bool>{};
+    },
+    [st](flush_atom) {
+      st->flush_scheduled = false;
+      st->round(false);
+    },
+    [st, me](tick_atom) {
+      // everysec: one fsync a second at most; any policy: retry a failed write.
+      if (st->policy == fsync_policy::everysec || st->failing)
+        st->round(st->policy != fsync_policy::no);
+      caf::delayed_anon_send(me, tick_interval, tick_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+bool parse_fsync_policy(std::string_view text, fsync_policy& out) {
+  if (text == "always")
+    out = fsync_policy::always;
+  else if (text == "everysec")
+    out = fsync_policy::everysec;
+  else if (text == "no")
+    out = fsync_policy::no;
+  else
+    return false;
+  return true;
+}
+
+const char* to_string(fsync_policy p) {
+  switch (p) {
+    case fsync_policy::always:
+      return "always";
+    case fsync_policy::everysec:
+      return "everysec";
+    case fsync_policy::no:
+      return "no";
+  }
+  return "everysec";
+}
+
+std::string status::refusal() const {
+  if (aof_write_ok.load(std::memory_order_relaxed))
+    return {};
+  return std::string{"MISCONF Errors writing to the AOF file: "}
+         + std::strerror(aof_last_errno.load(std::memory_order_relaxed));
+}
+
+caf::actor spawn_aof_writer(caf::actor_system& system, const aof_config& config) {
+  int fd = ::open(config.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("can't open the append-only file " + config.path + ": "
+                             + std::strerror(errno));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    throw std::runtime_error("can't read the append-only file " + config.path + ": "
+                             + std::strerror(errno));
+  }
+  std::int64_t size = info.st_size;
+  if (size == 0) {
+    auto header = file_header(unix_ms());
+    if (!write_all(fd, header) || ::fdatasync(fd) != 0) {
+      auto err = errno;
+      ::close(fd);
+      throw std::runtime_error("can't write the append-only file " + config.path + ": "
+                               + std::strerror(err));
+    }
+    size = static_cast<std::int64_t>(header.size());
+  }
+  config.figures->aof_enabled.store(true, std::memory_order_relaxed);
+  config.figures->aof_base_size.store(size, std::memory_order_relaxed);
+  config.figures->aof_current_size.store(size, std::memory_order_relaxed);
+  return system.spawn<caf::detached>(aof_writer, fd, size, config);
+}
+
+load_result load_aof(const std::string& path,
+                     const std::function<void(const AofRecord&)>& apply) {
+  load_result result;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return result;
+    result.outcome = load_outcome::corrupt;
+    result.message = "can't open " + path + ": " + std::strerror(errno);
+    return result;
+  }
+  std::string bytes;
+  char buf[1 << 16];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      result.outcome = load_outcome::corrupt;
+      result.message = "can't read " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      return result;
+    }
+    if (n == 0)
+      break;
+    bytes.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  result.file_bytes = bytes.size();
+  frame_reader reader{bytes};
+  std::string_view payload;
+  auto s = reader.next(payload);
+  if (s == frame_status::end) {
+    result.outcome = load_outcome::complete; // created, never written
+    return result;
+  }
+  FileHeader header;
+  if (s != frame_status::ok
+      || !header.ParseFromArray(payload.data(), static_cast<int>(payload.size()))
+      || header.magic() != file_magic) {
+    result.outcome = load_outcome::corrupt;
+    result.message = path + " is not a stairkv append-only file";
+    return result;
+  }
+  if (header.format_version() != format_version) {
+    result.outcome = load_outcome::corrupt;
+    result.message = path + " has format version " + std::to_string(header.format_version())
+                     + "; this build reads version " + std::to_string(format_version);
+    return result;
+  }
+  AofRecord record;
+  while ((s = reader.next(payload)) == frame_status::ok) {
+    if (!record.ParseFromArray(payload.data(), static_cast<int>(payload.size()))
+        || record.change_case() == AofRecord::CHANGE_NOT_SET) {
+      s = frame_status::corrupt;
+      break;
+    }
+    apply(record);
+    ++result.records;
+  }
+  result.good_bytes = reader.position();
+  if (s == frame_status::end) {
+    result.outcome = load_outcome::complete;
+    return result;
+  }
+  if (s == frame_status::torn) {
+    result.outcome = load_outcome::truncated;
+    result.message = "the append-only file " + path + " ends in an incomplete record ("
+                     + std::to_string(result.file_bytes - result.good_bytes)
+                     + " bytes at offset " + std::to_string(result.good_bytes)
+                     + "); loaded the " + std::to_string(result.records)
+                     + " records before it and cut the file there";
+    if (::truncate(path.c_str(), static_cast<off_t>(result.good_bytes)) != 0)
+      result.message += " (the cut failed: " + std::string{std::strerror(errno)} + ")";
+    return result;
+  }
+  result.outcome = load_outcome::corrupt;
+  result.message = "the append-only file " + path + " is damaged at offset "
+                   + std::to_string(result.good_bytes) + ", after "
+                   + std::to_string(result.records)
+                   + " good records, with more data after the damage; refusing to "
+                     "start rather than lose what follows (repair or move the file)";
+  return result;
+}
+
+} // namespace stairkv::persistence

@@ -1,0 +1,104 @@
+#pragma once
+
+// The append-only file: the writer actor every shard hands its journal to, the
+// link shards share, the figures INFO reports, and loading a file back.
+//
+// Group commit: a shard that must wait for durability (appendfsync always) sends
+// its frames with append_sync_atom and answers its batch only when the writer
+// confirms. The writer, an actor on its own thread (fsync blocks), collects every
+// append that arrives, writes them with one write(2) and, under `always`, one
+// fdatasync, then confirms them all; appends that arrive meanwhile wait in its
+// mailbox for the next round. So one fsync serves every write of a round, and
+// the more clients write, the more each fsync carries.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include "modules/persistence/records.pb.h"
+
+namespace stairkv::persistence {
+
+enum class fsync_policy : std::uint8_t { always, everysec, no };
+
+bool parse_fsync_policy(std::string_view text, fsync_policy& out);
+const char* to_string(fsync_policy p);
+
+// (append_atom, std::string frames): write when convenient, no answer.
+using append_atom = caf::atom_constant<caf::atom("aofappend")>;
+// (append_sync_atom, std::string frames) -> bool: answered once the frames are
+// written, and under `always` on disk; false when writing failed.
+using append_sync_atom = caf::atom_constant<caf::atom("aofsync")>;
+
+// What INFO's persistence section reports, and what makes writes refused
+// (MISCONF) while the file cannot be written. Shared by the writer, the shards
+// and the gateways.
+struct status {
+  std::atomic<bool> aof_enabled{false};
+  std::atomic<bool> loading{false};
+  std::atomic<bool> aof_write_ok{true};
+  std::atomic<int> aof_last_errno{0};
+  std::atomic<std::int64_t> aof_current_size{0};
+  std::atomic<std::int64_t> aof_base_size{0};
+  std::atomic<std::int64_t> aof_delayed_fsync{0};
+  std::atomic<std::int64_t> aof_fsyncs{0};
+  std::atomic<std::int64_t> aof_writes{0};
+
+  // The error a write command gets while the file cannot be written, or "".
+  std::string refusal() const;
+};
+
+using status_ptr = std::shared_ptr<status>;
+
+// What every shard shares: where its journal goes and how. `enabled` is off
+// while the file is being loaded (replayed changes are already in it).
+struct aof_link {
+  caf::actor writer;
+  fsync_policy policy = fsync_policy::everysec;
+  std::atomic<bool> enabled{false};
+};
+
+using aof_link_ptr = std::shared_ptr<aof_link>;
+
+struct aof_config {
+  std::string path;
+  fsync_policy policy = fsync_policy::everysec;
+  status_ptr figures;
+  std::function<void(const std::string&)> log;
+};
+
+// Opens (or creates, with its header) the file and spawns the writer on its own
+// thread. Throws std::runtime_error when the file cannot be opened.
+caf::actor spawn_aof_writer(caf::actor_system& system, const aof_config& config);
+
+// -- loading ---------------------------------------------------------------------
+
+enum class load_outcome {
+  missing,   // no file: nothing to load
+  complete,  // every record read
+  truncated, // a torn tail was cut off (the file is shortened to its last good record)
+  corrupt,   // damage before the end, or not a stairkv file: refuse to start
+};
+
+struct load_result {
+  load_outcome outcome = load_outcome::missing;
+  std::uint64_t records = 0;
+  std::uint64_t good_bytes = 0; // where the good records end
+  std::uint64_t file_bytes = 0;
+  std::string message;          // for the log
+};
+
+// Reads `path` and passes each record, in order, to `apply`. A torn tail is cut
+// from the file itself, so that appending continues after the last good record.
+load_result load_aof(const std::string& path,
+                     const std::function<void(const AofRecord&)>& apply);
+
+} // namespace stairkv::persistence
