@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Past a file size limit, a write to the append-only file fails (EFBIG) and
+  // writes are refused with -MISCONF, instead of the signal ending the node.
+  signal(SIGXFSZ, SIG_IGN);
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();

@@ -1,0 +1,321 @@
+// The append-only file through the real node: restarts, kill -9 under load,
+// damaged files, and a file that cannot be written.
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/info.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace stairkv::testing;
+
+namespace {
+
+// A fresh directory for one test's files.
+std::string make_dir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/aof-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
+  return buf.data();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
+  out << bytes;
+}
+
+std::vector<std::string> aof_args(const std::string& dir, const std::string& fsync) {
+  return {"--appendonly=yes", "--dir=" + dir, "--appendfsync=" + fsync};
+}
+
+std::string info_text(hiredis_connection& c, const std::string& name) {
+  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
+  return info.field(name).value_or("(missing)");
+}
+
+void kill_hard(server_process& server) {
+  ::kill(server.pid(), SIGKILL);
+  EXPECT_EQ(server.stop(), 128 + SIGKILL);
+}
+
+} // namespace
+
+TEST(Persistence, ARestartBringsBackEveryKeyValueAndDeadline) {
+  auto dir = make_dir();
+  std::int64_t long_deadline = 0;
+  {
+    // Small shards, so the engine grows (keys move between engines) on the way.
+    auto args = aof_args(dir, "everysec");
+    args.push_back("--grow-keys-per-shard=500");
+    args.push_back("--resize-check-ms=10");
+    server_process server{args};
+    hiredis_connection c{server.port()};
+    EXPECT_EQ(info_text(c, "aof_enabled"), "1");
+    for (int i = 0; i < 3000; ++i)
+      c.append({"SET", "k:" + std::to_string(i), "v" + std::to_string(i)});
+    for (int i = 0; i < 3000; ++i)
+      ASSERT_TRUE(is_status(c.get_reply(), "OK"));
+    EXPECT_TRUE(is_integer(c.command({"DEL", "k:0", "k:1"}), 2));
+    EXPECT_TRUE(is_integer(c.command({"APPEND", "k:2", "+more"}), 7));
+    EXPECT_TRUE(is_integer(c.command({"INCRBY", "counter", "41"}), 41));
+    EXPECT_TRUE(is_integer(c.command({"INCR", "counter"}), 42));
+    EXPECT_TRUE(is_bulk(c.command({"INCRBYFLOAT", "float", "1.5"}), "1.5"));
+    EXPECT_TRUE(is_integer(c.command({"SETRANGE", "k:3", "1", "XY"}), 3));
+    EXPECT_TRUE(is_status(c.command({"RENAME", "k:4", "renamed"}), "OK"));
+    EXPECT_TRUE(is_status(c.command({"SET", "ttl", "v", "EX", "1000"}), "OK"));
+    EXPECT_TRUE(is_integer(c.command({"EXPIRE", "k:5", "2000"}), 1));
+    EXPECT_TRUE(is_integer(c.command({"PERSIST", "k:5"}), 1));
+    EXPECT_TRUE(is_integer(c.command({"PEXPIRE", "k:6", "5000000"}), 1));
+    long_deadline = c.command({"PEXPIRETIME", "k:6"})->integer;
+    EXPECT_GE(std::stoll(info_text(c, "engine_resizes_up")), 1);
+    EXPECT_EQ(server.stop(), 0);
+  }
+  server_process server{aof_args(dir, "everysec")};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 3000 - 2 + 3));
+  EXPECT_TRUE(is_integer(c.command({"EXISTS", "k:0", "k:1", "k:4"}), 0));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "k:2"}), "v2+more"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "counter"}), "42"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "float"}), "1.5"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "k:3"}), "vXY"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "renamed"}), "v4"));
+  auto ttl = c.command({"TTL", "ttl"});
+  EXPECT_GT(ttl->integer, 900);
+  EXPECT_LE(ttl->integer, 1000);
+  EXPECT_TRUE(is_integer(c.command({"TTL", "k:5"}), -1));
+  // Deadlines are absolute: the same instant after the restart.
+  EXPECT_TRUE(is_integer(c.command({"PEXPIRETIME", "k:6"}), long_deadline));
+  for (int i = 7; i < 3000; i += 97)
+    EXPECT_TRUE(is_bulk(c.command({"GET", "k:" + std::to_string(i)}), "v" + std::to_string(i)));
+}
+
+TEST(Persistence, FlushAllIsReplayedWhereItHappened) {
+  auto dir = make_dir();
+  {
+    server_process server{aof_args(dir, "everysec")};
+    hiredis_connection c{server.port()};
+    c.command({"SET", "before", "1"});
+    EXPECT_TRUE(is_status(c.command({"FLUSHALL"}), "OK"));
+    c.command({"SET", "after", "2"});
+    EXPECT_EQ(server.stop(), 0);
+  }
+  server_process server{aof_args(dir, "everysec")};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_nil(c.command({"GET", "before"})));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "after"}), "2"));
+}
+
+TEST(Persistence, AnExpiredKeyIsNotBroughtBack) {
+  auto dir = make_dir();
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port()};
+    c.command({"SET", "short", "v", "PX", "100"});
+    c.command({"SET", "long", "v", "EX", "1000"});
+    // Until it has expired.
+    while (c.command({"EXISTS", "short"})->integer == 1)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    kill_hard(server);
+  }
+  server_process server{aof_args(dir, "always")};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"EXISTS", "short"}), 0));
+  EXPECT_TRUE(is_integer(c.command({"EXISTS", "long"}), 1));
+}
+
+// The durability promise of appendfsync always: whatever was acknowledged
+// survives a kill -9 at any moment.
+TEST(Persistence, KillNineUnderLoadLosesNoAcknowledgedWrite) {
+  auto dir = make_dir();
+  constexpr int writers = 8;
+  std::vector<std::vector<std::string>> acknowledged(writers);
+  {
+    server_process server{aof_args(dir, "always")};
+    std::atomic<bool> stop{false};
+    std::atomic<long> total{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        try {
+          hiredis_connection c{server.port(), std::chrono::seconds{5}};
+          for (int i = 0; !stop; i += 4) {
+            // Pipelines of four, so that batches of many clients share fsyncs.
+            std::vector<std::string> keys;
+            for (int j = i; j < i + 4; ++j) {
+              keys.push_back("w" + std::to_string(w) + ":" + std::to_string(j));
+              c.append({"SET", keys.back(), keys.back() + "-value"});
+            }
+            for (const auto& k : keys) {
+              auto r = c.get_reply();
+              if (r->type != REDIS_REPLY_STATUS)
+                return;
+              acknowledged[w].push_back(k);
+              ++total;
+            }
+          }
+        } catch (const std::exception&) {
+          // The server went away mid-request: that write was not acknowledged.
+        }
+      });
+    }
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    while (total < 4000 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    EXPECT_GE(total.load(), 4000) << "the writers stalled";
+    kill_hard(server);
+    stop = true;
+    for (auto& t : threads)
+      t.join();
+  }
+  server_process server{aof_args(dir, "always")};
+  hiredis_connection c{server.port()};
+  std::size_t checked = 0;
+  for (const auto& keys : acknowledged) {
+    for (const auto& k : keys)
+      c.append({"GET", k});
+    for (const auto& k : keys) {
+      ASSERT_TRUE(is_bulk(c.get_reply(), k + "-value")) << k;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 4000u);
+  EXPECT_EQ(info_text(c, "aof_last_write_status"), "ok");
+}
+
+TEST(Persistence, ATornTailIsCutAndEverythingBeforeItLoads) {
+  auto dir = make_dir();
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 100; ++i)
+      c.command({"SET", "k:" + std::to_string(i), "v"});
+    EXPECT_EQ(server.stop(), 0);
+  }
+  auto path = dir + "/appendonly.aof";
+  auto bytes = read_file(path);
+  // The last record loses its last three bytes, as a crash mid-write leaves it.
+  write_file(path, bytes.substr(0, bytes.size() - 3));
+  {
+    server_process server{aof_args(dir, "always")};
+    EXPECT_TRUE(server.wait_for_log("incomplete record", std::chrono::seconds{5}))
+      << server.log();
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 99));
+    EXPECT_TRUE(is_integer(c.command({"EXISTS", "k:99"}), 0));
+    // Appending goes on after the last good record.
+    c.command({"SET", "later", "v"});
+    EXPECT_EQ(server.stop(), 0);
+  }
+  server_process server{aof_args(dir, "always")};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 100));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "later"}), "v"));
+  EXPECT_EQ(server.log().find("incomplete record"), std::string::npos);
+}
+
+TEST(Persistence, DamageInTheMiddleRefusesToStartWithAMessage) {
+  auto dir = make_dir();
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 100; ++i)
+      c.command({"SET", "k:" + std::to_string(i), "value-" + std::to_string(i)});
+    EXPECT_EQ(server.stop(), 0);
+  }
+  auto path = dir + "/appendonly.aof";
+  auto bytes = read_file(path);
+  bytes[bytes.size() / 2] ^= 0x40;
+  write_file(path, bytes);
+  try {
+    server_process server{aof_args(dir, "always")};
+    FAIL() << "the node started on a damaged file";
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("is damaged at offset"), std::string::npos) << what;
+    EXPECT_NE(what.find("refusing to start"), std::string::npos) << what;
+  }
+  // The file is left as it was, for repair.
+  EXPECT_EQ(read_file(path), bytes);
+}
+
+// A file that cannot grow (a file size limit, standing in for a full disk):
+// writes are refused with -MISCONF, reads go on, and every write acknowledged
+// before is there after a restart.
+TEST(Persistence, AFileThatCannotBeWrittenRefusesWritesWithMisconf) {
+  auto dir = make_dir();
+  char real[PATH_MAX];
+  ASSERT_NE(::realpath(server_binary_path().c_str(), real), nullptr);
+  auto wrapper = dir + "/limited-server";
+  write_file(wrapper, std::string{"#!/bin/sh\nexec prlimit --fsize=65536 -- "} + real
+                        + " \"$@\"\n");
+  ::chmod(wrapper.c_str(), 0755);
+  auto data = make_dir();
+  std::vector<std::string> acknowledged;
+  {
+    ::setenv("STAIRKV_SERVER", wrapper.c_str(), 1);
+    server_process server{aof_args(data, "always")};
+    ::unsetenv("STAIRKV_SERVER");
+    hiredis_connection c{server.port()};
+    std::string refusal;
+    for (int i = 0; i < 2000 && refusal.empty(); ++i) {
+      auto key = "k:" + std::to_string(i);
+      auto r = c.command({"SET", key, std::string(100, 'v')});
+      if (r->type == REDIS_REPLY_ERROR)
+        refusal = r->str;
+      else
+        acknowledged.push_back(key);
+    }
+    EXPECT_EQ(refusal.rfind("MISCONF Errors writing to the AOF file", 0), 0u) << refusal;
+    EXPECT_GT(acknowledged.size(), 100u);
+    // From now on writes are refused, before they run; reads are served.
+    auto again = c.command({"SET", "more", "v"});
+    ASSERT_EQ(again->type, REDIS_REPLY_ERROR);
+    EXPECT_STREQ(again->str, "MISCONF Errors writing to the AOF file: File too large");
+    EXPECT_TRUE(is_nil(c.command({"GET", "more"})));
+    EXPECT_TRUE(is_bulk(c.command({"GET", acknowledged[0]}), std::string(100, 'v')));
+    EXPECT_EQ(info_text(c, "aof_last_write_status"), "err");
+    EXPECT_TRUE(server.wait_for_log("AOF write failed", std::chrono::seconds{5}));
+    kill_hard(server);
+  }
+  server_process server{aof_args(data, "always")};
+  hiredis_connection c{server.port()};
+  for (const auto& k : acknowledged)
+    c.append({"EXISTS", k});
+  for (const auto& k : acknowledged)
+    ASSERT_TRUE(is_integer(c.get_reply(), 1)) << k;
+}
+
+TEST(Persistence, AnUnusableDirectoryRefusesToStart) {
+  try {
+    server_process server{aof_args("/proc/no-such-dir", "everysec")};
+    FAIL() << "the node started without a place for its file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("can't open the append-only file"),
+              std::string::npos)
+      << e.what();
+  }
+}
