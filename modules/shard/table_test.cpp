@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "modules/persistence/framing.hpp"
+#include "modules/persistence/records.pb.h"
+
 #include <limits>
 #include <set>
 #include <string>
@@ -472,4 +475,94 @@ TEST(ShardTableMemory, RandomKeyDrawsEveryKey) {
   for (int i = 0; i < 2000; ++i)
     seen.insert(run1(t, op_code::random_key, {}));
   EXPECT_EQ(seen.size(), 50u);
+}
+
+// -- the append-only file ---------------------------------------------------------
+
+namespace {
+
+// The journal's records as readable strings ("put k v 0", "del k", ...), parsed
+// with Protobuf's own parser.
+std::vector<std::string> journal_of(stairkv::persistence::journal& j) {
+  using stairkv::persistence::AofRecord;
+  std::vector<std::string> out;
+  auto bytes = j.take();
+  stairkv::persistence::frame_reader reader{bytes};
+  std::string_view payload;
+  while (reader.next(payload) == stairkv::persistence::frame_status::ok) {
+    AofRecord r;
+    EXPECT_TRUE(r.ParseFromArray(payload.data(), static_cast<int>(payload.size())));
+    switch (r.change_case()) {
+      case AofRecord::kPut:
+        out.push_back("put " + r.put().key() + " " + r.put().value() + " "
+                      + std::to_string(r.put().deadline_ms()));
+        break;
+      case AofRecord::kDel:
+        out.push_back("del " + r.del());
+        break;
+      case AofRecord::kDeadline:
+        out.push_back("deadline " + r.deadline().key() + " "
+                      + std::to_string(r.deadline().deadline_ms()));
+        break;
+      case AofRecord::kFlush:
+        out.push_back("flush " + std::to_string(r.flush().shard()) + "/"
+                      + std::to_string(r.flush().stairs()));
+        break;
+      default:
+        out.push_back("?");
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST(ShardTableJournal, EveryChangeIsRecordedAsTheStateItLeaves) {
+  table t;
+  stairkv::persistence::journal j;
+  t.journal_to(&j);
+  t.set_scope(2, 3);
+  run1(t, op_code::set, "k", "v");
+  run1(t, op_code::set, "k", "w", 0, set_flag::only_if_absent); // not applied
+  run1(t, op_code::set, "t", "v", now + 5000);
+  run1(t, op_code::append, "k", "x");
+  run1(t, op_code::incr_by, "n", {}, 5);
+  run1(t, op_code::set_range, "k", "Z", 0);
+  run1(t, op_code::expire, "k", {}, now + 9000);
+  run1(t, op_code::persist, "k");
+  run1(t, op_code::get, "k"); // a read records nothing
+  run1(t, op_code::del, "n");
+  run1(t, op_code::get_delete, "t");
+  run1(t, op_code::expire, "k", {}, now - 1); // a deadline past: deleted
+  EXPECT_EQ(journal_of(j), (strings{"put k v 0", "put t v " + std::to_string(now + 5000),
+                                    "put k vx 0", "put n 5 0", "put k Zx 0",
+                                    "deadline k " + std::to_string(now + 9000),
+                                    "deadline k 0", "del n", "del t", "del k"}));
+  run1(t, op_code::set, "a", "1");
+  run1(t, op_code::flush, {});
+  EXPECT_EQ(journal_of(j), (strings{"put a 1 0", "flush 2/3"}));
+}
+
+TEST(ShardTableJournal, ExpiriesAreNotRecordedButEvictionsAre) {
+  table t;
+  stairkv::persistence::journal j;
+  t.journal_to(&j);
+  run1(t, op_code::set, "short", "v", now + 10);
+  run1(t, op_code::set, "other", std::string(100, 'x'));
+  j.take();
+  EXPECT_EQ(run1(t, op_code::get, "short", {}, 0, 0, now + 20), "$-1\r\n");
+  EXPECT_TRUE(journal_of(j).empty()); // its put carries the deadline
+  t.bound_memory(bound_of(stairkv::memory::policy::allkeys_random, 0));
+  t.make_room(now + 20);
+  EXPECT_EQ(journal_of(j), (strings{"del other"}));
+}
+
+TEST(ShardTableJournal, AScopedFlushIsOneRecord) {
+  table t;
+  stairkv::persistence::journal j;
+  for (int i = 0; i < 50; ++i)
+    run1(t, op_code::set, key_of(i), "v");
+  t.journal_to(&j);
+  run1(t, op_code::flush_from, {}, {}, 1, 2);
+  EXPECT_EQ(journal_of(j), (strings{"flush 1/2"}));
 }
