@@ -29,6 +29,8 @@ struct manager_state {
   engine::layout_ptr retiring;        // the old engine, until they have
   unsigned queued_stairs = 0;         // a resize asked for while one was running
   bool sampling = false;
+  unsigned holds = 0;                 // granted holds (no resize starts)
+  std::vector<caf::response_promise> hold_waiters; // holds asked during a resize
 
   static inline const char* name = "engine_manager";
 };
@@ -68,6 +70,17 @@ void kill_engine(const engine::layout_ptr& l) {
 template <class Self>
 bool start_resize(Self* self, unsigned stairs);
 
+// Grants the holds asked for during a resize, once it is over.
+template <class Self>
+void grant_holds(Self* self) {
+  auto& st = self->state;
+  for (auto& p : st.hold_waiters) {
+    ++st.holds;
+    p.deliver(st.current);
+  }
+  st.hold_waiters.clear();
+}
+
 template <class Self>
 void retire_if_acknowledged(Self* self) {
   auto& st = self->state;
@@ -75,6 +88,7 @@ void retire_if_acknowledged(Self* self) {
     return;
   kill_engine(st.retiring);
   st.retiring.reset();
+  grant_holds(self);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now()
                                                                     - st.started);
   log(self, "resize finished: now " + describe(*st.current->entry) + ", "
@@ -89,8 +103,8 @@ bool start_resize(Self* self, unsigned stairs) {
   auto& st = self->state;
   if (stairs < 1 || stairs > engine::max_stairs)
     return false;
-  if (st.next || st.retiring) {
-    st.queued_stairs = stairs; // runs when the current resize has ended
+  if (st.next || st.retiring || st.holds > 0) {
+    st.queued_stairs = stairs; // runs when the current resize (or hold) has ended
     return true;
   }
   if (stairs == st.current->entry->stairs)
@@ -159,7 +173,7 @@ void schedule_sample(Self* self) {
 template <class Self>
 void sample(Self* self) {
   auto& st = self->state;
-  if (st.sampling || st.next || st.retiring)
+  if (st.sampling || st.next || st.retiring || st.holds > 0)
     return;
   st.sampling = true;
   auto routing = st.current;
@@ -250,6 +264,21 @@ caf::behavior manager(Self* self, manager_config config, engine::layout_ptr firs
     },
     [self](resize_atom, unsigned stairs) { return start_resize(self, stairs); },
     [self](caf::get_atom) { return self->state.current; },
+    [self](hold_atom) -> caf::result<engine::routing_ptr> {
+      auto& st = self->state;
+      if (!st.next && !st.retiring) {
+        ++st.holds;
+        return st.current;
+      }
+      st.hold_waiters.push_back(self->make_response_promise());
+      return caf::delegated<engine::routing_ptr>{};
+    },
+    [self](release_atom) {
+      auto& st = self->state;
+      if (st.holds > 0 && --st.holds == 0)
+        if (auto stairs = std::exchange(st.queued_stairs, 0))
+          start_resize(self, stairs);
+    },
     [self](sample_atom) {
       sample(self);
       schedule_sample(self);

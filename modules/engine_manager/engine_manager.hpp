@@ -42,6 +42,8 @@ using routing_atom = caf::atom_constant<caf::atom("routing")>;
 using applied_atom = caf::atom_constant<caf::atom("applied")>;
 using resize_atom = caf::atom_constant<caf::atom("resize")>;
 using sample_atom = caf::atom_constant<caf::atom("sample")>;
+using hold_atom = caf::atom_constant<caf::atom("hold")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 
 // Routers receive (routing_atom, routing_ptr) and answer a snapshot whose entry
 // engine changed with (applied_atom, generation) once they no longer send to the
@@ -55,7 +57,12 @@ using manager_actor = caf::typed_actor<
   // for a number of stairs out of range.
   caf::replies_to<resize_atom, unsigned>::with<bool>,
   caf::replies_to<caf::get_atom>::with<engine::routing_ptr>,
-  caf::reacts_to<sample_atom>>;
+  caf::reacts_to<sample_atom>,
+  // Holds the layout still (a snapshot walks the shards): answers the settled
+  // snapshot once no resize runs, and starts none until every hold is released
+  // (one asked for meanwhile waits).
+  caf::replies_to<hold_atom>::with<engine::routing_ptr>,
+  caf::reacts_to<release_atom>>;
 
 struct manager_config {
   unsigned initial_stairs = 1;

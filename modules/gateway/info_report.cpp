@@ -115,15 +115,21 @@ void persistence_section(std::string& out, const info_inputs& in) {
   };
   bool write_ok = p == nullptr || p->aof_write_ok.load(std::memory_order_relaxed);
   out.append("# Persistence\r\n");
+  auto ok_or_err = [](const std::atomic<bool>* b) {
+    return b == nullptr || b->load(std::memory_order_relaxed) ? "ok" : "err";
+  };
   field(out, "loading", flag(p ? &p->loading : nullptr));
   field(out, "async_loading", 0);
-  field(out, "rdb_bgsave_in_progress", 0);
-  field(out, "rdb_last_save_time", in.facts->started_at_ms / 1000);
-  field(out, "rdb_last_bgsave_status", "ok");
+  field(out, "rdb_changes_since_last_save", number(p ? &p->changes_since_save : nullptr));
+  field(out, "rdb_bgsave_in_progress", flag(p ? &p->bgsave_in_progress : nullptr));
+  field(out, "rdb_last_save_time",
+        p != nullptr ? number(&p->last_save_time) : in.facts->started_at_ms / 1000);
+  field(out, "rdb_last_bgsave_status", ok_or_err(p ? &p->last_bgsave_ok : nullptr));
+  field(out, "rdb_last_bgsave_time_sec", p != nullptr ? number(&p->last_bgsave_seconds) : -1);
   field(out, "aof_enabled", flag(p ? &p->aof_enabled : nullptr));
-  field(out, "aof_rewrite_in_progress", 0);
+  field(out, "aof_rewrite_in_progress", flag(p ? &p->aof_rewrite_in_progress : nullptr));
   field(out, "aof_rewrite_scheduled", 0);
-  field(out, "aof_last_bgrewrite_status", "ok");
+  field(out, "aof_last_bgrewrite_status", ok_or_err(p ? &p->last_rewrite_ok : nullptr));
   field(out, "aof_last_write_status", write_ok ? "ok" : "err");
   if (p != nullptr && p->aof_enabled.load(std::memory_order_relaxed)) {
     field(out, "aof_current_size", number(&p->aof_current_size));

@@ -21,6 +21,7 @@
 #include "modules/commands/text.hpp"
 #include "modules/engine/routing_follower.hpp"
 #include "modules/gateway/connection.hpp"
+#include "modules/persistence/saver.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -707,6 +708,21 @@ bool refused_while_subscribed(connection& conn, const commands::command_spec* sp
   return true;
 }
 
+// SAVE, BGSAVE and BGREWRITEAOF: the saver answers (SAVE once the snapshot is
+// on disk; the other clients are served meanwhile).
+template <class Atom>
+void ask_saver(gateway_actor* self, connection& conn, commands::plan& work, Atom what) {
+  const auto& saver = self->state.config.saver;
+  if (!saver) {
+    work.add_reply(conn.context, "-ERR this node has no persistence\r\n");
+    return;
+  }
+  auto fill = reply_later(self, conn, work);
+  self->request(saver, caf::infinite, what)
+    .then([fill](std::string& reply) mutable { fill(reply); },
+          [fill](caf::error&) mutable { fill("-ERR the saver did not answer\r\n"); });
+}
+
 // Commands that need the connection or the node: QUIT, INFO, CONFIG, pub/sub.
 void gateway_command(gateway_actor* self, connection& conn,
                      const std::vector<std::string_view>& argv,
@@ -753,6 +769,22 @@ void gateway_command(gateway_actor* self, connection& conn,
     publish_command(self, conn, argv, work);
   } else if (commands::equals_ignoring_case(name, "pubsub")) {
     pubsub_command(self, conn, argv, work);
+  } else if (commands::equals_ignoring_case(name, "save")) {
+    ask_saver(self, conn, work, persistence::save_atom::value);
+  } else if (commands::equals_ignoring_case(name, "bgsave")) {
+    if (argv.size() > 2
+        || (argv.size() == 2 && !commands::equals_ignoring_case(argv[1], "schedule")))
+      work.add_reply(conn.context, "-ERR syntax error\r\n");
+    else
+      ask_saver(self, conn, work, persistence::bgsave_atom::value);
+  } else if (commands::equals_ignoring_case(name, "bgrewriteaof")) {
+    ask_saver(self, conn, work, persistence::bgrewrite_atom::value);
+  } else if (commands::equals_ignoring_case(name, "lastsave")) {
+    const auto& p = self->state.config.persistence;
+    work.add_reply(conn.context,
+                   ":" + std::to_string(p ? p->last_save_time.load(std::memory_order_relaxed)
+                                          : 0)
+                     + "\r\n");
   }
 }
 

@@ -34,6 +34,7 @@ struct gateway_config {
   node_settings_ptr settings; // CONFIG GET / SET, and the client limits
   memory::budget_ptr memory;  // the memory bound: -OOM, INFO memory
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
+  caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
   // Where notable client events go (a client cut off at its output limit).
   std::function<void(const std::string&)> log;
 };

@@ -123,6 +123,10 @@ int main(int argc, char** argv) {
   sc.appendonly = opts.appendonly == "yes";
   sc.dir = opts.dir;
   sc.appendfilename = opts.appendfilename;
+  sc.dbfilename = opts.dbfilename;
+  persistence::parse_save_rules(opts.save, sc.save);
+  sc.auto_aof_rewrite_percentage = static_cast<int>(opts.auto_aof_rewrite_percentage);
+  sc.auto_aof_rewrite_min_size = opts.auto_aof_rewrite_min_size;
   persistence::parse_fsync_policy(opts.appendfsync, sc.appendfsync);
   store_handle store;
   try {
@@ -159,6 +163,7 @@ int main(int argc, char** argv) {
   gw.settings = node::make_settings(opts, store);
   gw.memory = store.memory;
   gw.persistence = store.persistence;
+  gw.saver = store.saver;
   gw.log = [](const std::string& line) { node::log_notice(line); };
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
 

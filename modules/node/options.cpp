@@ -10,6 +10,7 @@
 #include "modules/commands/text.hpp"
 #include "modules/engine/staircase.hpp"
 #include "modules/memory/policy.hpp"
+#include "modules/persistence/saver.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/shard/key_events.hpp"
 
@@ -124,6 +125,29 @@ const std::vector<option_spec>& specs() {
          return false;
        o.appendfilename = v;
        return true;
+     }},
+    {"dbfilename", "name of the snapshot file in dir",
+     [](options& o, const std::string& v) {
+       if (v.empty() || v.find('/') != std::string::npos)
+         return false;
+       o.dbfilename = v;
+       return true;
+     }},
+    {"save", "snapshot rules: \"<seconds> <changes> ...\" (\"\": none)",
+     [](options& o, const std::string& v) {
+       persistence::save_rules rules;
+       if (!persistence::parse_save_rules(v, rules))
+         return false;
+       o.save = persistence::to_string(rules);
+       return true;
+     }},
+    {"auto-aof-rewrite-percentage", "rewrite the AOF when it grew by this much (0: never)",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, 1000000, o.auto_aof_rewrite_percentage);
+     }},
+    {"auto-aof-rewrite-min-size", "no automatic AOF rewrite below this size",
+     [](options& o, const std::string& v) {
+       return parse_memory(v, o.auto_aof_rewrite_min_size);
      }},
     {"appendfsync", "always, everysec or no",
      [](options& o, const std::string& v) {
@@ -424,7 +448,10 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"appendonly", appendonly},
     {"appendfsync", appendfsync},
     {"appendfilename", appendfilename},
-    {"save", ""},
+    {"save", save},
+    {"dbfilename", dbfilename},
+    {"auto-aof-rewrite-percentage", std::to_string(auto_aof_rewrite_percentage)},
+    {"auto-aof-rewrite-min-size", std::to_string(auto_aof_rewrite_min_size)},
     {"databases", "1"},
     {"timeout", std::to_string(limits.timeout_seconds)},
     {"caf-port", std::to_string(caf_port)},

@@ -26,6 +26,10 @@ struct options {
   std::string appendonly = "no";
   std::string appendfsync = "everysec";
   std::string appendfilename = "appendonly.aof";
+  std::string dbfilename = "dump.stkv";
+  std::string save;  // Redis's "seconds changes ..." rules; "" for none
+  std::int64_t auto_aof_rewrite_percentage = 100;
+  std::int64_t auto_aof_rewrite_min_size = 64 * 1024 * 1024;
   std::uint16_t caf_port = 0; // 0: the store is not published to CAF applications
   unsigned stairs = 1;          // of the first engine
   bool resize = true;           // grow and shrink with the load

@@ -35,7 +35,18 @@ std::int64_t unix_ms() {
     .count();
 }
 
-// Writes all of `bytes`; false (errno set) on failure.
+} // namespace
+
+void sync_directory(const std::string& file) {
+  auto slash = file.rfind('/');
+  auto dir = slash == std::string::npos ? std::string{"."} : file.substr(0, slash);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
 bool write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     auto n = ::write(fd, bytes.data(), bytes.size());
@@ -49,8 +60,18 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
+namespace {
+
 struct writer_state {
   int fd = -1;
+  std::string path;
+  int auto_percentage = 100;
+  std::int64_t auto_min_size = 0;
+  std::int64_t base_size = 0;  // after the last rewrite (or at start)
+  caf::actor rewriter;         // asked for a rewrite when the file outgrows its base
+  bool rewrite_asked = false;
+  bool capturing = false;      // a rewrite runs: keep a copy of every append
+  std::string tail;
   fsync_policy policy = fsync_policy::everysec;
   status_ptr figures;
   std::function<void(const std::string&)> log;
@@ -112,6 +133,12 @@ struct writer_state {
         log("AOF write succeeded again; writes are accepted");
     }
     figures->aof_current_size.store(good_size, std::memory_order_relaxed);
+    if (auto_percentage > 0 && rewriter && !rewrite_asked && !capturing
+        && good_size >= auto_min_size
+        && good_size >= base_size + base_size * auto_percentage / 100) {
+      rewrite_asked = true;
+      caf::anon_send(rewriter, rewrite_request_atom::value);
+    }
     for (auto& p : waiting)
       p.deliver(ok);
     waiting.clear();
@@ -122,6 +149,10 @@ caf::behavior aof_writer(caf::event_based_actor* self, int fd, std::int64_t size
                          aof_config config) {
   auto st = std::make_shared<writer_state>();
   st->fd = fd;
+  st->path = config.path;
+  st->auto_percentage = config.auto_rewrite_percentage;
+  st->auto_min_size = config.auto_rewrite_min_size;
+  st->base_size = size;
   st->good_size = size;
   st->policy = config.policy;
   st->figures = config.figures;
@@ -141,14 +172,59 @@ caf::behavior aof_writer(caf::event_based_actor* self, int fd, std::int64_t size
   });
   return {
     [st, schedule](append_atom, std::string& frames) {
+      if (st->capturing)
+        st->tail += frames;
       st->pending += frames;
       schedule();
     },
     [self, st, schedule](append_sync_atom, std::string& frames) -> caf::result<bool> {
+      if (st->capturing)
+        st->tail += frames;
       st->pending += frames;
       st->waiting.push_back(self->make_response_promise());
       schedule();
       return caf::delegated<bool>{};
+    },
+    [st](rewrite_request_atom, caf::actor& rewriter) { st->rewriter = rewriter; },
+    [st](rewrite_begin_atom) {
+      st->capturing = true;
+      st->tail.clear();
+      return true;
+    },
+    [st](rewrite_end_atom, std::string& temp, bool ok) {
+      auto captured = std::exchange(st->tail, {});
+      st->capturing = false;
+      st->rewrite_asked = false;
+      if (!ok) {
+        ::unlink(temp.c_str());
+        return false;
+      }
+      // The old file complete first, then the new one takes its place: what was
+      // appended since the rewrite began follows the snapshot in it.
+      st->round(true);
+      int fd = ::open(temp.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      bool done = fd >= 0 && write_all(fd, captured) && ::fdatasync(fd) == 0;
+      struct stat info {};
+      done = done && ::fstat(fd, &info) == 0;
+      if (done && ::rename(temp.c_str(), st->path.c_str()) != 0)
+        done = false;
+      if (!done) {
+        if (st->log)
+          st->log(std::string{"AOF rewrite failed: "} + std::strerror(errno));
+        if (fd >= 0)
+          ::close(fd);
+        ::unlink(temp.c_str());
+        return false;
+      }
+      sync_directory(st->path);
+      ::close(st->fd);
+      st->fd = fd;
+      st->good_size = info.st_size;
+      st->base_size = info.st_size;
+      st->unsynced = false;
+      st->figures->aof_base_size.store(info.st_size, std::memory_order_relaxed);
+      st->figures->aof_current_size.store(info.st_size, std::memory_order_relaxed);
+      return true;
     },
     [st](flush_atom) {
       st->flush_scheduled = false;
@@ -190,10 +266,16 @@ const char* to_string(fsync_policy p) {
 }
 
 std::string status::refusal() const {
-  if (aof_write_ok.load(std::memory_order_relaxed))
-    return {};
-  return std::string{"MISCONF Errors writing to the AOF file: "}
-         + std::strerror(aof_last_errno.load(std::memory_order_relaxed));
+  if (!aof_write_ok.load(std::memory_order_relaxed))
+    return std::string{"MISCONF Errors writing to the AOF file: "}
+           + std::strerror(aof_last_errno.load(std::memory_order_relaxed));
+  if (snapshots_required.load(std::memory_order_relaxed)
+      && !last_bgsave_ok.load(std::memory_order_relaxed))
+    return "MISCONF stairkv is configured to save snapshots, but it is currently "
+           "unable to persist to disk. Commands that may modify the data set are "
+           "disabled until a snapshot succeeds. Please check the log for details "
+           "about the error.";
+  return {};
 }
 
 caf::actor spawn_aof_writer(caf::actor_system& system, const aof_config& config) {

@@ -37,6 +37,15 @@ using append_atom = caf::atom_constant<caf::atom("aofappend")>;
 // (append_sync_atom, std::string frames) -> bool: answered once the frames are
 // written, and under `always` on disk; false when writing failed.
 using append_sync_atom = caf::atom_constant<caf::atom("aofsync")>;
+// Rewriting the file (see saver.hpp): (rewrite_begin_atom) -> bool starts keeping
+// a copy of every append; (rewrite_end_atom, temp path, bool ok) -> bool appends
+// that copy to the new file, puts it in the old one's place and goes on there
+// (or, with ok false, drops the copy).
+using rewrite_begin_atom = caf::atom_constant<caf::atom("rwbegin")>;
+using rewrite_end_atom = caf::atom_constant<caf::atom("rwend")>;
+// (rewrite_request_atom): sent by the writer to whoever it was told to (with
+// (rewrite_request_atom, actor)) when the file has outgrown its last rewrite.
+using rewrite_request_atom = caf::atom_constant<caf::atom("rwrequest")>;
 
 // What INFO's persistence section reports, and what makes writes refused
 // (MISCONF) while the file cannot be written. Shared by the writer, the shards
@@ -51,6 +60,17 @@ struct status {
   std::atomic<std::int64_t> aof_delayed_fsync{0};
   std::atomic<std::int64_t> aof_fsyncs{0};
   std::atomic<std::int64_t> aof_writes{0};
+  // Snapshots.
+  std::atomic<std::int64_t> changes_since_save{0};
+  std::atomic<std::int64_t> last_save_time{0}; // Unix seconds
+  std::atomic<bool> bgsave_in_progress{false};
+  std::atomic<bool> last_bgsave_ok{true};
+  std::atomic<std::int64_t> last_bgsave_seconds{-1};
+  // With `save` rules, a failed snapshot refuses writes until one succeeds
+  // (Redis's stop-writes-on-bgsave-error).
+  std::atomic<bool> snapshots_required{false};
+  std::atomic<bool> aof_rewrite_in_progress{false};
+  std::atomic<bool> last_rewrite_ok{true};
 
   // The error a write command gets while the file cannot be written, or "".
   std::string refusal() const;
@@ -73,11 +93,24 @@ struct aof_config {
   fsync_policy policy = fsync_policy::everysec;
   status_ptr figures;
   std::function<void(const std::string&)> log;
+  // Automatic rewrite (Redis's auto-aof-rewrite-percentage and -min-size): when
+  // the file has grown by `percentage` since its last rewrite (or since start)
+  // and is at least `min_size` bytes. Percentage 0: never.
+  int auto_rewrite_percentage = 100;
+  std::int64_t auto_rewrite_min_size = 64 * 1024 * 1024;
 };
 
 // Opens (or creates, with its header) the file and spawns the writer on its own
 // thread. Throws std::runtime_error when the file cannot be opened.
 caf::actor spawn_aof_writer(caf::actor_system& system, const aof_config& config);
+
+// -- files -----------------------------------------------------------------------
+
+// Writes all of `bytes` to `fd`; false (errno set) on failure.
+bool write_all(int fd, std::string_view bytes);
+
+// fsyncs the directory holding `file`, so that a rename into it is durable.
+void sync_directory(const std::string& file);
 
 // -- loading ---------------------------------------------------------------------
 

@@ -243,6 +243,13 @@ void report_memory(const std::shared_ptr<shard_state>& st) {
     budget->add_evicted(evicted);
 }
 
+// Adds the changes of a batch or turn to what `save` rules count.
+void report_changes(const std::shared_ptr<shard_state>& st) {
+  auto n = st->keys.take_changes();
+  if (n != 0 && st->context.persistence)
+    st->context.persistence->changes_since_save.fetch_add(n, std::memory_order_relaxed);
+}
+
 // Turns recording for the append-only file on or off before a batch or turn:
 // off while the file is loaded, and without one.
 void watch_journal(const std::shared_ptr<shard_state>& st) {
@@ -338,6 +345,7 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   st->keys.expire_due(now, expire_turn_limit);
   report_events(self, st);
   report_memory(st);
+  report_changes(st);
   send_journal(st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
@@ -370,6 +378,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   st->table_empty = !more;
   report_events(self, st);
   report_memory(st);
+  report_changes(st);
   send_journal(st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
@@ -553,6 +562,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
         auto forwarded = forward(self, st, work);
         report_events(self, st);
         report_memory(st);
+        report_changes(st);
         // Its own changes here (evictions, a FLUSHALL of its share) go out
         // without holding the forwarded replies back.
         send_journal(st);
@@ -567,6 +577,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       st->keys.execute(work, result, now);
       report_events(self, st);
       report_memory(st);
+      report_changes(st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
     },
@@ -581,6 +592,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       st->keys.execute(incoming.work, result, now);
       report_events(self, st);
       report_memory(st);
+      report_changes(st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
     },
@@ -593,6 +605,11 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       schedule_step(self, st);
     },
     [self, st](hand_over_atom) { hand_over_step(self, st); },
+    [self, st](snapshot_atom, std::uint32_t max) {
+      persistence::journal out;
+      bool done = st->keys.snapshot_chunk(max, out, unix_now_ms());
+      return caf::make_result(out.take(), done);
+    },
   };
 }
 

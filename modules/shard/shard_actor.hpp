@@ -45,13 +45,20 @@ struct shard_context {
   memory::budget_ptr memory;
   // Where changes are recorded (the append-only file); without it, nowhere.
   persistence::aof_link_ptr aof;
+  // Where changes are counted (for `save` rules) and write refusals come from.
+  persistence::status_ptr persistence;
   // This shard's place in its engine: what a FLUSHALL of its keys records.
   std::uint32_t index = 0;
   std::uint32_t stairs = 1;
 };
 
+// (snapshot_atom, max keys) -> (frames, done): the next keys of this shard's
+// snapshot as framed put records (see table::snapshot_chunk).
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+
 using shard_actor = caf::typed_actor<
   caf::replies_to<batch>::with<batch_result>,
+  caf::replies_to<snapshot_atom, std::uint32_t>::with<std::string, bool>,
   caf::replies_to<handover>::with<batch_result>,
   caf::reacts_to<migrate_atom, migration_order>>;
 

@@ -157,6 +157,7 @@ bool table::make_room(deadline_ms now) {
 }
 
 void table::erase(record* r) {
+  ++changes_;
   if (journal_ != nullptr)
     journal_->del(r->key());
   drop(r);
@@ -532,6 +533,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
         });
         for (auto* r : doomed)
           drop(r);
+        ++changes_;
         if (journal_ != nullptr)
           journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
         reply.simple("OK");
@@ -793,6 +795,7 @@ void table::run_scan(const batch& work, const operation& op, std::string& out,
 }
 
 void table::clear() {
+  ++changes_;
   if (journal_ != nullptr)
     journal_->flush(scope_index_, scope_stairs_);
   entries_.clear();
@@ -802,6 +805,20 @@ void table::clear() {
   handing_over_ = false;
   decltype(scan_order_){}.swap(scan_order_);
   scan_changes_ = ~std::uint64_t{0};
+}
+
+bool table::snapshot_chunk(std::size_t max, persistence::journal& out, deadline_ms now) {
+  if (snapshot_cursor_ == no_snapshot || snapshot_cursor_ > entries_.size())
+    snapshot_cursor_ = std::min(snapshot_cursor_, entries_.size());
+  for (std::size_t n = 0; n < max && snapshot_cursor_ > 0; ++n) {
+    const auto* r = entries_.at(--snapshot_cursor_);
+    if (!is_expired(*r, now))
+      out.put(r->key(), r->value(), r->deadline);
+  }
+  if (snapshot_cursor_ > 0)
+    return false;
+  snapshot_cursor_ = no_snapshot;
+  return true;
 }
 
 table_stats table::stats(deadline_ms now) const {

@@ -101,6 +101,21 @@ public:
     scope_stairs_ = stairs;
   }
 
+  // Changes made since the last call (what `save` rules count).
+  std::int64_t take_changes() noexcept {
+    return std::exchange(changes_, 0);
+  }
+
+  // -- snapshots ---------------------------------------------------------------
+
+  // Appends up to `max` live keys to `out` as put records; true once every key
+  // has been written (the next call starts a new snapshot). The walk goes down
+  // the dense array, so keys added meanwhile (at its end) are left out, and a key
+  // moved by a removal (from the end into the hole) is never skipped: every key
+  // present from the first call to the last is written, with its value at the
+  // moment of writing. Between calls the table serves batches as usual.
+  bool snapshot_chunk(std::size_t max, persistence::journal& out, deadline_ms now);
+
   // -- keyspace events --------------------------------------------------------
 
   // Which event classes (notify_flag bits, see recorded_classes()) to record from
@@ -175,10 +190,12 @@ private:
   void erase(record* r);
   void drop(record* r);
   void log_put(const record* r) {
+    ++changes_;
     if (journal_ != nullptr)
       journal_->put(r->key(), r->value(), r->deadline);
   }
   void log_deadline(const record* r) {
+    ++changes_;
     if (journal_ != nullptr)
       journal_->deadline(r->key(), r->deadline);
   }
@@ -214,6 +231,9 @@ private:
   memory::ranking ranking_ = memory::ranking::none;
   std::int64_t evicted_ = 0;
   persistence::journal* journal_ = nullptr;
+  std::int64_t changes_ = 0;
+  static constexpr std::size_t no_snapshot = ~std::size_t{0};
+  std::size_t snapshot_cursor_ = no_snapshot;
   std::uint32_t scope_index_ = 0;
   std::uint32_t scope_stairs_ = 1;
 

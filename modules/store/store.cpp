@@ -296,11 +296,12 @@ load_step step_of(const persistence::AofRecord& r, std::int64_t now) {
   return step;
 }
 
-// Replays the append-only file through the front actor, a chunk at a time.
+// Replays the append-only file (or a snapshot, in the same format) through the
+// front actor, a chunk at a time.
 void load_file(caf::actor_system& system, const caf::actor& front,
-               const store_config& config, persistence::status& figures) {
+               const store_config& config, const std::string& path,
+               persistence::status& figures) {
   constexpr std::size_t chunk_size = 4096;
-  auto path = config.dir + "/" + config.appendfilename;
   caf::scoped_actor self{system};
   auto chunk = std::make_shared<load_chunk>();
   auto now = shard::unix_now_ms();
@@ -325,7 +326,7 @@ void load_file(caf::actor_system& system, const caf::actor& front,
       break;
     case persistence::load_outcome::complete:
       if (config.log)
-        config.log("DB loaded from append only file: " + std::to_string(result.records)
+        config.log("DB loaded from " + path + ": " + std::to_string(result.records)
                    + " records");
       break;
     case persistence::load_outcome::truncated:
@@ -358,7 +359,8 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   memory->set_policy(config.maxmemory_policy);
   memory->set_samples(config.maxmemory_samples);
   engine_manager::manager_config mc;
-  mc.shards = shard::shard_context{subscriptions, notify, memory, aof};
+  mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
+                                   persistence_figures};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -379,24 +381,40 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       [](caf::error&) {});
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
-                      persistence_figures, caf::actor{}};
-  if (aof) {
-    try {
+                      persistence_figures, caf::actor{}, caf::actor{}};
+  try {
+    if (aof) {
       // Loaded (and a torn tail cut off) before the writer opens the file to
-      // append after the last good record.
-      load_file(system, front, config, *persistence_figures);
-      aof->writer = persistence::spawn_aof_writer(
-        system, persistence::aof_config{config.dir + "/" + config.appendfilename,
-                                        config.appendfsync, persistence_figures,
-                                        config.log});
-    } catch (...) {
-      stop_store(handle);
-      throw;
+      // append after the last good record. With the append-only file, it alone
+      // is loaded, as in Redis: it holds everything a snapshot would.
+      auto path = config.dir + "/" + config.appendfilename;
+      load_file(system, front, config, path, *persistence_figures);
+      persistence::aof_config ac{path, config.appendfsync, persistence_figures, config.log};
+      ac.auto_rewrite_percentage = config.auto_aof_rewrite_percentage;
+      ac.auto_rewrite_min_size = config.auto_aof_rewrite_min_size;
+      aof->writer = persistence::spawn_aof_writer(system, ac);
+      handle.aof_writer = aof->writer;
+      // Publishes the writer to the shards with the switch (they read it with
+      // acquire).
+      aof->enabled.store(true, std::memory_order_release);
+    } else {
+      load_file(system, front, config, config.dir + "/" + config.dbfilename,
+                *persistence_figures);
     }
-    handle.aof_writer = aof->writer;
-    // Publishes the writer to the shards with the switch (they read it with acquire).
-    aof->enabled.store(true, std::memory_order_release);
+  } catch (...) {
+    stop_store(handle);
+    throw;
   }
+  persistence::saver_config sc;
+  sc.manager = manager.actor;
+  sc.aof_writer = handle.aof_writer;
+  sc.figures = persistence_figures;
+  sc.dir = config.dir;
+  sc.dbfilename = config.dbfilename;
+  sc.appendfilename = config.appendfilename;
+  sc.rules = config.save;
+  sc.log = config.log;
+  handle.saver = persistence::spawn_saver(system, std::move(sc));
   return handle;
 }
 
@@ -417,6 +435,10 @@ void stop_store(const store_handle& store) {
               shards.push_back(caf::actor_cast<caf::actor>(s));
       },
       [](caf::error&) {});
+  if (store.saver) {
+    caf::anon_send_exit(store.saver, caf::exit_reason::user_shutdown);
+    self->wait_for(store.saver);
+  }
   caf::anon_send_exit(store.actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store.manager, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store.subscriptions, caf::exit_reason::user_shutdown);

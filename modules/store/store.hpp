@@ -24,6 +24,7 @@
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/persistence/aof.hpp"
+#include "modules/persistence/saver.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -81,6 +82,12 @@ struct store_config {
   std::string dir = ".";
   std::string appendfilename = "appendonly.aof";
   persistence::fsync_policy appendfsync = persistence::fsync_policy::everysec;
+  int auto_aof_rewrite_percentage = 100;
+  std::int64_t auto_aof_rewrite_min_size = 64 * 1024 * 1024;
+  // Snapshots: dir/dbfilename, written by SAVE, BGSAVE and these rules. Without
+  // the append-only file, spawn_store loads the snapshot if there is one.
+  std::string dbfilename = "dump.stkv";
+  persistence::save_rules save;
 };
 
 // What spawn_store hands back: the typed front door, the engine manager (routers
@@ -101,6 +108,7 @@ struct store_handle {
   // written (MISCONF); the AOF writer, when appendonly.
   persistence::status_ptr persistence;
   caf::actor aof_writer;
+  caf::actor saver; // SAVE, BGSAVE, BGREWRITEAOF (see persistence/saver.hpp)
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement
