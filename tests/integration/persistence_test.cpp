@@ -319,3 +319,208 @@ TEST(Persistence, AnUnusableDirectoryRefusesToStart) {
       << e.what();
   }
 }
+
+// -- snapshots and rewrites ---------------------------------------------------------
+
+namespace {
+
+long long info_integer(hiredis_connection& c, const std::string& name) {
+  return std::stoll(info_text(c, name));
+}
+
+// Waits (polling INFO) until `field` reads `value`; false after 30 s.
+bool await_info(hiredis_connection& c, const std::string& field, const std::string& value) {
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (info_text(c, field) == value)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return false;
+}
+
+long long file_size(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 ? static_cast<long long>(info.st_size) : -1;
+}
+
+} // namespace
+
+TEST(Snapshots, ASnapshotAloneRestoresEveryKey) {
+  auto dir = make_dir();
+  std::int64_t deadline = 0;
+  {
+    server_process server{{"--dir=" + dir, "--grow-keys-per-shard=1000",
+                           "--resize-check-ms=10"}};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 5000; ++i)
+      c.append({"SET", "k:" + std::to_string(i), "value-" + std::to_string(i)});
+    for (int i = 0; i < 5000; ++i)
+      ASSERT_TRUE(is_status(c.get_reply(), "OK"));
+    c.command({"SET", "ttl", "v", "EX", "1000"});
+    deadline = c.command({"PEXPIRETIME", "ttl"})->integer;
+    EXPECT_GT(info_integer(c, "rdb_changes_since_last_save"), 5000);
+    auto before = c.command({"LASTSAVE"})->integer;
+    EXPECT_TRUE(is_status(c.command({"SAVE"}), "OK"));
+    EXPECT_GE(c.command({"LASTSAVE"})->integer, before);
+    EXPECT_EQ(info_integer(c, "rdb_changes_since_last_save"), 0);
+    EXPECT_EQ(info_text(c, "rdb_last_bgsave_status"), "ok");
+    // Not in the snapshot: nothing brings it back without the append-only file.
+    c.command({"SET", "after-save", "v"});
+    kill_hard(server);
+  }
+  server_process server{{"--dir=" + dir}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 5001));
+  for (int i = 0; i < 5000; i += 71)
+    EXPECT_TRUE(is_bulk(c.command({"GET", "k:" + std::to_string(i)}),
+                        "value-" + std::to_string(i)));
+  EXPECT_TRUE(is_integer(c.command({"PEXPIRETIME", "ttl"}), deadline));
+  EXPECT_TRUE(is_integer(c.command({"EXISTS", "after-save"}), 0));
+}
+
+TEST(Snapshots, BgsaveRunsWhileClientsWriteAndEveryEarlierKeyIsInIt) {
+  auto dir = make_dir();
+  {
+    server_process server{{"--dir=" + dir, "--grow-keys-per-shard=2000",
+                           "--resize-check-ms=10"}};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 20000; ++i)
+      c.append({"SET", "early:" + std::to_string(i), "v"});
+    for (int i = 0; i < 20000; ++i)
+      c.get_reply();
+    EXPECT_TRUE(is_status(c.command({"BGSAVE"}), "Background saving started"));
+    // Writes and deletes go on during the save, each answered as usual.
+    for (int i = 0; i < 2000; ++i) {
+      EXPECT_TRUE(is_status(c.command({"SET", "during:" + std::to_string(i), "v"}), "OK"));
+      if (i % 10 == 0)
+        c.command({"SET", "early:" + std::to_string(i), "changed"});
+    }
+    ASSERT_TRUE(await_info(c, "rdb_bgsave_in_progress", "0"));
+    EXPECT_EQ(info_text(c, "rdb_last_bgsave_status"), "ok");
+    EXPECT_EQ(server.stop(), 0);
+  }
+  server_process server{{"--dir=" + dir}};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 20000; ++i)
+    c.append({"GET", "early:" + std::to_string(i)});
+  for (int i = 0; i < 20000; ++i) {
+    auto r = c.get_reply();
+    ASSERT_EQ(r->type, REDIS_REPLY_STRING) << i;
+    // A key changed during the save is there with one of its two values.
+    std::string v{r->str, r->len};
+    EXPECT_TRUE(v == "v" || (i % 10 == 0 && v == "changed")) << i << " " << v;
+  }
+}
+
+TEST(Snapshots, SaveRulesSnapshotOnTheirOwn) {
+  auto dir = make_dir();
+  server_process server{{"--dir=" + dir, "--save=1 3"}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "save"}),
+                            {std::string{"save"}, std::string{"1 3"}}));
+  for (int i = 0; i < 3; ++i)
+    c.command({"SET", "k" + std::to_string(i), "v"});
+  EXPECT_TRUE(server.wait_for_log("3 changes in 1 seconds. Saving...",
+                                  std::chrono::seconds{30}));
+  ASSERT_TRUE(await_info(c, "rdb_changes_since_last_save", "0"));
+  EXPECT_GT(file_size(dir + "/dump.stkv"), 0);
+}
+
+TEST(Snapshots, BgrewriteaofShrinksTheFileAndLosesNothingWrittenMeanwhile) {
+  auto dir = make_dir();
+  auto path = dir + "/appendonly.aof";
+  std::vector<std::string> expected(500);
+  {
+    server_process server{aof_args(dir, "everysec")};
+    hiredis_connection c{server.port()};
+    // Every key overwritten many times: the file holds all of it.
+    for (int round = 0; round < 40; ++round) {
+      for (int i = 0; i < 500; ++i) {
+        expected[i] = "r" + std::to_string(round);
+        c.append({"SET", "k:" + std::to_string(i), expected[i]});
+      }
+      for (int i = 0; i < 500; ++i)
+        c.get_reply();
+    }
+    auto before = info_integer(c, "aof_current_size");
+    EXPECT_TRUE(is_status(c.command({"BGREWRITEAOF"}),
+                          "Background append only file rewriting started"));
+    // Changes while it runs must follow the rewritten keys.
+    for (int i = 0; i < 500; i += 3) {
+      expected[i] = "during";
+      c.command({"SET", "k:" + std::to_string(i), expected[i]});
+    }
+    c.command({"DEL", "k:1"});
+    expected[1].clear();
+    ASSERT_TRUE(await_info(c, "aof_rewrite_in_progress", "0"));
+    EXPECT_EQ(info_text(c, "aof_last_bgrewrite_status"), "ok");
+    for (int i = 2; i < 500; i += 7) {
+      expected[i] = "after";
+      c.command({"SET", "k:" + std::to_string(i), expected[i]});
+    }
+    EXPECT_LT(info_integer(c, "aof_current_size"), before / 10);
+    EXPECT_EQ(server.stop(), 0);
+  }
+  EXPECT_LT(file_size(path), 40 * 500 * 10);
+  server_process server{aof_args(dir, "everysec")};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 500; ++i) {
+    auto r = c.command({"GET", "k:" + std::to_string(i)});
+    if (expected[i].empty())
+      EXPECT_TRUE(is_nil(r)) << i;
+    else
+      EXPECT_TRUE(is_bulk(r, expected[i])) << i;
+  }
+}
+
+TEST(Snapshots, TheFileIsRewrittenWhenItOutgrowsItsLastRewrite) {
+  auto dir = make_dir();
+  server_process server{{"--appendonly=yes", "--dir=" + dir,
+                         "--auto-aof-rewrite-min-size=64kb",
+                         "--auto-aof-rewrite-percentage=100"}};
+  hiredis_connection c{server.port()};
+  for (int round = 0; round < 100; ++round) {
+    for (int i = 0; i < 100; ++i)
+      c.append({"SET", "k:" + std::to_string(i), std::string(50, 'a' + round % 26)});
+    for (int i = 0; i < 100; ++i)
+      c.get_reply();
+  }
+  EXPECT_TRUE(server.wait_for_log("Background AOF rewrite finished successfully",
+                                  std::chrono::seconds{30}))
+    << server.log();
+  ASSERT_TRUE(await_info(c, "aof_rewrite_in_progress", "0"));
+  EXPECT_LT(info_integer(c, "aof_base_size"), 64 * 1024);
+}
+
+// With save rules, a snapshot that cannot be written stops writes (as Redis's
+// stop-writes-on-bgsave-error does) until one succeeds.
+TEST(Snapshots, AFailedSnapshotWithSaveRulesRefusesWrites) {
+  auto dir = make_dir();
+  char real[PATH_MAX];
+  ASSERT_NE(::realpath(server_binary_path().c_str(), real), nullptr);
+  auto wrapper = dir + "/limited-server";
+  write_file(wrapper, std::string{"#!/bin/sh\nexec prlimit --fsize=65536 -- "} + real
+                        + " \"$@\"\n");
+  ::chmod(wrapper.c_str(), 0755);
+  auto data = make_dir();
+  ::setenv("STAIRKV_SERVER", wrapper.c_str(), 1);
+  server_process server{{"--dir=" + data, "--save=3600 1000000"}};
+  ::unsetenv("STAIRKV_SERVER");
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 2000; ++i)
+    c.append({"SET", "k:" + std::to_string(i), std::string(100, 'v')});
+  for (int i = 0; i < 2000; ++i)
+    ASSERT_TRUE(is_status(c.get_reply(), "OK"));
+  auto reply = c.command({"SAVE"});
+  ASSERT_EQ(reply->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(info_text(c, "rdb_last_bgsave_status"), "err");
+  auto refused = c.command({"SET", "more", "v"});
+  ASSERT_EQ(refused->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{refused->str}.rfind("MISCONF", 0), 0u) << refused->str;
+  EXPECT_TRUE(is_bulk(c.command({"GET", "k:1"}), std::string(100, 'v')));
+  // Every write command, as in Redis; no temporary file is left behind.
+  EXPECT_EQ(c.command({"DEL", "k:1"})->type, REDIS_REPLY_ERROR);
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 2000));
+  EXPECT_EQ(file_size(data + "/dump.stkv"), -1);
+}
