@@ -203,6 +203,13 @@ int main(int argc, char** argv) {
   {
     caf::scoped_actor self{system};
     self->wait_for(gateway);
+    // With save rules, a last snapshot on the way out, as Redis saves on
+    // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
+    if (!sc.save.empty() && store.saver) {
+      node::log_notice("saving the final snapshot before exiting");
+      self->request(store.saver, caf::infinite, persistence::save_atom::value)
+        .receive([](std::string&) {}, [](caf::error&) {});
+    }
   }
   stop_store(store);
   system.clock().cancel_all(); // the system ends here (see stop_store)

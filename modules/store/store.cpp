@@ -1,5 +1,7 @@
 #include "modules/store/store.hpp"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -382,12 +384,22 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
                       persistence_figures, caf::actor{}, caf::actor{}};
+  bool rewrite_at_start = false;
   try {
     if (aof) {
       // Loaded (and a torn tail cut off) before the writer opens the file to
       // append after the last good record. With the append-only file, it alone
-      // is loaded, as in Redis: it holds everything a snapshot would.
+      // is loaded, as in Redis: it holds everything a snapshot would. When it
+      // does not exist yet but a snapshot does (the append-only file was just
+      // turned on), the snapshot is loaded and rewritten into it below.
       auto path = config.dir + "/" + config.appendfilename;
+      struct stat info {};
+      if (::stat(path.c_str(), &info) != 0
+          && ::stat((config.dir + "/" + config.dbfilename).c_str(), &info) == 0) {
+        load_file(system, front, config, config.dir + "/" + config.dbfilename,
+                  *persistence_figures);
+        rewrite_at_start = true;
+      }
       load_file(system, front, config, path, *persistence_figures);
       persistence::aof_config ac{path, config.appendfsync, persistence_figures, config.log};
       ac.auto_rewrite_percentage = config.auto_aof_rewrite_percentage;
@@ -415,6 +427,8 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   sc.rules = config.save;
   sc.log = config.log;
   handle.saver = persistence::spawn_saver(system, std::move(sc));
+  if (rewrite_at_start)
+    caf::anon_send(handle.saver, persistence::bgrewrite_atom::value);
   return handle;
 }
 

@@ -524,3 +524,43 @@ TEST(Snapshots, AFailedSnapshotWithSaveRulesRefusesWrites) {
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 2000));
   EXPECT_EQ(file_size(data + "/dump.stkv"), -1);
 }
+
+TEST(Snapshots, SigtermWithSaveRulesSavesALastSnapshot) {
+  auto dir = make_dir();
+  {
+    server_process server{{"--dir=" + dir, "--save=3600 1000000"}};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 100; ++i)
+      c.command({"SET", "k:" + std::to_string(i), "v"});
+    EXPECT_EQ(server.stop(), 0);
+    EXPECT_NE(server.log().find("saving the final snapshot"), std::string::npos);
+  }
+  server_process server{{"--dir=" + dir}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 100));
+}
+
+TEST(Snapshots, TurningTheAppendOnlyFileOnKeepsWhatTheSnapshotHeld) {
+  auto dir = make_dir();
+  {
+    server_process server{{"--dir=" + dir}};
+    hiredis_connection c{server.port()};
+    for (int i = 0; i < 100; ++i)
+      c.command({"SET", "k:" + std::to_string(i), "v"});
+    EXPECT_TRUE(is_status(c.command({"SAVE"}), "OK"));
+    EXPECT_EQ(server.stop(), 0);
+  }
+  {
+    server_process server{aof_args(dir, "everysec")};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 100));
+    ASSERT_TRUE(server.wait_for_log("Background AOF rewrite finished successfully",
+                                    std::chrono::seconds{30}));
+    c.command({"SET", "new", "v"});
+    EXPECT_EQ(server.stop(), 0);
+  }
+  ::unlink((dir + "/dump.stkv").c_str());
+  server_process server{aof_args(dir, "everysec")};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 101));
+}
