@@ -244,9 +244,12 @@ caf::behavior saver(caf::event_based_actor* self, saver_config config) {
       return "+Background append only file rewriting started\r\n";
     },
     [self, st](rewrite_request_atom) {
+      // The writer asks once and waits for a rewrite to end before it asks
+      // again, so a request never goes unanswered: one that comes while a job
+      // runs (even the rewrite whose end it has just seen) runs after it.
       if (st->running == job_kind::none)
         start(self, st, job_kind::rewrite);
-      else if (st->running == job_kind::snapshot)
+      else
         st->rewrite_queued = true;
     },
     [self, st, me](tick_atom) {
