@@ -205,7 +205,8 @@ int main(int argc, char** argv) {
     self->wait_for(gateway);
     // With save rules, a last snapshot on the way out, as Redis saves on
     // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
-    if (!sc.save.empty() && store.saver) {
+    if (store.persistence->snapshots_required.load(std::memory_order_relaxed)
+        && store.saver) {
       node::log_notice("saving the final snapshot before exiting");
       self->request(store.saver, caf::infinite, persistence::save_atom::value)
         .receive([](std::string&) {}, [](caf::error&) {});

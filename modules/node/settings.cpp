@@ -3,7 +3,10 @@
 #include <memory>
 #include <string>
 
+#include <caf/send.hpp>
+
 #include "modules/node/log.hpp"
+#include "modules/persistence/saver.hpp"
 #include "modules/shard/key_events.hpp"
 
 namespace stairkv::node {
@@ -18,6 +21,8 @@ std::string refusal(const std::string& name) {
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
+  if (name == "save")
+    return "Invalid save parameters";
   if (name == "maxmemory")
     return "argument must be a memory value";
   if (name == "maxmemory-policy")
@@ -70,6 +75,12 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_policy(policy);
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
+      };
+    } else if (name == "save") {
+      auto saver = store.saver;
+      effect = [saver](const options& o) {
+        if (saver)
+          caf::anon_send(saver, persistence::save_rules_atom::value, o.save);
       };
     } else if (name == "loglevel") {
       effect = [](const options& o) {

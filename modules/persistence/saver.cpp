@@ -1,5 +1,6 @@
 #include "modules/persistence/saver.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -207,9 +208,26 @@ void start(caf::event_based_actor* self, const saver_ptr& st, job_kind kind) {
           });
 }
 
+// Temporary files of saves that a crash interrupted: never loaded, only in the way.
+void remove_leftovers(const saver_ptr& st) {
+  auto* dir = ::opendir(st->config.dir.c_str());
+  if (dir == nullptr)
+    return;
+  while (auto* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name.rfind("temp-", 0) == 0 && name.size() > 10
+        && name.compare(name.size() - 5, 5, ".stkv") == 0) {
+      ::unlink((st->config.dir + "/" + name).c_str());
+      log(st, "removed " + name + ", left by an interrupted save");
+    }
+  }
+  ::closedir(dir);
+}
+
 caf::behavior saver(caf::event_based_actor* self, saver_config config) {
   auto st = std::make_shared<saver_state>();
   st->config = std::move(config);
+  remove_leftovers(st);
   st->config.figures->last_save_time.store(unix_seconds(), std::memory_order_relaxed);
   st->config.figures->snapshots_required.store(!st->config.rules.empty(),
                                                std::memory_order_relaxed);
@@ -242,6 +260,14 @@ caf::behavior saver(caf::event_based_actor* self, saver_config config) {
       }
       start(self, st, job_kind::rewrite);
       return "+Background append only file rewriting started\r\n";
+    },
+    [st](save_rules_atom, std::string& text) {
+      save_rules rules;
+      if (!parse_save_rules(text, rules))
+        return;
+      st->config.rules = std::move(rules);
+      st->config.figures->snapshots_required.store(!st->config.rules.empty(),
+                                                   std::memory_order_relaxed);
     },
     [self, st](rewrite_request_atom) {
       // The writer asks once and waits for a rewrite to end before it asks

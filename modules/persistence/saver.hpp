@@ -38,6 +38,9 @@ using bgsave_atom = caf::atom_constant<caf::atom("bgsave")>;
 // (bgrewrite_atom) -> std::string: the reply of BGREWRITEAOF, at once.
 using bgrewrite_atom = caf::atom_constant<caf::atom("bgrewrite")>;
 
+// (save_rules_atom, std::string rules): new `save` rules (CONFIG SET save).
+using save_rules_atom = caf::atom_constant<caf::atom("saverules")>;
+
 // Redis's `save` rules: after `seconds` seconds if at least `changes` changes.
 using save_rules = std::vector<std::pair<std::int64_t, std::int64_t>>;
 

@@ -568,3 +568,26 @@ TEST(Snapshots, TurningTheAppendOnlyFileOnKeepsWhatTheSnapshotHeld) {
   hiredis_connection c{server.port()};
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 101));
 }
+
+TEST(Snapshots, ConfigSetSaveChangesTheRulesAtRunTime) {
+  auto dir = make_dir();
+  // A save interrupted by a crash left its temporary file: it is removed.
+  write_file(dir + "/temp-12345-1.stkv", "half a snapshot");
+  server_process server{{"--dir=" + dir}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(server.wait_for_log("removed temp-12345-1.stkv", std::chrono::seconds{10}));
+  EXPECT_EQ(file_size(dir + "/temp-12345-1.stkv"), -1);
+  EXPECT_TRUE(is_error(c.command({"CONFIG", "SET", "save", "60"}),
+                       "ERR CONFIG SET failed (possibly related to argument 'save') - "
+                       "Invalid save parameters"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "save", "1 2"}), "OK"));
+  EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "save"}),
+                            {std::string{"save"}, std::string{"1 2"}}));
+  c.command({"SET", "a", "1"});
+  c.command({"SET", "b", "2"});
+  EXPECT_TRUE(server.wait_for_log("2 changes in 1 seconds. Saving...",
+                                  std::chrono::seconds{30}));
+  ASSERT_TRUE(await_info(c, "rdb_changes_since_last_save", "0"));
+  EXPECT_GT(file_size(dir + "/dump.stkv"), 0);
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "save", ""}), "OK"));
+}
