@@ -417,6 +417,8 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
     stop_store(handle);
     throw;
   }
+  // What was loaded is on disk already.
+  persistence_figures->changes_since_save.store(0, std::memory_order_relaxed);
   persistence::saver_config sc;
   sc.manager = manager.actor;
   sc.aof_writer = handle.aof_writer;

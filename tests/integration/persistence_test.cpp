@@ -373,6 +373,7 @@ TEST(Snapshots, ASnapshotAloneRestoresEveryKey) {
   server_process server{{"--dir=" + dir}};
   hiredis_connection c{server.port()};
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 5001));
+  EXPECT_EQ(info_integer(c, "rdb_changes_since_last_save"), 0); // loaded: on disk
   for (int i = 0; i < 5000; i += 71)
     EXPECT_TRUE(is_bulk(c.command({"GET", "k:" + std::to_string(i)}),
                         "value-" + std::to_string(i)));
