@@ -104,6 +104,22 @@ void pump(store_impl self) {
   }
 }
 
+// Sends a plan now, or after the requests it must not overtake (see
+// routing_follower.hpp); `finish` at once when it needs no shard.
+template <class Finish>
+void dispatch(store_impl self, const std::shared_ptr<commands::plan>& work,
+              Finish finish) {
+  auto& st = self->state;
+  if (work->busy_shards().empty()) {
+    finish();
+    return;
+  }
+  if (st.waiting.empty() && st.follower.may_send(work->entry()))
+    send_plan(self, work, finish);
+  else
+    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
+}
+
 // Runs one command through the same planner the gateways use and fulfils `on_done`
 // with its RESP2 reply once every shard involved has answered.
 template <class OnDone>
@@ -122,14 +138,7 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
     work->write_reply(0, reply, nullptr);
     on_done(std::move(reply));
   };
-  if (work->busy_shards().empty()) {
-    finish();
-    return;
-  }
-  if (st.waiting.empty() && st.follower.may_send(work->entry()))
-    send_plan(self, work, finish);
-  else
-    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
+  dispatch(self, work, finish);
 }
 
 // Applies a chunk of loaded changes as one plan, in order; `on_done` once every
@@ -152,14 +161,7 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
     work->add(client, argv);
   }
   auto finish = [on_done]() mutable { on_done(); };
-  if (work->busy_shards().empty()) {
-    finish();
-    return;
-  }
-  if (st.waiting.empty() && st.follower.may_send(work->entry()))
-    send_plan(self, work, finish);
-  else
-    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
+  dispatch(self, work, finish);
 }
 
 // Runs a command for a typed request and converts its reply with `convert`.

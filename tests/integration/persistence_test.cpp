@@ -77,6 +77,19 @@ long long file_size(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 ? static_cast<long long>(info.st_size) : -1;
 }
 
+// A script in `dir` that runs the server with a 64 KB file size limit (prlimit,
+// from util-linux), standing in for a full disk.
+std::string limited_server(const std::string& dir) {
+  char real[PATH_MAX];
+  if (::realpath(server_binary_path().c_str(), real) == nullptr)
+    throw std::runtime_error("no server binary at " + server_binary_path());
+  auto wrapper = dir + "/limited-server";
+  write_file(wrapper, std::string{"#!/bin/sh\nexec prlimit --fsize=65536 -- "} + real
+                        + " \"$@\"\n");
+  ::chmod(wrapper.c_str(), 0755);
+  return wrapper;
+}
+
 void kill_hard(server_process& server) {
   ::kill(server.pid(), SIGKILL);
   EXPECT_EQ(server.stop(), 128 + SIGKILL);
@@ -292,12 +305,7 @@ TEST(Persistence, DamageInTheMiddleRefusesToStartWithAMessage) {
 // before is there after a restart.
 TEST(Persistence, AFileThatCannotBeWrittenRefusesWritesWithMisconf) {
   auto dir = make_dir();
-  char real[PATH_MAX];
-  ASSERT_NE(::realpath(server_binary_path().c_str(), real), nullptr);
-  auto wrapper = dir + "/limited-server";
-  write_file(wrapper, std::string{"#!/bin/sh\nexec prlimit --fsize=65536 -- "} + real
-                        + " \"$@\"\n");
-  ::chmod(wrapper.c_str(), 0755);
+  auto wrapper = limited_server(dir);
   auto data = make_dir();
   std::vector<std::string> acknowledged;
   {
@@ -502,12 +510,7 @@ TEST(Snapshots, TheFileIsRewrittenWhenItOutgrowsItsLastRewrite) {
 // stop-writes-on-bgsave-error does) until one succeeds.
 TEST(Snapshots, AFailedSnapshotWithSaveRulesRefusesWrites) {
   auto dir = make_dir();
-  char real[PATH_MAX];
-  ASSERT_NE(::realpath(server_binary_path().c_str(), real), nullptr);
-  auto wrapper = dir + "/limited-server";
-  write_file(wrapper, std::string{"#!/bin/sh\nexec prlimit --fsize=65536 -- "} + real
-                        + " \"$@\"\n");
-  ::chmod(wrapper.c_str(), 0755);
+  auto wrapper = limited_server(dir);
   auto data = make_dir();
   ::setenv("STAIRKV_SERVER", wrapper.c_str(), 1);
   server_process server{{"--dir=" + data, "--save=3600 1000000"}};
