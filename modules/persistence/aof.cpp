@@ -19,6 +19,7 @@
 
 #include "modules/persistence/framing.hpp"
 #include "modules/persistence/journal.hpp"
+#include "modules/shard/clock.hpp"
 
 namespace stairkv::persistence {
 
@@ -28,12 +29,6 @@ using flush_atom = caf::atom_constant<caf::atom("aofflush")>;
 using tick_atom = caf::atom_constant<caf::atom("aoftick")>;
 
 constexpr std::chrono::seconds tick_interval{1};
-
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 } // namespace
 
@@ -291,7 +286,7 @@ caf::actor spawn_aof_writer(caf::actor_system& system, const aof_config& config)
   }
   std::int64_t size = info.st_size;
   if (size == 0) {
-    auto header = file_header(unix_ms());
+    auto header = file_header(shard::unix_now_ms());
     if (!write_all(fd, header) || ::fdatasync(fd) != 0) {
       auto err = errno;
       ::close(fd);

@@ -13,13 +13,6 @@ std::uint32_t checksum(std::string_view payload) {
   return static_cast<std::uint32_t>(XXH3_64bits(payload.data(), payload.size()));
 }
 
-void put_varint(std::string& out, std::uint64_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
 
 // Reads a varint at `at`; returns the bytes it took, 0 if the input ends first,
 // or max_varint_size + 1 when it is longer than any varint.
@@ -38,8 +31,16 @@ std::size_t get_varint(std::string_view in, std::size_t at, std::uint64_t& n) {
 
 } // namespace
 
+void append_varint(std::string& out, std::uint64_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
 void append_frame(std::string& out, std::string_view payload) {
-  put_varint(out, payload.size());
+  append_varint(out, payload.size());
   out.append(payload.data(), payload.size());
   auto sum = checksum(payload);
   for (int i = 0; i < 4; ++i)

@@ -23,6 +23,10 @@ namespace stairkv::persistence {
 // record carries one key and one value.
 inline constexpr std::size_t max_payload = std::size_t{1} << 30;
 
+// Appends `n` as a varint (7 bits a byte, low first): frame lengths, and the
+// numbers of Protobuf's wire format.
+void append_varint(std::string& out, std::uint64_t n);
+
 // Appends one frame holding `payload` to `out`.
 void append_frame(std::string& out, std::string_view payload);
 

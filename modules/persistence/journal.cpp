@@ -21,14 +21,6 @@ std::size_t varint_size(std::uint64_t n) {
   return size;
 }
 
-void put_varint(std::string& out, std::uint64_t n) {
-  while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
-  }
-  out.push_back(static_cast<char>(n));
-}
-
 void put_tag(std::string& out, int field, std::uint8_t type) {
   out.push_back(static_cast<char>((field << 3) | type));
 }
@@ -41,7 +33,7 @@ void put_bytes_field(std::string& out, int field, std::string_view b) {
   if (b.empty())
     return;
   put_tag(out, field, bytes_type);
-  put_varint(out, b.size());
+  append_varint(out, b.size());
   out.append(b.data(), b.size());
 }
 
@@ -53,13 +45,13 @@ void put_varint_field(std::string& out, int field, std::uint64_t n) {
   if (n == 0)
     return;
   put_tag(out, field, varint_type);
-  put_varint(out, n);
+  append_varint(out, n);
 }
 
 // A message field: tag, length, then the caller writes `size` bytes of body.
 void open_message_field(std::string& out, int field, std::size_t size) {
   put_tag(out, field, bytes_type);
-  put_varint(out, size);
+  append_varint(out, size);
 }
 
 } // namespace
@@ -84,7 +76,7 @@ void journal::del(std::string_view key) {
   record_.clear();
   // AofRecord.del, written even when empty: it is the oneof's choice.
   put_tag(record_, 2, bytes_type);
-  put_varint(record_, key.size());
+  append_varint(record_, key.size());
   record_.append(key.data(), key.size());
   frame(record_);
 }

@@ -19,6 +19,7 @@
 
 #include "modules/persistence/journal.hpp"
 #include "modules/protocol/number.hpp"
+#include "modules/shard/clock.hpp"
 #include "modules/shard/shard_actor.hpp"
 
 namespace stairkv::persistence {
@@ -30,9 +31,7 @@ using tick_atom = caf::atom_constant<caf::atom("savetick")>;
 constexpr std::uint32_t chunk_keys = 1024;
 
 std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+  return shard::unix_now_ms() / 1000;
 }
 
 enum class job_kind { none, snapshot, rewrite };
@@ -187,7 +186,7 @@ void start(caf::event_based_actor* self, const saver_ptr& st, job_kind kind) {
   st->temp = st->config.dir + "/temp-" + std::to_string(::getpid()) + "-"
              + std::to_string(++st->serial) + ".stkv";
   st->fd = ::open(st->temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (st->fd < 0 || !write_all(st->fd, file_header(unix_seconds() * 1000))) {
+  if (st->fd < 0 || !write_all(st->fd, file_header(shard::unix_now_ms()))) {
     st->failed = true;
     st->failure = std::strerror(errno);
     if (st->fd < 0)
