@@ -79,7 +79,7 @@ void memory_section(std::string& out, const info_inputs& in) {
   std::int64_t limit = 0;
   auto policy = memory::policy::noeviction;
   if (in.memory != nullptr) {
-    used = in.memory->refresh();
+    used = in.memory->refresh(figures);
     peak = in.memory->peak();
     dataset = in.memory->dataset();
     limit = in.memory->limit();

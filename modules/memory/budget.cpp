@@ -66,7 +66,10 @@ std::int64_t budget::dataset_limit() const noexcept {
 }
 
 std::int64_t budget::refresh() {
-  auto f = read_allocator(false);
+  return refresh(read_allocator(false));
+}
+
+std::int64_t budget::refresh(const allocator_figures& f) {
   // Without allocator statistics (a sanitizer's allocator keeps none) the tables'
   // own count is all there is.
   auto allocated = std::max(f.allocated, dataset());

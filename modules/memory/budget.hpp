@@ -98,6 +98,9 @@ public:
   // Reads the allocator now and updates the overhead and the peak; returns the
   // allocated bytes (at least the tables' own count).
   std::int64_t refresh();
+  // The same with a reading the caller has just taken (INFO, which also wants
+  // the resident size).
+  std::int64_t refresh(const allocator_figures& reading);
 
   // The same, unless another caller did it less than refresh_interval_ms ago.
   void refresh_if_due(std::int64_t now_ms);

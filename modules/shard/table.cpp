@@ -265,10 +265,11 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       case op_code::set:
         run_set(work, op, out.replies, now);
         break;
-      case op_code::del: {
+      case op_code::del:
+      case op_code::rename_from: {
         auto* r = find_live(key, now);
         if (r != nullptr) {
-          note(key_event::del, key);
+          note(op.code == op_code::del ? key_event::del : key_event::rename_from, key);
           erase(r);
         }
         reply.integer(r != nullptr ? 1 : 0);
@@ -462,15 +463,6 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
           reply.bulk(r->value());
           reply.integer(r->deadline);
         }
-        break;
-      }
-      case op_code::rename_from: {
-        auto* r = find_live(key, now);
-        if (r != nullptr) {
-          note(key_event::rename_from, key);
-          erase(r);
-        }
-        reply.integer(r != nullptr ? 1 : 0);
         break;
       }
       case op_code::rename_to: {
