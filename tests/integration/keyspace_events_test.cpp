@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/support/hiredis_connection.hpp"
+#include "tests/support/info.hpp"
 #include "tests/support/server_fixture.hpp"
 
 using namespace stairkv::testing;
@@ -31,16 +32,6 @@ std::string next_push(hiredis_connection& c) {
     out.append(r->element[i]->str, r->element[i]->len);
   }
   return out;
-}
-
-std::string info_field(hiredis_connection& c, const std::string& section,
-                       const std::string& name) {
-  auto text = text_of(c.command({"INFO", section}));
-  auto at = text.find(name + ":");
-  if (at == std::string::npos)
-    return "(missing)";
-  auto begin = at + name.size() + 1;
-  return text.substr(begin, text.find("\r\n", begin) - begin);
 }
 
 } // namespace
@@ -132,7 +123,7 @@ TEST_F(KeyspaceEvents, ConfigSetChecksEveryPairBeforeApplyingAny) {
   EXPECT_TRUE(is_status(run({"CONFIG", "SET", "maxclients", "50", "notify-keyspace-events", "Ex"}), "OK"));
   EXPECT_TRUE(is_bulk_array(run({"CONFIG", "GET", "maxclients"}),
                             {std::string{"maxclients"}, std::string{"50"}}));
-  EXPECT_EQ(info_field(client(), "clients", "maxclients"), "50");
+  EXPECT_EQ(info_text(client(), "maxclients"), "50");
 }
 
 TEST_F(KeyspaceEvents, PlainSetCancelsThePendingExpiry) {
@@ -156,9 +147,9 @@ TEST_F(KeyspaceEvents, InfoCountsChannelsPatternsAndStaleKeys) {
   hiredis_connection b{port()};
   b.command({"PSUBSCRIBE", "p*"});
   b.command({"SUBSCRIBE", "one"});
-  EXPECT_EQ(info_field(client(), "stats", "pubsub_channels"), "2");
-  EXPECT_EQ(info_field(client(), "stats", "pubsub_patterns"), "1");
-  EXPECT_EQ(info_field(client(), "stats", "expired_stale_perc"), "0.00");
+  EXPECT_EQ(info_text(client(), "pubsub_channels"), "2");
+  EXPECT_EQ(info_text(client(), "pubsub_patterns"), "1");
+  EXPECT_EQ(info_text(client(), "expired_stale_perc"), "0.00");
 }
 
 class SlowSubscriber : public server_test {
@@ -209,8 +200,8 @@ TEST_F(SlowSubscriber, IsCutOffAloneWhileOthersGetEveryMessage) {
   EXPECT_EQ(wrong.load(), 0);
   // The slow subscriber counted as a receiver until it was cut off.
   EXPECT_LT(receivers_total, 2 * messages);
-  EXPECT_EQ(info_field(client(), "stats", "client_output_buffer_limit_disconnections"), "1");
-  EXPECT_EQ(info_field(client(), "clients", "connected_clients"), "2");
+  EXPECT_EQ(info_text(client(), "client_output_buffer_limit_disconnections"), "1");
+  EXPECT_EQ(info_text(client(), "connected_clients"), "2");
   // The slow client finds its connection closed once it reads what the kernel
   // had already accepted for it.
   bool closed = false;

@@ -19,16 +19,6 @@ namespace {
 
 constexpr long long mb = 1024 * 1024;
 
-long long info_integer(hiredis_connection& c, const std::string& name) {
-  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
-  return info.integer_field(name).value_or(-1);
-}
-
-std::string info_text(hiredis_connection& c, const std::string& name) {
-  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
-  return info.field(name).value_or("(missing)");
-}
-
 std::string value_of(const std::string& key, std::size_t size) {
   std::string v = key + ":";
   while (v.size() < size)

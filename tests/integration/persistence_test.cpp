@@ -52,15 +52,6 @@ std::vector<std::string> aof_args(const std::string& dir, const std::string& fsy
   return {"--appendonly=yes", "--dir=" + dir, "--appendfsync=" + fsync};
 }
 
-std::string info_text(hiredis_connection& c, const std::string& name) {
-  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
-  return info.field(name).value_or("(missing)");
-}
-
-long long info_integer(hiredis_connection& c, const std::string& name) {
-  return std::stoll(info_text(c, name));
-}
-
 // Waits (polling INFO) until `field` reads `value`; false after 30 s.
 bool await_info(hiredis_connection& c, const std::string& field, const std::string& value) {
   auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};

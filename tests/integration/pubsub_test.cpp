@@ -64,6 +64,15 @@ expiry_tally hear_expiries(hiredis_connection& sub,
   return t;
 }
 
+// Every one of `keys` keys heard, once, and none before its deadline.
+void expect_each_heard_once_on_time(const expiry_tally& tally, int keys) {
+  EXPECT_EQ(tally.other_messages, 0);
+  EXPECT_EQ(tally.unknown, 0);
+  EXPECT_EQ(tally.heard.size(), static_cast<std::size_t>(keys));
+  EXPECT_EQ(tally.duplicates, 0);
+  EXPECT_EQ(tally.early, 0);
+}
+
 } // namespace
 
 TEST_F(PubSub, PublishReachesEverySubscriberAndCountsThem) {
@@ -107,12 +116,7 @@ TEST_F(PubSub, EveryExpiringKeyIsAnnouncedOnceAndNeverBeforeItsDeadline) {
   client().append({"SET", "stays", "v"});
   for (int i = 0; i <= keys; ++i)
     client().get_reply();
-  auto tally = hear_expiries(sub, earliest, keys);
-  EXPECT_EQ(tally.other_messages, 0);
-  EXPECT_EQ(tally.unknown, 0);
-  EXPECT_EQ(tally.heard.size(), static_cast<std::size_t>(keys));
-  EXPECT_EQ(tally.duplicates, 0);
-  EXPECT_EQ(tally.early, 0);
+  expect_each_heard_once_on_time(hear_expiries(sub, earliest, keys), keys);
   EXPECT_TRUE(is_integer(run({"DBSIZE"}), 1));
 }
 
@@ -139,12 +143,7 @@ TEST_F(PubSubAcrossResizes, KeysExpiringWhileTheEngineGrowsAreAnnouncedOnce) {
   }
   for (int i = 0; i < keys; ++i)
     client().get_reply();
-  auto tally = hear_expiries(sub, earliest, keys);
-  EXPECT_EQ(tally.other_messages, 0);
-  EXPECT_EQ(tally.unknown, 0);
-  EXPECT_EQ(tally.heard.size(), static_cast<std::size_t>(keys));
-  EXPECT_EQ(tally.duplicates, 0);
-  EXPECT_EQ(tally.early, 0);
+  expect_each_heard_once_on_time(hear_expiries(sub, earliest, keys), keys);
   auto info = run({"INFO", "engine"});
   EXPECT_NE(text_of(info).find("engine_resizes_up:"), std::string::npos);
   EXPECT_EQ(text_of(info).find("engine_resizes_up:0\r\n"), std::string::npos)

@@ -1,5 +1,7 @@
 #include "tests/support/info.hpp"
 
+#include "tests/support/hiredis_connection.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -66,6 +68,16 @@ info_reply parse_info(const std::string& text) {
     result.sections[current][line.substr(0, colon)] = line.substr(colon + 1);
   }
   return result;
+}
+
+std::string info_text(hiredis_connection& c, const std::string& name) {
+  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
+  return info.field(name).value_or("(missing)");
+}
+
+long long info_integer(hiredis_connection& c, const std::string& name) {
+  auto info = parse_info(text_of(c.command({"INFO", "everything"})));
+  return info.integer_field(name).value_or(-1);
 }
 
 } // namespace stairkv::testing

@@ -23,4 +23,11 @@ struct info_reply {
 // Accepts "\r\n" or "\n" line ends; ignores blank lines.
 info_reply parse_info(const std::string& text);
 
+class hiredis_connection;
+
+// One field of the server's `INFO everything` over `c`: its text, "(missing)"
+// when absent; or as an integer, -1 when absent or not an integer.
+std::string info_text(hiredis_connection& c, const std::string& name);
+long long info_integer(hiredis_connection& c, const std::string& name);
+
 } // namespace stairkv::testing
