@@ -106,38 +106,40 @@ void memory_section(std::string& out, const info_inputs& in) {
 }
 
 void persistence_section(std::string& out, const info_inputs& in) {
-  const auto* p = in.persistence;
-  auto flag = [](const std::atomic<bool>* b) {
-    return b != nullptr && b->load(std::memory_order_relaxed) ? 1 : 0;
+  // Without the store's figures (the report on its own): a node that never saved.
+  static const persistence::status none;
+  const auto& p = in.persistence != nullptr ? *in.persistence : none;
+  auto flag = [](const std::atomic<bool>& b) {
+    return b.load(std::memory_order_relaxed) ? 1 : 0;
   };
-  auto number = [](const std::atomic<std::int64_t>* n) -> std::int64_t {
-    return n != nullptr ? n->load(std::memory_order_relaxed) : 0;
+  auto ok_or_err = [](const std::atomic<bool>& b) {
+    return b.load(std::memory_order_relaxed) ? "ok" : "err";
   };
-  bool write_ok = p == nullptr || p->aof_write_ok.load(std::memory_order_relaxed);
+  auto number = [](const std::atomic<std::int64_t>& n) -> std::int64_t {
+    return n.load(std::memory_order_relaxed);
+  };
   out.append("# Persistence\r\n");
-  auto ok_or_err = [](const std::atomic<bool>* b) {
-    return b == nullptr || b->load(std::memory_order_relaxed) ? "ok" : "err";
-  };
-  field(out, "loading", flag(p ? &p->loading : nullptr));
+  field(out, "loading", flag(p.loading));
   field(out, "async_loading", 0);
-  field(out, "rdb_changes_since_last_save", number(p ? &p->changes_since_save : nullptr));
-  field(out, "rdb_bgsave_in_progress", flag(p ? &p->bgsave_in_progress : nullptr));
-  field(out, "rdb_last_save_time",
-        p != nullptr ? number(&p->last_save_time) : in.facts->started_at_ms / 1000);
-  field(out, "rdb_last_bgsave_status", ok_or_err(p ? &p->last_bgsave_ok : nullptr));
-  field(out, "rdb_last_bgsave_time_sec", p != nullptr ? number(&p->last_bgsave_seconds) : -1);
-  field(out, "aof_enabled", flag(p ? &p->aof_enabled : nullptr));
-  field(out, "aof_rewrite_in_progress", flag(p ? &p->aof_rewrite_in_progress : nullptr));
+  field(out, "rdb_changes_since_last_save", number(p.changes_since_save));
+  field(out, "rdb_bgsave_in_progress", flag(p.bgsave_in_progress));
+  field(out, "rdb_last_save_time", in.persistence != nullptr
+                                     ? number(p.last_save_time)
+                                     : in.facts->started_at_ms / 1000);
+  field(out, "rdb_last_bgsave_status", ok_or_err(p.last_bgsave_ok));
+  field(out, "rdb_last_bgsave_time_sec", number(p.last_bgsave_seconds));
+  field(out, "aof_enabled", flag(p.aof_enabled));
+  field(out, "aof_rewrite_in_progress", flag(p.aof_rewrite_in_progress));
   field(out, "aof_rewrite_scheduled", 0);
-  field(out, "aof_last_bgrewrite_status", ok_or_err(p ? &p->last_rewrite_ok : nullptr));
-  field(out, "aof_last_write_status", write_ok ? "ok" : "err");
-  if (p != nullptr && p->aof_enabled.load(std::memory_order_relaxed)) {
-    field(out, "aof_current_size", number(&p->aof_current_size));
-    field(out, "aof_base_size", number(&p->aof_base_size));
-    field(out, "aof_delayed_fsync", number(&p->aof_delayed_fsync));
+  field(out, "aof_last_bgrewrite_status", ok_or_err(p.last_rewrite_ok));
+  field(out, "aof_last_write_status", ok_or_err(p.aof_write_ok));
+  if (p.aof_enabled.load(std::memory_order_relaxed)) {
+    field(out, "aof_current_size", number(p.aof_current_size));
+    field(out, "aof_base_size", number(p.aof_base_size));
+    field(out, "aof_delayed_fsync", number(p.aof_delayed_fsync));
     // stairkv's own: how many writes and fsyncs the group commit took.
-    field(out, "aof_writes", number(&p->aof_writes));
-    field(out, "aof_fsyncs", number(&p->aof_fsyncs));
+    field(out, "aof_writes", number(p.aof_writes));
+    field(out, "aof_fsyncs", number(p.aof_fsyncs));
   }
 }
 
