@@ -315,6 +315,23 @@ void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
     self->send(st->context.broker, notify_atom::value, std::move(log));
 }
 
+// Before a batch or turn: the settings it runs under (which events to record,
+// the memory bound, whether to journal), each read once.
+void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
+  watch_events(st);
+  watch_memory(st, now);
+  watch_journal(st);
+}
+
+// After it: its events to the broker, its bytes and evictions to the memory
+// budget, its changes to the persistence figures.
+template <class Self>
+void end_turn(Self* self, const std::shared_ptr<shard_state>& st) {
+  report_events(self, st);
+  report_memory(st);
+  report_changes(st);
+}
+
 // Makes sure a wake-up is pending for the earliest deadline in the table.
 template <class Self>
 void arm_expiry(Self* self, const std::shared_ptr<shard_state>& st) {
@@ -340,12 +357,9 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   if (st->forwarding)
     return;
   auto now = unix_now_ms();
-  watch_events(st);
-  watch_journal(st);
+  begin_turn(st, now);
   st->keys.expire_due(now, expire_turn_limit);
-  report_events(self, st);
-  report_memory(st);
-  report_changes(st);
+  end_turn(self, st);
   send_journal(st);
   auto next = st->keys.next_deadline();
   if (next != no_deadline && next <= now && st->wakeup == no_deadline) {
@@ -368,17 +382,16 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   auto& order = st->order;
   auto started = steady::now();
   std::vector<std::shared_ptr<record_list>> lists(order.targets.size());
-  watch_events(st);
-  auto more = st->keys.hand_over(handover_chunk, unix_now_ms(), [&](record* r) {
+  auto now = unix_now_ms();
+  begin_turn(st, now);
+  auto more = st->keys.hand_over(handover_chunk, now, [&](record* r) {
     auto t = engine::shard_of(r->key(), order.target_stairs);
     if (!lists[t])
       lists[t] = std::make_shared<record_list>();
     lists[t]->records.push_back(r);
   });
   st->table_empty = !more;
-  report_events(self, st);
-  report_memory(st);
-  report_changes(st);
+  end_turn(self, st);
   send_journal(st);
   for (std::size_t t = 0; t < lists.size(); ++t) {
     if (!lists[t])
@@ -555,14 +568,10 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
         // Keys not handed over yet are still this shard's to evict: the new
         // shards fill with every write while these still count.
         auto now = unix_now_ms();
-        watch_events(st);
-        watch_memory(st, now);
-        watch_journal(st);
+        begin_turn(st, now);
         st->keys.make_room(now);
         auto forwarded = forward(self, st, work);
-        report_events(self, st);
-        report_memory(st);
-        report_changes(st);
+        end_turn(self, st);
         // Its own changes here (evictions, a FLUSHALL of its share) go out
         // without holding the forwarded replies back.
         send_journal(st);
@@ -570,14 +579,10 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       }
       st->keys.note_backlog(static_cast<std::int64_t>(self->mailbox().size()));
       auto now = unix_now_ms();
-      watch_events(st);
-      watch_memory(st, now);
-      watch_journal(st);
+      begin_turn(st, now);
       batch_result result;
       st->keys.execute(work, result, now);
-      report_events(self, st);
-      report_memory(st);
-      report_changes(st);
+      end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
     },
@@ -585,14 +590,10 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       if (incoming.records)
         st->keys.adopt(incoming.records->records);
       auto now = unix_now_ms();
-      watch_events(st);
-      watch_memory(st, now);
-      watch_journal(st);
+      begin_turn(st, now);
       batch_result result;
       st->keys.execute(incoming.work, result, now);
-      report_events(self, st);
-      report_memory(st);
-      report_changes(st);
+      end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
     },
