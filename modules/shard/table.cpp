@@ -132,6 +132,7 @@ record* table::pick_victim(deadline_ms now) {
 }
 
 bool table::make_room(deadline_ms now) {
+  bool within = true;
   while (memory() > bound_.allowed) {
     auto* victim = pick_victim(now);
     if (victim == nullptr && keys_with_deadline_ > 0
@@ -140,8 +141,10 @@ bool table::make_room(deadline_ms now) {
       compact_deadlines(true);
       victim = pick_victim(now);
     }
-    if (victim == nullptr)
-      return false;
+    if (victim == nullptr) {
+      within = false;
+      break;
+    }
     if (is_expired(*victim, now)) {
       ++expired_;
       note(key_event::expired, victim->key());
@@ -153,7 +156,7 @@ bool table::make_room(deadline_ms now) {
     }
   }
   compact_deadlines(false);
-  return true;
+  return within;
 }
 
 void table::erase(record* r) {
@@ -534,9 +537,8 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     }
     out.ends.push_back(out.replies.size());
   }
-  if (memory() > bound_.allowed)
-    make_room(now);
-  compact_deadlines(false);
+  // Down to the bound again, and the deadline queue kept compact.
+  make_room(now);
 }
 
 // SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;
