@@ -107,10 +107,10 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
 commands::plan& current_plan(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building) {
-    st.building = std::make_unique<commands::plan>(st.follower.current(),
-                                                   shard::unix_now_ms());
+    auto now = shard::unix_now_ms();
+    st.building = std::make_unique<commands::plan>(st.follower.current(), now);
     if (st.config.memory)
-      st.building->refuse_growth(st.config.memory->refuses_growth());
+      st.building->refuse_growth(st.config.memory->refuses_growth(now));
     if (st.config.persistence)
       st.building->refuse_writes(st.config.persistence->refusal());
     st.building_id = st.next_plan_id++;
@@ -136,9 +136,30 @@ void track_output(gateway_actor* self, connection& conn) {
 constexpr std::int64_t stall_check_bytes = 64 * 1024;
 constexpr int stalled_queue_bytes = 64 * 1024;
 
+// A connection's buffers keep the capacity of their largest burst (a deep
+// pipeline's replies to a client that read them late, a large value) and can
+// reach megabytes. That memory counts against maxmemory, so a connection gives
+// back whatever passes retained_buffer_bytes once a buffer is empty: Redis, too,
+// frees reply buffers once they are written and shrinks idle query buffers.
+constexpr std::size_t retained_buffer_bytes = 64 * 1024;
+
+template <class Buffer>
+void release_if_large(Buffer& buffer) {
+  if (buffer.empty() && buffer.capacity() > retained_buffer_bytes)
+    Buffer{}.swap(buffer);
+}
+
+// CAF's socket has two buffers: the one being written and the one being filled,
+// swapped by a flush when the socket is idle. Each is empty, and can be let go,
+// right after such a swap or once every byte is written.
+void release_socket_buffer(gateway_actor* self, connection& conn) {
+  release_if_large(self->wr_buf(conn.handle));
+}
+
 void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
   self->write(conn.handle, bytes.size(), bytes.data());
   self->flush(conn.handle);
+  release_socket_buffer(self, conn);
   auto size = static_cast<std::int64_t>(bytes.size());
   if (conn.tracking_output) {
     conn.unsent += size;
@@ -897,6 +918,7 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
     conn.input.append(msg.buf.data(), msg.buf.size());
     auto used = consume(self, conn, conn.input.data(), conn.input.size());
     conn.input.erase(0, used);
+    release_if_large(conn.input); // after a large value, as Redis's query buffer
   }
   if (conn.input.size() > max_query_buffer) {
     // Redis's behaviour: the client is closed, nobody else notices.
@@ -950,6 +972,7 @@ void drain(gateway_actor* self) {
     if (!conn.output.empty()) {
       write_out(self, conn, conn.output);
       conn.output.clear();
+      release_if_large(conn.output);
       if (enforce_output_limit(self, it))
         continue;
     }
@@ -1190,6 +1213,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
         conn.unsent = 0; // writes queued before tracking began
       if (enforce_output_limit(self, it))
         return;
+      if (conn.unsent == 0)
+        release_socket_buffer(self, conn);
       // Drained: a normal client goes back to the untracked fast path.
       if (conn.unsent == 0 && conn.authenticated && !conn.subscribed()
           && !conn.reading_paused) {

@@ -72,13 +72,32 @@ std::int64_t budget::refresh() {
 std::int64_t budget::refresh(const allocator_figures& f) {
   // Without allocator statistics (a sanitizer's allocator keeps none) the tables'
   // own count is all there is.
-  auto allocated = std::max(f.allocated, dataset());
-  overhead_.store(allocated - dataset(), std::memory_order_relaxed);
+  auto tables = dataset();
+  auto allocated = std::max(f.allocated, tables);
+  overhead_.store(allocated - tables, std::memory_order_relaxed);
+  dataset_at_reading_.store(tables, std::memory_order_relaxed);
   auto seen = peak_.load(std::memory_order_relaxed);
   while (allocated > seen
          && !peak_.compare_exchange_weak(seen, allocated, std::memory_order_relaxed)) {
   }
   return allocated;
+}
+
+void budget::refresh_before_refusal(std::int64_t now_ms) {
+  auto tables_changed
+    = dataset() != dataset_at_reading_.load(std::memory_order_relaxed);
+  auto last = read_at_ms_.load(std::memory_order_relaxed);
+  if (tables_changed || now_ms - last >= refusal_recheck_ms || now_ms < last) {
+    read_at_ms_.store(now_ms, std::memory_order_relaxed);
+    refresh();
+  }
+}
+
+bool budget::refuses_growth(std::int64_t now_ms) {
+  if (current_policy() != policy::noeviction || !over_limit())
+    return false;
+  refresh_before_refusal(now_ms);
+  return over_limit();
 }
 
 void budget::refresh_if_due(std::int64_t now_ms) {

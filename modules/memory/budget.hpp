@@ -91,9 +91,20 @@ public:
   // Whether a command that may grow memory is refused before it runs: past the
   // limit under noeviction, as Redis does. (Under the other policies the shards
   // evict as writes arrive, and refuse only a write they cannot make room for.)
-  bool refuses_growth() const noexcept {
-    return current_policy() == policy::noeviction && over_limit();
-  }
+  //
+  // A refusal is never made on a stale reading: the overhead may have been read
+  // while memory was held only for a moment (a deep pipeline's replies), and
+  // tables may have shrunk since (a client deletes keys to make room and expects
+  // its next write to be taken). So before refusing, the allocator is read again
+  // unless the last reading is under refusal_recheck_ms old and the tables have
+  // not changed since. A flood of refused writes costs one reading per interval.
+  bool refuses_growth(std::int64_t now_ms);
+  static constexpr std::int64_t refusal_recheck_ms = 1;
+
+  // Reads the allocator again unless the last reading is under
+  // refusal_recheck_ms old and the tables have not changed since: what a
+  // refusal is decided on (here and in a shard about to refuse its writes).
+  void refresh_before_refusal(std::int64_t now_ms);
 
   // Reads the allocator now and updates the overhead and the peak; returns the
   // allocated bytes (at least the tables' own count).
@@ -130,6 +141,9 @@ private:
   std::atomic<std::int64_t> peak_{0};
   std::atomic<std::int64_t> evicted_{0};
   std::atomic<std::int64_t> refreshed_at_ms_{0};
+  // The tables' bytes and the time at the last reading, for refuses_growth.
+  std::atomic<std::int64_t> dataset_at_reading_{0};
+  std::atomic<std::int64_t> read_at_ms_{0};
 };
 
 using budget_ptr = std::shared_ptr<budget>;

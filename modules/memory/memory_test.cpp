@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -92,6 +93,30 @@ TEST(Budget, LimitLessOverheadIsWhatTablesMayHold) {
   EXPECT_FALSE(b.over_limit());
   b.set_limit(1);
   EXPECT_EQ(b.dataset_limit(), b.overhead() > 0 ? 0 : 1);
+}
+
+TEST(Budget, RefusesGrowthOnlyOnAFreshReading) {
+  if (read_allocator(false).allocated == 0)
+    GTEST_SKIP() << "this allocator keeps no statistics";
+  budget b;
+  // A reading taken while 8 MB were held for a moment (a deep pipeline's
+  // replies) overstates the rest of the process once they are let go.
+  auto transient = std::make_unique<std::vector<char>>(8 << 20, 'x');
+  EXPECT_EQ((*transient)[12345], 'x');
+  b.refresh();
+  transient.reset();
+  b.set_limit(b.used() - (2 << 20));
+  EXPECT_TRUE(b.over_limit()); // by the last reading
+  EXPECT_FALSE(b.refuses_growth(1)); // read again: there is room
+  EXPECT_FALSE(b.over_limit());
+  // Memory that is really held past the limit is refused.
+  std::vector<char> held(8 << 20, 'x');
+  EXPECT_EQ(held[12345], 'x');
+  b.refresh();
+  EXPECT_TRUE(b.refuses_growth(2));
+  // Other policies make room instead of refusing up front.
+  b.set_policy(policy::allkeys_lru);
+  EXPECT_FALSE(b.refuses_growth(3));
 }
 
 TEST(Budget, PeakAndEvictedCounts) {

@@ -219,11 +219,20 @@ void watch_memory(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   // Also keeps the overhead and the peak current without a bound (INFO).
   budget->refresh_if_due(now);
   memory_bound bound;
-  if (budget->limit() > 0) {
-    auto others = budget->dataset() - st->memory_reported;
-    bound.allowed = budget->dataset_limit() - others;
-  }
   bound.policy = budget->current_policy();
+  if (budget->limit() > 0) {
+    auto allowed = [&] {
+      auto others = budget->dataset() - st->memory_reported;
+      return budget->dataset_limit() - others;
+    };
+    bound.allowed = allowed();
+    // About to refuse every growing write: not on a stale reading of the rest
+    // of the process (see budget::refuses_growth).
+    if (bound.policy == memory::policy::noeviction && st->keys.memory() > bound.allowed) {
+      budget->refresh_before_refusal(now);
+      bound.allowed = allowed();
+    }
+  }
   bound.samples = budget->samples();
   st->keys.bound_memory(bound);
 }

@@ -125,9 +125,9 @@ void dispatch(store_impl self, const std::shared_ptr<commands::plan>& work,
 template <class OnDone>
 void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) {
   auto& st = self->state;
-  auto work = std::make_shared<commands::plan>(st.follower.current(),
-                                               shard::unix_now_ms());
-  work->refuse_growth(st.memory->refuses_growth());
+  auto now = shard::unix_now_ms();
+  auto work = std::make_shared<commands::plan>(st.follower.current(), now);
+  work->refuse_growth(st.memory->refuses_growth(now));
   work->refuse_writes(st.persistence->refusal());
   std::vector<std::string_view> argv(args.begin(), args.end());
   commands::client_context client;

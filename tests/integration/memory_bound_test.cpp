@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/info.hpp"
+#include "tests/support/raw_connection.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace stairkv::testing;
@@ -378,4 +381,44 @@ TEST(MemoryBound, EvictionKeepsWorkingAcrossResizes) {
     if (reply->type == REDIS_REPLY_STRING)
       EXPECT_EQ(std::string(reply->str, reply->len), std::string(1000, 'c'));
   }
+}
+
+// Replies held for a client that reads a deep pipeline late take memory while
+// they wait; once they are written the connection gives that memory back, so
+// it does not count against maxmemory for good (Redis frees written replies).
+TEST(MemoryBound, ADeepPipelineReadLateGivesItsMemoryBack) {
+  server_process server{{}};
+  hiredis_connection c{server.port()};
+  const int keys = 2000;
+  const std::string value(1000, 'v');
+  for (int i = 0; i < keys; ++i)
+    c.append({"SET", "k:" + std::to_string(i), value});
+  for (int i = 0; i < keys; ++i)
+    ASSERT_TRUE(is_status(c.get_reply(), "OK"));
+  auto before = info_integer(c, "used_memory");
+  // 8 MB of replies, none read yet.
+  raw_connection late{server.port()};
+  std::string pipeline;
+  const int gets = 8000;
+  for (int i = 0; i < gets; ++i)
+    pipeline += encode_command({"GET", "k:" + std::to_string(i % keys)});
+  ASSERT_TRUE(late.send_all(pipeline));
+  // The node holds part of them (the rest waits in the kernel's socket buffer).
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  long long held = 0;
+  while (std::chrono::steady_clock::now() < give_up) {
+    held = info_integer(c, "used_memory") - before;
+    if (held > mb)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  ASSERT_GT(held, mb) << "the replies never piled up";
+  for (int i = 0; i < gets; ++i) {
+    auto reply = late.read_reply();
+    ASSERT_EQ(reply.text, value) << i;
+  }
+  // One more round trip lets go of the second of the socket's two buffers.
+  ASSERT_TRUE(late.send_all(encode_command({"PING"})));
+  ASSERT_EQ(late.read_line(), "+PONG\r\n");
+  EXPECT_LT(info_integer(c, "used_memory") - before, mb / 2);
 }
