@@ -21,6 +21,8 @@
 #include "modules/commands/text.hpp"
 #include "modules/engine/routing_follower.hpp"
 #include "modules/gateway/connection.hpp"
+#include "modules/gateway/gateway_state.hpp"
+#include "modules/gateway/session_commands.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/reply_reader.hpp"
@@ -49,46 +51,6 @@ constexpr std::size_t read_chunk = 4096;
 constexpr std::size_t max_query_buffer = 1024ull * 1024 * 1024;
 
 
-struct plan_in_flight {
-  std::uint64_t id;
-  commands::plan work;
-  bool sent = false; // batches handed to the shards
-};
-
-struct gateway_state {
-  gateway_config config;
-  connection_map connections; // by handle id
-  // The plan collecting this cycle's commands, dispatched by a message the broker
-  // sends itself: it runs after every socket event of the current multiplexer round,
-  // so all connections that had input in that round share one batch per shard.
-  std::unique_ptr<commands::plan> building;
-  // Dispatched plans, answered in this order. A plan waits unsent while plans on
-  // another entry engine are out (routing_follower.hpp).
-  std::deque<plan_in_flight> in_flight;
-  engine::routing_follower follower{nullptr};
-  std::uint64_t next_plan_id = 0;
-  std::uint64_t building_id = 0;
-  std::vector<std::uint64_t> touched; // connections with output this drain
-  std::uint64_t last_serial = 0;      // client ids handed out so far
-  // What to do once a plan's shards have answered, by plan id (the steps of
-  // multi-step commands).
-  std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
-  client_figures figures;
-
-  static inline const char* name = "resp_gateway";
-};
-
-using gateway_actor = caf::io::stateful_broker<gateway_state>;
-
-// The connection a plan or the broker means by `tag`, or end() if it is gone
-// (even if another client now has the same socket number).
-connection_map::iterator find_client(gateway_state& st, std::uint64_t tag) {
-  auto it = st.connections.find(tag & 0xffffffffu);
-  if (it != st.connections.end() && it->second.context.tag != tag)
-    return st.connections.end();
-  return it;
-}
-
 void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
@@ -102,6 +64,17 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
     in.clients.pubsub_patterns = subs->patterns.load(std::memory_order_relaxed);
   }
   render_info(out, section, in);
+}
+
+} // namespace
+
+// The connection a plan or the broker means by `tag`, or end() if it is gone
+// (even if another client now has the same socket number).
+connection_map::iterator find_client(gateway_state& st, std::uint64_t tag) {
+  auto it = st.connections.find(tag & 0xffffffffu);
+  if (it != st.connections.end() && it->second.context.tag != tag)
+    return st.connections.end();
+  return it;
 }
 
 commands::plan& current_plan(gateway_actor* self) {
@@ -119,15 +92,26 @@ commands::plan& current_plan(gateway_actor* self) {
   return *st.building;
 }
 
-// Hands bytes to the connection's socket, counting them when output is tracked.
-// Starts counting a connection's pending output: CAF reports each completed
-// write from now on (a message per write, so only for connections that need it).
+// CAF reports each completed write from now on: a message per write, so only for
+// connections that need it.
 void track_output(gateway_actor* self, connection& conn) {
   if (conn.tracking_output)
     return;
   conn.tracking_output = true;
   self->ack_writes(conn.handle, true);
 }
+
+later_reply reply_later(gateway_actor* self, connection& conn, commands::plan& work) {
+  return later_reply{self, self->state.building_id, work.add_external(conn.context)};
+}
+
+void later_reply::operator()(std::string_view resp) const {
+  auto* plan = find_plan(self_, plan_id_);
+  if (plan != nullptr && plan->fill_external(index_, resp))
+    plan_progressed(self_, plan_id_, false);
+}
+
+namespace {
 
 // A client that keeps its replies unread shows first in the kernel's send queue:
 // after every stall_check_bytes written to an untracked connection, one ioctl
@@ -156,6 +140,7 @@ void release_socket_buffer(gateway_actor* self, connection& conn) {
   release_if_large(self->wr_buf(conn.handle));
 }
 
+// Hands bytes to the connection's socket, counting them when output is tracked.
 void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
   self->write(conn.handle, bytes.size(), bytes.data());
   self->flush(conn.handle);
@@ -256,558 +241,6 @@ bool enforce_output_limit(gateway_actor* self,
   return true;
 }
 
-// CONFIG GET pattern [pattern ...]: every setting whose name matches a pattern.
-void config_get(const node_settings& settings,
-                const std::vector<std::string_view>& argv,
-                protocol::reply_writer& out) {
-  std::vector<const setting*> hits;
-  for (const auto& entry : settings.entries)
-    for (std::size_t i = 2; i < argv.size(); ++i)
-      if (commands::glob_match(argv[i], entry.name, true)) {
-        hits.push_back(&entry);
-        break;
-      }
-  out.map(hits.size());
-  for (const auto* entry : hits) {
-    out.bulk(entry->name);
-    out.bulk(entry->get());
-  }
-}
-
-// CONFIG SET name value [name value ...]: all pairs are checked before any is
-// applied, so the command changes everything or nothing, as in Redis 7.
-void config_set(node_settings& settings, const std::vector<std::string_view>& argv,
-                protocol::reply_writer& out) {
-  if (argv.size() < 4 || argv.size() % 2 != 0) {
-    out.error("ERR wrong number of arguments for 'config|set' command");
-    return;
-  }
-  auto failed = [&](const std::string& name, const std::string& why) {
-    out.error("ERR CONFIG SET failed (possibly related to argument '" + name
-              + "') - " + why);
-  };
-  std::vector<std::pair<const setting*, std::string>> changes;
-  for (std::size_t i = 2; i + 1 < argv.size(); i += 2) {
-    const auto* entry = settings.find(argv[i]);
-    if (entry == nullptr) {
-      std::string msg = "ERR Unknown option or number of arguments for CONFIG SET - '";
-      msg.append(argv[i].substr(0, 128));
-      msg.append("'");
-      out.error(msg);
-      return;
-    }
-    for (const auto& change : changes)
-      if (change.first == entry) {
-        failed(entry->name, "duplicate parameter");
-        return;
-      }
-    if (!entry->apply) {
-      failed(entry->name, "can't set immutable config");
-      return;
-    }
-    std::string value{argv[i + 1]};
-    if (auto why = entry->check(value); !why.empty()) {
-      failed(entry->name, why);
-      return;
-    }
-    changes.emplace_back(entry, std::move(value));
-  }
-  for (const auto& [entry, value] : changes)
-    entry->apply(value);
-  out.simple("OK");
-}
-
-void config_command(gateway_actor* self, connection& conn,
-                    const std::vector<std::string_view>& argv,
-                    commands::plan& work) {
-  std::string reply;
-  protocol::reply_writer out{reply, conn.context.resp_version};
-  auto& settings = *self->state.config.settings;
-  auto sub = argv[1];
-  if (commands::equals_ignoring_case(sub, "get") && argv.size() >= 3) {
-    config_get(settings, argv, out);
-  } else if (commands::equals_ignoring_case(sub, "get")) {
-    out.error("ERR wrong number of arguments for 'config|get' command");
-  } else if (commands::equals_ignoring_case(sub, "set")) {
-    config_set(settings, argv, out);
-  } else if (commands::equals_ignoring_case(sub, "resetstat") && argv.size() == 2) {
-    auto& figures = self->state.figures;
-    figures.connections_received = 0;
-    figures.commands_processed = 0;
-    figures.rejected_connections = 0;
-    figures.output_limit_disconnections = 0;
-    std::fill(figures.calls.begin(), figures.calls.end(), 0);
-    std::fill(figures.rejected_calls.begin(), figures.rejected_calls.end(), 0);
-    if (const auto& memory = self->state.config.memory)
-      memory->reset_stats();
-    work.add_reset_stats(conn.context);
-    return;
-  } else if (commands::equals_ignoring_case(sub, "resetstat")) {
-    out.error("ERR wrong number of arguments for 'config|resetstat' command");
-  } else {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try CONFIG HELP.");
-    out.error(msg);
-  }
-  work.add_reply(conn.context, reply);
-}
-
-commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
-void resume_input(gateway_actor* self, std::uint64_t tag);
-void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
-
-// What a (P)SUBSCRIBE / (P)UNSUBSCRIBE acts on.
-struct subscription_kind {
-  const char* subscribe_reply;   // "subscribe" or "psubscribe"
-  const char* unsubscribe_reply; // "unsubscribe" or "punsubscribe"
-  std::set<std::string> connection::*names;
-  bool patterns;
-};
-
-constexpr subscription_kind channel_kind{"subscribe", "unsubscribe",
-                                         &connection::channels, false};
-constexpr subscription_kind pattern_kind{"psubscribe", "punsubscribe",
-                                         &connection::patterns, true};
-
-std::int64_t subscription_count(const connection& conn) {
-  return static_cast<std::int64_t>(conn.channels.size() + conn.patterns.size());
-}
-
-// Reserves the reply of the command being planned for an answer that arrives
-// later (from the subscription broker); the returned function puts it in place.
-auto reply_later(gateway_actor* self, connection& conn, commands::plan& work) {
-  auto index = work.add_external(conn.context);
-  auto id = self->state.building_id;
-  return [self, id, index](std::string_view resp) {
-    auto* plan = find_plan(self, id);
-    if (plan != nullptr && plan->fill_external(index, resp))
-      plan_progressed(self, id, false);
-  };
-}
-
-// Changes the connection's subscriptions at the broker; the confirmation `reply`
-// goes out once the broker has them, so that a PUBLISH or INFO from any client
-// after the confirmation sees the change.
-template <class Atom>
-void tell_broker(gateway_actor* self, connection& conn, commands::plan& work,
-                 std::string reply, Atom what, std::vector<std::string> names) {
-  auto fill = reply_later(self, conn, work);
-  self->request(self->state.config.subscriptions, caf::infinite, what,
-                conn.context.tag, std::move(names))
-    .then([fill, reply](bool) mutable { fill(reply); },
-          [fill, reply](caf::error&) mutable { fill(reply); });
-}
-
-// SUBSCRIBE channel... / PSUBSCRIBE pattern...: one confirmation per name, with
-// the number of subscriptions this connection now holds.
-void subscribe_command(gateway_actor* self, connection& conn,
-                       const std::vector<std::string_view>& argv,
-                       commands::plan& work, const subscription_kind& kind) {
-  std::string reply;
-  protocol::reply_writer out{reply, conn.context.resp_version};
-  std::vector<std::string> added;
-  auto& names = conn.*kind.names;
-  for (std::size_t i = 1; i < argv.size(); ++i) {
-    std::string name{argv[i]};
-    if (names.insert(name).second)
-      added.push_back(name);
-    out.push(3);
-    out.bulk(kind.subscribe_reply);
-    out.bulk(name);
-    out.integer(subscription_count(conn));
-  }
-  auto& broker = self->state.config.subscriptions;
-  if (added.empty() || !broker) {
-    work.add_reply(conn.context, reply);
-    return;
-  }
-  track_output(self, conn);
-  if (kind.patterns)
-    tell_broker(self, conn, work, std::move(reply), subscription_broker::psubscribe_atom::value,
-                std::move(added));
-  else
-    tell_broker(self, conn, work, std::move(reply), subscription_broker::subscribe_atom::value,
-                std::move(added));
-}
-
-// UNSUBSCRIBE [channel...] / PUNSUBSCRIBE [pattern...]: without names, all.
-void unsubscribe_command(gateway_actor* self, connection& conn,
-                         const std::vector<std::string_view>& argv,
-                         commands::plan& work, const subscription_kind& kind) {
-  std::string reply;
-  protocol::reply_writer out{reply, conn.context.resp_version};
-  auto& held = conn.*kind.names;
-  std::vector<std::string> names;
-  if (argv.size() == 1)
-    names.assign(held.begin(), held.end());
-  else
-    for (std::size_t i = 1; i < argv.size(); ++i)
-      names.emplace_back(argv[i]);
-  if (names.empty()) {
-    out.push(3);
-    out.bulk(kind.unsubscribe_reply);
-    out.null();
-    out.integer(subscription_count(conn));
-  }
-  for (const auto& name : names) {
-    held.erase(name);
-    out.push(3);
-    out.bulk(kind.unsubscribe_reply);
-    out.bulk(name);
-    out.integer(subscription_count(conn));
-  }
-  auto& broker = self->state.config.subscriptions;
-  if (names.empty() || !broker) {
-    work.add_reply(conn.context, reply);
-    return;
-  }
-  if (kind.patterns)
-    tell_broker(self, conn, work, std::move(reply),
-                subscription_broker::punsubscribe_atom::value, std::move(names));
-  else
-    tell_broker(self, conn, work, std::move(reply),
-                subscription_broker::unsubscribe_atom::value, std::move(names));
-}
-
-// -- multi-step commands --------------------------------------------------------
-//
-// RENAME, RENAMENX and MSETNX read before they write, and their keys may live on
-// different shards. Each runs as steps: operations planned for no connection (a
-// hidden client) into the plan being built, and a function run once that plan's
-// shards have answered, which plans the next step or fills in the client's reply.
-// Meanwhile the client's later commands wait (waiting_for_step), so a pipeline
-// sees the command's effect; other clients may act on the same keys between
-// steps (the README says what that means for each command).
-
-const commands::client_context hidden_client{0, 2};
-
-// Plans a step into the plan being built: `build(plan)` adds its operations and
-// `then(plan, first_record)` runs once that plan's shards have answered.
-template <class Build, class Then>
-void plan_step(gateway_actor* self, Build build, Then then) {
-  auto& work = current_plan(self);
-  auto first = work.size();
-  build(work);
-  auto id = self->state.building_id;
-  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
-    if (auto* plan = find_plan(self, id))
-      then(*plan, first);
-  });
-}
-
-// The merged reply of record `index` of a plan whose shards have answered.
-std::string reply_of(const commands::plan& plan, std::size_t index) {
-  std::string out;
-  plan.write_reply(index, out, {});
-  return out;
-}
-
-// A multi-step command's reply slot and the client's paused input, together.
-auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {
-  auto fill = reply_later(self, conn, work);
-  conn.waiting_for_step = true;
-  auto tag = conn.context.tag;
-  return [self, fill, tag](std::string_view resp) mutable {
-    fill(resp);
-    resume_input(self, tag);
-  };
-}
-
-// RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
-// deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
-// source and writes the target with the same deadline.
-void rename_command(gateway_actor* self, connection& conn,
-                    const std::vector<std::string_view>& argv, commands::plan& work,
-                    bool only_if_new) {
-  auto finish = begin_steps(self, conn, work);
-  std::string src{argv[1]};
-  std::string dst{argv[2]};
-  plan_step(
-    self,
-    [&](commands::plan& p) {
-      auto& peek = p.open(hidden_client, commands::plan::merge::single);
-      p.route(peek, shard::op_code::peek, src);
-      auto& exists = p.open(hidden_client, commands::plan::merge::sum);
-      p.route(exists, shard::op_code::exists, dst);
-    },
-    [self, finish, src, dst, only_if_new](commands::plan& p, std::size_t first) mutable {
-      protocol::reply source;
-      auto peeked = reply_of(p, first);
-      if (protocol::read_reply(peeked, source).status != protocol::read_status::complete
-          || source.type != protocol::reply::kind::array || source.elements.size() != 2) {
-        finish(source.type == protocol::reply::kind::error ? peeked
-                                                           : "-ERR no such key\r\n");
-        return;
-      }
-      bool target_exists = reply_of(p, first + 1) != ":0\r\n";
-      if (src == dst) {
-        finish(only_if_new ? ":0\r\n" : "+OK\r\n");
-        return;
-      }
-      if (only_if_new && target_exists) {
-        finish(":0\r\n");
-        return;
-      }
-      auto value = source.elements[0].text;
-      auto deadline = source.elements[1].integer;
-      plan_step(
-        self,
-        [&](commands::plan& next) {
-          auto& out = next.open(hidden_client, commands::plan::merge::single);
-          next.route(out, shard::op_code::rename_from, src);
-          auto& in = next.open(hidden_client, commands::plan::merge::single);
-          next.route(in, shard::op_code::rename_to, dst, value, deadline);
-        },
-        [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
-          auto written = reply_of(next, second + 1);
-          if (written.front() == '-')
-            finish(written);
-          else
-            finish(only_if_new ? ":1\r\n" : "+OK\r\n");
-        });
-    });
-}
-
-// MSETNX key value [key value ...]: step 1 counts the keys that exist; step 2,
-// if none does, sets them all.
-void msetnx_command(gateway_actor* self, connection& conn,
-                    const std::vector<std::string_view>& argv, commands::plan& work) {
-  if (argv.size() % 2 == 0) {
-    work.add_reply(conn.context, "-ERR wrong number of arguments for 'msetnx' command\r\n");
-    return;
-  }
-  auto finish = begin_steps(self, conn, work);
-  std::vector<std::string> pairs(argv.begin() + 1, argv.end());
-  plan_step(
-    self,
-    [&](commands::plan& p) {
-      auto& count = p.open(hidden_client, commands::plan::merge::sum);
-      for (std::size_t i = 0; i < pairs.size(); i += 2)
-        p.route(count, shard::op_code::exists, pairs[i]);
-    },
-    [self, finish, pairs](commands::plan& p, std::size_t first) mutable {
-      auto existing = reply_of(p, first);
-      if (existing != ":0\r\n") {
-        finish(existing.front() == '-' ? existing : ":0\r\n");
-        return;
-      }
-      plan_step(
-        self,
-        [&](commands::plan& next) {
-          auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
-          for (std::size_t i = 0; i < pairs.size(); i += 2)
-            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
-        },
-        [finish](commands::plan& next, std::size_t second) mutable {
-          auto written = reply_of(next, second);
-          finish(written.front() == '-' ? written : ":1\r\n");
-        });
-    });
-}
-
-// PUBLISH channel message: the broker counts the receivers; the reply takes its
-// place in the plan when that count arrives.
-void publish_command(gateway_actor* self, connection& conn,
-                     const std::vector<std::string_view>& argv,
-                     commands::plan& work) {
-  auto& st = self->state;
-  if (!st.config.subscriptions) {
-    work.add_reply(conn.context, ":0\r\n");
-    return;
-  }
-  auto fill = reply_later(self, conn, work);
-  self->request(st.config.subscriptions, caf::infinite,
-                subscription_broker::publish_atom::value, std::string{argv[1]},
-                std::string{argv[2]})
-    .then(
-      [fill](std::int64_t receivers) mutable {
-        std::string resp;
-        protocol::reply_writer{resp}.integer(receivers);
-        fill(resp);
-      },
-      [fill](caf::error&) mutable { fill(":0\r\n"); });
-}
-
-// PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT: answered by the broker.
-void pubsub_command(gateway_actor* self, connection& conn,
-                    const std::vector<std::string_view>& argv,
-                    commands::plan& work) {
-  auto& st = self->state;
-  auto sub = argv[1];
-  int resp_version = conn.context.resp_version;
-  bool is_channels = commands::equals_ignoring_case(sub, "channels");
-  bool is_numpat = commands::equals_ignoring_case(sub, "numpat");
-  bool numsub = commands::equals_ignoring_case(sub, "numsub");
-  bool channels = is_channels && argv.size() <= 3;
-  bool numpat = is_numpat && argv.size() == 2;
-  if (!channels && !numsub && !numpat) {
-    std::string reply;
-    std::string msg;
-    if (is_channels || is_numpat) {
-      msg = is_channels ? "ERR wrong number of arguments for 'pubsub|channels' command"
-                        : "ERR wrong number of arguments for 'pubsub|numpat' command";
-    } else {
-      msg = "ERR unknown subcommand '";
-      msg.append(sub.substr(0, 128));
-      msg.append("'. Try PUBSUB HELP.");
-    }
-    protocol::reply_writer{reply, resp_version}.error(msg);
-    work.add_reply(conn.context, reply);
-    return;
-  }
-  auto fill = reply_later(self, conn, work);
-  auto on_error = [fill](caf::error&) { fill("-ERR subscription broker unavailable\r\n"); };
-  auto& broker = st.config.subscriptions;
-  if (channels) {
-    std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
-    self->request(broker, caf::infinite, subscription_broker::channels_atom::value, pattern)
-      .then(
-        [fill, resp_version](const std::vector<std::string>& names) {
-          std::string resp;
-          protocol::reply_writer out{resp, resp_version};
-          out.array(names.size());
-          for (auto& n : names)
-            out.bulk(n);
-          fill(resp);
-        },
-        on_error);
-  } else if (numsub) {
-    std::vector<std::string> names(argv.begin() + 2, argv.end());
-    self->request(broker, caf::infinite, subscription_broker::numsub_atom::value, names)
-      .then(
-        [fill, names, resp_version](const std::vector<std::int64_t>& counts) {
-          std::string resp;
-          protocol::reply_writer out{resp, resp_version};
-          out.map(names.size());
-          for (std::size_t i = 0; i < names.size(); ++i) {
-            out.bulk(names[i]);
-            out.integer(i < counts.size() ? counts[i] : 0);
-          }
-          fill(resp);
-        },
-        on_error);
-  } else {
-    self->request(broker, caf::infinite, subscription_broker::numpat_atom::value)
-      .then(
-        [fill](std::int64_t n) {
-          std::string resp;
-          protocol::reply_writer{resp}.integer(n);
-          fill(resp);
-        },
-        on_error);
-  }
-}
-
-// In RESP2 a subscribed connection may only manage its subscriptions, PING and
-// QUIT; anything else gets Redis's error and runs nowhere.
-bool refused_while_subscribed(connection& conn, const commands::command_spec* spec,
-                              const std::vector<std::string_view>& argv,
-                              commands::plan& work) {
-  if (subscription_count(conn) == 0 || conn.context.resp_version >= 3)
-    return false;
-  if (spec == nullptr)
-    return false; // unknown commands get the unknown-command error
-  std::string_view name = spec->name;
-  if (name == "subscribe" || name == "unsubscribe" || name == "psubscribe"
-      || name == "punsubscribe" || name == "quit")
-    return false;
-  std::string reply;
-  protocol::reply_writer out{reply, conn.context.resp_version};
-  if (name == "ping") {
-    out.array(2);
-    out.bulk("pong");
-    out.bulk(argv.size() > 1 ? argv[1] : std::string_view{});
-  } else {
-    std::string msg = "ERR Can't execute '";
-    msg.append(name);
-    msg.append("': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
-               "are allowed in this context");
-    out.error(msg);
-  }
-  work.add_reply(conn.context, reply);
-  return true;
-}
-
-// SAVE, BGSAVE and BGREWRITEAOF: the saver answers (SAVE once the snapshot is
-// on disk; the other clients are served meanwhile).
-template <class Atom>
-void ask_saver(gateway_actor* self, connection& conn, commands::plan& work, Atom what) {
-  const auto& saver = self->state.config.saver;
-  if (!saver) {
-    work.add_reply(conn.context, "-ERR this node has no persistence\r\n");
-    return;
-  }
-  auto fill = reply_later(self, conn, work);
-  self->request(saver, caf::infinite, what)
-    .then([fill](std::string& reply) mutable { fill(reply); },
-          [fill](caf::error&) mutable { fill("-ERR the saver did not answer\r\n"); });
-}
-
-// Commands that need the connection or the node: QUIT, INFO, CONFIG, pub/sub.
-void gateway_command(gateway_actor* self, connection& conn,
-                     const std::vector<std::string_view>& argv,
-                     commands::plan& work) {
-  auto name = argv[0];
-  if (commands::equals_ignoring_case(name, "quit")) {
-    work.add_reply(conn.context, "+OK\r\n");
-    conn.closing = true;
-  } else if (commands::equals_ignoring_case(name, "info")) {
-    std::string section;
-    for (std::size_t i = 1; i < argv.size(); ++i) {
-      if (i > 1)
-        section += ' ';
-      section.append(argv[i]);
-    }
-    work.add_info(conn.context, section);
-  } else if (commands::equals_ignoring_case(name, "config")) {
-    config_command(self, conn, argv, work);
-  } else if (commands::equals_ignoring_case(name, "rename")) {
-    rename_command(self, conn, argv, work, false);
-  } else if (commands::equals_ignoring_case(name, "renamenx")) {
-    rename_command(self, conn, argv, work, true);
-  } else if (commands::equals_ignoring_case(name, "msetnx")) {
-    msetnx_command(self, conn, argv, work);
-  } else if (commands::equals_ignoring_case(name, "auth")) {
-    work.add_reply(conn.context, auth_command(conn, self->state.config.settings->limits,
-                                              argv));
-  } else if (commands::equals_ignoring_case(name, "hello")) {
-    // The reply is already in the dialect HELLO switched to.
-    auto reply = hello_command(conn, self->state.config.settings->limits, argv);
-    work.add_reply(conn.context, reply);
-  } else if (commands::equals_ignoring_case(name, "client")) {
-    work.add_reply(conn.context, client_command(conn, self->state.connections, argv,
-                                                shard::unix_now_ms()));
-  } else if (commands::equals_ignoring_case(name, "subscribe")) {
-    subscribe_command(self, conn, argv, work, channel_kind);
-  } else if (commands::equals_ignoring_case(name, "psubscribe")) {
-    subscribe_command(self, conn, argv, work, pattern_kind);
-  } else if (commands::equals_ignoring_case(name, "unsubscribe")) {
-    unsubscribe_command(self, conn, argv, work, channel_kind);
-  } else if (commands::equals_ignoring_case(name, "punsubscribe")) {
-    unsubscribe_command(self, conn, argv, work, pattern_kind);
-  } else if (commands::equals_ignoring_case(name, "publish")) {
-    publish_command(self, conn, argv, work);
-  } else if (commands::equals_ignoring_case(name, "pubsub")) {
-    pubsub_command(self, conn, argv, work);
-  } else if (commands::equals_ignoring_case(name, "save")) {
-    ask_saver(self, conn, work, persistence::save_atom::value);
-  } else if (commands::equals_ignoring_case(name, "bgsave")) {
-    if (argv.size() > 2
-        || (argv.size() == 2 && !commands::equals_ignoring_case(argv[1], "schedule")))
-      work.add_reply(conn.context, "-ERR syntax error\r\n");
-    else
-      ask_saver(self, conn, work, persistence::bgsave_atom::value);
-  } else if (commands::equals_ignoring_case(name, "bgrewriteaof")) {
-    ask_saver(self, conn, work, persistence::bgrewrite_atom::value);
-  } else if (commands::equals_ignoring_case(name, "lastsave")) {
-    const auto& p = self->state.config.persistence;
-    work.add_reply(conn.context,
-                   ":" + std::to_string(p ? p->last_save_time.load(std::memory_order_relaxed)
-                                          : 0)
-                     + "\r\n");
-  }
-}
 
 // Parses every complete command in `data`, plans it, and returns how many bytes
 // were consumed. Stops at a protocol error after planning its error reply.
@@ -879,14 +312,15 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     if (!refused
         && commands::execute_command(work, conn.context, argv, spec)
              == commands::outcome::gateway)
-      gateway_command(self, conn, argv, work);
+      session_handler_of(*spec)(self, conn, argv, work);
     if (silent)
       work.silence_from(first_record);
   }
   return pos;
 }
 
-// Parses what a client sent while one of its multi-step commands ran.
+} // namespace
+
 void resume_input(gateway_actor* self, std::uint64_t tag) {
   auto& st = self->state;
   auto it = find_client(st, tag);
@@ -899,6 +333,8 @@ void resume_input(gateway_actor* self, std::uint64_t tag) {
   auto used = consume(self, conn, conn.input.data(), conn.input.size());
   conn.input.erase(0, used);
 }
+
+namespace {
 
 void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   auto& st = self->state;
@@ -1016,7 +452,8 @@ void pump(gateway_actor* self) {
   }
 }
 
-// After a plan's last shard answered, or its last external reply arrived.
+} // namespace
+
 void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done) {
   auto& st = self->state;
   if (shards_done)
@@ -1027,13 +464,14 @@ void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done) {
   acknowledge_switch(self);
 }
 
-// Finds a dispatched plan by id; nullptr if it was answered already.
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
   auto& queue = self->state.in_flight;
   if (queue.empty() || id < queue.front().id || id - queue.front().id >= queue.size())
     return nullptr;
   return &queue[id - queue.front().id].work;
 }
+
+namespace {
 
 // Runs the steps waiting for plan `id`'s shards (before its replies are written).
 void run_after_shards(gateway_actor* self, std::uint64_t id) {

@@ -1,0 +1,95 @@
+#pragma once
+
+// The gateway broker's state and the few functions of its socket side that the
+// session commands (session_commands.hpp) call back into. Internal to the gateway.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/io/broker.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "modules/commands/plan.hpp"
+#include "modules/engine/routing_follower.hpp"
+#include "modules/gateway/connection.hpp"
+#include "modules/gateway/info_report.hpp"
+#include "modules/gateway/resp_gateway.hpp"
+
+namespace stairkv::gateway {
+
+struct plan_in_flight {
+  std::uint64_t id;
+  commands::plan work;
+  bool sent = false; // batches handed to the shards
+};
+
+struct gateway_state {
+  gateway_config config;
+  connection_map connections; // by handle id
+  // The plan collecting this cycle's commands, dispatched by a message the broker
+  // sends itself: it runs after every socket event of the current multiplexer round,
+  // so all connections that had input in that round share one batch per shard.
+  std::unique_ptr<commands::plan> building;
+  // Dispatched plans, answered in this order. A plan waits unsent while plans on
+  // another entry engine are out (routing_follower.hpp).
+  std::deque<plan_in_flight> in_flight;
+  engine::routing_follower follower{nullptr};
+  std::uint64_t next_plan_id = 0;
+  std::uint64_t building_id = 0;
+  std::vector<std::uint64_t> touched; // connections with output this drain
+  std::uint64_t last_serial = 0;      // client ids handed out so far
+  // What to do once a plan's shards have answered, by plan id (the steps of
+  // multi-step commands).
+  std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
+  client_figures figures;
+
+  static inline const char* name = "resp_gateway";
+};
+
+using gateway_actor = caf::io::stateful_broker<gateway_state>;
+
+// The connection a plan or the broker means by `tag`, or end() if it is gone
+// (even if another client now has the same socket number).
+connection_map::iterator find_client(gateway_state& st, std::uint64_t tag);
+
+// The plan collecting this I/O cycle's commands (started on first use).
+commands::plan& current_plan(gateway_actor* self);
+
+// A dispatched plan by id; nullptr once it was answered.
+commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
+
+// After a plan's last shard answered, or its last external reply arrived.
+void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
+
+// Parses what a client sent while one of its multi-step commands ran.
+void resume_input(gateway_actor* self, std::uint64_t tag);
+
+// Starts counting a connection's pending output (each completed write is
+// reported from then on).
+void track_output(gateway_actor* self, connection& conn);
+
+// A reply slot reserved in the plan being built, filled in later (by the
+// subscription broker, the saver, or the last step of a multi-step command).
+class later_reply {
+public:
+  later_reply(gateway_actor* self, std::uint64_t plan_id, std::size_t index)
+    : self_(self), plan_id_(plan_id), index_(index) {
+  }
+  // Puts `resp` in place; the plan's replies go out once none is missing.
+  void operator()(std::string_view resp) const;
+
+private:
+  gateway_actor* self_;
+  std::uint64_t plan_id_;
+  std::size_t index_;
+};
+
+// Reserves the reply of the command being planned on `conn`.
+later_reply reply_later(gateway_actor* self, connection& conn, commands::plan& work);
+
+} // namespace stairkv::gateway

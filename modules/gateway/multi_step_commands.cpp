@@ -1,0 +1,157 @@
+// RENAME, RENAMENX and MSETNX read before they write, and their keys may live on
+// different shards. Each runs as steps: operations planned for no connection (a
+// hidden client) into the plan being built, and a function run once that plan's
+// shards have answered, which plans the next step or fills in the client's reply.
+// Meanwhile the client's later commands wait (waiting_for_step), so a pipeline
+// sees the command's effect; other clients may act on the same keys between
+// steps (the README says what that means for each command).
+
+#include <string>
+#include <vector>
+
+#include "modules/gateway/session_commands.hpp"
+#include "modules/protocol/reply_reader.hpp"
+#include "modules/shard/batch.hpp"
+
+namespace stairkv::gateway {
+
+namespace {
+
+const commands::client_context hidden_client{0, 2};
+
+// Plans a step into the plan being built: `build(plan)` adds its operations and
+// `then(plan, first_record)` runs once that plan's shards have answered.
+template <class Build, class Then>
+void plan_step(gateway_actor* self, Build build, Then then) {
+  auto& work = current_plan(self);
+  auto first = work.size();
+  build(work);
+  auto id = self->state.building_id;
+  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
+    if (auto* plan = find_plan(self, id))
+      then(*plan, first);
+  });
+}
+
+// The merged reply of record `index` of a plan whose shards have answered.
+std::string reply_of(const commands::plan& plan, std::size_t index) {
+  std::string out;
+  plan.write_reply(index, out, {});
+  return out;
+}
+
+// A multi-step command's reply slot and the client's paused input, together.
+auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto fill = reply_later(self, conn, work);
+  conn.waiting_for_step = true;
+  auto tag = conn.context.tag;
+  return [self, fill, tag](std::string_view resp) mutable {
+    fill(resp);
+    resume_input(self, tag);
+  };
+}
+
+// RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
+// deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
+// source and writes the target with the same deadline.
+void rename_steps(gateway_actor* self, connection& conn, const args& argv,
+                  commands::plan& work, bool only_if_new) {
+  auto finish = begin_steps(self, conn, work);
+  std::string src{argv[1]};
+  std::string dst{argv[2]};
+  plan_step(
+    self,
+    [&](commands::plan& p) {
+      auto& peek = p.open(hidden_client, commands::plan::merge::single);
+      p.route(peek, shard::op_code::peek, src);
+      auto& exists = p.open(hidden_client, commands::plan::merge::sum);
+      p.route(exists, shard::op_code::exists, dst);
+    },
+    [self, finish, src, dst, only_if_new](commands::plan& p, std::size_t first) mutable {
+      protocol::reply source;
+      auto peeked = reply_of(p, first);
+      if (protocol::read_reply(peeked, source).status != protocol::read_status::complete
+          || source.type != protocol::reply::kind::array || source.elements.size() != 2) {
+        finish(source.type == protocol::reply::kind::error ? peeked
+                                                           : "-ERR no such key\r\n");
+        return;
+      }
+      bool target_exists = reply_of(p, first + 1) != ":0\r\n";
+      if (src == dst) {
+        finish(only_if_new ? ":0\r\n" : "+OK\r\n");
+        return;
+      }
+      if (only_if_new && target_exists) {
+        finish(":0\r\n");
+        return;
+      }
+      auto value = source.elements[0].text;
+      auto deadline = source.elements[1].integer;
+      plan_step(
+        self,
+        [&](commands::plan& next) {
+          auto& out = next.open(hidden_client, commands::plan::merge::single);
+          next.route(out, shard::op_code::rename_from, src);
+          auto& in = next.open(hidden_client, commands::plan::merge::single);
+          next.route(in, shard::op_code::rename_to, dst, value, deadline);
+        },
+        [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
+          auto written = reply_of(next, second + 1);
+          if (written.front() == '-')
+            finish(written);
+          else
+            finish(only_if_new ? ":1\r\n" : "+OK\r\n");
+        });
+    });
+}
+
+} // namespace
+
+void rename_command(gateway_actor* self, connection& conn, const args& argv,
+                    commands::plan& work) {
+  rename_steps(self, conn, argv, work, false);
+}
+
+void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
+                      commands::plan& work) {
+  rename_steps(self, conn, argv, work, true);
+}
+
+// MSETNX key value [key value ...]: step 1 counts the keys that exist; step 2,
+// if none does, sets them all.
+void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
+                    commands::plan& work) {
+  if (argv.size() % 2 == 0) {
+    work.add_reply(conn.context, "-ERR wrong number of arguments for 'msetnx' command\r\n");
+    return;
+  }
+  auto finish = begin_steps(self, conn, work);
+  std::vector<std::string> pairs(argv.begin() + 1, argv.end());
+  plan_step(
+    self,
+    [&](commands::plan& p) {
+      auto& count = p.open(hidden_client, commands::plan::merge::sum);
+      for (std::size_t i = 0; i < pairs.size(); i += 2)
+        p.route(count, shard::op_code::exists, pairs[i]);
+    },
+    [self, finish, pairs](commands::plan& p, std::size_t first) mutable {
+      auto existing = reply_of(p, first);
+      if (existing != ":0\r\n") {
+        finish(existing.front() == '-' ? existing : ":0\r\n");
+        return;
+      }
+      plan_step(
+        self,
+        [&](commands::plan& next) {
+          auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
+          for (std::size_t i = 0; i < pairs.size(); i += 2)
+            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
+        },
+        [finish](commands::plan& next, std::size_t second) mutable {
+          auto written = reply_of(next, second);
+          finish(written.front() == '-' ? written : ":1\r\n");
+        });
+    });
+}
+
+} // namespace stairkv::gateway

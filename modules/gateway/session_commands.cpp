@@ -1,0 +1,111 @@
+#include "modules/gateway/session_commands.hpp"
+
+#include <string>
+
+#include "modules/gateway/connection.hpp"
+#include "modules/shard/clock.hpp"
+
+namespace stairkv::gateway {
+
+namespace {
+
+struct named_handler {
+  const char* name;
+  session_handler run;
+};
+
+// Every session command's handler, by the command table's name.
+constexpr named_handler handlers[] = {
+  {"auth", auth_session_command},
+  {"bgrewriteaof", bgrewriteaof_command},
+  {"bgsave", bgsave_command},
+  {"client", client_session_command},
+  {"config", config_command},
+  {"hello", hello_session_command},
+  {"info", info_command},
+  {"lastsave", lastsave_command},
+  {"msetnx", msetnx_command},
+  {"psubscribe", psubscribe_command},
+  {"publish", publish_command},
+  {"pubsub", pubsub_command},
+  {"punsubscribe", punsubscribe_command},
+  {"quit", quit_command},
+  {"rename", rename_command},
+  {"renamenx", renamenx_command},
+  {"save", save_command},
+  {"subscribe", subscribe_command},
+  {"unsubscribe", unsubscribe_command},
+};
+
+// The handlers by position in commands::all_commands(), resolved once.
+const std::vector<session_handler>& by_index() {
+  static const std::vector<session_handler> table = [] {
+    const auto& all = commands::all_commands();
+    std::vector<session_handler> result(all.size(), nullptr);
+    for (const auto& h : handlers)
+      if (const auto* spec = commands::find_command(h.name);
+          spec != nullptr && (spec->flags & commands::flag::gateway) != 0)
+        result[static_cast<std::size_t>(spec - all.data())] = h.run;
+    return result;
+  }();
+  return table;
+}
+
+} // namespace
+
+session_handler session_handler_of(const commands::command_spec& spec) {
+  return by_index()[static_cast<std::size_t>(&spec - commands::all_commands().data())];
+}
+
+std::vector<std::string> unmatched_session_commands() {
+  std::vector<std::string> result;
+  for (const auto& spec : commands::all_commands())
+    if ((spec.flags & commands::flag::gateway) != 0 && session_handler_of(spec) == nullptr)
+      result.emplace_back(spec.name);
+  for (const auto& h : handlers) {
+    const auto* spec = commands::find_command(h.name);
+    if (spec == nullptr || (spec->flags & commands::flag::gateway) == 0)
+      result.emplace_back(h.name);
+  }
+  return result;
+}
+
+// QUIT: +OK, then the connection closes once its replies are out.
+void quit_command(gateway_actor*, connection& conn, const args&, commands::plan& work) {
+  work.add_reply(conn.context, "+OK\r\n");
+  conn.closing = true;
+}
+
+// INFO [section ...]: every shard is asked for its statistics, and the reply is
+// rendered once they have all answered.
+void info_command(gateway_actor*, connection& conn, const args& argv,
+                  commands::plan& work) {
+  std::string section;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (i > 1)
+      section += ' ';
+    section.append(argv[i]);
+  }
+  work.add_info(conn.context, section);
+}
+
+void auth_session_command(gateway_actor* self, connection& conn, const args& argv,
+                          commands::plan& work) {
+  work.add_reply(conn.context,
+                 auth_command(conn, self->state.config.settings->limits, argv));
+}
+
+void hello_session_command(gateway_actor* self, connection& conn, const args& argv,
+                           commands::plan& work) {
+  // The reply is already in the dialect HELLO switched to.
+  work.add_reply(conn.context,
+                 hello_command(conn, self->state.config.settings->limits, argv));
+}
+
+void client_session_command(gateway_actor* self, connection& conn, const args& argv,
+                            commands::plan& work) {
+  work.add_reply(conn.context, client_command(conn, self->state.connections, argv,
+                                              shard::unix_now_ms()));
+}
+
+} // namespace stairkv::gateway

@@ -1,0 +1,68 @@
+#pragma once
+
+// Commands that need the client's connection or the node rather than a shard:
+// the ones the command table flags `gateway` (QUIT, INFO, CONFIG, AUTH, HELLO,
+// CLIENT, pub/sub, persistence, and the multi-step RENAME/RENAMENX/MSETNX).
+// Each has one handler, in the file of its family; the command table's index
+// finds it, so the request path does one lookup, never a chain of names.
+// Internal to the gateway.
+
+#include <string_view>
+#include <vector>
+
+#include "modules/commands/command_table.hpp"
+#include "modules/gateway/gateway_state.hpp"
+
+namespace stairkv::gateway {
+
+using session_handler = void (*)(gateway_actor* self, connection& conn,
+                                 const std::vector<std::string_view>& argv,
+                                 commands::plan& work);
+
+// The handler of a command flagged `gateway`; nullptr for every other command.
+session_handler session_handler_of(const commands::command_spec& spec);
+
+// Names of commands flagged `gateway` that have no handler, and of handlers
+// whose command is missing or not flagged (both empty in a consistent build).
+std::vector<std::string> unmatched_session_commands();
+
+// In RESP2 a subscribed connection may only manage its subscriptions, PING and
+// QUIT; anything else gets Redis's error (planned here) and runs nowhere. True
+// when the command was refused.
+bool refused_while_subscribed(connection& conn, const commands::command_spec* spec,
+                              const std::vector<std::string_view>& argv,
+                              commands::plan& work);
+
+// -- the handlers, by family ----------------------------------------------------
+using args = std::vector<std::string_view>;
+
+// connection and server (session_commands.cpp)
+void quit_command(gateway_actor*, connection&, const args&, commands::plan&);
+void info_command(gateway_actor*, connection&, const args&, commands::plan&);
+void auth_session_command(gateway_actor*, connection&, const args&, commands::plan&);
+void hello_session_command(gateway_actor*, connection&, const args&, commands::plan&);
+void client_session_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// CONFIG GET | SET | RESETSTAT (config_command.cpp)
+void config_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// pub/sub (pubsub_commands.cpp)
+void subscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void psubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void unsubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void punsubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void publish_command(gateway_actor*, connection&, const args&, commands::plan&);
+void pubsub_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// persistence (persistence_commands.cpp)
+void save_command(gateway_actor*, connection&, const args&, commands::plan&);
+void bgsave_command(gateway_actor*, connection&, const args&, commands::plan&);
+void bgrewriteaof_command(gateway_actor*, connection&, const args&, commands::plan&);
+void lastsave_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// commands that read before they write across shards (multi_step_commands.cpp)
+void rename_command(gateway_actor*, connection&, const args&, commands::plan&);
+void renamenx_command(gateway_actor*, connection&, const args&, commands::plan&);
+void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+} // namespace stairkv::gateway
