@@ -1,22 +1,12 @@
 #include "modules/shard/table.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
-#include "modules/commands/glob.hpp"
-#include "modules/engine/staircase.hpp"
-#include "modules/protocol/limits.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
 namespace stairkv::shard {
 
 namespace {
-
-bool is_expired(const record& r, deadline_ms now) {
-  return r.deadline != no_deadline && r.deadline <= now;
-}
 
 // The operations of the commands Redis marks denyoom: refused at the memory
 // bound when no room can be made. (rename_to is not: its key was already taken
@@ -234,6 +224,45 @@ void table::compact_deadlines(bool always) {
   });
 }
 
+// One function per operation, in the file of its family: string_ops.cpp,
+// key_ops.cpp, server_ops.cpp.
+void table::run(const batch& work, const operation& op, std::string& out,
+                deadline_ms now) {
+  switch (op.code) {
+    case op_code::get: return op_get(work, op, out, now);
+    case op_code::set: return op_set(work, op, out, now);
+    case op_code::del: return op_del(work, op, out, now);
+    case op_code::exists: return op_exists(work, op, out, now);
+    case op_code::incr_by: return op_incr_by(work, op, out, now);
+    case op_code::append: return op_append(work, op, out, now);
+    case op_code::strlen: return op_strlen(work, op, out, now);
+    case op_code::count_keys: return op_count_keys(work, op, out, now);
+    case op_code::flush: return op_flush(work, op, out, now);
+    case op_code::stats: return op_stats(work, op, out, now);
+    case op_code::count_keys_from: return op_count_keys_from(work, op, out, now);
+    case op_code::flush_from: return op_flush_from(work, op, out, now);
+    case op_code::expire: return op_expire(work, op, out, now);
+    case op_code::persist: return op_persist(work, op, out, now);
+    case op_code::ttl: return op_ttl(work, op, out, now);
+    case op_code::get_delete: return op_get_delete(work, op, out, now);
+    case op_code::get_expire: return op_get_expire(work, op, out, now);
+    case op_code::get_range: return op_get_range(work, op, out, now);
+    case op_code::set_range: return op_set_range(work, op, out, now);
+    case op_code::incr_by_float: return op_incr_by_float(work, op, out, now);
+    case op_code::type: return op_type(work, op, out, now);
+    case op_code::random_key: return op_random_key(work, op, out, now);
+    case op_code::keys: return op_keys(work, op, out, now);
+    case op_code::keys_from: return op_keys(work, op, out, now);
+    case op_code::reset_stats: return op_reset_stats(work, op, out, now);
+    case op_code::peek: return op_peek(work, op, out, now);
+    case op_code::rename_from: return op_del(work, op, out, now);
+    case op_code::rename_to: return op_rename_to(work, op, out, now);
+    case op_code::scan: return op_scan(work, op, out, now);
+    case op_code::scan_from: return op_scan(work, op, out, now);
+    case op_code::memory_usage: return op_memory_usage(work, op, out, now);
+  }
+}
+
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   out.ends.reserve(out.ends.size() + work.ops.size());
   protocol::reply_writer reply{out.replies};
@@ -247,545 +276,16 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index + prefetch_distance < ops.size())
       entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
-    auto key = work.key(op);
     if (may_grow(op.code) && refuse_growth(now)) {
       reply.error(memory::oom_error);
       out.ends.push_back(out.replies.size());
       continue;
     }
-    switch (op.code) {
-      case op_code::get: {
-        if (auto* r = find_live(key, now)) {
-          ++hits_;
-          reply.bulk(r->value());
-        } else {
-          ++misses_;
-          note(key_event::keymiss, key);
-          reply.null();
-        }
-        break;
-      }
-      case op_code::set:
-        run_set(work, op, out.replies, now);
-        break;
-      case op_code::del:
-      case op_code::rename_from: {
-        auto* r = find_live(key, now);
-        if (r != nullptr) {
-          note(op.code == op_code::del ? key_event::del : key_event::rename_from, key);
-          erase(r);
-        }
-        reply.integer(r != nullptr ? 1 : 0);
-        break;
-      }
-      case op_code::exists:
-        reply.integer(find_live(key, now) != nullptr ? 1 : 0);
-        break;
-      case op_code::incr_by:
-        run_incr_by(key, op.number, out.replies, now);
-        break;
-      case op_code::append: {
-        auto more = work.value(op);
-        auto* r = find_live(key, now);
-        auto current = r ? r->value().size() : 0;
-        if (current + more.size() > protocol::max_bulk_length) {
-          reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-          break;
-        }
-        if (r == nullptr)
-          note(key_event::new_key, key);
-        r = r ? entries_.append(r, more) : insert(key, more, now);
-        log_put(r);
-        note(key_event::append, key);
-        reply.integer(static_cast<std::int64_t>(r->value().size()));
-        break;
-      }
-      case op_code::strlen: {
-        auto* r = find_live(key, now);
-        if (r == nullptr)
-          note(key_event::keymiss, key);
-        reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
-        break;
-      }
-      case op_code::count_keys:
-        reply.integer(static_cast<std::int64_t>(entries_.size()));
-        break;
-      case op_code::flush:
-        clear();
-        reply.simple("OK");
-        break;
-      case op_code::stats: {
-        auto s = stats(now);
-        reply.array(8);
-        reply.integer(s.keys);
-        reply.integer(s.keys_with_deadline);
-        reply.integer(s.hits);
-        reply.integer(s.misses);
-        reply.integer(s.expired);
-        reply.integer(s.backlog);
-        reply.integer(s.avg_ttl_ms);
-        reply.integer(s.stale);
-        break;
-      }
-      case op_code::expire: {
-        auto* r = find_live(key, now);
-        if (r == nullptr) {
-          reply.integer(0);
-          break;
-        }
-        auto current = r->deadline;
-        auto wanted = op.number;
-        bool has = current != no_deadline;
-        bool allowed = true;
-        if ((op.flags & expire_flag::only_if_none) && has)
-          allowed = false;
-        if ((op.flags & expire_flag::only_if_some) && !has)
-          allowed = false;
-        // A key without a deadline counts as one that never comes, as in Redis.
-        if ((op.flags & expire_flag::only_if_later) && (!has || wanted <= current))
-          allowed = false;
-        if ((op.flags & expire_flag::only_if_sooner) && has && wanted >= current)
-          allowed = false;
-        if (!allowed) {
-          reply.integer(0);
-          break;
-        }
-        // A deadline already past deletes the key, as DEL would (Redis counts it
-        // as a deletion, not as an expiry).
-        if (wanted <= now) {
-          note(key_event::del, key);
-          erase(r);
-        } else {
-          set_deadline(r, wanted);
-          log_deadline(r);
-          note(key_event::expire, key);
-        }
-        reply.integer(1);
-        break;
-      }
-      case op_code::persist: {
-        auto* r = find_live(key, now);
-        bool had = r != nullptr && r->deadline != no_deadline;
-        if (had) {
-          set_deadline(r, no_deadline);
-          log_deadline(r);
-          note(key_event::persist, key);
-        }
-        reply.integer(had ? 1 : 0);
-        break;
-      }
-      case op_code::ttl: {
-        auto* r = find_live(key, now);
-        if (r == nullptr) {
-          note(key_event::keymiss, key);
-          reply.integer(-2);
-        } else if (r->deadline == no_deadline) {
-          reply.integer(-1);
-        } else {
-          auto left = r->deadline - now;
-          switch (static_cast<ttl_unit>(op.flags)) {
-            case ttl_unit::seconds_left:
-              reply.integer((left + 500) / 1000);
-              break;
-            case ttl_unit::millis_left:
-              reply.integer(left);
-              break;
-            case ttl_unit::unix_seconds:
-              reply.integer(r->deadline / 1000);
-              break;
-            case ttl_unit::unix_millis:
-              reply.integer(r->deadline);
-              break;
-          }
-        }
-        break;
-      }
-      case op_code::get_delete: {
-        auto* r = find_live(key, now);
-        if (r == nullptr) {
-          ++misses_;
-          reply.null();
-        } else {
-          ++hits_;
-          reply.bulk(r->value());
-          note(key_event::del, key);
-          erase(r);
-        }
-        break;
-      }
-      case op_code::get_expire: {
-        auto* r = find_live(key, now);
-        if (r == nullptr) {
-          ++misses_;
-          note(key_event::keymiss, key);
-          reply.null();
-          break;
-        }
-        ++hits_;
-        reply.bulk(r->value());
-        auto mode = static_cast<getex_mode>(op.flags);
-        if (mode == getex_mode::persist) {
-          if (r->deadline != no_deadline) {
-            set_deadline(r, no_deadline);
-            log_deadline(r);
-            note(key_event::persist, key);
-          }
-        } else if (mode == getex_mode::set) {
-          if (op.number <= now) {
-            note(key_event::del, key);
-            erase(r);
-          } else {
-            set_deadline(r, op.number);
-            log_deadline(r);
-            note(key_event::expire, key);
-          }
-        }
-        break;
-      }
-      case op_code::get_range:
-        run_get_range(key, op.number, op.extra, out.replies, now);
-        break;
-      case op_code::set_range:
-        run_set_range(key, op.number, work.value(op), out.replies, now);
-        break;
-      case op_code::incr_by_float:
-        run_incr_by_float(key, work.value(op), out.replies, now);
-        break;
-      case op_code::type:
-        reply.simple(find_live(key, now) != nullptr ? "string" : "none");
-        break;
-      case op_code::random_key:
-        run_random_key(out.replies);
-        break;
-      case op_code::peek: {
-        auto* r = find_live(key, now);
-        if (r == nullptr) {
-          reply.null();
-        } else {
-          reply.array(2);
-          reply.bulk(r->value());
-          reply.integer(r->deadline);
-        }
-        break;
-      }
-      case op_code::rename_to: {
-        auto* r = find_live(key, now);
-        auto value = work.value(op);
-        if (r == nullptr) {
-          note(key_event::new_key, key);
-          r = insert(key, value, now);
-        } else {
-          r = entries_.assign(r, value);
-        }
-        set_deadline(r, op.number);
-        log_put(r);
-        note(key_event::rename_to, key);
-        reply.simple("OK");
-        break;
-      }
-      case op_code::memory_usage: {
-        // As Redis does, without counting it as an access.
-        auto* r = entries_.find(key);
-        if (r == nullptr || is_expired(*r, now)) {
-          reply.null();
-          break;
-        }
-        auto bytes = record_set::footprint(r);
-        if (r->deadline != no_deadline)
-          bytes += static_cast<std::int64_t>(sizeof(expiry::deadline_queue::entry));
-        reply.integer(bytes);
-        break;
-      }
-      case op_code::scan:
-      case op_code::scan_from:
-        run_scan(work, op, out.replies, now);
-        break;
-      case op_code::reset_stats:
-        hits_ = misses_ = expired_ = 0;
-        reply.simple("OK");
-        break;
-      case op_code::keys:
-        run_keys(work.value(op), 0, 0, false, out.replies, now);
-        break;
-      case op_code::keys_from:
-        run_keys(work.value(op), static_cast<std::size_t>(op.number), op.flags, true,
-                 out.replies, now);
-        break;
-      case op_code::count_keys_from: {
-        std::int64_t n = 0;
-        entries_.for_each([&](const record& r) {
-          if (engine::shard_of(r.key(), op.flags) == static_cast<std::size_t>(op.number))
-            ++n;
-        });
-        reply.integer(n);
-        break;
-      }
-      case op_code::flush_from: {
-        std::vector<record*> doomed;
-        entries_.for_each([&](const record& r) {
-          if (engine::shard_of(r.key(), op.flags) == static_cast<std::size_t>(op.number))
-            doomed.push_back(const_cast<record*>(&r));
-        });
-        for (auto* r : doomed)
-          drop(r);
-        ++changes_;
-        if (journal_ != nullptr)
-          journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
-        reply.simple("OK");
-        break;
-      }
-    }
+    run(work, op, out.replies, now);
     out.ends.push_back(out.replies.size());
   }
   // Down to the bound again, and the deadline queue kept compact.
   make_room(now);
-}
-
-// SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;
-// here only the conditions that depend on the stored value are decided.
-void table::run_set(const batch& work, const operation& op, std::string& out,
-                    deadline_ms now) {
-  protocol::reply_writer reply{out};
-  auto key = work.key(op);
-  auto* current = find_live(key, now);
-  if (op.flags & set_flag::return_old) {
-    if (current)
-      reply.bulk(current->value());
-    else
-      reply.null();
-  }
-  bool blocked = ((op.flags & set_flag::only_if_absent) && current)
-                 || ((op.flags & set_flag::only_if_present) && !current);
-  bool counted = op.flags & set_flag::reply_count;
-  if (blocked) {
-    if (counted)
-      reply.integer(0);
-    else if (!(op.flags & set_flag::return_old))
-      reply.null();
-    return;
-  }
-  if (counted)
-    reply.integer(1);
-  else if (!(op.flags & set_flag::return_old))
-    reply.simple("OK");
-  auto value = work.value(op);
-  if (current == nullptr) {
-    note(key_event::new_key, key);
-    current = insert(key, value, now);
-  } else {
-    current = entries_.assign(current, value);
-  }
-  if (!(op.flags & set_flag::keep_ttl))
-    set_deadline(current, op.number);
-  log_put(current);
-  note(key_event::set, key);
-  if (op.number != no_deadline)
-    note(key_event::expire, key);
-}
-
-// INCRBY and friends: the stored string must be a Redis-strict 64-bit integer; a
-// missing key counts as 0. The key keeps its deadline, as in Redis.
-void table::run_incr_by(std::string_view key, std::int64_t delta,
-                        std::string& out, deadline_ms now) {
-  protocol::reply_writer reply{out};
-  auto* r = find_live(key, now);
-  std::int64_t current = 0;
-  if (r && !protocol::parse_int64(r->value(), current)) {
-    reply.error("ERR value is not an integer or out of range");
-    return;
-  }
-  if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
-      || (delta < 0
-          && current < std::numeric_limits<std::int64_t>::min() - delta)) {
-    reply.error("ERR increment or decrement would overflow");
-    return;
-  }
-  current += delta;
-  char digits[protocol::int64_buffer_size];
-  auto n = protocol::format_int64(current, digits);
-  std::string_view text{digits, n};
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, text, now);
-  } else {
-    r = entries_.assign(r, text);
-  }
-  log_put(r);
-  note(key_event::incrby, key);
-  reply.integer(current);
-}
-
-// INCRBYFLOAT: Redis's long double arithmetic and its human-friendly formatting
-// (17 digits, trailing zeros cut); the key keeps its deadline.
-void table::run_incr_by_float(std::string_view key, std::string_view delta_text,
-                              std::string& out, deadline_ms now) {
-  protocol::reply_writer reply{out};
-  auto* r = find_live(key, now);
-  long double current = 0;
-  long double delta = 0;
-  if ((r && !protocol::parse_long_double(r->value(), current))
-      || !protocol::parse_long_double(delta_text, delta)) {
-    reply.error("ERR value is not a valid float");
-    return;
-  }
-  auto result = current + delta;
-  if (std::isnan(result) || std::isinf(result)) {
-    reply.error("ERR increment would produce NaN or Infinity");
-    return;
-  }
-  auto text = protocol::format_long_double(result);
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, text, now);
-  } else {
-    r = entries_.assign(r, text);
-  }
-  log_put(r);
-  note(key_event::incrbyfloat, key);
-  reply.bulk(text);
-}
-
-// GETRANGE: inclusive bounds, negative ones counted from the end, clamped as
-// Redis clamps them; a missing key is an empty string.
-void table::run_get_range(std::string_view key, std::int64_t start, std::int64_t end,
-                          std::string& out, deadline_ms now) {
-  protocol::reply_writer reply{out};
-  auto* r = find_live(key, now);
-  std::string_view value = r ? r->value() : std::string_view{};
-  auto size = static_cast<std::int64_t>(value.size());
-  if (start < 0 && end < 0 && start > end) {
-    reply.bulk({});
-    return;
-  }
-  if (start < 0)
-    start += size;
-  if (end < 0)
-    end += size;
-  if (start < 0)
-    start = 0;
-  if (end < 0)
-    end = 0;
-  if (end >= size)
-    end = size - 1;
-  if (size == 0 || start > end) {
-    reply.bulk({});
-    return;
-  }
-  reply.bulk(value.substr(static_cast<std::size_t>(start),
-                          static_cast<std::size_t>(end - start + 1)));
-}
-
-// SETRANGE: overwrites from `offset`, padding with zero bytes; an empty value
-// changes nothing (and creates no key).
-void table::run_set_range(std::string_view key, std::int64_t offset,
-                          std::string_view value, std::string& out, deadline_ms now) {
-  protocol::reply_writer reply{out};
-  auto* r = find_live(key, now);
-  auto current = r ? r->value() : std::string_view{};
-  if (value.empty()) {
-    reply.integer(static_cast<std::int64_t>(current.size()));
-    return;
-  }
-  auto needed = static_cast<std::uint64_t>(offset) + value.size();
-  if (needed > protocol::max_bulk_length) {
-    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-    return;
-  }
-  scratch_.assign(current.data(), current.size());
-  if (scratch_.size() < needed)
-    scratch_.resize(needed, '\0');
-  scratch_.replace(static_cast<std::size_t>(offset), value.size(), value.data(),
-                   value.size());
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, scratch_, now);
-  } else {
-    r = entries_.assign(r, scratch_);
-  }
-  log_put(r);
-  note(key_event::setrange, key);
-  reply.integer(static_cast<std::int64_t>(r->value().size()));
-  if (scratch_.capacity() > 64 * 1024)
-    std::string{}.swap(scratch_);
-}
-
-// RANDOMKEY's share: a key drawn uniformly from the dense array.
-void table::run_random_key(std::string& out) {
-  protocol::reply_writer reply{out};
-  if (entries_.size() == 0) {
-    reply.null();
-    return;
-  }
-  reply.bulk(entries_.at(next_random() % entries_.size())->key());
-}
-
-// KEYS' share: every key matching `pattern` (of those that came from old shard
-// `from_shard` of a `stairs`-stair staircase, when `filter`).
-void table::run_keys(std::string_view pattern, std::size_t from_shard, unsigned stairs,
-                     bool filter, std::string& out, deadline_ms now) {
-  std::vector<std::string_view> found;
-  bool all = pattern == "*";
-  entries_.for_each([&](const record& r) {
-    if (filter && engine::shard_of(r.key(), stairs) != from_shard)
-      return;
-    if (is_expired(r, now))
-      return; // retired by its next turn; never listed
-    if (all || commands::glob_match(pattern, r.key()))
-      found.push_back(r.key());
-  });
-  protocol::reply_writer reply{out};
-  reply.array(found.size());
-  for (auto k : found)
-    reply.bulk(k);
-}
-
-// SCAN's share. Positions come from the routing hash, which every engine uses, so
-// a cursor means the same keys before, during and after a resize: a key present
-// from a SCAN's first call to its last has a position, and every position is
-// visited once. The sorted view is rebuilt only when keys were added, removed or
-// moved since the last SCAN call.
-void table::run_scan(const batch& work, const operation& op, std::string& out,
-                     deadline_ms now) {
-  if (scan_changes_ != entries_.changes()) {
-    scan_order_.clear();
-    scan_order_.reserve(entries_.size());
-    entries_.for_each([&](const record& r) {
-      scan_order_.emplace_back(static_cast<std::uint32_t>(engine::hash_key(r.key())), &r);
-    });
-    std::sort(scan_order_.begin(), scan_order_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    scan_changes_ = entries_.changes();
-  }
-  auto begin = static_cast<std::uint64_t>(op.number);
-  auto end = begin + (std::uint64_t{1} << std::min<unsigned>(op.flags, 32));
-  auto pattern = work.value(op);
-  bool from = op.code == op_code::scan_from;
-  bool no_type = from ? op.extra < 0 : op.extra == 1; // scan_from: the sign bit
-  auto origin = from ? static_cast<std::size_t>(
-                         (op.extra & std::numeric_limits<std::int64_t>::max()) >> 8)
-                     : 0;
-  auto stairs = from ? static_cast<unsigned>(op.extra & 0xff) : 0;
-  std::int64_t looked = 0;
-  std::vector<std::string_view> found;
-  auto it = std::lower_bound(scan_order_.begin(), scan_order_.end(), begin,
-                             [](const auto& e, std::uint64_t v) { return e.first < v; });
-  for (; it != scan_order_.end() && it->first < end; ++it) {
-    const auto& r = *it->second;
-    if (is_expired(r, now))
-      continue;
-    if (from && engine::shard_of(r.key(), stairs) != origin)
-      continue;
-    ++looked;
-    if (no_type || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
-      continue;
-    found.push_back(r.key());
-  }
-  protocol::reply_writer reply{out};
-  reply.array(2);
-  reply.integer(looked);
-  reply.array(found.size());
-  for (auto k : found)
-    reply.bulk(k);
 }
 
 void table::clear() {

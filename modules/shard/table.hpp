@@ -22,6 +22,11 @@ namespace stairkv::shard {
 
 // What a table may hold during one batch, and how it makes room (see
 // memory/budget.hpp for where `allowed` comes from).
+// Whether a key's deadline has come (`now` is the batch's clock reading).
+inline bool is_expired(const record& r, deadline_ms now) noexcept {
+  return r.deadline != no_deadline && r.deadline <= now;
+}
+
 struct memory_bound {
   std::int64_t allowed = std::numeric_limits<std::int64_t>::max(); // bytes
   memory::policy policy = memory::policy::noeviction;
@@ -201,21 +206,40 @@ private:
   }
   void set_deadline(record* r, deadline_ms deadline);
 
-  void run_set(const batch& work, const operation& op, std::string& out,
-               deadline_ms now);
-  void run_incr_by(std::string_view key, std::int64_t delta, std::string& out,
-                   deadline_ms now);
-  void run_incr_by_float(std::string_view key, std::string_view delta,
-                         std::string& out, deadline_ms now);
-  void run_get_range(std::string_view key, std::int64_t start, std::int64_t end,
-                     std::string& out, deadline_ms now);
-  void run_set_range(std::string_view key, std::int64_t offset,
-                     std::string_view value, std::string& out, deadline_ms now);
-  void run_random_key(std::string& out);
-  void run_keys(std::string_view pattern, std::size_t from_shard, unsigned stairs,
-                bool filter, std::string& out, deadline_ms now);
-  void run_scan(const batch& work, const operation& op, std::string& out,
-                deadline_ms now);
+  // -- operations: one per op_code (batch.hpp says what each answers) --------
+  // Each appends its reply to `out`; `now` is the batch's clock reading.
+  void run(const batch& work, const operation& op, std::string& out, deadline_ms now);
+  // strings (string_ops.cpp)
+  void op_get(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_set(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_append(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_strlen(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_incr_by(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_incr_by_float(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_get_range(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_set_range(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_get_delete(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_get_expire(const batch&, const operation&, std::string& out, deadline_ms now);
+  // keys of any type (key_ops.cpp)
+  void op_del(const batch&, const operation&, std::string& out, deadline_ms now); // also rename_from
+  void op_exists(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_expire(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_persist(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_ttl(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_type(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_peek(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_rename_to(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_memory_usage(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_random_key(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_keys(const batch&, const operation&, std::string& out, deadline_ms now); // also keys_from
+  void op_scan(const batch&, const operation&, std::string& out, deadline_ms now); // also scan_from
+  // server commands (server_ops.cpp)
+  void op_count_keys(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_count_keys_from(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_flush(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_flush_from(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_stats(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_reset_stats(const batch&, const operation&, std::string& out, deadline_ms now);
 
   record_set entries_;
   expiry::deadline_queue deadlines_;

@@ -1,0 +1,261 @@
+// The shard's operations on keys whatever their value: existence, deletion,
+// deadlines, TYPE, the two halves of RENAME, MEMORY USAGE, and the keyless
+// shares of RANDOMKEY, KEYS and SCAN.
+
+#include <algorithm>
+#include <limits>
+
+#include "modules/commands/glob.hpp"
+#include "modules/engine/staircase.hpp"
+#include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/table.hpp"
+
+namespace stairkv::shard {
+
+// DEL, and RENAME's first half (rename_from): :1 when the key was there.
+void table::op_del(const batch& work, const operation& op, std::string& out,
+                   deadline_ms now) {
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r != nullptr) {
+    note(op.code == op_code::del ? key_event::del : key_event::rename_from, key);
+    erase(r);
+  }
+  protocol::reply_writer{out}.integer(r != nullptr ? 1 : 0);
+}
+
+void table::op_exists(const batch& work, const operation& op, std::string& out,
+                      deadline_ms now) {
+  protocol::reply_writer{out}.integer(find_live(work.key(op), now) != nullptr ? 1 : 0);
+}
+
+// EXPIRE and friends (number: the new absolute deadline, flags: expire_flag
+// conditions): :1 when the deadline was set, or the key deleted because the
+// deadline has passed; :0 when the key is missing or a condition is not met.
+void table::op_expire(const batch& work, const operation& op, std::string& out,
+                      deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r == nullptr) {
+    reply.integer(0);
+    return;
+  }
+  auto current = r->deadline;
+  auto wanted = op.number;
+  bool has = current != no_deadline;
+  bool allowed = true;
+  if ((op.flags & expire_flag::only_if_none) && has)
+    allowed = false;
+  if ((op.flags & expire_flag::only_if_some) && !has)
+    allowed = false;
+  // A key without a deadline counts as one that never comes, as in Redis.
+  if ((op.flags & expire_flag::only_if_later) && (!has || wanted <= current))
+    allowed = false;
+  if ((op.flags & expire_flag::only_if_sooner) && has && wanted >= current)
+    allowed = false;
+  if (!allowed) {
+    reply.integer(0);
+    return;
+  }
+  // A deadline already past deletes the key, as DEL would (Redis counts it as a
+  // deletion, not as an expiry).
+  if (wanted <= now) {
+    note(key_event::del, key);
+    erase(r);
+  } else {
+    set_deadline(r, wanted);
+    log_deadline(r);
+    note(key_event::expire, key);
+  }
+  reply.integer(1);
+}
+
+// PERSIST: :1 when a deadline was removed.
+void table::op_persist(const batch& work, const operation& op, std::string& out,
+                       deadline_ms now) {
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  bool had = r != nullptr && r->deadline != no_deadline;
+  if (had) {
+    set_deadline(r, no_deadline);
+    log_deadline(r);
+    note(key_event::persist, key);
+  }
+  protocol::reply_writer{out}.integer(had ? 1 : 0);
+}
+
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME (flags: ttl_unit): -2 for a missing key,
+// -1 for one without a deadline.
+void table::op_ttl(const batch& work, const operation& op, std::string& out,
+                   deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r == nullptr) {
+    note(key_event::keymiss, key);
+    reply.integer(-2);
+    return;
+  }
+  if (r->deadline == no_deadline) {
+    reply.integer(-1);
+    return;
+  }
+  auto left = r->deadline - now;
+  switch (static_cast<ttl_unit>(op.flags)) {
+    case ttl_unit::seconds_left:
+      reply.integer((left + 500) / 1000);
+      break;
+    case ttl_unit::millis_left:
+      reply.integer(left);
+      break;
+    case ttl_unit::unix_seconds:
+      reply.integer(r->deadline / 1000);
+      break;
+    case ttl_unit::unix_millis:
+      reply.integer(r->deadline);
+      break;
+  }
+}
+
+void table::op_type(const batch& work, const operation& op, std::string& out,
+                    deadline_ms now) {
+  protocol::reply_writer{out}.simple(find_live(work.key(op), now) != nullptr ? "string"
+                                                                             : "none");
+}
+
+// RENAME's read: *2 of the value and the deadline (:0 for none), or null.
+void table::op_peek(const batch& work, const operation& op, std::string& out,
+                    deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto* r = find_live(work.key(op), now);
+  if (r == nullptr) {
+    reply.null();
+    return;
+  }
+  reply.array(2);
+  reply.bulk(r->value());
+  reply.integer(r->deadline);
+}
+
+// RENAME's second half: stores the value with deadline `number` under the new
+// name (+OK).
+void table::op_rename_to(const batch& work, const operation& op, std::string& out,
+                         deadline_ms now) {
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  auto value = work.value(op);
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    r = insert(key, value, now);
+  } else {
+    r = entries_.assign(r, value);
+  }
+  set_deadline(r, op.number);
+  log_put(r);
+  note(key_event::rename_to, key);
+  protocol::reply_writer{out}.simple("OK");
+}
+
+// MEMORY USAGE: the bytes the key takes (its block, its share of the shard's
+// arrays, its deadline entry), or null; not counted as an access, as in Redis.
+void table::op_memory_usage(const batch& work, const operation& op, std::string& out,
+                            deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto* r = entries_.find(work.key(op));
+  if (r == nullptr || is_expired(*r, now)) {
+    reply.null();
+    return;
+  }
+  auto bytes = record_set::footprint(r);
+  if (r->deadline != no_deadline)
+    bytes += static_cast<std::int64_t>(sizeof(expiry::deadline_queue::entry));
+  reply.integer(bytes);
+}
+
+// RANDOMKEY's share: a key drawn uniformly from the dense array, or null.
+void table::op_random_key(const batch&, const operation&, std::string& out,
+                          deadline_ms) {
+  protocol::reply_writer reply{out};
+  if (entries_.size() == 0) {
+    reply.null();
+    return;
+  }
+  reply.bulk(entries_.at(next_random() % entries_.size())->key());
+}
+
+// KEYS' share (value: the glob pattern): every live key matching it; keys_from
+// only those that came from old shard `number` of a staircase of `flags` stairs.
+void table::op_keys(const batch& work, const operation& op, std::string& out,
+                    deadline_ms now) {
+  auto pattern = work.value(op);
+  bool filter = op.code == op_code::keys_from;
+  auto from_shard = static_cast<std::size_t>(op.number);
+  auto stairs = static_cast<unsigned>(op.flags);
+  std::vector<std::string_view> found;
+  bool all = pattern == "*";
+  entries_.for_each([&](const record& r) {
+    if (filter && engine::shard_of(r.key(), stairs) != from_shard)
+      return;
+    if (is_expired(r, now))
+      return; // retired by its next turn; never listed
+    if (all || commands::glob_match(pattern, r.key()))
+      found.push_back(r.key());
+  });
+  protocol::reply_writer reply{out};
+  reply.array(found.size());
+  for (auto k : found)
+    reply.bulk(k);
+}
+
+// SCAN's share (batch.hpp says how its arguments are packed). Positions come
+// from the routing hash, which every engine uses, so a cursor means the same
+// keys before, during and after a resize: a key present from a SCAN's first
+// call to its last has a position, and every position is visited once. The
+// sorted view is rebuilt only when keys were added, removed or moved since the
+// last SCAN call.
+void table::op_scan(const batch& work, const operation& op, std::string& out,
+                    deadline_ms now) {
+  if (scan_changes_ != entries_.changes()) {
+    scan_order_.clear();
+    scan_order_.reserve(entries_.size());
+    entries_.for_each([&](const record& r) {
+      scan_order_.emplace_back(static_cast<std::uint32_t>(engine::hash_key(r.key())), &r);
+    });
+    std::sort(scan_order_.begin(), scan_order_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    scan_changes_ = entries_.changes();
+  }
+  auto begin = static_cast<std::uint64_t>(op.number);
+  auto end = begin + (std::uint64_t{1} << std::min<unsigned>(op.flags, 32));
+  auto pattern = work.value(op);
+  bool from = op.code == op_code::scan_from;
+  bool no_type = from ? op.extra < 0 : op.extra == 1; // scan_from: the sign bit
+  auto origin = from ? static_cast<std::size_t>(
+                         (op.extra & std::numeric_limits<std::int64_t>::max()) >> 8)
+                     : 0;
+  auto stairs = from ? static_cast<unsigned>(op.extra & 0xff) : 0;
+  std::int64_t looked = 0;
+  std::vector<std::string_view> found;
+  auto it = std::lower_bound(scan_order_.begin(), scan_order_.end(), begin,
+                             [](const auto& e, std::uint64_t v) { return e.first < v; });
+  for (; it != scan_order_.end() && it->first < end; ++it) {
+    const auto& r = *it->second;
+    if (is_expired(r, now))
+      continue;
+    if (from && engine::shard_of(r.key(), stairs) != origin)
+      continue;
+    ++looked;
+    if (no_type || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
+      continue;
+    found.push_back(r.key());
+  }
+  protocol::reply_writer reply{out};
+  reply.array(2);
+  reply.integer(looked);
+  reply.array(found.size());
+  for (auto k : found)
+    reply.bulk(k);
+}
+
+} // namespace stairkv::shard

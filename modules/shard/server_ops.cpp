@@ -1,0 +1,80 @@
+// The shard's keyless operations for server commands: DBSIZE, FLUSHALL, INFO's
+// statistics and CONFIG RESETSTAT, and their resize-time shares (the keys that
+// came from one old shard).
+
+#include <vector>
+
+#include "modules/engine/staircase.hpp"
+#include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/table.hpp"
+
+namespace stairkv::shard {
+
+// DBSIZE's share: the keys held (some may be past their deadline, not yet
+// retired, as in Redis).
+void table::op_count_keys(const batch&, const operation&, std::string& out,
+                          deadline_ms) {
+  protocol::reply_writer{out}.integer(static_cast<std::int64_t>(entries_.size()));
+}
+
+// During a resize: how many keys came from old shard `number` of a staircase
+// of `flags` stairs.
+void table::op_count_keys_from(const batch&, const operation& op, std::string& out,
+                               deadline_ms) {
+  auto origin = static_cast<std::size_t>(op.number);
+  std::int64_t n = 0;
+  entries_.for_each([&](const record& r) {
+    if (engine::shard_of(r.key(), op.flags) == origin)
+      ++n;
+  });
+  protocol::reply_writer{out}.integer(n);
+}
+
+// FLUSHALL's share: every key goes.
+void table::op_flush(const batch&, const operation&, std::string& out, deadline_ms) {
+  clear();
+  protocol::reply_writer{out}.simple("OK");
+}
+
+// During a resize: the keys that came from old shard `number` of a staircase of
+// `flags` stairs go (and the journal records that scope).
+void table::op_flush_from(const batch&, const operation& op, std::string& out,
+                          deadline_ms) {
+  auto origin = static_cast<std::size_t>(op.number);
+  std::vector<record*> doomed;
+  entries_.for_each([&](const record& r) {
+    if (engine::shard_of(r.key(), op.flags) == origin)
+      doomed.push_back(const_cast<record*>(&r));
+  });
+  for (auto* r : doomed)
+    drop(r);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
+  protocol::reply_writer{out}.simple("OK");
+}
+
+// INFO's share: *8 of the figures of table_stats, in its order.
+void table::op_stats(const batch&, const operation&, std::string& out,
+                     deadline_ms now) {
+  auto s = stats(now);
+  protocol::reply_writer reply{out};
+  reply.array(8);
+  reply.integer(s.keys);
+  reply.integer(s.keys_with_deadline);
+  reply.integer(s.hits);
+  reply.integer(s.misses);
+  reply.integer(s.expired);
+  reply.integer(s.backlog);
+  reply.integer(s.avg_ttl_ms);
+  reply.integer(s.stale);
+}
+
+// CONFIG RESETSTAT's share: hits, misses and expired start again from zero.
+void table::op_reset_stats(const batch&, const operation&, std::string& out,
+                           deadline_ms) {
+  hits_ = misses_ = expired_ = 0;
+  protocol::reply_writer{out}.simple("OK");
+}
+
+} // namespace stairkv::shard

@@ -1,0 +1,291 @@
+// The shard's string operations: one function per operation, each with the
+// reply Redis gives (batch.hpp lists what every operation answers).
+
+#include <cmath>
+#include <limits>
+
+#include "modules/protocol/limits.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/table.hpp"
+
+namespace stairkv::shard {
+
+// GET: the value, or null (a miss).
+void table::op_get(const batch& work, const operation& op, std::string& out,
+                   deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  if (auto* r = find_live(key, now)) {
+    ++hits_;
+    reply.bulk(r->value());
+  } else {
+    ++misses_;
+    note(key_event::keymiss, key);
+    reply.null();
+  }
+}
+
+// SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;
+// here only the conditions that depend on the stored value are decided.
+void table::op_set(const batch& work, const operation& op, std::string& out,
+                   deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto deadline = op.number;
+  auto* current = find_live(key, now);
+  if (op.flags & set_flag::return_old) {
+    if (current)
+      reply.bulk(current->value());
+    else
+      reply.null();
+  }
+  bool blocked = ((op.flags & set_flag::only_if_absent) && current)
+                 || ((op.flags & set_flag::only_if_present) && !current);
+  bool counted = op.flags & set_flag::reply_count;
+  if (blocked) {
+    if (counted)
+      reply.integer(0);
+    else if (!(op.flags & set_flag::return_old))
+      reply.null();
+    return;
+  }
+  if (counted)
+    reply.integer(1);
+  else if (!(op.flags & set_flag::return_old))
+    reply.simple("OK");
+  auto value = work.value(op);
+  if (current == nullptr) {
+    note(key_event::new_key, key);
+    current = insert(key, value, now);
+  } else {
+    current = entries_.assign(current, value);
+  }
+  if (!(op.flags & set_flag::keep_ttl))
+    set_deadline(current, deadline);
+  log_put(current);
+  note(key_event::set, key);
+  if (deadline != no_deadline)
+    note(key_event::expire, key);
+}
+
+// APPEND: the new length; a missing key starts empty.
+void table::op_append(const batch& work, const operation& op, std::string& out,
+                      deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto more = work.value(op);
+  auto* r = find_live(key, now);
+  auto current = r ? r->value().size() : 0;
+  if (current + more.size() > protocol::max_bulk_length) {
+    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return;
+  }
+  if (r == nullptr)
+    note(key_event::new_key, key);
+  r = r ? entries_.append(r, more) : insert(key, more, now);
+  log_put(r);
+  note(key_event::append, key);
+  reply.integer(static_cast<std::int64_t>(r->value().size()));
+}
+
+// STRLEN: the value's length, 0 for a missing key.
+void table::op_strlen(const batch& work, const operation& op, std::string& out,
+                      deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r == nullptr)
+    note(key_event::keymiss, key);
+  reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
+}
+
+// INCRBY and friends (number: the increment): the stored string must be a
+// Redis-strict 64-bit integer; a missing key counts as 0. The key keeps its
+// deadline, as in Redis.
+void table::op_incr_by(const batch& work, const operation& op, std::string& out,
+                       deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto delta = op.number;
+  auto* r = find_live(key, now);
+  std::int64_t current = 0;
+  if (r && !protocol::parse_int64(r->value(), current)) {
+    reply.error("ERR value is not an integer or out of range");
+    return;
+  }
+  if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
+      || (delta < 0
+          && current < std::numeric_limits<std::int64_t>::min() - delta)) {
+    reply.error("ERR increment or decrement would overflow");
+    return;
+  }
+  current += delta;
+  char digits[protocol::int64_buffer_size];
+  auto n = protocol::format_int64(current, digits);
+  std::string_view text{digits, n};
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    r = insert(key, text, now);
+  } else {
+    r = entries_.assign(r, text);
+  }
+  log_put(r);
+  note(key_event::incrby, key);
+  reply.integer(current);
+}
+
+// INCRBYFLOAT (value: the increment): Redis's long double arithmetic and its
+// human-friendly formatting (17 digits, trailing zeros cut); the key keeps its
+// deadline.
+void table::op_incr_by_float(const batch& work, const operation& op, std::string& out,
+                             deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  long double current = 0;
+  long double delta = 0;
+  if ((r && !protocol::parse_long_double(r->value(), current))
+      || !protocol::parse_long_double(work.value(op), delta)) {
+    reply.error("ERR value is not a valid float");
+    return;
+  }
+  auto result = current + delta;
+  if (std::isnan(result) || std::isinf(result)) {
+    reply.error("ERR increment would produce NaN or Infinity");
+    return;
+  }
+  auto text = protocol::format_long_double(result);
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    r = insert(key, text, now);
+  } else {
+    r = entries_.assign(r, text);
+  }
+  log_put(r);
+  note(key_event::incrbyfloat, key);
+  reply.bulk(text);
+}
+
+// GETRANGE (number: start, extra: end): inclusive bounds, negative ones counted
+// from the end, clamped as Redis clamps them; a missing key is an empty string.
+void table::op_get_range(const batch& work, const operation& op, std::string& out,
+                         deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto start = op.number;
+  auto end = op.extra;
+  auto* r = find_live(work.key(op), now);
+  std::string_view value = r ? r->value() : std::string_view{};
+  auto size = static_cast<std::int64_t>(value.size());
+  if (start < 0 && end < 0 && start > end) {
+    reply.bulk({});
+    return;
+  }
+  if (start < 0)
+    start += size;
+  if (end < 0)
+    end += size;
+  if (start < 0)
+    start = 0;
+  if (end < 0)
+    end = 0;
+  if (end >= size)
+    end = size - 1;
+  if (size == 0 || start > end) {
+    reply.bulk({});
+    return;
+  }
+  reply.bulk(value.substr(static_cast<std::size_t>(start),
+                          static_cast<std::size_t>(end - start + 1)));
+}
+
+// SETRANGE (number: the offset): overwrites from the offset, padding with zero
+// bytes; an empty value changes nothing (and creates no key).
+void table::op_set_range(const batch& work, const operation& op, std::string& out,
+                         deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto offset = op.number;
+  auto value = work.value(op);
+  auto* r = find_live(key, now);
+  auto current = r ? r->value() : std::string_view{};
+  if (value.empty()) {
+    reply.integer(static_cast<std::int64_t>(current.size()));
+    return;
+  }
+  auto needed = static_cast<std::uint64_t>(offset) + value.size();
+  if (needed > protocol::max_bulk_length) {
+    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return;
+  }
+  scratch_.assign(current.data(), current.size());
+  if (scratch_.size() < needed)
+    scratch_.resize(needed, '\0');
+  scratch_.replace(static_cast<std::size_t>(offset), value.size(), value.data(),
+                   value.size());
+  if (r == nullptr) {
+    note(key_event::new_key, key);
+    r = insert(key, scratch_, now);
+  } else {
+    r = entries_.assign(r, scratch_);
+  }
+  log_put(r);
+  note(key_event::setrange, key);
+  reply.integer(static_cast<std::int64_t>(r->value().size()));
+  if (scratch_.capacity() > 64 * 1024)
+    std::string{}.swap(scratch_);
+}
+
+// GETDEL: the value (or null), and the key is gone.
+void table::op_get_delete(const batch& work, const operation& op, std::string& out,
+                          deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r == nullptr) {
+    ++misses_;
+    reply.null();
+    return;
+  }
+  ++hits_;
+  reply.bulk(r->value());
+  note(key_event::del, key);
+  erase(r);
+}
+
+// GETEX (flags: getex_mode, number: the deadline for `set`): the value, and the
+// deadline kept, set or removed. A deadline already past deletes the key.
+void table::op_get_expire(const batch& work, const operation& op, std::string& out,
+                          deadline_ms now) {
+  protocol::reply_writer reply{out};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r == nullptr) {
+    ++misses_;
+    note(key_event::keymiss, key);
+    reply.null();
+    return;
+  }
+  ++hits_;
+  reply.bulk(r->value());
+  auto mode = static_cast<getex_mode>(op.flags);
+  auto deadline = op.number;
+  if (mode == getex_mode::persist) {
+    if (r->deadline != no_deadline) {
+      set_deadline(r, no_deadline);
+      log_deadline(r);
+      note(key_event::persist, key);
+    }
+  } else if (mode == getex_mode::set) {
+    if (deadline <= now) {
+      note(key_event::del, key);
+      erase(r);
+    } else {
+      set_deadline(r, deadline);
+      log_deadline(r);
+      note(key_event::expire, key);
+    }
+  }
+}
+
+} // namespace stairkv::shard
