@@ -2,14 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <random>
 
 #include "modules/commands/command_table.hpp"
 #include "modules/protocol/number.hpp"
-#include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
-#include "modules/shard/merged_replies.hpp"
 
 namespace stairkv::commands {
 
@@ -104,8 +101,15 @@ plan::record& plan::open(const client_context& client, merge how) {
   auto refs = static_cast<std::uint32_t>(refs_.size());
   records_.push_back(record{client.tag, how,
                             static_cast<std::uint8_t>(client.resp_version), false,
-                            refs, refs, local_.size(), local_.size()});
+                            false, refs, refs, 0, local_.size(), local_.size()});
   return records_.back();
+}
+
+plan::record& plan::open_scan(const client_context& client, const scan_step& step) {
+  auto& rec = open(client, merge::scan);
+  rec.scan_index = static_cast<std::uint32_t>(scans_.size());
+  scans_.push_back(step);
+  return rec;
 }
 
 void plan::close_local(record& rec, std::size_t begin) {
@@ -160,14 +164,39 @@ void plan::fail_pending(std::string_view resp) {
     auto begin = local_.size();
     local_.append(resp.data(), resp.size());
     rec.how = merge::local;
+    rec.failed = true;
     rec.refs_begin = rec.refs_end;
     close_local(rec, begin);
   }
+  failure_.replies.assign(resp.data(), resp.size());
+  failure_.ends.assign(1, resp.size());
   delivered_ = busy_.size();
 }
 
 std::string_view plan::shard_reply(const ref& r) const {
   return results_[r.shard].reply(r.op);
+}
+
+shard::reply_parts plan::parts_of(const record& rec) const {
+  if (rec.failed)
+    return {{&failure_, 0}};
+  shard::reply_parts parts;
+  parts.reserve(rec.refs_end - rec.refs_begin);
+  for (auto i = rec.refs_begin; i < rec.refs_end; ++i)
+    parts.push_back({&results_[refs_[i].shard], refs_[i].op});
+  return parts;
+}
+
+shard::reply_part plan::part_of(std::size_t index) const {
+  const auto& rec = records_[index];
+  if (rec.failed)
+    return {&failure_, 0};
+  const auto& r = refs_[rec.refs_begin];
+  return {&results_[r.shard], r.op};
+}
+
+shard::merged_count plan::count_of(std::size_t index) const {
+  return shard::sum_counts(parts_of(records_[index]));
 }
 
 void plan::write_reply(std::size_t index, std::string& out,
@@ -191,77 +220,44 @@ void plan::write_reply(std::size_t index, std::string& out,
         copy_reply(shard_reply(*i), rec.resp_version, out);
       break;
     case merge::sum: {
-      std::int64_t total = 0;
-      for (auto i = first; i != last; ++i) {
-        std::int64_t part = 0;
-        auto text = shard_reply(*i);
-        if (!shard::read_count(text, part)) {
-          out.append(text.data(), text.size());
-          return;
-        }
-        total += part;
-      }
-      reply.integer(total);
+      auto m = shard::sum_counts(parts_of(rec));
+      if (!m.error.empty())
+        out.append(m.error.data(), m.error.size());
+      else
+        reply.integer(m.total);
       break;
     }
-    case merge::all_ok:
-      for (auto i = first; i != last; ++i) {
-        auto text = shard_reply(*i);
-        if (!text.empty() && text.front() == '-') {
-          out.append(text.data(), text.size());
-          return;
-        }
-      }
-      reply.simple("OK");
+    case merge::all_ok: {
+      auto error = shard::first_error(parts_of(rec));
+      if (!error.empty())
+        out.append(error.data(), error.size());
+      else
+        reply.simple("OK");
       break;
+    }
     case merge::concat: {
-      // Each shard answered *n followed by n bulks: add up the counts, then copy
-      // the elements after their headers.
-      std::int64_t total = 0;
-      std::vector<std::string_view> bodies;
-      for (auto i = first; i != last; ++i) {
-        auto text = shard_reply(*i);
-        shard::array_share share;
-        if (!shard::read_array(text, share)) {
-          out.append(text.data(), text.size()); // an error from a shard
-          return;
-        }
-        total += share.count;
-        bodies.push_back(share.elements);
+      auto m = shard::join_elements(parts_of(rec));
+      if (!m.error.empty()) {
+        out.append(m.error.data(), m.error.size()); // an error from a shard
+        break;
       }
-      reply.array(static_cast<std::size_t>(total));
-      for (auto body : bodies)
+      reply.array(static_cast<std::size_t>(m.elements));
+      for (auto body : m.bodies)
         out.append(body.data(), body.size());
       break;
     }
     case merge::scan: {
-      // Local bytes: "<start> <span exponent> <count>"; shards: *2 [:looked, *keys].
-      std::uint64_t start = 0;
-      unsigned span = 0;
-      std::uint64_t count = 10;
-      std::sscanf(std::string{local_, rec.local_begin, rec.local_end - rec.local_begin}
-                    .c_str(),
-                  "%lu %u %lu", &start, &span, &count);
-      std::int64_t looked = 0;
-      std::int64_t total = 0;
-      std::vector<std::string_view> bodies;
-      for (auto i = first; i != last; ++i) {
-        auto text = shard_reply(*i);
-        std::int64_t share_looked = 0;
-        shard::array_share keys;
-        if (!shard::read_scan_share(text, share_looked, keys)) {
-          out.append(text.data(), text.size()); // a shard's error
-          return;
-        }
-        looked += share_looked;
-        total += keys.count;
-        bodies.push_back(keys.elements);
+      auto m = shard::join_elements(parts_of(rec));
+      if (!m.error.empty()) {
+        out.append(m.error.data(), m.error.size()); // a shard's error
+        break;
       }
-      auto next = scan_next_cursor(start, span, count, looked);
+      const auto& step = scans_[rec.scan_index];
+      auto next = scan_next_cursor(step.start, step.span, step.count, m.looked);
       reply.array(2);
       reply.bulk(std::to_string(next));
-      reply.array(static_cast<std::size_t>(total));
-      for (auto body : bodies)
+      reply.array(static_cast<std::size_t>(m.elements));
+      for (auto body : m.bodies)
         out.append(body.data(), body.size());
       break;
     }
@@ -279,32 +275,7 @@ void plan::write_reply(std::size_t index, std::string& out,
       break;
     }
     case merge::info: {
-      keyspace_totals totals;
-      double ttl_weighted = 0;
-      for (auto i = first; i != last; ++i) {
-        protocol::reply stats;
-        auto text = shard_reply(*i);
-        if (protocol::read_reply(text, stats).status
-              != protocol::read_status::complete
-            || stats.type != protocol::reply::kind::array
-            || stats.elements.size() < 5)
-          continue;
-        totals.keys += stats.elements[0].integer;
-        totals.keys_with_deadline += stats.elements[1].integer;
-        totals.hits += stats.elements[2].integer;
-        totals.misses += stats.elements[3].integer;
-        totals.expired += stats.elements[4].integer;
-        if (stats.elements.size() >= 8)
-          totals.stale += stats.elements[7].integer;
-        if (stats.elements.size() >= 7) {
-          // A mean over all shards, weighted by their keys with a deadline.
-          ttl_weighted += static_cast<double>(stats.elements[6].integer)
-                          * static_cast<double>(stats.elements[1].integer);
-        }
-      }
-      if (totals.keys_with_deadline > 0)
-        totals.avg_ttl_ms = static_cast<std::int64_t>(
-          ttl_weighted / static_cast<double>(totals.keys_with_deadline));
+      auto totals = shard::sum_stats(parts_of(rec));
       std::string body;
       auto section = std::string_view{local_}.substr(
         rec.local_begin, rec.local_end - rec.local_begin);

@@ -14,6 +14,7 @@
 
 #include "modules/engine/routing.hpp"
 #include "modules/shard/batch.hpp"
+#include "modules/shard/merge.hpp"
 
 namespace stairkv::commands {
 
@@ -156,7 +157,7 @@ public:
     info,    // shard statistics rendered by the caller's info_renderer
     concat,  // one array of the elements of every shard's array reply (KEYS)
     any,     // one non-null shard reply picked at random, else null (RANDOMKEY)
-    scan,    // SCAN: the shards' keys and the next cursor (local bytes: the step)
+    scan,    // SCAN: the shards' keys and the next cursor (scan_step: the step)
   };
 
   struct record {
@@ -164,14 +165,32 @@ public:
     merge how;
     std::uint8_t resp_version;
     bool silent;
+    bool failed; // its shard could not be reached: local bytes hold the error
     std::uint32_t refs_begin;
     std::uint32_t refs_end;
+    std::uint32_t scan_index; // merge::scan: its step in scans_
     std::size_t local_begin;
     std::size_t local_end;
   };
 
+  // Where one SCAN call starts, how wide its stretch of positions is (2^span),
+  // and the COUNT that sizes the next stretch.
+  struct scan_step {
+    std::uint64_t start = 0;
+    unsigned span = 0;
+    std::uint64_t count = 10;
+  };
+
   // Starts a command record, and adds its per-shard operations.
   record& open(const client_context& client, merge how);
+  // The same for a SCAN call (merge::scan).
+  record& open_scan(const client_context& client, const scan_step& step);
+
+  // For the steps of multi-step commands, once the shards have answered: the
+  // one shard reply of record `index` (a record routed to one shard), and the
+  // integer replies of record `index` added up.
+  shard::reply_part part_of(std::size_t index) const;
+  shard::merged_count count_of(std::size_t index) const;
   void route(record& rec, shard::op_code code, std::string_view key,
              std::string_view value = {}, std::int64_t number = 0,
              std::uint8_t flags = 0, std::int64_t extra = 0);
@@ -197,6 +216,7 @@ private:
                 std::string_view key, std::string_view value,
                 std::int64_t number, std::uint8_t flags, std::int64_t extra = 0);
   std::string_view shard_reply(const ref& r) const;
+  shard::reply_parts parts_of(const record& rec) const;
 
   engine::routing_ptr routing_;
   shard::deadline_ms now_;
@@ -207,6 +227,8 @@ private:
   std::size_t externals_pending_ = 0;
   std::vector<record> records_;
   std::vector<ref> refs_;
+  std::vector<scan_step> scans_;
+  shard::batch_result failure_; // what part_of() answers for a failed record
   std::string local_;
   bool refuse_growth_ = false;
   std::string refuse_writes_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -351,4 +352,51 @@ TEST_F(Planner, SetexPsetexGetexGetdel) {
   EXPECT_EQ(run1({"GETDEL", "a"}), "$1\r\nv\r\n");
   EXPECT_EQ(run1({"GETDEL", "a"}), "$-1\r\n");
   EXPECT_EQ(run1({"EXISTS", "a"}), ":0\r\n");
+}
+
+TEST_F(Planner, KeysJoinsTheSharesOfEveryShardIntoOneArray) {
+  std::vector<std::vector<std::string>> cmds;
+  for (int i = 0; i < 40; ++i)
+    cmds.push_back({"SET", "k:" + std::to_string(i), "v"});
+  cmds.push_back({"SET", "other", "v"});
+  cmds.push_back({"KEYS", "k:*"});
+  auto replies = run(cmds);
+  const auto& keys = replies.back();
+  ASSERT_EQ(keys.substr(0, 5), "*40\r\n") << keys;
+  for (int i = 0; i < 40; ++i) {
+    auto k = "k:" + std::to_string(i);
+    auto bulk = "$" + std::to_string(k.size()) + "\r\n" + k + "\r\n";
+    EXPECT_NE(keys.find(bulk), std::string::npos) << k;
+  }
+  EXPECT_EQ(keys.find("other"), std::string::npos);
+}
+
+TEST_F(Planner, ScanCursorsVisitEveryKeyOnceAcrossShards) {
+  std::vector<std::vector<std::string>> cmds;
+  for (int i = 0; i < 300; ++i)
+    cmds.push_back({"SET", "k:" + std::to_string(i), "v"});
+  run(cmds);
+  std::multiset<std::string> seen;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    auto reply = run1({"SCAN", cursor, "COUNT", "50"});
+    // *2 $<n> cursor *<m> then m bulks.
+    ASSERT_EQ(reply.substr(0, 5), "*2\r\n$");
+    auto pos = reply.find("\r\n", 5);
+    pos += 2;
+    auto end = reply.find("\r\n", pos);
+    cursor = reply.substr(pos, end - pos);
+    pos = reply.find("\r\n", end + 2) + 2; // past *<m>
+    while (pos < reply.size()) {
+      auto len_end = reply.find("\r\n", pos);
+      auto len = std::stoul(reply.substr(pos + 1, len_end - pos - 1));
+      seen.insert(reply.substr(len_end + 2, len));
+      pos = len_end + 2 + len + 2;
+    }
+    ASSERT_LT(++calls, 10000);
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 300u);
+  for (int i = 0; i < 300; ++i)
+    EXPECT_EQ(seen.count("k:" + std::to_string(i)), 1u) << i;
 }

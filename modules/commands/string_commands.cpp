@@ -282,7 +282,7 @@ void plan_keys(plan& p, const client_context& client, const args& argv) {
 }
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: every shard lists its
-// keys in the cursor's stretch of scan positions (see table::run_scan); the
+// keys in the cursor's stretch of scan positions (see table::op_scan); the
 // reply's cursor says where the next stretch starts and how wide it is.
 void plan_scan(plan& p, const client_context& client, const args& argv) {
   std::uint64_t cursor = 0;
@@ -341,11 +341,8 @@ void plan_scan(plan& p, const client_context& client, const args& argv) {
     p.close_local(rec, begin);
     return;
   }
-  auto begin = p.local_bytes().size();
-  auto& rec = p.open(client, plan::merge::scan);
-  p.local_bytes() += std::to_string(start) + " " + std::to_string(span) + " "
-                     + std::to_string(count);
-  p.close_local(rec, begin);
+  auto& rec = p.open_scan(client, plan::scan_step{start, span,
+                                                   static_cast<std::uint64_t>(count)});
   p.route_to_all(rec, op_code::scan, pattern, static_cast<std::int64_t>(start),
                  static_cast<std::uint8_t>(span), strings ? 0 : 1);
 }

@@ -7,7 +7,6 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "modules/protocol/reply_reader.hpp"
 
 namespace stairkv::engine_manager {
 
@@ -188,12 +187,9 @@ void sample(Self* self) {
     self->request(s, std::chrono::seconds{5}, std::move(ask))
       .then(
         [self, t, routing](shard::batch_result& r) {
-          protocol::reply stats;
-          if (protocol::read_reply(r.reply(0), stats).status
-                == protocol::read_status::complete
-              && stats.elements.size() >= 6) {
-            t->total.keys += static_cast<std::uint64_t>(stats.elements[0].integer);
-            t->total.backlog += static_cast<std::uint64_t>(stats.elements[5].integer);
+          if (const auto* share = r.share(0)) {
+            t->total.keys += static_cast<std::uint64_t>(share->stats.keys);
+            t->total.backlog += static_cast<std::uint64_t>(share->stats.backlog);
           }
           if (--t->waiting > 0)
             return;

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "modules/gateway/session_commands.hpp"
-#include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
@@ -68,15 +67,14 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
       p.route(exists, shard::op_code::exists, dst);
     },
     [self, finish, src, dst, only_if_new](commands::plan& p, std::size_t first) mutable {
-      protocol::reply source;
-      auto peeked = reply_of(p, first);
-      if (protocol::read_reply(peeked, source).status != protocol::read_status::complete
-          || source.type != protocol::reply::kind::array || source.elements.size() != 2) {
-        finish(source.type == protocol::reply::kind::error ? peeked
-                                                           : "-ERR no such key\r\n");
+      auto source = p.part_of(first);
+      const auto* peeked = source.share();
+      if (peeked == nullptr || !peeked->found) {
+        finish(peeked == nullptr ? source.bytes() : "-ERR no such key\r\n");
         return;
       }
-      bool target_exists = reply_of(p, first + 1) != ":0\r\n";
+      auto exists = p.count_of(first + 1);
+      bool target_exists = !exists.error.empty() || exists.total != 0;
       if (src == dst) {
         finish(only_if_new ? ":0\r\n" : "+OK\r\n");
         return;
@@ -85,8 +83,8 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
         finish(":0\r\n");
         return;
       }
-      auto value = source.elements[0].text;
-      auto deadline = source.elements[1].integer;
+      std::string value{source.bytes()};
+      auto deadline = peeked->deadline;
       plan_step(
         self,
         [&](commands::plan& next) {
@@ -135,9 +133,9 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
         p.route(count, shard::op_code::exists, pairs[i]);
     },
     [self, finish, pairs](commands::plan& p, std::size_t first) mutable {
-      auto existing = reply_of(p, first);
-      if (existing != ":0\r\n") {
-        finish(existing.front() == '-' ? existing : ":0\r\n");
+      auto existing = p.count_of(first);
+      if (!existing.error.empty() || existing.total != 0) {
+        finish(!existing.error.empty() ? existing.error : ":0\r\n");
         return;
       }
       plan_step(

@@ -5,6 +5,7 @@
 // One batch per shard per cycle (not one message per command) is what keeps the
 // actor hop affordable when a read carries many commands.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,8 +24,7 @@ enum class op_code : std::uint8_t {
   strlen,     // :length
   count_keys, // :number of live keys in the shard
   flush,      // +OK, drops every key
-  stats,      // *8 :keys :keys_with_ttl :hits :misses :expired :backlog :avg_ttl_ms
-              //    :stale (keys past their deadline, not yet retired)
+  stats,      // no bytes; the share's table_stats
   // During a resize, sent by an old shard to the new ones it feeds: the keys that
   // came from old shard `number` of a staircase of `flags` stairs.
   count_keys_from, // :how many of them this shard holds
@@ -43,21 +43,24 @@ enum class op_code : std::uint8_t {
   incr_by_float, // INCRBYFLOAT: value = the increment (validated): the new value
   type,       // TYPE: +string or +none
   random_key, // keyless: a bulk key of this shard, or null when it is empty
-  keys,       // keyless: value = glob pattern: *n of the matching keys
+  keys,       // keyless: value = glob pattern: the matching keys as bulks, back
+              // to back (no array header); the share counts them
   // During a resize (see count_keys_from): the keys matching `value` that came
   // from old shard `number` of a staircase of `flags` stairs.
   keys_from,
   reset_stats, // keyless: +OK after zeroing hits, misses and expired (RESETSTAT)
-  // RENAME in two steps (see resp_gateway.cpp): `peek` answers *2 of the value
-  // and the deadline (:0 for none), or null; `rename_from` deletes the key (:1 /
-  // :0); `rename_to` stores value with deadline `number` (+OK).
+  // RENAME in two steps (see gateway/multi_step_commands.cpp): `peek` answers
+  // the raw value (not RESP) with found and deadline in its share; `rename_from`
+  // deletes the key (:1 / :0); `rename_to` stores value with deadline `number`
+  // (+OK).
   peek,
   rename_from,
   rename_to,
   // SCAN's share (keyless): the keys whose scan position (the low 32 bits of their
   // routing hash) lies in [number, number + 2^flags), matching the glob `value`
-  // (empty: all) and, with extra = 1, none (a TYPE other than string).
-  // *2 of :keys looked at (before MATCH) and *n of the keys.
+  // (empty: all) and, with extra = 1, none (a TYPE other than string): the
+  // keys as bulks, back to back; the share counts them and the keys looked at
+  // (before MATCH).
   scan,
   // During a resize: the same for the keys that came from old shard `extra >> 8`
   // of a staircase of `extra & 0xff` stairs (extra bit 63: the TYPE filter).
@@ -163,16 +166,48 @@ struct table_stats {
   std::int64_t stale = 0;
 };
 
+// The typed result of an operation whose answer the server reads or merges
+// itself instead of passing it on: `stats`, `peek`, `keys`/`keys_from` and
+// `scan`/`scan_from`. Their reply bytes are then not a RESP reply of their own
+// (see op_code), and this says the rest, so that nothing in the server parses
+// RESP text back.
+struct op_share {
+  std::uint32_t reply = 0;   // the reply's index in its batch_result
+  std::int64_t elements = 0; // keys, scan: the bulks that make up the reply bytes
+  std::int64_t looked = 0;   // scan: keys looked at (before MATCH)
+  bool found = false;        // peek: the key exists; the reply bytes are its value
+  deadline_ms deadline = no_deadline; // peek
+  table_stats stats;                  // stats
+};
+
 // The shard's answer to a batch: the RESP2 encoding of every operation's reply, back
-// to back, and where each one ends. Null replies are `$-1\r\n`; gateways speaking
-// RESP3 translate them when they copy the reply out.
+// to back, and where each one ends, plus the typed shares of the operations that
+// have one. Null replies are `$-1\r\n`; gateways speaking RESP3 translate them
+// when they copy the reply out.
 struct batch_result {
   std::string replies;
   std::vector<std::size_t> ends;
+  std::vector<op_share> shares; // in reply order
 
   std::string_view reply(std::size_t index) const {
     auto begin = index == 0 ? 0 : ends[index - 1];
     return {replies.data() + begin, ends[index] - begin};
+  }
+
+  // The share of the reply being written now (the next one to end).
+  op_share& add_share() {
+    shares.emplace_back();
+    shares.back().reply = static_cast<std::uint32_t>(ends.size());
+    return shares.back();
+  }
+
+  // The share of reply `index`, or nullptr (an operation without one, or one
+  // that answered with an error instead).
+  const op_share* share(std::size_t index) const {
+    auto it = std::lower_bound(
+      shares.begin(), shares.end(), index,
+      [](const op_share& s, std::size_t i) { return s.reply < i; });
+    return it != shares.end() && it->reply == index ? &*it : nullptr;
   }
 };
 

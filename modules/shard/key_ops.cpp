@@ -13,7 +13,7 @@
 namespace stairkv::shard {
 
 // DEL, and RENAME's first half (rename_from): :1 when the key was there.
-void table::op_del(const batch& work, const operation& op, std::string& out,
+void table::op_del(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
   auto key = work.key(op);
   auto* r = find_live(key, now);
@@ -21,20 +21,20 @@ void table::op_del(const batch& work, const operation& op, std::string& out,
     note(op.code == op_code::del ? key_event::del : key_event::rename_from, key);
     erase(r);
   }
-  protocol::reply_writer{out}.integer(r != nullptr ? 1 : 0);
+  protocol::reply_writer{out.replies}.integer(r != nullptr ? 1 : 0);
 }
 
-void table::op_exists(const batch& work, const operation& op, std::string& out,
+void table::op_exists(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  protocol::reply_writer{out}.integer(find_live(work.key(op), now) != nullptr ? 1 : 0);
+  protocol::reply_writer{out.replies}.integer(find_live(work.key(op), now) != nullptr ? 1 : 0);
 }
 
 // EXPIRE and friends (number: the new absolute deadline, flags: expire_flag
 // conditions): :1 when the deadline was set, or the key deleted because the
 // deadline has passed; :0 when the key is missing or a condition is not met.
-void table::op_expire(const batch& work, const operation& op, std::string& out,
+void table::op_expire(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   if (r == nullptr) {
@@ -72,7 +72,7 @@ void table::op_expire(const batch& work, const operation& op, std::string& out,
 }
 
 // PERSIST: :1 when a deadline was removed.
-void table::op_persist(const batch& work, const operation& op, std::string& out,
+void table::op_persist(const batch& work, const operation& op, batch_result& out,
                        deadline_ms now) {
   auto key = work.key(op);
   auto* r = find_live(key, now);
@@ -82,14 +82,14 @@ void table::op_persist(const batch& work, const operation& op, std::string& out,
     log_deadline(r);
     note(key_event::persist, key);
   }
-  protocol::reply_writer{out}.integer(had ? 1 : 0);
+  protocol::reply_writer{out.replies}.integer(had ? 1 : 0);
 }
 
 // TTL, PTTL, EXPIRETIME, PEXPIRETIME (flags: ttl_unit): -2 for a missing key,
 // -1 for one without a deadline.
-void table::op_ttl(const batch& work, const operation& op, std::string& out,
+void table::op_ttl(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   if (r == nullptr) {
@@ -118,29 +118,28 @@ void table::op_ttl(const batch& work, const operation& op, std::string& out,
   }
 }
 
-void table::op_type(const batch& work, const operation& op, std::string& out,
+void table::op_type(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
-  protocol::reply_writer{out}.simple(find_live(work.key(op), now) != nullptr ? "string"
+  protocol::reply_writer{out.replies}.simple(find_live(work.key(op), now) != nullptr ? "string"
                                                                              : "none");
 }
 
-// RENAME's read: *2 of the value and the deadline (:0 for none), or null.
-void table::op_peek(const batch& work, const operation& op, std::string& out,
+// RENAME's read: the raw value, with whether the key exists and its deadline
+// in the share.
+void table::op_peek(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
-  protocol::reply_writer reply{out};
+  auto& share = out.add_share();
   auto* r = find_live(work.key(op), now);
-  if (r == nullptr) {
-    reply.null();
+  if (r == nullptr)
     return;
-  }
-  reply.array(2);
-  reply.bulk(r->value());
-  reply.integer(r->deadline);
+  share.found = true;
+  share.deadline = r->deadline;
+  out.replies.append(r->value());
 }
 
 // RENAME's second half: stores the value with deadline `number` under the new
 // name (+OK).
-void table::op_rename_to(const batch& work, const operation& op, std::string& out,
+void table::op_rename_to(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   auto key = work.key(op);
   auto* r = find_live(key, now);
@@ -154,14 +153,14 @@ void table::op_rename_to(const batch& work, const operation& op, std::string& ou
   set_deadline(r, op.number);
   log_put(r);
   note(key_event::rename_to, key);
-  protocol::reply_writer{out}.simple("OK");
+  protocol::reply_writer{out.replies}.simple("OK");
 }
 
 // MEMORY USAGE: the bytes the key takes (its block, its share of the shard's
 // arrays, its deadline entry), or null; not counted as an access, as in Redis.
-void table::op_memory_usage(const batch& work, const operation& op, std::string& out,
+void table::op_memory_usage(const batch& work, const operation& op, batch_result& out,
                             deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto* r = entries_.find(work.key(op));
   if (r == nullptr || is_expired(*r, now)) {
     reply.null();
@@ -174,9 +173,9 @@ void table::op_memory_usage(const batch& work, const operation& op, std::string&
 }
 
 // RANDOMKEY's share: a key drawn uniformly from the dense array, or null.
-void table::op_random_key(const batch&, const operation&, std::string& out,
+void table::op_random_key(const batch&, const operation&, batch_result& out,
                           deadline_ms) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   if (entries_.size() == 0) {
     reply.null();
     return;
@@ -184,9 +183,10 @@ void table::op_random_key(const batch&, const operation&, std::string& out,
   reply.bulk(entries_.at(next_random() % entries_.size())->key());
 }
 
-// KEYS' share (value: the glob pattern): every live key matching it; keys_from
-// only those that came from old shard `number` of a staircase of `flags` stairs.
-void table::op_keys(const batch& work, const operation& op, std::string& out,
+// KEYS' share (value: the glob pattern): every live key matching it, as bulks
+// counted by the share; keys_from only those that came from old shard `number`
+// of a staircase of `flags` stairs.
+void table::op_keys(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
   auto pattern = work.value(op);
   bool filter = op.code == op_code::keys_from;
@@ -202,8 +202,8 @@ void table::op_keys(const batch& work, const operation& op, std::string& out,
     if (all || commands::glob_match(pattern, r.key()))
       found.push_back(r.key());
   });
-  protocol::reply_writer reply{out};
-  reply.array(found.size());
+  out.add_share().elements = static_cast<std::int64_t>(found.size());
+  protocol::reply_writer reply{out.replies};
   for (auto k : found)
     reply.bulk(k);
 }
@@ -214,7 +214,7 @@ void table::op_keys(const batch& work, const operation& op, std::string& out,
 // call to its last has a position, and every position is visited once. The
 // sorted view is rebuilt only when keys were added, removed or moved since the
 // last SCAN call.
-void table::op_scan(const batch& work, const operation& op, std::string& out,
+void table::op_scan(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
   if (scan_changes_ != entries_.changes()) {
     scan_order_.clear();
@@ -250,10 +250,10 @@ void table::op_scan(const batch& work, const operation& op, std::string& out,
       continue;
     found.push_back(r.key());
   }
-  protocol::reply_writer reply{out};
-  reply.array(2);
-  reply.integer(looked);
-  reply.array(found.size());
+  auto& share = out.add_share();
+  share.looked = looked;
+  share.elements = static_cast<std::int64_t>(found.size());
+  protocol::reply_writer reply{out.replies};
   for (auto k : found)
     reply.bulk(k);
 }

@@ -12,14 +12,14 @@ namespace stairkv::shard {
 
 // DBSIZE's share: the keys held (some may be past their deadline, not yet
 // retired, as in Redis).
-void table::op_count_keys(const batch&, const operation&, std::string& out,
+void table::op_count_keys(const batch&, const operation&, batch_result& out,
                           deadline_ms) {
-  protocol::reply_writer{out}.integer(static_cast<std::int64_t>(entries_.size()));
+  protocol::reply_writer{out.replies}.integer(static_cast<std::int64_t>(entries_.size()));
 }
 
 // During a resize: how many keys came from old shard `number` of a staircase
 // of `flags` stairs.
-void table::op_count_keys_from(const batch&, const operation& op, std::string& out,
+void table::op_count_keys_from(const batch&, const operation& op, batch_result& out,
                                deadline_ms) {
   auto origin = static_cast<std::size_t>(op.number);
   std::int64_t n = 0;
@@ -27,18 +27,18 @@ void table::op_count_keys_from(const batch&, const operation& op, std::string& o
     if (engine::shard_of(r.key(), op.flags) == origin)
       ++n;
   });
-  protocol::reply_writer{out}.integer(n);
+  protocol::reply_writer{out.replies}.integer(n);
 }
 
 // FLUSHALL's share: every key goes.
-void table::op_flush(const batch&, const operation&, std::string& out, deadline_ms) {
+void table::op_flush(const batch&, const operation&, batch_result& out, deadline_ms) {
   clear();
-  protocol::reply_writer{out}.simple("OK");
+  protocol::reply_writer{out.replies}.simple("OK");
 }
 
 // During a resize: the keys that came from old shard `number` of a staircase of
 // `flags` stairs go (and the journal records that scope).
-void table::op_flush_from(const batch&, const operation& op, std::string& out,
+void table::op_flush_from(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
   auto origin = static_cast<std::size_t>(op.number);
   std::vector<record*> doomed;
@@ -51,30 +51,20 @@ void table::op_flush_from(const batch&, const operation& op, std::string& out,
   ++changes_;
   if (journal_ != nullptr)
     journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
-  protocol::reply_writer{out}.simple("OK");
+  protocol::reply_writer{out.replies}.simple("OK");
 }
 
-// INFO's share: *8 of the figures of table_stats, in its order.
-void table::op_stats(const batch&, const operation&, std::string& out,
+// INFO's share: no bytes, the figures in the share.
+void table::op_stats(const batch&, const operation&, batch_result& out,
                      deadline_ms now) {
-  auto s = stats(now);
-  protocol::reply_writer reply{out};
-  reply.array(8);
-  reply.integer(s.keys);
-  reply.integer(s.keys_with_deadline);
-  reply.integer(s.hits);
-  reply.integer(s.misses);
-  reply.integer(s.expired);
-  reply.integer(s.backlog);
-  reply.integer(s.avg_ttl_ms);
-  reply.integer(s.stale);
+  out.add_share().stats = stats(now);
 }
 
 // CONFIG RESETSTAT's share: hits, misses and expired start again from zero.
-void table::op_reset_stats(const batch&, const operation&, std::string& out,
+void table::op_reset_stats(const batch&, const operation&, batch_result& out,
                            deadline_ms) {
   hits_ = misses_ = expired_ = 0;
-  protocol::reply_writer{out}.simple("OK");
+  protocol::reply_writer{out.replies}.simple("OK");
 }
 
 } // namespace stairkv::shard

@@ -16,7 +16,7 @@
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/clock.hpp"
-#include "modules/shard/merged_replies.hpp"
+#include "modules/shard/merge.hpp"
 #include "modules/shard/table.hpp"
 
 namespace stairkv::shard {
@@ -41,16 +41,27 @@ constexpr int pacing_factor = 6;
 
 // Where the reply of one operation of a forwarded batch comes from.
 struct op_route {
-  enum class kind : std::uint8_t { forwarded, summed, all_ok, local, concat, scan };
+  enum class kind : std::uint8_t { forwarded, summed, all_ok, local, joined };
   kind how = kind::local;
   std::uint32_t target = 0; // forwarded: which target, and which op there
   std::uint32_t index = 0;
-  std::uint32_t fan_begin = 0; // summed / all_ok: range in `fan`
+  std::uint32_t fan_begin = 0; // summed / all_ok / joined: range in `fan`
   std::uint32_t fan_end = 0;
   std::int64_t local_count = 0; // summed: this shard's own share
-  std::size_t local_begin = 0;  // local: bytes in `local`
-  std::size_t local_end = 0;
+  bool has_local = false;       // local / joined: this shard's reply `local_index`
+  std::uint32_t local_index = 0;
 };
+
+// Appends reply `p` (its bytes and its share, if any) to `out` as its next reply.
+void copy_part(const reply_part& p, batch_result& out) {
+  if (const auto* share = p.share()) {
+    auto& copy = out.add_share();
+    auto index = copy.reply;
+    copy = *share;
+    copy.reply = index;
+  }
+  out.replies.append(p.bytes());
+}
 
 // A client batch split over the new shards, waiting for their answers.
 struct forwarded_batch {
@@ -59,15 +70,16 @@ struct forwarded_batch {
   std::size_t waiting = 0;
   std::vector<op_route> routes;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> fan; // (target, op)
-  std::string local;
+  batch_result local; // this shard's own shares of keyless operations
 
-  // The replies a combined route merges: this shard's own (in `local`), then
-  // those of the new shards it asked.
-  std::vector<std::string_view> parts_of(const op_route& r) const {
-    std::vector<std::string_view> parts;
-    parts.emplace_back(local.data() + r.local_begin, r.local_end - r.local_begin);
+  // The replies a combined route merges: this shard's own, then those of the
+  // new shards it asked.
+  reply_parts parts_of(const op_route& r) const {
+    reply_parts parts;
+    if (r.has_local)
+      parts.push_back({&local, r.local_index});
     for (auto i = r.fan_begin; i < r.fan_end; ++i)
-      parts.push_back(results[fan[i].first].reply(fan[i].second));
+      parts.push_back({&results[fan[i].first], fan[i].second});
     return parts;
   }
 
@@ -77,17 +89,16 @@ struct forwarded_batch {
     protocol::reply_writer reply{out.replies};
     for (const auto& r : routes) {
       switch (r.how) {
-        case op_route::kind::forwarded: {
-          auto text = results[r.target].reply(r.index);
-          out.replies.append(text.data(), text.size());
+        case op_route::kind::forwarded:
+          copy_part({&results[r.target], r.index}, out);
           break;
-        }
         case op_route::kind::summed: {
+          // This shard's own count and the new shards' counts of its former keys.
           auto total = r.local_count;
-          for (auto i = r.fan_begin; i < r.fan_end; ++i) {
-            std::int64_t part = 0;
-            if (read_count(results[fan[i].first].reply(fan[i].second), part))
-              total += part;
+          for (const auto& part : parts_of(r)) {
+            std::int64_t n = 0;
+            if (read_integer_reply(part.bytes(), n))
+              total += n;
           }
           reply.integer(total);
           break;
@@ -96,42 +107,15 @@ struct forwarded_batch {
           reply.simple("OK");
           break;
         case op_route::kind::local:
-          out.replies.append(local, r.local_begin, r.local_end - r.local_begin);
+          copy_part({&local, r.local_index}, out);
           break;
-        case op_route::kind::scan: {
-          // *2 [:looked, *keys] from this shard and from each new shard, as one.
-          std::int64_t looked = 0;
-          std::int64_t total = 0;
-          std::vector<std::string_view> bodies;
-          for (auto part : parts_of(r)) {
-            std::int64_t share_looked = 0;
-            array_share keys;
-            if (!read_scan_share(part, share_looked, keys))
-              continue;
-            looked += share_looked;
-            total += keys.count;
-            bodies.push_back(keys.elements);
-          }
-          reply.array(2);
-          reply.integer(looked);
-          reply.array(static_cast<std::size_t>(total));
-          for (auto body : bodies)
-            out.replies.append(body);
-          break;
-        }
-        case op_route::kind::concat: {
-          // This shard's array and the new shards' arrays, as one.
-          std::int64_t total = 0;
-          std::vector<std::string_view> bodies;
-          for (auto part : parts_of(r)) {
-            array_share share;
-            if (!read_array(part, share))
-              continue;
-            total += share.count;
-            bodies.push_back(share.elements);
-          }
-          reply.array(static_cast<std::size_t>(total));
-          for (auto body : bodies)
+        case op_route::kind::joined: {
+          // keys or scan: this shard's elements and the new shards', as one share.
+          auto m = join_elements(parts_of(r));
+          auto& share = out.add_share();
+          share.elements = m.elements;
+          share.looked = m.looked;
+          for (auto body : m.bodies)
             out.replies.append(body);
           break;
         }
@@ -445,14 +429,13 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   auto range = engine::overlapping_shards(order.source_index, order.source_stairs,
                                           order.target_stairs);
   // A keyless operation's share of this shard: run here, reply kept in `local`.
+  batch here;
   auto run_here = [&](op_route& route, const operation& op) {
-    route.local_begin = pending->local.size();
-    batch one;
-    one.add(op.code, {}, work.value(op), op.number, op.flags, op.extra);
-    batch_result answer;
-    st->keys.execute(one, answer, now);
-    pending->local += answer.replies;
-    route.local_end = pending->local.size();
+    route.has_local = true;
+    route.local_index = static_cast<std::uint32_t>(pending->local.ends.size());
+    here.clear();
+    here.add(op.code, {}, work.value(op), op.number, op.flags, op.extra);
+    st->keys.execute(here, pending->local, now);
   };
   // Its share of the new shards that hold this shard's former keys.
   auto fan_out = [&](op_route& route, op_code code, std::string_view value,
@@ -464,7 +447,6 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     }
     route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
   };
-  protocol::reply_writer local{pending->local};
   for (std::size_t i = 0; i < work.ops.size(); ++i) {
     const auto& op = work.ops[i];
     auto& route = pending->routes[i];
@@ -492,14 +474,14 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         fan_out(route, op_code::flush_from, {}, op.number, op.flags, 0);
         break;
       case op_code::keys:
-        route.how = op_route::kind::concat;
+        route.how = op_route::kind::joined;
         run_here(route, op);
         fan_out(route, op_code::keys_from, work.value(op),
                 static_cast<std::int64_t>(order.source_index),
                 static_cast<std::uint8_t>(order.source_stairs), 0);
         break;
       case op_code::scan: {
-        route.how = op_route::kind::scan;
+        route.how = op_route::kind::joined;
         run_here(route, op);
         auto origin = (static_cast<std::int64_t>(order.source_index) << 8)
                       | static_cast<std::int64_t>(order.source_stairs)

@@ -12,9 +12,9 @@
 namespace stairkv::shard {
 
 // GET: the value, or null (a miss).
-void table::op_get(const batch& work, const operation& op, std::string& out,
+void table::op_get(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   if (auto* r = find_live(key, now)) {
     ++hits_;
@@ -28,9 +28,9 @@ void table::op_get(const batch& work, const operation& op, std::string& out,
 
 // SET key value [NX|XX] [GET] [EX|PX|KEEPTTL]: options were validated by the planner;
 // here only the conditions that depend on the stored value are decided.
-void table::op_set(const batch& work, const operation& op, std::string& out,
+void table::op_set(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto deadline = op.number;
   auto* current = find_live(key, now);
@@ -70,9 +70,9 @@ void table::op_set(const batch& work, const operation& op, std::string& out,
 }
 
 // APPEND: the new length; a missing key starts empty.
-void table::op_append(const batch& work, const operation& op, std::string& out,
+void table::op_append(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto more = work.value(op);
   auto* r = find_live(key, now);
@@ -90,9 +90,9 @@ void table::op_append(const batch& work, const operation& op, std::string& out,
 }
 
 // STRLEN: the value's length, 0 for a missing key.
-void table::op_strlen(const batch& work, const operation& op, std::string& out,
+void table::op_strlen(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   if (r == nullptr)
@@ -103,9 +103,9 @@ void table::op_strlen(const batch& work, const operation& op, std::string& out,
 // INCRBY and friends (number: the increment): the stored string must be a
 // Redis-strict 64-bit integer; a missing key counts as 0. The key keeps its
 // deadline, as in Redis.
-void table::op_incr_by(const batch& work, const operation& op, std::string& out,
+void table::op_incr_by(const batch& work, const operation& op, batch_result& out,
                        deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto delta = op.number;
   auto* r = find_live(key, now);
@@ -138,9 +138,9 @@ void table::op_incr_by(const batch& work, const operation& op, std::string& out,
 // INCRBYFLOAT (value: the increment): Redis's long double arithmetic and its
 // human-friendly formatting (17 digits, trailing zeros cut); the key keeps its
 // deadline.
-void table::op_incr_by_float(const batch& work, const operation& op, std::string& out,
+void table::op_incr_by_float(const batch& work, const operation& op, batch_result& out,
                              deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   long double current = 0;
@@ -169,9 +169,9 @@ void table::op_incr_by_float(const batch& work, const operation& op, std::string
 
 // GETRANGE (number: start, extra: end): inclusive bounds, negative ones counted
 // from the end, clamped as Redis clamps them; a missing key is an empty string.
-void table::op_get_range(const batch& work, const operation& op, std::string& out,
+void table::op_get_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto start = op.number;
   auto end = op.extra;
   auto* r = find_live(work.key(op), now);
@@ -201,9 +201,9 @@ void table::op_get_range(const batch& work, const operation& op, std::string& ou
 
 // SETRANGE (number: the offset): overwrites from the offset, padding with zero
 // bytes; an empty value changes nothing (and creates no key).
-void table::op_set_range(const batch& work, const operation& op, std::string& out,
+void table::op_set_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto offset = op.number;
   auto value = work.value(op);
@@ -237,9 +237,9 @@ void table::op_set_range(const batch& work, const operation& op, std::string& ou
 }
 
 // GETDEL: the value (or null), and the key is gone.
-void table::op_get_delete(const batch& work, const operation& op, std::string& out,
+void table::op_get_delete(const batch& work, const operation& op, batch_result& out,
                           deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   if (r == nullptr) {
@@ -255,9 +255,9 @@ void table::op_get_delete(const batch& work, const operation& op, std::string& o
 
 // GETEX (flags: getex_mode, number: the deadline for `set`): the value, and the
 // deadline kept, set or removed. A deadline already past deletes the key.
-void table::op_get_expire(const batch& work, const operation& op, std::string& out,
+void table::op_get_expire(const batch& work, const operation& op, batch_result& out,
                           deadline_ms now) {
-  protocol::reply_writer reply{out};
+  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now);
   if (r == nullptr) {

@@ -226,7 +226,7 @@ void table::compact_deadlines(bool always) {
 
 // One function per operation, in the file of its family: string_ops.cpp,
 // key_ops.cpp, server_ops.cpp.
-void table::run(const batch& work, const operation& op, std::string& out,
+void table::run(const batch& work, const operation& op, batch_result& out,
                 deadline_ms now) {
   switch (op.code) {
     case op_code::get: return op_get(work, op, out, now);
@@ -281,7 +281,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       out.ends.push_back(out.replies.size());
       continue;
     }
-    run(work, op, out.replies, now);
+    run(work, op, out, now);
     out.ends.push_back(out.replies.size());
   }
   // Down to the bound again, and the deadline queue kept compact.

@@ -208,38 +208,38 @@ private:
 
   // -- operations: one per op_code (batch.hpp says what each answers) --------
   // Each appends its reply to `out`; `now` is the batch's clock reading.
-  void run(const batch& work, const operation& op, std::string& out, deadline_ms now);
+  void run(const batch& work, const operation& op, batch_result& out, deadline_ms now);
   // strings (string_ops.cpp)
-  void op_get(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_set(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_append(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_strlen(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_incr_by(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_incr_by_float(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_get_range(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_set_range(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_get_delete(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_get_expire(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_get(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_set(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_append(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_strlen(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_incr_by(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_incr_by_float(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_get_range(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_set_range(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_get_delete(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_get_expire(const batch&, const operation&, batch_result& out, deadline_ms now);
   // keys of any type (key_ops.cpp)
-  void op_del(const batch&, const operation&, std::string& out, deadline_ms now); // also rename_from
-  void op_exists(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_expire(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_persist(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_ttl(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_type(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_peek(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_rename_to(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_memory_usage(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_random_key(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_keys(const batch&, const operation&, std::string& out, deadline_ms now); // also keys_from
-  void op_scan(const batch&, const operation&, std::string& out, deadline_ms now); // also scan_from
+  void op_del(const batch&, const operation&, batch_result& out, deadline_ms now); // also rename_from
+  void op_exists(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_expire(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_persist(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_ttl(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_type(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_peek(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_rename_to(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_memory_usage(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_random_key(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_keys(const batch&, const operation&, batch_result& out, deadline_ms now); // also keys_from
+  void op_scan(const batch&, const operation&, batch_result& out, deadline_ms now); // also scan_from
   // server commands (server_ops.cpp)
-  void op_count_keys(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_count_keys_from(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_flush(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_flush_from(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_stats(const batch&, const operation&, std::string& out, deadline_ms now);
-  void op_reset_stats(const batch&, const operation&, std::string& out, deadline_ms now);
+  void op_count_keys(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_count_keys_from(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_flush(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_flush_from(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_reset_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
 
   record_set entries_;
   expiry::deadline_queue deadlines_;

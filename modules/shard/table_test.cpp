@@ -168,14 +168,73 @@ TEST(ShardTable, FlushDropsEveryKeyAndCountKeysSeesIt) {
   EXPECT_EQ(t.stats().keys_with_deadline, 0);
 }
 
-TEST(ShardTable, StatsReplyCarriesKeysDeadlinesHitsMissesExpired) {
+// Runs one operation and returns its result whole (bytes and typed share).
+batch_result run_one(table& t, op_code code, std::string_view key,
+                     std::string_view value = {}, std::int64_t number = 0,
+                     std::uint8_t flags = 0) {
+  batch work;
+  work.add(code, key, value, number, flags);
+  batch_result out;
+  t.execute(work, out, now);
+  return out;
+}
+
+TEST(ShardTable, StatsShareCarriesKeysDeadlinesHitsMissesExpired) {
   table t;
   run1(t, op_code::set, "a", "1", now + 10);
   run1(t, op_code::get, "a");
   run1(t, op_code::get, "b");
   t.note_backlog(3);
-  EXPECT_EQ(run1(t, op_code::stats, {}),
-            "*8\r\n:1\r\n:1\r\n:1\r\n:1\r\n:0\r\n:3\r\n:10\r\n:0\r\n");
+  auto out = run_one(t, op_code::stats, {});
+  EXPECT_EQ(out.reply(0), "");
+  const auto* share = out.share(0);
+  ASSERT_NE(share, nullptr);
+  EXPECT_EQ(share->stats.keys, 1);
+  EXPECT_EQ(share->stats.keys_with_deadline, 1);
+  EXPECT_EQ(share->stats.hits, 1);
+  EXPECT_EQ(share->stats.misses, 1);
+  EXPECT_EQ(share->stats.expired, 0);
+  EXPECT_EQ(share->stats.backlog, 3);
+  EXPECT_EQ(share->stats.avg_ttl_ms, 10);
+  EXPECT_EQ(share->stats.stale, 0);
+}
+
+TEST(ShardTable, PeekShareSaysFoundAndDeadlineBesideTheRawValue) {
+  table t;
+  run1(t, op_code::set, "a", "v\r\n1", now + 10);
+  auto found = run_one(t, op_code::peek, "a");
+  EXPECT_EQ(found.reply(0), "v\r\n1");
+  ASSERT_NE(found.share(0), nullptr);
+  EXPECT_TRUE(found.share(0)->found);
+  EXPECT_EQ(found.share(0)->deadline, now + 10);
+  auto missing = run_one(t, op_code::peek, "b");
+  EXPECT_EQ(missing.reply(0), "");
+  ASSERT_NE(missing.share(0), nullptr);
+  EXPECT_FALSE(missing.share(0)->found);
+}
+
+TEST(ShardTable, KeysShareCountsTheBulksItHoldsAndSharesFollowTheirReplies) {
+  table t;
+  run1(t, op_code::set, "k1", "1");
+  run1(t, op_code::set, "k2", "2");
+  run1(t, op_code::set, "other", "3");
+  batch work;
+  work.add(op_code::get, "k1");
+  work.add(op_code::keys, {}, "k*");
+  work.add(op_code::exists, "other");
+  work.add(op_code::keys, {}, "none*");
+  batch_result out;
+  t.execute(work, out, now);
+  EXPECT_EQ(out.share(0), nullptr);
+  EXPECT_EQ(out.share(2), nullptr);
+  ASSERT_NE(out.share(1), nullptr);
+  EXPECT_EQ(out.share(1)->elements, 2);
+  auto bulks = std::string{out.reply(1)};
+  EXPECT_TRUE(bulks == "$2\r\nk1\r\n$2\r\nk2\r\n" || bulks == "$2\r\nk2\r\n$2\r\nk1\r\n")
+    << bulks;
+  ASSERT_NE(out.share(3), nullptr);
+  EXPECT_EQ(out.share(3)->elements, 0);
+  EXPECT_EQ(out.reply(3), "");
 }
 
 TEST(ShardTable, StaleCountsKeysPastTheirDeadlineNotYetRetired) {

@@ -1,0 +1,125 @@
+#pragma once
+
+// The one place that combines shard replies into one: used by plans (a command
+// whose keys or keyless work spread over shards) and by an old shard during a
+// resize (its own share plus those of the new shards that hold its former keys).
+// Both gather their parts with these functions and only render differently:
+// a plan to the client's RESP, a shard back into a batch_result.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "modules/protocol/number.hpp"
+#include "modules/shard/batch.hpp"
+
+namespace stairkv::shard {
+
+// One shard reply among those a merge combines.
+struct reply_part {
+  const batch_result* result;
+  std::size_t index;
+
+  std::string_view bytes() const {
+    return result->reply(index);
+  }
+  const op_share* share() const {
+    return result->share(index);
+  }
+  // Whether the shard answered with an error (which a merge passes on).
+  bool is_error() const {
+    auto b = bytes();
+    return !b.empty() && b.front() == '-';
+  }
+};
+
+using reply_parts = std::vector<reply_part>;
+
+// Integer replies added up (DEL, EXISTS, DBSIZE). Integers are replies clients
+// also get verbatim from a single shard, so this is the one merge that reads
+// RESP: ":<n>\r\n". The first part that is not an integer is the answer instead.
+struct merged_count {
+  std::int64_t total = 0;
+  std::string_view error; // non-empty: pass this on instead
+};
+
+inline bool read_integer_reply(std::string_view reply, std::int64_t& value) {
+  if (reply.size() < 3 || reply.front() != ':')
+    return false;
+  return protocol::parse_int64(reply.substr(1, reply.size() - 3), value);
+}
+
+inline merged_count sum_counts(const reply_parts& parts) {
+  merged_count m;
+  for (const auto& p : parts) {
+    std::int64_t n = 0;
+    if (!read_integer_reply(p.bytes(), n)) {
+      m.error = p.bytes();
+      return m;
+    }
+    m.total += n;
+  }
+  return m;
+}
+
+// The first error among the parts, or empty (MSET, FLUSHALL: +OK otherwise).
+inline std::string_view first_error(const reply_parts& parts) {
+  for (const auto& p : parts)
+    if (p.is_error())
+      return p.bytes();
+  return {};
+}
+
+// The elements of keys/scan shares joined: the counts added, the bulks kept in
+// order, the keys looked at summed (SCAN).
+struct merged_elements {
+  std::int64_t elements = 0;
+  std::int64_t looked = 0;
+  std::vector<std::string_view> bodies;
+  std::string_view error; // non-empty: a part answered with this error
+};
+
+inline merged_elements join_elements(const reply_parts& parts) {
+  merged_elements m;
+  m.bodies.reserve(parts.size());
+  for (const auto& p : parts) {
+    const auto* share = p.share();
+    if (share == nullptr) {
+      m.error = p.bytes();
+      return m;
+    }
+    m.elements += share->elements;
+    m.looked += share->looked;
+    m.bodies.push_back(p.bytes());
+  }
+  return m;
+}
+
+// The statistics of several shards as one (INFO): sums, and the mean time left
+// weighted by each shard's keys with a deadline. Parts without figures (a shard
+// that could not answer) count as empty.
+inline table_stats sum_stats(const reply_parts& parts) {
+  table_stats total;
+  double ttl_weighted = 0;
+  for (const auto& p : parts) {
+    const auto* share = p.share();
+    if (share == nullptr)
+      continue;
+    const auto& s = share->stats;
+    total.keys += s.keys;
+    total.keys_with_deadline += s.keys_with_deadline;
+    total.hits += s.hits;
+    total.misses += s.misses;
+    total.expired += s.expired;
+    total.backlog += s.backlog;
+    total.stale += s.stale;
+    ttl_weighted += static_cast<double>(s.avg_ttl_ms)
+                    * static_cast<double>(s.keys_with_deadline);
+  }
+  if (total.keys_with_deadline > 0)
+    total.avg_ttl_ms = static_cast<std::int64_t>(
+      ttl_weighted / static_cast<double>(total.keys_with_deadline));
+  return total;
+}
+
+} // namespace stairkv::shard
