@@ -2,12 +2,12 @@
 // and the string commands that set or take a deadline on the way (SETEX, PSETEX,
 // GETEX, GETDEL). Deadlines are absolute Unix milliseconds, computed here once.
 
-#include <limits>
 #include <string>
 
+#include "modules/commands/options.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
-#include "modules/protocol/number.hpp"
+#include "modules/protocol/errors.hpp"
 
 namespace stairkv::commands {
 
@@ -15,51 +15,16 @@ namespace {
 
 using shard::op_code;
 
-constexpr std::string_view not_an_integer =
-  "ERR value is not an integer or out of range";
-constexpr auto max_ms = std::numeric_limits<std::int64_t>::max();
-
-std::string invalid_expire(std::string_view command) {
-  std::string msg = "ERR invalid expire time in '";
-  msg.append(command);
-  msg.append("' command");
-  return msg;
-}
-
-
-enum class unit { seconds, millis };
-
-// Turns a client's expire amount into an absolute deadline the way Redis does:
-// seconds are scaled to milliseconds, relative amounts added to now, and any
-// overflow on the way is an invalid expire time. Returns false after replying.
-bool to_deadline(plan& p, const client_context& client, std::string_view command,
-                 std::string_view amount_text, unit u, bool relative,
-                 std::int64_t& deadline) {
-  std::int64_t amount = 0;
-  if (!protocol::parse_int64(amount_text, amount)) {
-    reply_error(p, client, not_an_integer);
+// Plans nothing and replies `error` unless it is empty.
+bool failed(plan& p, const client_context& client, const std::string& error) {
+  if (error.empty())
     return false;
-  }
-  if (u == unit::seconds) {
-    if (amount > max_ms / 1000 || amount < std::numeric_limits<std::int64_t>::min() / 1000) {
-      reply_error(p, client, invalid_expire(command));
-      return false;
-    }
-    amount *= 1000;
-  }
-  if (relative) {
-    if (amount > max_ms - p.now()) {
-      reply_error(p, client, invalid_expire(command));
-      return false;
-    }
-    amount += p.now();
-  }
-  deadline = amount;
+  reply_error(p, client, error);
   return true;
 }
 
 void plan_expire_generic(plan& p, const client_context& client, const args& argv,
-                         unit u, bool relative) {
+                         expiry_unit unit) {
   auto command = to_lower(argv[0]);
   std::uint8_t flags = 0;
   for (std::size_t i = 3; i < argv.size(); ++i) {
@@ -89,7 +54,8 @@ void plan_expire_generic(plan& p, const client_context& client, const args& argv
     return;
   }
   std::int64_t deadline = 0;
-  if (!to_deadline(p, client, command, argv[2], u, relative, deadline))
+  if (failed(p, client,
+             to_deadline(argv[2], unit, amount_rule::any, p.now(), command, deadline)))
     return;
   auto& rec = p.open(client, plan::merge::single);
   p.route(rec, op_code::expire, argv[1], {}, deadline, flags);
@@ -102,19 +68,10 @@ void plan_ttl_generic(plan& p, const client_context& client, const args& argv,
 }
 
 void plan_set_with_expire(plan& p, const client_context& client, const args& argv,
-                          unit u) {
-  std::int64_t amount = 0;
-  if (!protocol::parse_int64(argv[2], amount)) {
-    reply_error(p, client, not_an_integer);
-    return;
-  }
-  auto command = to_lower(argv[0]);
-  if (amount <= 0) {
-    reply_error(p, client, invalid_expire(command));
-    return;
-  }
+                          expiry_unit unit) {
   std::int64_t deadline = 0;
-  if (!to_deadline(p, client, command, argv[2], u, true, deadline))
+  if (failed(p, client, to_deadline(argv[2], unit, amount_rule::positive, p.now(),
+                                    to_lower(argv[0]), deadline)))
     return;
   auto& rec = p.open(client, plan::merge::single);
   p.route(rec, op_code::set, argv[1], argv[3], deadline, 0);
@@ -125,16 +82,16 @@ void plan_set_with_expire(plan& p, const client_context& client, const args& arg
 // EXPIRE key seconds [NX|XX|GT|LT], and PEXPIRE / EXPIREAT / PEXPIREAT likewise.
 // A deadline already past deletes the key (and counts as set), as in Redis.
 void plan_expire(plan& p, const client_context& c, const args& a) {
-  plan_expire_generic(p, c, a, unit::seconds, true);
+  plan_expire_generic(p, c, a, expiry_unit::seconds);
 }
 void plan_pexpire(plan& p, const client_context& c, const args& a) {
-  plan_expire_generic(p, c, a, unit::millis, true);
+  plan_expire_generic(p, c, a, expiry_unit::millis);
 }
 void plan_expireat(plan& p, const client_context& c, const args& a) {
-  plan_expire_generic(p, c, a, unit::seconds, false);
+  plan_expire_generic(p, c, a, expiry_unit::unix_seconds);
 }
 void plan_pexpireat(plan& p, const client_context& c, const args& a) {
-  plan_expire_generic(p, c, a, unit::millis, false);
+  plan_expire_generic(p, c, a, expiry_unit::unix_millis);
 }
 
 // TTL rounds to the nearest second, as Redis does; the others are exact.
@@ -159,10 +116,10 @@ void plan_persist(plan& p, const client_context& client, const args& argv) {
 // SETEX key seconds value / PSETEX key milliseconds value: a SET with a deadline;
 // a non-positive time is refused before anything is written.
 void plan_setex(plan& p, const client_context& c, const args& a) {
-  plan_set_with_expire(p, c, a, unit::seconds);
+  plan_set_with_expire(p, c, a, expiry_unit::seconds);
 }
 void plan_psetex(plan& p, const client_context& c, const args& a) {
-  plan_set_with_expire(p, c, a, unit::millis);
+  plan_set_with_expire(p, c, a, expiry_unit::millis);
 }
 
 void plan_getdel(plan& p, const client_context& client, const args& argv) {
@@ -176,29 +133,16 @@ void plan_getex(plan& p, const client_context& client, const args& argv) {
   std::int64_t deadline = 0;
   if (argv.size() > 2) {
     auto opt = argv[2];
-    bool timed = equals_ignoring_case(opt, "ex") || equals_ignoring_case(opt, "px")
-                 || equals_ignoring_case(opt, "exat")
-                 || equals_ignoring_case(opt, "pxat");
+    auto unit = expiry_option(opt);
     if (equals_ignoring_case(opt, "persist") && argv.size() == 3) {
       mode = shard::getex_mode::persist;
-    } else if (timed && argv.size() == 4) {
-      std::int64_t amount = 0;
-      if (!protocol::parse_int64(argv[3], amount)) {
-        reply_error(p, client, not_an_integer);
-        return;
-      }
-      if (amount <= 0) {
-        reply_error(p, client, invalid_expire("getex"));
-        return;
-      }
-      bool seconds = equals_ignoring_case(opt, "ex") || equals_ignoring_case(opt, "exat");
-      bool relative = equals_ignoring_case(opt, "ex") || equals_ignoring_case(opt, "px");
-      if (!to_deadline(p, client, "getex", argv[3],
-                       seconds ? unit::seconds : unit::millis, relative, deadline))
+    } else if (unit != expiry_unit::none && argv.size() == 4) {
+      if (failed(p, client, to_deadline(argv[3], unit, amount_rule::positive, p.now(),
+                                        "getex", deadline)))
         return;
       mode = shard::getex_mode::set;
     } else {
-      reply_error(p, client, "ERR syntax error");
+      reply_error(p, client, protocol::errors::syntax);
       return;
     }
   }

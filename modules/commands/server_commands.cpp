@@ -6,6 +6,7 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
@@ -68,7 +69,7 @@ void write_command_docs(protocol::reply_writer& out, const command_spec& spec) {
 // PING [message]
 void plan_ping(plan& p, const client_context& client, const args& argv) {
   if (argv.size() > 2) {
-    reply_error(p, client, "ERR wrong number of arguments for 'ping' command");
+    reply_error(p, client, protocol::errors::wrong_arity("ping"));
     return;
   }
   reply_local(p, client, [&](protocol::reply_writer& out) {
@@ -88,7 +89,7 @@ void plan_echo(plan& p, const client_context& client, const args& argv) {
 void plan_select(plan& p, const client_context& client, const args& argv) {
   std::int64_t db = 0;
   if (!protocol::parse_int64(argv[1], db)) {
-    reply_error(p, client, "ERR value is not an integer or out of range");
+    reply_error(p, client, protocol::errors::not_an_integer);
     return;
   }
   if (db != 0) {
@@ -108,7 +109,7 @@ void plan_flush(plan& p, const client_context& client, const args& argv) {
   if (argv.size() > 2
       || (argv.size() == 2 && !equals_ignoring_case(argv[1], "async")
           && !equals_ignoring_case(argv[1], "sync"))) {
-    reply_error(p, client, "ERR syntax error");
+    reply_error(p, client, protocol::errors::syntax);
     return;
   }
   auto& rec = p.open(client, plan::merge::all_ok);
@@ -170,9 +171,7 @@ void plan_command(plan& p, const client_context& client, const args& argv) {
         write_command_docs(out, *spec);
     });
   } else {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try COMMAND HELP.");
+    auto msg = protocol::errors::unknown_subcommand(sub, "COMMAND");
     reply_error(p, client, msg);
   }
 }
@@ -202,9 +201,7 @@ void plan_function(plan& p, const client_context& client, const args& argv) {
   } else if (equals_ignoring_case(sub, "list")) {
     reply_local(p, client, [](protocol::reply_writer& out) { out.array(0); });
   } else {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try FUNCTION HELP.");
+    auto msg = protocol::errors::unknown_subcommand(sub, "FUNCTION");
     reply_error(p, client, msg);
   }
 }

@@ -7,8 +7,10 @@
 #include <limits>
 #include <string>
 
+#include "modules/commands/options.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -17,11 +19,8 @@ namespace stairkv::commands {
 
 namespace {
 
+using protocol::errors::not_an_integer;
 using shard::op_code;
-
-constexpr std::string_view not_an_integer =
-  "ERR value is not an integer or out of range";
-
 
 // A command on one key whose reply is that key's shard reply.
 void route_single(plan& p, const client_context& client, op_code code,
@@ -55,15 +54,14 @@ void plan_get(plan& p, const client_context& client, const args& argv) {
 // expire value; the expire time becomes an absolute deadline here, once, so that
 // the shard never needs to know when the command arrived.
 void plan_set(plan& p, const client_context& client, const args& argv) {
-  enum class unit { none, seconds, millis, unix_seconds, unix_millis };
   std::uint8_t flags = 0;
-  unit expire_unit = unit::none;
-  std::string_view expire_arg;
+  auto unit = expiry_unit::none;
+  std::string_view amount;
   for (std::size_t i = 3; i < argv.size(); ++i) {
     auto opt = argv[i];
     bool has_next = i + 1 < argv.size();
-    auto timed = expire_unit != unit::none
-                 || (flags & shard::set_flag::keep_ttl);
+    auto timed = unit != expiry_unit::none || (flags & shard::set_flag::keep_ttl);
+    auto option_unit = expiry_option(opt);
     if (equals_ignoring_case(opt, "nx")
         && !(flags & shard::set_flag::only_if_present)) {
       flags |= shard::set_flag::only_if_absent;
@@ -74,49 +72,21 @@ void plan_set(plan& p, const client_context& client, const args& argv) {
       flags |= shard::set_flag::return_old;
     } else if (equals_ignoring_case(opt, "keepttl") && !timed) {
       flags |= shard::set_flag::keep_ttl;
-    } else if (has_next && !timed
-               && (equals_ignoring_case(opt, "ex")
-                   || equals_ignoring_case(opt, "px")
-                   || equals_ignoring_case(opt, "exat")
-                   || equals_ignoring_case(opt, "pxat"))) {
-      if (equals_ignoring_case(opt, "ex"))
-        expire_unit = unit::seconds;
-      else if (equals_ignoring_case(opt, "px"))
-        expire_unit = unit::millis;
-      else if (equals_ignoring_case(opt, "exat"))
-        expire_unit = unit::unix_seconds;
-      else
-        expire_unit = unit::unix_millis;
-      expire_arg = argv[++i];
+    } else if (option_unit != expiry_unit::none && has_next && !timed) {
+      unit = option_unit;
+      amount = argv[++i];
     } else {
-      reply_error(p, client, "ERR syntax error");
+      reply_error(p, client, protocol::errors::syntax);
       return;
     }
   }
   shard::deadline_ms deadline = shard::no_deadline;
-  if (expire_unit != unit::none) {
-    std::int64_t amount = 0;
-    if (!protocol::parse_int64(expire_arg, amount)) {
-      reply_error(p, client, not_an_integer);
+  if (unit != expiry_unit::none) {
+    auto error = to_deadline(amount, unit, amount_rule::positive, p.now(), "set", deadline);
+    if (!error.empty()) {
+      reply_error(p, client, error);
       return;
     }
-    constexpr auto max = std::numeric_limits<std::int64_t>::max();
-    bool in_seconds = expire_unit == unit::seconds
-                      || expire_unit == unit::unix_seconds;
-    bool relative = expire_unit == unit::seconds || expire_unit == unit::millis;
-    if (amount <= 0 || (in_seconds && amount > max / 1000)) {
-      reply_error(p, client, "ERR invalid expire time in 'set' command");
-      return;
-    }
-    auto millis = in_seconds ? amount * 1000 : amount;
-    if (relative) {
-      if (millis > max - p.now()) {
-        reply_error(p, client, "ERR invalid expire time in 'set' command");
-        return;
-      }
-      millis += p.now();
-    }
-    deadline = millis;
   }
   route_single(p, client, op_code::set, argv[1], argv[2], deadline, flags);
 }
@@ -132,7 +102,7 @@ void plan_mget(plan& p, const client_context& client, const args& argv) {
 // its pairs in order, so a key named twice ends with its last value.
 void plan_mset(plan& p, const client_context& client, const args& argv) {
   if (argv.size() % 2 == 0) {
-    reply_error(p, client, "ERR wrong number of arguments for 'mset' command");
+    reply_error(p, client, protocol::errors::wrong_arity("mset"));
     return;
   }
   auto& rec = p.open(client, plan::merge::all_ok);
@@ -165,7 +135,7 @@ void plan_decrby(plan& p, const client_context& client, const args& argv) {
     return;
   }
   if (delta == std::numeric_limits<std::int64_t>::min()) {
-    reply_error(p, client, "ERR decrement would overflow");
+    reply_error(p, client, protocol::errors::decrement_overflow);
     return;
   }
   plan_incr_by(p, client, argv[1], -delta);
@@ -236,7 +206,7 @@ void plan_setrange(plan& p, const client_context& client, const args& argv) {
 void plan_incrbyfloat(plan& p, const client_context& client, const args& argv) {
   long double delta = 0;
   if (!protocol::parse_long_double(argv[2], delta)) {
-    reply_error(p, client, "ERR value is not a valid float");
+    reply_error(p, client, protocol::errors::not_a_float);
     return;
   }
   route_single(p, client, op_code::incr_by_float, argv[1], argv[2]);
@@ -252,9 +222,7 @@ void plan_type(plan& p, const client_context& client, const args& argv) {
 void plan_memory(plan& p, const client_context& client, const args& argv) {
   auto sub = argv[1];
   if (!equals_ignoring_case(sub, "usage")) {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try MEMORY HELP.");
+    auto msg = protocol::errors::unknown_subcommand(sub, "MEMORY");
     reply_error(p, client, msg);
     return;
   }
@@ -285,47 +253,15 @@ void plan_keys(plan& p, const client_context& client, const args& argv) {
 // keys in the cursor's stretch of scan positions (see table::op_scan); the
 // reply's cursor says where the next stretch starts and how wide it is.
 void plan_scan(plan& p, const client_context& client, const args& argv) {
-  std::uint64_t cursor = 0;
-  {
-    // Redis reads the cursor as an unsigned 64-bit number.
-    auto text = argv[1];
-    bool digits = !text.empty() && text.size() <= 20
-                  && std::all_of(text.begin(), text.end(),
-                                 [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits) {
-      reply_error(p, client, "ERR invalid cursor");
-      return;
-    }
-    cursor = std::strtoull(std::string{text}.c_str(), nullptr, 10);
+  scan_options options;
+  if (auto error = read_scan_options(argv, 1, options); !error.empty()) {
+    reply_error(p, client, error);
+    return;
   }
-  std::string_view pattern;
-  std::int64_t count = 10;
-  bool strings = true;
-  for (std::size_t i = 2; i < argv.size(); i += 2) {
-    if (i + 1 >= argv.size()) {
-      reply_error(p, client, "ERR syntax error");
-      return;
-    }
-    if (equals_ignoring_case(argv[i], "match")) {
-      pattern = argv[i + 1];
-    } else if (equals_ignoring_case(argv[i], "count")) {
-      if (!protocol::parse_int64(argv[i + 1], count)) {
-        reply_error(p, client, not_an_integer);
-        return;
-      }
-      if (count < 1) {
-        reply_error(p, client, "ERR syntax error");
-        return;
-      }
-    } else if (equals_ignoring_case(argv[i], "type")) {
-      strings = equals_ignoring_case(argv[i + 1], "string");
-    } else {
-      reply_error(p, client, "ERR syntax error");
-      return;
-    }
-  }
-  if (pattern == "*")
-    pattern = {};
+  auto cursor = options.cursor;
+  auto pattern = options.pattern;
+  auto count = options.count;
+  bool strings = !options.typed || equals_ignoring_case(options.type, "string");
   // Cursor 0 starts at position 0 with a span of 2^22 (1/1024 of the space).
   constexpr unsigned first_span = 22;
   std::uint64_t start = cursor >> 6;

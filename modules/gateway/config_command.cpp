@@ -8,6 +8,7 @@
 #include "modules/commands/glob.hpp"
 #include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
 namespace stairkv::gateway {
@@ -37,7 +38,7 @@ void config_get(const node_settings& settings,
 void config_set(node_settings& settings, const std::vector<std::string_view>& argv,
                 protocol::reply_writer& out) {
   if (argv.size() < 4 || argv.size() % 2 != 0) {
-    out.error("ERR wrong number of arguments for 'config|set' command");
+    out.error(protocol::errors::wrong_arity("config|set"));
     return;
   }
   auto failed = [&](const std::string& name, const std::string& why) {
@@ -86,7 +87,7 @@ void config_command(gateway_actor* self, connection& conn, const args& argv,
   if (commands::equals_ignoring_case(sub, "get") && argv.size() >= 3) {
     config_get(settings, argv, out);
   } else if (commands::equals_ignoring_case(sub, "get")) {
-    out.error("ERR wrong number of arguments for 'config|get' command");
+    out.error(protocol::errors::wrong_arity("config|get"));
   } else if (commands::equals_ignoring_case(sub, "set")) {
     config_set(settings, argv, out);
   } else if (commands::equals_ignoring_case(sub, "resetstat") && argv.size() == 2) {
@@ -102,11 +103,9 @@ void config_command(gateway_actor* self, connection& conn, const args& argv,
     work.add_reset_stats(conn.context);
     return;
   } else if (commands::equals_ignoring_case(sub, "resetstat")) {
-    out.error("ERR wrong number of arguments for 'config|resetstat' command");
+    out.error(protocol::errors::wrong_arity("config|resetstat"));
   } else {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try CONFIG HELP.");
+    auto msg = protocol::errors::unknown_subcommand(sub, "CONFIG");
     out.error(msg);
   }
   work.add_reply(conn.context, reply);

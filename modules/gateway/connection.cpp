@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "modules/commands/text.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
@@ -107,7 +108,7 @@ bool allowed_before_auth(const connection& conn, const args& argv, std::string& 
 std::string auth_command(connection& conn, const client_limits& limits,
                          const args& argv) {
   if (argv.size() > 3)
-    return error_reply(conn, "ERR syntax error");
+    return error_reply(conn, protocol::errors::syntax);
   if (argv.size() == 2 && limits.requirepass.empty())
     return error_reply(conn,
                        "ERR AUTH <password> called without any password configured "
@@ -228,7 +229,7 @@ std::string client_command(connection& conn, const connection_map& all,
       if (!conn.replies_off)
         conn.skip_next_reply = true;
     } else {
-      return error_reply(conn, "ERR syntax error");
+      return error_reply(conn, protocol::errors::syntax);
     }
   } else if (equals_ignoring_case(sub, "info")) {
     if (argv.size() != 2)
@@ -263,7 +264,7 @@ std::string client_command(connection& conn, const connection_map& all,
           ids.push_back(static_cast<std::uint64_t>(id));
         }
       } else {
-        return error_reply(conn, "ERR syntax error");
+        return error_reply(conn, protocol::errors::syntax);
       }
     }
     // Oldest first, as Redis lists them.
@@ -283,9 +284,7 @@ std::string client_command(connection& conn, const connection_map& all,
       describe(*c, now_ms, text);
     reply.bulk(text);
   } else {
-    std::string msg = "ERR unknown subcommand '";
-    msg.append(sub.substr(0, 128));
-    msg.append("'. Try CLIENT HELP.");
+    auto msg = protocol::errors::unknown_subcommand(sub, "CLIENT");
     return error_reply(conn, msg);
   }
   return out;

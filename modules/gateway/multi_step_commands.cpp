@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "modules/gateway/session_commands.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
@@ -70,7 +71,7 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
       auto source = p.part_of(first);
       const auto* peeked = source.share();
       if (peeked == nullptr || !peeked->found) {
-        finish(peeked == nullptr ? source.bytes() : "-ERR no such key\r\n");
+        finish(peeked == nullptr ? source.bytes() : protocol::errors::as_reply(protocol::errors::no_such_key));
         return;
       }
       auto exists = p.count_of(first + 1);
@@ -120,7 +121,8 @@ void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
 void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
                     commands::plan& work) {
   if (argv.size() % 2 == 0) {
-    work.add_reply(conn.context, "-ERR wrong number of arguments for 'msetnx' command\r\n");
+    work.add_reply(conn.context,
+                   protocol::errors::as_reply(protocol::errors::wrong_arity("msetnx")));
     return;
   }
   auto finish = begin_steps(self, conn, work);

@@ -4,6 +4,7 @@
 #include <caf/io/all.hpp>
 
 #include "modules/commands/text.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/saver.hpp"
@@ -39,7 +40,7 @@ void bgsave_command(gateway_actor* self, connection& conn, const args& argv,
                     commands::plan& work) {
   if (argv.size() > 2
       || (argv.size() == 2 && !commands::equals_ignoring_case(argv[1], "schedule")))
-    work.add_reply(conn.context, "-ERR syntax error\r\n");
+    work.add_reply(conn.context, protocol::errors::as_reply(protocol::errors::syntax));
   else
     ask_saver(self, conn, work, persistence::bgsave_atom::value);
 }

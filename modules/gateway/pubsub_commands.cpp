@@ -10,6 +10,7 @@
 
 #include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -173,15 +174,10 @@ void pubsub_command(gateway_actor* self, connection& conn, const args& argv,
   bool numpat = is_numpat && argv.size() == 2;
   if (!channels && !numsub && !numpat) {
     std::string reply;
-    std::string msg;
-    if (is_channels || is_numpat) {
-      msg = is_channels ? "ERR wrong number of arguments for 'pubsub|channels' command"
-                        : "ERR wrong number of arguments for 'pubsub|numpat' command";
-    } else {
-      msg = "ERR unknown subcommand '";
-      msg.append(sub.substr(0, 128));
-      msg.append("'. Try PUBSUB HELP.");
-    }
+    auto msg = is_channels || is_numpat
+                 ? protocol::errors::wrong_arity(is_channels ? "pubsub|channels"
+                                                             : "pubsub|numpat")
+                 : protocol::errors::unknown_subcommand(sub, "PUBSUB");
     protocol::reply_writer{reply, resp_version}.error(msg);
     work.add_reply(conn.context, reply);
     return;

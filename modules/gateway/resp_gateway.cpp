@@ -25,6 +25,7 @@
 #include "modules/gateway/session_commands.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/gateway/info_report.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
@@ -509,7 +510,7 @@ void send_batches(gateway_actor* self, plan_in_flight& entry) {
       auto* work = find_plan(self, id);
       if (work == nullptr || work->shards_answered())
         return;
-      work->fail_pending("-ERR shard unavailable\r\n");
+      work->fail_pending(protocol::errors::as_reply(protocol::errors::shard_unavailable));
       run_after_shards(self, id);
       plan_progressed(self, id, true);
     };

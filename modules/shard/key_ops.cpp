@@ -118,10 +118,11 @@ void table::op_ttl(const batch& work, const operation& op, batch_result& out,
   }
 }
 
+// TYPE: the type's name, or none.
 void table::op_type(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
-  protocol::reply_writer{out.replies}.simple(find_live(work.key(op), now) != nullptr ? "string"
-                                                                             : "none");
+  auto* r = find_live(work.key(op), now);
+  protocol::reply_writer{out.replies}.simple(r != nullptr ? type_name(r->type()) : "none");
 }
 
 // RENAME's read: the raw value, with whether the key exists and its deadline

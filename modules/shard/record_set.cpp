@@ -17,6 +17,24 @@ absl::string_view as_lookup(std::string_view key) {
 
 } // namespace
 
+const char* type_name(value_type t) noexcept {
+  switch (t) {
+    case value_type::string:
+      return "string";
+    case value_type::hash:
+      return "hash";
+    case value_type::set:
+      return "set";
+    case value_type::list:
+      return "list";
+    case value_type::sorted_set:
+      return "zset";
+    case value_type::stream:
+      return "stream";
+  }
+  return "none";
+}
+
 record_set::~record_set() {
   clear();
 }
@@ -46,14 +64,14 @@ void record_set::count_out(record* r) noexcept {
 }
 
 void record_set::add_dense(record* r) {
-  r->slot_ = static_cast<std::uint32_t>(dense_.size());
+  r->set_slot(static_cast<std::uint32_t>(dense_.size()));
   dense_.push_back(r);
 }
 
 void record_set::remove_dense(record* r) noexcept {
   auto* last = dense_.back();
-  dense_[r->slot_] = last;
-  last->slot_ = r->slot_;
+  dense_[r->slot()] = last;
+  last->set_slot(r->slot());
   dense_.pop_back();
 }
 
@@ -77,12 +95,15 @@ void record_set::prefetch(std::string_view key) const {
 }
 
 record* record_set::insert(std::string_view key, std::string_view value,
-                           deadline_ms deadline) {
+                           deadline_ms deadline, value_type type) {
+  if (dense_.size() >= max_keys)
+    throw std::bad_alloc{};
   auto* r = allocate(key.size(), value.size());
   std::memcpy(r->bytes_, key.data(), key.size());
   std::memcpy(r->value_bytes(), value.data(), value.size());
   r->value_size_ = static_cast<std::uint32_t>(value.size());
   r->deadline = deadline;
+  r->set_type(type);
   set_.insert(r);
   add_dense(r);
   count_in(r);
@@ -95,9 +116,9 @@ void record_set::replace(record* old_record, record* new_record) {
   // The slot's key and hash do not change, only where the bytes live, so the
   // pointer is swapped in place instead of an erase and a re-insert.
   const_cast<record*&>(*it) = new_record;
-  new_record->slot_ = old_record->slot_;
+  new_record->slot_and_type_ = old_record->slot_and_type_; // its type and position
   new_record->access = old_record->access;
-  dense_[new_record->slot_] = new_record;
+  dense_[new_record->slot()] = new_record;
   count_out(old_record);
   count_in(new_record);
   ++changes_;
@@ -119,6 +140,7 @@ record* record_set::assign(record* r, std::string_view value) {
   std::memcpy(moved->value_bytes(), value.data(), value.size());
   moved->value_size_ = static_cast<std::uint32_t>(value.size());
   moved->deadline = r->deadline;
+
   replace(r, moved);
   std::free(r);
   return moved;
@@ -132,6 +154,7 @@ record* record_set::append(record* r, std::string_view more) {
     std::memcpy(moved->bytes_, r->bytes_, r->key_size_ + r->value_size_);
     moved->value_size_ = r->value_size_;
     moved->deadline = r->deadline;
+
     replace(r, moved);
     std::free(r);
     r = moved;

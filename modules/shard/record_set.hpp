@@ -26,6 +26,21 @@
 
 namespace stairkv::shard {
 
+// What a key holds. A string keeps its bytes in the record itself; the other
+// types (added by the data-type work) keep a pointer to their container in the
+// value bytes, so a record's size and layout stay the same for all of them.
+enum class value_type : std::uint8_t {
+  string = 0,
+  hash = 1,
+  set = 2,
+  list = 3,
+  sorted_set = 4,
+  stream = 5,
+};
+
+// The name TYPE answers with: "string", "hash", "set", "list", "zset", "stream".
+const char* type_name(value_type t) noexcept;
+
 class record {
 public:
   std::string_view key() const noexcept {
@@ -36,9 +51,19 @@ public:
     return {bytes_ + key_size_, value_size_};
   }
 
+  value_type type() const noexcept {
+    return static_cast<value_type>(slot_and_type_ >> slot_bits);
+  }
+
   deadline_ms deadline = no_deadline;
   // Recency or frequency, as the memory policy reads it (see memory/policy.hpp).
   std::uint32_t access = 0;
+
+  // The tag shares one word with the record's position in the dense array: 3
+  // bits of type, 29 of position, so a shard holds at most 2^29 keys (far past
+  // what any engine grows one shard to; see record_set::max_keys).
+  static constexpr unsigned slot_bits = 29;
+  static constexpr std::uint32_t slot_mask = (std::uint32_t{1} << slot_bits) - 1;
 
 private:
   friend class record_set;
@@ -46,8 +71,17 @@ private:
   char* value_bytes() noexcept {
     return bytes_ + key_size_;
   }
+  std::uint32_t slot() const noexcept {
+    return slot_and_type_ & slot_mask;
+  }
+  void set_slot(std::uint32_t slot) noexcept {
+    slot_and_type_ = (slot_and_type_ & ~slot_mask) | slot;
+  }
+  void set_type(value_type t) noexcept {
+    slot_and_type_ = (static_cast<std::uint32_t>(t) << slot_bits) | slot();
+  }
 
-  std::uint32_t slot_ = 0; // position in the dense array
+  std::uint32_t slot_and_type_ = 0; // type tag, position in the dense array
   std::uint32_t key_size_ = 0;
   std::uint32_t value_size_ = 0;
   char bytes_[]; // key, then value
@@ -65,8 +99,13 @@ public:
   // Asks the CPU to start loading what find(key) will touch.
   void prefetch(std::string_view key) const;
 
+  // At most this many keys (the dense array's positions); insert() past it
+  // throws std::bad_alloc, as running out of memory would.
+  static constexpr std::size_t max_keys = std::size_t{1} << record::slot_bits;
+
   // Adds a key that is not present.
-  record* insert(std::string_view key, std::string_view value, deadline_ms deadline);
+  record* insert(std::string_view key, std::string_view value, deadline_ms deadline,
+                 value_type type = value_type::string);
 
   // Replaces a record's value; the record may move, use the returned pointer.
   record* assign(record* r, std::string_view value);

@@ -83,3 +83,28 @@ TEST(RecordSet, ASmallValueDoesNotKeepABigBlock) {
   auto* same = set.assign(r, std::string(32990, 'c'));
   EXPECT_EQ(same, r);
 }
+
+TEST(RecordSet, ATypeTagStaysWithItsRecordThroughMovesAndOtherRemovals) {
+  record_set s;
+  auto* plain = s.insert("plain", "v", 0);
+  EXPECT_EQ(plain->type(), value_type::string);
+  auto* tagged = s.insert("tagged", "12345678", 0, value_type::sorted_set);
+  auto* last = s.insert("last", "v", 0, value_type::hash);
+  EXPECT_EQ(tagged->type(), value_type::sorted_set);
+  // A move to a bigger block keeps the tag (and the position, for RANDOMKEY).
+  tagged = s.assign(tagged, std::string(5000, 'x'));
+  EXPECT_EQ(tagged->type(), value_type::sorted_set);
+  tagged = s.append(tagged, std::string(20000, 'y'));
+  EXPECT_EQ(tagged->type(), value_type::sorted_set);
+  // Erasing another key moves the last record into its position: tags stay put.
+  s.erase(plain);
+  EXPECT_EQ(s.find("last"), last);
+  EXPECT_EQ(last->type(), value_type::hash);
+  EXPECT_EQ(s.find("tagged")->type(), value_type::sorted_set);
+  bool dense_ok = true;
+  for (std::size_t i = 0; i < s.size(); ++i)
+    dense_ok = dense_ok && s.find(s.at(i)->key()) == s.at(i);
+  EXPECT_TRUE(dense_ok);
+  EXPECT_STREQ(type_name(value_type::sorted_set), "zset");
+  EXPECT_STREQ(type_name(value_type::string), "string");
+}

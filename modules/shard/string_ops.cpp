@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/limits.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -78,7 +79,7 @@ void table::op_append(const batch& work, const operation& op, batch_result& out,
   auto* r = find_live(key, now);
   auto current = r ? r->value().size() : 0;
   if (current + more.size() > protocol::max_bulk_length) {
-    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    reply.error(protocol::errors::string_too_long);
     return;
   }
   if (r == nullptr)
@@ -111,13 +112,13 @@ void table::op_incr_by(const batch& work, const operation& op, batch_result& out
   auto* r = find_live(key, now);
   std::int64_t current = 0;
   if (r && !protocol::parse_int64(r->value(), current)) {
-    reply.error("ERR value is not an integer or out of range");
+    reply.error(protocol::errors::not_an_integer);
     return;
   }
   if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
       || (delta < 0
           && current < std::numeric_limits<std::int64_t>::min() - delta)) {
-    reply.error("ERR increment or decrement would overflow");
+    reply.error(protocol::errors::overflow);
     return;
   }
   current += delta;
@@ -147,12 +148,12 @@ void table::op_incr_by_float(const batch& work, const operation& op, batch_resul
   long double delta = 0;
   if ((r && !protocol::parse_long_double(r->value(), current))
       || !protocol::parse_long_double(work.value(op), delta)) {
-    reply.error("ERR value is not a valid float");
+    reply.error(protocol::errors::not_a_float);
     return;
   }
   auto result = current + delta;
   if (std::isnan(result) || std::isinf(result)) {
-    reply.error("ERR increment would produce NaN or Infinity");
+    reply.error(protocol::errors::nan_or_infinity);
     return;
   }
   auto text = protocol::format_long_double(result);
@@ -215,7 +216,7 @@ void table::op_set_range(const batch& work, const operation& op, batch_result& o
   }
   auto needed = static_cast<std::uint64_t>(offset) + value.size();
   if (needed > protocol::max_bulk_length) {
-    reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    reply.error(protocol::errors::string_too_long);
     return;
   }
   scratch_.assign(current.data(), current.size());

@@ -12,6 +12,7 @@
 
 #include "modules/commands/plan.hpp"
 #include "modules/engine/routing_follower.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
@@ -87,7 +88,7 @@ void send_plan(store_impl self, std::shared_ptr<commands::plan> work,
         },
         [self, work, finish](caf::error&) mutable {
           if (!work->complete()) {
-            work->fail_pending("-ERR shard unavailable\r\n");
+            work->fail_pending(protocol::errors::as_reply(protocol::errors::shard_unavailable));
             finish();
             after_answer(self);
           }
