@@ -2,8 +2,9 @@
 
 // The node's settings as CONFIG GET and CONFIG SET see them: a table of named
 // entries, each read by a function and, when it may change while the node runs,
-// written by one. The node fills the table (it knows every option and what a
-// change must reach); gateways only look entries up. Gateways all run on the
+// written by one, and the rules of CONFIG GET and SET over it. The node fills
+// the table (it knows every option and what a change must reach); gateways only
+// answer CONFIG with it. Gateways all run on the
 // middleman's one I/O thread, and only they call these functions, so nothing here
 // locks.
 
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stairkv::gateway {
@@ -66,6 +68,16 @@ struct node_settings {
         return &s;
     return nullptr;
   }
+
+  // CONFIG GET: every setting whose name matches one of `patterns` (globs, any
+  // case), in table order.
+  std::vector<const setting*> matching(const std::vector<std::string_view>& patterns) const;
+
+  // CONFIG SET: every (name, value) pair is checked before any is applied, so
+  // the command changes everything or nothing, as in Redis 7. Returns Redis's
+  // error message for the first pair refused, or an empty string.
+  std::string set_all(
+    const std::vector<std::pair<std::string_view, std::string_view>>& pairs);
 };
 
 using node_settings_ptr = std::shared_ptr<node_settings>;
