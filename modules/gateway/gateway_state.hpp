@@ -15,17 +15,20 @@
 #include <caf/stateful_actor.hpp>
 
 #include "modules/commands/plan.hpp"
-#include "modules/engine/routing_follower.hpp"
+#include "modules/commands/plan_dispatcher.hpp"
 #include "modules/gateway/connection.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/gateway/resp_gateway.hpp"
 
 namespace stairkv::gateway {
 
+struct gateway_state;
+using gateway_actor = caf::io::stateful_broker<gateway_state>;
+
+// A plan handed to the dispatcher, whose replies are still to be written.
 struct plan_in_flight {
   std::uint64_t id;
-  commands::plan work;
-  bool sent = false; // batches handed to the shards
+  commands::plan_ptr work;
 };
 
 struct gateway_state {
@@ -34,11 +37,12 @@ struct gateway_state {
   // The plan collecting this cycle's commands, dispatched by a message the broker
   // sends itself: it runs after every socket event of the current multiplexer round,
   // so all connections that had input in that round share one batch per shard.
-  std::unique_ptr<commands::plan> building;
-  // Dispatched plans, answered in this order. A plan waits unsent while plans on
-  // another entry engine are out (routing_follower.hpp).
+  commands::plan_ptr building;
+  // Dispatched plans, answered in this order.
   std::deque<plan_in_flight> in_flight;
-  engine::routing_follower follower{nullptr};
+  // Sends plans to the shards (a plan waits while plans on another entry engine
+  // are out, routing_follower.hpp).
+  commands::plan_dispatcher<gateway_actor> dispatcher{nullptr};
   std::uint64_t next_plan_id = 0;
   std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
@@ -51,8 +55,6 @@ struct gateway_state {
   static inline const char* name = "resp_gateway";
 };
 
-using gateway_actor = caf::io::stateful_broker<gateway_state>;
-
 // The connection a plan or the broker means by `tag`, or end() if it is gone
 // (even if another client now has the same socket number).
 connection_map::iterator find_client(gateway_state& st, std::uint64_t tag);
@@ -63,8 +65,9 @@ commands::plan& current_plan(gateway_actor* self);
 // A dispatched plan by id; nullptr once it was answered.
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
 
-// After a plan's last shard answered, or its last external reply arrived.
-void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done);
+// After a plan's last shard answered, or its last external reply arrived:
+// writes what is complete at the head of the queue.
+void plan_progressed(gateway_actor* self, std::uint64_t id);
 
 // Parses what a client sent while one of its multi-step commands ran.
 void resume_input(gateway_actor* self, std::uint64_t tag);

@@ -19,7 +19,6 @@
 #include "modules/commands/glob.hpp"
 #include "modules/commands/plan.hpp"
 #include "modules/commands/text.hpp"
-#include "modules/engine/routing_follower.hpp"
 #include "modules/gateway/connection.hpp"
 #include "modules/gateway/gateway_state.hpp"
 #include "modules/gateway/session_commands.hpp"
@@ -55,7 +54,7 @@ constexpr std::size_t max_query_buffer = 1024ull * 1024 * 1024;
 void render(gateway_actor* self, std::string& out, std::string_view section,
             const commands::keyspace_totals& totals) {
   auto& st = self->state;
-  info_inputs in{st.config.facts.get(), st.follower.current().get(), st.figures,
+  info_inputs in{st.config.facts.get(), st.dispatcher.routing().get(), st.figures,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
                  st.config.persistence.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
@@ -82,7 +81,7 @@ commands::plan& current_plan(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building) {
     auto now = shard::unix_now_ms();
-    st.building = std::make_unique<commands::plan>(st.follower.current(), now);
+    st.building = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
     if (st.config.memory)
       st.building->refuse_growth(st.config.memory->refuses_growth(now));
     if (st.config.persistence)
@@ -109,7 +108,7 @@ later_reply reply_later(gateway_actor* self, connection& conn, commands::plan& w
 void later_reply::operator()(std::string_view resp) const {
   auto* plan = find_plan(self_, plan_id_);
   if (plan != nullptr && plan->fill_external(index_, resp))
-    plan_progressed(self_, plan_id_, false);
+    plan_progressed(self_, plan_id_);
 }
 
 namespace {
@@ -377,8 +376,8 @@ void drain(gateway_actor* self) {
     render(self, out, section, totals);
   };
   commands::info_renderer info{renderer};
-  while (!st.in_flight.empty() && st.in_flight.front().work.complete()) {
-    auto& work = st.in_flight.front().work;
+  while (!st.in_flight.empty() && st.in_flight.front().work->complete()) {
+    auto& work = *st.in_flight.front().work;
     std::uint64_t last_client = ~std::uint64_t{0};
     connection* conn = nullptr;
     for (std::size_t i = 0; i < work.size(); ++i) {
@@ -428,51 +427,9 @@ void drain(gateway_actor* self) {
 // and a shard that ends with a request in hand never answers it.
 void acknowledge_switch(gateway_actor* self) {
   auto& st = self->state;
-  const auto* current = st.follower.current()->entry.get();
-  if (st.building && st.building->entry() != current)
-    return;
-  for (const auto& entry : st.in_flight)
-    if (!entry.sent && entry.work.entry() != current)
-      return;
-  if (auto generation = st.follower.take_acknowledgement())
+  if (auto generation = st.dispatcher.take_acknowledgement(st.building.get()))
     self->send(st.config.manager, engine_manager::applied_atom::value, generation);
 }
-
-void send_batches(gateway_actor* self, plan_in_flight& entry);
-
-// Hands the batches of queued plans to their shards, oldest first, as far as the
-// switching discipline allows.
-void pump(gateway_actor* self) {
-  auto& st = self->state;
-  for (auto& entry : st.in_flight) {
-    if (entry.sent)
-      continue;
-    if (!st.follower.may_send(entry.work.entry()))
-      break;
-    send_batches(self, entry);
-  }
-}
-
-} // namespace
-
-void plan_progressed(gateway_actor* self, std::uint64_t id, bool shards_done) {
-  auto& st = self->state;
-  if (shards_done)
-    st.follower.answered();
-  if (!st.in_flight.empty() && id == st.in_flight.front().id)
-    drain(self);
-  pump(self);
-  acknowledge_switch(self);
-}
-
-commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
-  auto& queue = self->state.in_flight;
-  if (queue.empty() || id < queue.front().id || id - queue.front().id >= queue.size())
-    return nullptr;
-  return &queue[id - queue.front().id].work;
-}
-
-namespace {
 
 // Runs the steps waiting for plan `id`'s shards (before its replies are written).
 void run_after_shards(gateway_actor* self, std::uint64_t id) {
@@ -486,48 +443,37 @@ void run_after_shards(gateway_actor* self, std::uint64_t id) {
     step();
 }
 
-void send_batches(gateway_actor* self, plan_in_flight& entry) {
-  entry.sent = true;
-  auto& work = entry.work;
-  if (work.busy_shards().empty()) {
-    run_after_shards(self, entry.id);
-    return;
-  }
-  auto id = entry.id;
-  self->state.follower.sent(work.entry());
-  for (auto shard : work.busy_shards()) {
-    auto on_reply = [self, id, shard](shard::batch_result& result) {
-      auto* work = find_plan(self, id);
-      if (work == nullptr || work->shards_answered())
-        return; // the plan was already answered (a shard failed earlier)
-      work->deliver(shard, std::move(result));
-      if (work->shards_answered()) {
-        run_after_shards(self, id);
-        plan_progressed(self, id, true);
-      }
-    };
-    auto on_error = [self, id](caf::error&) {
-      auto* work = find_plan(self, id);
-      if (work == nullptr || work->shards_answered())
-        return;
-      work->fail_pending(protocol::errors::as_reply(protocol::errors::shard_unavailable));
-      run_after_shards(self, id);
-      plan_progressed(self, id, true);
-    };
-    self->request(work.routing().shard(shard), caf::infinite,
-                  work.take_batch(shard))
-      .then(on_reply, on_error);
-  }
+} // namespace
+
+void plan_progressed(gateway_actor* self, std::uint64_t id) {
+  auto& st = self->state;
+  if (!st.in_flight.empty() && id == st.in_flight.front().id)
+    drain(self);
+  acknowledge_switch(self);
 }
 
+commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
+  auto& queue = self->state.in_flight;
+  if (queue.empty() || id < queue.front().id || id - queue.front().id >= queue.size())
+    return nullptr;
+  return queue[id - queue.front().id].work.get();
+}
+
+namespace {
+
+// Hands the plan of this I/O cycle to the dispatcher; its replies are written in
+// the order plans were made (in_flight), whenever their shards have answered.
 void dispatch(gateway_actor* self) {
   auto& st = self->state;
   if (!st.building)
     return;
   auto id = st.building_id;
-  st.in_flight.push_back(plan_in_flight{id, std::move(*st.building)});
-  st.building.reset();
-  pump(self);
+  auto work = std::move(st.building);
+  st.in_flight.push_back(plan_in_flight{id, work});
+  st.dispatcher.submit(self, std::move(work), [self, id](const commands::plan_ptr&) {
+    run_after_shards(self, id);
+    plan_progressed(self, id);
+  });
   drain(self); // plans without shard work (PING, errors) are complete already
   acknowledge_switch(self);
 }
@@ -586,7 +532,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   st.figures.rejected_calls.assign(commands::all_commands().size(), 0);
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
-  st.follower = engine::routing_follower{st.config.routing};
+  st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};
   // Clients are accepted only once the engine manager knows this router: it must
   // not retire an engine this gateway might still send to. Until then they wait
   // in the listen backlog.
@@ -594,13 +540,13 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                 engine_manager::subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
     .then([self, listener](engine::routing_ptr& snapshot) mutable {
-      self->state.follower.update(std::move(snapshot));
+      self->state.dispatcher.update(std::move(snapshot));
       acknowledge_switch(self);
       self->add_doorman(std::move(listener));
     });
   return {
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
-      self->state.follower.update(std::move(snapshot));
+      self->state.dispatcher.update(std::move(snapshot));
       acknowledge_switch(self);
     },
     [self](const caf::io::new_connection_msg& msg) {

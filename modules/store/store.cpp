@@ -11,7 +11,7 @@
 #include <caf/all.hpp>
 
 #include "modules/commands/plan.hpp"
-#include "modules/engine/routing_follower.hpp"
+#include "modules/commands/plan_dispatcher.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
@@ -47,78 +47,34 @@ caf::error redis_error(const std::string& message) {
   return caf::make_error(caf::sec::runtime_error, message);
 }
 
+struct store_state;
+using store_impl = caf::stateful_actor<store_state>*;
+
 struct store_state {
-  engine::routing_follower follower{nullptr};
+  // Sends plans to the shards, as the gateways' dispatcher does.
+  commands::plan_dispatcher<caf::stateful_actor<store_state>> dispatcher{nullptr};
   engine_manager::manager_actor manager;
   memory::budget_ptr memory;
   persistence::status_ptr persistence;
-  // Requests planned on a new entry engine while requests to the old one are
-  // still out (see routing_follower.hpp), in arrival order.
-  std::deque<std::function<void()>> waiting;
   static inline const char* name = "stairkv_store";
 };
 
-using store_impl = caf::stateful_actor<store_state>*;
-
-void pump(store_impl self);
-
-void after_answer(store_impl self) {
+// Tells the engine manager the switch to a new entry engine is done, once no
+// request to the old one is out.
+void acknowledge_switch(store_impl self) {
   auto& st = self->state;
-  st.follower.answered();
-  pump(self);
-  if (auto generation = st.follower.take_acknowledgement())
+  if (auto generation = st.dispatcher.take_acknowledgement())
     self->send(st.manager, engine_manager::applied_atom::value, generation);
 }
 
-// Sends a planned command to its shards and calls `finish` when all answered.
+// Sends a plan through the dispatcher; `finish` once its shards have answered.
 template <class Finish>
-void send_plan(store_impl self, std::shared_ptr<commands::plan> work,
-               Finish finish) {
-  self->state.follower.sent(work->entry());
-  for (auto shard : work->busy_shards()) {
-    self
-      ->request(work->routing().shard(shard), caf::infinite,
-                work->take_batch(shard))
-      .then(
-        [self, work, shard, finish](shard::batch_result& result) mutable {
-          if (work->deliver(shard, std::move(result))) {
-            finish();
-            after_answer(self);
-          }
-        },
-        [self, work, finish](caf::error&) mutable {
-          if (!work->complete()) {
-            work->fail_pending(protocol::errors::as_reply(protocol::errors::shard_unavailable));
-            finish();
-            after_answer(self);
-          }
-        });
-  }
-}
-
-void pump(store_impl self) {
-  auto& st = self->state;
-  while (!st.waiting.empty() && st.follower.in_flight() == 0) {
-    auto next = std::move(st.waiting.front());
-    st.waiting.pop_front();
-    next();
-  }
-}
-
-// Sends a plan now, or after the requests it must not overtake (see
-// routing_follower.hpp); `finish` at once when it needs no shard.
-template <class Finish>
-void dispatch(store_impl self, const std::shared_ptr<commands::plan>& work,
-              Finish finish) {
-  auto& st = self->state;
-  if (work->busy_shards().empty()) {
-    finish();
-    return;
-  }
-  if (st.waiting.empty() && st.follower.may_send(work->entry()))
-    send_plan(self, work, finish);
-  else
-    st.waiting.emplace_back([self, work, finish] { send_plan(self, work, finish); });
+void dispatch(store_impl self, commands::plan_ptr work, Finish finish) {
+  self->state.dispatcher.submit(self, std::move(work),
+                                [self, finish](const commands::plan_ptr&) mutable {
+                                  finish();
+                                  acknowledge_switch(self);
+                                });
 }
 
 // Runs one command through the same planner the gateways use and fulfils `on_done`
@@ -127,7 +83,7 @@ template <class OnDone>
 void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) {
   auto& st = self->state;
   auto now = shard::unix_now_ms();
-  auto work = std::make_shared<commands::plan>(st.follower.current(), now);
+  auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
   work->refuse_growth(st.memory->refuses_growth(now));
   work->refuse_writes(st.persistence->refusal());
   std::vector<std::string_view> argv(args.begin(), args.end());
@@ -147,7 +103,7 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
 template <class OnDone>
 void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
   auto& st = self->state;
-  auto work = std::make_shared<commands::plan>(st.follower.current(),
+  auto work = std::make_shared<commands::plan>(st.dispatcher.routing(),
                                                shard::unix_now_ms());
   commands::client_context client;
   std::vector<std::string_view> argv;
@@ -191,7 +147,8 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
 caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
                           engine::routing_ptr initial, memory::budget_ptr memory,
                           persistence::status_ptr persistence) {
-  self->state.follower = engine::routing_follower{std::move(initial)};
+  self->state.dispatcher
+    = commands::plan_dispatcher<caf::stateful_actor<store_state>>{std::move(initial)};
   self->state.manager = manager;
   self->state.memory = std::move(memory);
   self->state.persistence = std::move(persistence);
@@ -200,10 +157,8 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
   };
   return {
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
-      auto& st = self->state;
-      st.follower.update(std::move(snapshot));
-      if (auto generation = st.follower.take_acknowledgement())
-        self->send(st.manager, engine_manager::applied_atom::value, generation);
+      self->state.dispatcher.update(std::move(snapshot));
+      acknowledge_switch(self);
     },
     [self](caf::get_atom, std::string& key) {
       return run_typed<caf::optional<std::string>>(
