@@ -7,6 +7,7 @@
 
 #include "modules/commands/planners.hpp"
 #include "modules/memory/policy.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
 namespace stairkv::commands {
@@ -153,6 +154,8 @@ std::vector<command_spec> make_table() {
     {"setrange", 4, w | oom, 1, 1, 1, "string",
      "Overwrite part of a string at key starting at the specified offset", "2.2.0",
      plan_setrange},
+    {"slowlog", -2, gw | ld | st, 0, 0, 0, "server",
+     "A container for slow log commands", "2.2.12", nullptr},
     {"subscribe", -2, gw | ld | st, 0, 0, 0, "pubsub",
      "Listen for messages published to the given channels", "2.0.0", nullptr},
     {"strlen", 2, r | f, 1, 1, 1, "string",
@@ -240,22 +243,19 @@ outcome execute_command(plan& p, const client_context& client,
                         const command_spec* spec) {
   if (spec == nullptr) {
     reply_error(p, client, unknown_command_error(argv));
-    return outcome::routed;
+    return outcome::rejected;
   }
   if (!arity_ok(*spec, argv.size())) {
-    std::string msg = "ERR wrong number of arguments for '";
-    msg.append(spec->name);
-    msg.append("' command");
-    reply_error(p, client, msg);
-    return outcome::routed;
+    reply_error(p, client, protocol::errors::wrong_arity(spec->name));
+    return outcome::rejected;
   }
   if ((spec->flags & flag::write) && !p.write_refusal().empty()) {
     reply_error(p, client, p.write_refusal());
-    return outcome::routed;
+    return outcome::rejected;
   }
   if ((spec->flags & flag::denyoom) && p.refusing_growth()) {
     reply_error(p, client, memory::oom_error);
-    return outcome::routed;
+    return outcome::rejected;
   }
   if (spec->run == nullptr)
     return outcome::gateway;

@@ -101,7 +101,8 @@ plan::record& plan::open(const client_context& client, merge how) {
   auto refs = static_cast<std::uint32_t>(refs_.size());
   records_.push_back(record{client.tag, how,
                             static_cast<std::uint8_t>(client.resp_version), false,
-                            false, refs, refs, 0, local_.size(), local_.size()});
+                            false, refs, refs, 0, local_.size(), local_.size(),
+                            no_command, false, 0, 0, 0});
   return records_.back();
 }
 
@@ -185,6 +186,58 @@ shard::reply_parts plan::parts_of(const record& rec) const {
   for (auto i = rec.refs_begin; i < rec.refs_end; ++i)
     parts.push_back({&results_[refs_[i].shard], refs_[i].op});
   return parts;
+}
+
+void plan::note_command(std::size_t first, std::size_t index, bool rejected) {
+  for (auto i = first; i < records_.size(); ++i) {
+    records_[i].command = static_cast<std::uint16_t>(index);
+    records_[i].rejected = rejected;
+  }
+}
+
+void plan::add_nanos(std::size_t record, std::uint64_t nanos) {
+  auto& rec = records_[record];
+  auto total = rec.local_nanos + nanos;
+  rec.local_nanos = total > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(total);
+}
+
+void plan::keep_args(std::size_t record, const std::vector<std::string_view>& argv) {
+  // Redis's slowlog.c bounds: SLOWLOG_ENTRY_MAX_ARGC and _MAX_STRING.
+  constexpr std::size_t max_args = 32;
+  constexpr std::size_t max_bytes = 128;
+  auto& rec = records_[record];
+  rec.args_begin = static_cast<std::uint32_t>(arg_ends_.size());
+  auto kept = std::min(argv.size(), max_args);
+  for (std::size_t i = 0; i < kept; ++i) {
+    if (i == kept - 1 && kept != argv.size()) {
+      args_ += "... (" + std::to_string(argv.size() - kept + 1) + " more arguments)";
+    } else if (argv[i].size() > max_bytes) {
+      args_.append(argv[i].substr(0, max_bytes));
+      args_ += "... (" + std::to_string(argv[i].size() - max_bytes) + " more bytes)";
+    } else {
+      args_.append(argv[i]);
+    }
+    arg_ends_.push_back(static_cast<std::uint32_t>(args_.size()));
+  }
+  rec.args_end = static_cast<std::uint32_t>(arg_ends_.size());
+}
+
+std::uint64_t plan::nanos_of(std::size_t index) const {
+  const auto& rec = records_[index];
+  std::uint64_t total = rec.local_nanos;
+  for (auto i = rec.refs_begin; i < rec.refs_end; ++i)
+    total += results_[refs_[i].shard].nanos_of(refs_[i].op);
+  return total;
+}
+
+std::vector<std::string_view> plan::args_of(std::size_t index) const {
+  const auto& rec = records_[index];
+  std::vector<std::string_view> out;
+  for (auto i = rec.args_begin; i < rec.args_end; ++i) {
+    auto begin = i == 0 ? 0 : arg_ends_[i - 1];
+    out.emplace_back(args_.data() + begin, arg_ends_[i] - begin);
+  }
+  return out;
 }
 
 shard::reply_part plan::part_of(std::size_t index) const {

@@ -35,6 +35,8 @@ struct client_context {
 enum class outcome {
   routed,   // sent to shards, or answered by the plan itself (errors, PING...)
   gateway,  // a connection-level command the caller must answer (QUIT, CONFIG...)
+  rejected, // refused before it ran, with its error planned: unknown command,
+            // wrong arity, -OOM, -MISCONF (Redis's rejected_calls)
 };
 
 class plan {
@@ -171,7 +173,38 @@ public:
     std::uint32_t scan_index; // merge::scan: its step in scans_
     std::size_t local_begin;
     std::size_t local_end;
+    // What the caller noted about the command (note_command, add_nanos,
+    // keep_args): its index in all_commands(), whether it was refused before it
+    // ran, time spent outside the shards, and its arguments for SLOWLOG.
+    std::uint16_t command;
+    bool rejected;
+    std::uint32_t local_nanos;
+    std::uint32_t args_begin; // in arg_ends_; args_begin == args_end: none kept
+    std::uint32_t args_end;
   };
+
+  static constexpr std::uint16_t no_command = 0xffff;
+
+  // Notes that the records from `first` on belong to command `index` (of
+  // all_commands()) and whether it was refused before it ran.
+  void note_command(std::size_t first, std::size_t index, bool rejected);
+  // Adds time a command spent outside the shards (a session command's handler).
+  void add_nanos(std::size_t record, std::uint64_t nanos);
+  // Keeps the arguments of the command of record `record` for the slow log,
+  // trimmed as Redis trims them (32 arguments, 128 bytes each, the rest said as
+  // "... (n more arguments)" / "... (n more bytes)").
+  void keep_args(std::size_t record, const std::vector<std::string_view>& argv);
+
+  std::uint16_t command_of(std::size_t index) const noexcept {
+    return records_[index].command;
+  }
+  bool rejected(std::size_t index) const noexcept {
+    return records_[index].rejected;
+  }
+  // How long record `index` ran: its shards' operations and its local time.
+  std::uint64_t nanos_of(std::size_t index) const;
+  // The arguments kept for it (empty when none were).
+  std::vector<std::string_view> args_of(std::size_t index) const;
 
   // Where one SCAN call starts, how wide its stretch of positions is (2^span),
   // and the COUNT that sizes the next stretch.
@@ -228,6 +261,8 @@ private:
   std::vector<record> records_;
   std::vector<ref> refs_;
   std::vector<scan_step> scans_;
+  std::string args_;                 // kept arguments, back to back
+  std::vector<std::uint32_t> arg_ends_; // where each ends in args_
   shard::batch_result failure_; // what part_of() answers for a failed record
   std::string local_;
   bool refuse_growth_ = false;

@@ -35,7 +35,7 @@ protected:
     client_context client{7, resp};
     for (const auto& cmd : commands) {
       std::vector<std::string_view> argv(cmd.begin(), cmd.end());
-      EXPECT_EQ(p.add(client, argv), outcome::routed) << cmd[0];
+      EXPECT_NE(p.add(client, argv), outcome::gateway) << cmd[0];
     }
     execute(p, now);
     std::vector<std::string> replies;

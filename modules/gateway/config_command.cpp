@@ -43,13 +43,7 @@ void config_command(gateway_actor* self, connection& conn, const args& argv,
         out.simple("OK");
     }
   } else if (commands::equals_ignoring_case(sub, "resetstat") && argv.size() == 2) {
-    auto& figures = self->state.figures;
-    figures.connections_received = 0;
-    figures.commands_processed = 0;
-    figures.rejected_connections = 0;
-    figures.output_limit_disconnections = 0;
-    std::fill(figures.calls.begin(), figures.calls.end(), 0);
-    std::fill(figures.rejected_calls.begin(), figures.rejected_calls.end(), 0);
+    self->state.figures.reset();
     if (const auto& memory = self->state.config.memory)
       memory->reset_stats();
     work.add_reset_stats(conn.context);

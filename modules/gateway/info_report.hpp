@@ -2,7 +2,9 @@
 
 // Assembles the text of INFO: Redis's usual sections and fields, plus `engine`.
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,10 +26,40 @@ struct client_figures {
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;
   std::int64_t output_limit_disconnections = 0;
-  // Per command of commands::all_commands(), by position: calls run, and calls
-  // refused before running (arity, NOAUTH, subscribed mode).
+  // Per command of commands::all_commands(), by position: calls run, calls
+  // refused before running (unknown, arity, NOAUTH, subscribed mode, -OOM,
+  // -MISCONF), calls that ran and answered with an error, and the nanoseconds
+  // they ran (in the shards, or in the gateway for session commands).
   std::vector<std::int64_t> calls;
   std::vector<std::int64_t> rejected_calls;
+  std::vector<std::int64_t> failed_calls;
+  std::vector<std::int64_t> nanos;
+  // Error replies by their first word (ERR, WRONGTYPE, OOM, ...), as Redis's
+  // errorstats; at most max_error_kinds kinds are told apart.
+  std::map<std::string, std::int64_t> errors;
+  static constexpr std::size_t max_error_kinds = 128;
+
+  // Counts an error reply `resp` ("-<KIND> message\r\n").
+  void count_error(std::string_view resp) {
+    auto end = resp.find_first_of(" \r", 1);
+    auto kind = resp.substr(1, end == std::string_view::npos ? resp.size() - 1 : end - 1);
+    auto it = errors.find(std::string{kind});
+    if (it != errors.end())
+      ++it->second;
+    else if (errors.size() < max_error_kinds)
+      errors.emplace(std::string{kind}, 1);
+  }
+
+  // CONFIG RESETSTAT.
+  void reset() {
+    connections_received = 0;
+    commands_processed = 0;
+    rejected_connections = 0;
+    output_limit_disconnections = 0;
+    for (auto* v : {&calls, &rejected_calls, &failed_calls, &nanos})
+      std::fill(v->begin(), v->end(), 0);
+    errors.clear();
+  }
 };
 
 struct info_inputs {

@@ -113,7 +113,7 @@ TEST_F(InfoReport, SelectorsAddSectionsOnceAndCommandstatsOnlyWhenAsked) {
   auto both = render("cpu all");
   EXPECT_EQ(both.find("# CPU"), both.rfind("# CPU"));
   std::string line = "cmdstat_" + std::string{stairkv::commands::all_commands()[0].name}
-                     + ":calls=4,rejected_calls=0\r\n";
+                     + ":calls=4,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n";
   EXPECT_NE(both.find(line), std::string::npos) << both;
   auto stats = render("commandSTATS");
   EXPECT_EQ(stats.rfind("# Commandstats\r\n", 0), 0u);

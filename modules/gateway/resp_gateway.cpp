@@ -242,6 +242,39 @@ bool enforce_output_limit(gateway_actor* self,
 }
 
 
+// Keeps a command's arguments for the slow log, with secrets redacted as Redis
+// redacts them: AUTH's arguments, HELLO's AUTH pair, and the passwords CONFIG
+// SET names.
+void keep_for_slow_log(commands::plan& work, std::size_t record,
+                       const commands::command_spec& spec,
+                       const std::vector<std::string_view>& argv) {
+  std::string_view name = spec.name;
+  if (name != "auth" && name != "hello" && name != "config") {
+    work.keep_args(record, argv);
+    return;
+  }
+  static constexpr std::string_view redacted = "(redacted)";
+  std::vector<std::string_view> shown(argv);
+  if (name == "auth") {
+    for (std::size_t i = 1; i < shown.size(); ++i)
+      shown[i] = redacted;
+  } else if (name == "hello") {
+    // HELLO protover AUTH username password [SETNAME name]
+    for (std::size_t i = 2; i < shown.size(); ++i)
+      if (commands::equals_ignoring_case(argv[i], "auth")) {
+        for (std::size_t k = i + 1; k <= i + 2 && k < shown.size(); ++k)
+          shown[k] = redacted;
+        break;
+      }
+  } else if (argv.size() > 1 && commands::equals_ignoring_case(argv[1], "set")) {
+    for (std::size_t i = 2; i + 1 < shown.size(); i += 2)
+      if (commands::equals_ignoring_case(argv[i], "requirepass")
+          || commands::equals_ignoring_case(argv[i], "masterauth"))
+        shown[i + 1] = redacted;
+  }
+  work.keep_args(record, shown);
+}
+
 // Parses every complete command in `data`, plans it, and returns how many bytes
 // were consumed. Stops at a protocol error after planning its error reply.
 std::size_t consume(gateway_actor* self, connection& conn, const char* data,
@@ -302,17 +335,27 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
         conn.skip_next_reply = false;
     }
     auto first_record = work.size();
-    bool refused = refused_while_subscribed(conn, spec, argv, work);
-    if (spec != nullptr) {
-      if (refused || !commands::arity_ok(*spec, argv.size()))
-        ++figures.rejected_calls[command_index];
-      else
-        ++figures.calls[command_index];
+    bool rejected = refused_while_subscribed(conn, spec, argv, work);
+    if (!rejected) {
+      auto result = commands::execute_command(work, conn.context, argv, spec);
+      if (result == commands::outcome::rejected) {
+        rejected = true;
+      } else if (result == commands::outcome::gateway) {
+        // Session commands run here, so their time is taken here (two clock
+        // readings; they are the rare commands).
+        auto started = std::chrono::steady_clock::now();
+        session_handler_of(*spec)(self, conn, argv, work);
+        auto took = std::chrono::steady_clock::now() - started;
+        work.add_nanos(first_record,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+      }
     }
-    if (!refused
-        && commands::execute_command(work, conn.context, argv, spec)
-             == commands::outcome::gateway)
-      session_handler_of(*spec)(self, conn, argv, work);
+    if (spec != nullptr) {
+      ++(rejected ? figures.rejected_calls : figures.calls)[command_index];
+      work.note_command(first_record, command_index, rejected);
+      if (!rejected && self->state.config.settings->limits.slowlog_log_slower_than >= 0)
+        keep_for_slow_log(work, first_record, *spec, argv);
+    }
     if (silent)
       work.silence_from(first_record);
   }
@@ -368,6 +411,35 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   }
 }
 
+// Counts what command `index` of `work` cost and answered (INFO commandstats
+// and errorstats) and logs it when it was slow (SLOWLOG); `reply` is what it
+// answered.
+void account(gateway_actor* self, const connection& conn, const commands::plan& work,
+             std::size_t index, std::string_view reply) {
+  auto& figures = self->state.figures;
+  bool error = !reply.empty() && reply.front() == '-';
+  if (error)
+    figures.count_error(reply);
+  auto command = work.command_of(index);
+  if (command == commands::plan::no_command || work.rejected(index))
+    return;
+  if (error)
+    ++figures.failed_calls[command];
+  auto nanos = work.nanos_of(index);
+  figures.nanos[command] += static_cast<std::int64_t>(nanos);
+  const auto& limits = self->state.config.settings->limits;
+  auto micros = static_cast<std::int64_t>(nanos / 1000);
+  if (limits.slowlog_log_slower_than < 0 || micros < limits.slowlog_log_slower_than)
+    return;
+  auto args = work.args_of(index);
+  if (args.empty())
+    return;
+  slow_entry entry{0, shard::unix_now_ms() / 1000, micros,
+                   std::vector<std::string>(args.begin(), args.end()), conn.addr,
+                   conn.name};
+  self->state.config.slowlog->add(std::move(entry), limits.slowlog_max_len);
+}
+
 // Writes the replies of every finished plan at the head of the queue, in order.
 void drain(gateway_actor* self) {
   auto& st = self->state;
@@ -391,8 +463,10 @@ void drain(gateway_actor* self) {
       }
       if (conn == nullptr)
         continue; // the client left; its replies go nowhere
+      auto written = conn->output.size();
       work.write_reply(i, conn->output, info);
       --conn->unanswered;
+      account(self, *conn, work, i, std::string_view{conn->output}.substr(written));
     }
     st.in_flight.pop_front();
   }
@@ -528,8 +602,9 @@ void close_idle(gateway_actor* self) {
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                            caf::io::doorman_ptr listener) {
   auto& st = self->state;
-  st.figures.calls.assign(commands::all_commands().size(), 0);
-  st.figures.rejected_calls.assign(commands::all_commands().size(), 0);
+  for (auto* per_command : {&st.figures.calls, &st.figures.rejected_calls,
+                            &st.figures.failed_calls, &st.figures.nanos})
+    per_command->assign(commands::all_commands().size(), 0);
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
   st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};
@@ -640,6 +715,8 @@ caf::expected<listener> listen(caf::actor_system& system, const std::string& bin
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
                          listener socket) {
+  if (!config.slowlog)
+    config.slowlog = std::make_shared<slow_log>();
   return system.middleman().spawn_broker(resp_gateway, std::move(config),
                                          std::move(socket.socket));
 }

@@ -19,6 +19,7 @@
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/gateway/server_facts.hpp"
 #include "modules/gateway/settings.hpp"
+#include "modules/gateway/slow_log.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
@@ -35,6 +36,8 @@ struct gateway_config {
   memory::budget_ptr memory;  // the memory bound: -OOM, INFO memory
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
+  slow_log_ptr slowlog;                // SLOWLOG, shared by a node's gateways
+                                       // (one of its own when null)
   // Where notable client events go (a client cut off at its output limit).
   std::function<void(const std::string&)> log;
 };

@@ -1,8 +1,8 @@
 #pragma once
 
 // Commands that need the client's connection or the node rather than a shard:
-// the ones the command table flags `gateway` (QUIT, INFO, CONFIG, AUTH, HELLO,
-// CLIENT, pub/sub, persistence, and the multi-step RENAME/RENAMENX/MSETNX).
+// the ones the command table flags `gateway` (QUIT, INFO, CONFIG, SLOWLOG, AUTH,
+// HELLO, CLIENT, pub/sub, persistence, and the multi-step RENAME/RENAMENX/MSETNX).
 // Each has one handler, in the file of its family; the command table's index
 // finds it, so the request path does one lookup, never a chain of names.
 // Internal to the gateway.
@@ -45,6 +45,9 @@ void client_session_command(gateway_actor*, connection&, const args&, commands::
 
 // CONFIG GET | SET | RESETSTAT (config_command.cpp)
 void config_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
+void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // pub/sub (pubsub_commands.cpp)
 void subscribe_command(gateway_actor*, connection&, const args&, commands::plan&);

@@ -41,6 +41,10 @@ struct client_limits {
   std::string requirepass;
   output_limit normal;                                      // Redis: 0 0 0
   output_limit pubsub{32ll << 20, 8ll << 20, 60};           // Redis: 32mb 8mb 60
+  // SLOWLOG: commands that ran at least this many microseconds are logged
+  // (negative: none), and the log keeps this many (Redis's defaults).
+  std::int64_t slowlog_log_slower_than = 10000;
+  std::int64_t slowlog_max_len = 128;
 };
 
 struct setting {

@@ -70,6 +70,16 @@ const std::vector<option_spec>& specs() {
        o.limits.maxclients = n;
        return true;
      }},
+    {"slowlog-log-slower-than",
+     "microseconds a command must run to enter SLOWLOG (negative: none)",
+     [](options& o, const std::string& v) {
+       return protocol::parse_int64(v, o.limits.slowlog_log_slower_than);
+     }},
+    {"slowlog-max-len", "entries SLOWLOG keeps",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
+                         o.limits.slowlog_max_len);
+     }},
     {"timeout", "seconds after which an idle client is closed (0: never)",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::int64_t{1} << 31, o.limits.timeout_seconds);
@@ -454,6 +464,8 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"auto-aof-rewrite-min-size", std::to_string(auto_aof_rewrite_min_size)},
     {"databases", "1"},
     {"timeout", std::to_string(limits.timeout_seconds)},
+    {"slowlog-log-slower-than", std::to_string(limits.slowlog_log_slower_than)},
+    {"slowlog-max-len", std::to_string(limits.slowlog_max_len)},
     {"caf-port", std::to_string(caf_port)},
     {"stairs", std::to_string(stairs)},
     {"resize", resize ? "yes" : "no"},

@@ -17,7 +17,8 @@ namespace {
 std::string refusal(const std::string& name) {
   if (name == "notify-keyspace-events")
     return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
-  if (name == "maxclients" || name == "timeout")
+  if (name == "maxclients" || name == "timeout" || name == "slowlog-log-slower-than"
+      || name == "slowlog-max-len")
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
@@ -64,7 +65,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
           notify->flags.store(flags, std::memory_order_relaxed);
       };
     } else if (name == "maxclients" || name == "client-output-buffer-limit"
-               || name == "timeout" || name == "requirepass") {
+               || name == "timeout" || name == "requirepass"
+               || name == "slowlog-log-slower-than" || name == "slowlog-max-len") {
       effect = [limits](const options& o) { *limits = o.limits; };
     } else if (name == "maxmemory" || name == "maxmemory-policy"
                || name == "maxmemory-samples") {

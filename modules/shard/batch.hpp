@@ -188,6 +188,14 @@ struct batch_result {
   std::string replies;
   std::vector<std::size_t> ends;
   std::vector<op_share> shares; // in reply order
+  // How long each operation ran, in nanoseconds (INFO commandstats, SLOWLOG);
+  // one steady-clock reading per operation, no system call.
+  std::vector<std::uint32_t> nanos;
+
+  // The running time of reply `index` (0 when it was not measured).
+  std::uint32_t nanos_of(std::size_t index) const {
+    return index < nanos.size() ? nanos[index] : 0;
+  }
 
   std::string_view reply(std::size_t index) const {
     auto begin = index == 0 ? 0 : ends[index - 1];

@@ -83,11 +83,29 @@ struct forwarded_batch {
     return parts;
   }
 
+  // The running time of a route: its part's, or the sum of the parts it merges.
+  std::uint32_t nanos_of(const op_route& r) const {
+    switch (r.how) {
+      case op_route::kind::forwarded:
+        return results[r.target].nanos_of(r.index);
+      case op_route::kind::local:
+        return local.nanos_of(r.local_index);
+      default: {
+        std::uint64_t total = 0;
+        for (const auto& part : parts_of(r))
+          total += part.result->nanos_of(part.index);
+        return total > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(total);
+      }
+    }
+  }
+
   void finish() {
     batch_result out;
     out.ends.reserve(routes.size());
+    out.nanos.reserve(routes.size());
     protocol::reply_writer reply{out.replies};
     for (const auto& r : routes) {
+      out.nanos.push_back(nanos_of(r));
       switch (r.how) {
         case op_route::kind::forwarded:
           copy_part({&results[r.target], r.index}, out);
@@ -267,6 +285,7 @@ batch_result refused(const batch_result& done, const std::string& why) {
     reply.error(why);
     out.ends.push_back(out.replies.size());
   }
+  out.nanos = done.nanos;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "modules/shard/table.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "modules/protocol/reply_writer.hpp"
 
@@ -263,9 +264,24 @@ void table::run(const batch& work, const operation& op, batch_result& out,
   }
 }
 
+namespace {
+
+// Nanoseconds from `since` to now (saturating), and now.
+std::uint32_t nanos_since(std::chrono::steady_clock::time_point& since) {
+  auto now = std::chrono::steady_clock::now();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count();
+  since = now;
+  return ns > 0xffffffffll ? 0xffffffffu : static_cast<std::uint32_t>(ns);
+}
+
+} // namespace
+
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   out.ends.reserve(out.ends.size() + work.ops.size());
+  out.nanos.resize(out.ends.size()); // replies before this batch's (none measured)
+  out.nanos.reserve(out.ends.size() + work.ops.size());
   protocol::reply_writer reply{out.replies};
+  auto clock = std::chrono::steady_clock::now();
   // A batch knows its keys in advance: asking the CPU for the table slots of a
   // few operations ahead overlaps their cache misses with the work on this one.
   constexpr std::size_t prefetch_distance = 8;
@@ -276,13 +292,12 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index + prefetch_distance < ops.size())
       entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
-    if (may_grow(op.code) && refuse_growth(now)) {
+    if (may_grow(op.code) && refuse_growth(now))
       reply.error(memory::oom_error);
-      out.ends.push_back(out.replies.size());
-      continue;
-    }
-    run(work, op, out, now);
+    else
+      run(work, op, out, now);
     out.ends.push_back(out.replies.size());
+    out.nanos.push_back(nanos_since(clock));
   }
   // Down to the bound again, and the deadline queue kept compact.
   make_room(now);

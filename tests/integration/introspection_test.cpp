@@ -1,0 +1,170 @@
+// What operators read through the real node: SLOWLOG, and INFO commandstats and
+// errorstats in Redis 7's format.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/info.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace stairkv::testing;
+
+namespace {
+
+// The arguments of slow log entry `e` (an array of 6).
+std::vector<std::string> args_of(const redisReply* e) {
+  std::vector<std::string> out;
+  const auto* args = e->element[3];
+  for (std::size_t i = 0; i < args->elements; ++i)
+    out.emplace_back(args->element[i]->str, args->element[i]->len);
+  return out;
+}
+
+// The `cmdstat_<name>` line of INFO commandstats (without the prefix), or "".
+std::string cmdstat(hiredis_connection& c, const std::string& name) {
+  auto text = text_of(c.command({"INFO", "commandstats"}));
+  auto key = "cmdstat_" + name + ":";
+  auto at = text.find(key);
+  if (at == std::string::npos)
+    return "";
+  auto end = text.find("\r\n", at);
+  return text.substr(at + key.size(), end - at - key.size());
+}
+
+// One field (calls, usec, ...) of a cmdstat line.
+long long cmdstat_field(const std::string& line, const std::string& field) {
+  auto at = line.find(field + "=");
+  if (at == std::string::npos)
+    return -1;
+  return std::stoll(line.substr(at + field.size() + 1));
+}
+
+TEST(Introspection, SlowlogLogsEveryCommandAtThresholdZeroNewestFirstAndBounded) {
+  server_process server{{"--slowlog-log-slower-than=0", "--slowlog-max-len=10"}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"CLIENT", "SETNAME", "watcher"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SLOWLOG", "RESET"}), "OK"));
+  for (int i = 0; i < 30; ++i)
+    EXPECT_TRUE(is_status(c.command({"SET", "k" + std::to_string(i), "v"}), "OK"));
+  EXPECT_TRUE(is_integer(c.command({"SLOWLOG", "LEN"}), 10));
+  // Newest first: the LEN just asked (logged once it has run, as in Redis),
+  // then the last SET.
+  auto all = c.command({"SLOWLOG", "GET", "-1"});
+  ASSERT_EQ(all->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(all->elements, 10u);
+  EXPECT_EQ(args_of(all->element[0]), (std::vector<std::string>{"SLOWLOG", "LEN"}));
+  const auto* newest = all->element[1];
+  ASSERT_EQ(newest->elements, 6u);
+  EXPECT_EQ(args_of(newest), (std::vector<std::string>{"SET", "k29", "v"}));
+  EXPECT_GT(newest->element[0]->integer, all->element[2]->element[0]->integer); // ids
+  EXPECT_GE(newest->element[2]->integer, 0);                                    // micros
+  EXPECT_NE(std::string(newest->element[4]->str).find("127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(std::string(newest->element[5]->str), "watcher");
+  auto five = c.command({"SLOWLOG", "GET", "5"});
+  EXPECT_EQ(five->elements, 5u);
+  EXPECT_EQ(c.command({"SLOWLOG", "GET"})->elements, 10u);
+  EXPECT_TRUE(is_error(c.command({"SLOWLOG", "GET", "-2"}),
+                       "ERR count should be greater than or equal to -1"));
+  EXPECT_TRUE(is_error(c.command({"SLOWLOG", "NOPE"}),
+                       "ERR unknown subcommand 'NOPE'. Try SLOWLOG HELP."));
+  EXPECT_EQ(c.command({"SLOWLOG", "HELP"})->type, REDIS_REPLY_ARRAY);
+}
+
+TEST(Introspection, SlowlogTrimsLongArgumentsAndRedactsPasswords) {
+  server_process server{{"--slowlog-log-slower-than=0"}};
+  hiredis_connection c{server.port()};
+  std::vector<std::string> many{"MSET"};
+  for (int i = 0; i < 20; ++i) {
+    many.push_back("key" + std::to_string(i));
+    many.push_back("value");
+  }
+  EXPECT_TRUE(is_status(c.command(many), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "big", std::string(129, 'A')}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "requirepass", "sesame"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"AUTH", "sesame"}), "OK"));
+  auto log = c.command({"SLOWLOG", "GET", "4"});
+  ASSERT_EQ(log->elements, 4u);
+  EXPECT_EQ(args_of(log->element[0]), (std::vector<std::string>{"AUTH", "(redacted)"}));
+  EXPECT_EQ(args_of(log->element[1]),
+            (std::vector<std::string>{"CONFIG", "SET", "requirepass", "(redacted)"}));
+  EXPECT_EQ(args_of(log->element[2]),
+            (std::vector<std::string>{"SET", "big",
+                                      std::string(128, 'A') + "... (1 more bytes)"}));
+  auto trimmed = args_of(log->element[3]);
+  ASSERT_EQ(trimmed.size(), 32u);
+  EXPECT_EQ(trimmed[30], "value");
+  EXPECT_EQ(trimmed[31], "... (10 more arguments)");
+}
+
+TEST(Introspection, SlowlogKeepsOnlyCommandsAsSlowAsTheThresholdAndCanBeOff) {
+  server_process server{{"--slowlog-log-slower-than=1000000"}};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 100; ++i)
+    c.command({"PING"});
+  EXPECT_TRUE(is_integer(c.command({"SLOWLOG", "LEN"}), 0));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "slowlog-log-slower-than", "-1"}), "OK"));
+  c.command({"PING"});
+  EXPECT_TRUE(is_integer(c.command({"SLOWLOG", "LEN"}), 0));
+  auto got = c.command({"CONFIG", "GET", "slowlog-*"});
+  ASSERT_EQ(got->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(got->elements, 4u);
+  EXPECT_EQ(std::string(got->element[0]->str), "slowlog-log-slower-than");
+  EXPECT_EQ(std::string(got->element[1]->str), "-1");
+  EXPECT_EQ(std::string(got->element[3]->str), "128");
+}
+
+TEST(Introspection, CommandstatsCountCallsTimeRejectedAndFailedCallsAsRedis) {
+  server_process server{{}};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 100; ++i)
+    c.append({"SET", "k" + std::to_string(i), "v"});
+  for (int i = 0; i < 100; ++i)
+    c.get_reply();
+  EXPECT_TRUE(is_error_starting_with(c.command({"INCR", "k1"}), "ERR value is not"));
+  EXPECT_TRUE(is_error_starting_with(c.command({"GET"}), "ERR wrong number"));
+  EXPECT_TRUE(is_error_starting_with(c.command({"NOSUCH"}), "ERR unknown command"));
+  auto set = cmdstat(c, "set");
+  EXPECT_EQ(cmdstat_field(set, "calls"), 100) << set;
+  EXPECT_GE(cmdstat_field(set, "usec"), 0) << set;
+  EXPECT_NE(set.find(",usec_per_call="), std::string::npos) << set;
+  EXPECT_EQ(cmdstat_field(set, "rejected_calls"), 0) << set;
+  EXPECT_EQ(cmdstat_field(set, "failed_calls"), 0) << set;
+  auto incr = cmdstat(c, "incr");
+  EXPECT_EQ(cmdstat_field(incr, "calls"), 1) << incr;
+  EXPECT_EQ(cmdstat_field(incr, "failed_calls"), 1) << incr;
+  auto get = cmdstat(c, "get");
+  EXPECT_EQ(cmdstat_field(get, "calls"), 0) << get;
+  EXPECT_EQ(cmdstat_field(get, "rejected_calls"), 1) << get;
+  // Every error reply by kind: the INCR, the arity error, the unknown command.
+  auto errors = text_of(c.command({"INFO", "errorstats"}));
+  EXPECT_NE(errors.find("# Errorstats\r\nerrorstat_ERR:count=3\r\n"), std::string::npos)
+    << errors;
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
+  EXPECT_EQ(cmdstat(c, "set"), "");
+  EXPECT_EQ(text_of(c.command({"INFO", "errorstats"})), "# Errorstats\r\n");
+}
+
+TEST(Introspection, ATimeConsumingCommandShowsInItsUsec) {
+  server_process server{{"--slowlog-log-slower-than=0"}};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 20000; ++i)
+    c.append({"SET", "key:" + std::to_string(i), "v"});
+  for (int i = 0; i < 20000; ++i)
+    c.get_reply();
+  // KEYS walks every key of every shard: far slower than a GET.
+  auto keys = c.command({"KEYS", "nomatch*"});
+  EXPECT_EQ(keys->elements, 0u);
+  auto newest = c.command({"SLOWLOG", "GET", "1"});
+  ASSERT_EQ(newest->elements, 1u);
+  EXPECT_EQ(args_of(newest->element[0]), (std::vector<std::string>{"KEYS", "nomatch*"}));
+  // The slow log and commandstats tell the same time for that one call.
+  auto line = cmdstat(c, "keys");
+  EXPECT_EQ(cmdstat_field(line, "calls"), 1) << line;
+  EXPECT_GT(cmdstat_field(line, "usec"), 0) << line;
+  EXPECT_EQ(newest->element[0]->element[2]->integer, cmdstat_field(line, "usec"));
+}
+
+} // namespace
