@@ -7,6 +7,7 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/protocol/request_parser.hpp"
 
 namespace stairkv::commands {
 
@@ -102,7 +103,7 @@ plan::record& plan::open(const client_context& client, merge how) {
   records_.push_back(record{client.tag, how,
                             static_cast<std::uint8_t>(client.resp_version), false,
                             false, refs, refs, 0, local_.size(), local_.size(),
-                            no_command, false, 0, 0, 0});
+                            no_command, false, false, 0, 0, 0});
   return records_.back();
 }
 
@@ -188,38 +189,70 @@ shard::reply_parts plan::parts_of(const record& rec) const {
   return parts;
 }
 
-void plan::note_command(std::size_t first, std::size_t index, bool rejected) {
-  for (auto i = first; i < records_.size(); ++i) {
-    records_[i].command = static_cast<std::uint16_t>(index);
-    records_[i].rejected = rejected;
-  }
-}
-
 void plan::add_nanos(std::size_t record, std::uint64_t nanos) {
   auto& rec = records_[record];
   auto total = rec.local_nanos + nanos;
   rec.local_nanos = total > 0xffffffffu ? 0xffffffffu : static_cast<std::uint32_t>(total);
 }
 
-void plan::keep_args(std::size_t record, const std::vector<std::string_view>& argv) {
-  // Redis's slowlog.c bounds: SLOWLOG_ENTRY_MAX_ARGC and _MAX_STRING.
-  constexpr std::size_t max_args = 32;
-  constexpr std::size_t max_bytes = 128;
+namespace {
+
+// Redis's slowlog.c bounds: SLOWLOG_ENTRY_MAX_ARGC and _MAX_STRING.
+constexpr std::size_t slow_max_args = 32;
+constexpr std::size_t slow_max_bytes = 128;
+
+// Argument `i` of `argv` as the slow log shows it.
+std::string slow_arg(const std::vector<std::string_view>& argv, std::size_t i,
+                     std::size_t kept) {
+  if (i == kept - 1 && kept != argv.size())
+    return "... (" + std::to_string(argv.size() - kept + 1) + " more arguments)";
+  if (argv[i].size() > slow_max_bytes)
+    return std::string{argv[i].substr(0, slow_max_bytes)} + "... ("
+           + std::to_string(argv[i].size() - slow_max_bytes) + " more bytes)";
+  return std::string{argv[i]};
+}
+
+std::vector<std::string> trimmed(const std::vector<std::string_view>& argv) {
+  auto kept = std::min(argv.size(), slow_max_args);
+  std::vector<std::string> out;
+  out.reserve(kept);
+  for (std::size_t i = 0; i < kept; ++i)
+    out.push_back(slow_arg(argv, i, kept));
+  return out;
+}
+
+} // namespace
+
+void plan::keep_request(std::size_t record, std::string_view bytes) {
   auto& rec = records_[record];
-  rec.args_begin = static_cast<std::uint32_t>(arg_ends_.size());
-  auto kept = std::min(argv.size(), max_args);
-  for (std::size_t i = 0; i < kept; ++i) {
-    if (i == kept - 1 && kept != argv.size()) {
-      args_ += "... (" + std::to_string(argv.size() - kept + 1) + " more arguments)";
-    } else if (argv[i].size() > max_bytes) {
-      args_.append(argv[i].substr(0, max_bytes));
-      args_ += "... (" + std::to_string(argv[i].size() - max_bytes) + " more bytes)";
-    } else {
-      args_.append(argv[i]);
-    }
+  rec.request_kept = true;
+  rec.kept_begin = static_cast<std::uint32_t>(requests_.size());
+  requests_.append(bytes.data(), bytes.size());
+  rec.kept_end = static_cast<std::uint32_t>(requests_.size());
+}
+
+std::size_t plan::keep_requests(std::string_view bytes) {
+  auto begin = requests_.size();
+  requests_.append(bytes.data(), bytes.size());
+  return begin;
+}
+
+void plan::kept_request(std::size_t record, std::size_t begin, std::size_t length) {
+  auto& rec = records_[record];
+  rec.request_kept = true;
+  rec.kept_begin = static_cast<std::uint32_t>(begin);
+  rec.kept_end = static_cast<std::uint32_t>(begin + length);
+}
+
+void plan::keep_args(std::size_t record, const std::vector<std::string_view>& argv) {
+  auto& rec = records_[record];
+  rec.request_kept = false;
+  rec.kept_begin = static_cast<std::uint32_t>(arg_ends_.size());
+  for (const auto& arg : trimmed(argv)) {
+    args_.append(arg);
     arg_ends_.push_back(static_cast<std::uint32_t>(args_.size()));
   }
-  rec.args_end = static_cast<std::uint32_t>(arg_ends_.size());
+  rec.kept_end = static_cast<std::uint32_t>(arg_ends_.size());
 }
 
 std::uint64_t plan::nanos_of(std::size_t index) const {
@@ -230,10 +263,18 @@ std::uint64_t plan::nanos_of(std::size_t index) const {
   return total;
 }
 
-std::vector<std::string_view> plan::args_of(std::size_t index) const {
+std::vector<std::string> plan::args_of(std::size_t index) const {
   const auto& rec = records_[index];
-  std::vector<std::string_view> out;
-  for (auto i = rec.args_begin; i < rec.args_end; ++i) {
+  if (rec.request_kept) {
+    protocol::request_parser parser;
+    auto bytes = std::string_view{requests_}.substr(rec.kept_begin,
+                                                    rec.kept_end - rec.kept_begin);
+    if (parser.parse(bytes) != protocol::request_parser::status::command)
+      return {};
+    return trimmed(parser.args());
+  }
+  std::vector<std::string> out;
+  for (auto i = rec.kept_begin; i < rec.kept_end; ++i) {
     auto begin = i == 0 ? 0 : arg_ends_[i - 1];
     out.emplace_back(args_.data() + begin, arg_ends_[i] - begin);
   }

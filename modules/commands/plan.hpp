@@ -178,21 +178,41 @@ public:
     // ran, time spent outside the shards, and its arguments for SLOWLOG.
     std::uint16_t command;
     bool rejected;
+    bool request_kept; // [kept_begin, kept_end) are bytes of requests_
     std::uint32_t local_nanos;
-    std::uint32_t args_begin; // in arg_ends_; args_begin == args_end: none kept
-    std::uint32_t args_end;
+    std::uint32_t kept_begin; // else entries of arg_ends_; begin == end: none kept
+    std::uint32_t kept_end;
   };
 
   static constexpr std::uint16_t no_command = 0xffff;
 
-  // Notes that the records from `first` on belong to command `index` (of
-  // all_commands()) and whether it was refused before it ran.
-  void note_command(std::size_t first, std::size_t index, bool rejected);
+  // Notes that record `record` answers command `index` (of all_commands()) and
+  // whether it was refused before it ran.
+  void note_command(std::size_t record, std::size_t index, bool rejected) {
+    records_[record].command = static_cast<std::uint16_t>(index);
+    records_[record].rejected = rejected;
+  }
   // Adds time a command spent outside the shards (a session command's handler).
   void add_nanos(std::size_t record, std::uint64_t nanos);
-  // Keeps the arguments of the command of record `record` for the slow log,
-  // trimmed as Redis trims them (32 arguments, 128 bytes each, the rest said as
-  // "... (n more arguments)" / "... (n more bytes)").
+  // Keeps what the slow log needs of the command of record `record`: the bytes
+  // of its request as the client sent them (one copy, parsed again only if the
+  // command turns out slow), or for a large request its arguments trimmed.
+  void keep_request(std::size_t record, std::string_view bytes);
+  // The same in two steps, for a caller that plans many commands from one
+  // buffer: copy the buffer once (keep_requests returns where it starts among
+  // the kept bytes), then say which of its bytes each command was.
+  std::size_t keep_requests(std::string_view bytes);
+  // The buffer those bytes go to, to hand to the next plan once this one is
+  // done (its capacity is reused: no allocation per plan in steady state).
+  std::string take_request_buffer() {
+    requests_.clear();
+    return std::move(requests_);
+  }
+  void reuse_request_buffer(std::string buffer) {
+    buffer.clear();
+    requests_ = std::move(buffer);
+  }
+  void kept_request(std::size_t record, std::size_t begin, std::size_t length);
   void keep_args(std::size_t record, const std::vector<std::string_view>& argv);
 
   std::uint16_t command_of(std::size_t index) const noexcept {
@@ -203,8 +223,10 @@ public:
   }
   // How long record `index` ran: its shards' operations and its local time.
   std::uint64_t nanos_of(std::size_t index) const;
-  // The arguments kept for it (empty when none were).
-  std::vector<std::string_view> args_of(std::size_t index) const;
+  // The arguments kept for it (empty when none were), trimmed as Redis's slow
+  // log trims them: 32 arguments, 128 bytes each, the rest said as
+  // "... (n more arguments)" / "... (n more bytes)".
+  std::vector<std::string> args_of(std::size_t index) const;
 
   // Where one SCAN call starts, how wide its stretch of positions is (2^span),
   // and the COUNT that sizes the next stretch.
@@ -261,7 +283,8 @@ private:
   std::vector<record> records_;
   std::vector<ref> refs_;
   std::vector<scan_step> scans_;
-  std::string args_;                 // kept arguments, back to back
+  std::string requests_;                // kept requests, back to back
+  std::string args_;                    // kept (trimmed) arguments, back to back
   std::vector<std::uint32_t> arg_ends_; // where each ends in args_
   shard::batch_result failure_; // what part_of() answers for a failed record
   std::string local_;

@@ -89,31 +89,32 @@ private:
       return;
     }
     follower_.sent(p.work->entry());
-    auto shared = std::make_shared<pending>(std::move(p));
-    const auto& work = shared->work;
-    for (auto shard : work->busy_shards()) {
-      self->request(work->routing().shard(shard), caf::infinite, work->take_batch(shard))
+    // Each shard's reply handler holds the plan and the callback (a reference
+    // count and a small callable: nothing allocated per plan here).
+    for (auto shard : p.work->busy_shards()) {
+      self->request(p.work->routing().shard(shard), caf::infinite, p.work->take_batch(shard))
         .then(
-          [this, self, shared, shard](shard::batch_result& result) {
-            if (shared->work->shards_answered())
+          [this, self, work = p.work, answered = p.answered,
+           shard](shard::batch_result& result) {
+            if (work->shards_answered())
               return; // already answered: a shard failed earlier
-            shared->work->deliver(shard, std::move(result));
-            if (shared->work->shards_answered())
-              finish(self, shared);
+            work->deliver(shard, std::move(result));
+            if (work->shards_answered())
+              finish(self, work, answered);
           },
-          [this, self, shared](caf::error&) {
-            if (shared->work->shards_answered())
+          [this, self, work = p.work, answered = p.answered](caf::error&) {
+            if (work->shards_answered())
               return;
-            shared->work->fail_pending(
+            work->fail_pending(
               protocol::errors::as_reply(protocol::errors::shard_unavailable));
-            finish(self, shared);
+            finish(self, work, answered);
           });
     }
   }
 
-  void finish(Self* self, const std::shared_ptr<pending>& p) {
+  void finish(Self* self, const plan_ptr& work, const answered_fn& answered) {
     follower_.answered();
-    p->answered(p->work);
+    answered(work);
     pump(self);
   }
 

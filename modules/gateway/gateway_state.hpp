@@ -38,6 +38,8 @@ struct gateway_state {
   // sends itself: it runs after every socket event of the current multiplexer round,
   // so all connections that had input in that round share one batch per shard.
   commands::plan_ptr building;
+  // The slow log's request buffer of the last plan written, for the next plan.
+  std::string spare_requests;
   // Dispatched plans, answered in this order.
   std::deque<plan_in_flight> in_flight;
   // Sends plans to the shards (a plan waits while plans on another entry engine

@@ -82,6 +82,7 @@ commands::plan& current_plan(gateway_actor* self) {
   if (!st.building) {
     auto now = shard::unix_now_ms();
     st.building = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
+    st.building->reuse_request_buffer(std::move(st.spare_requests));
     if (st.config.memory)
       st.building->refuse_growth(st.config.memory->refuses_growth(now));
     if (st.config.persistence)
@@ -242,45 +243,23 @@ bool enforce_output_limit(gateway_actor* self,
 }
 
 
-// Keeps a command's arguments for the slow log, with secrets redacted as Redis
-// redacts them: AUTH's arguments, HELLO's AUTH pair, and the passwords CONFIG
-// SET names.
-void keep_for_slow_log(commands::plan& work, std::size_t record,
-                       const commands::command_spec& spec,
-                       const std::vector<std::string_view>& argv) {
-  std::string_view name = spec.name;
-  if (name != "auth" && name != "hello" && name != "config") {
-    work.keep_args(record, argv);
-    return;
-  }
-  static constexpr std::string_view redacted = "(redacted)";
-  std::vector<std::string_view> shown(argv);
-  if (name == "auth") {
-    for (std::size_t i = 1; i < shown.size(); ++i)
-      shown[i] = redacted;
-  } else if (name == "hello") {
-    // HELLO protover AUTH username password [SETNAME name]
-    for (std::size_t i = 2; i < shown.size(); ++i)
-      if (commands::equals_ignoring_case(argv[i], "auth")) {
-        for (std::size_t k = i + 1; k <= i + 2 && k < shown.size(); ++k)
-          shown[k] = redacted;
-        break;
-      }
-  } else if (argv.size() > 1 && commands::equals_ignoring_case(argv[1], "set")) {
-    for (std::size_t i = 2; i + 1 < shown.size(); i += 2)
-      if (commands::equals_ignoring_case(argv[i], "requirepass")
-          || commands::equals_ignoring_case(argv[i], "masterauth"))
-        shown[i + 1] = redacted;
-  }
-  work.keep_args(record, shown);
-}
+// A request up to this size is kept whole for the slow log (one copy into the
+// plan); a larger one only as its trimmed arguments.
+constexpr std::size_t slow_log_request_bytes = 16 * 1024;
 
 // Parses every complete command in `data`, plans it, and returns how many bytes
 // were consumed. Stops at a protocol error after planning its error reply.
 std::size_t consume(gateway_actor* self, connection& conn, const char* data,
                     std::size_t size) {
+  // The slow log may want any of these commands' arguments once they have run:
+  // a read's bytes are copied into the plan once, and each command remembers
+  // where its own are (a large buffer, only command by command).
+  bool keep = self->state.config.settings->limits.slowlog_log_slower_than >= 0;
+  constexpr std::size_t no_copy = ~std::size_t{0};
+  auto copied_at = no_copy;
   std::size_t pos = 0;
   while (!conn.closing && !conn.waiting_for_step) {
+    auto request_start = pos;
     auto status = conn.parser.parse(data + pos, size - pos);
     if (status == protocol::request_parser::status::error) {
       std::string reply;
@@ -353,8 +332,17 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     if (spec != nullptr) {
       ++(rejected ? figures.rejected_calls : figures.calls)[command_index];
       work.note_command(first_record, command_index, rejected);
-      if (!rejected && self->state.config.settings->limits.slowlog_log_slower_than >= 0)
-        keep_for_slow_log(work, first_record, *spec, argv);
+      if (!rejected && keep) {
+        auto length = pos - request_start;
+        if (copied_at == no_copy && size <= slow_log_request_bytes)
+          copied_at = work.keep_requests({data, size});
+        if (copied_at != no_copy)
+          work.kept_request(first_record, copied_at + request_start, length);
+        else if (length <= slow_log_request_bytes)
+          work.keep_request(first_record, std::string_view{data + request_start, length});
+        else
+          work.keep_args(first_record, argv);
+      }
     }
     if (silent)
       work.silence_from(first_record);
@@ -411,6 +399,31 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   }
 }
 
+// The arguments of a slow log entry with secrets redacted as Redis redacts
+// them: AUTH's arguments, HELLO's AUTH pair, and the passwords CONFIG SET names.
+void redact_for_slow_log(std::string_view command, std::vector<std::string>& args) {
+  static const std::string redacted = "(redacted)";
+  using commands::equals_ignoring_case;
+  if (command == "auth") {
+    for (std::size_t i = 1; i < args.size(); ++i)
+      args[i] = redacted;
+  } else if (command == "hello") {
+    // HELLO protover AUTH username password [SETNAME name]
+    for (std::size_t i = 2; i < args.size(); ++i)
+      if (equals_ignoring_case(args[i], "auth")) {
+        for (std::size_t k = i + 1; k <= i + 2 && k < args.size(); ++k)
+          args[k] = redacted;
+        break;
+      }
+  } else if (command == "config" && args.size() > 1
+             && equals_ignoring_case(args[1], "set")) {
+    for (std::size_t i = 2; i + 1 < args.size(); i += 2)
+      if (equals_ignoring_case(args[i], "requirepass")
+          || equals_ignoring_case(args[i], "masterauth"))
+        args[i + 1] = redacted;
+  }
+}
+
 // Counts what command `index` of `work` cost and answered (INFO commandstats
 // and errorstats) and logs it when it was slow (SLOWLOG); `reply` is what it
 // answered.
@@ -434,8 +447,8 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
   auto args = work.args_of(index);
   if (args.empty())
     return;
-  slow_entry entry{0, shard::unix_now_ms() / 1000, micros,
-                   std::vector<std::string>(args.begin(), args.end()), conn.addr,
+  redact_for_slow_log(commands::all_commands()[command].name, args);
+  slow_entry entry{0, shard::unix_now_ms() / 1000, micros, std::move(args), conn.addr,
                    conn.name};
   self->state.config.slowlog->add(std::move(entry), limits.slowlog_max_len);
 }
@@ -468,6 +481,10 @@ void drain(gateway_actor* self) {
       --conn->unanswered;
       account(self, *conn, work, i, std::string_view{conn->output}.substr(written));
     }
+    auto spare = work.take_request_buffer();
+    if (spare.capacity() > st.spare_requests.capacity()
+        && spare.capacity() <= retained_buffer_bytes)
+      st.spare_requests = std::move(spare);
     st.in_flight.pop_front();
   }
   for (auto client : st.touched) {
