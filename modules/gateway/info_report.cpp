@@ -2,6 +2,7 @@
 
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/text.hpp"
+#include "modules/gateway/settings.hpp"
 
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -259,6 +260,30 @@ void commandstats_section(std::string& out, const info_inputs& in) {
   }
 }
 
+// Per command, its calls' times at the latency-tracking-info-percentiles, in
+// microseconds, as Redis 7 (empty with latency-tracking no).
+void latencystats_section(std::string& out, const info_inputs& in) {
+  out.append("# Latencystats\r\n");
+  const auto& table = commands::all_commands();
+  for (std::size_t i = 0; i < table.size() && i < in.clients.latency.size(); ++i) {
+    const auto& h = in.clients.latency[i];
+    if (!h || h->empty())
+      continue;
+    out.append("latency_percentiles_usec_");
+    out.append(table[i].name);
+    out.append(":");
+    const auto& wanted = in.clients.latency_percentiles;
+    for (std::size_t j = 0; j < wanted.size(); ++j) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%sp%s=%.3f", j == 0 ? "" : ",",
+                    format_percentile(wanted[j]).c_str(),
+                    static_cast<double>(h->percentile(wanted[j])) / 1000.0);
+      out.append(buf);
+    }
+    out.append("\r\n");
+  }
+}
+
 // Error replies by kind since the start (or CONFIG RESETSTAT), as Redis 7.
 void errorstats_section(std::string& out, const info_inputs& in) {
   out.append("# Errorstats\r\n");
@@ -284,7 +309,8 @@ constexpr section sections[] = {
   {"replication", replication_section, true},
   {"cpu", cpu_section, true},
   {"commandstats", commandstats_section, false},
-  {"errorstats", errorstats_section, false},
+  {"errorstats", errorstats_section, true},
+  {"latencystats", latencystats_section, false},
   {"keyspace", keyspace_section, true},
   {"engine", engine_section, true},
 };

@@ -58,6 +58,9 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
                  st.config.persistence.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
+  in.clients.latency_percentiles = st.config.settings->limits.latency_percentiles;
+  if (!st.config.settings->limits.latency_tracking)
+    in.clients.latency.clear();
   in.clients.maxclients = st.config.settings->limits.maxclients;
   if (const auto& subs = st.config.subscription_figures) {
     in.clients.pubsub_channels = subs->channels.load(std::memory_order_relaxed);
@@ -441,6 +444,12 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
   auto nanos = work.nanos_of(index);
   figures.nanos[command] += static_cast<std::int64_t>(nanos);
   const auto& limits = self->state.config.settings->limits;
+  if (limits.latency_tracking) {
+    auto& histogram = figures.latency[command];
+    if (!histogram)
+      histogram = std::make_shared<latency_histogram>();
+    histogram->record(nanos);
+  }
   auto micros = static_cast<std::int64_t>(nanos / 1000);
   if (limits.slowlog_log_slower_than < 0 || micros < limits.slowlog_log_slower_than)
     return;
@@ -622,6 +631,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   for (auto* per_command : {&st.figures.calls, &st.figures.rejected_calls,
                             &st.figures.failed_calls, &st.figures.nanos})
     per_command->assign(commands::all_commands().size(), 0);
+  st.figures.latency.resize(commands::all_commands().size());
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
   st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};

@@ -45,7 +45,21 @@ struct client_limits {
   // (negative: none), and the log keeps this many (Redis's defaults).
   std::int64_t slowlog_log_slower_than = 10000;
   std::int64_t slowlog_max_len = 128;
+  // INFO latencystats: whether call times are tracked per command, and which
+  // percentiles it reports (Redis's defaults).
+  bool latency_tracking = true;
+  std::vector<double> latency_percentiles{50.0, 99.0, 99.9};
 };
+
+// A percentile as Redis prints it: "%f" without trailing zeros ("50", "99.9").
+inline std::string format_percentile(double p) {
+  auto text = std::to_string(p);
+  while (!text.empty() && text.back() == '0')
+    text.pop_back();
+  if (!text.empty() && text.back() == '.')
+    text.pop_back();
+  return text;
+}
 
 struct setting {
   std::string name;

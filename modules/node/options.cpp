@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -79,6 +80,29 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
                          o.limits.slowlog_max_len);
+     }},
+    {"latency-tracking", "yes: INFO latencystats reports each command's call times",
+     [](options& o, const std::string& v) {
+       if (v != "yes" && v != "no")
+         return false;
+       o.limits.latency_tracking = v == "yes";
+       return true;
+     }},
+    {"latency-tracking-info-percentiles",
+     "the percentiles INFO latencystats reports, e.g. \"50 99 99.9\"",
+     [](options& o, const std::string& v) {
+       std::vector<double> wanted;
+       std::istringstream in{v};
+       std::string word;
+       while (in >> word) {
+         char* end = nullptr;
+         double p = std::strtod(word.c_str(), &end);
+         if (end == word.c_str() || *end != '\0' || !(p >= 0.0 && p <= 100.0))
+           return false;
+         wanted.push_back(p);
+       }
+       o.limits.latency_percentiles = std::move(wanted);
+       return true;
      }},
     {"timeout", "seconds after which an idle client is closed (0: never)",
      [](options& o, const std::string& v) {
@@ -466,6 +490,14 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"timeout", std::to_string(limits.timeout_seconds)},
     {"slowlog-log-slower-than", std::to_string(limits.slowlog_log_slower_than)},
     {"slowlog-max-len", std::to_string(limits.slowlog_max_len)},
+    {"latency-tracking", limits.latency_tracking ? "yes" : "no"},
+    {"latency-tracking-info-percentiles",
+     [&] {
+       std::string text;
+       for (auto p : limits.latency_percentiles)
+         text += (text.empty() ? "" : " ") + gateway::format_percentile(p);
+       return text;
+     }()},
     {"caf-port", std::to_string(caf_port)},
     {"stairs", std::to_string(stairs)},
     {"resize", resize ? "yes" : "no"},

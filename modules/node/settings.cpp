@@ -32,6 +32,10 @@ std::string refusal(const std::string& name) {
            "noeviction";
   if (name == "maxmemory-samples")
     return "argument must be between 1 and 64 inclusive";
+  if (name == "latency-tracking")
+    return "argument must be 'yes' or 'no'";
+  if (name == "latency-tracking-info-percentiles")
+    return "latency-tracking-info-percentiles must be a list of values between 0 and 100";
   return "argument is invalid";
 }
 
@@ -66,7 +70,9 @@ gateway::node_settings_ptr make_settings(const options& initial,
       };
     } else if (name == "maxclients" || name == "client-output-buffer-limit"
                || name == "timeout" || name == "requirepass"
-               || name == "slowlog-log-slower-than" || name == "slowlog-max-len") {
+               || name == "slowlog-log-slower-than" || name == "slowlog-max-len"
+               || name == "latency-tracking"
+               || name == "latency-tracking-info-percentiles") {
       effect = [limits](const options& o) { *limits = o.limits; };
     } else if (name == "maxmemory" || name == "maxmemory-policy"
                || name == "maxmemory-samples") {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,44 @@ TEST(Introspection, ATimeConsumingCommandShowsInItsUsec) {
   EXPECT_EQ(cmdstat_field(line, "calls"), 1) << line;
   EXPECT_GT(cmdstat_field(line, "usec"), 0) << line;
   EXPECT_EQ(newest->element[0]->element[2]->integer, cmdstat_field(line, "usec"));
+}
+
+TEST(Introspection, LatencystatsReportThePercentilesAskedForPerCommand) {
+  server_process server{{}};
+  hiredis_connection c{server.port()};
+  for (int i = 0; i < 200; ++i)
+    c.append({"SET", "k" + std::to_string(i), "v"});
+  for (int i = 0; i < 200; ++i)
+    c.get_reply();
+  auto line_of = [&](const std::string& name) {
+    auto text = text_of(c.command({"INFO", "latencystats"}));
+    auto key = "latency_percentiles_usec_" + name + ":";
+    auto at = text.find(key);
+    return at == std::string::npos
+             ? std::string{}
+             : text.substr(at + key.size(), text.find("\r\n", at) - at - key.size());
+  };
+  auto set = line_of("set");
+  // Microseconds with three decimals, as Redis 7 prints them.
+  ASSERT_TRUE(std::regex_match(
+    set, std::regex{R"(p50=[0-9]+\.[0-9]{3},p99=[0-9]+\.[0-9]{3},p99\.9=[0-9]+\.[0-9]{3})"}))
+    << set;
+  auto p50 = std::stod(set.substr(4));
+  auto p999 = std::stod(set.substr(set.find(",p99.9=") + 7));
+  EXPECT_GE(p999, p50) << set;
+  EXPECT_TRUE(is_status(
+    c.command({"CONFIG", "SET", "latency-tracking-info-percentiles", "50 90"}), "OK"));
+  set = line_of("set");
+  EXPECT_EQ(set.find(",p99="), std::string::npos) << set;
+  EXPECT_NE(set.find(",p90="), std::string::npos) << set;
+  EXPECT_TRUE(is_error_starting_with(
+    c.command({"CONFIG", "SET", "latency-tracking-info-percentiles", "50 101"}),
+    "ERR CONFIG SET failed"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "latency-tracking", "no"}), "OK"));
+  EXPECT_EQ(text_of(c.command({"INFO", "latencystats"})), "# Latencystats\r\n");
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "latency-tracking", "yes"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
+  EXPECT_EQ(line_of("set"), "");
 }
 
 } // namespace
