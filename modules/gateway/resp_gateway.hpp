@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -40,6 +41,10 @@ struct gateway_config {
                                        // (one of its own when null)
   // Where notable client events go (a client cut off at its output limit).
   std::function<void(const std::string&)> log;
+  // SHUTDOWN: asks the node to stop, with or without a final snapshot (the
+  // node decides by its save rules when `save` is empty). Null: SHUTDOWN is
+  // refused (an embedding application stops the node its own way).
+  std::function<void(std::optional<bool> save)> shutdown;
 };
 
 // A bound listening socket, not yet served.

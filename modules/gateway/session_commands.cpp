@@ -33,6 +33,7 @@ constexpr named_handler handlers[] = {
   {"rename", rename_command},
   {"renamenx", renamenx_command},
   {"save", save_command},
+  {"shutdown", shutdown_command},
   {"slowlog", slowlog_command},
   {"subscribe", subscribe_command},
   {"unsubscribe", unsubscribe_command},

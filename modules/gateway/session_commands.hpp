@@ -46,6 +46,9 @@ void client_session_command(gateway_actor*, connection&, const args&, commands::
 // CONFIG GET | SET | RESETSTAT (config_command.cpp)
 void config_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (shutdown_command.cpp)
+void shutdown_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
 void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);
 

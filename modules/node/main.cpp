@@ -6,9 +6,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -165,6 +167,14 @@ int main(int argc, char** argv) {
   gw.persistence = store.persistence;
   gw.saver = store.saver;
   gw.log = [](const std::string& line) { node::log_notice(line); };
+  // SHUTDOWN from a client: the same path as SIGTERM, with its save choice.
+  // (-1: by the save rules, 0: NOSAVE, 1: SAVE.)
+  auto shutdown_save = std::make_shared<std::atomic<int>>(-1);
+  gw.shutdown = [shutdown_save](std::optional<bool> save) {
+    shutdown_save->store(save ? (*save ? 1 : 0) : -1);
+    node::log_notice("User requested shutdown...");
+    kill(getpid(), SIGTERM);
+  };
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
 
   node::log_notice(std::string{"stairkv "} + version + " starting, pid "
@@ -205,8 +215,9 @@ int main(int argc, char** argv) {
     self->wait_for(gateway);
     // With save rules, a last snapshot on the way out, as Redis saves on
     // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
-    if (store.persistence->snapshots_required.load(std::memory_order_relaxed)
-        && store.saver) {
+    auto save = shutdown_save->load();
+    bool by_rules = store.persistence->snapshots_required.load(std::memory_order_relaxed);
+    if (store.saver && (save == 1 || (save == -1 && by_rules))) {
       node::log_notice("saving the final snapshot before exiting");
       self->request(store.saver, caf::infinite, persistence::save_atom::value)
         .receive([](std::string&) {}, [](caf::error&) {});

@@ -586,3 +586,40 @@ TEST(Snapshots, ConfigSetSaveChangesTheRulesAtRunTime) {
   EXPECT_GT(file_size(dir + "/dump.stkv"), 0);
   EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "save", ""}), "OK"));
 }
+
+// SHUTDOWN stops the node as SIGTERM does; SAVE takes a final snapshot even
+// without save rules, NOSAVE skips the one save rules would take.
+TEST(Persistence, ShutdownSaveAndNosaveDecideTheFinalSnapshot) {
+  auto snapshot_exists = [](const std::string& dir) {
+    struct stat st {};
+    return ::stat((dir + "/dump.stkv").c_str(), &st) == 0;
+  };
+  {
+    auto dir = make_dir();
+    server_process server{{"--dir=" + dir}};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_status(c.command({"SET", "k", "v"}), "OK"));
+    EXPECT_TRUE(is_error(c.command({"SHUTDOWN", "ABORT"}), "ERR No shutdown in progress."));
+    EXPECT_TRUE(is_error(c.command({"SHUTDOWN", "SOMETIME"}), "ERR syntax error"));
+    EXPECT_TRUE(is_error(c.command({"SHUTDOWN", "SAVE", "NOSAVE"}), "ERR syntax error"));
+    c.append({"SHUTDOWN", "SAVE"});
+    c.flush();
+    ASSERT_TRUE(server.wait_for_log("bye bye", std::chrono::seconds{30})) << server.log();
+    EXPECT_EQ(server.stop(), 0) << server.log();
+    EXPECT_TRUE(snapshot_exists(dir));
+    server_process again{{"--dir=" + dir}};
+    hiredis_connection d{again.port()};
+    EXPECT_TRUE(is_bulk(d.command({"GET", "k"}), "v"));
+  }
+  {
+    auto dir = make_dir();
+    server_process server{{"--dir=" + dir, "--save=3600 1"}};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_status(c.command({"SET", "k", "v"}), "OK"));
+    c.append({"SHUTDOWN", "NOSAVE"});
+    c.flush();
+    ASSERT_TRUE(server.wait_for_log("bye bye", std::chrono::seconds{30})) << server.log();
+    EXPECT_EQ(server.stop(), 0) << server.log();
+    EXPECT_FALSE(snapshot_exists(dir));
+  }
+}
