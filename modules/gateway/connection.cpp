@@ -57,7 +57,10 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
   field("name", c.name);
   number("age", (now_ms - c.created_ms) / 1000);
   number("idle", (now_ms - c.last_active_ms) / 1000);
-  field("flags", c.subscribed() ? "P" : "N");
+  std::string flags = c.subscribed() ? "P" : "";
+  if (c.no_evict)
+    flags += 'e';
+  field("flags", flags.empty() ? "N" : flags);
   number("db", 0);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
   number("psub", static_cast<std::int64_t>(c.patterns.size()));
@@ -231,6 +234,18 @@ std::string client_command(connection& conn, const connection_map& all,
     } else {
       return error_reply(conn, protocol::errors::syntax);
     }
+  } else if (equals_ignoring_case(sub, "no-evict")) {
+    // Accepted and shown in the flags: clients are never evicted here
+    // (there is no maxmemory-clients), so it changes nothing else.
+    if (argv.size() != 3)
+      return arity_error();
+    if (equals_ignoring_case(argv[2], "on"))
+      conn.no_evict = true;
+    else if (equals_ignoring_case(argv[2], "off"))
+      conn.no_evict = false;
+    else
+      return error_reply(conn, protocol::errors::syntax);
+    reply.simple("OK");
   } else if (equals_ignoring_case(sub, "info")) {
     if (argv.size() != 2)
       return arity_error();

@@ -61,6 +61,7 @@ struct connection {
   // CLIENT REPLY: OFF silences every reply until ON; SKIP the next command's.
   bool replies_off = false;
   bool skip_next_reply = false;
+  bool no_evict = false; // CLIENT NO-EVICT (shown as flag e)
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();
@@ -82,7 +83,8 @@ std::string auth_command(connection& conn, const client_limits& limits, const ar
 std::string hello_command(connection& conn, const client_limits& limits,
                           const args& argv);
 
-// CLIENT ID | SETNAME | GETNAME | LIST [TYPE t] [ID id...] | INFO
+// CLIENT ID | SETNAME | GETNAME | LIST [TYPE t] [ID id...] | INFO | REPLY | NO-EVICT
+// (KILL is the gateway's: it closes other connections)
 std::string client_command(connection& conn, const connection_map& all,
                            const args& argv, std::int64_t now_ms);
 

@@ -74,6 +74,10 @@ void plan_progressed(gateway_actor* self, std::uint64_t id);
 // Parses what a client sent while one of its multi-step commands ran.
 void resume_input(gateway_actor* self, std::uint64_t tag);
 
+// Closes a client now (CLIENT KILL): its socket, its subscriptions, its record;
+// replies still on their way to it are dropped when they arrive.
+void close_client(gateway_actor* self, connection_map::iterator it);
+
 // Starts counting a connection's pending output (each completed write is
 // reported from then on).
 void track_output(gateway_actor* self, connection& conn);

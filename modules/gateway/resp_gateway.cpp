@@ -355,6 +355,13 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
 
 } // namespace
 
+void close_client(gateway_actor* self, connection_map::iterator it) {
+  if (it == self->state.connections.end())
+    return;
+  self->close(it->second.handle);
+  forget(self, it);
+}
+
 void resume_input(gateway_actor* self, std::uint64_t tag) {
   auto& st = self->state;
   auto it = find_client(st, tag);

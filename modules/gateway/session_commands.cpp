@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "modules/commands/text.hpp"
 #include "modules/gateway/connection.hpp"
+#include "modules/protocol/errors.hpp"
 #include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
@@ -106,6 +108,14 @@ void hello_session_command(gateway_actor* self, connection& conn, const args& ar
 
 void client_session_command(gateway_actor* self, connection& conn, const args& argv,
                             commands::plan& work) {
+  if (commands::equals_ignoring_case(argv[1], "kill")) {
+    if (argv.size() < 3)
+      work.add_reply(conn.context,
+                     protocol::errors::as_reply(protocol::errors::wrong_arity("client|kill")));
+    else
+      client_kill(self, conn, argv, work);
+    return;
+  }
   work.add_reply(conn.context, client_command(conn, self->state.connections, argv,
                                               shard::unix_now_ms()));
 }

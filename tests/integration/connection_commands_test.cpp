@@ -123,6 +123,58 @@ TEST_F(Connections, ClientIdNameListAndInfo) {
   EXPECT_TRUE(is_error(run({"CLIENT", "FOO"}), "ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
 }
 
+// The address of the client with id `id`, as CLIENT LIST shows it.
+std::string addr_of(const std::string& list, long long id) {
+  auto at = list.find("id=" + std::to_string(id) + " addr=");
+  if (at == std::string::npos)
+    return "";
+  auto begin = list.find("addr=", at) + 5;
+  return list.substr(begin, list.find(' ', begin) - begin);
+}
+
+TEST_F(Connections, ClientKillClosesTheClientsItsFiltersMatchAndNoOneElse) {
+  auto me = integer_of(run({"CLIENT", "ID"}));
+  raw_connection by_id{port()};
+  raw_connection by_addr{port()};
+  raw_connection subscriber{port()};
+  ASSERT_TRUE(subscriber.send_all(encode_command({"SUBSCRIBE", "news"})));
+  ASSERT_EQ(subscriber.read_reply().type, '*');
+  ASSERT_TRUE(by_id.send_all(encode_command({"CLIENT", "ID"})));
+  auto victim = by_id.read_reply().integer;
+  ASSERT_TRUE(by_addr.send_all(encode_command({"CLIENT", "ID"})));
+  auto other = by_addr.read_reply().integer;
+  EXPECT_TRUE(is_integer(run({"CLIENT", "KILL", "ID", std::to_string(victim)}), 1));
+  EXPECT_TRUE(by_id.read_until_closed().closed);
+  auto list = text_of(run({"CLIENT", "LIST"}));
+  auto addr = addr_of(list, other);
+  ASSERT_FALSE(addr.empty()) << list;
+  // The old form: one address, +OK, or an error when nobody has it.
+  EXPECT_TRUE(is_status(run({"CLIENT", "KILL", addr}), "OK"));
+  EXPECT_TRUE(by_addr.read_until_closed().closed);
+  EXPECT_TRUE(is_error(run({"CLIENT", "KILL", addr}), "ERR No such client"));
+  // TYPE pubsub takes the subscriber only; SKIPME (yes by default) spares the caller.
+  EXPECT_TRUE(is_integer(run({"CLIENT", "KILL", "TYPE", "pubsub"}), 1));
+  EXPECT_TRUE(subscriber.read_until_closed().closed);
+  EXPECT_TRUE(is_integer(run({"CLIENT", "KILL", "TYPE", "normal"}), 0));
+  EXPECT_TRUE(is_integer(run({"CLIENT", "KILL", "TYPE", "master"}), 0));
+  EXPECT_TRUE(is_integer(run({"CLIENT", "ID"}), me));
+  EXPECT_TRUE(is_error(run({"CLIENT", "KILL", "ID", "0"}), "ERR client-id should be greater than 0"));
+  EXPECT_TRUE(is_error(run({"CLIENT", "KILL", "TYPE", "odd"}), "ERR Unknown client type 'odd'"));
+  EXPECT_TRUE(is_error(run({"CLIENT", "KILL", "ID", "5", "TYPE"}), "ERR syntax error"));
+  EXPECT_TRUE(is_error(run({"CLIENT", "KILL", "USER", "bob"}), "ERR No such user 'bob'"));
+  // NO-EVICT is accepted and shows as flag e.
+  EXPECT_TRUE(is_status(run({"CLIENT", "NO-EVICT", "on"}), "OK"));
+  EXPECT_NE(text_of(run({"CLIENT", "INFO"})).find(" flags=e "), std::string::npos);
+  EXPECT_TRUE(is_error(run({"CLIENT", "NO-EVICT", "maybe"}), "ERR syntax error"));
+  // SKIPME no: the caller goes too, after its reply.
+  raw_connection last{port()};
+  ASSERT_TRUE(last.send_all(encode_command({"CLIENT", "KILL", "SKIPME", "no"})));
+  auto killed = last.read_reply();
+  EXPECT_EQ(killed.type, ':');
+  EXPECT_GE(killed.integer, 2);
+  EXPECT_TRUE(last.read_until_closed().closed);
+}
+
 TEST_F(Connections, ConfigResetstatZeroesTheCounters) {
   run({"SET", "k", "v"});
   run({"GET", "k"});
