@@ -47,6 +47,8 @@ struct connection {
   // A multi-step command (RENAME, MSETNX) is running: this client's later
   // commands wait in `input` until it has finished, so that they see its effect.
   bool waiting_for_step = false;
+  // CLIENT PAUSE holds this client's next command (still in `input`).
+  bool waiting_for_pause = false;
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
   std::string name;

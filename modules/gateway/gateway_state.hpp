@@ -40,6 +40,10 @@ struct gateway_state {
   commands::plan_ptr building;
   // The slow log's request buffer of the last plan written, for the next plan.
   std::string spare_requests;
+  // CLIENT PAUSE: until when commands wait (Unix ms; 0: no pause), and whether
+  // all of them wait (ALL) or only those that write (WRITE).
+  std::int64_t paused_until_ms = 0;
+  bool pause_all = false;
   // Dispatched plans, answered in this order.
   std::deque<plan_in_flight> in_flight;
   // Sends plans to the shards (a plan waits while plans on another entry engine
@@ -73,6 +77,12 @@ void plan_progressed(gateway_actor* self, std::uint64_t id);
 
 // Parses what a client sent while one of its multi-step commands ran.
 void resume_input(gateway_actor* self, std::uint64_t tag);
+
+// CLIENT PAUSE for `ms` milliseconds (`all`: every command, else only writes;
+// a pause already running keeps the later end and the stricter kind), and
+// CLIENT UNPAUSE. Held clients go on, in order, as soon as the pause ends.
+void pause_clients(gateway_actor* self, std::int64_t ms, bool all);
+void unpause_clients(gateway_actor* self);
 
 // Closes a client now (CLIENT KILL): its socket, its subscriptions, its record;
 // replies still on their way to it are dropped when they arrive.

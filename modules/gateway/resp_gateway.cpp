@@ -37,6 +37,7 @@ namespace {
 
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using unpause_atom = caf::atom_constant<caf::atom("unpause")>;
 
 // How often idle clients are looked for (the `timeout` option).
 constexpr std::chrono::seconds tick_interval{1};
@@ -250,6 +251,19 @@ bool enforce_output_limit(gateway_actor* self,
 // plan); a larger one only as its trimmed arguments.
 constexpr std::size_t slow_log_request_bytes = 16 * 1024;
 
+// Whether CLIENT PAUSE holds this command now: every command under ALL; under
+// WRITE, those that write and PUBLISH, as Redis 7.
+bool held_by_pause(gateway_actor* self, const commands::command_spec* spec) {
+  auto& st = self->state;
+  if (st.paused_until_ms == 0 || shard::unix_now_ms() >= st.paused_until_ms)
+    return false;
+  if (st.pause_all)
+    return true;
+  return spec != nullptr
+         && ((spec->flags & commands::flag::write) != 0
+             || std::string_view{spec->name} == "publish");
+}
+
 // Parses every complete command in `data`, plans it, and returns how many bytes
 // were consumed. Stops at a protocol error after planning its error reply.
 std::size_t consume(gateway_actor* self, connection& conn, const char* data,
@@ -261,7 +275,7 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
   constexpr std::size_t no_copy = ~std::size_t{0};
   auto copied_at = no_copy;
   std::size_t pos = 0;
-  while (!conn.closing && !conn.waiting_for_step) {
+  while (!conn.closing && !conn.waiting_for_step && !conn.waiting_for_pause) {
     auto request_start = pos;
     auto status = conn.parser.parse(data + pos, size - pos);
     if (status == protocol::request_parser::status::error) {
@@ -278,11 +292,16 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     pos += conn.parser.consumed();
     if (status == protocol::request_parser::status::need_more)
       break;
+    const auto& argv = conn.parser.args();
+    const auto* spec = commands::find_command(argv[0]);
+    if (held_by_pause(self, spec)) {
+      conn.waiting_for_pause = true;
+      pos = request_start; // parsed again when the pause ends
+      break;
+    }
     auto& work = current_plan(self);
     ++conn.unanswered;
     ++self->state.figures.commands_processed;
-    const auto& argv = conn.parser.args();
-    const auto* spec = commands::find_command(argv[0]);
     auto& figures = self->state.figures;
     auto command_index = spec != nullptr ? static_cast<std::size_t>(
                                              spec - commands::all_commands().data())
@@ -360,6 +379,38 @@ void close_client(gateway_actor* self, connection_map::iterator it) {
     return;
   self->close(it->second.handle);
   forget(self, it);
+}
+
+void pause_clients(gateway_actor* self, std::int64_t ms, bool all) {
+  auto& st = self->state;
+  auto until = shard::unix_now_ms() + ms;
+  bool running = st.paused_until_ms != 0;
+  st.pause_all = (running && st.pause_all) || all;
+  st.paused_until_ms = std::max(st.paused_until_ms, until);
+  self->delayed_send(self, std::chrono::milliseconds{ms}, unpause_atom::value);
+}
+
+void unpause_clients(gateway_actor* self) {
+  auto& st = self->state;
+  st.paused_until_ms = 0;
+  st.pause_all = false;
+  // Every held client goes on, oldest connection first.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> held; // (serial, tag)
+  for (const auto& [handle, conn] : st.connections)
+    if (conn.waiting_for_pause)
+      held.emplace_back(conn.serial, conn.context.tag);
+  std::sort(held.begin(), held.end());
+  for (const auto& [serial, tag] : held) {
+    auto it = find_client(st, tag);
+    if (it == st.connections.end())
+      continue;
+    auto& conn = it->second;
+    conn.waiting_for_pause = false;
+    if (conn.input.empty() || conn.closing)
+      continue;
+    auto used = consume(self, conn, conn.input.data(), conn.input.size());
+    conn.input.erase(0, used);
+  }
 }
 
 void resume_input(gateway_actor* self, std::uint64_t tag) {
@@ -729,6 +780,18 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
+    [self](unpause_atom) {
+      // The end of a pause, unless a longer one replaced it (which sent its
+      // own wake-up) or CLIENT UNPAUSE ended it already.
+      auto& st = self->state;
+      if (st.paused_until_ms == 0)
+        return;
+      auto left = st.paused_until_ms - shard::unix_now_ms();
+      if (left <= 0)
+        unpause_clients(self);
+      else // a timer a little early, or a longer pause: look again then
+        self->delayed_send(self, std::chrono::milliseconds{left}, unpause_atom::value);
+    },
     [self](tick_atom) {
       close_idle(self);
       self->delayed_send(self, tick_interval, tick_atom::value);

@@ -116,6 +116,14 @@ void client_session_command(gateway_actor* self, connection& conn, const args& a
       client_kill(self, conn, argv, work);
     return;
   }
+  if (commands::equals_ignoring_case(argv[1], "pause")) {
+    client_pause(self, conn, argv, work);
+    return;
+  }
+  if (commands::equals_ignoring_case(argv[1], "unpause")) {
+    client_unpause(self, conn, argv, work);
+    return;
+  }
   work.add_reply(conn.context, client_command(conn, self->state.connections, argv,
                                               shard::unix_now_ms()));
 }

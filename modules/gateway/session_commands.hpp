@@ -42,8 +42,11 @@ void info_command(gateway_actor*, connection&, const args&, commands::plan&);
 void auth_session_command(gateway_actor*, connection&, const args&, commands::plan&);
 void hello_session_command(gateway_actor*, connection&, const args&, commands::plan&);
 void client_session_command(gateway_actor*, connection&, const args&, commands::plan&);
-// CLIENT KILL (client_kill.cpp), reached through client_session_command
+// CLIENT KILL (client_kill.cpp), CLIENT PAUSE and UNPAUSE (client_pause.cpp),
+// reached through client_session_command
 void client_kill(gateway_actor*, connection&, const args&, commands::plan&);
+void client_pause(gateway_actor*, connection&, const args&, commands::plan&);
+void client_unpause(gateway_actor*, connection&, const args&, commands::plan&);
 
 // CONFIG GET | SET | RESETSTAT (config_command.cpp)
 void config_command(gateway_actor*, connection&, const args&, commands::plan&);

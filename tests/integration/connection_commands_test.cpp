@@ -175,6 +175,33 @@ TEST_F(Connections, ClientKillClosesTheClientsItsFiltersMatchAndNoOneElse) {
   EXPECT_TRUE(last.read_until_closed().closed);
 }
 
+TEST_F(Connections, ClientPauseHoldsWritesOrEverythingUntilItEnds) {
+  using namespace std::chrono;
+  raw_connection other{port()};
+  // WRITE: reads go on, writes wait, in order, until UNPAUSE.
+  EXPECT_TRUE(is_status(run({"CLIENT", "PAUSE", "60000", "WRITE"}), "OK"));
+  ASSERT_TRUE(other.send_all(encode_command({"GET", "k"})));
+  EXPECT_TRUE(other.read_reply().nil);
+  ASSERT_TRUE(other.send_all(encode_command({"SET", "k", "1"}) + encode_command({"GET", "k"})));
+  // Nothing comes while the pause lasts (the write, and the read behind it).
+  EXPECT_EQ(other.read_reply(milliseconds{200}).type, 0);
+  EXPECT_TRUE(is_status(run({"CLIENT", "UNPAUSE"}), "OK"));
+  auto set = other.read_reply();
+  EXPECT_EQ(set.type, '+');
+  EXPECT_EQ(set.text, "OK");
+  EXPECT_EQ(other.read_reply().text, "1");
+  // ALL: reads wait too; the pause ends by itself.
+  auto started = steady_clock::now();
+  EXPECT_TRUE(is_status(run({"CLIENT", "PAUSE", "300"}), "OK"));
+  ASSERT_TRUE(other.send_all(encode_command({"GET", "k"})));
+  EXPECT_EQ(other.read_reply().text, "1");
+  EXPECT_GE(duration_cast<milliseconds>(steady_clock::now() - started).count(), 250);
+  EXPECT_TRUE(is_error(run({"CLIENT", "PAUSE", "soon"}),
+                       "ERR timeout is not an integer or out of range"));
+  EXPECT_TRUE(is_error(run({"CLIENT", "PAUSE", "-1"}), "ERR timeout is negative"));
+  EXPECT_TRUE(is_error(run({"CLIENT", "PAUSE", "10", "SOMETIMES"}), "ERR syntax error"));
+}
+
 TEST_F(Connections, ConfigResetstatZeroesTheCounters) {
   run({"SET", "k", "v"});
   run({"GET", "k"});
