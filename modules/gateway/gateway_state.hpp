@@ -44,6 +44,13 @@ struct gateway_state {
   // all of them wait (ALL) or only those that write (WRITE).
   std::int64_t paused_until_ms = 0;
   bool pause_all = false;
+  // The counters at the last once-a-second sample (INFO's instantaneous rates).
+  struct sample {
+    std::int64_t at_ms = 0;
+    std::int64_t commands = 0;
+    std::int64_t input_bytes = 0;
+    std::int64_t output_bytes = 0;
+  } last_sample;
   // Dispatched plans, answered in this order.
   std::deque<plan_in_flight> in_flight;
   // Sends plans to the shards (a plan waits while plans on another entry engine

@@ -59,6 +59,8 @@ void server_section(std::string& out, const info_inputs& in) {
   field(out, "multiplexing_api", "epoll");
   field(out, "process_id", static_cast<std::int64_t>(getpid()));
   field(out, "tcp_port", static_cast<std::int64_t>(f.tcp_port));
+  field(out, "run_id", f.run_id);
+  field(out, "server_time_usec", in.now_ms * 1000);
   field(out, "uptime_in_seconds", uptime);
   field(out, "uptime_in_days", uptime / 86400);
   field(out, "executable", f.executable);
@@ -96,6 +98,10 @@ void memory_section(std::string& out, const info_inputs& in) {
   field(out, "used_memory_peak_human", human_bytes(peak));
   // The tables' own count: every key's block and the shards' arrays.
   field(out, "used_memory_dataset", dataset);
+  auto system_memory = static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES))
+                       * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
+  field(out, "total_system_memory", system_memory);
+  field(out, "total_system_memory_human", human_bytes(system_memory));
   field(out, "maxmemory", limit);
   field(out, "maxmemory_human", human_bytes(limit));
   field(out, "maxmemory_policy", memory::to_string(policy));
@@ -148,6 +154,17 @@ void stats_section(std::string& out, const info_inputs& in) {
   out.append("# Stats\r\n");
   field(out, "total_connections_received", in.clients.connections_received);
   field(out, "total_commands_processed", in.clients.commands_processed);
+  auto rate = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+    return std::string{buf};
+  };
+  field(out, "instantaneous_ops_per_sec",
+        static_cast<std::int64_t>(in.clients.ops_per_sec + 0.5));
+  field(out, "total_net_input_bytes", in.clients.net_input_bytes);
+  field(out, "total_net_output_bytes", in.clients.net_output_bytes);
+  field(out, "instantaneous_input_kbps", rate(in.clients.input_kbps));
+  field(out, "instantaneous_output_kbps", rate(in.clients.output_kbps));
   field(out, "rejected_connections", in.clients.rejected_connections);
   field(out, "client_output_buffer_limit_disconnections",
         in.clients.output_limit_disconnections);
@@ -166,6 +183,15 @@ void stats_section(std::string& out, const info_inputs& in) {
   field(out, "keyspace_misses", in.keyspace.misses);
   field(out, "pubsub_channels", in.clients.pubsub_channels);
   field(out, "pubsub_patterns", in.clients.pubsub_patterns);
+  field(out, "total_error_replies", in.clients.error_replies);
+  field(out, "total_reads_processed", in.clients.reads_processed);
+  field(out, "total_writes_processed", in.clients.writes_processed);
+}
+
+// A node of its own: cluster mode is not here yet.
+void cluster_section(std::string& out, const info_inputs&) {
+  out.append("# Cluster\r\n");
+  field(out, "cluster_enabled", 0);
 }
 
 void keyspace_section(std::string& out, const info_inputs& in) {
@@ -311,6 +337,7 @@ constexpr section sections[] = {
   {"commandstats", commandstats_section, false},
   {"errorstats", errorstats_section, true},
   {"latencystats", latencystats_section, false},
+  {"cluster", cluster_section, true},
   {"keyspace", keyspace_section, true},
   {"engine", engine_section, true},
 };

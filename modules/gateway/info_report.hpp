@@ -32,6 +32,16 @@ struct client_figures {
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;
   std::int64_t output_limit_disconnections = 0;
+  // Network: bytes read from and written to clients, socket reads and writes,
+  // error replies; and the rates over the last second (sampled once a second).
+  std::int64_t net_input_bytes = 0;
+  std::int64_t net_output_bytes = 0;
+  std::int64_t reads_processed = 0;
+  std::int64_t writes_processed = 0;
+  std::int64_t error_replies = 0;
+  double ops_per_sec = 0;
+  double input_kbps = 0;
+  double output_kbps = 0;
   // Per command of commands::all_commands(), by position: calls run, calls
   // refused before running (unknown, arity, NOAUTH, subscribed mode, -OOM,
   // -MISCONF), calls that ran and answered with an error, and the nanoseconds
@@ -51,6 +61,7 @@ struct client_figures {
 
   // Counts an error reply `resp` ("-<KIND> message\r\n").
   void count_error(std::string_view resp) {
+    ++error_replies;
     auto end = resp.find_first_of(" \r", 1);
     auto kind = resp.substr(1, end == std::string_view::npos ? resp.size() - 1 : end - 1);
     auto it = errors.find(std::string{kind});
@@ -66,6 +77,8 @@ struct client_figures {
     commands_processed = 0;
     rejected_connections = 0;
     output_limit_disconnections = 0;
+    net_input_bytes = net_output_bytes = 0;
+    reads_processed = writes_processed = error_replies = 0;
     for (auto* v : {&calls, &rejected_calls, &failed_calls, &nanos})
       std::fill(v->begin(), v->end(), 0);
     for (auto& h : latency)

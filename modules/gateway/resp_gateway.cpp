@@ -149,6 +149,9 @@ void release_socket_buffer(gateway_actor* self, connection& conn) {
 void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
   self->write(conn.handle, bytes.size(), bytes.data());
   self->flush(conn.handle);
+  auto& figures = self->state.figures;
+  figures.net_output_bytes += static_cast<std::int64_t>(bytes.size());
+  ++figures.writes_processed;
   release_socket_buffer(self, conn);
   auto size = static_cast<std::int64_t>(bytes.size());
   if (conn.tracking_output) {
@@ -437,6 +440,8 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   if (conn.closing)
     return; // nothing more is read from a client that is being closed
   conn.last_active_ms = shard::unix_now_ms();
+  st.figures.net_input_bytes += static_cast<std::int64_t>(msg.buf.size());
+  ++st.figures.reads_processed;
   if (conn.input.empty()) {
     // Common case: parse straight from CAF's buffer, keep only an incomplete tail.
     auto used = consume(self, conn, msg.buf.data(), msg.buf.size());
@@ -663,6 +668,26 @@ void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
   }
 }
 
+// INFO's instantaneous_ops_per_sec and _kbps: the counters' change since the
+// last sample (once a second, on the tick), per second.
+void sample_rates(gateway_actor* self) {
+  auto& st = self->state;
+  auto& f = st.figures;
+  auto now = shard::unix_now_ms();
+  auto& last = st.last_sample;
+  if (now > last.at_ms) {
+    auto seconds = static_cast<double>(now - last.at_ms) / 1000.0;
+    // CONFIG RESETSTAT may have zeroed a counter since: never a negative rate.
+    auto per_second = [&](std::int64_t now_count, std::int64_t then) {
+      return now_count >= then ? static_cast<double>(now_count - then) / seconds : 0.0;
+    };
+    f.ops_per_sec = per_second(f.commands_processed, last.commands);
+    f.input_kbps = per_second(f.net_input_bytes, last.input_bytes) / 1024.0;
+    f.output_kbps = per_second(f.net_output_bytes, last.output_bytes) / 1024.0;
+  }
+  last = {now, f.commands_processed, f.net_input_bytes, f.net_output_bytes};
+}
+
 // Redis's `timeout`: a client idle that long is closed, unless it is subscribed
 // or still owed replies.
 void close_idle(gateway_actor* self) {
@@ -690,6 +715,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                             &st.figures.failed_calls, &st.figures.nanos})
     per_command->assign(commands::all_commands().size(), 0);
   st.figures.latency.resize(commands::all_commands().size());
+  st.last_sample.at_ms = shard::unix_now_ms(); // the first rate covers the first second
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
   st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};
@@ -793,6 +819,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
         self->delayed_send(self, std::chrono::milliseconds{left}, unpause_atom::value);
     },
     [self](tick_atom) {
+      sample_rates(self);
       close_idle(self);
       self->delayed_send(self, tick_interval, tick_atom::value);
     },

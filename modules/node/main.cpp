@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -144,6 +145,14 @@ int main(int argc, char** argv) {
   facts->config_file = opts.config_file;
   facts->shard_placement = opts.shard_placement;
   facts->started_at_ms = shard::unix_now_ms();
+  facts->run_id = [] {
+    std::random_device entropy;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(40, '0');
+    for (auto& c : id)
+      c = hex[entropy() % 16];
+    return id;
+  }();
   auto listening = gateway::listen(system, opts.bind, opts.port);
   if (!listening) {
     node::log_warning("cannot listen on " + opts.bind + ":"

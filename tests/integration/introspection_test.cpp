@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/hiredis_connection.hpp"
@@ -204,6 +207,37 @@ TEST(Introspection, LatencystatsReportThePercentilesAskedForPerCommand) {
   EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "latency-tracking", "yes"}), "OK"));
   EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
   EXPECT_EQ(line_of("set"), "");
+}
+
+TEST(Introspection, InfoCountsTrafficAndSamplesTheRateOnceASecond) {
+  server_process server{{}};
+  hiredis_connection c{server.port()};
+  auto before = info_integer(c, "total_net_input_bytes");
+  const int n = 10000;
+  for (int i = 0; i < n; ++i)
+    c.append({"SET", "k" + std::to_string(i), "v"});
+  for (int i = 0; i < n; ++i)
+    c.get_reply();
+  // "*3\r\n$3\r\nSET\r\n$<len>\r\nk<i>\r\n$1\r\nv\r\n": at least 30 bytes each.
+  EXPECT_GE(info_integer(c, "total_net_input_bytes") - before, 30LL * n);
+  EXPECT_GT(info_integer(c, "total_net_output_bytes"), 5LL * n); // +OK\r\n each
+  EXPECT_GT(info_integer(c, "total_reads_processed"), 0);
+  EXPECT_GT(info_integer(c, "total_writes_processed"), 0);
+  // The next once-a-second sample shows them (bounded poll).
+  long long best = 0;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  while (best < 500 && std::chrono::steady_clock::now() < give_up) {
+    best = std::max(best, info_integer(c, "instantaneous_ops_per_sec"));
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  EXPECT_GE(best, 500); // 10,000 commands in the windows of a few seconds at most
+  EXPECT_TRUE(is_error_starting_with(c.command({"NOSUCH"}), "ERR unknown command"));
+  EXPECT_EQ(info_integer(c, "total_error_replies"), 1);
+  EXPECT_EQ(info_integer(c, "cluster_enabled"), 0);
+  EXPECT_TRUE(std::regex_match(info_text(c, "run_id"), std::regex{"[0-9a-f]{40}"}));
+  EXPECT_GT(info_integer(c, "total_system_memory"), 0);
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
+  EXPECT_EQ(info_integer(c, "total_error_replies"), 0);
 }
 
 } // namespace
