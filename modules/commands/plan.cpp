@@ -224,11 +224,7 @@ std::vector<std::string> trimmed(const std::vector<std::string_view>& argv) {
 } // namespace
 
 void plan::keep_request(std::size_t record, std::string_view bytes) {
-  auto& rec = records_[record];
-  rec.request_kept = true;
-  rec.kept_begin = static_cast<std::uint32_t>(requests_.size());
-  requests_.append(bytes.data(), bytes.size());
-  rec.kept_end = static_cast<std::uint32_t>(requests_.size());
+  kept_request(record, keep_requests(bytes), bytes.size());
 }
 
 std::size_t plan::keep_requests(std::string_view bytes) {

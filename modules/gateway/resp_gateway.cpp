@@ -254,6 +254,18 @@ bool enforce_output_limit(gateway_actor* self,
 // plan); a larger one only as its trimmed arguments.
 constexpr std::size_t slow_log_request_bytes = 16 * 1024;
 
+std::size_t consume(gateway_actor* self, connection& conn, const char* data,
+                    std::size_t size);
+
+// Parses what a client sent while it was held (a multi-step command of its
+// own, CLIENT PAUSE), once nothing holds it any more.
+void consume_held_input(gateway_actor* self, connection& conn) {
+  if (conn.input.empty() || conn.closing)
+    return;
+  auto used = consume(self, conn, conn.input.data(), conn.input.size());
+  conn.input.erase(0, used);
+}
+
 // Whether CLIENT PAUSE holds this command now: every command under ALL; under
 // WRITE, those that write and PUBLISH, as Redis 7.
 bool held_by_pause(gateway_actor* self, const commands::command_spec* spec) {
@@ -407,12 +419,8 @@ void unpause_clients(gateway_actor* self) {
     auto it = find_client(st, tag);
     if (it == st.connections.end())
       continue;
-    auto& conn = it->second;
-    conn.waiting_for_pause = false;
-    if (conn.input.empty() || conn.closing)
-      continue;
-    auto used = consume(self, conn, conn.input.data(), conn.input.size());
-    conn.input.erase(0, used);
+    it->second.waiting_for_pause = false;
+    consume_held_input(self, it->second);
   }
 }
 
@@ -421,12 +429,8 @@ void resume_input(gateway_actor* self, std::uint64_t tag) {
   auto it = find_client(st, tag);
   if (it == st.connections.end())
     return;
-  auto& conn = it->second;
-  conn.waiting_for_step = false;
-  if (conn.input.empty() || conn.closing)
-    return;
-  auto used = consume(self, conn, conn.input.data(), conn.input.size());
-  conn.input.erase(0, used);
+  it->second.waiting_for_step = false;
+  consume_held_input(self, it->second);
 }
 
 namespace {

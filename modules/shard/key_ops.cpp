@@ -58,16 +58,7 @@ void table::op_expire(const batch& work, const operation& op, batch_result& out,
     reply.integer(0);
     return;
   }
-  // A deadline already past deletes the key, as DEL would (Redis counts it as a
-  // deletion, not as an expiry).
-  if (wanted <= now) {
-    note(key_event::del, key);
-    erase(r);
-  } else {
-    set_deadline(r, wanted);
-    log_deadline(r);
-    note(key_event::expire, key);
-  }
+  change_deadline(r, key, wanted, now);
   reply.integer(1);
 }
 
@@ -76,12 +67,7 @@ void table::op_persist(const batch& work, const operation& op, batch_result& out
                        deadline_ms now) {
   auto key = work.key(op);
   auto* r = find_live(key, now);
-  bool had = r != nullptr && r->deadline != no_deadline;
-  if (had) {
-    set_deadline(r, no_deadline);
-    log_deadline(r);
-    note(key_event::persist, key);
-  }
+  bool had = r != nullptr && drop_deadline(r, key);
   protocol::reply_writer{out.replies}.integer(had ? 1 : 0);
 }
 
@@ -143,14 +129,7 @@ void table::op_peek(const batch& work, const operation& op, batch_result& out,
 void table::op_rename_to(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   auto key = work.key(op);
-  auto* r = find_live(key, now);
-  auto value = work.value(op);
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, value, now);
-  } else {
-    r = entries_.assign(r, value);
-  }
+  auto* r = store_value(find_live(key, now), key, work.value(op), now);
   set_deadline(r, op.number);
   log_put(r);
   note(key_event::rename_to, key);

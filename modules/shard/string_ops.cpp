@@ -55,13 +55,7 @@ void table::op_set(const batch& work, const operation& op, batch_result& out,
     reply.integer(1);
   else if (!(op.flags & set_flag::return_old))
     reply.simple("OK");
-  auto value = work.value(op);
-  if (current == nullptr) {
-    note(key_event::new_key, key);
-    current = insert(key, value, now);
-  } else {
-    current = entries_.assign(current, value);
-  }
+  current = store_value(current, key, work.value(op), now);
   if (!(op.flags & set_flag::keep_ttl))
     set_deadline(current, deadline);
   log_put(current);
@@ -124,13 +118,7 @@ void table::op_incr_by(const batch& work, const operation& op, batch_result& out
   current += delta;
   char digits[protocol::int64_buffer_size];
   auto n = protocol::format_int64(current, digits);
-  std::string_view text{digits, n};
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, text, now);
-  } else {
-    r = entries_.assign(r, text);
-  }
+  r = store_value(r, key, std::string_view{digits, n}, now);
   log_put(r);
   note(key_event::incrby, key);
   reply.integer(current);
@@ -157,12 +145,7 @@ void table::op_incr_by_float(const batch& work, const operation& op, batch_resul
     return;
   }
   auto text = protocol::format_long_double(result);
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, text, now);
-  } else {
-    r = entries_.assign(r, text);
-  }
+  r = store_value(r, key, text, now);
   log_put(r);
   note(key_event::incrbyfloat, key);
   reply.bulk(text);
@@ -224,12 +207,7 @@ void table::op_set_range(const batch& work, const operation& op, batch_result& o
     scratch_.resize(needed, '\0');
   scratch_.replace(static_cast<std::size_t>(offset), value.size(), value.data(),
                    value.size());
-  if (r == nullptr) {
-    note(key_event::new_key, key);
-    r = insert(key, scratch_, now);
-  } else {
-    r = entries_.assign(r, scratch_);
-  }
+  r = store_value(r, key, scratch_, now);
   log_put(r);
   note(key_event::setrange, key);
   reply.integer(static_cast<std::int64_t>(r->value().size()));
@@ -271,22 +249,10 @@ void table::op_get_expire(const batch& work, const operation& op, batch_result& 
   reply.bulk(r->value());
   auto mode = static_cast<getex_mode>(op.flags);
   auto deadline = op.number;
-  if (mode == getex_mode::persist) {
-    if (r->deadline != no_deadline) {
-      set_deadline(r, no_deadline);
-      log_deadline(r);
-      note(key_event::persist, key);
-    }
-  } else if (mode == getex_mode::set) {
-    if (deadline <= now) {
-      note(key_event::del, key);
-      erase(r);
-    } else {
-      set_deadline(r, deadline);
-      log_deadline(r);
-      note(key_event::expire, key);
-    }
-  }
+  if (mode == getex_mode::persist)
+    drop_deadline(r, key);
+  else if (mode == getex_mode::set)
+    change_deadline(r, key, deadline, now);
 }
 
 } // namespace stairkv::shard

@@ -194,6 +194,35 @@ void table::set_deadline(record* r, deadline_ms deadline) {
     deadlines_.add(r->key(), deadline);
 }
 
+record* table::store_value(record* r, std::string_view key, std::string_view value,
+                           deadline_ms now) {
+  if (r != nullptr)
+    return entries_.assign(r, value);
+  note(key_event::new_key, key);
+  return insert(key, value, now);
+}
+
+void table::change_deadline(record* r, std::string_view key, deadline_ms deadline,
+                            deadline_ms now) {
+  if (deadline <= now) {
+    note(key_event::del, key);
+    erase(r);
+    return;
+  }
+  set_deadline(r, deadline);
+  log_deadline(r);
+  note(key_event::expire, key);
+}
+
+bool table::drop_deadline(record* r, std::string_view key) {
+  if (r->deadline == no_deadline)
+    return false;
+  set_deadline(r, no_deadline);
+  log_deadline(r);
+  note(key_event::persist, key);
+  return true;
+}
+
 std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
   std::size_t removed = 0;
   deadlines_.pop_due(now, limit, [&](const expiry::deadline_queue::entry& e) {

@@ -205,6 +205,19 @@ private:
       journal_->deadline(r->key(), r->deadline);
   }
   void set_deadline(record* r, deadline_ms deadline);
+  // The writes several operations share, each recorded in the journal and as
+  // its keyspace event:
+  // - `value` becomes the value of `key` (`r`: its live record, or nullptr for
+  //   a new key, noted as `new`); returns the record, which may have moved.
+  //   The caller logs the change and notes its own event.
+  record* store_value(record* r, std::string_view key, std::string_view value,
+                      deadline_ms now);
+  // - a new deadline for a live key; one already past deletes the key, as DEL
+  //   would (Redis counts it as a deletion, not as an expiry).
+  void change_deadline(record* r, std::string_view key, deadline_ms deadline,
+                       deadline_ms now);
+  // - the key's deadline goes; false when it had none.
+  bool drop_deadline(record* r, std::string_view key);
 
   // -- operations: one per op_code (batch.hpp says what each answers) --------
   // Each appends its reply to `out`; `now` is the batch's clock reading.
