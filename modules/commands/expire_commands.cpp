@@ -58,13 +58,13 @@ void plan_expire_generic(plan& p, const client_context& client, const args& argv
              to_deadline(argv[2], unit, amount_rule::any, p.now(), command, deadline)))
     return;
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, op_code::expire, argv[1], {}, deadline, flags);
+  p.route(rec, op_code::expire, argv[1], {}, shard::expire_args{deadline, flags});
 }
 
 void plan_ttl_generic(plan& p, const client_context& client, const args& argv,
                       shard::ttl_unit what) {
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, op_code::ttl, argv[1], {}, 0, static_cast<std::uint8_t>(what));
+  p.route(rec, op_code::ttl, argv[1], {}, shard::ttl_args{what});
 }
 
 void plan_set_with_expire(plan& p, const client_context& client, const args& argv,
@@ -74,7 +74,7 @@ void plan_set_with_expire(plan& p, const client_context& client, const args& arg
                                     to_lower(argv[0]), deadline)))
     return;
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, op_code::set, argv[1], argv[3], deadline, 0);
+  p.route(rec, op_code::set, argv[1], argv[3], shard::set_args{deadline, 0});
 }
 
 } // namespace
@@ -147,7 +147,7 @@ void plan_getex(plan& p, const client_context& client, const args& argv) {
     }
   }
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, op_code::get_expire, argv[1], {}, deadline, static_cast<std::uint8_t>(mode));
+  p.route(rec, op_code::get_expire, argv[1], {}, shard::getex_args{mode, deadline});
 }
 
 } // namespace stairkv::commands

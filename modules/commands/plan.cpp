@@ -120,32 +120,30 @@ void plan::close_local(record& rec, std::size_t begin) {
 }
 
 void plan::route(record& rec, shard::op_code code, std::string_view key,
-                 std::string_view value, std::int64_t number,
-                 std::uint8_t flags, std::int64_t extra) {
-  route_to(rec, routing_->entry->shard_of(key), code, key, value, number, flags,
-           extra);
+                 std::string_view value, shard::op_args args) {
+  route_to(rec, routing_->entry->shard_of(key), code, key, value, args);
 }
 
 void plan::route_to_all(record& rec, shard::op_code code, std::string_view value,
-                        std::int64_t number, std::uint8_t flags, std::int64_t extra) {
+                        shard::op_args args) {
   for (std::size_t i = 0; i < routing_->entry->shards.size(); ++i)
-    route_to(rec, i, code, {}, value, number, flags, extra);
+    route_to(rec, i, code, {}, value, args);
 }
 
 void plan::route_to_every_engine(record& rec, shard::op_code code) {
   for (std::size_t i = 0; i < batches_.size(); ++i)
-    route_to(rec, i, code, {}, {}, 0, 0);
+    route_to(rec, i, code, {}, {}, shard::no_args{});
 }
 
 void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
                     std::string_view key, std::string_view value,
-                    std::int64_t number, std::uint8_t flags, std::int64_t extra) {
+                    const shard::op_args& args) {
   auto& work = batches_[shard];
   if (work.ops.empty())
     busy_.push_back(shard);
   refs_.push_back(ref{static_cast<std::uint32_t>(shard),
                       static_cast<std::uint32_t>(work.ops.size())});
-  work.add(code, key, value, number, flags, extra);
+  work.add(code, key, value, args, rec.how == merge::sum);
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 

@@ -246,14 +246,14 @@ public:
   // integer replies of record `index` added up.
   shard::reply_part part_of(std::size_t index) const;
   shard::merged_count count_of(std::size_t index) const;
+  // Sends `code` on `key` to the key's shard; a merge::sum record asks for the
+  // counts typed (operation::counted).
   void route(record& rec, shard::op_code code, std::string_view key,
-             std::string_view value = {}, std::int64_t number = 0,
-             std::uint8_t flags = 0, std::int64_t extra = 0);
+             std::string_view value = {}, shard::op_args args = shard::no_args{});
   // Sends `code` to every shard of the entry engine (which, during a resize,
   // combines its share with the new engine's).
   void route_to_all(record& rec, shard::op_code code, std::string_view value = {},
-                    std::int64_t number = 0, std::uint8_t flags = 0,
-                    std::int64_t extra = 0);
+                    shard::op_args args = shard::no_args{});
   // Sends `code` to every shard of every engine (statistics).
   void route_to_every_engine(record& rec, shard::op_code code);
   std::string& local_bytes() noexcept {
@@ -268,8 +268,7 @@ private:
   };
 
   void route_to(record& rec, std::size_t shard, shard::op_code code,
-                std::string_view key, std::string_view value,
-                std::int64_t number, std::uint8_t flags, std::int64_t extra = 0);
+                std::string_view key, std::string_view value, const shard::op_args& args);
   std::string_view shard_reply(const ref& r) const;
   shard::reply_parts parts_of(const record& rec) const;
 

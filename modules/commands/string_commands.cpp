@@ -25,14 +25,14 @@ using shard::op_code;
 // A command on one key whose reply is that key's shard reply.
 void route_single(plan& p, const client_context& client, op_code code,
                   std::string_view key, std::string_view value = {},
-                  std::int64_t number = 0, std::uint8_t flags = 0) {
+                  shard::op_args args = shard::no_args{}) {
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, code, key, value, number, flags);
+  p.route(rec, code, key, value, args);
 }
 
 void plan_incr_by(plan& p, const client_context& client, std::string_view key,
                   std::int64_t delta) {
-  route_single(p, client, op_code::incr_by, key, {}, delta);
+  route_single(p, client, op_code::incr_by, key, {}, shard::incr_args{delta});
 }
 
 } // namespace
@@ -88,7 +88,7 @@ void plan_set(plan& p, const client_context& client, const args& argv) {
       return;
     }
   }
-  route_single(p, client, op_code::set, argv[1], argv[2], deadline, flags);
+  route_single(p, client, op_code::set, argv[1], argv[2], shard::set_args{deadline, flags});
 }
 
 // MGET key [key ...]: one GET per key, each to its own shard, gathered as one array.
@@ -107,7 +107,7 @@ void plan_mset(plan& p, const client_context& client, const args& argv) {
   }
   auto& rec = p.open(client, plan::merge::all_ok);
   for (std::size_t i = 1; i + 1 < argv.size(); i += 2)
-    p.route(rec, op_code::set, argv[i], argv[i + 1]);
+    p.route(rec, op_code::set, argv[i], argv[i + 1], shard::set_args{});
 }
 
 void plan_incr(plan& p, const client_context& client, const args& argv) {
@@ -165,14 +165,15 @@ void plan_exists(plan& p, const client_context& client, const args& argv) {
 
 // SETNX key value: SET NX answering :1 or :0.
 void plan_setnx(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::set, argv[1], argv[2], shard::no_deadline,
-               shard::set_flag::only_if_absent | shard::set_flag::reply_count);
+  route_single(p, client, op_code::set, argv[1], argv[2],
+               shard::set_args{shard::no_deadline, shard::set_flag::only_if_absent
+                                                     | shard::set_flag::reply_count});
 }
 
 // GETSET key value: SET GET (the deadline goes, as with SET).
 void plan_getset(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::set, argv[1], argv[2], shard::no_deadline,
-               shard::set_flag::return_old);
+  route_single(p, client, op_code::set, argv[1], argv[2],
+               shard::set_args{shard::no_deadline, shard::set_flag::return_old});
 }
 
 // GETRANGE key start end
@@ -184,7 +185,7 @@ void plan_getrange(plan& p, const client_context& client, const args& argv) {
     return;
   }
   auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, op_code::get_range, argv[1], {}, start, 0, end);
+  p.route(rec, op_code::get_range, argv[1], {}, shard::range_args{start, end});
 }
 
 // SETRANGE key offset value
@@ -198,7 +199,7 @@ void plan_setrange(plan& p, const client_context& client, const args& argv) {
     reply_error(p, client, "ERR offset is out of range");
     return;
   }
-  route_single(p, client, op_code::set_range, argv[1], argv[3], offset);
+  route_single(p, client, op_code::set_range, argv[1], argv[3], shard::offset_args{offset});
 }
 
 // INCRBYFLOAT key increment: the increment is checked here, the stored value by
@@ -279,8 +280,11 @@ void plan_scan(plan& p, const client_context& client, const args& argv) {
   }
   auto& rec = p.open_scan(client, plan::scan_step{start, span,
                                                    static_cast<std::uint64_t>(count)});
-  p.route_to_all(rec, op_code::scan, pattern, static_cast<std::int64_t>(start),
-                 static_cast<std::uint8_t>(span), strings ? 0 : 1);
+  shard::scan_args window;
+  window.cursor = static_cast<std::uint32_t>(start);
+  window.width_log2 = static_cast<std::uint8_t>(span);
+  window.type_excludes_all = !strings;
+  p.route_to_all(rec, op_code::scan, pattern, window);
 }
 
 // RANDOMKEY: every shard offers one of its keys; one of the offers is picked.

@@ -92,7 +92,7 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
           auto& out = next.open(hidden_client, commands::plan::merge::single);
           next.route(out, shard::op_code::rename_from, src);
           auto& in = next.open(hidden_client, commands::plan::merge::single);
-          next.route(in, shard::op_code::rename_to, dst, value, deadline);
+          next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline});
         },
         [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second + 1);
@@ -145,7 +145,7 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
         [&](commands::plan& next) {
           auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
           for (std::size_t i = 0; i < pairs.size(); i += 2)
-            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
+            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1], shard::set_args{});
         },
         [finish](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second);

@@ -10,61 +10,53 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace stairkv::shard {
 
 enum class op_code : std::uint8_t {
   get,        // bulk or null
-  set,        // +OK, null (NX/XX not met), or the old value (GET flag)
-  del,        // :1 / :0
-  exists,     // :1 / :0
-  incr_by,    // :new value, or an error
+  set,        // set_args: +OK, null (NX/XX not met), or the old value (GET flag)
+  del,        // :1 / :0 (counted)
+  exists,     // :1 / :0 (counted)
+  incr_by,    // incr_args: :new value, or an error
   append,     // :new length
   strlen,     // :length
-  count_keys, // :number of live keys in the shard
+  count_keys, // :number of live keys in the shard (counted)
   flush,      // +OK, drops every key
   stats,      // no bytes; the share's table_stats
-  // During a resize, sent by an old shard to the new ones it feeds: the keys that
-  // came from old shard `number` of a staircase of `flags` stairs.
-  count_keys_from, // :how many of them this shard holds
+  // During a resize, sent by an old shard to the new ones it feeds (origin_args):
+  count_keys_from, // :how many of the origin's keys this shard holds (counted)
   flush_from,      // +OK, after dropping them
-  // Deadlines (EXPIRE and friends; number = the new absolute deadline, flags =
-  // expire_flag conditions): :1 when the deadline was set (or the key deleted
-  // because the deadline has passed), :0 otherwise.
+  // EXPIRE and friends (expire_args): :1 when the deadline was set (or the key
+  // deleted because the deadline has passed), :0 otherwise.
   expire,
   persist,    // :1 when a deadline was removed
-  ttl,        // flags = ttl_unit: :-2 missing, :-1 no deadline, else the value
+  ttl,        // ttl_args: :-2 missing, :-1 no deadline, else the value
   get_delete, // GETDEL: the value (or null), and the key is gone
-  get_expire, // GETEX: the value; flags = getex_mode, number = the deadline
-  get_range,  // GETRANGE: number = start, extra = end (Redis's inclusive, negative
-              // from the end): the bulk of that substring
-  set_range,  // SETRANGE: number = offset: :new length
+  get_expire, // GETEX (getex_args): the value
+  get_range,  // GETRANGE (range_args): the bulk of that substring
+  set_range,  // SETRANGE (offset_args): :new length
   incr_by_float, // INCRBYFLOAT: value = the increment (validated): the new value
   type,       // TYPE: +string or +none
   random_key, // keyless: a bulk key of this shard, or null when it is empty
   keys,       // keyless: value = glob pattern: the matching keys as bulks, back
               // to back (no array header); the share counts them
-  // During a resize (see count_keys_from): the keys matching `value` that came
-  // from old shard `number` of a staircase of `flags` stairs.
-  keys_from,
+  keys_from,  // during a resize (origin_args): the same for the origin's keys
   reset_stats, // keyless: +OK after zeroing hits, misses and expired (RESETSTAT)
   // RENAME in two steps (see gateway/multi_step_commands.cpp): `peek` answers
   // the raw value (not RESP) with found and deadline in its share; `rename_from`
-  // deletes the key (:1 / :0); `rename_to` stores value with deadline `number`
-  // (+OK).
+  // deletes the key (:1 / :0); `rename_to` (restore_args) stores value with
+  // that deadline (+OK).
   peek,
   rename_from,
   rename_to,
-  // SCAN's share (keyless): the keys whose scan position (the low 32 bits of their
-  // routing hash) lies in [number, number + 2^flags), matching the glob `value`
-  // (empty: all) and, with extra = 1, none (a TYPE other than string): the
-  // keys as bulks, back to back; the share counts them and the keys looked at
-  // (before MATCH).
+  // SCAN's share (keyless, scan_args; value: the MATCH glob, empty for all):
+  // the keys as bulks, back to back; the share counts them and the keys looked
+  // at (before MATCH).
   scan,
-  // During a resize: the same for the keys that came from old shard `extra >> 8`
-  // of a staircase of `extra & 0xff` stairs (extra bit 63: the TYPE filter).
-  scan_from,
+  scan_from, // during a resize: the same for the keys of scan_args::origin
   // MEMORY USAGE: :bytes the key takes (its block, its share of the shard's
   // arrays, its deadline entry), or null when it is missing.
   memory_usage,
@@ -102,16 +94,89 @@ inline constexpr std::uint8_t reply_count = 16;    // SETNX: :1 when set, else :
 using deadline_ms = std::int64_t;
 inline constexpr deadline_ms no_deadline = 0;
 
+// The arguments of an operation beyond its key and value, one type per kind;
+// op_code says which one an operation carries. All are plain values, so an
+// operation stays a fixed-size, copyable record in its batch.
+struct no_args {};
+
+struct set_args {
+  deadline_ms deadline = no_deadline; // ignored with set_flag::keep_ttl
+  std::uint8_t flags = 0;             // set_flag
+};
+
+struct expire_args {
+  deadline_ms deadline = no_deadline; // the new absolute deadline
+  std::uint8_t conditions = 0;        // expire_flag
+};
+
+struct ttl_args {
+  ttl_unit unit = ttl_unit::seconds_left;
+};
+
+struct getex_args {
+  getex_mode mode = getex_mode::keep;
+  deadline_ms deadline = no_deadline; // with getex_mode::set
+};
+
+struct incr_args {
+  std::int64_t delta = 0;
+};
+
+// GETRANGE's bounds, as Redis takes them: inclusive, negative from the end.
+struct range_args {
+  std::int64_t start = 0;
+  std::int64_t end = 0;
+};
+
+struct offset_args {
+  std::int64_t offset = 0; // SETRANGE: where the value goes
+};
+
+struct restore_args {
+  deadline_ms deadline = no_deadline; // rename_to: the source key's deadline
+};
+
+// The keys that came from old shard `shard` of a staircase of `stairs` stairs
+// (the *_from operations a resizing shard sends to the new ones).
+struct origin_args {
+  std::uint32_t shard = 0;
+  std::uint32_t stairs = 0;
+};
+
+// SCAN's window: the keys whose scan position (the low 32 bits of their routing
+// hash) lies in [cursor, cursor + 2^width_log2).
+struct scan_args {
+  std::uint32_t cursor = 0;
+  std::uint8_t width_log2 = 0;
+  // TYPE asked for a type no key of this shard can have: keys are counted as
+  // looked at but none is listed.
+  bool type_excludes_all = false;
+  origin_args origin; // scan_from
+};
+
+using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
+                             incr_args, range_args, offset_args, restore_args,
+                             origin_args, scan_args>;
+
 struct operation {
   op_code code;
-  std::uint8_t flags = 0;
+  // The merge combining this reply with others wants its figure typed: a counted
+  // operation (see op_code) then also records it in its op_share.
+  bool counted = false;
+  std::uint32_t key_size = 0;
   std::size_t key_offset = 0;
-  std::size_t key_size = 0;
   std::size_t value_offset = 0;
   std::size_t value_size = 0;
-  // incr_by: the increment; set: the deadline (or no_deadline).
-  std::int64_t number = 0;
-  std::int64_t extra = 0; // a second number (get_range: the end)
+  op_args args;
+
+  // The arguments of the kind this operation's code carries; an operation added
+  // without any takes that kind's defaults (a plain SET, INCRBY 0...).
+  template <class Args>
+  const Args& arguments() const {
+    static constexpr Args defaults{};
+    const auto* given = std::get_if<Args>(&args);
+    return given != nullptr ? *given : defaults;
+  }
 };
 
 struct batch {
@@ -119,19 +184,23 @@ struct batch {
   std::vector<operation> ops;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
-           std::int64_t number = 0, std::uint8_t flags = 0, std::int64_t extra = 0) {
+           op_args args = no_args{}, bool counted = false) {
     operation op;
     op.code = code;
-    op.flags = flags;
+    op.counted = counted;
     op.key_offset = bytes.size();
-    op.key_size = key.size();
+    op.key_size = static_cast<std::uint32_t>(key.size());
     bytes.append(key.data(), key.size());
     op.value_offset = bytes.size();
     op.value_size = value.size();
     bytes.append(value.data(), value.size());
-    op.number = number;
-    op.extra = extra;
+    op.args = args;
     ops.push_back(op);
+  }
+
+  // The same operation again, with its key and value, into this batch.
+  void add_copy(const batch& from, const operation& op) {
+    add(op.code, from.key(op), from.value(op), op.args, op.counted);
   }
 
   std::string_view key(const operation& op) const {
@@ -167,14 +236,16 @@ struct table_stats {
 };
 
 // The typed result of an operation whose answer the server reads or merges
-// itself instead of passing it on: `stats`, `peek`, `keys`/`keys_from` and
-// `scan`/`scan_from`. Their reply bytes are then not a RESP reply of their own
-// (see op_code), and this says the rest, so that nothing in the server parses
-// RESP text back.
+// itself instead of passing it on: `stats`, `peek`, `keys`/`keys_from`,
+// `scan`/`scan_from`, and the counted operations when the operation asks
+// (operation::counted). The reply bytes of the first four are not a RESP reply
+// of their own (see op_code); this says the rest, so that nothing in the server
+// parses RESP text back.
 struct op_share {
   std::uint32_t reply = 0;   // the reply's index in its batch_result
   std::int64_t elements = 0; // keys, scan: the bulks that make up the reply bytes
   std::int64_t looked = 0;   // scan: keys looked at (before MATCH)
+  std::int64_t count = 0;    // a counted operation: the integer it answered
   bool found = false;        // peek: the key exists; the reply bytes are its value
   deadline_ms deadline = no_deadline; // peek
   table_stats stats;                  // stats

@@ -21,16 +21,16 @@ void table::op_del(const batch& work, const operation& op, batch_result& out,
     note(op.code == op_code::del ? key_event::del : key_event::rename_from, key);
     erase(r);
   }
-  protocol::reply_writer{out.replies}.integer(r != nullptr ? 1 : 0);
+  answer_count(op, out, r != nullptr ? 1 : 0);
 }
 
 void table::op_exists(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  protocol::reply_writer{out.replies}.integer(find_live(work.key(op), now) != nullptr ? 1 : 0);
+  answer_count(op, out, find_live(work.key(op), now) != nullptr ? 1 : 0);
 }
 
-// EXPIRE and friends (number: the new absolute deadline, flags: expire_flag
-// conditions): :1 when the deadline was set, or the key deleted because the
+// EXPIRE and friends (expire_args: the new absolute deadline and the
+// expire_flag conditions): :1 when the deadline was set, or the key deleted because the
 // deadline has passed; :0 when the key is missing or a condition is not met.
 void table::op_expire(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
@@ -42,17 +42,18 @@ void table::op_expire(const batch& work, const operation& op, batch_result& out,
     return;
   }
   auto current = r->deadline;
-  auto wanted = op.number;
+  auto wanted = op.arguments<expire_args>().deadline;
+  auto conditions = op.arguments<expire_args>().conditions;
   bool has = current != no_deadline;
   bool allowed = true;
-  if ((op.flags & expire_flag::only_if_none) && has)
+  if ((conditions & expire_flag::only_if_none) && has)
     allowed = false;
-  if ((op.flags & expire_flag::only_if_some) && !has)
+  if ((conditions & expire_flag::only_if_some) && !has)
     allowed = false;
   // A key without a deadline counts as one that never comes, as in Redis.
-  if ((op.flags & expire_flag::only_if_later) && (!has || wanted <= current))
+  if ((conditions & expire_flag::only_if_later) && (!has || wanted <= current))
     allowed = false;
-  if ((op.flags & expire_flag::only_if_sooner) && has && wanted >= current)
+  if ((conditions & expire_flag::only_if_sooner) && has && wanted >= current)
     allowed = false;
   if (!allowed) {
     reply.integer(0);
@@ -88,7 +89,7 @@ void table::op_ttl(const batch& work, const operation& op, batch_result& out,
     return;
   }
   auto left = r->deadline - now;
-  switch (static_cast<ttl_unit>(op.flags)) {
+  switch (op.arguments<ttl_args>().unit) {
     case ttl_unit::seconds_left:
       reply.integer((left + 500) / 1000);
       break;
@@ -124,13 +125,13 @@ void table::op_peek(const batch& work, const operation& op, batch_result& out,
   out.replies.append(r->value());
 }
 
-// RENAME's second half: stores the value with deadline `number` under the new
-// name (+OK).
+// RENAME's second half (restore_args): stores the value with the source key's
+// deadline under the new name (+OK).
 void table::op_rename_to(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   auto key = work.key(op);
   auto* r = store_value(find_live(key, now), key, work.value(op), now);
-  set_deadline(r, op.number);
+  set_deadline(r, op.arguments<restore_args>().deadline);
   log_put(r);
   note(key_event::rename_to, key);
   protocol::reply_writer{out.replies}.simple("OK");
@@ -164,18 +165,17 @@ void table::op_random_key(const batch&, const operation&, batch_result& out,
 }
 
 // KEYS' share (value: the glob pattern): every live key matching it, as bulks
-// counted by the share; keys_from only those that came from old shard `number`
-// of a staircase of `flags` stairs.
+// counted by the share; keys_from (origin_args) only those that came from one
+// old shard.
 void table::op_keys(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
   auto pattern = work.value(op);
   bool filter = op.code == op_code::keys_from;
-  auto from_shard = static_cast<std::size_t>(op.number);
-  auto stairs = static_cast<unsigned>(op.flags);
+  auto from = filter ? op.arguments<origin_args>() : origin_args{};
   std::vector<std::string_view> found;
   bool all = pattern == "*";
   entries_.for_each([&](const record& r) {
-    if (filter && engine::shard_of(r.key(), stairs) != from_shard)
+    if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
       return;
     if (is_expired(r, now))
       return; // retired by its next turn; never listed
@@ -188,7 +188,7 @@ void table::op_keys(const batch& work, const operation& op, batch_result& out,
     reply.bulk(k);
 }
 
-// SCAN's share (batch.hpp says how its arguments are packed). Positions come
+// SCAN's share (scan_args). Positions come
 // from the routing hash, which every engine uses, so a cursor means the same
 // keys before, during and after a resize: a key present from a SCAN's first
 // call to its last has a position, and every position is visited once. The
@@ -206,15 +206,11 @@ void table::op_scan(const batch& work, const operation& op, batch_result& out,
               [](const auto& a, const auto& b) { return a.first < b.first; });
     scan_changes_ = entries_.changes();
   }
-  auto begin = static_cast<std::uint64_t>(op.number);
-  auto end = begin + (std::uint64_t{1} << std::min<unsigned>(op.flags, 32));
+  const auto& args = op.arguments<scan_args>();
+  auto begin = static_cast<std::uint64_t>(args.cursor);
+  auto end = begin + (std::uint64_t{1} << std::min<unsigned>(args.width_log2, 32));
   auto pattern = work.value(op);
   bool from = op.code == op_code::scan_from;
-  bool no_type = from ? op.extra < 0 : op.extra == 1; // scan_from: the sign bit
-  auto origin = from ? static_cast<std::size_t>(
-                         (op.extra & std::numeric_limits<std::int64_t>::max()) >> 8)
-                     : 0;
-  auto stairs = from ? static_cast<unsigned>(op.extra & 0xff) : 0;
   std::int64_t looked = 0;
   std::vector<std::string_view> found;
   auto it = std::lower_bound(scan_order_.begin(), scan_order_.end(), begin,
@@ -223,10 +219,10 @@ void table::op_scan(const batch& work, const operation& op, batch_result& out,
     const auto& r = *it->second;
     if (is_expired(r, now))
       continue;
-    if (from && engine::shard_of(r.key(), stairs) != origin)
+    if (from && engine::shard_of(r.key(), args.origin.stairs) != args.origin.shard)
       continue;
     ++looked;
-    if (no_type || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
+    if (args.type_excludes_all || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
       continue;
     found.push_back(r.key());
   }

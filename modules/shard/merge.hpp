@@ -10,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "modules/protocol/number.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::shard {
@@ -35,29 +34,23 @@ struct reply_part {
 
 using reply_parts = std::vector<reply_part>;
 
-// Integer replies added up (DEL, EXISTS, DBSIZE). Integers are replies clients
-// also get verbatim from a single shard, so this is the one merge that reads
-// RESP: ":<n>\r\n". The first part that is not an integer is the answer instead.
+// The counts of counted operations added up (DEL, EXISTS, DBSIZE), from their
+// typed shares (operation::counted). A part without one answered with
+// something else (an error), which is then the answer instead.
 struct merged_count {
   std::int64_t total = 0;
   std::string_view error; // non-empty: pass this on instead
 };
 
-inline bool read_integer_reply(std::string_view reply, std::int64_t& value) {
-  if (reply.size() < 3 || reply.front() != ':')
-    return false;
-  return protocol::parse_int64(reply.substr(1, reply.size() - 3), value);
-}
-
 inline merged_count sum_counts(const reply_parts& parts) {
   merged_count m;
   for (const auto& p : parts) {
-    std::int64_t n = 0;
-    if (!read_integer_reply(p.bytes(), n)) {
+    const auto* share = p.share();
+    if (share == nullptr) {
       m.error = p.bytes();
       return m;
     }
-    m.total += n;
+    m.total += share->count;
   }
   return m;
 }

@@ -112,22 +112,28 @@ TEST_P(Migration, OperationsDuringAHandoverSeeAndLeaveTheCurrentValues) {
   for (int i = 0; i < 1000; ++i)
     writes.add(op_code::set, key("k:", i), "new");
   for (int i = 1000; i < 2000; ++i)
-    writes.add(op_code::del, key("k:", i));
+    writes.add(op_code::del, key("k:", i), {}, no_args{}, /*counted*/ true);
   batch increments;
   for (int round = 0; round < 5; ++round)
     for (int i = 0; i < counters; ++i)
-      increments.add(op_code::incr_by, key("n:", i), {}, 1);
+      increments.add(op_code::incr_by, key("n:", i), {}, incr_args{1});
   batch count;
-  count.add(op_code::count_keys, {});
+  count.add(op_code::count_keys, {}, {}, no_args{}, /*counted*/ true);
   auto after_writes = ask(old_shard, std::move(writes));
   EXPECT_EQ(after_writes.reply(0), "+OK\r\n");
   EXPECT_EQ(after_writes.reply(1000), ":1\r\n");
+  // A forwarded counted operation keeps its typed count.
+  ASSERT_NE(after_writes.share(1000), nullptr);
+  EXPECT_EQ(after_writes.share(1000)->count, 1);
   auto after_increments = ask(old_shard, std::move(increments));
   EXPECT_EQ(after_increments.reply(0), ":11\r\n");
   EXPECT_EQ(after_increments.reply(4 * counters), ":15\r\n");
-  // Counting while keys are in transit: each key exactly once.
-  EXPECT_EQ(ask(old_shard, std::move(count)).reply(0),
-            ":" + std::to_string(plain_keys - 1000 + counters) + "\r\n");
+  // Counting while keys are in transit: each key exactly once, in the reply
+  // and in the typed count the plan's merge reads.
+  auto counted = ask(old_shard, std::move(count));
+  EXPECT_EQ(counted.reply(0), ":" + std::to_string(plain_keys - 1000 + counters) + "\r\n");
+  ASSERT_NE(counted.share(0), nullptr);
+  EXPECT_EQ(counted.share(0)->count, plain_keys - 1000 + counters);
 
   std::uint64_t moved = 0;
   self_->receive([&](migrated_atom, std::uint64_t index, std::uint64_t n) {
@@ -191,7 +197,7 @@ TEST_P(Migration, KeysPastTheirDeadlineAreReclaimedNotMoved) {
   auto old_shard = spawn_shard(system_, GetParam());
   batch fill;
   for (int i = 0; i < expired_keys; ++i)
-    fill.add(op_code::set, key("e:", i), "gone", /*deadline*/ 1);
+    fill.add(op_code::set, key("e:", i), "gone", set_args{/*deadline*/ 1});
   for (int i = 0; i < 100; ++i)
     fill.add(op_code::set, key("k:", i), "kept");
   ask(old_shard, std::move(fill));

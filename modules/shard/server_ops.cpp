@@ -12,22 +12,21 @@ namespace stairkv::shard {
 
 // DBSIZE's share: the keys held (some may be past their deadline, not yet
 // retired, as in Redis).
-void table::op_count_keys(const batch&, const operation&, batch_result& out,
+void table::op_count_keys(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
-  protocol::reply_writer{out.replies}.integer(static_cast<std::int64_t>(entries_.size()));
+  answer_count(op, out, static_cast<std::int64_t>(entries_.size()));
 }
 
-// During a resize: how many keys came from old shard `number` of a staircase
-// of `flags` stairs.
+// During a resize (origin_args): how many keys came from one old shard.
 void table::op_count_keys_from(const batch&, const operation& op, batch_result& out,
                                deadline_ms) {
-  auto origin = static_cast<std::size_t>(op.number);
+  const auto& origin = op.arguments<origin_args>();
   std::int64_t n = 0;
   entries_.for_each([&](const record& r) {
-    if (engine::shard_of(r.key(), op.flags) == origin)
+    if (engine::shard_of(r.key(), origin.stairs) == origin.shard)
       ++n;
   });
-  protocol::reply_writer{out.replies}.integer(n);
+  answer_count(op, out, n);
 }
 
 // FLUSHALL's share: every key goes.
@@ -36,21 +35,21 @@ void table::op_flush(const batch&, const operation&, batch_result& out, deadline
   protocol::reply_writer{out.replies}.simple("OK");
 }
 
-// During a resize: the keys that came from old shard `number` of a staircase of
-// `flags` stairs go (and the journal records that scope).
+// During a resize (origin_args): the keys that came from one old shard go (and
+// the journal records that scope).
 void table::op_flush_from(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
-  auto origin = static_cast<std::size_t>(op.number);
+  const auto& origin = op.arguments<origin_args>();
   std::vector<record*> doomed;
   entries_.for_each([&](const record& r) {
-    if (engine::shard_of(r.key(), op.flags) == origin)
+    if (engine::shard_of(r.key(), origin.stairs) == origin.shard)
       doomed.push_back(const_cast<record*>(&r));
   });
   for (auto* r : doomed)
     drop(r);
   ++changes_;
   if (journal_ != nullptr)
-    journal_->flush(static_cast<std::uint32_t>(op.number), op.flags);
+    journal_->flush(origin.shard, origin.stairs);
   protocol::reply_writer{out.replies}.simple("OK");
 }
 

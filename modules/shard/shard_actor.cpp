@@ -48,6 +48,7 @@ struct op_route {
   std::uint32_t fan_begin = 0; // summed / all_ok / joined: range in `fan`
   std::uint32_t fan_end = 0;
   std::int64_t local_count = 0; // summed: this shard's own share
+  bool counted = false;         // summed: the client asked for the count typed
   bool has_local = false;       // local / joined: this shard's reply `local_index`
   std::uint32_t local_index = 0;
 };
@@ -113,11 +114,11 @@ struct forwarded_batch {
         case op_route::kind::summed: {
           // This shard's own count and the new shards' counts of its former keys.
           auto total = r.local_count;
-          for (const auto& part : parts_of(r)) {
-            std::int64_t n = 0;
-            if (read_integer_reply(part.bytes(), n))
-              total += n;
-          }
+          for (const auto& part : parts_of(r))
+            if (const auto* share = part.share())
+              total += share->count;
+          if (r.counted)
+            out.add_share().count = total;
           reply.integer(total);
           break;
         }
@@ -439,12 +440,14 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   pending->routes.resize(work.ops.size());
   std::vector<handover> outgoing(order.targets.size());
   auto add = [&](std::size_t t, op_code code, std::string_view key,
-                 std::string_view value, std::int64_t number, std::uint8_t flags,
-                 std::int64_t extra = 0) {
+                 std::string_view value, const op_args& args, bool counted = false) {
     auto index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
-    outgoing[t].work.add(code, key, value, number, flags, extra);
+    outgoing[t].work.add(code, key, value, args, counted);
     return index;
   };
+  // This shard's place in the old staircase, for the *_from operations.
+  origin_args origin{static_cast<std::uint32_t>(order.source_index),
+                     static_cast<std::uint32_t>(order.source_stairs)};
   auto range = engine::overlapping_shards(order.source_index, order.source_stairs,
                                           order.target_stairs);
   // A keyless operation's share of this shard: run here, reply kept in `local`.
@@ -453,15 +456,15 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     route.has_local = true;
     route.local_index = static_cast<std::uint32_t>(pending->local.ends.size());
     here.clear();
-    here.add(op.code, {}, work.value(op), op.number, op.flags, op.extra);
+    here.add_copy(work, op);
     st->keys.execute(here, pending->local, now);
   };
   // Its share of the new shards that hold this shard's former keys.
   auto fan_out = [&](op_route& route, op_code code, std::string_view value,
-                     std::int64_t number, std::uint8_t flags, std::int64_t extra) {
+                     const op_args& args) {
     route.fan_begin = static_cast<std::uint32_t>(pending->fan.size());
     for (auto t = range.first; t <= range.last; ++t) {
-      auto index = add(t, code, {}, value, number, flags, extra);
+      auto index = add(t, code, {}, value, args, code == op_code::count_keys_from);
       pending->fan.emplace_back(static_cast<std::uint32_t>(t), index);
     }
     route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
@@ -476,13 +479,13 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         route.how = counting ? op_route::kind::summed : op_route::kind::all_ok;
         if (counting) {
           route.local_count = static_cast<std::int64_t>(st->keys.size());
+          route.counted = op.counted;
         } else {
           st->keys.clear();
           st->table_empty = true;
         }
         fan_out(route, counting ? op_code::count_keys_from : op_code::flush_from, {},
-                static_cast<std::int64_t>(order.source_index),
-                static_cast<std::uint8_t>(order.source_stairs), 0);
+                origin);
         break;
       }
       case op_code::flush_from:
@@ -490,22 +493,19 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         // shard's keys of that scope, and those it has handed over already.
         route.how = op_route::kind::all_ok;
         run_here(route, op);
-        fan_out(route, op_code::flush_from, {}, op.number, op.flags, 0);
+        fan_out(route, op_code::flush_from, {}, op.args);
         break;
       case op_code::keys:
         route.how = op_route::kind::joined;
         run_here(route, op);
-        fan_out(route, op_code::keys_from, work.value(op),
-                static_cast<std::int64_t>(order.source_index),
-                static_cast<std::uint8_t>(order.source_stairs), 0);
+        fan_out(route, op_code::keys_from, work.value(op), origin);
         break;
       case op_code::scan: {
         route.how = op_route::kind::joined;
         run_here(route, op);
-        auto origin = (static_cast<std::int64_t>(order.source_index) << 8)
-                      | static_cast<std::int64_t>(order.source_stairs)
-                      | (op.extra == 1 ? std::numeric_limits<std::int64_t>::min() : 0);
-        fan_out(route, op_code::scan_from, work.value(op), op.number, op.flags, origin);
+        auto window = op.arguments<scan_args>();
+        window.origin = origin;
+        fan_out(route, op_code::scan_from, work.value(op), window);
         break;
       }
       case op_code::random_key:
@@ -513,7 +513,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
           // Any key is a fine answer: ask one of the new shards.
           route.how = op_route::kind::forwarded;
           route.target = static_cast<std::uint32_t>(range.first);
-          route.index = add(range.first, op_code::random_key, {}, {}, 0, 0);
+          route.index = add(range.first, op_code::random_key, {}, {}, no_args{});
           break;
         }
         [[fallthrough]];
@@ -534,8 +534,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         }
         route.how = op_route::kind::forwarded;
         route.target = static_cast<std::uint32_t>(t);
-        route.index = add(t, op.code, key, work.value(op), op.number, op.flags,
-                          op.extra);
+        route.index = add(t, op.code, key, work.value(op), op.args, op.counted);
         break;
       }
     }

@@ -74,7 +74,7 @@ TEST_P(ShardActor, RetiresKeysWhenTheirDeadlineComesWithoutAnyRead) {
   batch fill;
   auto deadline = stairkv::shard::unix_now_ms() + 50;
   for (int i = 0; i < 500; ++i)
-    fill.add(op_code::set, "k" + std::to_string(i), "v", deadline);
+    fill.add(op_code::set, "k" + std::to_string(i), "v", set_args{deadline});
   fill.add(op_code::set, "stays", "v");
   ask(shard, std::move(fill));
   // COUNT_KEYS counts records still held, expired or not: it only drops if the

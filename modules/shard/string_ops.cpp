@@ -33,30 +33,32 @@ void table::op_set(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto deadline = op.number;
+  const auto& args = op.arguments<set_args>();
+  auto flags = args.flags;
+  auto deadline = args.deadline;
   auto* current = find_live(key, now);
-  if (op.flags & set_flag::return_old) {
+  if (flags & set_flag::return_old) {
     if (current)
       reply.bulk(current->value());
     else
       reply.null();
   }
-  bool blocked = ((op.flags & set_flag::only_if_absent) && current)
-                 || ((op.flags & set_flag::only_if_present) && !current);
-  bool counted = op.flags & set_flag::reply_count;
+  bool blocked = ((flags & set_flag::only_if_absent) && current)
+                 || ((flags & set_flag::only_if_present) && !current);
+  bool counted = flags & set_flag::reply_count;
   if (blocked) {
     if (counted)
       reply.integer(0);
-    else if (!(op.flags & set_flag::return_old))
+    else if (!(flags & set_flag::return_old))
       reply.null();
     return;
   }
   if (counted)
     reply.integer(1);
-  else if (!(op.flags & set_flag::return_old))
+  else if (!(flags & set_flag::return_old))
     reply.simple("OK");
   current = store_value(current, key, work.value(op), now);
-  if (!(op.flags & set_flag::keep_ttl))
+  if (!(flags & set_flag::keep_ttl))
     set_deadline(current, deadline);
   log_put(current);
   note(key_event::set, key);
@@ -95,14 +97,14 @@ void table::op_strlen(const batch& work, const operation& op, batch_result& out,
   reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
 }
 
-// INCRBY and friends (number: the increment): the stored string must be a
+// INCRBY and friends (incr_args): the stored string must be a
 // Redis-strict 64-bit integer; a missing key counts as 0. The key keeps its
 // deadline, as in Redis.
 void table::op_incr_by(const batch& work, const operation& op, batch_result& out,
                        deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto delta = op.number;
+  auto delta = op.arguments<incr_args>().delta;
   auto* r = find_live(key, now);
   std::int64_t current = 0;
   if (r && !protocol::parse_int64(r->value(), current)) {
@@ -151,13 +153,12 @@ void table::op_incr_by_float(const batch& work, const operation& op, batch_resul
   reply.bulk(text);
 }
 
-// GETRANGE (number: start, extra: end): inclusive bounds, negative ones counted
+// GETRANGE (range_args): inclusive bounds, negative ones counted
 // from the end, clamped as Redis clamps them; a missing key is an empty string.
 void table::op_get_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   protocol::reply_writer reply{out.replies};
-  auto start = op.number;
-  auto end = op.extra;
+  auto [start, end] = op.arguments<range_args>();
   auto* r = find_live(work.key(op), now);
   std::string_view value = r ? r->value() : std::string_view{};
   auto size = static_cast<std::int64_t>(value.size());
@@ -183,13 +184,13 @@ void table::op_get_range(const batch& work, const operation& op, batch_result& o
                           static_cast<std::size_t>(end - start + 1)));
 }
 
-// SETRANGE (number: the offset): overwrites from the offset, padding with zero
+// SETRANGE (offset_args): overwrites from the offset, padding with zero
 // bytes; an empty value changes nothing (and creates no key).
 void table::op_set_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto offset = op.number;
+  auto offset = op.arguments<offset_args>().offset;
   auto value = work.value(op);
   auto* r = find_live(key, now);
   auto current = r ? r->value() : std::string_view{};
@@ -232,7 +233,7 @@ void table::op_get_delete(const batch& work, const operation& op, batch_result& 
   erase(r);
 }
 
-// GETEX (flags: getex_mode, number: the deadline for `set`): the value, and the
+// GETEX (getex_args): the value, and the
 // deadline kept, set or removed. A deadline already past deletes the key.
 void table::op_get_expire(const batch& work, const operation& op, batch_result& out,
                           deadline_ms now) {
@@ -247,12 +248,11 @@ void table::op_get_expire(const batch& work, const operation& op, batch_result& 
   }
   ++hits_;
   reply.bulk(r->value());
-  auto mode = static_cast<getex_mode>(op.flags);
-  auto deadline = op.number;
-  if (mode == getex_mode::persist)
+  const auto& args = op.arguments<getex_args>();
+  if (args.mode == getex_mode::persist)
     drop_deadline(r, key);
-  else if (mode == getex_mode::set)
-    change_deadline(r, key, deadline, now);
+  else if (args.mode == getex_mode::set)
+    change_deadline(r, key, args.deadline, now);
 }
 
 } // namespace stairkv::shard

@@ -305,6 +305,12 @@ std::uint32_t nanos_since(std::chrono::steady_clock::time_point& since) {
 
 } // namespace
 
+void table::answer_count(const operation& op, batch_result& out, std::int64_t n) {
+  if (op.counted)
+    out.add_share().count = n;
+  protocol::reply_writer{out.replies}.integer(n);
+}
+
 void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   out.ends.reserve(out.ends.size() + work.ops.size());
   out.nanos.resize(out.ends.size()); // replies before this batch's (none measured)

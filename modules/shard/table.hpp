@@ -279,6 +279,10 @@ private:
       events_.add(what, key);
   }
 
+  // The integer reply of a counted operation, and its typed share when the
+  // merge that combines it asked for one.
+  static void answer_count(const operation& op, batch_result& out, std::int64_t n);
+
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
   std::int64_t keys_with_deadline_ = 0;

@@ -16,6 +16,34 @@ namespace {
 
 constexpr deadline_ms now = 1'000'000;
 
+// The typed arguments of `code` from the numbers these tests pass: `number` (a
+// deadline, an increment, an offset, a start) and `flags` (set_flag,
+// expire_flag, ttl_unit, getex_mode).
+op_args args_for(op_code code, std::int64_t number, std::uint8_t flags) {
+  switch (code) {
+    case op_code::set:
+      return set_args{number, flags};
+    case op_code::expire:
+      return expire_args{number, flags};
+    case op_code::ttl:
+      return ttl_args{static_cast<ttl_unit>(flags)};
+    case op_code::get_expire:
+      return getex_args{static_cast<getex_mode>(flags), number};
+    case op_code::incr_by:
+      return incr_args{number};
+    case op_code::set_range:
+      return offset_args{number};
+    case op_code::rename_to:
+      return restore_args{number};
+    case op_code::count_keys_from:
+    case op_code::flush_from:
+    case op_code::keys_from:
+      return origin_args{static_cast<std::uint32_t>(number), flags};
+    default:
+      return no_args{};
+  }
+}
+
 // Runs one batch on `t` and returns each operation's reply.
 std::vector<std::string> run(table& t, const batch& work, deadline_ms at = now) {
   batch_result result;
@@ -30,7 +58,7 @@ std::string run1(table& t, op_code code, std::string_view key,
                  std::string_view value = {}, std::int64_t number = 0,
                  std::uint8_t flags = 0, deadline_ms at = now) {
   batch work;
-  work.add(code, key, value, number, flags);
+  work.add(code, key, value, args_for(code, number, flags));
   return run(t, work, at).at(0);
 }
 
@@ -63,7 +91,7 @@ TEST(ShardTable, OperationsOfOneBatchRunInOrder) {
   table t;
   batch work;
   work.add(op_code::set, "k", "1");
-  work.add(op_code::incr_by, "k", {}, 5);
+  work.add(op_code::incr_by, "k", {}, incr_args{5});
   work.add(op_code::get, "k");
   work.add(op_code::del, "k");
   work.add(op_code::del, "k");
@@ -71,6 +99,38 @@ TEST(ShardTable, OperationsOfOneBatchRunInOrder) {
   auto replies = run(t, work);
   EXPECT_EQ(replies, (std::vector<std::string>{"+OK\r\n", ":6\r\n", "$1\r\n6\r\n",
                                                ":1\r\n", ":0\r\n", ":0\r\n"}));
+}
+
+TEST(ShardTable, CountedOperationsGiveTheirCountTypedOnlyWhenAsked) {
+  table t;
+  batch work;
+  work.add(op_code::set, "k", "v");
+  work.add(op_code::exists, "k", {}, no_args{}, /*counted*/ true);
+  work.add(op_code::del, "k", {}, no_args{}, /*counted*/ true);
+  work.add(op_code::del, "k");
+  work.add(op_code::count_keys, {}, {}, no_args{}, /*counted*/ true);
+  batch_result out;
+  t.execute(work, out, now);
+  ASSERT_EQ(out.shares.size(), 3u);
+  ASSERT_NE(out.share(1), nullptr);
+  EXPECT_EQ(out.share(1)->count, 1);
+  EXPECT_EQ(out.reply(1), ":1\r\n");
+  ASSERT_NE(out.share(2), nullptr);
+  EXPECT_EQ(out.share(2)->count, 1);
+  EXPECT_EQ(out.share(3), nullptr); // not asked: the bytes alone
+  EXPECT_EQ(out.reply(3), ":0\r\n");
+  ASSERT_NE(out.share(4), nullptr);
+  EXPECT_EQ(out.share(4)->count, 0);
+}
+
+TEST(ShardTable, AnOperationWithoutArgumentsTakesItsKindsDefaults) {
+  table t;
+  batch work;
+  work.add(op_code::set, "k", "10");      // a plain SET: no deadline, no condition
+  work.add(op_code::incr_by, "k");        // INCRBY 0
+  work.add(op_code::ttl, "k");            // in seconds
+  auto replies = run(t, work);
+  EXPECT_EQ(replies, (std::vector<std::string>{"+OK\r\n", ":10\r\n", ":-1\r\n"}));
 }
 
 TEST(ShardTable, SetNxOnlySetsAMissingKey) {
@@ -173,7 +233,7 @@ batch_result run_one(table& t, op_code code, std::string_view key,
                      std::string_view value = {}, std::int64_t number = 0,
                      std::uint8_t flags = 0) {
   batch work;
-  work.add(code, key, value, number, flags);
+  work.add(code, key, value, args_for(code, number, flags));
   batch_result out;
   t.execute(work, out, now);
   return out;

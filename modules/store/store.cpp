@@ -110,8 +110,8 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
   for (const auto& step : chunk) {
     if (step.argv.empty()) {
       auto& rec = work->open(client, commands::plan::merge::all_ok);
-      work->route_to_all(rec, shard::op_code::flush_from, {}, step.flush_shard,
-                         static_cast<std::uint8_t>(step.flush_stairs));
+      work->route_to_all(rec, shard::op_code::flush_from, {},
+                         shard::origin_args{step.flush_shard, step.flush_stairs});
       continue;
     }
     argv.assign(step.argv.begin(), step.argv.end());
