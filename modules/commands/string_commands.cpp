@@ -107,7 +107,7 @@ void plan_mset(plan& p, const client_context& client, const args& argv) {
   }
   auto& rec = p.open(client, plan::merge::all_ok);
   for (std::size_t i = 1; i + 1 < argv.size(); i += 2)
-    p.route(rec, op_code::set, argv[i], argv[i + 1], shard::set_args{});
+    p.route(rec, op_code::set, argv[i], argv[i + 1]);
 }
 
 void plan_incr(plan& p, const client_context& client, const args& argv) {

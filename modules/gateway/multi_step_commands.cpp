@@ -145,7 +145,7 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
         [&](commands::plan& next) {
           auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
           for (std::size_t i = 0; i < pairs.size(); i += 2)
-            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1], shard::set_args{});
+            next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
         },
         [finish](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second);

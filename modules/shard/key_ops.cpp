@@ -3,7 +3,6 @@
 // shares of RANDOMKEY, KEYS and SCAN.
 
 #include <algorithm>
-#include <limits>
 
 #include "modules/commands/glob.hpp"
 #include "modules/engine/staircase.hpp"
@@ -30,8 +29,9 @@ void table::op_exists(const batch& work, const operation& op, batch_result& out,
 }
 
 // EXPIRE and friends (expire_args: the new absolute deadline and the
-// expire_flag conditions): :1 when the deadline was set, or the key deleted because the
-// deadline has passed; :0 when the key is missing or a condition is not met.
+// expire_flag conditions): :1 when the deadline was set, or the key deleted
+// because the deadline has passed; :0 when the key is missing or a condition
+// is not met.
 void table::op_expire(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
   protocol::reply_writer reply{out.replies};
@@ -42,8 +42,9 @@ void table::op_expire(const batch& work, const operation& op, batch_result& out,
     return;
   }
   auto current = r->deadline;
-  auto wanted = op.arguments<expire_args>().deadline;
-  auto conditions = op.arguments<expire_args>().conditions;
+  const auto& args = op.arguments<expire_args>();
+  auto wanted = args.deadline;
+  auto conditions = args.conditions;
   bool has = current != no_deadline;
   bool allowed = true;
   if ((conditions & expire_flag::only_if_none) && has)
@@ -188,10 +189,10 @@ void table::op_keys(const batch& work, const operation& op, batch_result& out,
     reply.bulk(k);
 }
 
-// SCAN's share (scan_args). Positions come
-// from the routing hash, which every engine uses, so a cursor means the same
-// keys before, during and after a resize: a key present from a SCAN's first
-// call to its last has a position, and every position is visited once. The
+// SCAN's share (scan_args). Positions come from the routing hash, which every
+// engine uses, so a cursor means the same keys before, during and after a
+// resize: a key present from a SCAN's first call to its last has a position,
+// and every position is visited once. The
 // sorted view is rebuilt only when keys were added, removed or moved since the
 // last SCAN call.
 void table::op_scan(const batch& work, const operation& op, batch_result& out,
@@ -222,7 +223,8 @@ void table::op_scan(const batch& work, const operation& op, batch_result& out,
     if (from && engine::shard_of(r.key(), args.origin.stairs) != args.origin.shard)
       continue;
     ++looked;
-    if (args.type_excludes_all || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
+    if (args.type_excludes_all
+        || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
       continue;
     found.push_back(r.key());
   }

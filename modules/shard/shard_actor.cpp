@@ -1,7 +1,6 @@
 #include "modules/shard/shard_actor.hpp"
 
 #include <chrono>
-#include <limits>
 #include <memory>
 #include <vector>
 

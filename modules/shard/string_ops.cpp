@@ -97,9 +97,9 @@ void table::op_strlen(const batch& work, const operation& op, batch_result& out,
   reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
 }
 
-// INCRBY and friends (incr_args): the stored string must be a
-// Redis-strict 64-bit integer; a missing key counts as 0. The key keeps its
-// deadline, as in Redis.
+// INCRBY and friends (incr_args): the stored string must be a Redis-strict
+// 64-bit integer; a missing key counts as 0. The key keeps its deadline, as in
+// Redis.
 void table::op_incr_by(const batch& work, const operation& op, batch_result& out,
                        deadline_ms now) {
   protocol::reply_writer reply{out.replies};
@@ -153,8 +153,8 @@ void table::op_incr_by_float(const batch& work, const operation& op, batch_resul
   reply.bulk(text);
 }
 
-// GETRANGE (range_args): inclusive bounds, negative ones counted
-// from the end, clamped as Redis clamps them; a missing key is an empty string.
+// GETRANGE (range_args): inclusive bounds, negative ones counted from the end,
+// clamped as Redis clamps them; a missing key is an empty string.
 void table::op_get_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   protocol::reply_writer reply{out.replies};
@@ -184,8 +184,8 @@ void table::op_get_range(const batch& work, const operation& op, batch_result& o
                           static_cast<std::size_t>(end - start + 1)));
 }
 
-// SETRANGE (offset_args): overwrites from the offset, padding with zero
-// bytes; an empty value changes nothing (and creates no key).
+// SETRANGE (offset_args): overwrites from the offset, padding with zero bytes;
+// an empty value changes nothing (and creates no key).
 void table::op_set_range(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   protocol::reply_writer reply{out.replies};
@@ -233,8 +233,8 @@ void table::op_get_delete(const batch& work, const operation& op, batch_result& 
   erase(r);
 }
 
-// GETEX (getex_args): the value, and the
-// deadline kept, set or removed. A deadline already past deletes the key.
+// GETEX (getex_args): the value, and the deadline kept, set or removed. A
+// deadline already past deletes the key.
 void table::op_get_expire(const batch& work, const operation& op, batch_result& out,
                           deadline_ms now) {
   protocol::reply_writer reply{out.replies};
