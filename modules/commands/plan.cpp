@@ -349,6 +349,14 @@ void plan::write_reply(std::size_t index, std::string& out,
         out.append(body.data(), body.size());
       break;
     }
+    case merge::digest: {
+      auto m = shard::xor_digests(parts_of(rec));
+      if (!m.error.empty())
+        out.append(m.error.data(), m.error.size());
+      else
+        reply.simple(m.hex); // Redis answers DEBUG DIGEST with a status line
+      break;
+    }
     case merge::any: {
       std::vector<std::string_view> found;
       for (auto i = first; i != last; ++i) {

@@ -160,6 +160,7 @@ public:
     concat,  // one array of the elements of every shard's array reply (KEYS)
     any,     // one non-null shard reply picked at random, else null (RANDOMKEY)
     scan,    // SCAN: the shards' keys and the next cursor (scan_step: the step)
+    digest,  // DEBUG DIGEST: the shards' digests XORed, as 40 hex digits
   };
 
   struct record {

@@ -15,6 +15,11 @@ using args = std::vector<std::string_view>;
 
 void reply_error(plan& p, const client_context& client, std::string_view msg);
 
+// A command on one key whose reply is that key's shard reply.
+void route_single(plan& p, const client_context& client, shard::op_code code,
+                  std::string_view key, std::string_view value = {},
+                  shard::op_args args = shard::no_args{});
+
 // string commands (string_commands.cpp)
 void plan_get(plan&, const client_context&, const args&);
 void plan_set(plan&, const client_context&, const args&);
@@ -26,14 +31,17 @@ void plan_incrby(plan&, const client_context&, const args&);
 void plan_decrby(plan&, const client_context&, const args&);
 void plan_append(plan&, const client_context&, const args&);
 void plan_strlen(plan&, const client_context&, const args&);
-void plan_del(plan&, const client_context&, const args&);
-void plan_exists(plan&, const client_context&, const args&);
 void plan_setnx(plan&, const client_context&, const args&);
 void plan_getset(plan&, const client_context&, const args&);
 void plan_getrange(plan&, const client_context&, const args&);
 void plan_setrange(plan&, const client_context&, const args&);
 void plan_incrbyfloat(plan&, const client_context&, const args&);
+
+// keys of any type (key_commands.cpp)
+void plan_del(plan&, const client_context&, const args&);
+void plan_exists(plan&, const client_context&, const args&);
 void plan_type(plan&, const client_context&, const args&);
+void plan_object(plan&, const client_context&, const args&);
 void plan_memory(plan&, const client_context&, const args&);
 void plan_keys(plan&, const client_context&, const args&);
 void plan_randomkey(plan&, const client_context&, const args&);

@@ -1,4 +1,4 @@
-// String commands: one planner per command, named after it. Everything that can be
+// String commands (the generic key commands are key_commands.cpp): one planner per command, named after it. Everything that can be
 // checked without the stored value is checked here, so a shard only ever sees
 // well-formed operations.
 
@@ -22,20 +22,18 @@ namespace {
 using protocol::errors::not_an_integer;
 using shard::op_code;
 
-// A command on one key whose reply is that key's shard reply.
-void route_single(plan& p, const client_context& client, op_code code,
-                  std::string_view key, std::string_view value = {},
-                  shard::op_args args = shard::no_args{}) {
-  auto& rec = p.open(client, plan::merge::single);
-  p.route(rec, code, key, value, args);
-}
-
 void plan_incr_by(plan& p, const client_context& client, std::string_view key,
                   std::int64_t delta) {
   route_single(p, client, op_code::incr_by, key, {}, shard::incr_args{delta});
 }
 
 } // namespace
+
+void route_single(plan& p, const client_context& client, op_code code,
+                  std::string_view key, std::string_view value, shard::op_args args) {
+  auto& rec = p.open(client, plan::merge::single);
+  p.route(rec, code, key, value, args);
+}
 
 void reply_error(plan& p, const client_context& client, std::string_view msg) {
   auto begin = p.local_bytes().size();
@@ -149,20 +147,6 @@ void plan_strlen(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::strlen, argv[1]);
 }
 
-// DEL and EXISTS count per key, summed over shards; a key named twice counts twice
-// for EXISTS and once for DEL, because its shard runs both operations in order.
-void plan_del(plan& p, const client_context& client, const args& argv) {
-  auto& rec = p.open(client, plan::merge::sum);
-  for (std::size_t i = 1; i < argv.size(); ++i)
-    p.route(rec, op_code::del, argv[i]);
-}
-
-void plan_exists(plan& p, const client_context& client, const args& argv) {
-  auto& rec = p.open(client, plan::merge::sum);
-  for (std::size_t i = 1; i < argv.size(); ++i)
-    p.route(rec, op_code::exists, argv[i]);
-}
-
 // SETNX key value: SET NX answering :1 or :0.
 void plan_setnx(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::set, argv[1], argv[2],
@@ -211,86 +195,6 @@ void plan_incrbyfloat(plan& p, const client_context& client, const args& argv) {
     return;
   }
   route_single(p, client, op_code::incr_by_float, argv[1], argv[2]);
-}
-
-// TYPE key: string or none (strings are the only type).
-void plan_type(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::type, argv[1]);
-}
-
-// MEMORY USAGE key [SAMPLES count]: the bytes the key takes in its shard (the
-// count is exact, so SAMPLES changes nothing).
-void plan_memory(plan& p, const client_context& client, const args& argv) {
-  auto sub = argv[1];
-  if (!equals_ignoring_case(sub, "usage")) {
-    auto msg = protocol::errors::unknown_subcommand(sub, "MEMORY");
-    reply_error(p, client, msg);
-    return;
-  }
-  if (argv.size() != 3 && argv.size() != 5) {
-    reply_error(p, client, argv.size() < 3
-                             ? "ERR wrong number of arguments for 'memory|usage' command"
-                             : "ERR syntax error");
-    return;
-  }
-  std::int64_t samples = 0;
-  if (argv.size() == 5
-      && (!equals_ignoring_case(argv[3], "samples")
-          || !protocol::parse_int64(argv[4], samples) || samples < 0)) {
-    reply_error(p, client, equals_ignoring_case(argv[3], "samples") ? not_an_integer
-                                                                    : "ERR syntax error");
-    return;
-  }
-  route_single(p, client, op_code::memory_usage, argv[2]);
-}
-
-// KEYS pattern: every shard lists its matches; one array of all of them.
-void plan_keys(plan& p, const client_context& client, const args& argv) {
-  auto& rec = p.open(client, plan::merge::concat);
-  p.route_to_all(rec, op_code::keys, argv[1]);
-}
-
-// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: every shard lists its
-// keys in the cursor's stretch of scan positions (see table::op_scan); the
-// reply's cursor says where the next stretch starts and how wide it is.
-void plan_scan(plan& p, const client_context& client, const args& argv) {
-  scan_options options;
-  if (auto error = read_scan_options(argv, 1, options); !error.empty()) {
-    reply_error(p, client, error);
-    return;
-  }
-  auto cursor = options.cursor;
-  auto pattern = options.pattern;
-  auto count = options.count;
-  bool strings = !options.typed || equals_ignoring_case(options.type, "string");
-  // Cursor 0 starts at position 0 with a span of 2^22 (1/1024 of the space).
-  constexpr unsigned first_span = 22;
-  std::uint64_t start = cursor >> 6;
-  unsigned span = cursor == 0 ? first_span : static_cast<unsigned>(cursor & 63);
-  if (start >= (std::uint64_t{1} << 32) || span > 32) {
-    // Not a cursor this node hands out: the iteration is over.
-    auto begin = p.local_bytes().size();
-    auto& rec = p.open(client, plan::merge::local);
-    protocol::reply_writer out{p.local_bytes(), client.resp_version};
-    out.array(2);
-    out.bulk("0");
-    out.array(0);
-    p.close_local(rec, begin);
-    return;
-  }
-  auto& rec = p.open_scan(client, plan::scan_step{start, span,
-                                                   static_cast<std::uint64_t>(count)});
-  shard::scan_args window;
-  window.cursor = static_cast<std::uint32_t>(start);
-  window.width_log2 = static_cast<std::uint8_t>(span);
-  window.type_excludes_all = !strings;
-  p.route_to_all(rec, op_code::scan, pattern, window);
-}
-
-// RANDOMKEY: every shard offers one of its keys; one of the offers is picked.
-void plan_randomkey(plan& p, const client_context& client, const args&) {
-  auto& rec = p.open(client, plan::merge::any);
-  p.route_to_all(rec, op_code::random_key);
 }
 
 } // namespace stairkv::commands

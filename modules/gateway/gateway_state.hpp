@@ -44,6 +44,8 @@ struct gateway_state {
   // all of them wait (ALL) or only those that write (WRITE).
   std::int64_t paused_until_ms = 0;
   bool pause_all = false;
+  // DEBUG PAUSE-CRON 1: the once-a-second work (rates, idle timeouts) stops.
+  bool cron_paused = false;
   // The counters at the last once-a-second sample (INFO's instantaneous rates).
   struct sample {
     std::int64_t at_ms = 0;

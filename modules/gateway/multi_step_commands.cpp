@@ -10,46 +10,13 @@
 #include <vector>
 
 #include "modules/gateway/session_commands.hpp"
+#include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
 
 namespace {
-
-const commands::client_context hidden_client{0, 2};
-
-// Plans a step into the plan being built: `build(plan)` adds its operations and
-// `then(plan, first_record)` runs once that plan's shards have answered.
-template <class Build, class Then>
-void plan_step(gateway_actor* self, Build build, Then then) {
-  auto& work = current_plan(self);
-  auto first = work.size();
-  build(work);
-  auto id = self->state.building_id;
-  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
-    if (auto* plan = find_plan(self, id))
-      then(*plan, first);
-  });
-}
-
-// The merged reply of record `index` of a plan whose shards have answered.
-std::string reply_of(const commands::plan& plan, std::size_t index) {
-  std::string out;
-  plan.write_reply(index, out, {});
-  return out;
-}
-
-// A multi-step command's reply slot and the client's paused input, together.
-auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {
-  auto fill = reply_later(self, conn, work);
-  conn.waiting_for_step = true;
-  auto tag = conn.context.tag;
-  return [self, fill, tag](std::string_view resp) mutable {
-    fill(resp);
-    resume_input(self, tag);
-  };
-}
 
 // RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
 // deadline) and, for RENAMENX, whether the target exists; step 2 deletes the

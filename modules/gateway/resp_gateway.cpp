@@ -823,8 +823,10 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
         self->delayed_send(self, std::chrono::milliseconds{left}, unpause_atom::value);
     },
     [self](tick_atom) {
-      sample_rates(self);
-      close_idle(self);
+      if (!self->state.cron_paused) {
+        sample_rates(self);
+        close_idle(self);
+      }
       self->delayed_send(self, tick_interval, tick_atom::value);
     },
   };

@@ -18,6 +18,7 @@
 
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
+#include "modules/expiry/active_expiry.hpp"
 #include "modules/gateway/server_facts.hpp"
 #include "modules/gateway/settings.hpp"
 #include "modules/gateway/slow_log.hpp"
@@ -26,6 +27,9 @@
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
+
+// Who may run DEBUG (enable-debug-command).
+enum class debug_access : std::uint8_t { no, yes, local };
 
 struct gateway_config {
   engine::routing_ptr routing; // the snapshot to start with
@@ -37,6 +41,9 @@ struct gateway_config {
   memory::budget_ptr memory;  // the memory bound: -OOM, INFO memory
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
+  caf::actor aof_writer;               // DEBUG LOADAOF (none without appendonly)
+  expiry::active_expiry_ptr active_expiry; // DEBUG SET-ACTIVE-EXPIRE
+  debug_access debug = debug_access::no;
   slow_log_ptr slowlog;                // SLOWLOG, shared by a node's gateways
                                        // (one of its own when null)
   // Where notable client events go (a client cut off at its output limit).

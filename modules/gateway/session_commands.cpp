@@ -23,6 +23,7 @@ constexpr named_handler handlers[] = {
   {"bgsave", bgsave_command},
   {"client", client_session_command},
   {"config", config_command},
+  {"debug", debug_command},
   {"hello", hello_session_command},
   {"info", info_command},
   {"lastsave", lastsave_command},

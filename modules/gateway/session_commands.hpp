@@ -54,6 +54,9 @@ void config_command(gateway_actor*, connection&, const args&, commands::plan&);
 // SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (shutdown_command.cpp)
 void shutdown_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// DEBUG, gated by enable-debug-command (debug_command.cpp)
+void debug_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
 void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);
 

@@ -175,6 +175,11 @@ int main(int argc, char** argv) {
   gw.memory = store.memory;
   gw.persistence = store.persistence;
   gw.saver = store.saver;
+  gw.aof_writer = store.aof_writer;
+  gw.active_expiry = store.active_expiry;
+  gw.debug = opts.enable_debug_command == "yes"     ? gateway::debug_access::yes
+             : opts.enable_debug_command == "local" ? gateway::debug_access::local
+                                                    : gateway::debug_access::no;
   gw.log = [](const std::string& line) { node::log_notice(line); };
   // SHUTDOWN from a client: the same path as SIGTERM, with its save choice.
   // (-1: by the save rules, 0: NOSAVE, 1: SAVE.)

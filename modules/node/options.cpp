@@ -280,6 +280,14 @@ const std::vector<option_spec>& specs() {
        o.loglevel = p;
        return true;
      }},
+    {"enable-debug-command", "no, yes or local: who may run DEBUG (local: loopback clients)",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"no", "yes", "local"}))
+         return false;
+       o.enable_debug_command = p;
+       return true;
+     }},
   };
   return table;
 }
@@ -509,6 +517,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"shard-placement", shard_placement},
     {"threads", std::to_string(threads)},
     {"loglevel", loglevel},
+    {"enable-debug-command", enable_debug_command},
   };
 }
 

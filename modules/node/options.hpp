@@ -41,6 +41,9 @@ struct options {
   std::string shard_placement; // "io" or "scheduler"; empty: chosen by core count
   unsigned threads = 0;        // CAF scheduler threads; 0: one per core
   std::string loglevel = "notice";
+  // DEBUG: "no" (refused, Redis 7's default), "yes", or "local" (loopback
+  // clients only). Fixed at start, as in Redis.
+  std::string enable_debug_command = "no";
   std::string config_file;
   bool help = false;
   // `--caf.<key>=<value>`: passed to CAF's own configuration unchanged (for example

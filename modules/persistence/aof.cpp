@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <algorithm>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -384,6 +385,43 @@ load_result load_aof(const std::string& path,
                    + " good records, with more data after the damage; refusing to "
                      "start rather than lose what follows (repair or move the file)";
   return result;
+}
+
+replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
+  replay_step step;
+  switch (r.change_case()) {
+    case AofRecord::kPut: {
+      const auto& put = r.put();
+      if (put.deadline_ms() != 0 && put.deadline_ms() <= now)
+        step.argv = {"DEL", put.key()};
+      else if (put.deadline_ms() != 0)
+        step.argv = {"SET", put.key(), put.value(), "PXAT",
+                     std::to_string(put.deadline_ms())};
+      else
+        step.argv = {"SET", put.key(), put.value()};
+      break;
+    }
+    case AofRecord::kDel:
+      step.argv = {"DEL", r.del()};
+      break;
+    case AofRecord::kDeadline: {
+      const auto& d = r.deadline();
+      if (d.deadline_ms() == 0)
+        step.argv = {"PERSIST", d.key()};
+      else if (d.deadline_ms() <= now)
+        step.argv = {"DEL", d.key()};
+      else
+        step.argv = {"PEXPIREAT", d.key(), std::to_string(d.deadline_ms())};
+      break;
+    }
+    case AofRecord::kFlush:
+      step.flush_shard = r.flush().shard();
+      step.flush_stairs = std::max<std::uint32_t>(1, r.flush().stairs());
+      break;
+    case AofRecord::CHANGE_NOT_SET:
+      break;
+  }
+  return step;
 }
 
 } // namespace stairkv::persistence

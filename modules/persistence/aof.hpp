@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -132,5 +133,17 @@ struct load_result {
 // from the file itself, so that appending continues after the last good record.
 load_result load_aof(const std::string& path,
                      const std::function<void(const AofRecord&)>& apply);
+
+// One recorded change as what recreates it when a file is loaded: a command,
+// or (argv empty) a FLUSHALL of one old shard's keys (flush_shard of a
+// staircase of flush_stairs stairs). A key whose deadline has passed by `now`
+// is deleted, never brought back.
+struct replay_step {
+  std::vector<std::string> argv;
+  std::uint32_t flush_shard = 0;
+  std::uint32_t flush_stairs = 0;
+};
+
+replay_step replay_step_of(const AofRecord& r, std::int64_t now);
 
 } // namespace stairkv::persistence

@@ -60,6 +60,29 @@ enum class op_code : std::uint8_t {
   // MEMORY USAGE: :bytes the key takes (its block, its share of the shard's
   // arrays, its deadline entry), or null when it is missing.
   memory_usage,
+  // OBJECT and DEBUG OBJECT (object_args): what the key's record says, in the
+  // form the subcommand answers; null when the key is missing. The look does
+  // not count as an access (Redis's OBJECT touches nothing either).
+  object,
+  // DEBUG DIGEST's share (keyless): 20 raw bytes, the XOR of the digests of
+  // this shard's live keys, with a share of one element; XOR does not care
+  // about order, so the shares of any number of shards combine into the
+  // node's digest. digest_from: the same for the keys that came from
+  // origin_args' old shard, during a resize.
+  digest,
+  digest_from,
+  // DEBUG DIGEST-VALUE: the 40 hex digits of the digest of the key's value
+  // alone (zeros when missing).
+  digest_value,
+};
+
+// What an `object` operation answers.
+enum class object_view : std::uint8_t {
+  encoding, // OBJECT ENCODING: the bulk "int", "embstr" or "raw"
+  refcount, // OBJECT REFCOUNT: :1 (nothing is shared)
+  idletime, // OBJECT IDLETIME: :seconds since the last access (LRU clocks)
+  freq,     // OBJECT FREQ: :the LFU counter (LFU policies)
+  debug,    // DEBUG OBJECT: Redis's status line (address, encoding, lru...)
 };
 
 // Conditions of an `expire` operation (Redis's NX XX GT LT).
@@ -136,6 +159,10 @@ struct restore_args {
   deadline_ms deadline = no_deadline; // rename_to: the source key's deadline
 };
 
+struct object_args {
+  object_view view = object_view::encoding;
+};
+
 // The keys that came from old shard `shard` of a staircase of `stairs` stairs
 // (the *_from operations a resizing shard sends to the new ones).
 struct origin_args {
@@ -156,7 +183,7 @@ struct scan_args {
 
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
-                             origin_args, scan_args>;
+                             origin_args, scan_args, object_args>;
 
 struct operation {
   op_code code;

@@ -7,6 +7,7 @@
 // a plan to the client's RESP, a shard back into a batch_result.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -84,6 +85,34 @@ inline merged_elements join_elements(const reply_parts& parts) {
     m.elements += share->elements;
     m.looked += share->looked;
     m.bodies.push_back(p.bytes());
+  }
+  return m;
+}
+
+// DEBUG DIGEST: the 20-byte digests of the parts (one or more back to back in
+// each, see op_code::digest) XORed into one, as 40 hex digits; every digit is
+// 0 for an empty node. `error` is set instead when a part answered with one.
+struct merged_digest {
+  std::string hex;
+  std::string_view error;
+};
+
+inline merged_digest xor_digests(const reply_parts& parts) {
+  constexpr std::size_t digest_size = 20;
+  unsigned char total[digest_size] = {};
+  merged_digest m;
+  auto joined = join_elements(parts);
+  if (!joined.error.empty()) {
+    m.error = joined.error;
+    return m;
+  }
+  for (auto body : joined.bodies)
+    for (std::size_t i = 0; i < body.size(); ++i)
+      total[i % digest_size] ^= static_cast<unsigned char>(body[i]);
+  static constexpr char digits[] = "0123456789abcdef";
+  for (auto byte : total) {
+    m.hex.push_back(digits[byte >> 4]);
+    m.hex.push_back(digits[byte & 15]);
   }
   return m;
 }

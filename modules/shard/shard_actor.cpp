@@ -128,7 +128,8 @@ struct forwarded_batch {
           copy_part({&local, r.local_index}, out);
           break;
         case op_route::kind::joined: {
-          // keys or scan: this shard's elements and the new shards', as one share.
+          // keys, scan or digest: this shard's elements and the new shards', as one
+          // share.
           auto m = join_elements(parts_of(r));
           auto& share = out.add_share();
           share.elements = m.elements;
@@ -151,6 +152,10 @@ using expire_due_atom = caf::atom_constant<caf::atom("expiredue")>;
 // Keys retired per turn at most: a million keys expiring at the same millisecond
 // are retired in turns that client batches can interleave with.
 constexpr std::size_t expire_turn_limit = 1000;
+
+// How often a shard with keys due looks whether active expiry is back on (after
+// DEBUG SET-ACTIVE-EXPIRE 0): Redis's expiry cycle runs ten times a second.
+constexpr std::chrono::milliseconds inactive_recheck{100};
 
 struct shard_state {
   table keys;
@@ -368,6 +373,15 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
     st->wakeup = no_deadline;
   if (st->forwarding)
     return;
+  if (const auto& active = st->context.active_expiry; active && !active->enabled()) {
+    // Keys go only when touched, for now; look again in a while (one wake-up
+    // pending at a time).
+    if (st->wakeup == no_deadline) {
+      st->wakeup = target;
+      caf::delayed_anon_send(me(self), inactive_recheck, expire_due_atom::value, target);
+    }
+    return;
+  }
   auto now = unix_now_ms();
   begin_turn(st, now);
   st->keys.expire_due(now, expire_turn_limit);
@@ -507,6 +521,12 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         fan_out(route, op_code::scan_from, work.value(op), window);
         break;
       }
+      case op_code::digest:
+        // XORed chunks, one per shard: the join keeps them all.
+        route.how = op_route::kind::joined;
+        run_here(route, op);
+        fan_out(route, op_code::digest_from, {}, origin);
+        break;
       case op_code::random_key:
         if (st->keys.size() == 0) {
           // Any key is a fine answer: ask one of the new shards.

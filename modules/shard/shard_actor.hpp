@@ -17,6 +17,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "modules/expiry/active_expiry.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/shard/batch.hpp"
@@ -47,6 +48,9 @@ struct shard_context {
   persistence::aof_link_ptr aof;
   // Where changes are counted (for `save` rules) and write refusals come from.
   persistence::status_ptr persistence;
+  // Whether keys are retired on time (DEBUG SET-ACTIVE-EXPIRE); without it,
+  // always.
+  expiry::active_expiry_ptr active_expiry;
   // This shard's place in its engine: what a FLUSHALL of its keys records.
   std::uint32_t index = 0;
   std::uint32_t stairs = 1;

@@ -255,7 +255,7 @@ void table::compact_deadlines(bool always) {
 }
 
 // One function per operation, in the file of its family: string_ops.cpp,
-// key_ops.cpp, server_ops.cpp.
+// key_ops.cpp, server_ops.cpp, inspect_ops.cpp.
 void table::run(const batch& work, const operation& op, batch_result& out,
                 deadline_ms now) {
   switch (op.code) {
@@ -290,6 +290,10 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::scan: return op_scan(work, op, out, now);
     case op_code::scan_from: return op_scan(work, op, out, now);
     case op_code::memory_usage: return op_memory_usage(work, op, out, now);
+    case op_code::object: return op_object(work, op, out, now);
+    case op_code::digest: return op_digest(work, op, out, now);
+    case op_code::digest_from: return op_digest(work, op, out, now);
+    case op_code::digest_value: return op_digest_value(work, op, out, now);
   }
 }
 

@@ -253,6 +253,10 @@ private:
   void op_flush_from(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_reset_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
+  // inspection without an access (inspect_ops.cpp)
+  void op_object(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
+  void op_digest_value(const batch&, const operation&, batch_result& out, deadline_ms now);
 
   record_set entries_;
   expiry::deadline_queue deadlines_;

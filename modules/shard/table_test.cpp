@@ -685,3 +685,85 @@ TEST(ShardTableJournal, AScopedFlushIsOneRecord) {
   run1(t, op_code::flush_from, {}, {}, 1, 2);
   EXPECT_EQ(journal_of(j), (strings{"flush 1/2"}));
 }
+
+namespace {
+
+// The raw 20-byte digest a table's `digest` share answers.
+std::string digest_of(table& t, deadline_ms at = now) {
+  batch work;
+  work.add(op_code::digest, {});
+  batch_result result;
+  t.execute(work, result, at);
+  EXPECT_NE(result.share(0), nullptr);
+  return std::string{result.reply(0)};
+}
+
+std::string object_of(table& t, std::string_view key, object_view view) {
+  batch work;
+  work.add(op_code::object, key, {}, object_args{view});
+  return run(t, work).at(0);
+}
+
+} // namespace
+
+TEST(ShardTableInspect, DigestIsZeroWhenEmptyAndIgnoresOrderButNotContent) {
+  table empty;
+  EXPECT_EQ(digest_of(empty), std::string(20, '\0'));
+  table a;
+  table b;
+  run1(a, op_code::set, "x", "1");
+  run1(a, op_code::set, "y", "2");
+  run1(b, op_code::set, "y", "2");
+  run1(b, op_code::set, "x", "1");
+  EXPECT_EQ(digest_of(a), digest_of(b));
+  EXPECT_NE(digest_of(a), std::string(20, '\0'));
+  auto before = digest_of(a);
+  run1(a, op_code::set, "x", "3");
+  EXPECT_NE(digest_of(a), before);
+  run1(a, op_code::set, "x", "1");
+  EXPECT_EQ(digest_of(a), before);
+  // A deadline counts; a key past its deadline does not.
+  run1(a, op_code::expire, "x", {}, now + 5000);
+  EXPECT_NE(digest_of(a), before);
+  table c;
+  run1(c, op_code::set, "y", "2");
+  EXPECT_EQ(digest_of(a, now + 6000), digest_of(c, now + 6000));
+}
+
+TEST(ShardTableInspect, ObjectReportsEncodingAndIdleTimeWithoutTouchingTheKey) {
+  table t;
+  run1(t, op_code::set, "n", "12345");
+  run1(t, op_code::set, "lead", "012");
+  run1(t, op_code::set, "s", "short");
+  run1(t, op_code::set, "long", std::string(45, 'x'));
+  EXPECT_EQ(object_of(t, "n", object_view::encoding), "$3\r\nint\r\n");
+  EXPECT_EQ(object_of(t, "lead", object_view::encoding), "$6\r\nembstr\r\n");
+  EXPECT_EQ(object_of(t, "s", object_view::encoding), "$6\r\nembstr\r\n");
+  EXPECT_EQ(object_of(t, "long", object_view::encoding), "$3\r\nraw\r\n");
+  EXPECT_EQ(object_of(t, "gone", object_view::encoding), "$-1\r\n");
+  EXPECT_EQ(object_of(t, "gone", object_view::debug), "-ERR no such key\r\n");
+  EXPECT_EQ(object_of(t, "s", object_view::refcount), ":1\r\n");
+  // Idle time is read at the batch's clock; reading it is not an access.
+  batch later;
+  later.add(op_code::object, "s", {}, object_args{object_view::idletime});
+  later.add(op_code::object, "s", {}, object_args{object_view::idletime});
+  EXPECT_EQ(run(t, later, now + 3500), (std::vector<std::string>{":3\r\n", ":3\r\n"}));
+  EXPECT_EQ(object_of(t, "s", object_view::freq).substr(0, 33),
+            "-ERR An LFU maxmemory policy is n");
+  auto line = object_of(t, "s", object_view::debug);
+  EXPECT_EQ(line.rfind("+Value at:0x", 0), 0u) << line;
+  EXPECT_NE(line.find(" encoding:embstr serializedlength:6 "), std::string::npos) << line;
+  EXPECT_EQ(t.stats().hits, 0); // none of these counted as a read
+}
+
+TEST(ShardTableInspect, DigestValueDigestsTheValueOnly) {
+  table t;
+  run1(t, op_code::set, "a", "same");
+  run1(t, op_code::set, "b", "same");
+  run1(t, op_code::set, "c", "other");
+  auto of = [&](std::string_view key) { return run1(t, op_code::digest_value, key); };
+  EXPECT_EQ(of("a"), of("b"));
+  EXPECT_NE(of("a"), of("c"));
+  EXPECT_EQ(of("missing"), "+" + std::string(40, '0') + "\r\n");
+  EXPECT_EQ(of("a").size(), 43u);
+}

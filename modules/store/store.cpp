@@ -19,13 +19,8 @@
 
 namespace stairkv::loading {
 
-// One step of loading the append-only file: a command, or (argv empty) a
-// FLUSHALL of one shard's keys, as the shard that ran it recorded it.
-struct load_step {
-  std::vector<std::string> argv;
-  std::uint32_t flush_shard = 0;
-  std::uint32_t flush_stairs = 0;
-};
+// One step of loading the append-only file (see persistence::replay_step).
+using load_step = persistence::replay_step;
 
 using load_chunk = std::vector<load_step>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
@@ -216,45 +211,6 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 
 } // namespace
 
-// The commands that recreate one recorded change (a key whose deadline has
-// passed since is deleted, never brought back).
-load_step step_of(const persistence::AofRecord& r, std::int64_t now) {
-  using persistence::AofRecord;
-  load_step step;
-  switch (r.change_case()) {
-    case AofRecord::kPut: {
-      const auto& put = r.put();
-      if (put.deadline_ms() != 0 && put.deadline_ms() <= now)
-        step.argv = {"DEL", put.key()};
-      else if (put.deadline_ms() != 0)
-        step.argv = {"SET", put.key(), put.value(), "PXAT",
-                     std::to_string(put.deadline_ms())};
-      else
-        step.argv = {"SET", put.key(), put.value()};
-      break;
-    }
-    case AofRecord::kDel:
-      step.argv = {"DEL", r.del()};
-      break;
-    case AofRecord::kDeadline: {
-      const auto& d = r.deadline();
-      if (d.deadline_ms() == 0)
-        step.argv = {"PERSIST", d.key()};
-      else if (d.deadline_ms() <= now)
-        step.argv = {"DEL", d.key()};
-      else
-        step.argv = {"PEXPIREAT", d.key(), std::to_string(d.deadline_ms())};
-      break;
-    }
-    case AofRecord::kFlush:
-      step.flush_shard = r.flush().shard();
-      step.flush_stairs = std::max<std::uint32_t>(1, r.flush().stairs());
-      break;
-    case AofRecord::CHANGE_NOT_SET:
-      break;
-  }
-  return step;
-}
 
 // Replays the append-only file (or a snapshot, in the same format) through the
 // front actor, a chunk at a time.
@@ -275,7 +231,7 @@ void load_file(caf::actor_system& system, const caf::actor& front,
   };
   figures.loading.store(true, std::memory_order_relaxed);
   auto result = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
-    chunk->push_back(step_of(r, now));
+    chunk->push_back(persistence::replay_step_of(r, now));
     if (chunk->size() >= chunk_size)
       send();
   });
@@ -319,8 +275,9 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   memory->set_policy(config.maxmemory_policy);
   memory->set_samples(config.maxmemory_samples);
   engine_manager::manager_config mc;
+  auto active_expiry = std::make_shared<expiry::active_expiry>();
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
-                                   persistence_figures};
+                                   persistence_figures, active_expiry};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -341,7 +298,8 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       [](caf::error&) {});
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
-                      persistence_figures, caf::actor{}, caf::actor{}};
+                      persistence_figures, caf::actor{}, caf::actor{},
+                      active_expiry};
   bool rewrite_at_start = false;
   try {
     if (aof) {

@@ -22,6 +22,7 @@
 
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
+#include "modules/expiry/active_expiry.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/saver.hpp"
@@ -109,6 +110,8 @@ struct store_handle {
   persistence::status_ptr persistence;
   caf::actor aof_writer;
   caf::actor saver; // SAVE, BGSAVE, BGREWRITEAOF (see persistence/saver.hpp)
+  // Whether shards retire keys on time (DEBUG SET-ACTIVE-EXPIRE).
+  expiry::active_expiry_ptr active_expiry;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

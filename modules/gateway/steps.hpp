@@ -1,0 +1,54 @@
+#pragma once
+
+// Commands the gateway runs as a sequence of plans (RENAME, MSETNX, DEBUG
+// RELOAD, DEBUG POPULATE...): each step plans operations for no connection (a
+// hidden client) into the plan being built, and a function runs once that
+// plan's shards have answered, to plan the next step or give the client its
+// reply. Meanwhile the client's later commands wait (waiting_for_step), so a
+// pipeline sees the command's effect. Internal to the gateway.
+
+#include <string>
+#include <string_view>
+
+#include "modules/commands/plan.hpp"
+#include "modules/gateway/gateway_state.hpp"
+
+namespace stairkv::gateway {
+
+// The client whose operations a step plans: replies to it go nowhere.
+inline const commands::client_context hidden_client{0, 2};
+
+// Plans a step into the plan being built: `build(plan)` adds its operations and
+// `then(plan, first_record)` runs once that plan's shards have answered.
+template <class Build, class Then>
+void plan_step(gateway_actor* self, Build build, Then then) {
+  auto& work = current_plan(self);
+  auto first = work.size();
+  build(work);
+  auto id = self->state.building_id;
+  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
+    if (auto* plan = find_plan(self, id))
+      then(*plan, first);
+  });
+}
+
+// The merged reply of record `index` of a plan whose shards have answered.
+inline std::string reply_of(const commands::plan& plan, std::size_t index) {
+  std::string out;
+  plan.write_reply(index, out, {});
+  return out;
+}
+
+// A stepped command's reply slot and its client's held input, together: the
+// function returned fills the reply and lets the client's next commands run.
+inline auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto fill = reply_later(self, conn, work);
+  conn.waiting_for_step = true;
+  auto tag = conn.context.tag;
+  return [self, fill, tag](std::string_view resp) mutable {
+    fill(resp);
+    resume_input(self, tag);
+  };
+}
+
+} // namespace stairkv::gateway
