@@ -93,6 +93,8 @@ std::vector<command_spec> make_table() {
     {"incrbyfloat", 3, w | oom | f, 1, 1, 1, "string",
      "Increment the float value of a key by the given amount", "2.6.0",
      plan_incrbyfloat},
+    {"latency", -2, gw | ld | st, 0, 0, 0, "server",
+     "A container for latency diagnostics commands", "2.8.13", nullptr},
     {"lastsave", 1, gw | ld | st | f, 0, 0, 0, "server",
      "Get the UNIX time stamp of the last successful save to disk", "1.0.0", nullptr},
     {"memory", -2, r, 0, 0, 0, "server", "A container for memory diagnostics commands",

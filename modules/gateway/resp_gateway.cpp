@@ -518,12 +518,17 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
     histogram->record(nanos);
   }
   auto micros = static_cast<std::int64_t>(nanos / 1000);
+  const auto& spec = commands::all_commands()[command];
+  if (self->state.config.latency->wants(micros / 1000))
+    self->state.config.latency->record(
+      (spec.flags & commands::flag::fast) != 0 ? "fast-command" : "command", micros / 1000,
+      shard::unix_now_ms() / 1000);
   if (limits.slowlog_log_slower_than < 0 || micros < limits.slowlog_log_slower_than)
     return;
   auto args = work.args_of(index);
   if (args.empty())
     return;
-  redact_for_slow_log(commands::all_commands()[command].name, args);
+  redact_for_slow_log(spec.name, args);
   slow_entry entry{0, shard::unix_now_ms() / 1000, micros, std::move(args), conn.addr,
                    conn.name};
   self->state.config.slowlog->add(std::move(entry), limits.slowlog_max_len);
@@ -847,6 +852,8 @@ caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
                          listener socket) {
   if (!config.slowlog)
     config.slowlog = std::make_shared<slow_log>();
+  if (!config.latency)
+    config.latency = std::make_shared<metrics::latency_monitor>();
   return system.middleman().spawn_broker(resp_gateway, std::move(config),
                                          std::move(socket.socket));
 }

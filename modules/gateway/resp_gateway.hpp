@@ -23,6 +23,7 @@
 #include "modules/gateway/settings.hpp"
 #include "modules/gateway/slow_log.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -43,6 +44,7 @@ struct gateway_config {
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
   caf::actor aof_writer;               // DEBUG LOADAOF (none without appendonly)
   expiry::active_expiry_ptr active_expiry; // DEBUG SET-ACTIVE-EXPIRE
+  metrics::latency_monitor_ptr latency;    // LATENCY (one of its own when null)
   debug_access debug = debug_access::no;
   slow_log_ptr slowlog;                // SLOWLOG, shared by a node's gateways
                                        // (one of its own when null)

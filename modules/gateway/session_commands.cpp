@@ -27,6 +27,7 @@ constexpr named_handler handlers[] = {
   {"hello", hello_session_command},
   {"info", info_command},
   {"lastsave", lastsave_command},
+  {"latency", latency_command},
   {"msetnx", msetnx_command},
   {"psubscribe", psubscribe_command},
   {"publish", publish_command},

@@ -57,6 +57,10 @@ void shutdown_command(gateway_actor*, connection&, const args&, commands::plan&)
 // DEBUG, gated by enable-debug-command (debug_command.cpp)
 void debug_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// LATENCY LATEST | HISTORY | RESET | GRAPH | DOCTOR | HISTOGRAM | HELP
+// (latency_command.cpp)
+void latency_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
 void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);
 

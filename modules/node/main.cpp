@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   caf::actor_system system{cfg};
 
   store_config sc;
+  sc.latency = std::make_shared<metrics::latency_monitor>();
+  sc.latency->set_threshold_ms(opts.latency_monitor_threshold);
   sc.stairs = opts.stairs;
   sc.placement = placement;
   sc.resize.grow_keys_per_shard = static_cast<std::uint64_t>(opts.grow_keys_per_shard);
@@ -177,6 +179,7 @@ int main(int argc, char** argv) {
   gw.saver = store.saver;
   gw.aof_writer = store.aof_writer;
   gw.active_expiry = store.active_expiry;
+  gw.latency = store.latency;
   gw.debug = opts.enable_debug_command == "yes"     ? gateway::debug_access::yes
              : opts.enable_debug_command == "local" ? gateway::debug_access::local
                                                     : gateway::debug_access::no;

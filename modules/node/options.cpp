@@ -104,6 +104,12 @@ const std::vector<option_spec>& specs() {
        o.limits.latency_percentiles = std::move(wanted);
        return true;
      }},
+    {"latency-monitor-threshold",
+     "milliseconds an event must take for LATENCY to record it (0: none)",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
+                         o.latency_monitor_threshold);
+     }},
     {"timeout", "seconds after which an idle client is closed (0: never)",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::int64_t{1} << 31, o.limits.timeout_seconds);
@@ -499,6 +505,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"slowlog-log-slower-than", std::to_string(limits.slowlog_log_slower_than)},
     {"slowlog-max-len", std::to_string(limits.slowlog_max_len)},
     {"latency-tracking", limits.latency_tracking ? "yes" : "no"},
+    {"latency-monitor-threshold", std::to_string(latency_monitor_threshold)},
     {"latency-tracking-info-percentiles",
      [&] {
        std::string text;

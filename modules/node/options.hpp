@@ -44,6 +44,8 @@ struct options {
   // DEBUG: "no" (refused, Redis 7's default), "yes", or "local" (loopback
   // clients only). Fixed at start, as in Redis.
   std::string enable_debug_command = "no";
+  // LATENCY: what takes at least this many milliseconds is recorded (0: nothing).
+  std::int64_t latency_monitor_threshold = 0;
   std::string config_file;
   bool help = false;
   // `--caf.<key>=<value>`: passed to CAF's own configuration unchanged (for example

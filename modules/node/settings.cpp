@@ -18,7 +18,7 @@ std::string refusal(const std::string& name) {
   if (name == "notify-keyspace-events")
     return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
   if (name == "maxclients" || name == "timeout" || name == "slowlog-log-slower-than"
-      || name == "slowlog-max-len")
+      || name == "slowlog-max-len" || name == "latency-monitor-threshold")
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
@@ -89,6 +89,12 @@ gateway::node_settings_ptr make_settings(const options& initial,
       effect = [saver](const options& o) {
         if (saver)
           caf::anon_send(saver, persistence::save_rules_atom::value, o.save);
+      };
+    } else if (name == "latency-monitor-threshold") {
+      auto latency = store.latency;
+      effect = [latency](const options& o) {
+        if (latency)
+          latency->set_threshold_ms(o.latency_monitor_threshold);
       };
     } else if (name == "loglevel") {
       effect = [](const options& o) {

@@ -71,6 +71,7 @@ struct writer_state {
   fsync_policy policy = fsync_policy::everysec;
   status_ptr figures;
   std::function<void(const std::string&)> log;
+  metrics::latency_monitor_ptr latency;
   std::string pending;  // appended, not written yet
   std::vector<caf::response_promise> waiting; // appenders waiting for the round
   std::int64_t good_size = 0; // the file's length up to the last complete write
@@ -98,7 +99,12 @@ struct writer_state {
   void round(bool sync) {
     bool ok = true;
     if (!pending.empty()) {
-      if (write_all(fd, pending)) {
+      bool written;
+      {
+        metrics::latency_timer timing{latency, "aof-write"};
+        written = write_all(fd, pending);
+      }
+      if (written) {
         good_size += static_cast<std::int64_t>(pending.size());
         pending.clear();
         unsynced = true;
@@ -114,7 +120,13 @@ struct writer_state {
       }
     }
     if (ok && unsynced && (sync || policy == fsync_policy::always)) {
-      if (::fdatasync(fd) == 0) {
+      int synced;
+      {
+        metrics::latency_timer timing{
+          latency, policy == fsync_policy::always ? "aof-fsync-always" : "aof-fsync"};
+        synced = ::fdatasync(fd);
+      }
+      if (synced == 0) {
         unsynced = false;
         figures->aof_fsyncs.fetch_add(1, std::memory_order_relaxed);
       } else {
@@ -152,6 +164,7 @@ caf::behavior aof_writer(caf::event_based_actor* self, int fd, std::int64_t size
   st->good_size = size;
   st->policy = config.policy;
   st->figures = config.figures;
+  st->latency = config.latency;
   st->log = config.log;
   auto me = caf::actor_cast<caf::actor>(self);
   auto schedule = [st, me] {

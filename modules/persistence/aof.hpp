@@ -23,6 +23,7 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/records.pb.h"
 
 namespace stairkv::persistence {
@@ -98,6 +99,9 @@ struct aof_config {
   // and is at least `min_size` bytes. Percentage 0: never.
   int auto_rewrite_percentage = 100;
   std::int64_t auto_rewrite_min_size = 64 * 1024 * 1024;
+  // Slow writes and fsyncs go here (LATENCY "aof-write", "aof-fsync-always",
+  // "aof-fsync"); null: nowhere.
+  metrics::latency_monitor_ptr latency;
 };
 
 // Opens (or creates, with its header) the file and spawns the writer on its own

@@ -136,6 +136,7 @@ void next_chunk(caf::event_based_actor* self, const saver_ptr& st,
   self->request(shard, caf::infinite, shard::snapshot_atom::value, chunk_keys)
     .then(
       [self, st, shard](std::string& frames, bool done) {
+        metrics::latency_timer timing{st->config.latency, "snapshot-write"};
         if (!st->failed && !write_all(st->fd, frames)) {
           st->failed = true;
           st->failure = std::strerror(errno);

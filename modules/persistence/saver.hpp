@@ -57,6 +57,8 @@ struct saver_config {
   std::string appendfilename = "appendonly.aof";
   save_rules rules;
   std::function<void(const std::string&)> log;
+  // Slow snapshot writes go here (LATENCY "snapshot-write"); null: nowhere.
+  metrics::latency_monitor_ptr latency;
 };
 
 caf::actor spawn_saver(caf::actor_system& system, saver_config config);

@@ -257,6 +257,11 @@ void report_memory(const std::shared_ptr<shard_state>& st) {
   }
   if (auto evicted = st->keys.take_evicted())
     budget->add_evicted(evicted);
+  auto evicting = st->keys.take_eviction_time();
+  if (const auto& latency = st->context.latency; latency && evicting.count() > 0)
+    latency->record("eviction-cycle",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(evicting).count(),
+                    unix_now_ms() / 1000);
 }
 
 // Adds the changes of a batch or turn to what `save` rules count.
@@ -384,7 +389,10 @@ void on_expiry_wakeup(Self* self, const std::shared_ptr<shard_state>& st,
   }
   auto now = unix_now_ms();
   begin_turn(st, now);
-  st->keys.expire_due(now, expire_turn_limit);
+  {
+    metrics::latency_timer timing{st->context.latency, "expire-cycle"};
+    st->keys.expire_due(now, expire_turn_limit);
+  }
   end_turn(self, st);
   send_journal(st);
   auto next = st->keys.next_deadline();
@@ -436,6 +444,10 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   }
   auto sources = engine::shards_in(order.source_stairs);
   auto took = steady::now() - started;
+  if (const auto& latency = st->context.latency)
+    latency->record("resize-step",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                    now / 1000);
   st->next_step_at = steady::now() + took * pacing_factor * static_cast<long>(sources);
   schedule_step(self, st);
   report_if_done(self, st);
@@ -636,6 +648,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
     [self, st](hand_over_atom) { hand_over_step(self, st); },
     [self, st](snapshot_atom, std::uint32_t max) {
       persistence::journal out;
+      metrics::latency_timer timing{st->context.latency, "snapshot-chunk"};
       bool done = st->keys.snapshot_chunk(max, out, unix_now_ms());
       return caf::make_result(out.take(), done);
     },

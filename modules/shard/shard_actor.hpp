@@ -19,6 +19,7 @@
 
 #include "modules/expiry/active_expiry.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
@@ -51,6 +52,9 @@ struct shard_context {
   // Whether keys are retired on time (DEBUG SET-ACTIVE-EXPIRE); without it,
   // always.
   expiry::active_expiry_ptr active_expiry;
+  // Where slow expiry and eviction turns, resize steps and snapshot chunks are
+  // recorded (LATENCY); without it, nowhere.
+  metrics::latency_monitor_ptr latency;
   // This shard's place in its engine: what a FLUSHALL of its keys records.
   std::uint32_t index = 0;
   std::uint32_t stairs = 1;

@@ -4,6 +4,7 @@
 // here locks. Pure code: the actor is a thin wrapper, and the command semantics are
 // tested on this class directly.
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -89,6 +90,10 @@ public:
   // Keys evicted since the last call.
   std::int64_t take_evicted() noexcept {
     return std::exchange(evicted_, 0);
+  }
+  // Time spent evicting since the last call.
+  std::chrono::nanoseconds take_eviction_time() noexcept {
+    return std::exchange(eviction_time_, std::chrono::nanoseconds{0});
   }
 
   // -- the append-only file ----------------------------------------------------
@@ -271,6 +276,7 @@ private:
   memory_bound bound_;
   memory::ranking ranking_ = memory::ranking::none;
   std::int64_t evicted_ = 0;
+  std::chrono::nanoseconds eviction_time_{0};
   persistence::journal* journal_ = nullptr;
   std::int64_t changes_ = 0;
   static constexpr std::size_t no_snapshot = ~std::size_t{0};

@@ -277,7 +277,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   engine_manager::manager_config mc;
   auto active_expiry = std::make_shared<expiry::active_expiry>();
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
-                                   persistence_figures, active_expiry};
+                                   persistence_figures, active_expiry, config.latency};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -299,7 +299,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
                       persistence_figures, caf::actor{}, caf::actor{},
-                      active_expiry};
+                      active_expiry, config.latency};
   bool rewrite_at_start = false;
   try {
     if (aof) {
@@ -317,9 +317,14 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
         rewrite_at_start = true;
       }
       load_file(system, front, config, path, *persistence_figures);
-      persistence::aof_config ac{path, config.appendfsync, persistence_figures, config.log};
+      persistence::aof_config ac;
+      ac.path = path;
+      ac.policy = config.appendfsync;
+      ac.figures = persistence_figures;
+      ac.log = config.log;
       ac.auto_rewrite_percentage = config.auto_aof_rewrite_percentage;
       ac.auto_rewrite_min_size = config.auto_aof_rewrite_min_size;
+      ac.latency = config.latency;
       aof->writer = persistence::spawn_aof_writer(system, ac);
       handle.aof_writer = aof->writer;
       // Publishes the writer to the shards with the switch (they read it with
@@ -344,6 +349,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   sc.appendfilename = config.appendfilename;
   sc.rules = config.save;
   sc.log = config.log;
+  sc.latency = config.latency;
   handle.saver = persistence::spawn_saver(system, std::move(sc));
   if (rewrite_at_start)
     caf::anon_send(handle.saver, persistence::bgrewrite_atom::value);

@@ -24,6 +24,7 @@
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/expiry/active_expiry.hpp"
 #include "modules/memory/budget.hpp"
+#include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/shard/shard_actor.hpp"
@@ -89,6 +90,10 @@ struct store_config {
   // the append-only file, spawn_store loads the snapshot if there is one.
   std::string dbfilename = "dump.stkv";
   persistence::save_rules save;
+  // LATENCY's event history: shards record their expiry and eviction turns and
+  // resize steps, the writers their writes and fsyncs, when they pass its
+  // threshold. Null: nothing is recorded.
+  metrics::latency_monitor_ptr latency;
 };
 
 // What spawn_store hands back: the typed front door, the engine manager (routers
@@ -112,6 +117,9 @@ struct store_handle {
   caf::actor saver; // SAVE, BGSAVE, BGREWRITEAOF (see persistence/saver.hpp)
   // Whether shards retire keys on time (DEBUG SET-ACTIVE-EXPIRE).
   expiry::active_expiry_ptr active_expiry;
+  // LATENCY's event history (store_config::latency), for CONFIG SET
+  // latency-monitor-threshold and the gateways.
+  metrics::latency_monitor_ptr latency;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

@@ -240,4 +240,70 @@ TEST(Introspection, InfoCountsTrafficAndSamplesTheRateOnceASecond) {
   EXPECT_EQ(info_integer(c, "total_error_replies"), 0);
 }
 
+TEST(Introspection, LatencyRecordsWhatPassesTheThresholdPerSecondAndResets) {
+  server_process server{{"--enable-debug-command=yes", "--latency-monitor-threshold=0"}};
+  hiredis_connection c{server.port()};
+  // Off by default: nothing is recorded.
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "SLEEP", "0.05"}), "OK"));
+  EXPECT_EQ(c.command({"LATENCY", "LATEST"})->elements, 0u);
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "latency-monitor-threshold", "40"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "SLEEP", "0.01"}), "OK")); // under it
+  EXPECT_EQ(c.command({"LATENCY", "LATEST"})->elements, 0u);
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "SLEEP", "0.06"}), "OK"));
+  auto latest = c.command({"LATENCY", "LATEST"});
+  ASSERT_EQ(latest->elements, 1u) << describe(latest.get());
+  const auto* e = latest->element[0];
+  ASSERT_EQ(e->elements, 4u);
+  EXPECT_EQ(std::string{e->element[0]->str}, "command");
+  EXPECT_GE(e->element[2]->integer, 60);
+  EXPECT_LT(e->element[2]->integer, 1000);
+  EXPECT_EQ(e->element[3]->integer, e->element[2]->integer);
+  auto history = c.command({"LATENCY", "HISTORY", "command"});
+  ASSERT_EQ(history->elements, 1u);
+  EXPECT_EQ(history->element[0]->element[0]->integer, e->element[1]->integer);
+  EXPECT_EQ(c.command({"LATENCY", "HISTORY", "nothing"})->elements, 0u);
+  auto graph = text_of(c.command({"LATENCY", "GRAPH", "command"}));
+  EXPECT_EQ(graph.rfind("command - high ", 0), 0u) << graph;
+  EXPECT_TRUE(is_error(c.command({"LATENCY", "GRAPH", "nothing"}),
+                       "ERR No samples available for event 'nothing'"));
+  auto doctor = text_of(c.command({"LATENCY", "DOCTOR"}));
+  EXPECT_NE(doctor.find("1. command: 1 samples"), std::string::npos) << doctor;
+  EXPECT_TRUE(is_integer(c.command({"LATENCY", "RESET", "nothing"}), 0));
+  EXPECT_TRUE(is_integer(c.command({"LATENCY", "RESET"}), 1));
+  EXPECT_EQ(c.command({"LATENCY", "LATEST"})->elements, 0u);
+  EXPECT_TRUE(is_error(c.command({"LATENCY", "HELP", "x"}),
+                       "ERR wrong number of arguments for 'latency|help' command"));
+}
+
+TEST(Introspection, LatencyHistogramCountsCallsInCumulativeBuckets) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
+  for (int i = 0; i < 25; ++i)
+    EXPECT_TRUE(is_status(c.command({"SET", "k", "v"}), "OK"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "k"}), "v"));
+  // RESP2: a flat list of name, {calls, n, histogram_usec, [usec, cumulative...]}.
+  auto h = c.command({"LATENCY", "HISTOGRAM", "set", "nosuch", "get", "incr"});
+  ASSERT_EQ(h->elements, 4u) << describe(h.get());
+  EXPECT_EQ(std::string{h->element[0]->str}, "set");
+  const auto* set = h->element[1];
+  ASSERT_EQ(set->elements, 4u);
+  EXPECT_EQ(std::string{set->element[0]->str}, "calls");
+  EXPECT_EQ(set->element[1]->integer, 25);
+  const auto* buckets = set->element[3];
+  ASSERT_GT(buckets->elements, 0u);
+  ASSERT_EQ(buckets->elements % 2, 0u);
+  long long last_bound = 0;
+  long long last_count = 0;
+  for (std::size_t i = 0; i < buckets->elements; i += 2) {
+    EXPECT_GT(buckets->element[i]->integer, last_bound);
+    EXPECT_GT(buckets->element[i + 1]->integer, last_count); // cumulative, rising
+    last_bound = buckets->element[i]->integer;
+    last_count = buckets->element[i + 1]->integer;
+  }
+  EXPECT_EQ(last_count, 25);
+  EXPECT_EQ(std::string{h->element[2]->str}, "get");
+  EXPECT_EQ(h->element[3]->element[1]->integer, 1);
+}
+
 } // namespace
