@@ -99,6 +99,8 @@ std::vector<command_spec> make_table() {
      "Get the UNIX time stamp of the last successful save to disk", "1.0.0", nullptr},
     {"memory", -2, r, 0, 0, 0, "server", "A container for memory diagnostics commands",
      "4.0.0", plan_memory},
+    {"monitor", 1, gw | ld | st, 0, 0, 0, "server",
+     "Listen for all requests received by the server in real time", "1.0.0", nullptr},
     {"mget", -2, r | f, 1, -1, 1, "string",
      "Get the values of all the given keys", "1.0.0", plan_mget},
     {"keys", 2, r, 0, 0, 0, "generic", "Find all keys matching the given pattern",
@@ -137,6 +139,8 @@ std::vector<command_spec> make_table() {
      "2.0.0", nullptr},
     {"pttl", 2, r | f, 1, 1, 1, "generic",
      "Get the time to live for a key in milliseconds", "2.6.0", plan_pttl},
+    {"reset", 1, gw | ld | st | f, 0, 0, 0, "connection", "Reset the connection",
+     "6.2.0", nullptr},
     {"quit", -1, gw | ld | st | f, 0, 0, 0, "connection",
      "Close the connection", "1.0.0", nullptr},
     {"randomkey", 1, r, 0, 0, 0, "generic", "Return a random key from the keyspace",
@@ -239,6 +243,110 @@ std::string unknown_command_error(const std::vector<std::string_view>& argv) {
   std::replace(msg.begin(), msg.end(), '\r', ' ');
   std::replace(msg.begin(), msg.end(), '\n', ' ');
   return msg;
+}
+
+namespace {
+
+// The containers' subcommands that have a statistics slot of their own.
+const std::vector<std::pair<const char*, std::vector<const char*>>>& containers() {
+  static const std::vector<std::pair<const char*, std::vector<const char*>>> table = {
+    {"client", {"getname", "help", "id", "info", "kill", "list", "no-evict", "pause",
+                "reply", "setname", "unpause"}},
+    {"command", {"count", "docs", "info", "list"}},
+    {"config", {"get", "resetstat", "set"}},
+    {"function", {"flush", "list"}},
+    {"latency", {"doctor", "graph", "help", "histogram", "history", "latest", "reset"}},
+    {"memory", {"usage"}},
+    {"object", {"encoding", "freq", "help", "idletime", "refcount"}},
+    {"pubsub", {"channels", "numpat", "numsub"}},
+    {"slowlog", {"get", "help", "len", "reset"}},
+  };
+  return table;
+}
+
+// Redis 7's ADMIN commands and subcommands among those here.
+bool is_admin(std::string_view slot) {
+  static constexpr const char* names[] = {
+    "bgrewriteaof", "bgsave", "client|kill", "client|list", "client|no-evict",
+    "client|pause", "client|unpause", "config", "config|get", "config|resetstat",
+    "config|set", "debug", "latency", "latency|doctor", "latency|graph",
+    "latency|histogram", "latency|history", "latency|latest", "latency|reset",
+    "monitor", "save", "shutdown", "slowlog", "slowlog|get", "slowlog|len",
+    "slowlog|reset",
+  };
+  for (const auto* name : names)
+    if (slot == name)
+      return true;
+  return false;
+}
+
+struct slot_index {
+  std::vector<stat_slot> slots;
+  // By command position: the first and past-the-last subcommand slot.
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+};
+
+const slot_index& slot_table() {
+  static const slot_index index = [] {
+    slot_index out;
+    const auto& all = all_commands();
+    for (const auto& spec : all)
+      out.slots.push_back({spec.name, &spec, false, is_admin(spec.name)});
+    out.ranges.assign(all.size(), {0, 0});
+    for (const auto& [name, subs] : containers()) {
+      const auto* spec = find_command(name);
+      if (spec == nullptr)
+        continue;
+      auto position = static_cast<std::size_t>(spec - all.data());
+      out.ranges[position].first = out.slots.size();
+      for (const auto* sub : subs)
+        out.slots.push_back({std::string{name} + "|" + sub, spec, true,
+                             is_admin(std::string{name} + "|" + sub)});
+      out.ranges[position].second = out.slots.size();
+    }
+    return out;
+  }();
+  return index;
+}
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size()
+         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+              return std::tolower(static_cast<unsigned char>(x))
+                     == std::tolower(static_cast<unsigned char>(y));
+            });
+}
+
+} // namespace
+
+const std::vector<stat_slot>& stat_slots() {
+  return slot_table().slots;
+}
+
+std::pair<std::size_t, std::size_t> subcommand_slots(const command_spec& spec) {
+  return slot_table().ranges[static_cast<std::size_t>(&spec - all_commands().data())];
+}
+
+std::size_t stat_slot_of(const command_spec& spec,
+                         const std::vector<std::string_view>& argv) {
+  auto own = static_cast<std::size_t>(&spec - all_commands().data());
+  auto [begin, end] = slot_table().ranges[own];
+  if (begin == end || argv.size() < 2)
+    return own;
+  const auto& slots = slot_table().slots;
+  auto prefix = std::string_view{spec.name}.size() + 1;
+  for (auto i = begin; i < end; ++i)
+    if (same_ignoring_case(std::string_view{slots[i].name}.substr(prefix), argv[1]))
+      return i;
+  return own;
+}
+
+std::optional<std::size_t> find_stat_slot(std::string_view name) {
+  const auto& slots = slot_table().slots;
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    if (same_ignoring_case(slots[i].name, name))
+      return i;
+  return std::nullopt;
 }
 
 outcome execute_command(plan& p, const client_context& client,

@@ -4,6 +4,8 @@
 // declares them, and the function that plans it. Lookup is case-insensitive.
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +58,34 @@ outcome execute_command(plan& p, const client_context& client,
 outcome execute_command(plan& p, const client_context& client,
                         const std::vector<std::string_view>& argv,
                         const command_spec* spec);
+
+// -- statistics slots ----------------------------------------------------------
+// Call statistics (INFO commandstats and latencystats, LATENCY HISTOGRAM) are
+// kept per slot, as Redis 7 keeps them: one per command, and one per subcommand
+// of the containers, named "config|get". The first all_commands().size()
+// slots are the commands, in the same order; the subcommands follow.
+struct stat_slot {
+  std::string name;
+  const command_spec* command; // the command, or the container of a subcommand
+  bool subcommand;
+  // Redis's administrative commands (CONFIG, DEBUG, SAVE, CLIENT LIST...):
+  // never shown to MONITOR.
+  bool admin;
+};
+
+const std::vector<stat_slot>& stat_slots();
+
+// The slot a call counts in: its subcommand's when `spec` is a container and
+// argv[1] is one of its subcommands, else the command's own.
+std::size_t stat_slot_of(const command_spec& spec,
+                         const std::vector<std::string_view>& argv);
+
+// A slot by its name, any case ("set", "CLIENT|ID"), or nullopt.
+std::optional<std::size_t> find_stat_slot(std::string_view name);
+
+// The subcommand slots of container `spec` (empty for other commands), as
+// [begin, end).
+std::pair<std::size_t, std::size_t> subcommand_slots(const command_spec& spec);
 
 // Redis's wording for a command it does not know.
 std::string unknown_command_error(const std::vector<std::string_view>& argv);

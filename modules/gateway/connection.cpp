@@ -58,6 +58,8 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
   number("age", (now_ms - c.created_ms) / 1000);
   number("idle", (now_ms - c.last_active_ms) / 1000);
   std::string flags = c.subscribed() ? "P" : "";
+  if (c.monitoring)
+    flags += 'O';
   if (c.no_evict)
     flags += 'e';
   field("flags", flags.empty() ? "N" : flags);
@@ -90,7 +92,8 @@ bool allowed_before_auth(const connection& conn, const args& argv, std::string& 
   if (conn.authenticated || argv.empty())
     return true;
   auto name = argv[0];
-  if (equals_ignoring_case(name, "auth") || equals_ignoring_case(name, "quit"))
+  if (equals_ignoring_case(name, "auth") || equals_ignoring_case(name, "quit")
+      || equals_ignoring_case(name, "reset"))
     return true;
   if (equals_ignoring_case(name, "hello")) {
     // Only a HELLO that authenticates on the way.

@@ -64,6 +64,9 @@ struct connection {
   bool replies_off = false;
   bool skip_next_reply = false;
   bool no_evict = false; // CLIENT NO-EVICT (shown as flag e)
+  // MONITOR: every command of every client is shown to it; its pending
+  // output is bounded by the pubsub class's limits, as a subscriber's.
+  bool monitoring = false;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

@@ -61,6 +61,7 @@ struct gateway_state {
   std::uint64_t next_plan_id = 0;
   std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
+  std::vector<std::uint64_t> monitors; // MONITOR clients, by tag
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -96,6 +97,18 @@ void unpause_clients(gateway_actor* self);
 // Closes a client now (CLIENT KILL): its socket, its subscriptions, its record;
 // replies still on their way to it are dropped when they arrive.
 void close_client(gateway_actor* self, connection_map::iterator it);
+
+// Replaces the secrets among a command's arguments with "(redacted)", as Redis
+// shows them in SLOWLOG and MONITOR: AUTH's arguments, HELLO's AUTH pair, the
+// passwords CONFIG SET names.
+void redact_secrets(std::string_view command, std::vector<std::string>& args);
+
+// Ends a connection's subscriptions (the broker forgets them; no unsubscribe
+// messages) and its MONITOR mode (forget, RESET).
+void leave_subscriptions_and_monitor(gateway_actor* self, connection& conn);
+
+// MONITOR: shows a command `from` ran to every monitoring client (monitor.cpp).
+void feed_monitors(gateway_actor* self, const connection& from, const args& argv);
 
 // Starts counting a connection's pending output (each completed write is
 // reported from then on).

@@ -264,7 +264,7 @@ void cpu_section(std::string& out, const info_inputs&) {
 // calls that answered with an error.
 void commandstats_section(std::string& out, const info_inputs& in) {
   out.append("# Commandstats\r\n");
-  const auto& table = commands::all_commands();
+  const auto& table = commands::stat_slots();
   auto at = [](const std::vector<std::int64_t>& v, std::size_t i) {
     return i < v.size() ? v[i] : 0;
   };
@@ -290,7 +290,7 @@ void commandstats_section(std::string& out, const info_inputs& in) {
 // microseconds, as Redis 7 (empty with latency-tracking no).
 void latencystats_section(std::string& out, const info_inputs& in) {
   out.append("# Latencystats\r\n");
-  const auto& table = commands::all_commands();
+  const auto& table = commands::stat_slots();
   for (std::size_t i = 0; i < table.size() && i < in.clients.latency.size(); ++i) {
     const auto& h = in.clients.latency[i];
     if (!h || h->empty())

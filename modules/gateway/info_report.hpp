@@ -42,7 +42,8 @@ struct client_figures {
   double ops_per_sec = 0;
   double input_kbps = 0;
   double output_kbps = 0;
-  // Per command of commands::all_commands(), by position: calls run, calls
+  // Per statistics slot (commands::stat_slots(): each command, then each
+  // subcommand of a container), by position: calls run, calls
   // refused before running (unknown, arity, NOAUTH, subscribed mode, -OOM,
   // -MISCONF), calls that ran and answered with an error, and the nanoseconds
   // they ran (in the shards, or in the gateway for session commands).

@@ -218,7 +218,7 @@ void write_histogram(protocol::reply_writer& out, const latency_histogram& h) {
 }
 
 void histogram_command(gateway_actor* self, protocol::reply_writer& out, const args& argv) {
-  const auto& all = commands::all_commands();
+  const auto& all = commands::stat_slots();
   const auto& latency = self->state.figures.latency;
   std::vector<std::size_t> chosen;
   auto wanted = [&](std::size_t i) {
@@ -230,12 +230,21 @@ void histogram_command(gateway_actor* self, protocol::reply_writer& out, const a
       if (wanted(i))
         chosen.push_back(i);
   } else {
-    for (std::size_t a = 2; a < argv.size(); ++a)
-      if (const auto* spec = commands::find_command(argv[a])) {
-        auto i = static_cast<std::size_t>(spec - all.data());
-        if (wanted(i))
-          chosen.push_back(i);
+    // A name is a command ("set"), a container with its subcommands
+    // ("client"), or one subcommand ("client|id"); unknown names are skipped.
+    for (std::size_t a = 2; a < argv.size(); ++a) {
+      auto slot = commands::find_stat_slot(argv[a]);
+      if (!slot)
+        continue;
+      if (wanted(*slot))
+        chosen.push_back(*slot);
+      if (!all[*slot].subcommand) {
+        auto [begin, end] = commands::subcommand_slots(*all[*slot].command);
+        for (auto i = begin; i < end; ++i)
+          if (wanted(i))
+            chosen.push_back(i);
       }
+    }
   }
   out.map(chosen.size());
   for (auto i : chosen) {

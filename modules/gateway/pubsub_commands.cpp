@@ -234,7 +234,7 @@ bool refused_while_subscribed(connection& conn, const commands::command_spec* sp
     return false; // unknown commands get the unknown-command error
   std::string_view name = spec->name;
   if (name == "subscribe" || name == "unsubscribe" || name == "psubscribe"
-      || name == "punsubscribe" || name == "quit")
+      || name == "punsubscribe" || name == "quit" || name == "reset")
     return false;
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};

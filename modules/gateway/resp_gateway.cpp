@@ -181,22 +181,8 @@ constexpr std::int64_t unauthenticated_output_bytes = 1024;
 // Forgets a connection: its subscriptions go, and so does the connection record.
 void forget(gateway_actor* self,
             connection_map::iterator it) {
-  auto& st = self->state;
-  auto& conn = it->second;
-  if (st.config.subscriptions) {
-    // Sent with this gateway as the sender (the broker files subscribers under
-    // it), and the broker's acknowledgement is not waited for.
-    auto drop = [&](auto what) {
-      self->request(st.config.subscriptions, caf::infinite, what, conn.context.tag,
-                    std::vector<std::string>{})
-        .then([](bool) {}, [](caf::error&) {});
-    };
-    if (!conn.channels.empty())
-      drop(subscription_broker::unsubscribe_atom::value);
-    if (!conn.patterns.empty())
-      drop(subscription_broker::punsubscribe_atom::value);
-  }
-  st.connections.erase(it);
+  leave_subscriptions_and_monitor(self, it->second);
+  self->state.connections.erase(it);
 }
 
 // Redis's client-output-buffer-limit: a connection whose pending output passes
@@ -209,9 +195,9 @@ bool enforce_output_limit(gateway_actor* self,
   if (!conn.tracking_output)
     return false;
   const auto& limits = self->state.config.settings->limits;
-  const auto& limit = conn.subscribed() ? limits.pubsub : limits.normal;
+  const auto& limit = conn.subscribed() || conn.monitoring ? limits.pubsub : limits.normal;
   auto pending = conn.unsent + static_cast<std::int64_t>(conn.deferred_pushes.size());
-  if (!conn.subscribed()) {
+  if (!conn.subscribed() && !conn.monitoring) {
     if (!conn.reading_paused && pending > pause_output_bytes) {
       conn.reading_paused = true;
       self->halt(conn.handle);
@@ -318,14 +304,13 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     ++conn.unanswered;
     ++self->state.figures.commands_processed;
     auto& figures = self->state.figures;
-    auto command_index = spec != nullptr ? static_cast<std::size_t>(
-                                             spec - commands::all_commands().data())
-                                         : 0;
+    // Counted per command, and per subcommand of a container (config|get).
+    auto slot = spec != nullptr ? commands::stat_slot_of(*spec, argv) : 0;
     if (!conn.authenticated) {
       std::string refusal;
       if (!allowed_before_auth(conn, argv, refusal)) {
         if (spec != nullptr)
-          ++figures.rejected_calls[command_index];
+          ++figures.rejected_calls[slot];
         work.add_reply(conn.context, refusal);
         continue;
       }
@@ -366,9 +351,12 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
       }
     }
+    if (!rejected && spec != nullptr && !self->state.monitors.empty()
+        && !commands::stat_slots()[slot].admin)
+      feed_monitors(self, conn, argv);
     if (spec != nullptr) {
-      ++(rejected ? figures.rejected_calls : figures.calls)[command_index];
-      work.note_command(first_record, command_index, rejected);
+      ++(rejected ? figures.rejected_calls : figures.calls)[slot];
+      work.note_command(first_record, slot, rejected);
       if (!rejected && keep) {
         auto length = pos - request_start;
         if (copied_at == no_copy && size <= slow_log_request_bytes)
@@ -388,6 +376,55 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
 }
 
 } // namespace
+
+// Secrets redacted as Redis redacts them in SLOWLOG and MONITOR: AUTH's arguments, HELLO's AUTH pair, and the passwords CONFIG SET names.
+void redact_secrets(std::string_view command, std::vector<std::string>& args) {
+  static const std::string redacted = "(redacted)";
+  using commands::equals_ignoring_case;
+  if (command == "auth") {
+    for (std::size_t i = 1; i < args.size(); ++i)
+      args[i] = redacted;
+  } else if (command == "hello") {
+    // HELLO protover AUTH username password [SETNAME name]
+    for (std::size_t i = 2; i < args.size(); ++i)
+      if (equals_ignoring_case(args[i], "auth")) {
+        for (std::size_t k = i + 1; k <= i + 2 && k < args.size(); ++k)
+          args[k] = redacted;
+        break;
+      }
+  } else if (command == "config" && args.size() > 1
+             && equals_ignoring_case(args[1], "set")) {
+    for (std::size_t i = 2; i + 1 < args.size(); i += 2)
+      if (equals_ignoring_case(args[i], "requirepass")
+          || equals_ignoring_case(args[i], "masterauth"))
+        args[i + 1] = redacted;
+  }
+}
+
+void leave_subscriptions_and_monitor(gateway_actor* self, connection& conn) {
+  auto& st = self->state;
+  if (st.config.subscriptions) {
+    // Sent with this gateway as the sender (the broker files subscribers under
+    // it), and the broker's acknowledgement is not waited for.
+    auto drop = [&](auto what) {
+      self->request(st.config.subscriptions, caf::infinite, what, conn.context.tag,
+                    std::vector<std::string>{})
+        .then([](bool) {}, [](caf::error&) {});
+    };
+    if (!conn.channels.empty())
+      drop(subscription_broker::unsubscribe_atom::value);
+    if (!conn.patterns.empty())
+      drop(subscription_broker::punsubscribe_atom::value);
+  }
+  conn.channels.clear();
+  conn.patterns.clear();
+  if (conn.monitoring) {
+    auto& monitors = st.monitors;
+    monitors.erase(std::remove(monitors.begin(), monitors.end(), conn.context.tag),
+                   monitors.end());
+    conn.monitoring = false;
+  }
+}
 
 void close_client(gateway_actor* self, connection_map::iterator it) {
   if (it == self->state.connections.end())
@@ -469,30 +506,6 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   }
 }
 
-// The arguments of a slow log entry with secrets redacted as Redis redacts
-// them: AUTH's arguments, HELLO's AUTH pair, and the passwords CONFIG SET names.
-void redact_for_slow_log(std::string_view command, std::vector<std::string>& args) {
-  static const std::string redacted = "(redacted)";
-  using commands::equals_ignoring_case;
-  if (command == "auth") {
-    for (std::size_t i = 1; i < args.size(); ++i)
-      args[i] = redacted;
-  } else if (command == "hello") {
-    // HELLO protover AUTH username password [SETNAME name]
-    for (std::size_t i = 2; i < args.size(); ++i)
-      if (equals_ignoring_case(args[i], "auth")) {
-        for (std::size_t k = i + 1; k <= i + 2 && k < args.size(); ++k)
-          args[k] = redacted;
-        break;
-      }
-  } else if (command == "config" && args.size() > 1
-             && equals_ignoring_case(args[1], "set")) {
-    for (std::size_t i = 2; i + 1 < args.size(); i += 2)
-      if (equals_ignoring_case(args[i], "requirepass")
-          || equals_ignoring_case(args[i], "masterauth"))
-        args[i + 1] = redacted;
-  }
-}
 
 // Counts what command `index` of `work` cost and answered (INFO commandstats
 // and errorstats) and logs it when it was slow (SLOWLOG); `reply` is what it
@@ -518,7 +531,7 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
     histogram->record(nanos);
   }
   auto micros = static_cast<std::int64_t>(nanos / 1000);
-  const auto& spec = commands::all_commands()[command];
+  const auto& spec = *commands::stat_slots()[command].command;
   if (self->state.config.latency->wants(micros / 1000))
     self->state.config.latency->record(
       (spec.flags & commands::flag::fast) != 0 ? "fast-command" : "command", micros / 1000,
@@ -528,7 +541,7 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
   auto args = work.args_of(index);
   if (args.empty())
     return;
-  redact_for_slow_log(spec.name, args);
+  redact_secrets(spec.name, args);
   slow_entry entry{0, shard::unix_now_ms() / 1000, micros, std::move(args), conn.addr,
                    conn.name};
   self->state.config.slowlog->add(std::move(entry), limits.slowlog_max_len);
@@ -722,8 +735,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   auto& st = self->state;
   for (auto* per_command : {&st.figures.calls, &st.figures.rejected_calls,
                             &st.figures.failed_calls, &st.figures.nanos})
-    per_command->assign(commands::all_commands().size(), 0);
-  st.figures.latency.resize(commands::all_commands().size());
+    per_command->assign(commands::stat_slots().size(), 0);
+  st.figures.latency.resize(commands::stat_slots().size());
   st.last_sample.at_ms = shard::unix_now_ms(); // the first rate covers the first second
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);

@@ -28,6 +28,7 @@ constexpr named_handler handlers[] = {
   {"info", info_command},
   {"lastsave", lastsave_command},
   {"latency", latency_command},
+  {"monitor", monitor_command},
   {"msetnx", msetnx_command},
   {"psubscribe", psubscribe_command},
   {"publish", publish_command},
@@ -35,6 +36,7 @@ constexpr named_handler handlers[] = {
   {"punsubscribe", punsubscribe_command},
   {"quit", quit_command},
   {"rename", rename_command},
+  {"reset", reset_command},
   {"renamenx", renamenx_command},
   {"save", save_command},
   {"shutdown", shutdown_command},
@@ -80,6 +82,24 @@ std::vector<std::string> unmatched_session_commands() {
 void quit_command(gateway_actor*, connection& conn, const args&, commands::plan& work) {
   work.add_reply(conn.context, "+OK\r\n");
   conn.closing = true;
+}
+
+// RESET: the connection starts over as if it had just connected: no
+// subscriptions, no MONITOR, no name, RESP2, replies on, and authenticated
+// again only if the default user needs no password.
+void reset_command(gateway_actor* self, connection& conn, const args&,
+                   commands::plan& work) {
+  leave_subscriptions_and_monitor(self, conn);
+  conn.name.clear();
+  conn.context.resp_version = 2;
+  conn.replies_off = false;
+  conn.skip_next_reply = false;
+  conn.no_evict = false;
+  conn.authenticated = self->state.config.settings->limits.requirepass.empty();
+  conn.parser.set_unauthenticated(!conn.authenticated);
+  if (!conn.authenticated)
+    track_output(self, conn);
+  work.add_reply(conn.context, "+RESET\r\n");
 }
 
 // INFO [section ...]: every shard is asked for its statistics, and the reply is

@@ -38,6 +38,7 @@ using args = std::vector<std::string_view>;
 
 // connection and server (session_commands.cpp)
 void quit_command(gateway_actor*, connection&, const args&, commands::plan&);
+void reset_command(gateway_actor*, connection&, const args&, commands::plan&);
 void info_command(gateway_actor*, connection&, const args&, commands::plan&);
 void auth_session_command(gateway_actor*, connection&, const args&, commands::plan&);
 void hello_session_command(gateway_actor*, connection&, const args&, commands::plan&);
@@ -60,6 +61,9 @@ void debug_command(gateway_actor*, connection&, const args&, commands::plan&);
 // LATENCY LATEST | HISTORY | RESET | GRAPH | DOCTOR | HISTOGRAM | HELP
 // (latency_command.cpp)
 void latency_command(gateway_actor*, connection&, const args&, commands::plan&);
+
+// MONITOR (monitor.cpp)
+void monitor_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
 void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);

@@ -243,3 +243,29 @@ TEST_F(IdleTimeout, IdleClientsAreClosedSubscribersAndActiveOnesStay) {
   ASSERT_TRUE(message && message->type == REDIS_REPLY_ARRAY && message->elements == 3);
   EXPECT_EQ(std::string(message->element[2]->str), "still here");
 }
+
+TEST_F(Auth, ResetAsksForThePasswordAgain) {
+  EXPECT_TRUE(is_status(run({"RESET"}), "RESET")); // allowed before AUTH
+  EXPECT_TRUE(is_status(run({"AUTH", "s3cret"}), "OK"));
+  EXPECT_TRUE(is_status(run({"SET", "k", "v"}), "OK"));
+  EXPECT_TRUE(is_status(run({"RESET"}), "RESET"));
+  EXPECT_TRUE(is_error(run({"GET", "k"}), "NOAUTH Authentication required."));
+}
+
+TEST_F(Connections, ResetEndsSubscriptionsMonitorNameAndReplyOff) {
+  hiredis_connection c{port()};
+  EXPECT_TRUE(is_status(c.command({"CLIENT", "SETNAME", "before"}), "OK"));
+  auto subscribed = c.command({"SUBSCRIBE", "news"});
+  ASSERT_EQ(subscribed->type, REDIS_REPLY_ARRAY);
+  EXPECT_TRUE(is_status(c.command({"RESET"}), "RESET")); // allowed while subscribed
+  EXPECT_TRUE(is_status(c.command({"SET", "after", "1"}), "OK"));
+  EXPECT_TRUE(is_integer(run({"PUBLISH", "news", "x"}), 0));
+  EXPECT_TRUE(is_status(c.command({"MONITOR"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"RESET"}), "RESET"));
+  auto list = text_of(run({"CLIENT", "LIST"}));
+  EXPECT_EQ(list.find("flags=O"), std::string::npos) << list;
+  EXPECT_EQ(list.find("name=before"), std::string::npos) << list;
+  // A monitor no more: other clients' commands do not reach it.
+  EXPECT_TRUE(is_status(run({"SET", "x", "y"}), "OK"));
+  EXPECT_TRUE(is_bulk(c.command({"ECHO", "next"}), "next"));
+}

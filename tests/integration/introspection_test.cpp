@@ -306,4 +306,34 @@ TEST(Introspection, LatencyHistogramCountsCallsInCumulativeBuckets) {
   EXPECT_EQ(h->element[3]->element[1]->integer, 1);
 }
 
+TEST(Introspection, ContainersAreCountedPerSubcommandAsRedis7) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
+  c.command({"CONFIG", "GET", "maxclients"});
+  c.command({"CONFIG", "GET", "timeout"});
+  c.command({"CLIENT", "ID"});
+  c.command({"client", "list"});
+  EXPECT_TRUE(is_error_starting_with(c.command({"CLIENT", "NOSUCH"}), "ERR unknown subcommand"));
+  EXPECT_EQ(cmdstat_field(cmdstat(c, "config|get"), "calls"), 2);
+  EXPECT_EQ(cmdstat_field(cmdstat(c, "config|resetstat"), "calls"), 1);
+  EXPECT_EQ(cmdstat_field(cmdstat(c, "client|id"), "calls"), 1);
+  EXPECT_EQ(cmdstat_field(cmdstat(c, "client|list"), "calls"), 1);
+  // An unknown subcommand counts under its container, as a failed call.
+  EXPECT_EQ(cmdstat_field(cmdstat(c, "client"), "failed_calls"), 1);
+  auto latency = text_of(c.command({"INFO", "latencystats"}));
+  EXPECT_NE(latency.find("latency_percentiles_usec_config|get:p50="), std::string::npos)
+    << latency;
+  // LATENCY HISTOGRAM: a container's name gives its subcommands.
+  auto h = c.command({"LATENCY", "HISTOGRAM", "client"});
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < h->elements; i += 2)
+    names.emplace_back(h->element[i]->str);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"client", "client|id", "client|list"}));
+  auto one = c.command({"LATENCY", "HISTOGRAM", "CLIENT|ID"});
+  ASSERT_EQ(one->elements, 2u);
+  EXPECT_EQ(std::string{one->element[0]->str}, "client|id");
+}
+
 } // namespace
