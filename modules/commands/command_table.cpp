@@ -177,6 +177,9 @@ std::vector<command_spec> make_table() {
      "1.0.0", plan_ttl},
     {"time", 1, ld | st | f, 0, 0, 0, "server", "Return the current server time",
      "2.0.0", plan_time},
+    {"touch", -2, r | f, 1, -1, 1, "generic",
+     "Alters the last access time of a key(s). Returns the number of existing keys "
+     "specified.", "3.2.1", plan_touch},
     {"type", 2, r | f, 1, 1, 1, "generic", "Determine the type stored at key",
      "1.0.0", plan_type},
     {"unlink", -2, w | f, 1, -1, 1, "generic",
@@ -250,10 +253,10 @@ namespace {
 // The containers' subcommands that have a statistics slot of their own.
 const std::vector<std::pair<const char*, std::vector<const char*>>>& containers() {
   static const std::vector<std::pair<const char*, std::vector<const char*>>> table = {
-    {"client", {"getname", "help", "id", "info", "kill", "list", "no-evict", "pause",
-                "reply", "setname", "unpause"}},
+    {"client", {"getname", "help", "id", "info", "kill", "list", "no-evict", "no-touch",
+                "pause", "reply", "setname", "unpause"}},
     {"command", {"count", "docs", "info", "list"}},
-    {"config", {"get", "resetstat", "set"}},
+    {"config", {"get", "resetstat", "rewrite", "set"}},
     {"function", {"flush", "list"}},
     {"latency", {"doctor", "graph", "help", "histogram", "history", "latest", "reset"}},
     {"memory", {"usage"}},
@@ -269,7 +272,7 @@ bool is_admin(std::string_view slot) {
   static constexpr const char* names[] = {
     "bgrewriteaof", "bgsave", "client|kill", "client|list", "client|no-evict",
     "client|pause", "client|unpause", "config", "config|get", "config|resetstat",
-    "config|set", "debug", "latency", "latency|doctor", "latency|graph",
+    "config|rewrite", "config|set", "debug", "latency", "latency|doctor", "latency|graph",
     "latency|histogram", "latency|history", "latency|latest", "latency|reset",
     "monitor", "save", "shutdown", "slowlog", "slowlog|get", "slowlog|len",
     "slowlog|reset",

@@ -46,6 +46,13 @@ void plan_exists(plan& p, const client_context& client, const args& argv) {
     p.route(rec, op_code::exists, argv[i]);
 }
 
+// TOUCH key [key ...]: how many exist; each counts as accessed.
+void plan_touch(plan& p, const client_context& client, const args& argv) {
+  auto& rec = p.open(client, plan::merge::sum);
+  for (std::size_t i = 1; i < argv.size(); ++i)
+    p.route(rec, op_code::touch, argv[i]);
+}
+
 // TYPE key: string or none (strings are the only type so far).
 void plan_type(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::type, argv[1]);

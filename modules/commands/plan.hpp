@@ -29,6 +29,9 @@ using info_renderer = std::function<void(std::string& out, std::string_view sect
 struct client_context {
   std::uint64_t tag = 0;  // opaque to the plan, handed back with each reply
   int resp_version = 2;
+  // CLIENT NO-TOUCH: this client's reads leave keys' access times alone
+  // (except TOUCH's).
+  bool no_touch = false;
 };
 
 // What add() did with a command.
@@ -183,6 +186,7 @@ public:
     std::uint32_t local_nanos;
     std::uint32_t kept_begin; // else entries of arg_ends_; begin == end: none kept
     std::uint32_t kept_end;
+    bool no_touch; // its operations leave keys' access times alone
   };
 
   static constexpr std::uint16_t no_command = 0xffff;

@@ -41,6 +41,7 @@ void plan_incrbyfloat(plan&, const client_context&, const args&);
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);
 void plan_type(plan&, const client_context&, const args&);
+void plan_touch(plan&, const client_context&, const args&);
 void plan_object(plan&, const client_context&, const args&);
 void plan_memory(plan&, const client_context&, const args&);
 void plan_keys(plan&, const client_context&, const args&);

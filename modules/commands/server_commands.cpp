@@ -4,6 +4,7 @@
 #include <string>
 
 #include "modules/commands/command_table.hpp"
+#include "modules/commands/glob.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
@@ -27,6 +28,36 @@ void reply_local(plan& p, const client_context& client, Fill fill) {
   p.close_local(rec, begin);
 }
 
+// Redis's ACL categories of a command or subcommand, from what the table says
+// of it (its group, its flags, whether it is administrative).
+std::vector<const char*> acl_categories(const stat_slot& slot) {
+  const auto& spec = *slot.command;
+  std::string_view group = spec.group;
+  std::string_view name = spec.name;
+  std::vector<const char*> out;
+  if (group == "generic")
+    out.push_back("keyspace");
+  if (spec.flags & flag::readonly)
+    out.push_back("read");
+  if (spec.flags & flag::write)
+    out.push_back("write");
+  if (group == "string")
+    out.push_back("string");
+  if (group == "pubsub")
+    out.push_back("pubsub");
+  if (group == "connection")
+    out.push_back("connection");
+  if (group == "scripting")
+    out.push_back("scripting");
+  if (slot.admin)
+    out.push_back("admin");
+  if (slot.admin || name == "keys" || name == "flushall" || name == "flushdb"
+      || name == "info" || name == "debug")
+    out.push_back("dangerous");
+  out.push_back((spec.flags & flag::fast) != 0 ? "fast" : "slow");
+  return out;
+}
+
 void write_command_info(protocol::reply_writer& out, const command_spec& spec) {
   out.array(10);
   out.bulk(spec.name);
@@ -47,7 +78,11 @@ void write_command_info(protocol::reply_writer& out, const command_spec& spec) {
   out.integer(spec.first_key);
   out.integer(spec.last_key);
   out.integer(spec.key_step);
-  out.set(0); // ACL categories
+  auto categories = acl_categories(stat_slots()[static_cast<std::size_t>(
+    &spec - all_commands().data())]);
+  out.set(categories.size());
+  for (const auto* category : categories)
+    out.simple(std::string{"@"} + category);
   out.set(0); // tips
   out.array(0); // key specs
   out.array(0); // subcommands
@@ -116,7 +151,88 @@ void plan_flush(plan& p, const client_context& client, const args& argv) {
   p.route_to_all(rec, op_code::flush);
 }
 
-// COMMAND [COUNT | INFO name... | DOCS name... | LIST]
+namespace {
+
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]: the
+// names of every command and subcommand ("client|list") that passes the
+// filter. There are no modules, so FILTERBY MODULE lists nothing.
+void plan_command_list(plan& p, const client_context& client, const args& argv) {
+  enum class by { all, module, category, pattern } filter = by::all;
+  std::string_view wanted;
+  bool well_formed = argv.size() == 2;
+  if (argv.size() == 5 && equals_ignoring_case(argv[2], "filterby")) {
+    wanted = argv[4];
+    well_formed = true;
+    if (equals_ignoring_case(argv[3], "module"))
+      filter = by::module;
+    else if (equals_ignoring_case(argv[3], "aclcat"))
+      filter = by::category;
+    else if (equals_ignoring_case(argv[3], "pattern"))
+      filter = by::pattern;
+    else
+      well_formed = false;
+  }
+  if (!well_formed) {
+    reply_error(p, client, protocol::errors::syntax);
+    return;
+  }
+  std::vector<std::string_view> names;
+  for (const auto& slot : stat_slots()) {
+    bool keep = filter == by::all;
+    if (filter == by::category) {
+      for (const auto* category : acl_categories(slot))
+        keep = keep || equals_ignoring_case(wanted, category);
+    } else if (filter == by::pattern) {
+      keep = glob_match(wanted, slot.name, true);
+    }
+    if (keep)
+      names.push_back(slot.name);
+  }
+  reply_local(p, client, [&](protocol::reply_writer& out) {
+    out.array(names.size());
+    for (auto name : names)
+      out.bulk(name);
+  });
+}
+
+// COMMAND GETKEYS command [arg ...]: the keys the command would act on, from
+// its first key, last key and step (MEMORY USAGE's key is its third word).
+void plan_command_getkeys(plan& p, const client_context& client, const args& argv) {
+  std::vector<std::string_view> call(argv.begin() + 2, argv.end());
+  const auto* spec = find_command(call[0]);
+  if (spec == nullptr) {
+    reply_error(p, client, "ERR Invalid command specified");
+    return;
+  }
+  if (!arity_ok(*spec, call.size())) {
+    reply_error(p, client, "ERR Invalid number of arguments specified for command");
+    return;
+  }
+  int first = spec->first_key;
+  int last = spec->last_key;
+  int step = spec->key_step;
+  if (std::string_view{spec->name} == "memory" && call.size() >= 3
+      && equals_ignoring_case(call[1], "usage"))
+    first = last = 2, step = 1;
+  if (first == 0) {
+    reply_error(p, client, "ERR The command has no key arguments");
+    return;
+  }
+  auto count = static_cast<int>(call.size());
+  auto end = last < 0 ? count + last : std::min(last, count - 1);
+  std::vector<std::string_view> keys;
+  for (int i = first; i <= end && step > 0; i += step)
+    keys.push_back(call[static_cast<std::size_t>(i)]);
+  reply_local(p, client, [&](protocol::reply_writer& out) {
+    out.array(keys.size());
+    for (auto key : keys)
+      out.bulk(key);
+  });
+}
+
+} // namespace
+
+// COMMAND [COUNT | INFO name... | DOCS name... | LIST | GETKEYS]
 void plan_command(plan& p, const client_context& client, const args& argv) {
   const auto& table = all_commands();
   if (argv.size() == 1) {
@@ -132,12 +248,10 @@ void plan_command(plan& p, const client_context& client, const args& argv) {
     reply_local(p, client, [&](protocol::reply_writer& out) {
       out.integer(static_cast<std::int64_t>(table.size()));
     });
-  } else if (equals_ignoring_case(sub, "list") && argv.size() == 2) {
-    reply_local(p, client, [&](protocol::reply_writer& out) {
-      out.array(table.size());
-      for (const auto& spec : table)
-        out.bulk(spec.name);
-    });
+  } else if (equals_ignoring_case(sub, "list")) {
+    plan_command_list(p, client, argv);
+  } else if (equals_ignoring_case(sub, "getkeys") && argv.size() >= 3) {
+    plan_command_getkeys(p, client, argv);
   } else if (equals_ignoring_case(sub, "info")) {
     reply_local(p, client, [&](protocol::reply_writer& out) {
       if (argv.size() == 2) {

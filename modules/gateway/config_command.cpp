@@ -1,4 +1,5 @@
-// CONFIG GET | SET | RESETSTAT over the node's settings table (settings.hpp).
+// CONFIG GET | SET | RESETSTAT | REWRITE over the node's settings table
+// (settings.hpp).
 
 #include <algorithm>
 #include <string>
@@ -50,6 +51,15 @@ void config_command(gateway_actor* self, connection& conn, const args& argv,
     return;
   } else if (commands::equals_ignoring_case(sub, "resetstat")) {
     out.error(protocol::errors::wrong_arity("config|resetstat"));
+  } else if (commands::equals_ignoring_case(sub, "rewrite") && argv.size() == 2) {
+    auto error = settings.rewrite ? settings.rewrite()
+                                  : std::string{"ERR The server is running without a config file"};
+    if (error.empty())
+      out.simple("OK");
+    else
+      out.error(error);
+  } else if (commands::equals_ignoring_case(sub, "rewrite")) {
+    out.error(protocol::errors::wrong_arity("config|rewrite"));
   } else {
     auto msg = protocol::errors::unknown_subcommand(sub, "CONFIG");
     out.error(msg);

@@ -62,16 +62,31 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
     flags += 'O';
   if (c.no_evict)
     flags += 'e';
+  if (c.context.no_touch)
+    flags += 'T';
   field("flags", flags.empty() ? "N" : flags);
   number("db", 0);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
   number("psub", static_cast<std::int64_t>(c.patterns.size()));
   number("ssub", 0);
   number("multi", -1);
-  number("qbuf", static_cast<std::int64_t>(c.input.size()));
+  auto qbuf = c.query_pending != 0 ? c.query_pending : c.input.size();
+  number("qbuf", static_cast<std::int64_t>(qbuf));
+  number("qbuf-free", static_cast<std::int64_t>(c.input.capacity() - c.input.size()));
+  number("argv-mem", static_cast<std::int64_t>(c.argv_bytes));
+  number("multi-mem", 0);
+  // The reply buffer: its size, which is also its peak (a connection gives
+  // back a buffer that grew past 64 KB once it is empty).
+  number("rbs", static_cast<std::int64_t>(c.output.capacity()));
+  number("rbp", static_cast<std::int64_t>(c.output.capacity()));
   number("obl", static_cast<std::int64_t>(c.output.size()));
   number("oll", 0);
-  number("omem", c.unsent + static_cast<std::int64_t>(c.deferred_pushes.size()));
+  auto omem = c.unsent + static_cast<std::int64_t>(c.deferred_pushes.size());
+  number("omem", omem);
+  number("tot-mem", static_cast<std::int64_t>(sizeof(connection) + c.input.capacity()
+                                              + c.output.capacity()
+                                              + c.deferred_pushes.capacity())
+                      + omem);
   field("events", "r");
   if (c.last_command == nullptr)
     field("cmd", "NULL");
@@ -246,6 +261,18 @@ std::string client_command(connection& conn, const connection_map& all,
       conn.no_evict = true;
     else if (equals_ignoring_case(argv[2], "off"))
       conn.no_evict = false;
+    else
+      return error_reply(conn, protocol::errors::syntax);
+    reply.simple("OK");
+  } else if (equals_ignoring_case(sub, "no-touch")) {
+    // Redis 7.2's: this client's commands leave keys' access times (LRU
+    // idle time, LFU counter) alone, except TOUCH's.
+    if (argv.size() != 3)
+      return arity_error();
+    if (equals_ignoring_case(argv[2], "on"))
+      conn.context.no_touch = true;
+    else if (equals_ignoring_case(argv[2], "off"))
+      conn.context.no_touch = false;
     else
       return error_reply(conn, protocol::errors::syntax);
     reply.simple("OK");

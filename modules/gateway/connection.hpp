@@ -67,6 +67,11 @@ struct connection {
   // MONITOR: every command of every client is shown to it; its pending
   // output is bounded by the pubsub class's limits, as a subscriber's.
   bool monitoring = false;
+  // While one of its session commands runs (CLIENT LIST, CLIENT INFO): the
+  // bytes of its query buffer from that command on, and the bytes of the
+  // command's arguments (Redis's qbuf and argv-mem of the running client).
+  std::size_t query_pending = 0;
+  std::size_t argv_bytes = 0;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

@@ -345,7 +345,12 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
         // Session commands run here, so their time is taken here (two clock
         // readings; they are the rare commands).
         auto started = std::chrono::steady_clock::now();
+        conn.query_pending = size - request_start;
+        conn.argv_bytes = 0;
+        for (auto a : argv)
+          conn.argv_bytes += a.size();
         session_handler_of(*spec)(self, conn, argv, work);
+        conn.query_pending = conn.argv_bytes = 0;
         auto took = std::chrono::steady_clock::now() - started;
         work.add_nanos(first_record,
                        std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());

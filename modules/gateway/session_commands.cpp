@@ -95,6 +95,7 @@ void reset_command(gateway_actor* self, connection& conn, const args&,
   conn.replies_off = false;
   conn.skip_next_reply = false;
   conn.no_evict = false;
+  conn.context.no_touch = false;
   conn.authenticated = self->state.config.settings->limits.requirepass.empty();
   conn.parser.set_unauthenticated(!conn.authenticated);
   if (!conn.authenticated)

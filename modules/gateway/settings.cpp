@@ -33,9 +33,14 @@ std::string node_settings::set_all(
     for (const auto& change : changes)
       if (change.first == entry)
         return failed(entry->name, "duplicate parameter");
-    if (!entry->apply)
-      return failed(entry->name, "can't set immutable config");
     std::string value{given};
+    if (!entry->apply) {
+      // A setting fixed at start may be "set" to the value it has: nothing
+      // changes (tools that write back CONFIG GET * rely on it).
+      if (entry->get() == value)
+        continue;
+      return failed(entry->name, "can't set immutable config");
+    }
     if (auto why = entry->check(value); !why.empty())
       return failed(entry->name, why);
     changes.emplace_back(entry, std::move(value));

@@ -75,6 +75,9 @@ struct setting {
 struct node_settings {
   client_limits limits;
   std::vector<setting> entries;
+  // CONFIG REWRITE: brings the config file the node started with up to date;
+  // returns "" or Redis's error message. Null: there is no file to rewrite.
+  std::function<std::string()> rewrite;
 
   const setting* find(std::string_view name) const {
     for (const auto& s : entries)
@@ -92,7 +95,8 @@ struct node_settings {
   std::vector<const setting*> matching(const std::vector<std::string_view>& patterns) const;
 
   // CONFIG SET: every (name, value) pair is checked before any is applied, so
-  // the command changes everything or nothing, as in Redis 7. Returns Redis's
+  // the command changes everything or nothing, as in Redis 7. A setting fixed
+  // at start accepts only the value it already has (and nothing changes). Returns Redis's
   // error message for the first pair refused, or an empty string.
   std::string set_all(
     const std::vector<std::pair<std::string_view, std::string_view>>& pairs);

@@ -47,9 +47,15 @@ TEST(NodeSettings, SetChangesEverythingOrNothing) {
   EXPECT_EQ(s.set_all({{"port", "1"}}),
             "ERR CONFIG SET failed (possibly related to argument 'port') - "
             "can't set immutable config");
+  // A fixed setting takes the value it has, as a no-op, alone or with others.
+  EXPECT_EQ(s.set_all({{"port", "6379"}, {"alpha-one", "14"}}), "");
+  EXPECT_EQ(a, "14");
+  EXPECT_EQ(s.set_all({{"alpha-one", "15"}, {"port", "6380"}}),
+            "ERR CONFIG SET failed (possibly related to argument 'port') - "
+            "can't set immutable config");
+  EXPECT_EQ(a, "14");
   EXPECT_EQ(s.set_all({{"nosuch", "1"}}),
             "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'");
-  EXPECT_EQ(a, "10");
 }
 
 } // namespace

@@ -286,6 +286,8 @@ const std::vector<option_spec>& specs() {
        o.loglevel = p;
        return true;
      }},
+    {"daemonize", "no only: the node stays in the foreground (run it under a supervisor)",
+     [](options&, const std::string& v) { return commands::to_lower(v) == "no"; }},
     {"enable-debug-command", "no, yes or local: who may run DEBUG (local: loopback clients)",
      [](options& o, const std::string& v) {
        auto p = commands::to_lower(v);
@@ -525,6 +527,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"threads", std::to_string(threads)},
     {"loglevel", loglevel},
     {"enable-debug-command", enable_debug_command},
+    {"daemonize", "no"},
   };
 }
 

@@ -1,10 +1,13 @@
 #include "modules/node/settings.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
 #include <caf/send.hpp>
 
+#include "modules/node/config_rewrite.hpp"
 #include "modules/node/log.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/shard/key_events.hpp"
@@ -116,6 +119,34 @@ gateway::node_settings_ptr make_settings(const options& initial,
       };
     }
     result->entries.push_back(std::move(s));
+  }
+  if (!initial.config_file.empty()) {
+    auto path = initial.config_file;
+    result->rewrite = [opts, path]() -> std::string {
+      // Only what a config file can say: every setting the option reader takes.
+      auto real = [](const setting_values& all) {
+        setting_values out;
+        for (const auto& [name, value] : all) {
+          options probe;
+          std::string ignored;
+          if (apply_option(probe, name, value, ignored))
+            out.emplace_back(name, value);
+        }
+        return out;
+      };
+      std::ifstream in{path, std::ios::binary};
+      if (!in)
+        return "ERR Rewriting config file: cannot read " + path;
+      std::string original{std::istreambuf_iterator<char>(in),
+                           std::istreambuf_iterator<char>()};
+      auto text = rewrite_config(original, real(opts->as_config()),
+                                 real(options{}.as_config()));
+      auto error = replace_file(path, text);
+      if (!error.empty())
+        return "ERR Rewriting config file: " + error;
+      log_notice("CONFIG REWRITE executed with success.");
+      return {};
+    };
   }
   return result;
 }

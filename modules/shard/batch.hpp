@@ -19,7 +19,8 @@ enum class op_code : std::uint8_t {
   get,        // bulk or null
   set,        // set_args: +OK, null (NX/XX not met), or the old value (GET flag)
   del,        // :1 / :0 (counted)
-  exists,     // :1 / :0 (counted)
+  exists,     // :1 / :0 (counted); the key's access is not counted
+  touch,      // TOUCH: as exists, and it counts as an access
   incr_by,    // incr_args: :new value, or an error
   append,     // :new length
   strlen,     // :length
@@ -190,6 +191,9 @@ struct operation {
   // The merge combining this reply with others wants its figure typed: a counted
   // operation (see op_code) then also records it in its op_share.
   bool counted = false;
+  // The client asked that its commands leave keys' access times alone (CLIENT
+  // NO-TOUCH); TOUCH itself still counts.
+  bool no_touch = false;
   std::uint32_t key_size = 0;
   std::size_t key_offset = 0;
   std::size_t value_offset = 0;
@@ -211,10 +215,11 @@ struct batch {
   std::vector<operation> ops;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
-           op_args args = no_args{}, bool counted = false) {
+           op_args args = no_args{}, bool counted = false, bool no_touch = false) {
     operation op;
     op.code = code;
     op.counted = counted;
+    op.no_touch = no_touch;
     op.key_offset = bytes.size();
     op.key_size = static_cast<std::uint32_t>(key.size());
     bytes.append(key.data(), key.size());
@@ -227,7 +232,7 @@ struct batch {
 
   // The same operation again, with its key and value, into this batch.
   void add_copy(const batch& from, const operation& op) {
-    add(op.code, from.key(op), from.value(op), op.args, op.counted);
+    add(op.code, from.key(op), from.value(op), op.args, op.counted, op.no_touch);
   }
 
   std::string_view key(const operation& op) const {

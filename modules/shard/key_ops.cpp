@@ -25,7 +25,8 @@ void table::op_del(const batch& work, const operation& op, batch_result& out,
 
 void table::op_exists(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
-  answer_count(op, out, find_live(work.key(op), now) != nullptr ? 1 : 0);
+  auto how = op.code == op_code::touch ? access::touched : access::untouched;
+  answer_count(op, out, find_live(work.key(op), now, how) != nullptr ? 1 : 0);
 }
 
 // EXPIRE and friends (expire_args: the new absolute deadline and the
@@ -79,7 +80,7 @@ void table::op_ttl(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto* r = find_live(key, now);
+  auto* r = find_live(key, now, access::untouched);
   if (r == nullptr) {
     note(key_event::keymiss, key);
     reply.integer(-2);
@@ -109,7 +110,7 @@ void table::op_ttl(const batch& work, const operation& op, batch_result& out,
 // TYPE: the type's name, or none.
 void table::op_type(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
-  auto* r = find_live(work.key(op), now);
+  auto* r = find_live(work.key(op), now, access::untouched);
   protocol::reply_writer{out.replies}.simple(r != nullptr ? type_name(r->type()) : "none");
 }
 

@@ -565,7 +565,8 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         }
         route.how = op_route::kind::forwarded;
         route.target = static_cast<std::uint32_t>(t);
-        route.index = add(t, op.code, key, work.value(op), op.args, op.counted);
+        route.index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
+        outgoing[t].work.add_copy(work, op);
         break;
       }
     }

@@ -27,7 +27,7 @@ bool may_grow(op_code code) {
 
 } // namespace
 
-record* table::find_live(std::string_view key, deadline_ms now) {
+record* table::find_live(std::string_view key, deadline_ms now, access how) {
   auto* r = entries_.find(key);
   if (r == nullptr)
     return nullptr;
@@ -37,6 +37,8 @@ record* table::find_live(std::string_view key, deadline_ms now) {
     drop(r);
     return nullptr;
   }
+  if (how == access::untouched || !touching_)
+    return r;
   if (ranking_ == memory::ranking::lfu)
     r->access = memory::lfu_touch(r->access, now, next_random(), bound_.lfu);
   else
@@ -270,6 +272,7 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::set: return op_set(work, op, out, now);
     case op_code::del: return op_del(work, op, out, now);
     case op_code::exists: return op_exists(work, op, out, now);
+    case op_code::touch: return op_exists(work, op, out, now);
     case op_code::incr_by: return op_incr_by(work, op, out, now);
     case op_code::append: return op_append(work, op, out, now);
     case op_code::strlen: return op_strlen(work, op, out, now);
@@ -338,6 +341,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index + prefetch_distance < ops.size())
       entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
+    touching_ = !op.no_touch || op.code == op_code::touch;
     if (may_grow(op.code) && refuse_growth(now))
       reply.error(memory::oom_error);
     else

@@ -183,8 +183,11 @@ public:
 
 private:
   // Finds a live record, reclaiming it first if its deadline has passed, and
-  // counts the access.
-  record* find_live(std::string_view key, deadline_ms now);
+  // counts the access unless told not to (EXISTS, TTL and TYPE do not count:
+  // they leave a key's idle time alone, as in Redis).
+  enum class access : bool { untouched, touched };
+  record* find_live(std::string_view key, deadline_ms now,
+                    access how = access::touched);
   // Adds a key with fresh access information.
   record* insert(std::string_view key, std::string_view value, deadline_ms now);
   // Whether a write that may grow memory must be refused (after making room).
@@ -240,7 +243,7 @@ private:
   void op_get_expire(const batch&, const operation&, batch_result& out, deadline_ms now);
   // keys of any type (key_ops.cpp)
   void op_del(const batch&, const operation&, batch_result& out, deadline_ms now); // also rename_from
-  void op_exists(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_exists(const batch&, const operation&, batch_result& out, deadline_ms now); // also touch
   void op_expire(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_persist(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_ttl(const batch&, const operation&, batch_result& out, deadline_ms now);
@@ -277,6 +280,8 @@ private:
   memory::ranking ranking_ = memory::ranking::none;
   std::int64_t evicted_ = 0;
   std::chrono::nanoseconds eviction_time_{0};
+  // Whether the operation running counts its accesses (CLIENT NO-TOUCH).
+  bool touching_ = true;
   persistence::journal* journal_ = nullptr;
   std::int64_t changes_ = 0;
   static constexpr std::size_t no_snapshot = ~std::size_t{0};

@@ -767,3 +767,20 @@ TEST(ShardTableInspect, DigestValueDigestsTheValueOnly) {
   EXPECT_EQ(of("missing"), "+" + std::string(40, '0') + "\r\n");
   EXPECT_EQ(of("a").size(), 43u);
 }
+
+TEST(ShardTableInspect, ExistsTtlAndTypeLeaveTheIdleTimeAloneAndTouchResetsIt) {
+  table t;
+  run1(t, op_code::set, "k", "v");
+  auto idle_at = [&](deadline_ms at) {
+    batch work;
+    work.add(op_code::object, "k", {}, object_args{object_view::idletime});
+    return run(t, work, at).at(0);
+  };
+  auto later = now + 5000;
+  for (auto code : {op_code::exists, op_code::ttl, op_code::type})
+    run1(t, code, "k", {}, 0, 0, later);
+  EXPECT_EQ(idle_at(later), ":5\r\n");
+  EXPECT_EQ(run1(t, op_code::touch, "k", {}, 0, 0, later), ":1\r\n");
+  EXPECT_EQ(run1(t, op_code::touch, "missing", {}, 0, 0, later), ":0\r\n");
+  EXPECT_EQ(idle_at(later + 1000), ":1\r\n");
+}

@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <unistd.h>
 #include <chrono>
 #include <regex>
 #include <string>
@@ -334,6 +339,118 @@ TEST(Introspection, ContainersAreCountedPerSubcommandAsRedis7) {
   auto one = c.command({"LATENCY", "HISTOGRAM", "CLIENT|ID"});
   ASSERT_EQ(one->elements, 2u);
   EXPECT_EQ(std::string{one->element[0]->str}, "client|id");
+}
+
+// The node's clock in milliseconds (TIME).
+long long node_ms(hiredis_connection& c) {
+  auto t = c.command({"TIME"});
+  return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
+}
+
+void wait_on_node_clock(hiredis_connection& c, long long ms) {
+  auto until = node_ms(c) + ms;
+  while (node_ms(c) < until)
+    std::this_thread::yield();
+}
+
+TEST(Introspection, NoTouchClientsAndExistsTtlTypeLeaveIdleTimesAloneTouchDoesNot) {
+  server_process server;
+  hiredis_connection quiet{server.port()};
+  hiredis_connection normal{server.port()};
+  EXPECT_TRUE(is_status(quiet.command({"CLIENT", "NO-TOUCH", "ON"}), "OK"));
+  EXPECT_NE(text_of(quiet.command({"CLIENT", "INFO"})).find("flags=T"), std::string::npos);
+  EXPECT_TRUE(is_status(normal.command({"SET", "k", "v"}), "OK"));
+  wait_on_node_clock(normal, 1100);
+  EXPECT_TRUE(is_bulk(quiet.command({"GET", "k"}), "v"));
+  EXPECT_TRUE(is_integer(normal.command({"EXISTS", "k"}), 1));
+  EXPECT_TRUE(is_integer(normal.command({"TTL", "k"}), -1));
+  EXPECT_TRUE(is_status(normal.command({"TYPE", "k"}), "string"));
+  EXPECT_GE(integer_of(normal.command({"OBJECT", "IDLETIME", "k"})), 1);
+  EXPECT_TRUE(is_integer(quiet.command({"TOUCH", "k", "missing"}), 1)); // TOUCH counts
+  EXPECT_TRUE(is_integer(normal.command({"OBJECT", "IDLETIME", "k"}), 0));
+  wait_on_node_clock(normal, 1100);
+  EXPECT_TRUE(is_bulk(normal.command({"GET", "k"}), "v"));
+  EXPECT_TRUE(is_integer(normal.command({"OBJECT", "IDLETIME", "k"}), 0));
+  EXPECT_TRUE(is_error(quiet.command({"CLIENT", "NO-TOUCH", "maybe"}), "ERR syntax error"));
+}
+
+TEST(Introspection, CommandGetkeysAndListWithFilters) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_bulk_array(c.command({"COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"}),
+                            {std::string{"a"}, std::string{"b"}}));
+  EXPECT_TRUE(is_bulk_array(c.command({"COMMAND", "GETKEYS", "memory", "usage", "k"}),
+                            {std::string{"k"}}));
+  EXPECT_TRUE(is_error(c.command({"COMMAND", "GETKEYS", "PING"}),
+                       "ERR The command has no key arguments"));
+  EXPECT_TRUE(is_error(c.command({"COMMAND", "GETKEYS", "GET"}),
+                       "ERR Invalid number of arguments specified for command"));
+  EXPECT_TRUE(is_error(c.command({"COMMAND", "GETKEYS", "NOSUCH", "k"}),
+                       "ERR Invalid command specified"));
+  auto names = [&](std::vector<std::string> argv) {
+    std::vector<std::string> out;
+    auto r = c.command(argv);
+    for (std::size_t i = 0; i < r->elements; ++i)
+      out.emplace_back(r->element[i]->str);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto all = names({"COMMAND", "LIST"});
+  EXPECT_TRUE(std::binary_search(all.begin(), all.end(), "set"));
+  EXPECT_TRUE(std::binary_search(all.begin(), all.end(), "client|list"));
+  EXPECT_EQ(names({"COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*re*"}),
+            (std::vector<std::string>{"config|resetstat", "config|rewrite"}));
+  auto admin = names({"COMMAND", "LIST", "FILTERBY", "ACLCAT", "admin"});
+  EXPECT_TRUE(std::binary_search(admin.begin(), admin.end(), "config|set"));
+  EXPECT_FALSE(std::binary_search(admin.begin(), admin.end(), "get"));
+  EXPECT_TRUE(names({"COMMAND", "LIST", "FILTERBY", "MODULE", "any"}).empty());
+  EXPECT_TRUE(is_error_starting_with(c.command({"COMMAND", "LIST", "bad"}), "ERR syntax error"));
+}
+
+TEST(Introspection, ConfigRewriteKeepsTheFileAndRecordsWhatChanged) {
+  {
+    server_process plain;
+    hiredis_connection c{plain.port()};
+    EXPECT_TRUE(is_error(c.command({"CONFIG", "REWRITE"}),
+                         "ERR The server is running without a config file"));
+  }
+  const char* base = std::getenv("TEST_TMPDIR");
+  auto path = std::string{base != nullptr ? base : "/tmp"} + "/rewrite-"
+              + std::to_string(::getpid()) + ".conf";
+  {
+    std::ofstream out{path};
+    out << "# written by hand\n"
+        << "maxclients 50\n"
+        << "\n"
+        << "# the slow log\n"
+        << "slowlog-max-len 64\n";
+  }
+  {
+    server_process server{{path}};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "maxclients"}),
+                              {std::string{"maxclients"}, std::string{"50"}}));
+    EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "maxclients", "77", "timeout", "9"}),
+                          "OK"));
+    EXPECT_TRUE(is_status(c.command({"CONFIG", "REWRITE"}), "OK"));
+  }
+  std::ifstream in{path};
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(text.rfind("# written by hand\nmaxclients 77\n\n# the slow log\n"
+                       "slowlog-max-len 64\n",
+                       0),
+            0u)
+    << text;
+  EXPECT_NE(text.find("# Generated by CONFIG REWRITE\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\ntimeout 9\n"), std::string::npos) << text;
+  // The node starts from the rewritten file with what was set.
+  server_process again{{path}};
+  hiredis_connection c{again.port()};
+  EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "timeout"}),
+                            {std::string{"timeout"}, std::string{"9"}}));
+  EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "maxclients"}),
+                            {std::string{"maxclients"}, std::string{"77"}}));
+  std::remove(path.c_str());
 }
 
 } // namespace

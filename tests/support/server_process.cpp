@@ -43,10 +43,15 @@ std::string server_binary_path() {
 server_process::server_process(std::vector<std::string> extra_args,
                                std::chrono::milliseconds ready_timeout) {
   argv_.push_back(server_binary_path());
+  // A config file comes first, as the node wants it; the options after it
+  // override what it says.
+  auto first = extra_args.begin();
+  if (first != extra_args.end() && first->rfind("--", 0) != 0)
+    argv_.push_back(std::move(*first++));
   argv_.push_back("--port=0");
   argv_.push_back("--bind=127.0.0.1");
-  for (auto& arg : extra_args)
-    argv_.push_back(std::move(arg));
+  for (auto it = first; it != extra_args.end(); ++it)
+    argv_.push_back(std::move(*it));
   if (::access(argv_[0].c_str(), X_OK) != 0)
     throw std::runtime_error("server binary " + argv_[0]
                              + " is not executable (" + std::strerror(errno)

@@ -28,7 +28,9 @@ public:
   static constexpr std::chrono::seconds default_ready_timeout{30};
   static constexpr std::chrono::seconds default_stop_timeout{30};
 
-  // Starts the server and waits until it accepts connections. Throws
+  // Starts the server and waits until it accepts connections; an extra
+  // argument that is not an option ("--name=value") comes first, as the path
+  // of a config file. Throws
   // std::runtime_error (with the server's output) if it cannot be started,
   // exits before it is ready, or is not ready within `ready_timeout`.
   explicit server_process(std::vector<std::string> extra_args = {},
