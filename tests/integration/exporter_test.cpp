@@ -366,4 +366,24 @@ TEST(Exporter, WhatTheNodeDoesNotRecordIsNotReported) {
   EXPECT_EQ(m.find("redis_latency_percentiles_usec"), "") << m.redis_lines;
 }
 
+TEST(Exporter, ReportsTheLatencyMonitorsSpikes) {
+  server_process server{{"--enable-debug-command=yes", "--latency-monitor-threshold=50"}};
+  hiredis_connection c{server.port()};
+  ASSERT_TRUE(is_status(c.command({"DEBUG", "SLEEP", "0.08"}), "OK"));
+  auto latest = c.command({"LATENCY", "LATEST"});
+  ASSERT_EQ(latest->elements, 1u);
+  auto millis = latest->element[0]->element[2]->integer;
+  auto when = latest->element[0]->element[1]->integer;
+  exporter_process exporter{server.port()};
+  auto m = scrape_metrics(exporter);
+  // LATENCY LATEST: the event's latest spike, in seconds, and when it was.
+  EXPECT_EQ(m.get("redis_latency_spike_duration_seconds{event_name=\"command\"}"),
+            static_cast<double>(millis) / 1000.0)
+    << m.redis_lines;
+  EXPECT_EQ(m.get("redis_latency_spike_last{event_name=\"command\"}"),
+            static_cast<double>(when))
+    << m.redis_lines;
+  EXPECT_NE(m.find("redis_config_maxclients"), "") << m.redis_lines;
+}
+
 } // namespace
