@@ -78,7 +78,8 @@ connection_map::iterator find_client(gateway_state& st, std::uint64_t tag);
 // The plan collecting this I/O cycle's commands (started on first use).
 commands::plan& current_plan(gateway_actor* self);
 
-// A dispatched plan by id; nullptr once it was answered.
+// A plan by id: the one being built, or a dispatched one; nullptr once it was
+// answered.
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id);
 
 // After a plan's last shard answered, or its last external reply arrived:

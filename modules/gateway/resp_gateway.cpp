@@ -643,7 +643,12 @@ void plan_progressed(gateway_actor* self, std::uint64_t id) {
 }
 
 commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
-  auto& queue = self->state.in_flight;
+  auto& st = self->state;
+  // A reply can be filled while its plan is still being built (a stepped
+  // command that ends before it sends anything: DEBUG POPULATE 0).
+  if (st.building && id == st.building_id)
+    return st.building.get();
+  auto& queue = st.in_flight;
   if (queue.empty() || id < queue.front().id || id - queue.front().id >= queue.size())
     return nullptr;
   return queue[id - queue.front().id].work.get();

@@ -200,3 +200,18 @@ TEST(Debug, ObjectProtocolAndSleep) {
   EXPECT_GE(slow->element[0]->element[2]->integer, 200000);
   EXPECT_EQ(std::string{slow->element[0]->element[3]->element[0]->str}, "DEBUG");
 }
+
+TEST(Debug, SteppedSubcommandsThatEndAtOnceStillAnswer) {
+  auto dir = make_dir();
+  server_process server{{"--enable-debug-command=yes", "--dir=" + dir}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "0"}), "OK"));
+  // No snapshot to load back: the error, and the client goes on.
+  EXPECT_TRUE(is_error_starting_with(c.command({"DEBUG", "RELOAD", "NOSAVE"}),
+                                     "ERR Error trying to load"));
+  EXPECT_TRUE(is_bulk(c.command({"ECHO", "still here"}), "still here"));
+  EXPECT_TRUE(is_error(c.command({"DEBUG", "RELOAD", "SOMETIMES"}),
+                       "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
+                       "options."));
+  EXPECT_TRUE(is_error_starting_with(c.command({"DEBUG", "POPULATE", "-1"}), "ERR"));
+}
