@@ -70,6 +70,8 @@ void server_section(std::string& out, const info_inputs& in) {
 void clients_section(std::string& out, const info_inputs& in) {
   out.append("# Clients\r\n");
   field(out, "connected_clients", in.clients.connected);
+  field(out, "client_recent_max_input_buffer", in.clients.max_input_buffer);
+  field(out, "client_recent_max_output_buffer", in.clients.max_output_buffer);
   field(out, "maxclients", in.clients.maxclients);
   field(out, "blocked_clients", 0);
 }
@@ -135,9 +137,19 @@ void persistence_section(std::string& out, const info_inputs& in) {
                                      : in.facts->started_at_ms / 1000);
   field(out, "rdb_last_bgsave_status", ok_or_err(p.last_bgsave_ok));
   field(out, "rdb_last_bgsave_time_sec", number(p.last_bgsave_seconds));
+  // Seconds the running snapshot or rewrite has taken so far (-1: none runs).
+  auto running_for = [&](const std::atomic<bool>& running) -> std::int64_t {
+    auto since = p.job_started_ms.load(std::memory_order_relaxed);
+    if (!running.load(std::memory_order_relaxed) || since == 0)
+      return -1;
+    return std::max<std::int64_t>(0, (in.now_ms - since) / 1000);
+  };
+  field(out, "rdb_current_bgsave_time_sec", running_for(p.bgsave_in_progress));
   field(out, "aof_enabled", flag(p.aof_enabled));
   field(out, "aof_rewrite_in_progress", flag(p.aof_rewrite_in_progress));
   field(out, "aof_rewrite_scheduled", 0);
+  field(out, "aof_last_rewrite_time_sec", number(p.last_rewrite_seconds));
+  field(out, "aof_current_rewrite_time_sec", running_for(p.aof_rewrite_in_progress));
   field(out, "aof_last_bgrewrite_status", ok_or_err(p.last_rewrite_ok));
   field(out, "aof_last_write_status", ok_or_err(p.aof_write_ok));
   if (p.aof_enabled.load(std::memory_order_relaxed)) {
@@ -256,6 +268,13 @@ void cpu_section(std::string& out, const info_inputs&) {
   field(out, "used_cpu_user", seconds(self.ru_utime));
   field(out, "used_cpu_sys_children", seconds(children.ru_stime));
   field(out, "used_cpu_user_children", seconds(children.ru_utime));
+  // The thread INFO is rendered on: the network thread, which also runs the
+  // shards under shard-placement io.
+  rusage thread{};
+  if (::getrusage(RUSAGE_THREAD, &thread) == 0) {
+    field(out, "used_cpu_sys_main_thread", seconds(thread.ru_stime));
+    field(out, "used_cpu_user_main_thread", seconds(thread.ru_utime));
+  }
 }
 
 // Per command since the start (or CONFIG RESETSTAT), in Redis 7's format:

@@ -59,6 +59,14 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
                  st.config.persistence.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
+  for (const auto& [handle, conn] : st.connections) {
+    in.clients.max_input_buffer = std::max(
+      in.clients.max_input_buffer,
+      static_cast<std::int64_t>(std::max(conn.input.size(), conn.query_pending)));
+    in.clients.max_output_buffer = std::max(
+      in.clients.max_output_buffer,
+      conn.unsent + static_cast<std::int64_t>(conn.output.size() + conn.deferred_pushes.size()));
+  }
   in.clients.latency_percentiles = st.config.settings->limits.latency_percentiles;
   if (!st.config.settings->limits.latency_tracking)
     in.clients.latency.clear();

@@ -72,6 +72,9 @@ struct status {
   std::atomic<bool> snapshots_required{false};
   std::atomic<bool> aof_rewrite_in_progress{false};
   std::atomic<bool> last_rewrite_ok{true};
+  std::atomic<std::int64_t> last_rewrite_seconds{-1};
+  // When the snapshot or rewrite running now began (Unix ms; 0: none runs).
+  std::atomic<std::int64_t> job_started_ms{0};
 
   // The error a write command gets while the file cannot be written, or "".
   std::string refusal() const;

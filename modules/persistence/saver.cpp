@@ -80,8 +80,11 @@ void finish(caf::event_based_actor* self, const saver_ptr& st) {
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - st->started)
                 .count();
-  auto done = [self, st, kind](bool ok) {
+  auto done = [self, st, kind, took](bool ok) {
     auto& figures = *st->config.figures;
+    figures.job_started_ms.store(0, std::memory_order_relaxed);
+    if (kind == job_kind::rewrite)
+      figures.last_rewrite_seconds.store(took / 1000, std::memory_order_relaxed);
     if (kind == job_kind::snapshot) {
       figures.bgsave_in_progress.store(false, std::memory_order_relaxed);
       figures.last_bgsave_ok.store(ok, std::memory_order_relaxed);
@@ -184,6 +187,7 @@ void start(caf::event_based_actor* self, const saver_ptr& st, job_kind kind) {
   auto& figures = *st->config.figures;
   (kind == job_kind::snapshot ? figures.bgsave_in_progress : figures.aof_rewrite_in_progress)
     .store(true, std::memory_order_relaxed);
+  figures.job_started_ms.store(shard::unix_now_ms(), std::memory_order_relaxed);
   st->temp = st->config.dir + "/temp-" + std::to_string(::getpid()) + "-"
              + std::to_string(++st->serial) + ".stkv";
   st->fd = ::open(st->temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -241,6 +241,12 @@ TEST(Introspection, InfoCountsTrafficAndSamplesTheRateOnceASecond) {
   EXPECT_EQ(info_integer(c, "cluster_enabled"), 0);
   EXPECT_TRUE(std::regex_match(info_text(c, "run_id"), std::regex{"[0-9a-f]{40}"}));
   EXPECT_GT(info_integer(c, "total_system_memory"), 0);
+  EXPECT_GE(info_integer(c, "client_recent_max_input_buffer"), 0);
+  EXPECT_GE(info_integer(c, "client_recent_max_output_buffer"), 0);
+  EXPECT_EQ(info_integer(c, "rdb_current_bgsave_time_sec"), -1);
+  EXPECT_EQ(info_integer(c, "aof_current_rewrite_time_sec"), -1);
+  EXPECT_EQ(info_integer(c, "aof_last_rewrite_time_sec"), -1);
+  EXPECT_FALSE(info_text(c, "used_cpu_user_main_thread").empty());
   EXPECT_TRUE(is_status(c.command({"CONFIG", "RESETSTAT"}), "OK"));
   EXPECT_EQ(info_integer(c, "total_error_replies"), 0);
 }

@@ -456,6 +456,8 @@ TEST(Snapshots, BgrewriteaofShrinksTheFileAndLosesNothingWrittenMeanwhile) {
     expected[1].clear();
     ASSERT_TRUE(await_info(c, "aof_rewrite_in_progress", "0"));
     EXPECT_EQ(info_text(c, "aof_last_bgrewrite_status"), "ok");
+    EXPECT_GE(info_integer(c, "aof_last_rewrite_time_sec"), 0);
+    EXPECT_EQ(info_integer(c, "aof_current_rewrite_time_sec"), -1);
     for (int i = 2; i < 500; i += 7) {
       expected[i] = "after";
       c.command({"SET", "k:" + std::to_string(i), expected[i]});
