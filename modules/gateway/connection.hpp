@@ -72,6 +72,18 @@ struct connection {
   // command's arguments (Redis's qbuf and argv-mem of the running client).
   std::size_t query_pending = 0;
   std::size_t argv_bytes = 0;
+  // MULTI: the commands queued for EXEC, and whether queuing failed (EXEC then
+  // aborts). The queue's bytes are capped by the query buffer limit.
+  struct transaction_state {
+    bool active = false;
+    bool aborted = false;
+    std::vector<std::vector<std::string>> queued;
+    std::size_t queued_bytes = 0;
+  } transaction;
+  // WATCH: the keys, each with its deadline when it was watched (-2 missing,
+  // -1 none, else Unix ms), and whether one was touched since.
+  std::vector<std::pair<std::string, std::int64_t>> watching;
+  bool watch_touched = false;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

@@ -62,6 +62,8 @@ struct gateway_state {
   std::uint64_t building_id = 0;
   std::vector<std::uint64_t> touched; // connections with output this drain
   std::vector<std::uint64_t> monitors; // MONITOR clients, by tag
+  // WATCH: the clients watching each key, by tag (transaction_commands.cpp).
+  std::unordered_map<std::string, std::vector<std::uint64_t>> watched_keys;
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -107,6 +109,33 @@ void redact_secrets(std::string_view command, std::vector<std::string>& args);
 // Ends a connection's subscriptions (the broker forgets them; no unsubscribe
 // messages) and its MONITOR mode (forget, RESET).
 void leave_subscriptions_and_monitor(gateway_actor* self, connection& conn);
+
+// Runs one command of `conn` into `work`: the refusals, its planner or its
+// session handler (timed here), MONITOR, WATCH, and its call statistics
+// (`slot`). `query_pending`: the client's query bytes from this command on
+// (CLIENT LIST's qbuf). Returns its first record and whether it was refused
+// before it ran.
+struct ran_command {
+  std::size_t first_record;
+  bool rejected;
+};
+ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
+                        const commands::command_spec* spec, std::size_t slot,
+                        commands::plan& work, std::size_t query_pending);
+
+// Inside MULTI: queues the command (+QUEUED), or answers a queuing error that
+// aborts the transaction. False for the commands that run at once inside
+// MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+bool queued_in_transaction(gateway_actor* self, connection& conn, const args& argv,
+                           const commands::command_spec* spec, commands::plan& work);
+
+// A write command's keys are touched: the clients watching them will see
+// their EXEC fail (FLUSHALL and FLUSHDB touch every watched key that existed).
+void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
+                        const args& argv);
+
+// Forgets what `conn` watches.
+void unwatch_all(gateway_actor* self, connection& conn);
 
 // MONITOR: shows a command `from` ran to every monitoring client (monitor.cpp).
 void feed_monitors(gateway_actor* self, const connection& from, const args& argv);

@@ -190,6 +190,7 @@ constexpr std::int64_t unauthenticated_output_bytes = 1024;
 void forget(gateway_actor* self,
             connection_map::iterator it) {
   leave_subscriptions_and_monitor(self, it->second);
+  unwatch_all(self, it->second); // a queued transaction goes with the record
   self->state.connections.erase(it);
 }
 
@@ -243,6 +244,48 @@ bool enforce_output_limit(gateway_actor* self,
   return true;
 }
 
+
+} // namespace
+
+ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
+                        const commands::command_spec* spec, std::size_t slot,
+                        commands::plan& work, std::size_t query_pending) {
+  auto& figures = self->state.figures;
+  auto first_record = work.size();
+  bool rejected = refused_while_subscribed(conn, spec, argv, work);
+  if (!rejected) {
+    auto result = commands::execute_command(work, conn.context, argv, spec);
+    if (result == commands::outcome::rejected) {
+      rejected = true;
+    } else if (result == commands::outcome::gateway) {
+      // Session commands run here, so their time is taken here (two clock
+      // readings; they are the rare commands).
+      auto started = std::chrono::steady_clock::now();
+      conn.query_pending = query_pending;
+      conn.argv_bytes = 0;
+      for (auto a : argv)
+        conn.argv_bytes += a.size();
+      session_handler_of(*spec)(self, conn, argv, work);
+      conn.query_pending = conn.argv_bytes = 0;
+      auto took = std::chrono::steady_clock::now() - started;
+      work.add_nanos(first_record,
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+    }
+  }
+  if (!rejected && spec != nullptr) {
+    if (!self->state.monitors.empty() && !commands::stat_slots()[slot].admin)
+      feed_monitors(self, conn, argv);
+    if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
+      touch_watched_keys(self, *spec, argv);
+  }
+  if (spec != nullptr) {
+    ++(rejected ? figures.rejected_calls : figures.calls)[slot];
+    work.note_command(first_record, slot, rejected);
+  }
+  return {first_record, rejected};
+}
+
+namespace {
 
 // A request up to this size is kept whole for the slow log (one copy into the
 // plan); a larger one only as its trimmed arguments.
@@ -343,33 +386,14 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       if (!exempt)
         conn.skip_next_reply = false;
     }
-    auto first_record = work.size();
-    bool rejected = refused_while_subscribed(conn, spec, argv, work);
-    if (!rejected) {
-      auto result = commands::execute_command(work, conn.context, argv, spec);
-      if (result == commands::outcome::rejected) {
-        rejected = true;
-      } else if (result == commands::outcome::gateway) {
-        // Session commands run here, so their time is taken here (two clock
-        // readings; they are the rare commands).
-        auto started = std::chrono::steady_clock::now();
-        conn.query_pending = size - request_start;
-        conn.argv_bytes = 0;
-        for (auto a : argv)
-          conn.argv_bytes += a.size();
-        session_handler_of(*spec)(self, conn, argv, work);
-        conn.query_pending = conn.argv_bytes = 0;
-        auto took = std::chrono::steady_clock::now() - started;
-        work.add_nanos(first_record,
-                       std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
-      }
+    if (conn.transaction.active && queued_in_transaction(self, conn, argv, spec, work)) {
+      if (silent)
+        work.silence_from(work.size() - 1);
+      continue;
     }
-    if (!rejected && spec != nullptr && !self->state.monitors.empty()
-        && !commands::stat_slots()[slot].admin)
-      feed_monitors(self, conn, argv);
+    auto [first_record, rejected] =
+      run_command(self, conn, argv, spec, slot, work, size - request_start);
     if (spec != nullptr) {
-      ++(rejected ? figures.rejected_calls : figures.calls)[slot];
-      work.note_command(first_record, slot, rejected);
       if (!rejected && keep) {
         auto length = pos - request_start;
         if (copied_at == no_copy && size <= slow_log_request_bytes)
@@ -545,6 +569,10 @@ void account(gateway_actor* self, const connection& conn, const commands::plan& 
   }
   auto micros = static_cast<std::int64_t>(nanos / 1000);
   const auto& spec = *commands::stat_slots()[command].command;
+  // EXEC's own time holds its queued commands', which are logged one by one
+  // (Redis's skip-slowlog flag on EXEC).
+  if (std::string_view{spec.name} == "exec")
+    return;
   if (self->state.config.latency->wants(micros / 1000))
     self->state.config.latency->record(
       (spec.flags & commands::flag::fast) != 0 ? "fast-command" : "command", micros / 1000,

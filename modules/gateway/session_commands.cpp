@@ -24,11 +24,14 @@ constexpr named_handler handlers[] = {
   {"client", client_session_command},
   {"config", config_command},
   {"debug", debug_command},
+  {"discard", discard_command},
+  {"exec", exec_command},
   {"hello", hello_session_command},
   {"info", info_command},
   {"lastsave", lastsave_command},
   {"latency", latency_command},
   {"monitor", monitor_command},
+  {"multi", multi_command},
   {"msetnx", msetnx_command},
   {"psubscribe", psubscribe_command},
   {"publish", publish_command},
@@ -43,6 +46,8 @@ constexpr named_handler handlers[] = {
   {"slowlog", slowlog_command},
   {"subscribe", subscribe_command},
   {"unsubscribe", unsubscribe_command},
+  {"unwatch", unwatch_command},
+  {"watch", watch_command},
 };
 
 // The handlers by position in commands::all_commands(), resolved once.
@@ -90,6 +95,8 @@ void quit_command(gateway_actor*, connection& conn, const args&, commands::plan&
 void reset_command(gateway_actor* self, connection& conn, const args&,
                    commands::plan& work) {
   leave_subscriptions_and_monitor(self, conn);
+  conn.transaction = {};
+  unwatch_all(self, conn);
   conn.name.clear();
   conn.context.resp_version = 2;
   conn.replies_off = false;

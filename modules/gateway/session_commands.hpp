@@ -62,6 +62,13 @@ void debug_command(gateway_actor*, connection&, const args&, commands::plan&);
 // (latency_command.cpp)
 void latency_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// MULTI, EXEC, DISCARD, WATCH, UNWATCH (transaction_commands.cpp)
+void multi_command(gateway_actor*, connection&, const args&, commands::plan&);
+void exec_command(gateway_actor*, connection&, const args&, commands::plan&);
+void discard_command(gateway_actor*, connection&, const args&, commands::plan&);
+void watch_command(gateway_actor*, connection&, const args&, commands::plan&);
+void unwatch_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // MONITOR (monitor.cpp)
 void monitor_command(gateway_actor*, connection&, const args&, commands::plan&);
 

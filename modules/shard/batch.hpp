@@ -34,7 +34,8 @@ enum class op_code : std::uint8_t {
   // deleted because the deadline has passed), :0 otherwise.
   expire,
   persist,    // :1 when a deadline was removed
-  ttl,        // ttl_args: :-2 missing, :-1 no deadline, else the value
+  ttl,        // ttl_args: :-2 missing, :-1 no deadline, else the value (counted
+              // when asked: WATCH reads deadlines typed)
   get_delete, // GETDEL: the value (or null), and the key is gone
   get_expire, // GETEX (getex_args): the value
   get_range,  // GETRANGE (range_args): the bulk of that substring

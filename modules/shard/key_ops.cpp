@@ -78,31 +78,30 @@ void table::op_persist(const batch& work, const operation& op, batch_result& out
 // -1 for one without a deadline.
 void table::op_ttl(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
-  protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto* r = find_live(key, now, access::untouched);
   if (r == nullptr) {
     note(key_event::keymiss, key);
-    reply.integer(-2);
+    answer_count(op, out, -2);
     return;
   }
   if (r->deadline == no_deadline) {
-    reply.integer(-1);
+    answer_count(op, out, -1);
     return;
   }
   auto left = r->deadline - now;
   switch (op.arguments<ttl_args>().unit) {
     case ttl_unit::seconds_left:
-      reply.integer((left + 500) / 1000);
+      answer_count(op, out, (left + 500) / 1000);
       break;
     case ttl_unit::millis_left:
-      reply.integer(left);
+      answer_count(op, out, left);
       break;
     case ttl_unit::unix_seconds:
-      reply.integer(r->deadline / 1000);
+      answer_count(op, out, r->deadline / 1000);
       break;
     case ttl_unit::unix_millis:
-      reply.integer(r->deadline);
+      answer_count(op, out, r->deadline);
       break;
   }
 }

@@ -1,0 +1,239 @@
+// MULTI, EXEC, DISCARD and WATCH through the real node: Redis's replies and
+// errors with hiredis, redis-py's transactional pipelines and its
+// check-and-set loop from 8 processes, and all-or-nothing reads of what one
+// EXEC or one MSET writes across every shard.
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace stairkv::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs a Python script (Debian's python3 with python3-redis) with the node's
+// port as its argument; returns its result.
+process_result run_python(const std::string& script, std::uint16_t port) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  auto path = std::string{base != nullptr ? base : "/tmp"} + "/tx-"
+              + std::to_string(::getpid()) + ".py";
+  {
+    std::ofstream out{path};
+    out << script;
+  }
+  auto result = run_process({"/usr/bin/python3", path, std::to_string(port)}, {}, 300s);
+  std::remove(path.c_str());
+  return result;
+}
+
+} // namespace
+
+TEST(Transactions, QueueExecDiscardAndTheirErrorsAsRedis) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_error(c.command({"EXEC"}), "ERR EXEC without MULTI"));
+  EXPECT_TRUE(is_error(c.command({"DISCARD"}), "ERR DISCARD without MULTI"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_error(c.command({"MULTI"}), "ERR MULTI calls can not be nested"));
+  EXPECT_TRUE(is_error(c.command({"WATCH", "x"}), "ERR WATCH inside MULTI is not allowed"));
+  EXPECT_TRUE(is_status(c.command({"SET", "n", "1"}), "QUEUED"));
+  EXPECT_TRUE(is_status(c.command({"INCRBY", "n", "41"}), "QUEUED"));
+  EXPECT_TRUE(is_status(c.command({"APPEND", "n", "x"}), "QUEUED"));
+  EXPECT_TRUE(is_status(c.command({"INCR", "n"}), "QUEUED")); // fails when it runs
+  EXPECT_TRUE(is_status(c.command({"GET", "n"}), "QUEUED"));
+  auto exec = c.command({"EXEC"});
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY) << describe(exec.get());
+  ASSERT_EQ(exec->elements, 5u);
+  EXPECT_EQ(exec->element[0]->type, REDIS_REPLY_STATUS);
+  EXPECT_EQ(exec->element[1]->integer, 42);
+  EXPECT_EQ(exec->element[2]->integer, 3);
+  EXPECT_EQ(exec->element[3]->type, REDIS_REPLY_ERROR); // in place; the rest ran
+  EXPECT_EQ(std::string{exec->element[4]->str}, "42x");
+
+  // A queuing error discards the whole transaction.
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "a", "1"}), "QUEUED"));
+  EXPECT_TRUE(is_error_starting_with(c.command({"NOSUCH"}), "ERR unknown command"));
+  EXPECT_TRUE(is_error_starting_with(c.command({"GET"}), "ERR wrong number of arguments"));
+  EXPECT_TRUE(is_error_starting_with(c.command({"SAVE"}),
+                                     "ERR Command not allowed inside a transaction"));
+  EXPECT_TRUE(is_error(c.command({"EXEC"}),
+                       "EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_TRUE(is_nil(c.command({"GET", "a"})));
+
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "a", "1"}), "QUEUED"));
+  EXPECT_TRUE(is_status(c.command({"DISCARD"}), "OK"));
+  EXPECT_TRUE(is_nil(c.command({"GET", "a"})));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  auto none = c.command({"EXEC"});
+  ASSERT_EQ(none->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(none->elements, 0u);
+
+  // A client that leaves mid-transaction leaves nothing behind.
+  {
+    hiredis_connection leaving{server.port()};
+    EXPECT_TRUE(is_status(leaving.command({"MULTI"}), "OK"));
+    EXPECT_TRUE(is_status(leaving.command({"SET", "ghost", "1"}), "QUEUED"));
+  }
+  EXPECT_TRUE(is_nil(c.command({"GET", "ghost"})));
+  auto stats = text_of(c.command({"INFO", "commandstats"}));
+  EXPECT_NE(stats.find("cmdstat_exec:calls="), std::string::npos) << stats;
+  EXPECT_NE(stats.find("cmdstat_incrby:calls=1,"), std::string::npos) << stats;
+}
+
+TEST(Transactions, WatchFailsExecOnceAWatchedKeyIsTouched) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  hiredis_connection other{server.port()};
+  // Untouched: EXEC runs.
+  EXPECT_TRUE(is_status(c.command({"WATCH", "k", "missing"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "k", "mine"}), "QUEUED"));
+  EXPECT_EQ(c.command({"EXEC"})->elements, 1u);
+  // Written by another client in between: a null reply, nothing run.
+  EXPECT_TRUE(is_status(c.command({"WATCH", "k"}), "OK"));
+  EXPECT_TRUE(is_status(other.command({"SET", "k", "theirs"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "k", "mine again"}), "QUEUED"));
+  EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_NIL);
+  EXPECT_TRUE(is_bulk(c.command({"GET", "k"}), "theirs"));
+  // The watch ends with EXEC: the next one runs.
+  EXPECT_TRUE(is_status(other.command({"SET", "k", "later"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"GET", "k"}), "QUEUED"));
+  EXPECT_EQ(c.command({"EXEC"})->elements, 1u);
+  // FLUSHALL touches watched keys that exist, not those that do not.
+  EXPECT_TRUE(is_status(c.command({"WATCH", "nothing"}), "OK"));
+  EXPECT_TRUE(is_status(other.command({"FLUSHALL"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_ARRAY);
+  EXPECT_TRUE(is_status(other.command({"SET", "k", "v"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"WATCH", "k"}), "OK"));
+  EXPECT_TRUE(is_status(other.command({"FLUSHALL"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_NIL);
+  // A watched key whose deadline passes before EXEC counts as touched.
+  EXPECT_TRUE(is_status(other.command({"SET", "short", "v", "PX", "30"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"WATCH", "short"}), "OK"));
+  auto until = std::chrono::steady_clock::now() + 100ms;
+  while (std::chrono::steady_clock::now() < until || integer_of(other.command({"EXISTS", "short"})) != 0)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_NIL);
+  // UNWATCH and DISCARD forget the watch.
+  EXPECT_TRUE(is_status(c.command({"WATCH", "k"}), "OK"));
+  EXPECT_TRUE(is_status(other.command({"SET", "k", "x"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"UNWATCH"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_ARRAY);
+}
+
+TEST(Transactions, RedisPyPipelinesAndEightProcessesOfCheckAndSetLoseNoIncrement) {
+  server_process server{{"--stairs=3"}};
+  auto result = run_python(R"py(
+import multiprocessing, sys
+import redis
+
+port = int(sys.argv[1])
+r = redis.Redis(port=port)
+
+# A transactional pipeline, as redis-py makes it by default.
+with r.pipeline() as p:
+    p.set("a", 1).incr("a").mset({"b": 2, "c": 3}).mget("a", "b", "c")
+    assert p.execute() == [True, 2, True, [b"2", b"2", b"3"]], "pipeline"
+
+def worker(n):
+    c = redis.Redis(port=port)
+    done = 0
+    while done < 300:
+        with c.pipeline() as p:
+            try:
+                p.watch("counter")
+                value = int(p.get("counter") or 0)
+                p.multi()
+                p.set("counter", value + 1)
+                p.execute()
+                done += 1
+            except redis.WatchError:
+                continue
+    return done
+
+with multiprocessing.Pool(8) as pool:
+    successes = sum(pool.map(worker, range(8)))
+print(successes, int(r.get("counter")))
+)py",
+                           server.port());
+  ASSERT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_EQ(result.out, "2400 2400\n") << result.describe();
+}
+
+TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
+  server_process server{{"--stairs=3"}};
+  constexpr int keys = 16;
+  auto key = [](int i) { return "gen:" + std::to_string(i); };
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> reads{0};
+  auto reader = [&] {
+    hiredis_connection r{server.port()};
+    std::vector<std::string> mget{"MGET"};
+    for (int i = 0; i < keys; ++i)
+      mget.push_back(key(i));
+    while (!done) {
+      auto reply = r.command(mget);
+      std::string first;
+      bool mixed = false;
+      for (std::size_t i = 0; i < reply->elements; ++i) {
+        std::string v = reply->element[i]->type == REDIS_REPLY_STRING
+                          ? std::string{reply->element[i]->str}
+                          : "";
+        if (i == 0)
+          first = v;
+        else if (v != first)
+          mixed = true;
+      }
+      torn += mixed ? 1 : 0;
+      ++reads;
+    }
+  };
+  std::thread a{reader};
+  std::thread b{reader};
+  hiredis_connection w{server.port()};
+  for (int gen = 1; gen <= 1500; ++gen) {
+    auto value = std::to_string(gen);
+    if (gen % 2 == 0) {
+      std::vector<std::string> mset{"MSET"};
+      for (int i = 0; i < keys; ++i) {
+        mset.push_back(key(i));
+        mset.push_back(value);
+      }
+      ASSERT_TRUE(is_status(w.command(mset), "OK"));
+    } else {
+      w.append({"MULTI"});
+      for (int i = 0; i < keys; ++i)
+        w.append({"SET", key(i), value});
+      w.append({"EXEC"});
+      for (int i = 0; i < keys + 1; ++i)
+        w.get_reply();
+      ASSERT_EQ(w.get_reply()->elements, static_cast<std::size_t>(keys));
+    }
+  }
+  done = true;
+  a.join();
+  b.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
+}
