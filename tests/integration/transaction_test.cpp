@@ -148,7 +148,7 @@ import multiprocessing, sys
 import redis
 
 port = int(sys.argv[1])
-r = redis.Redis(port=port)
+r = redis.Redis(host="127.0.0.1", port=port)
 
 # A transactional pipeline, as redis-py makes it by default.
 with r.pipeline() as p:
@@ -156,7 +156,7 @@ with r.pipeline() as p:
     assert p.execute() == [True, 2, True, [b"2", b"2", b"3"]], "pipeline"
 
 def worker(n):
-    c = redis.Redis(port=port)
+    c = redis.Redis(host="127.0.0.1", port=port)
     done = 0
     while done < 300:
         with c.pipeline() as p:
