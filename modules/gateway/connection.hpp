@@ -49,6 +49,8 @@ struct connection {
   bool waiting_for_step = false;
   // CLIENT PAUSE holds this client's next command (still in `input`).
   bool waiting_for_pause = false;
+  // Its next command names a key a multi-step command holds (still in `input`).
+  bool waiting_for_keys = false;
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
   std::string name;

@@ -64,6 +64,10 @@ struct gateway_state {
   std::vector<std::uint64_t> monitors; // MONITOR clients, by tag
   // WATCH: the clients watching each key, by tag (transaction_commands.cpp).
   std::unordered_map<std::string, std::vector<std::uint64_t>> watched_keys;
+  // Keys held by multi-step commands between their steps (how many hold
+  // each), and the clients whose next command waits for one of them.
+  std::unordered_map<std::string, int> held_keys;
+  std::vector<std::uint64_t> key_waiters;
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -133,6 +137,13 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
 // their EXEC fail (FLUSHALL and FLUSHDB touch every watched key that existed).
 void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
                         const args& argv);
+
+// Holds keys for a multi-step command, and lets them go (the clients waiting
+// for them go on, oldest connection first). A command that names a held key,
+// or that reads or changes the whole key space (FLUSHALL, KEYS, SCAN, DBSIZE,
+// RANDOMKEY), is planned only once no multi-step command holds its keys.
+void hold_keys(gateway_actor* self, const std::vector<std::string>& keys);
+void release_keys(gateway_actor* self, const std::vector<std::string>& keys);
 
 // Forgets what `conn` watches.
 void unwatch_all(gateway_actor* self, connection& conn);

@@ -1,10 +1,11 @@
 // RENAME, RENAMENX and MSETNX read before they write, and their keys may live on
-// different shards. Each runs as steps: operations planned for no connection (a
-// hidden client) into the plan being built, and a function run once that plan's
+// different shards. Each runs as steps (steps.hpp): operations planned for no
+// connection into the plan being built, and a function run once that plan's
 // shards have answered, which plans the next step or fills in the client's reply.
-// Meanwhile the client's later commands wait (waiting_for_step), so a pipeline
-// sees the command's effect; other clients may act on the same keys between
-// steps (the README says what that means for each command).
+// Meanwhile the client's later commands wait, so a pipeline sees the command's
+// effect, and the command holds its keys: no other client's command on them is
+// planned between the steps, so by plan order (README) the command is atomic for
+// every client of the gateway.
 
 #include <string>
 #include <vector>
@@ -23,9 +24,9 @@ namespace {
 // source and writes the target with the same deadline.
 void rename_steps(gateway_actor* self, connection& conn, const args& argv,
                   commands::plan& work, bool only_if_new) {
-  auto finish = begin_steps(self, conn, work);
   std::string src{argv[1]};
   std::string dst{argv[2]};
+  auto finish = begin_holding_steps(self, conn, work, {src, dst});
   plan_step(
     self,
     [&](commands::plan& p) {
@@ -92,8 +93,11 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
                    protocol::errors::as_reply(protocol::errors::wrong_arity("msetnx")));
     return;
   }
-  auto finish = begin_steps(self, conn, work);
   std::vector<std::string> pairs(argv.begin() + 1, argv.end());
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < pairs.size(); i += 2)
+    keys.push_back(pairs[i]);
+  auto finish = begin_holding_steps(self, conn, work, std::move(keys));
   plan_step(
     self,
     [&](commands::plan& p) {

@@ -316,6 +316,39 @@ bool held_by_pause(gateway_actor* self, const commands::command_spec* spec) {
              || std::string_view{spec->name} == "publish");
 }
 
+// Whether a command would touch a key a multi-step command holds: one of its
+// keys (an EXEC: of its queued commands' keys), or the whole key space.
+bool names_held_key(gateway_actor* self, const connection& conn, const args& argv,
+                    const commands::command_spec* spec) {
+  if (spec == nullptr)
+    return false;
+  const auto& held = self->state.held_keys;
+  auto names = [&](const commands::command_spec& s, const auto& words) {
+    std::string_view name = s.name;
+    if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
+        || name == "dbsize" || name == "randomkey")
+      return true;
+    if (s.first_key <= 0)
+      return false;
+    auto count = static_cast<int>(words.size());
+    auto last = s.last_key < 0 ? count + s.last_key : std::min(s.last_key, count - 1);
+    for (int i = s.first_key; i <= last && s.key_step > 0; i += s.key_step)
+      if (held.count(std::string{words[static_cast<std::size_t>(i)]}) != 0)
+        return true;
+    return false;
+  };
+  if (conn.transaction.active) {
+    // Queuing touches nothing; EXEC touches what it queued.
+    if (std::string_view{spec->name} != "exec")
+      return false;
+    for (const auto& queued : conn.transaction.queued)
+      if (const auto* s = commands::find_command(queued[0]); s != nullptr && names(*s, queued))
+        return true;
+    return false;
+  }
+  return names(*spec, argv);
+}
+
 // Parses every complete command in `data`, plans it, and returns how many bytes
 // were consumed. Stops at a protocol error after planning its error reply.
 std::size_t consume(gateway_actor* self, connection& conn, const char* data,
@@ -327,7 +360,8 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
   constexpr std::size_t no_copy = ~std::size_t{0};
   auto copied_at = no_copy;
   std::size_t pos = 0;
-  while (!conn.closing && !conn.waiting_for_step && !conn.waiting_for_pause) {
+  while (!conn.closing && !conn.waiting_for_step && !conn.waiting_for_pause
+         && !conn.waiting_for_keys) {
     auto request_start = pos;
     auto status = conn.parser.parse(data + pos, size - pos);
     if (status == protocol::request_parser::status::error) {
@@ -349,6 +383,12 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     if (held_by_pause(self, spec)) {
       conn.waiting_for_pause = true;
       pos = request_start; // parsed again when the pause ends
+      break;
+    }
+    if (!self->state.held_keys.empty() && names_held_key(self, conn, argv, spec)) {
+      conn.waiting_for_keys = true;
+      self->state.key_waiters.push_back(conn.context.tag);
+      pos = request_start; // parsed again once the keys are let go
       break;
     }
     auto& work = current_plan(self);
@@ -494,6 +534,37 @@ void unpause_clients(gateway_actor* self) {
     if (it == st.connections.end())
       continue;
     it->second.waiting_for_pause = false;
+    consume_held_input(self, it->second);
+  }
+}
+
+void hold_keys(gateway_actor* self, const std::vector<std::string>& keys) {
+  for (const auto& key : keys)
+    ++self->state.held_keys[key];
+}
+
+void release_keys(gateway_actor* self, const std::vector<std::string>& keys) {
+  auto& st = self->state;
+  for (const auto& key : keys) {
+    auto it = st.held_keys.find(key);
+    if (it != st.held_keys.end() && --it->second == 0)
+      st.held_keys.erase(it);
+  }
+  // Every waiting client looks again, oldest connection first; one that still
+  // names a held key waits again.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting; // (serial, tag)
+  for (auto tag : st.key_waiters) {
+    auto it = find_client(st, tag);
+    if (it != st.connections.end())
+      waiting.emplace_back(it->second.serial, tag);
+  }
+  st.key_waiters.clear();
+  std::sort(waiting.begin(), waiting.end());
+  for (const auto& [serial, tag] : waiting) {
+    auto it = find_client(st, tag);
+    if (it == st.connections.end())
+      continue;
+    it->second.waiting_for_keys = false;
     consume_held_input(self, it->second);
   }
 }

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "modules/commands/plan.hpp"
 #include "modules/gateway/gateway_state.hpp"
@@ -48,6 +49,19 @@ inline auto begin_steps(gateway_actor* self, connection& conn, commands::plan& w
   return [self, fill, tag](std::string_view resp) mutable {
     fill(resp);
     resume_input(self, tag);
+  };
+}
+
+// The same for a command that reads before it writes across shards (RENAME,
+// MSETNX): its keys are held from now until its reply, so that no other
+// client's command on them is planned between its steps.
+inline auto begin_holding_steps(gateway_actor* self, connection& conn,
+                                commands::plan& work, std::vector<std::string> keys) {
+  hold_keys(self, keys);
+  auto finish = begin_steps(self, conn, work);
+  return [self, finish, keys](std::string_view resp) mutable {
+    finish(resp);
+    release_keys(self, keys);
   };
 }
 

@@ -237,3 +237,70 @@ TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
 }
+
+TEST(Transactions, RenameAndMsetnxAreAtomicForEveryOtherClient) {
+  server_process server{{"--stairs=3"}};
+  constexpr int pairs = 8;
+  auto from = [](int i) { return "from:" + std::to_string(i); };
+  auto to = [](int i) { return "to:" + std::to_string(i); };
+  hiredis_connection w{server.port()};
+  for (int i = 0; i < pairs; ++i)
+    ASSERT_TRUE(is_status(w.command({"SET", from(i), "v"}), "OK"));
+  // RENAME back and forth; a reader must always find exactly one of the two.
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::atomic<int> reads{0};
+  std::thread reader{[&] {
+    hiredis_connection r{server.port()};
+    while (!done) {
+      for (int i = 0; i < pairs; ++i) {
+        auto both = r.command({"EXISTS", from(i), to(i)});
+        if (both->integer != 1)
+          ++wrong;
+        ++reads;
+      }
+    }
+  }};
+  for (int round = 0; round < 300; ++round)
+    for (int i = 0; i < pairs; ++i)
+      ASSERT_TRUE(is_status(w.command({"RENAME", round % 2 == 0 ? from(i) : to(i),
+                                       round % 2 == 0 ? to(i) : from(i)}),
+                            "OK"));
+  done = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "of " << reads.load() << " reads";
+
+  // Two clients race MSETNX on the same keys: exactly one wins, wholly.
+  std::vector<std::string> names;
+  for (int i = 0; i < 8; ++i)
+    names.push_back("race:" + std::to_string(i));
+  hiredis_connection one{server.port()};
+  hiredis_connection two{server.port()};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> del{"DEL"};
+    del.insert(del.end(), names.begin(), names.end());
+    w.command(del);
+    auto msetnx = [&](const std::string& value) {
+      std::vector<std::string> argv{"MSETNX"};
+      for (const auto& n : names) {
+        argv.push_back(n);
+        argv.push_back(value);
+      }
+      return argv;
+    };
+    one.append(msetnx("one"));
+    two.append(msetnx("two"));
+    one.flush();
+    two.flush();
+    auto a = one.get_reply()->integer;
+    auto b = two.get_reply()->integer;
+    ASSERT_EQ(a + b, 1) << "round " << round;
+    std::vector<std::string> mget{"MGET"};
+    mget.insert(mget.end(), names.begin(), names.end());
+    auto values = w.command(mget);
+    for (std::size_t i = 0; i < values->elements; ++i)
+      ASSERT_EQ(std::string{values->element[i]->str}, a == 1 ? "one" : "two")
+        << "round " << round;
+  }
+}
