@@ -180,15 +180,19 @@ print(successes, int(r.get("counter")))
   EXPECT_EQ(result.out, "2400 2400\n") << result.describe();
 }
 
-TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
-  server_process server{{"--stairs=3"}};
+namespace {
+
+// Two readers MGET 16 keys while a writer gives them `generations` generations
+// one after another, alternately by MSET and by MULTI/SET.../EXEC. Returns how
+// many reads saw two generations; `reads_done` is how many reads there were.
+int torn_reads(std::uint16_t port, int generations, int& reads_done) {
   constexpr int keys = 16;
   auto key = [](int i) { return "gen:" + std::to_string(i); };
   std::atomic<bool> done{false};
   std::atomic<int> torn{0};
   std::atomic<int> reads{0};
   auto reader = [&] {
-    hiredis_connection r{server.port()};
+    hiredis_connection r{port};
     std::vector<std::string> mget{"MGET"};
     for (int i = 0; i < keys; ++i)
       mget.push_back(key(i));
@@ -211,8 +215,8 @@ TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
   };
   std::thread a{reader};
   std::thread b{reader};
-  hiredis_connection w{server.port()};
-  for (int gen = 1; gen <= 1500; ++gen) {
+  hiredis_connection w{port};
+  for (int gen = 1; gen <= generations; ++gen) {
     auto value = std::to_string(gen);
     if (gen % 2 == 0) {
       std::vector<std::string> mset{"MSET"};
@@ -220,7 +224,7 @@ TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
         mset.push_back(key(i));
         mset.push_back(value);
       }
-      ASSERT_TRUE(is_status(w.command(mset), "OK"));
+      EXPECT_TRUE(is_status(w.command(mset), "OK"));
     } else {
       w.append({"MULTI"});
       for (int i = 0; i < keys; ++i)
@@ -228,14 +232,54 @@ TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
       w.append({"EXEC"});
       for (int i = 0; i < keys + 1; ++i)
         w.get_reply();
-      ASSERT_EQ(w.get_reply()->elements, static_cast<std::size_t>(keys));
+      EXPECT_EQ(w.get_reply()->elements, static_cast<std::size_t>(keys));
     }
   }
   done = true;
   a.join();
   b.join();
-  EXPECT_GT(reads.load(), 0);
-  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
+  reads_done = reads.load();
+  return torn.load();
+}
+
+long long engine_field(hiredis_connection& c, const std::string& name) {
+  auto text = text_of(c.command({"INFO", "engine"}));
+  auto at = text.find(name + ":");
+  return at == std::string::npos ? -1 : std::stoll(text.substr(at + name.size() + 1));
+}
+
+} // namespace
+
+TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
+  server_process server{{"--stairs=3"}};
+  int reads = 0;
+  EXPECT_EQ(torn_reads(server.port(), 1500, reads), 0) << "of " << reads << " reads";
+  EXPECT_GT(reads, 0);
+}
+
+TEST(Transactions, ReadersNeverSeeHalfOfOneWhileTheEngineGrows) {
+  server_process server{{"--enable-debug-command=yes", "--grow-keys-per-shard=2000",
+                         "--resize-check-ms=20"}};
+  hiredis_connection c{server.port()};
+  // 60,000 keys at 2,000 per shard: the engine grows in steps while the
+  // writer and the readers run.
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "60000"}), "OK"));
+  int reads = 0;
+  int torn = 0;
+  bool moved_during = false;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool migrating = engine_field(c, "engine_migrating") == 1;
+    int r = 0;
+    torn += torn_reads(server.port(), 200, r);
+    reads += r;
+    moved_during = moved_during || (migrating && engine_field(c, "engine_migrating") == 1);
+    if (engine_field(c, "engine_shards") >= 15 && engine_field(c, "engine_migrating") == 0)
+      break;
+  }
+  EXPECT_GE(engine_field(c, "engine_resizes_up"), 1);
+  EXPECT_TRUE(moved_during) << "no round ran while keys moved";
+  EXPECT_EQ(torn, 0) << "of " << reads << " reads";
 }
 
 TEST(Transactions, RenameAndMsetnxAreAtomicForEveryOtherClient) {
