@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "modules/commands/command_table.hpp"
 #include "modules/commands/plan.hpp"
 #include "modules/commands/plan_dispatcher.hpp"
 #include "modules/protocol/errors.hpp"
@@ -89,6 +90,45 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
     std::string reply;
     work->write_reply(0, reply, nullptr);
     on_done(std::move(reply));
+  };
+  dispatch(self, work, finish);
+}
+
+// Runs a transaction's commands as one plan, in order (see store_actor).
+template <class OnDone, class OnRefused>
+void run_transaction(store_impl self, const std::vector<std::vector<std::string>>& commands,
+                     OnDone on_done, OnRefused on_refused) {
+  std::vector<std::string_view> argv;
+  for (const auto& command : commands) {
+    argv.assign(command.begin(), command.end());
+    const auto* spec = argv.empty() ? nullptr : commands::find_command(argv[0]);
+    std::string why;
+    if (spec == nullptr)
+      why = commands::unknown_command_error(argv);
+    else if (!commands::arity_ok(*spec, argv.size()))
+      why = protocol::errors::wrong_arity(spec->name);
+    else if (spec->run == nullptr)
+      why = "ERR '" + std::string{spec->name} + "' needs a network connection";
+    if (!why.empty()) {
+      on_refused("EXECABORT Transaction discarded because of previous errors: " + why);
+      return;
+    }
+  }
+  auto& st = self->state;
+  auto now = shard::unix_now_ms();
+  auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
+  work->refuse_growth(st.memory->refuses_growth(now));
+  work->refuse_writes(st.persistence->refusal());
+  commands::client_context client;
+  for (const auto& command : commands) {
+    argv.assign(command.begin(), command.end());
+    work->add(client, argv);
+  }
+  auto finish = [work, on_done]() mutable {
+    std::vector<std::string> replies(work->size());
+    for (std::size_t i = 0; i < replies.size(); ++i)
+      work->write_reply(i, replies[i], nullptr);
+    on_done(std::move(replies));
   };
   dispatch(self, work, finish);
 }
@@ -204,6 +244,16 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
       auto promise = self->make_response_promise<std::string>();
       run(self, args,
           [promise](std::string resp) mutable { promise.deliver(std::move(resp)); });
+      return promise;
+    },
+    [self](transaction_atom, std::vector<std::vector<std::string>>& commands) {
+      auto promise = self->make_response_promise<std::vector<std::string>>();
+      run_transaction(
+        self, commands,
+        [promise](std::vector<std::string> replies) mutable {
+          promise.deliver(std::move(replies));
+        },
+        [promise](const std::string& why) mutable { promise.deliver(redis_error(why)); });
       return promise;
     },
   };
@@ -399,6 +449,7 @@ void stop_store(const store_handle& store) {
 void add_store_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<caf::optional<std::string>>("stairkv::optional_string");
   cfg.add_message_type<std::vector<std::string>>("stairkv::string_list");
+  cfg.add_message_type<std::vector<std::vector<std::string>>>("stairkv::command_list");
 }
 
 } // namespace stairkv

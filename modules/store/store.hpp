@@ -36,6 +36,7 @@ using exists_atom = caf::atom_constant<caf::atom("exists")>;
 using incr_atom = caf::atom_constant<caf::atom("incr")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
+using transaction_atom = caf::atom_constant<caf::atom("txn")>;
 
 // The store's typed interface. Errors (a value that is not an integer, a bad
 // command) come back as caf::error with the Redis message as its context.
@@ -56,7 +57,16 @@ using store_actor = caf::typed_actor<
   // DBSIZE -> number of keys.
   caf::replies_to<size_atom>::with<std::int64_t>,
   // Any command the node understands, as its arguments -> the RESP2 reply bytes.
-  caf::replies_to<command_atom, std::vector<std::string>>::with<std::string>>;
+  caf::replies_to<command_atom, std::vector<std::string>>::with<std::string>,
+  // A transaction, as MULTI ... EXEC: the commands run as one plan, each
+  // shard's share as one batch, so no other request of this store sees their
+  // keys between the first and the last -> each command's RESP2 reply, in
+  // order (errors in place, the rest still runs). A command that is unknown,
+  // has the wrong number of arguments or needs a network connection (RENAME,
+  // MSETNX, CONFIG...) runs nothing: the answer is a caf::error with Redis's
+  // EXECABORT message and the first such command's error.
+  caf::replies_to<transaction_atom, std::vector<std::vector<std::string>>>::with<
+    std::vector<std::string>>>;
 
 struct store_config {
   // Stairs of the first engine; the store grows and shrinks from there.

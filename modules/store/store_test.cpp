@@ -99,6 +99,31 @@ TEST_P(Store, AnyCommandRunsThroughTheCommandInterface) {
             "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
 }
 
+TEST_P(Store, ATransactionRunsItsCommandsInOrderOrNothing) {
+  using commands = std::vector<std::vector<std::string>>;
+  auto replies = ask<std::vector<std::string>>(
+    transaction_atom::value,
+    commands{{"SET", "t", "1"}, {"INCRBY", "t", "41"}, {"APPEND", "t", "x"},
+             {"INCR", "t"}, {"MSET", "u", "1", "v", "2"}, {"GET", "t"}});
+  ASSERT_EQ(replies.size(), 6u);
+  EXPECT_EQ(replies[0], "+OK\r\n");
+  EXPECT_EQ(replies[1], ":42\r\n");
+  EXPECT_EQ(replies[2], ":3\r\n");
+  EXPECT_EQ(replies[3].front(), '-'); // an error in place; the rest ran
+  EXPECT_EQ(replies[4], "+OK\r\n");
+  EXPECT_EQ(replies[5], "$3\r\n42x\r\n");
+  // One bad command: nothing runs, and the error says why.
+  std::string why;
+  self_->request(store_.actor, caf::infinite, transaction_atom::value,
+                 commands{{"SET", "w", "1"}, {"GET"}})
+    .receive([&](std::vector<std::string>&) { ADD_FAILURE() << "it ran"; },
+             [&](caf::error& e) { why = system_.render(e); });
+  EXPECT_NE(why.find("EXECABORT"), std::string::npos) << why;
+  EXPECT_NE(why.find("wrong number of arguments for 'get'"), std::string::npos) << why;
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::vector<std::string>{"EXISTS", "w"}),
+            ":0\r\n");
+}
+
 TEST_P(Store, TheMemoryBoundHoldsForEmbeddedUseToo) {
   using args = std::vector<std::string>;
   EXPECT_EQ(ask<std::string>(command_atom::value, args{"SET", "kept", "v"}), "+OK\r\n");

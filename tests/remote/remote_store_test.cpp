@@ -101,6 +101,14 @@ TEST(RemoteStore, ASecondProcessUsesTheStoreThroughItsTypedInterface) {
              [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
   EXPECT_EQ(resp, ":7\r\n");
 
+  // A transaction from another process: its replies, in order.
+  std::vector<std::vector<std::string>> tx{{"INCRBY", "counter", "1"}, {"GET", "counter"}};
+  std::vector<std::string> replies;
+  self->request(*store, 10s, stairkv::transaction_atom::value, tx)
+    .receive([&](std::vector<std::string>& r) { replies = std::move(r); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(replies, (std::vector<std::string>{":8\r\n", "$1\r\n8\r\n"}));
+
   self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
   EXPECT_EQ(node->stop(), 0) << node->log();
 }
