@@ -64,17 +64,23 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
     flags += 'e';
   if (c.context.no_touch)
     flags += 'T';
+  if (c.transaction.active)
+    flags += 'x';
+  if (c.watch_touched)
+    flags += 'd';
   field("flags", flags.empty() ? "N" : flags);
   number("db", 0);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
   number("psub", static_cast<std::int64_t>(c.patterns.size()));
   number("ssub", 0);
-  number("multi", -1);
+  number("multi", c.transaction.active
+                    ? static_cast<std::int64_t>(c.transaction.queued.size())
+                    : -1);
   auto qbuf = c.query_pending != 0 ? c.query_pending : c.input.size();
   number("qbuf", static_cast<std::int64_t>(qbuf));
   number("qbuf-free", static_cast<std::int64_t>(c.input.capacity() - c.input.size()));
   number("argv-mem", static_cast<std::int64_t>(c.argv_bytes));
-  number("multi-mem", 0);
+  number("multi-mem", static_cast<std::int64_t>(c.transaction.queued_bytes));
   // The reply buffer: its size, which is also its peak (a connection gives
   // back a buffer that grew past 64 KB once it is empty).
   number("rbs", static_cast<std::int64_t>(c.output.capacity()));

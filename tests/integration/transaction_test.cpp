@@ -49,6 +49,15 @@ TEST(Transactions, QueueExecDiscardAndTheirErrorsAsRedis) {
   EXPECT_TRUE(is_error(c.command({"MULTI"}), "ERR MULTI calls can not be nested"));
   EXPECT_TRUE(is_error(c.command({"WATCH", "x"}), "ERR WATCH inside MULTI is not allowed"));
   EXPECT_TRUE(is_status(c.command({"SET", "n", "1"}), "QUEUED"));
+  {
+    // CLIENT LIST shows the transaction: flag x, the queued count and bytes.
+    hiredis_connection observer{server.port()};
+    auto list = text_of(observer.command({"CLIENT", "LIST"}));
+    EXPECT_NE(list.find("flags=x "), std::string::npos) << list;
+    EXPECT_NE(list.find(" multi=1 "), std::string::npos) << list;
+    // Only the observer has multi-mem=0: the queuing client counts its bytes.
+    EXPECT_EQ(list.find(" multi-mem=0 "), list.rfind(" multi-mem=0 ")) << list;
+  }
   EXPECT_TRUE(is_status(c.command({"INCRBY", "n", "41"}), "QUEUED"));
   EXPECT_TRUE(is_status(c.command({"APPEND", "n", "x"}), "QUEUED"));
   EXPECT_TRUE(is_status(c.command({"INCR", "n"}), "QUEUED")); // fails when it runs
@@ -106,6 +115,7 @@ TEST(Transactions, WatchFailsExecOnceAWatchedKeyIsTouched) {
   // Written by another client in between: a null reply, nothing run.
   EXPECT_TRUE(is_status(c.command({"WATCH", "k"}), "OK"));
   EXPECT_TRUE(is_status(other.command({"SET", "k", "theirs"}), "OK"));
+  EXPECT_NE(text_of(c.command({"CLIENT", "INFO"})).find("flags=d "), std::string::npos);
   EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
   EXPECT_TRUE(is_status(c.command({"SET", "k", "mine again"}), "QUEUED"));
   EXPECT_EQ(c.command({"EXEC"})->type, REDIS_REPLY_NIL);
