@@ -3,6 +3,7 @@
 // The command table: every command the store knows, its arity and flags as Redis
 // declares them, and the function that plans it. Lookup is case-insensitive.
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -48,6 +49,22 @@ const std::vector<command_spec>& all_commands();
 
 // Whether `argc` arguments (the name included) fit the command's arity.
 bool arity_ok(const command_spec& spec, std::size_t argc);
+
+// The positions of a call's keys in its arguments, from the table's first key,
+// last key (negative: from the end) and step: calls `visit(position)` for each
+// until one returns true, and returns whether one did (false for a command
+// without keys).
+template <class Visit>
+bool visit_key_positions(const command_spec& spec, std::size_t argc, Visit visit) {
+  if (spec.first_key <= 0 || spec.key_step <= 0)
+    return false;
+  auto count = static_cast<int>(argc);
+  auto last = spec.last_key < 0 ? count + spec.last_key : std::min(spec.last_key, count - 1);
+  for (int i = spec.first_key; i <= last; i += spec.key_step)
+    if (visit(static_cast<std::size_t>(i)))
+      return true;
+  return false;
+}
 
 // Checks arity, then plans the command (or records its error reply).
 outcome execute_command(plan& p, const client_context& client,

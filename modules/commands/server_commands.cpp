@@ -208,21 +208,21 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
     reply_error(p, client, "ERR Invalid number of arguments specified for command");
     return;
   }
-  int first = spec->first_key;
-  int last = spec->last_key;
-  int step = spec->key_step;
+  auto keyed = *spec;
   if (std::string_view{spec->name} == "memory" && call.size() >= 3
-      && equals_ignoring_case(call[1], "usage"))
-    first = last = 2, step = 1;
-  if (first == 0) {
+      && equals_ignoring_case(call[1], "usage")) {
+    keyed.first_key = keyed.last_key = 2; // MEMORY USAGE key
+    keyed.key_step = 1;
+  }
+  if (keyed.first_key == 0) {
     reply_error(p, client, "ERR The command has no key arguments");
     return;
   }
-  auto count = static_cast<int>(call.size());
-  auto end = last < 0 ? count + last : std::min(last, count - 1);
   std::vector<std::string_view> keys;
-  for (int i = first; i <= end && step > 0; i += step)
-    keys.push_back(call[static_cast<std::size_t>(i)]);
+  visit_key_positions(keyed, call.size(), [&](std::size_t i) {
+    keys.push_back(call[i]);
+    return false;
+  });
   reply_local(p, client, [&](protocol::reply_writer& out) {
     out.array(keys.size());
     for (auto key : keys)

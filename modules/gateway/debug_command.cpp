@@ -94,6 +94,19 @@ std::string setting(gateway_actor* self, std::string_view name) {
   return s != nullptr ? s->get() : std::string{};
 }
 
+// A stepped subcommand's reply slot (steps.hpp); `logged` goes to the log when
+// it answers +OK.
+auto begin_logged_steps(gateway_actor* self, connection& conn, commands::plan& work,
+                        const char* logged) {
+  auto finish = begin_steps(self, conn, work);
+  auto log = self->state.config.log;
+  return [finish, log, logged](std::string_view resp) mutable {
+    if (log && resp == ok)
+      log(logged);
+    finish(resp);
+  };
+}
+
 // Plays `steps` back through the shards from `next` on, a chunk per plan, then
 // calls `finish` with +OK.
 template <class Finish>
@@ -179,13 +192,7 @@ void reload(gateway_actor* self, connection& conn, const args& argv,
     return;
   }
   auto path = setting(self, "dir") + "/" + setting(self, "dbfilename");
-  auto finish = begin_steps(self, conn, work);
-  auto log = self->state.config.log;
-  auto done = [finish, log](std::string_view resp) mutable {
-    if (log && resp == ok)
-      log("DB reloaded by DEBUG RELOAD");
-    finish(resp);
-  };
+  auto done = begin_logged_steps(self, conn, work, "DB reloaded by DEBUG RELOAD");
   if (!save) {
     load_back(self, path, flush, done);
     return;
@@ -209,13 +216,7 @@ void loadaof(gateway_actor* self, connection& conn, commands::plan& work) {
     return;
   }
   auto path = setting(self, "dir") + "/" + setting(self, "appendfilename");
-  auto finish = begin_steps(self, conn, work);
-  auto log = self->state.config.log;
-  auto done = [finish, log](std::string_view resp) mutable {
-    if (log && resp == ok)
-      log("Append Only File loaded by DEBUG LOADAOF");
-    finish(resp);
-  };
+  auto done = begin_logged_steps(self, conn, work, "Append Only File loaded by DEBUG LOADAOF");
   self->request(writer, caf::infinite, persistence::append_sync_atom::value, std::string{})
     .then([self, path, done](bool) mutable { load_back(self, path, true, done); },
           [done](caf::error&) mutable {

@@ -303,6 +303,28 @@ void consume_held_input(gateway_actor* self, connection& conn) {
   conn.input.erase(0, used);
 }
 
+// Lets the clients `tags` names go on, oldest connection first: each one still
+// connected has `held` (what held it: a pause, held keys) cleared and the input
+// it sent meanwhile parsed.
+void resume_held_clients(gateway_actor* self, const std::vector<std::uint64_t>& tags,
+                         bool connection::*held) {
+  auto& st = self->state;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> order; // (serial, tag)
+  for (auto tag : tags) {
+    auto it = find_client(st, tag);
+    if (it != st.connections.end())
+      order.emplace_back(it->second.serial, tag);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [serial, tag] : order) {
+    auto it = find_client(st, tag);
+    if (it == st.connections.end())
+      continue;
+    it->second.*held = false;
+    consume_held_input(self, it->second);
+  }
+}
+
 // Whether CLIENT PAUSE holds this command now: every command under ALL; under
 // WRITE, those that write and PUBLISH, as Redis 7.
 bool held_by_pause(gateway_actor* self, const commands::command_spec* spec) {
@@ -328,14 +350,9 @@ bool names_held_key(gateway_actor* self, const connection& conn, const args& arg
     if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
         || name == "dbsize" || name == "randomkey")
       return true;
-    if (s.first_key <= 0)
-      return false;
-    auto count = static_cast<int>(words.size());
-    auto last = s.last_key < 0 ? count + s.last_key : std::min(s.last_key, count - 1);
-    for (int i = s.first_key; i <= last && s.key_step > 0; i += s.key_step)
-      if (held.count(std::string{words[static_cast<std::size_t>(i)]}) != 0)
-        return true;
-    return false;
+    return commands::visit_key_positions(s, words.size(), [&](std::size_t i) {
+      return held.count(std::string{words[i]}) != 0;
+    });
   };
   if (conn.transaction.active) {
     // Queuing touches nothing; EXEC touches what it queued.
@@ -523,19 +540,11 @@ void unpause_clients(gateway_actor* self) {
   auto& st = self->state;
   st.paused_until_ms = 0;
   st.pause_all = false;
-  // Every held client goes on, oldest connection first.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> held; // (serial, tag)
+  std::vector<std::uint64_t> held;
   for (const auto& [handle, conn] : st.connections)
     if (conn.waiting_for_pause)
-      held.emplace_back(conn.serial, conn.context.tag);
-  std::sort(held.begin(), held.end());
-  for (const auto& [serial, tag] : held) {
-    auto it = find_client(st, tag);
-    if (it == st.connections.end())
-      continue;
-    it->second.waiting_for_pause = false;
-    consume_held_input(self, it->second);
-  }
+      held.push_back(conn.context.tag);
+  resume_held_clients(self, held, &connection::waiting_for_pause);
 }
 
 void hold_keys(gateway_actor* self, const std::vector<std::string>& keys) {
@@ -550,23 +559,11 @@ void release_keys(gateway_actor* self, const std::vector<std::string>& keys) {
     if (it != st.held_keys.end() && --it->second == 0)
       st.held_keys.erase(it);
   }
-  // Every waiting client looks again, oldest connection first; one that still
-  // names a held key waits again.
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting; // (serial, tag)
-  for (auto tag : st.key_waiters) {
-    auto it = find_client(st, tag);
-    if (it != st.connections.end())
-      waiting.emplace_back(it->second.serial, tag);
-  }
+  // Every waiting client looks again; one that still names a held key waits
+  // again.
+  auto waiting = std::move(st.key_waiters);
   st.key_waiters.clear();
-  std::sort(waiting.begin(), waiting.end());
-  for (const auto& [serial, tag] : waiting) {
-    auto it = find_client(st, tag);
-    if (it == st.connections.end())
-      continue;
-    it->second.waiting_for_keys = false;
-    consume_held_input(self, it->second);
-  }
+  resume_held_clients(self, waiting, &connection::waiting_for_keys);
 }
 
 void resume_input(gateway_actor* self, std::uint64_t tag) {

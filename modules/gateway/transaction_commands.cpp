@@ -120,15 +120,12 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
       }
     return;
   }
-  if (spec.first_key <= 0)
-    return;
-  auto count = static_cast<int>(argv.size());
-  auto last = spec.last_key < 0 ? count + spec.last_key : std::min(spec.last_key, count - 1);
-  for (int i = spec.first_key; i <= last && spec.key_step > 0; i += spec.key_step) {
-    auto it = st.watched_keys.find(std::string{argv[static_cast<std::size_t>(i)]});
+  commands::visit_key_positions(spec, argv.size(), [&](std::size_t i) {
+    auto it = st.watched_keys.find(std::string{argv[i]});
     if (it != st.watched_keys.end())
       touch(it->second);
-  }
+    return false;
+  });
 }
 
 void unwatch_all(gateway_actor* self, connection& conn) {

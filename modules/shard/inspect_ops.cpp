@@ -11,6 +11,7 @@
 #include "modules/engine/staircase.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/merge.hpp"
 #include "modules/shard/table.hpp"
 
 namespace stairkv::shard {
@@ -19,7 +20,7 @@ namespace {
 
 // A digest: 160 bits, as Redis's (SHA-1 there; two seeded 128-bit XXH3 hashes
 // here, cut to 20 bytes: a debugging aid, not a cryptographic one).
-using digest_bytes = std::array<unsigned char, 20>;
+using digest_bytes = std::array<unsigned char, digest_size>;
 
 // Feeds `parts` into two XXH3-128 states seeded differently and keeps the
 // first 20 of their 32 bytes.
@@ -69,17 +70,6 @@ digest_bytes value_digest(const record& r) {
     update(&type, sizeof type);
     update(value.data(), value.size());
   });
-}
-
-std::string to_hex(const digest_bytes& d) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(d.size() * 2);
-  for (auto byte : d) {
-    text.push_back(digits[byte >> 4]);
-    text.push_back(digits[byte & 15]);
-  }
-  return text;
 }
 
 // The encoding Redis would give a string value set as it is: "int" for a
@@ -185,7 +175,7 @@ void table::op_digest_value(const batch& work, const operation& op, batch_result
   digest_bytes d{};
   if (r != nullptr && !is_expired(*r, now))
     d = value_digest(*r);
-  protocol::reply_writer{out.replies}.simple(to_hex(d)); // a status, as Redis
+  protocol::reply_writer{out.replies}.simple(hex_digits(d.data(), d.size())); // a status, as Redis
 }
 
 } // namespace stairkv::shard

@@ -89,6 +89,21 @@ inline merged_elements join_elements(const reply_parts& parts) {
   return m;
 }
 
+// The size of a DEBUG DIGEST digest (op_code::digest), as Redis's SHA-1.
+inline constexpr std::size_t digest_size = 20;
+
+// Bytes as lower-case hex digits, two per byte (DEBUG DIGEST, DIGEST-VALUE).
+inline std::string hex_digits(const unsigned char* bytes, std::size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    text.push_back(digits[bytes[i] >> 4]);
+    text.push_back(digits[bytes[i] & 15]);
+  }
+  return text;
+}
+
 // DEBUG DIGEST: the 20-byte digests of the parts (one or more back to back in
 // each, see op_code::digest) XORed into one, as 40 hex digits; every digit is
 // 0 for an empty node. `error` is set instead when a part answered with one.
@@ -98,7 +113,6 @@ struct merged_digest {
 };
 
 inline merged_digest xor_digests(const reply_parts& parts) {
-  constexpr std::size_t digest_size = 20;
   unsigned char total[digest_size] = {};
   merged_digest m;
   auto joined = join_elements(parts);
@@ -109,11 +123,7 @@ inline merged_digest xor_digests(const reply_parts& parts) {
   for (auto body : joined.bodies)
     for (std::size_t i = 0; i < body.size(); ++i)
       total[i % digest_size] ^= static_cast<unsigned char>(body[i]);
-  static constexpr char digits[] = "0123456789abcdef";
-  for (auto byte : total) {
-    m.hex.push_back(digits[byte >> 4]);
-    m.hex.push_back(digits[byte & 15]);
-  }
+  m.hex = hex_digits(total, digest_size);
   return m;
 }
 

@@ -23,30 +23,8 @@ namespace {
 
 const std::string empty_digest(40, '0');
 
-std::string make_dir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/debug-XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr)
-    throw std::runtime_error("mkdtemp failed");
-  return buf.data();
-}
-
 std::string digest(hiredis_connection& c) {
   return text_of(c.command({"DEBUG", "DIGEST"}));
-}
-
-long long engine_field(hiredis_connection& c, const std::string& name) {
-  auto reply = c.command({"INFO", "engine"});
-  return parse_info(text_of(reply)).integer_field(name).value_or(-1);
-}
-
-// The node's clock in milliseconds (TIME), so a test waits for a deadline on
-// the node's own clock rather than sleeping a guess.
-long long node_ms(hiredis_connection& c) {
-  auto t = c.command({"TIME"});
-  return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
 }
 
 } // namespace
@@ -73,7 +51,7 @@ TEST(Debug, IsRefusedUnlessEnabledAndLocalMeansLoopback) {
 }
 
 TEST(Debug, PopulateDigestAndReloadKeepEveryKeyValueAndDeadline) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("debug");
   server_process server{{"--enable-debug-command=yes", "--dir=" + dir}};
   hiredis_connection c{server.port()};
   EXPECT_EQ(digest(c), empty_digest);
@@ -113,7 +91,7 @@ TEST(Debug, PopulateDigestAndReloadKeepEveryKeyValueAndDeadline) {
 }
 
 TEST(Debug, LoadaofPlaysTheAppendOnlyFileBack) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("debug");
   server_process server{{"--enable-debug-command=yes", "--dir=" + dir,
                          "--appendonly=yes", "--appendfsync=always"}};
   hiredis_connection c{server.port()};
@@ -143,15 +121,15 @@ TEST(Debug, DigestStaysTheSameWhileTheEngineGrows) {
   int during = 0;
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
-    bool moving_before = engine_field(c, "engine_migrating") == 1;
+    bool moving_before = info_integer(c, "engine_migrating") == 1;
     EXPECT_EQ(digest(c), first);
-    bool moving_after = engine_field(c, "engine_migrating") == 1;
+    bool moving_after = info_integer(c, "engine_migrating") == 1;
     if (moving_before && moving_after)
       ++during;
-    if (!moving_before && !moving_after && engine_field(c, "engine_shards") >= 15)
+    if (!moving_before && !moving_after && info_integer(c, "engine_shards") >= 15)
       break;
   }
-  EXPECT_GE(engine_field(c, "engine_shards"), 15);
+  EXPECT_GE(info_integer(c, "engine_shards"), 15);
   EXPECT_GT(during, 0) << "no digest was taken during a resize";
   EXPECT_EQ(digest(c), first);
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 60000));
@@ -162,9 +140,7 @@ TEST(Debug, SetActiveExpireZeroLeavesKeysToBeRetiredOnAccess) {
   hiredis_connection c{server.port()};
   EXPECT_TRUE(is_status(c.command({"DEBUG", "SET-ACTIVE-EXPIRE", "0"}), "OK"));
   EXPECT_TRUE(is_status(c.command({"SET", "short", "v", "PX", "50"}), "OK"));
-  auto until = node_ms(c) + 300;
-  while (node_ms(c) < until)
-    std::this_thread::yield();
+  wait_on_node_clock(c, 300);
   // Well past its deadline and still held: nothing retired it.
   EXPECT_TRUE(is_integer(c.command({"DBSIZE"}), 1));
   EXPECT_TRUE(is_nil(c.command({"GET", "short"})));
@@ -202,7 +178,7 @@ TEST(Debug, ObjectProtocolAndSleep) {
 }
 
 TEST(Debug, SteppedSubcommandsThatEndAtOnceStillAnswer) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("debug");
   server_process server{{"--enable-debug-command=yes", "--dir=" + dir}};
   hiredis_connection c{server.port()};
   EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "0"}), "OK"));

@@ -347,18 +347,6 @@ TEST(Introspection, ContainersAreCountedPerSubcommandAsRedis7) {
   EXPECT_EQ(std::string{one->element[0]->str}, "client|id");
 }
 
-// The node's clock in milliseconds (TIME).
-long long node_ms(hiredis_connection& c) {
-  auto t = c.command({"TIME"});
-  return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
-}
-
-void wait_on_node_clock(hiredis_connection& c, long long ms) {
-  auto until = node_ms(c) + ms;
-  while (node_ms(c) < until)
-    std::this_thread::yield();
-}
-
 TEST(Introspection, NoTouchClientsAndExistsTtlTypeLeaveIdleTimesAloneTouchDoesNot) {
   server_process server;
   hiredis_connection quiet{server.port()};

@@ -27,17 +27,6 @@ using namespace stairkv::testing;
 
 namespace {
 
-// A fresh directory for one test's files.
-std::string make_dir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/aof-XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr)
-    throw std::runtime_error("mkdtemp failed");
-  return buf.data();
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -89,7 +78,7 @@ void kill_hard(server_process& server) {
 } // namespace
 
 TEST(Persistence, ARestartBringsBackEveryKeyValueAndDeadline) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   std::int64_t long_deadline = 0;
   {
     // Small shards, so the engine grows (keys move between engines) on the way.
@@ -143,7 +132,7 @@ TEST(Persistence, ARestartBringsBackEveryKeyValueAndDeadline) {
 }
 
 TEST(Persistence, FlushAllIsReplayedWhereItHappened) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{aof_args(dir, "everysec")};
     hiredis_connection c{server.port()};
@@ -159,7 +148,7 @@ TEST(Persistence, FlushAllIsReplayedWhereItHappened) {
 }
 
 TEST(Persistence, AnExpiredKeyIsNotBroughtBack) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{aof_args(dir, "always")};
     hiredis_connection c{server.port()};
@@ -179,7 +168,7 @@ TEST(Persistence, AnExpiredKeyIsNotBroughtBack) {
 // The durability promise of appendfsync always: whatever was acknowledged
 // survives a kill -9 at any moment.
 TEST(Persistence, KillNineUnderLoadLosesNoAcknowledgedWrite) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   constexpr int writers = 8;
   std::vector<std::vector<std::string>> acknowledged(writers);
   {
@@ -236,7 +225,7 @@ TEST(Persistence, KillNineUnderLoadLosesNoAcknowledgedWrite) {
 }
 
 TEST(Persistence, ATornTailIsCutAndEverythingBeforeItLoads) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{aof_args(dir, "always")};
     hiredis_connection c{server.port()};
@@ -267,7 +256,7 @@ TEST(Persistence, ATornTailIsCutAndEverythingBeforeItLoads) {
 }
 
 TEST(Persistence, DamageInTheMiddleRefusesToStartWithAMessage) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{aof_args(dir, "always")};
     hiredis_connection c{server.port()};
@@ -295,9 +284,9 @@ TEST(Persistence, DamageInTheMiddleRefusesToStartWithAMessage) {
 // writes are refused with -MISCONF, reads go on, and every write acknowledged
 // before is there after a restart.
 TEST(Persistence, AFileThatCannotBeWrittenRefusesWritesWithMisconf) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   auto wrapper = limited_server(dir);
-  auto data = make_dir();
+  auto data = make_test_dir("aof");
   std::vector<std::string> acknowledged;
   {
     ::setenv("STAIRKV_SERVER", wrapper.c_str(), 1);
@@ -347,7 +336,7 @@ TEST(Persistence, AnUnusableDirectoryRefusesToStart) {
 // -- snapshots and rewrites ---------------------------------------------------------
 
 TEST(Snapshots, ASnapshotAloneRestoresEveryKey) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   std::int64_t deadline = 0;
   {
     server_process server{{"--dir=" + dir, "--grow-keys-per-shard=1000",
@@ -381,7 +370,7 @@ TEST(Snapshots, ASnapshotAloneRestoresEveryKey) {
 }
 
 TEST(Snapshots, BgsaveRunsWhileClientsWriteAndEveryEarlierKeyIsInIt) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{{"--dir=" + dir, "--grow-keys-per-shard=2000",
                            "--resize-check-ms=10"}};
@@ -415,7 +404,7 @@ TEST(Snapshots, BgsaveRunsWhileClientsWriteAndEveryEarlierKeyIsInIt) {
 }
 
 TEST(Snapshots, SaveRulesSnapshotOnTheirOwn) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   server_process server{{"--dir=" + dir, "--save=1 3"}};
   hiredis_connection c{server.port()};
   EXPECT_TRUE(is_bulk_array(c.command({"CONFIG", "GET", "save"}),
@@ -429,7 +418,7 @@ TEST(Snapshots, SaveRulesSnapshotOnTheirOwn) {
 }
 
 TEST(Snapshots, BgrewriteaofShrinksTheFileAndLosesNothingWrittenMeanwhile) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   auto path = dir + "/appendonly.aof";
   std::vector<std::string> expected(500);
   {
@@ -478,7 +467,7 @@ TEST(Snapshots, BgrewriteaofShrinksTheFileAndLosesNothingWrittenMeanwhile) {
 }
 
 TEST(Snapshots, TheFileIsRewrittenWhenItOutgrowsItsLastRewrite) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   server_process server{{"--appendonly=yes", "--dir=" + dir,
                          "--auto-aof-rewrite-min-size=64kb",
                          "--auto-aof-rewrite-percentage=100"}};
@@ -502,9 +491,9 @@ TEST(Snapshots, TheFileIsRewrittenWhenItOutgrowsItsLastRewrite) {
 // With save rules, a snapshot that cannot be written stops writes (as Redis's
 // stop-writes-on-bgsave-error does) until one succeeds.
 TEST(Snapshots, AFailedSnapshotWithSaveRulesRefusesWrites) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   auto wrapper = limited_server(dir);
-  auto data = make_dir();
+  auto data = make_test_dir("aof");
   ::setenv("STAIRKV_SERVER", wrapper.c_str(), 1);
   server_process server{{"--dir=" + data, "--save=3600 1000000"}};
   ::unsetenv("STAIRKV_SERVER");
@@ -527,7 +516,7 @@ TEST(Snapshots, AFailedSnapshotWithSaveRulesRefusesWrites) {
 }
 
 TEST(Snapshots, SigtermWithSaveRulesSavesALastSnapshot) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{{"--dir=" + dir, "--save=3600 1000000"}};
     hiredis_connection c{server.port()};
@@ -542,7 +531,7 @@ TEST(Snapshots, SigtermWithSaveRulesSavesALastSnapshot) {
 }
 
 TEST(Snapshots, TurningTheAppendOnlyFileOnKeepsWhatTheSnapshotHeld) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   {
     server_process server{{"--dir=" + dir}};
     hiredis_connection c{server.port()};
@@ -567,7 +556,7 @@ TEST(Snapshots, TurningTheAppendOnlyFileOnKeepsWhatTheSnapshotHeld) {
 }
 
 TEST(Snapshots, ConfigSetSaveChangesTheRulesAtRunTime) {
-  auto dir = make_dir();
+  auto dir = make_test_dir("aof");
   // A save interrupted by a crash left its temporary file: it is removed.
   write_file(dir + "/temp-12345-1.stkv", "half a snapshot");
   server_process server{{"--dir=" + dir}};
@@ -597,7 +586,7 @@ TEST(Persistence, ShutdownSaveAndNosaveDecideTheFinalSnapshot) {
     return ::stat((dir + "/dump.stkv").c_str(), &st) == 0;
   };
   {
-    auto dir = make_dir();
+    auto dir = make_test_dir("aof");
     server_process server{{"--dir=" + dir}};
     hiredis_connection c{server.port()};
     EXPECT_TRUE(is_status(c.command({"SET", "k", "v"}), "OK"));
@@ -614,7 +603,7 @@ TEST(Persistence, ShutdownSaveAndNosaveDecideTheFinalSnapshot) {
     EXPECT_TRUE(is_bulk(d.command({"GET", "k"}), "v"));
   }
   {
-    auto dir = make_dir();
+    auto dir = make_test_dir("aof");
     server_process server{{"--dir=" + dir, "--save=3600 1"}};
     hiredis_connection c{server.port()};
     EXPECT_TRUE(is_status(c.command({"SET", "k", "v"}), "OK"));

@@ -16,6 +16,7 @@
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/hiredis_connection.hpp"
+#include "tests/support/info.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace stairkv::testing;
@@ -252,12 +253,6 @@ int torn_reads(std::uint16_t port, int generations, int& reads_done) {
   return torn.load();
 }
 
-long long engine_field(hiredis_connection& c, const std::string& name) {
-  auto text = text_of(c.command({"INFO", "engine"}));
-  auto at = text.find(name + ":");
-  return at == std::string::npos ? -1 : std::stoll(text.substr(at + name.size() + 1));
-}
-
 } // namespace
 
 TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
@@ -279,15 +274,15 @@ TEST(Transactions, ReadersNeverSeeHalfOfOneWhileTheEngineGrows) {
   bool moved_during = false;
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
-    bool migrating = engine_field(c, "engine_migrating") == 1;
+    bool migrating = info_integer(c, "engine_migrating") == 1;
     int r = 0;
     torn += torn_reads(server.port(), 200, r);
     reads += r;
-    moved_during = moved_during || (migrating && engine_field(c, "engine_migrating") == 1);
-    if (engine_field(c, "engine_shards") >= 15 && engine_field(c, "engine_migrating") == 0)
+    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
+    if (info_integer(c, "engine_shards") >= 15 && info_integer(c, "engine_migrating") == 0)
       break;
   }
-  EXPECT_GE(engine_field(c, "engine_resizes_up"), 1);
+  EXPECT_GE(info_integer(c, "engine_resizes_up"), 1);
   EXPECT_TRUE(moved_during) << "no round ran while keys moved";
   EXPECT_EQ(torn, 0) << "of " << reads << " reads";
 }

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "tests/support/child_process.hpp"
 
@@ -252,6 +254,19 @@ long long integer_of(const reply_ptr& reply) {
   throw std::runtime_error("expected an integer reply, got "
                            + describe(reply.get()) + " ("
                            + (reply ? type_name(reply->type) : "none") + ")");
+}
+
+long long node_time_ms(hiredis_connection& c) {
+  auto t = c.command({"TIME"});
+  if (!t || t->type != REDIS_REPLY_ARRAY || t->elements != 2)
+    throw std::runtime_error("TIME answered " + describe(t.get()));
+  return std::stoll(t->element[0]->str) * 1000 + std::stoll(t->element[1]->str) / 1000;
+}
+
+void wait_on_node_clock(hiredis_connection& c, long long ms) {
+  auto until = node_time_ms(c) + ms;
+  while (node_time_ms(c) < until)
+    std::this_thread::yield();
 }
 
 } // namespace stairkv::testing

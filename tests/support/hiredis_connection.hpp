@@ -102,4 +102,9 @@ std::string text_of(const reply_ptr& reply);
 // The value of an integer reply; throws std::runtime_error otherwise.
 long long integer_of(const reply_ptr& reply);
 
+// The node's clock in Unix milliseconds (TIME), so a test waits for a
+// deadline on the node's own clock; and that wait, `ms` from now.
+long long node_time_ms(hiredis_connection& c);
+void wait_on_node_clock(hiredis_connection& c, long long ms);
+
 } // namespace stairkv::testing

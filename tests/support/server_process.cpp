@@ -197,6 +197,16 @@ void server_process::shut_down_reader() {
     reader_.join();
 }
 
+std::string make_test_dir(const std::string& prefix) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern = std::string{base != nullptr ? base : "/tmp"} + "/" + prefix + "-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed for " + pattern);
+  return buf.data();
+}
+
 uint64_t raise_open_file_limit(uint64_t wanted) {
   rlimit lim;
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)

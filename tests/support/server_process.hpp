@@ -95,4 +95,8 @@ private:
 // started afterwards inherit it.
 uint64_t raise_open_file_limit(uint64_t wanted);
 
+// A fresh directory for one test's files, under $TEST_TMPDIR (or /tmp), named
+// `<prefix>-XXXXXX`. Throws std::runtime_error when it cannot be made.
+std::string make_test_dir(const std::string& prefix);
+
 } // namespace stairkv::testing
