@@ -295,7 +295,8 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
                     std::size_t size);
 
 // Parses what a client sent while it was held (a multi-step command of its
-// own, CLIENT PAUSE), once nothing holds it any more.
+// own, CLIENT PAUSE, keys another client's multi-step command holds), once
+// nothing holds it any more.
 void consume_held_input(gateway_actor* self, connection& conn) {
   if (conn.input.empty() || conn.closing)
     return;
