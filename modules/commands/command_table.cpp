@@ -390,7 +390,10 @@ outcome execute_command(plan& p, const client_context& client,
   }
   if (spec->run == nullptr)
     return outcome::gateway;
+  auto from = p.operations();
   spec->run(p, client, argv);
+  if ((spec->flags & flag::write) != 0)
+    p.note_writes_since(from);
   return outcome::routed;
 }
 

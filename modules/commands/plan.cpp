@@ -1,10 +1,12 @@
 #include "modules/commands/plan.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 
 #include "modules/commands/command_table.hpp"
+#include "modules/persistence/journal.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
@@ -147,8 +149,44 @@ void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 
+namespace {
+
+// Group numbers: counted up from a random start drawn once per process, so a
+// number is never met again in the same append-only file, across restarts too.
+std::uint64_t next_group_number() {
+  static std::atomic<std::uint64_t> next{[] {
+    std::random_device source;
+    auto start = (std::uint64_t{source()} << 32) ^ source();
+    return start == 0 ? 1 : start;
+  }()};
+  auto n = next.fetch_add(1, std::memory_order_relaxed);
+  return n == 0 ? next.fetch_add(1, std::memory_order_relaxed) : n;
+}
+
+} // namespace
+
+void plan::note_writes_since(std::size_t from) {
+  if (grouped_ || from >= refs_.size())
+    return;
+  auto first = refs_[from].shard;
+  for (auto i = from + 1; i < refs_.size(); ++i)
+    if (refs_[i].shard != first) {
+      grouped_ = true;
+      return;
+    }
+}
+
 shard::batch plan::take_batch(std::size_t shard) {
-  return std::move(batches_[shard]);
+  auto out = std::move(batches_[shard]);
+  if (grouped_ && busy_.size() > 1) {
+    if (group_ == 0)
+      group_ = next_group_number();
+    auto at = std::find(busy_.begin(), busy_.end(), shard) - busy_.begin();
+    out.group = group_;
+    out.group_weight = persistence::share_of(persistence::whole_group, busy_.size(),
+                                             static_cast<std::size_t>(at));
+  }
+  return out;
 }
 
 bool plan::deliver(std::size_t shard, shard::batch_result result) {

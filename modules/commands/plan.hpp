@@ -92,6 +92,18 @@ public:
 
   shard::batch take_batch(std::size_t shard);
 
+  // Whether the writes routed from operation `from` on (see operations())
+  // reach more than one shard; if so, every batch of this plan becomes a
+  // share of one group, which the append-only file keeps whole (batch.hpp).
+  // Called for each write command, and for a transaction as a whole.
+  void note_writes_since(std::size_t from);
+  std::size_t operations() const noexcept {
+    return refs_.size();
+  }
+  bool grouped() const noexcept {
+    return grouped_;
+  }
+
   // Hands in a shard's answer. Returns true when this was the last one missing.
   bool deliver(std::size_t shard, shard::batch_result result);
 
@@ -294,6 +306,8 @@ private:
   std::string local_;
   bool refuse_growth_ = false;
   std::string refuse_writes_;
+  bool grouped_ = false;
+  std::uint64_t group_ = 0; // its number, drawn when the first batch goes
 };
 
 } // namespace stairkv::commands

@@ -57,10 +57,12 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
       plan_step(
         self,
         [&](commands::plan& next) {
+          auto from = next.operations();
           auto& out = next.open(hidden_client, commands::plan::merge::single);
           next.route(out, shard::op_code::rename_from, src);
           auto& in = next.open(hidden_client, commands::plan::merge::single);
           next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline});
+          next.note_writes_since(from);
         },
         [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second + 1);
@@ -114,9 +116,11 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
       plan_step(
         self,
         [&](commands::plan& next) {
+          auto from = next.operations();
           auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
           for (std::size_t i = 0; i < pairs.size(); i += 2)
             next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
+          next.note_writes_since(from);
         },
         [finish](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second);

@@ -188,15 +188,21 @@ void exec_command(gateway_actor* self, connection& conn, const args&,
   work.add_reply(conn.context, header);
   bool keep = self->state.config.settings->limits.slowlog_log_slower_than >= 0;
   std::vector<std::string_view> argv;
+  auto from = work.operations();
+  bool writes = false;
   for (const auto& command : tx.queued) {
     argv.assign(command.begin(), command.end());
     const auto* spec = commands::find_command(argv[0]);
+    writes = writes || (spec->flags & commands::flag::write) != 0;
     ++conn.unanswered; // each queued command answers in the array
     auto ran = run_command(self, conn, argv, spec, commands::stat_slot_of(*spec, argv),
                            work, 0);
     if (keep && !ran.rejected)
       work.keep_args(ran.first_record, argv);
   }
+  // Its writes reach the append-only file whole, or not at all.
+  if (writes)
+    work.note_writes_since(from);
 }
 
 void watch_command(gateway_actor* self, connection& conn, const args& argv,

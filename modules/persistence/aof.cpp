@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -28,6 +29,10 @@ namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("aofflush")>;
 using tick_atom = caf::atom_constant<caf::atom("aoftick")>;
+using begin_anyway_atom = caf::atom_constant<caf::atom("rwanyway")>;
+
+// How long a rewrite waits at most for the groups open when it was asked for.
+constexpr std::chrono::seconds group_close_limit{1};
 
 constexpr std::chrono::seconds tick_interval{1};
 
@@ -68,6 +73,12 @@ struct writer_state {
   bool rewrite_asked = false;
   bool capturing = false;      // a rewrite runs: keep a copy of every append
   std::string tail;
+  // Groups (GroupShare) of which only some shares have come, with the weight
+  // seen so far. A rewrite starts only when none is open: a group's shares
+  // then all lie before the rewrite's snapshot, or all in the copy after it,
+  // and the new file holds it whole.
+  std::unordered_map<std::uint64_t, std::uint64_t> open_groups;
+  std::vector<caf::response_promise> begin_waiting;
   fsync_policy policy = fsync_policy::everysec;
   status_ptr figures;
   std::function<void(const std::string&)> log;
@@ -82,6 +93,30 @@ struct writer_state {
   ~writer_state() {
     if (fd >= 0)
       ::close(fd);
+  }
+
+  // Takes one shard's frames: counted for the groups, kept for the rewrite,
+  // queued for the next round.
+  void take(const std::string& frames) {
+    visit_group_shares(frames, [this](std::uint64_t group, std::uint64_t weight) {
+      auto& seen = open_groups[group];
+      seen += weight;
+      if (seen >= whole_group)
+        open_groups.erase(group);
+    });
+    if (capturing)
+      tail += frames;
+    pending += frames;
+    if (!begin_waiting.empty() && open_groups.empty())
+      begin_capture();
+  }
+
+  void begin_capture() {
+    capturing = true;
+    tail.clear();
+    for (auto& p : begin_waiting)
+      p.deliver(true);
+    begin_waiting.clear();
   }
 
   void note_failure(const char* what) {
@@ -181,24 +216,33 @@ caf::behavior aof_writer(caf::event_based_actor* self, int fd, std::int64_t size
   });
   return {
     [st, schedule](append_atom, std::string& frames) {
-      if (st->capturing)
-        st->tail += frames;
-      st->pending += frames;
+      st->take(frames);
       schedule();
     },
     [self, st, schedule](append_sync_atom, std::string& frames) -> caf::result<bool> {
-      if (st->capturing)
-        st->tail += frames;
-      st->pending += frames;
       st->waiting.push_back(self->make_response_promise());
+      st->take(frames);
       schedule();
       return caf::delegated<bool>{};
     },
     [st](rewrite_request_atom, caf::actor& rewriter) { st->rewriter = rewriter; },
-    [st](rewrite_begin_atom) {
-      st->capturing = true;
-      st->tail.clear();
-      return true;
+    [self, st, me](rewrite_begin_atom) -> caf::result<bool> {
+      st->begin_waiting.push_back(self->make_response_promise());
+      if (st->open_groups.empty())
+        st->begin_capture();
+      else
+        caf::delayed_anon_send(me, group_close_limit, begin_anyway_atom::value);
+      return caf::delegated<bool>{};
+    },
+    [st](begin_anyway_atom) {
+      if (st->begin_waiting.empty())
+        return;
+      // A share that never came (its shard stopped): nothing waits for it.
+      if (st->log)
+        st->log("AOF rewrite: " + std::to_string(st->open_groups.size())
+                + " group(s) still open after a second; rewriting without them");
+      st->open_groups.clear();
+      st->begin_capture();
     },
     [st](rewrite_end_atom, std::string& temp, bool ok) {
       auto captured = std::exchange(st->tail, {});
@@ -359,23 +403,66 @@ load_result load_aof(const std::string& path,
     result.message = path + " is not a stairkv append-only file";
     return result;
   }
-  if (header.format_version() != format_version) {
+  if (header.format_version() < oldest_format_version
+      || header.format_version() > format_version) {
     result.outcome = load_outcome::corrupt;
     result.message = path + " has format version " + std::to_string(header.format_version())
-                     + "; this build reads version " + std::to_string(format_version);
+                     + "; this build reads versions "
+                     + std::to_string(oldest_format_version) + " to "
+                     + std::to_string(format_version);
     return result;
   }
-  AofRecord record;
-  while ((s = reader.next(payload)) == frame_status::ok) {
+  // First pass: how much of each group's weight the file holds. A group is
+  // applied only when all of it is here; a crash between its shares leaves a
+  // part that is skipped, now and on every later load (group numbers are
+  // never reused).
+  auto records_begin = reader.position();
+  std::unordered_map<std::uint64_t, std::uint64_t> found;
+  std::uint64_t group = 0, weight = 0;
+  while ((s = reader.next(payload)) == frame_status::ok)
+    if (read_share_header(payload, group, weight))
+      found[group] += weight;
+  auto records_end = reader.position();
+  auto first_pass = s;
+  // Second pass: apply, in file order.
+  frame_reader again{std::string_view{bytes}.substr(0, records_end)};
+  again.skip_to(records_begin);
+  AofRecord record, inner;
+  while ((s = again.next(payload)) == frame_status::ok) {
     if (!record.ParseFromArray(payload.data(), static_cast<int>(payload.size()))
         || record.change_case() == AofRecord::CHANGE_NOT_SET) {
       s = frame_status::corrupt;
       break;
     }
-    apply(record);
-    ++result.records;
+    if (!record.has_share()) {
+      apply(record);
+      ++result.records;
+      continue;
+    }
+    if (found[record.share().group()] != whole_group) {
+      ++result.partial_shares;
+      continue;
+    }
+    frame_reader shares{record.share().records()};
+    std::string_view change;
+    auto inner_status = frame_status::ok;
+    while ((inner_status = shares.next(change)) == frame_status::ok) {
+      if (!inner.ParseFromArray(change.data(), static_cast<int>(change.size()))
+          || inner.change_case() == AofRecord::CHANGE_NOT_SET || inner.has_share())
+        break;
+      apply(inner);
+      ++result.records;
+    }
+    if (inner_status != frame_status::end) {
+      s = frame_status::corrupt;
+      break;
+    }
   }
-  result.good_bytes = reader.position();
+  if (s == frame_status::end)
+    s = first_pass;
+  result.good_bytes = s == frame_status::corrupt && first_pass != frame_status::corrupt
+                        ? again.position()
+                        : reader.position();
   if (s == frame_status::end) {
     result.outcome = load_outcome::complete;
     return result;

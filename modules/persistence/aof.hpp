@@ -131,6 +131,9 @@ enum class load_outcome {
 struct load_result {
   load_outcome outcome = load_outcome::missing;
   std::uint64_t records = 0;
+  // Shares of groups the file does not hold whole (a crash between a
+  // multi-shard plan's shards): skipped, with every change they held.
+  std::uint64_t partial_shares = 0;
   std::uint64_t good_bytes = 0; // where the good records end
   std::uint64_t file_bytes = 0;
   std::string message;          // for the log

@@ -55,6 +55,11 @@ public:
     return position_;
   }
 
+  // Goes on from `position` (the end of a frame read before).
+  void skip_to(std::size_t position) noexcept {
+    position_ = position;
+  }
+
 private:
   std::string_view bytes_;
   std::size_t position_ = 0;

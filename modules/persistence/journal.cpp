@@ -98,6 +98,56 @@ void journal::flush(std::uint32_t shard, std::uint32_t stairs) {
   frame(record_);
 }
 
+void journal::enclose(std::size_t from, std::uint64_t group, std::uint64_t weight) {
+  std::string_view records{bytes_.data() + from, bytes_.size() - from};
+  auto body = varint_field_size(group) + varint_field_size(weight)
+              + bytes_field_size(records);
+  record_.clear();
+  open_message_field(record_, 5, body); // AofRecord.share
+  put_varint_field(record_, 1, group);
+  put_varint_field(record_, 2, weight);
+  put_bytes_field(record_, 3, records);
+  bytes_.resize(from);
+  frame(record_);
+}
+
+bool read_frame_length(std::string_view bytes, std::size_t& pos, std::uint64_t& out) {
+  out = 0;
+  for (int shift = 0; shift < 64 && pos < bytes.size(); shift += 7) {
+    auto b = static_cast<std::uint8_t>(bytes[pos++]);
+    out |= std::uint64_t{b & 0x7fu} << shift;
+    if ((b & 0x80u) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool read_share_header(std::string_view payload, std::uint64_t& group,
+                       std::uint64_t& weight) {
+  constexpr auto share_tag = static_cast<std::uint8_t>((5 << 3) | bytes_type);
+  if (payload.empty() || static_cast<std::uint8_t>(payload[0]) != share_tag)
+    return false;
+  std::size_t at = 1;
+  std::uint64_t body = 0;
+  if (!read_frame_length(payload, at, body) || body > payload.size() - at)
+    return false;
+  payload = payload.substr(0, at + body);
+  group = weight = 0;
+  // enclose() writes group (1) and weight (2) first, as varints; a field at
+  // its default is left out.
+  std::uint64_t value = 0;
+  while (at < payload.size()) {
+    auto tag = static_cast<std::uint8_t>(payload[at]);
+    if (tag != (1 << 3) && tag != (2 << 3))
+      break;
+    ++at;
+    if (!read_frame_length(payload, at, value))
+      return false;
+    (tag == (1 << 3) ? group : weight) = value;
+  }
+  return true;
+}
+
 std::string file_header(std::int64_t created_ms) {
   std::string record;
   put_bytes_field(record, 1, file_magic);

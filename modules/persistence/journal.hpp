@@ -6,6 +6,7 @@
 // once the buffer has grown. A shard fills it during a batch and hands the bytes
 // to the AOF writer after it.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ public:
     return bytes_.empty();
   }
 
+  // Bytes recorded since the last take(): where a group's share begins.
+  std::size_t size() const noexcept {
+    return bytes_.size();
+  }
+
+  // Turns the frames recorded from `from` on into one GroupShare of `group`
+  // with `weight` (records.proto), written even when it holds no change: its
+  // weight still counts towards the group's whole.
+  void enclose(std::size_t from, std::uint64_t group, std::uint64_t weight);
+
   // The frames recorded since the last call.
   std::string take() {
     return std::exchange(bytes_, {});
@@ -39,10 +50,50 @@ private:
   std::string record_; // one record, before it is framed
 };
 
+// A group's shares add up to this weight (GroupShare.weight).
+inline constexpr std::uint64_t whole_group = std::uint64_t{1} << 32;
+
+// Splits `weight` into `parts` shares that add up to it exactly: share `i`.
+inline std::uint64_t share_of(std::uint64_t weight, std::size_t parts, std::size_t i) {
+  auto each = weight / parts;
+  return each + (i < weight % parts ? 1 : 0);
+}
+
+// Calls `on_share(group, weight)` for every GroupShare among the whole frames
+// at the start of `frames` (what a shard hands the writer): the writer keeps
+// count of the groups still open with it. Reads only the frames' first bytes.
+template <class OnShare>
+void visit_group_shares(std::string_view frames, OnShare on_share);
+
+// Whether an AofRecord's bytes are a GroupShare; if so, its group and weight
+// (read without parsing the records it holds).
+bool read_share_header(std::string_view payload, std::uint64_t& group,
+                       std::uint64_t& weight);
+
+// Reads the frame length at `pos` of `bytes` (a varint); false when it runs
+// past the end.
+bool read_frame_length(std::string_view bytes, std::size_t& pos, std::uint64_t& out);
+
+template <class OnShare>
+void visit_group_shares(std::string_view frames, OnShare on_share) {
+  std::size_t pos = 0;
+  std::uint64_t length = 0;
+  while (pos < frames.size() && read_frame_length(frames, pos, length)) {
+    if (length + 4 > frames.size() - pos)
+      return;
+    std::uint64_t group = 0, weight = 0;
+    if (read_share_header(frames.substr(pos, length), group, weight))
+      on_share(group, weight);
+    pos += length + 4; // payload and checksum
+  }
+}
+
 // The first frame of every append-only file: a FileHeader with the magic and
 // the format version.
 inline constexpr std::string_view file_magic = "stairkv";
-inline constexpr std::uint32_t format_version = 1;
+// Version 2 added GroupShare; files of version 1 read as before.
+inline constexpr std::uint32_t format_version = 2;
+inline constexpr std::uint32_t oldest_format_version = 1;
 std::string file_header(std::int64_t created_ms);
 
 } // namespace stairkv::persistence

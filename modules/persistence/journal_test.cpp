@@ -91,3 +91,64 @@ TEST(Journal, FileHeaderCarriesMagicAndVersion) {
   EXPECT_EQ(h.format_version(), format_version);
   EXPECT_EQ(h.created_ms(), 1'764'000'000'000);
 }
+
+TEST(Journal, EnclosedChangesBecomeOneGroupShareProtobufReads) {
+  journal j;
+  j.put("before", "x", 0); // not part of the share
+  auto mark = j.size();
+  j.put("a", "1", 0);
+  j.del("b");
+  j.enclose(mark, 0xfeedfacecafe, whole_group / 3);
+  auto empty_at = j.size();
+  j.enclose(empty_at, 7, 5); // a share without changes still says its weight
+  auto records = records_of(j.take());
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_TRUE(records[0].has_put());
+  ASSERT_TRUE(records[1].has_share());
+  EXPECT_EQ(records[1].share().group(), 0xfeedfacecafeu);
+  EXPECT_EQ(records[1].share().weight(), whole_group / 3);
+  auto inside = records_of(records[1].share().records());
+  ASSERT_EQ(inside.size(), 2u);
+  EXPECT_EQ(inside[0].put().key(), "a");
+  EXPECT_EQ(inside[1].del(), "b");
+  ASSERT_TRUE(records[2].has_share());
+  EXPECT_EQ(records[2].share().group(), 7u);
+  EXPECT_EQ(records[2].share().weight(), 5u);
+  EXPECT_TRUE(records[2].share().records().empty());
+}
+
+TEST(Journal, TheWriterFindsEveryShareAndItsWeightWithoutParsing) {
+  journal j;
+  j.put("plain", std::string(200, 'v'), 9);
+  auto mark = j.size();
+  j.put("k", std::string(300, 'w'), 0);
+  j.enclose(mark, 1ull << 40, whole_group - 1);
+  j.del("plain");
+  j.enclose(j.size(), 3, 1);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+  visit_group_shares(j.take(), [&](std::uint64_t group, std::uint64_t weight) {
+    seen.emplace_back(group, weight);
+  });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::make_pair(std::uint64_t{1} << 40, whole_group - 1));
+  EXPECT_EQ(seen[1], std::make_pair(std::uint64_t{3}, std::uint64_t{1}));
+}
+
+TEST(Journal, SharesOfAWeightAddUpToItExactly) {
+  for (std::uint64_t weight : {whole_group, std::uint64_t{7}, std::uint64_t{1}}) {
+    for (std::size_t parts = 1; parts <= 17; ++parts) {
+      std::uint64_t sum = 0;
+      for (std::size_t i = 0; i < parts; ++i)
+        sum += share_of(weight, parts, i);
+      EXPECT_EQ(sum, weight) << parts << " parts";
+    }
+  }
+  // Split again (a resizing shard feeding new ones): still the whole.
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto part = share_of(whole_group, 3, i);
+    for (std::size_t k = 0; k < 5; ++k)
+      sum += share_of(part, 5, k);
+  }
+  EXPECT_EQ(sum, whole_group);
+}

@@ -214,6 +214,12 @@ struct operation {
 struct batch {
   std::string bytes;
   std::vector<operation> ops;
+  // A share of a plan that changes keys on several shards: the plan's group
+  // number and this batch's part of its weight (0: not grouped). Its changes
+  // go to the append-only file as one GroupShare (records.proto), so a file
+  // holds all of such a plan or none.
+  std::uint64_t group = 0;
+  std::uint64_t group_weight = 0;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
            op_args args = no_args{}, bool counted = false, bool no_touch = false) {
@@ -251,6 +257,7 @@ struct batch {
   void clear() noexcept {
     bytes.clear();
     ops.clear();
+    group = group_weight = 0;
   }
 };
 

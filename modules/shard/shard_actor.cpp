@@ -160,6 +160,7 @@ constexpr std::chrono::milliseconds inactive_recheck{100};
 struct shard_state {
   table keys;
   persistence::journal journal; // this batch's changes, for the append-only file
+  bool journaling = false;      // whether changes are recorded in it now
   shard_context context;
   std::int64_t memory_reported = 0; // this table's bytes in the budget's dataset
   steady::time_point next_step_at{};
@@ -276,7 +277,18 @@ void report_changes(const std::shared_ptr<shard_state>& st) {
 void watch_journal(const std::shared_ptr<shard_state>& st) {
   const auto& aof = st->context.aof;
   bool on = aof && aof->enabled.load(std::memory_order_acquire);
+  st->journaling = on;
   st->keys.journal_to(on ? &st->journal : nullptr);
+}
+
+// Runs a client batch (or a resizing shard's share of one) on this shard's
+// table; a grouped batch's changes become one GroupShare in the journal.
+void run_batch(const std::shared_ptr<shard_state>& st, const batch& work,
+               batch_result& result, deadline_ms now) {
+  auto mark = st->journal.size();
+  st->keys.execute(work, result, now);
+  if (work.group != 0 && st->journaling)
+    st->journal.enclose(mark, work.group, work.group_weight);
 }
 
 // Hands what a turn changed to the AOF writer, without waiting for it.
@@ -461,6 +473,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
                                   const batch& work) {
   auto& order = st->order;
   auto now = unix_now_ms();
+  auto mark = st->journal.size();
   auto pending = std::make_shared<forwarded_batch>();
   pending->routes.resize(work.ops.size());
   std::vector<handover> outgoing(order.targets.size());
@@ -576,6 +589,19 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   for (std::size_t t = 0; t < outgoing.size(); ++t)
     if (!outgoing[t].work.empty() || outgoing[t].records)
       ++pending->waiting;
+  if (work.group != 0) {
+    // The group's weight for this shard is split again: one share for what
+    // ran here, one for each new shard fed.
+    auto parts = pending->waiting + 1;
+    std::size_t i = 1;
+    for (auto& h : outgoing)
+      if (!h.work.empty() || h.records) {
+        h.work.group = work.group;
+        h.work.group_weight = persistence::share_of(work.group_weight, parts, i++);
+      }
+    if (st->journaling)
+      st->journal.enclose(mark, work.group, persistence::share_of(work.group_weight, parts, 0));
+  }
   if (pending->waiting == 0) {
     pending->finish();
     return pending->promise;
@@ -622,7 +648,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       auto now = unix_now_ms();
       begin_turn(st, now);
       batch_result result;
-      st->keys.execute(work, result, now);
+      run_batch(st, work, result, now);
       end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
@@ -633,7 +659,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       auto now = unix_now_ms();
       begin_turn(st, now);
       batch_result result;
-      st->keys.execute(incoming.work, result, now);
+      run_batch(st, incoming.work, result, now);
       end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));

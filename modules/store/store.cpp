@@ -120,10 +120,15 @@ void run_transaction(store_impl self, const std::vector<std::vector<std::string>
   work->refuse_growth(st.memory->refuses_growth(now));
   work->refuse_writes(st.persistence->refusal());
   commands::client_context client;
+  auto from = work->operations();
+  bool writes = false;
   for (const auto& command : commands) {
     argv.assign(command.begin(), command.end());
+    writes = writes || (commands::find_command(argv[0])->flags & commands::flag::write) != 0;
     work->add(client, argv);
   }
+  if (writes)
+    work->note_writes_since(from); // whole in the append-only file, or not at all
   auto finish = [work, on_done]() mutable {
     std::vector<std::string> replies(work->size());
     for (std::size_t i = 0; i < replies.size(); ++i)
@@ -287,6 +292,11 @@ void load_file(caf::actor_system& system, const caf::actor& front,
   });
   send();
   figures.loading.store(false, std::memory_order_relaxed);
+  if (result.partial_shares > 0 && config.log)
+    config.log("Skipped " + std::to_string(result.partial_shares)
+               + " share(s) of multi-shard changes the append-only file does not "
+                 "hold whole (a crash came between their shards' writes), so that none "
+                 "of them is half applied");
   switch (result.outcome) {
     case persistence::load_outcome::missing:
       break;
