@@ -178,6 +178,7 @@ void plan::note_writes_since(std::size_t from) {
 
 shard::batch plan::take_batch(std::size_t shard) {
   auto out = std::move(batches_[shard]);
+  out.report_evictions = report_evictions_;
   if (grouped_ && busy_.size() > 1) {
     if (group_ == 0)
       group_ = next_group_number();

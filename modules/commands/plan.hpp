@@ -104,6 +104,18 @@ public:
     return grouped_;
   }
 
+  // Asks every batch to name the keys it evicts (batch::report_evictions);
+  // once the shards have answered, evicted_keys() visits them.
+  void report_evictions() noexcept {
+    report_evictions_ = true;
+  }
+  template <class Visit>
+  void evicted_keys(Visit visit) const {
+    for (const auto& r : results_)
+      for (const auto& key : r.evicted)
+        visit(key);
+  }
+
   // Hands in a shard's answer. Returns true when this was the last one missing.
   bool deliver(std::size_t shard, shard::batch_result result);
 
@@ -307,6 +319,7 @@ private:
   bool refuse_growth_ = false;
   std::string refuse_writes_;
   bool grouped_ = false;
+  bool report_evictions_ = false;
   std::uint64_t group_ = 0; // its number, drawn when the first batch goes
 };
 

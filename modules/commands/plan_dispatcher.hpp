@@ -15,6 +15,7 @@
 #include <memory>
 #include <utility>
 
+#include <caf/atom.hpp>
 #include <caf/error.hpp>
 
 #include "modules/commands/plan.hpp"
@@ -22,6 +23,13 @@
 #include "modules/protocol/errors.hpp"
 
 namespace stairkv::commands {
+
+// One plan order for every sender of a node: the store's front actor, told of
+// the node's gateway by (sequencer_atom, actor), hands each request to it as
+// (sequence_atom, commands, bool transaction) -> each command's RESP2 reply,
+// and the gateway plans it among its own clients' plans.
+using sequence_atom = caf::atom_constant<caf::atom("sequence")>;
+using sequencer_atom = caf::atom_constant<caf::atom("sequencer")>;
 
 using plan_ptr = std::shared_ptr<plan>;
 

@@ -68,6 +68,9 @@ struct gateway_state {
   // each), and the clients whose next command waits for one of them.
   std::unordered_map<std::string, int> held_keys;
   std::vector<std::uint64_t> key_waiters;
+  // Requests of the store's front actor (the embedding and remote API) that
+  // name a held key, oldest first (front_requests.cpp).
+  std::deque<std::function<bool()>> front_waiting;
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -144,6 +147,42 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
 // RANDOMKEY), is planned only once no multi-step command holds its keys.
 void hold_keys(gateway_actor* self, const std::vector<std::string>& keys);
 void release_keys(gateway_actor* self, const std::vector<std::string>& keys);
+
+// Whether a command (by its words) names a key a multi-step command holds,
+// or reads or changes the whole key space.
+template <class Words>
+bool touches_held_keys(gateway_actor* self, const commands::command_spec& spec,
+                       const Words& words) {
+  const auto& held = self->state.held_keys;
+  if (held.empty())
+    return false;
+  std::string_view name = spec.name;
+  if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
+      || name == "dbsize" || name == "randomkey")
+    return true;
+  return commands::visit_key_positions(spec, words.size(), [&](std::size_t i) {
+    return held.count(std::string{words[i]}) != 0;
+  });
+}
+
+// The store's front actor's requests (commands::sequence_atom), planned here
+// so that every sender of the node shares the gateway's plan order: each
+// request is one plan of its own, submitted after every plan already made,
+// touching watched keys as a client's writes do, and waiting while it names a
+// held key. Answers each command's RESP2 reply.
+caf::result<std::vector<std::string>>
+plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> commands,
+                   bool transaction);
+// Plans the waiting front requests that no longer name a held key, in order.
+void resume_front_requests(gateway_actor* self);
+
+// Tells the engine manager this gateway has switched to a new entry engine,
+// once nothing planned on the old one can still reach it.
+void acknowledge_switch(gateway_actor* self);
+
+// The keys a plan's shards evicted (asked for while anyone watches keys)
+// are touched: their watchers' EXEC fails, as when Redis evicts a watched key.
+void touch_evicted_keys(gateway_actor* self, const commands::plan& done);
 
 // Forgets what `conn` watches.
 void unwatch_all(gateway_actor* self, connection& conn);

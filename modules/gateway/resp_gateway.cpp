@@ -345,26 +345,17 @@ bool names_held_key(gateway_actor* self, const connection& conn, const args& arg
                     const commands::command_spec* spec) {
   if (spec == nullptr)
     return false;
-  const auto& held = self->state.held_keys;
-  auto names = [&](const commands::command_spec& s, const auto& words) {
-    std::string_view name = s.name;
-    if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
-        || name == "dbsize" || name == "randomkey")
-      return true;
-    return commands::visit_key_positions(s, words.size(), [&](std::size_t i) {
-      return held.count(std::string{words[i]}) != 0;
-    });
-  };
   if (conn.transaction.active) {
     // Queuing touches nothing; EXEC touches what it queued.
     if (std::string_view{spec->name} != "exec")
       return false;
     for (const auto& queued : conn.transaction.queued)
-      if (const auto* s = commands::find_command(queued[0]); s != nullptr && names(*s, queued))
+      if (const auto* s = commands::find_command(queued[0]);
+          s != nullptr && touches_held_keys(self, *s, queued))
         return true;
     return false;
   }
-  return names(*spec, argv);
+  return touches_held_keys(self, *spec, argv);
 }
 
 // Parses every complete command in `data`, plans it, and returns how many bytes
@@ -565,6 +556,7 @@ void release_keys(gateway_actor* self, const std::vector<std::string>& keys) {
   auto waiting = std::move(st.key_waiters);
   st.key_waiters.clear();
   resume_held_clients(self, waiting, &connection::waiting_for_keys);
+  resume_front_requests(self);
 }
 
 void resume_input(gateway_actor* self, std::uint64_t tag) {
@@ -715,17 +707,6 @@ void drain(gateway_actor* self) {
   st.touched.clear();
 }
 
-// Tells the engine manager this gateway has switched to the new entry engine,
-// once nothing of it can still reach the old one. A plan already built on the old
-// engine but not sent yet counts as well: acknowledging before it went out would
-// let the manager retire the old shards while that plan is on its way to them,
-// and a shard that ends with a request in hand never answers it.
-void acknowledge_switch(gateway_actor* self) {
-  auto& st = self->state;
-  if (auto generation = st.dispatcher.take_acknowledgement(st.building.get()))
-    self->send(st.config.manager, engine_manager::applied_atom::value, generation);
-}
-
 // Runs the steps waiting for plan `id`'s shards (before its replies are written).
 void run_after_shards(gateway_actor* self, std::uint64_t id) {
   auto& pending = self->state.after_shards;
@@ -739,6 +720,17 @@ void run_after_shards(gateway_actor* self, std::uint64_t id) {
 }
 
 } // namespace
+
+// Tells the engine manager this gateway has switched to the new entry engine,
+// once nothing of it can still reach the old one. A plan already built on the old
+// engine but not sent yet counts as well: acknowledging before it went out would
+// let the manager retire the old shards while that plan is on its way to them,
+// and a shard that ends with a request in hand never answers it.
+void acknowledge_switch(gateway_actor* self) {
+  auto& st = self->state;
+  if (auto generation = st.dispatcher.take_acknowledgement(st.building.get()))
+    self->send(st.config.manager, engine_manager::applied_atom::value, generation);
+}
 
 void plan_progressed(gateway_actor* self, std::uint64_t id) {
   auto& st = self->state;
@@ -770,10 +762,16 @@ void dispatch(gateway_actor* self) {
   auto id = st.building_id;
   auto work = std::move(st.building);
   st.in_flight.push_back(plan_in_flight{id, work});
-  st.dispatcher.submit(self, std::move(work), [self, id](const commands::plan_ptr&) {
-    run_after_shards(self, id);
-    plan_progressed(self, id);
-  });
+  bool watching = !st.watched_keys.empty();
+  if (watching)
+    work->report_evictions();
+  st.dispatcher.submit(self, std::move(work),
+                       [self, id, watching](const commands::plan_ptr& done) {
+                         if (watching)
+                           touch_evicted_keys(self, *done);
+                         run_after_shards(self, id);
+                         plan_progressed(self, id);
+                       });
   drain(self); // plans without shard work (PING, errors) are complete already
   acknowledge_switch(self);
 }
@@ -943,6 +941,10 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
+    [self](commands::sequence_atom, std::vector<std::vector<std::string>>& commands,
+           bool transaction) {
+      return plan_front_request(self, std::move(commands), transaction);
+    },
     [self](unpause_atom) {
       // The end of a pause, unless a longer one replaced it (which sent its
       // own wake-up) or CLIENT UNPAUSE ended it already.

@@ -128,6 +128,18 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
   });
 }
 
+void touch_evicted_keys(gateway_actor* self, const commands::plan& done) {
+  auto& st = self->state;
+  done.evicted_keys([&](const std::string& key) {
+    auto it = st.watched_keys.find(key);
+    if (it == st.watched_keys.end())
+      return;
+    for (auto tag : it->second)
+      if (auto c = find_client(st, tag); c != st.connections.end())
+        c->second.watch_touched = true;
+  });
+}
+
 void unwatch_all(gateway_actor* self, connection& conn) {
   auto& keys = self->state.watched_keys;
   for (const auto& [key, deadline] : conn.watching) {

@@ -193,6 +193,9 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   };
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
+  // Embedding and remote requests are planned by the gateway too: one plan
+  // order for the whole node.
+  order_through(store, gateway);
 
   node::log_notice(std::string{"stairkv "} + version + " starting, pid "
                    + std::to_string(getpid()));

@@ -220,6 +220,9 @@ struct batch {
   // holds all of such a plan or none.
   std::uint64_t group = 0;
   std::uint64_t group_weight = 0;
+  // Someone watches keys (WATCH): the keys this batch evicts come back in
+  // batch_result::evicted, so that their watchers' EXEC fails.
+  bool report_evictions = false;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
            op_args args = no_args{}, bool counted = false, bool no_touch = false) {
@@ -258,6 +261,7 @@ struct batch {
     bytes.clear();
     ops.clear();
     group = group_weight = 0;
+    report_evictions = false;
   }
 };
 
@@ -302,6 +306,8 @@ struct batch_result {
   // How long each operation ran, in nanoseconds (INFO commandstats, SLOWLOG);
   // one steady-clock reading per operation, no system call.
   std::vector<std::uint32_t> nanos;
+  // The keys evicted while the batch ran, when it asked (batch::report_evictions).
+  std::vector<std::string> evicted;
 
   // The running time of reply `index` (0 when it was not measured).
   std::uint32_t nanos_of(std::size_t index) const {

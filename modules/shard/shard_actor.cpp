@@ -71,6 +71,7 @@ struct forwarded_batch {
   std::vector<op_route> routes;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> fan; // (target, op)
   batch_result local; // this shard's own shares of keyless operations
+  std::vector<std::string> evicted; // by this shard, while it forwarded
 
   // The replies a combined route merges: this shard's own, then those of the
   // new shards it asked.
@@ -141,6 +142,10 @@ struct forwarded_batch {
       }
       out.ends.push_back(out.replies.size());
     }
+    out.evicted = std::move(evicted);
+    for (auto& r : results)
+      for (auto& key : r.evicted)
+        out.evicted.push_back(std::move(key));
     promise.deliver(std::move(out));
   }
 };
@@ -286,7 +291,10 @@ void watch_journal(const std::shared_ptr<shard_state>& st) {
 void run_batch(const std::shared_ptr<shard_state>& st, const batch& work,
                batch_result& result, deadline_ms now) {
   auto mark = st->journal.size();
+  if (work.report_evictions)
+    st->keys.report_evictions_to(&result.evicted);
   st->keys.execute(work, result, now);
+  st->keys.report_evictions_to(nullptr);
   if (work.group != 0 && st->journaling)
     st->journal.enclose(mark, work.group, work.group_weight);
 }
@@ -470,11 +478,12 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
 // shares of the new shards that hold its former keys.
 template <class Self>
 caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>& st,
-                                  const batch& work) {
+                                  const batch& work, std::vector<std::string> evicted) {
   auto& order = st->order;
   auto now = unix_now_ms();
   auto mark = st->journal.size();
   auto pending = std::make_shared<forwarded_batch>();
+  pending->evicted = std::move(evicted);
   pending->routes.resize(work.ops.size());
   std::vector<handover> outgoing(order.targets.size());
   auto add = [&](std::size_t t, op_code code, std::string_view key,
@@ -589,6 +598,8 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   for (std::size_t t = 0; t < outgoing.size(); ++t)
     if (!outgoing[t].work.empty() || outgoing[t].records)
       ++pending->waiting;
+  for (auto& h : outgoing)
+    h.work.report_evictions = work.report_evictions;
   if (work.group != 0) {
     // The group's weight for this shard is split again: one share for what
     // ran here, one for each new shard fed.
@@ -636,8 +647,12 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
         // shards fill with every write while these still count.
         auto now = unix_now_ms();
         begin_turn(st, now);
+        std::vector<std::string> evicted;
+        if (work.report_evictions)
+          st->keys.report_evictions_to(&evicted);
         st->keys.make_room(now);
-        auto forwarded = forward(self, st, work);
+        st->keys.report_evictions_to(nullptr);
+        auto forwarded = forward(self, st, work, std::move(evicted));
         end_turn(self, st);
         // Its own changes here (evictions, a FLUSHALL of its share) go out
         // without holding the forwarded replies back.

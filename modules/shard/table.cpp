@@ -151,6 +151,8 @@ bool table::make_room(deadline_ms now) {
     } else {
       ++evicted_;
       note(key_event::evicted, victim->key());
+      if (evicted_names_ != nullptr)
+        evicted_names_->emplace_back(victim->key());
       erase(victim);
     }
   }

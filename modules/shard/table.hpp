@@ -87,6 +87,10 @@ public:
   // whether it is within.
   bool make_room(deadline_ms now);
 
+  // Where the names of keys evicted from now on go (nullptr: nowhere).
+  void report_evictions_to(std::vector<std::string>* out) noexcept {
+    evicted_names_ = out;
+  }
   // Keys evicted since the last call.
   std::int64_t take_evicted() noexcept {
     return std::exchange(evicted_, 0);
@@ -279,6 +283,7 @@ private:
   memory_bound bound_;
   memory::ranking ranking_ = memory::ranking::none;
   std::int64_t evicted_ = 0;
+  std::vector<std::string>* evicted_names_ = nullptr;
   std::chrono::nanoseconds eviction_time_{0};
   // Whether the operation running counts its accesses (CLIENT NO-TOUCH).
   bool touching_ = true;

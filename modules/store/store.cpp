@@ -52,8 +52,26 @@ struct store_state {
   engine_manager::manager_actor manager;
   memory::budget_ptr memory;
   persistence::status_ptr persistence;
+  // The node's gateway, once there is one: requests are planned there, in the
+  // node's one plan order (commands::sequence_atom), not by this actor.
+  caf::actor sequencer;
   static inline const char* name = "stairkv_store";
 };
+
+// Hands commands to the sequencer; `on_done` gets their replies (each one the
+// same error when the sequencer cannot be reached).
+template <class OnDone>
+void run_in_sequence(store_impl self, std::vector<std::vector<std::string>> commands,
+                     bool transaction, OnDone on_done) {
+  auto count = commands.size();
+  self->request(self->state.sequencer, caf::infinite, commands::sequence_atom::value,
+                std::move(commands), transaction)
+    .then([on_done](std::vector<std::string>& replies) mutable { on_done(std::move(replies)); },
+          [on_done, count](caf::error&) mutable {
+            on_done(std::vector<std::string>(
+              count, protocol::errors::as_reply(protocol::errors::shard_unavailable)));
+          });
+}
 
 // Tells the engine manager the switch to a new entry engine is done, once no
 // request to the old one is out.
@@ -78,6 +96,13 @@ void dispatch(store_impl self, commands::plan_ptr work, Finish finish) {
 template <class OnDone>
 void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) {
   auto& st = self->state;
+  if (st.sequencer) {
+    run_in_sequence(self, {args}, false,
+                    [on_done](std::vector<std::string> replies) mutable {
+                      on_done(std::move(replies.front()));
+                    });
+    return;
+  }
   auto now = shard::unix_now_ms();
   auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
   work->refuse_growth(st.memory->refuses_growth(now));
@@ -115,6 +140,10 @@ void run_transaction(store_impl self, const std::vector<std::vector<std::string>
     }
   }
   auto& st = self->state;
+  if (st.sequencer) {
+    run_in_sequence(self, commands, true, std::move(on_done));
+    return;
+  }
   auto now = shard::unix_now_ms();
   auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
   work->refuse_growth(st.memory->refuses_growth(now));
@@ -199,6 +228,9 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
       self->state.dispatcher.update(std::move(snapshot));
       acknowledge_switch(self);
+    },
+    [self](commands::sequencer_atom, caf::actor& sequencer) {
+      self->state.sequencer = std::move(sequencer);
     },
     [self](caf::get_atom, std::string& key) {
       return run_typed<caf::optional<std::string>>(
@@ -454,6 +486,11 @@ void stop_store(const store_handle& store) {
     caf::anon_send_exit(store.aof_writer, caf::exit_reason::user_shutdown);
     self->wait_for(store.aof_writer);
   }
+}
+
+void order_through(const store_handle& store, caf::actor router) {
+  caf::anon_send(caf::actor_cast<caf::actor>(store.actor), commands::sequencer_atom::value,
+                 std::move(router));
 }
 
 void add_store_message_types(caf::actor_system_config& cfg) {

@@ -150,6 +150,13 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config);
 // message of the system, so it is for shutting down, not for one store.)
 void stop_store(const store_handle& store);
 
+// From now on the store's front actor hands every request to `router` (the
+// node's gateway) to be planned there, so that the node has one plan order
+// and a request is atomic with respect to the gateway's clients too (README:
+// plan order). Loading a file still plans on its own: it runs before anyone
+// else talks to the store.
+void order_through(const store_handle& store, caf::actor router);
+
 // Registers the message types of store_actor; call it on the actor_system_config of
 // every process that talks to a store remotely (the node does it for its side).
 void add_store_message_types(caf::actor_system_config& cfg);

@@ -353,3 +353,52 @@ TEST(Transactions, RenameAndMsetnxAreAtomicForEveryOtherClient) {
         << "round " << round;
   }
 }
+
+// As in Redis, evicting a watched key touches it: the watcher's EXEC fails.
+// Evictions of other keys do not.
+TEST(Transactions, AnEvictedWatchedKeyFailsExecAndOtherEvictionsDoNot) {
+  server_process server{{"--maxmemory=8mb", "--maxmemory-policy=allkeys-lru"}};
+  hiredis_connection watcher{server.port()};
+  hiredis_connection writer{server.port()};
+  const std::string value(1000, 'v');
+  ASSERT_TRUE(is_status(writer.command({"SET", "cold", "1"}), "OK"));
+  ASSERT_TRUE(is_status(writer.command({"SET", "hot", "1"}), "OK"));
+  ASSERT_TRUE(is_status(watcher.command({"WATCH", "cold", "hot"}), "OK"));
+  // Fill past the bound, reading "hot" often (LRU keeps it) and never "cold"
+  // (EXISTS counts no access), until "cold" is evicted.
+  int written = 0;
+  auto cold_gone = [&] { return writer.command({"EXISTS", "cold"})->integer == 0; };
+  while (!cold_gone() && written < 200000) {
+    for (int i = 0; i < 100; ++i, ++written) {
+      writer.append({"SET", "fill:" + std::to_string(written), value});
+      writer.append({"GET", "hot"});
+    }
+    for (int i = 0; i < 200; ++i)
+      writer.get_reply();
+  }
+  ASSERT_TRUE(cold_gone()) << "cold was never evicted";
+  ASSERT_GT(info_integer(writer, "evicted_keys"), 0);
+  EXPECT_TRUE(is_status(watcher.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(watcher.command({"SET", "cold", "again"}), "QUEUED"));
+  EXPECT_EQ(watcher.command({"EXEC"})->type, REDIS_REPLY_NIL);
+  EXPECT_EQ(writer.command({"EXISTS", "cold"})->integer, 0);
+
+  // Watching only "hot" while other keys are evicted: EXEC runs.
+  ASSERT_TRUE(is_status(watcher.command({"WATCH", "hot"}), "OK"));
+  auto evicted_before = info_integer(writer, "evicted_keys");
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 100; ++i, ++written) {
+      writer.append({"SET", "fill:" + std::to_string(written), value});
+      writer.append({"GET", "hot"});
+    }
+    for (int i = 0; i < 200; ++i)
+      writer.get_reply();
+  }
+  ASSERT_GT(info_integer(writer, "evicted_keys"), evicted_before);
+  ASSERT_EQ(writer.command({"EXISTS", "hot"})->integer, 1) << "hot was evicted too";
+  EXPECT_TRUE(is_status(watcher.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(watcher.command({"SET", "hot", "2"}), "QUEUED"));
+  auto exec = watcher.command({"EXEC"});
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(exec->elements, 1u);
+}

@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include <caf/all.hpp>
@@ -39,11 +42,13 @@ std::uint16_t free_port() {
 
 // Starts a node that publishes its store; retries if another process took the
 // chosen port between the probe and the server's bind.
-std::unique_ptr<server_process> start_publishing_node(std::uint16_t& caf_port) {
+std::unique_ptr<server_process> start_publishing_node(std::uint16_t& caf_port,
+                                                     std::vector<std::string> args = {}) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     caf_port = free_port();
-    auto node = std::make_unique<server_process>(
-      std::vector<std::string>{"--caf-port=" + std::to_string(caf_port)});
+    auto with_port = args;
+    with_port.push_back("--caf-port=" + std::to_string(caf_port));
+    auto node = std::make_unique<server_process>(with_port);
     if (node->wait_for_log("Store actor published", 10s))
       return node;
   }
@@ -108,6 +113,117 @@ TEST(RemoteStore, ASecondProcessUsesTheStoreThroughItsTypedInterface) {
     .receive([&](std::vector<std::string>& r) { replies = std::move(r); },
              [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
   EXPECT_EQ(replies, (std::vector<std::string>{":8\r\n", "$1\r\n8\r\n"}));
+
+  self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
+  EXPECT_EQ(node->stop(), 0) << node->log();
+}
+
+namespace {
+
+constexpr int generation_keys = 16;
+
+std::string generation_key(int i) {
+  return "gen:" + std::to_string(i);
+}
+
+// Whether RESP2 bulk replies (or an MGET's array of them) hold more than one value.
+bool mixed(const std::vector<std::string>& values) {
+  for (const auto& v : values)
+    if (v != values.front())
+      return true;
+  return false;
+}
+
+} // namespace
+
+// The node has one plan order for Redis clients and CAF applications alike: a
+// transaction or an MSET from either side is never seen half done by the other.
+TEST(RemoteStore, NeitherSideSeesHalfOfTheOthersMultiKeyWrites) {
+  std::uint16_t caf_port = 0;
+  auto node = start_publishing_node(caf_port, {"--stairs=3"});
+  ASSERT_NE(node, nullptr) << "the node never published its store";
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  stairkv::add_store_message_types(cfg);
+  caf::actor_system system{cfg};
+  auto store = system.middleman().remote_actor<stairkv::store_actor>("127.0.0.1",
+                                                                     caf_port);
+  ASSERT_TRUE(store) << system.render(store.error());
+  caf::scoped_actor self{system};
+  constexpr int generations = 600;
+
+  // CAF writes (a transaction of 16 SETs), a Redis client reads (MGET).
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> reads{0};
+  std::thread reader{[&] {
+    hiredis_connection r{node->port()};
+    std::vector<std::string> mget{"MGET"};
+    for (int i = 0; i < generation_keys; ++i)
+      mget.push_back(generation_key(i));
+    while (!done) {
+      auto reply = r.command(mget);
+      std::vector<std::string> values;
+      for (std::size_t i = 0; i < reply->elements; ++i)
+        values.emplace_back(reply->element[i]->type == REDIS_REPLY_STRING
+                              ? reply->element[i]->str
+                              : "");
+      torn += mixed(values) ? 1 : 0;
+      ++reads;
+    }
+  }};
+  for (int gen = 1; gen <= generations; ++gen) {
+    std::vector<std::vector<std::string>> tx;
+    for (int i = 0; i < generation_keys; ++i)
+      tx.push_back({"SET", generation_key(i), std::to_string(gen)});
+    self->request(*store, 10s, stairkv::transaction_atom::value, tx)
+      .receive([](std::vector<std::string>&) {},
+               [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  }
+  done = true;
+  reader.join();
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load() << " reads";
+
+  // A Redis client writes (MSET), CAF reads (a transaction of 16 GETs).
+  done = false;
+  std::thread writer{[&] {
+    hiredis_connection w{node->port()};
+    for (int gen = 1; gen <= generations && !done; ++gen) {
+      std::vector<std::string> mset{"MSET"};
+      for (int i = 0; i < generation_keys; ++i) {
+        mset.push_back(generation_key(i));
+        mset.push_back("w" + std::to_string(gen));
+      }
+      w.command(mset);
+    }
+  }};
+  int caf_torn = 0;
+  int caf_reads = 0;
+  for (int round = 0; round < generations; ++round) {
+    std::vector<std::vector<std::string>> tx;
+    for (int i = 0; i < generation_keys; ++i)
+      tx.push_back({"GET", generation_key(i)});
+    self->request(*store, 10s, stairkv::transaction_atom::value, tx)
+      .receive([&](std::vector<std::string>& values) { caf_torn += mixed(values) ? 1 : 0; },
+               [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+    ++caf_reads;
+  }
+  done = true;
+  writer.join();
+  EXPECT_EQ(caf_torn, 0) << "of " << caf_reads << " reads";
+
+  // WATCH sees a CAF application's write like any client's.
+  hiredis_connection watcher{node->port()};
+  ASSERT_TRUE(stairkv::testing::is_status(watcher.command({"WATCH", "gen:0"}), "OK"));
+  bool stored = false;
+  self->request(*store, 10s, caf::put_atom::value, std::string{"gen:0"}, std::string{"x"})
+    .receive([&](bool ok) { stored = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(stored);
+  watcher.command({"MULTI"});
+  watcher.command({"SET", "gen:0", "y"});
+  auto exec = watcher.command({"EXEC"});
+  EXPECT_EQ(exec->type, REDIS_REPLY_NIL);
 
   self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
   EXPECT_EQ(node->stop(), 0) << node->log();
