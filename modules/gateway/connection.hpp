@@ -82,6 +82,15 @@ struct connection {
     std::vector<std::vector<std::string>> queued;
     std::size_t queued_bytes = 0;
   } transaction;
+  // An EXEC that reached a multi-step command (RENAME, MSETNX): the queued
+  // commands still to run once that one has finished, and the keys the EXEC
+  // holds meanwhile (every key of its commands), let go at its end.
+  struct exec_state {
+    bool active = false;
+    std::vector<std::vector<std::string>> commands;
+    std::size_t next = 0;
+    std::vector<std::string> held;
+  } exec;
   // WATCH: the keys, each with its deadline when it was watched (-2 missing,
   // -1 none, else Unix ms), and whether one was touched since.
   std::vector<std::pair<std::string, std::int64_t>> watching;

@@ -68,6 +68,9 @@ struct gateway_state {
   // each), and the clients whose next command waits for one of them.
   std::unordered_map<std::string, int> held_keys;
   std::vector<std::uint64_t> key_waiters;
+  // Clients gone while their EXEC waited behind a multi-step command, by tag:
+  // the transaction runs to its end, then the record goes.
+  std::unordered_map<std::uint64_t, connection> finishing_execs;
   // Requests of the store's front actor (the embedding and remote API) that
   // name a held key, oldest first (front_requests.cpp).
   std::deque<std::function<bool()>> front_waiting;
@@ -183,6 +186,10 @@ void acknowledge_switch(gateway_actor* self);
 // The keys a plan's shards evicted (asked for while anyone watches keys)
 // are touched: their watchers' EXEC fails, as when Redis evicts a watched key.
 void touch_evicted_keys(gateway_actor* self, const commands::plan& done);
+
+// Runs the queued commands of `conn`'s EXEC from where it stopped (behind a
+// multi-step command), into `work`; at the end the EXEC's held keys go.
+void run_queued(gateway_actor* self, connection& conn, commands::plan& work);
 
 // Forgets what `conn` watches.
 void unwatch_all(gateway_actor* self, connection& conn);

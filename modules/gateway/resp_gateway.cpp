@@ -191,6 +191,12 @@ void forget(gateway_actor* self,
             connection_map::iterator it) {
   leave_subscriptions_and_monitor(self, it->second);
   unwatch_all(self, it->second); // a queued transaction goes with the record
+  // An EXEC behind a multi-step command still runs to its end (a transaction
+  // runs whole or not at all), for nobody: its replies are dropped.
+  if (it->second.exec.active) {
+    auto tag = it->second.context.tag;
+    self->state.finishing_execs.emplace(tag, std::move(it->second));
+  }
   self->state.connections.erase(it);
 }
 
@@ -562,9 +568,25 @@ void release_keys(gateway_actor* self, const std::vector<std::string>& keys) {
 void resume_input(gateway_actor* self, std::uint64_t tag) {
   auto& st = self->state;
   auto it = find_client(st, tag);
-  if (it == st.connections.end())
+  if (it == st.connections.end()) {
+    // Gone while its EXEC ran: the rest of the transaction still runs.
+    auto gone = st.finishing_execs.find(tag);
+    if (gone == st.finishing_execs.end())
+      return;
+    gone->second.waiting_for_step = false;
+    run_queued(self, gone->second, current_plan(self));
+    // (What run_queued set off may have added records: look again.)
+    gone = st.finishing_execs.find(tag);
+    if (gone != st.finishing_execs.end() && !gone->second.exec.active)
+      st.finishing_execs.erase(gone);
     return;
+  }
   it->second.waiting_for_step = false;
+  if (it->second.exec.active) {
+    run_queued(self, it->second, current_plan(self));
+    if (it->second.waiting_for_step)
+      return;
+  }
   consume_held_input(self, it->second);
 }
 

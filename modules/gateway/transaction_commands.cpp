@@ -198,23 +198,58 @@ void exec_command(gateway_actor* self, connection& conn, const args&,
   std::string header;
   protocol::reply_writer{header, conn.context.resp_version}.array(tx.queued.size());
   work.add_reply(conn.context, header);
-  bool keep = self->state.config.settings->limits.slowlog_log_slower_than >= 0;
-  std::vector<std::string_view> argv;
   auto from = work.operations();
   bool writes = false;
+  bool stepped = false;
   for (const auto& command : tx.queued) {
+    const auto* spec = commands::find_command(command[0]);
+    writes = writes || (spec->flags & commands::flag::write) != 0;
+    stepped = stepped || spec->run == nullptr;
+  }
+  auto& run = conn.exec;
+  run = {};
+  run.active = true;
+  run.commands = std::move(tx.queued);
+  if (stepped) {
+    // A multi-step command among them plans its write after its read, in a
+    // later plan; the commands after it wait for it. Meanwhile every key of
+    // the transaction is held, so no other client sees it half done.
+    for (const auto& command : run.commands) {
+      const auto* spec = commands::find_command(command[0]);
+      commands::visit_key_positions(*spec, command.size(), [&](std::size_t i) {
+        run.held.push_back(command[i]);
+        return false;
+      });
+    }
+    hold_keys(self, run.held);
+  }
+  run_queued(self, conn, work);
+  // Its writes reach the append-only file whole, or not at all (a transaction
+  // that ran over several plans: each plan's part whole).
+  if (writes)
+    work.note_writes_since(from);
+}
+
+void run_queued(gateway_actor* self, connection& conn, commands::plan& work) {
+  auto& run = conn.exec;
+  bool keep = self->state.config.settings->limits.slowlog_log_slower_than >= 0;
+  std::vector<std::string_view> argv;
+  while (run.next < run.commands.size()) {
+    const auto& command = run.commands[run.next++];
     argv.assign(command.begin(), command.end());
     const auto* spec = commands::find_command(argv[0]);
-    writes = writes || (spec->flags & commands::flag::write) != 0;
     ++conn.unanswered; // each queued command answers in the array
     auto ran = run_command(self, conn, argv, spec, commands::stat_slot_of(*spec, argv),
                            work, 0);
     if (keep && !ran.rejected)
       work.keep_args(ran.first_record, argv);
+    if (conn.waiting_for_step)
+      return; // resume_input() goes on once it has finished
   }
-  // Its writes reach the append-only file whole, or not at all.
-  if (writes)
-    work.note_writes_since(from);
+  auto held = std::move(run.held);
+  run = {};
+  if (!held.empty())
+    release_keys(self, held);
 }
 
 void watch_command(gateway_actor* self, connection& conn, const args& argv,

@@ -402,3 +402,89 @@ TEST(Transactions, AnEvictedWatchedKeyFailsExecAndOtherEvictionsDoNot) {
   ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
   EXPECT_EQ(exec->elements, 1u);
 }
+
+// Inside EXEC a RENAME or MSETNX runs in its place: the commands after it see
+// its effect, and no other client sees the transaction half done, although the
+// multi-step command's write comes in a later plan. A client that leaves in the
+// middle does not cut the transaction short.
+TEST(Transactions, RenameAndMsetnxInsideExecRunInOrderAndWhole) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection c{server.port()};
+  c.append({"MULTI"});
+  c.append({"SET", "src", "v"});
+  c.append({"RENAME", "src", "dst"});
+  c.append({"SET", "dst", "after"});
+  c.append({"MSETNX", "n1", "1", "n2", "2"});
+  c.append({"GET", "dst"});
+  c.append({"EXISTS", "src", "n1", "n2"});
+  c.append({"EXEC"});
+  c.append({"GET", "dst"}); // after the EXEC, in the same pipeline
+  for (int i = 0; i < 7; ++i)
+    c.get_reply();
+  auto exec = c.get_reply();
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(exec->elements, 6u);
+  EXPECT_EQ(std::string{exec->element[0]->str}, "OK");
+  EXPECT_EQ(std::string{exec->element[1]->str}, "OK");
+  EXPECT_EQ(std::string{exec->element[2]->str}, "OK");
+  EXPECT_EQ(exec->element[3]->integer, 1);
+  EXPECT_EQ(std::string{exec->element[4]->str}, "after");
+  EXPECT_EQ(exec->element[5]->integer, 2);
+  EXPECT_TRUE(is_bulk(c.get_reply(), "after"));
+
+  // Each transaction records a direction in `d1`, moves `x` to `y` (or back),
+  // and records it again in `d2`: a reader must never find the two records
+  // disagreeing, nor with where the key is.
+  ASSERT_TRUE(is_status(c.command({"SET", "x", "v"}), "OK"));
+  ASSERT_TRUE(is_status(c.command({"MSET", "d1", "x", "d2", "x"}), "OK"));
+  std::atomic<bool> done{false};
+  std::atomic<int> wrong{0};
+  std::atomic<int> reads{0};
+  std::thread reader{[&] {
+    hiredis_connection r{server.port()};
+    while (!done) {
+      // The two records alone, and with the key's place.
+      auto records = r.command({"MGET", "d1", "d2"});
+      if (std::string{records->element[0]->str} != records->element[1]->str)
+        ++wrong;
+      auto got = r.command({"MGET", "d1", "x", "y"});
+      std::string dir = got->element[0]->type == REDIS_REPLY_STRING ? got->element[0]->str : "";
+      bool x = got->element[1]->type == REDIS_REPLY_STRING;
+      bool y = got->element[2]->type == REDIS_REPLY_STRING;
+      if (!((dir == "x" && x && !y) || (dir == "y" && y && !x)))
+        ++wrong;
+      ++reads;
+    }
+  }};
+  for (int round = 0; round < 300; ++round) {
+    bool to_y = round % 2 == 0;
+    c.append({"MULTI"});
+    c.append({"SET", "d1", to_y ? "y" : "x"});
+    c.append({"RENAME", to_y ? "x" : "y", to_y ? "y" : "x"});
+    c.append({"SET", "d2", to_y ? "y" : "x"});
+    c.append({"EXEC"});
+    for (int i = 0; i < 4; ++i)
+      c.get_reply();
+    ASSERT_EQ(c.get_reply()->elements, 3u);
+  }
+  done = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(wrong.load(), 0) << "of " << reads.load() << " reads";
+
+  // The client sends its EXEC and leaves at once: the whole transaction runs.
+  {
+    hiredis_connection leaving{server.port()};
+    leaving.append({"MULTI"});
+    leaving.append({"RENAME", "x", "moved"});
+    leaving.append({"SET", "left", "yes"});
+    leaving.append({"EXEC"});
+    leaving.flush();
+  }
+  auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (c.command({"EXISTS", "left"})->integer == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(is_bulk(c.command({"GET", "left"}), "yes"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "moved"}), "v"));
+  EXPECT_EQ(c.command({"EXISTS", "x"})->integer, 0);
+}
