@@ -177,11 +177,16 @@ void plan::note_writes_since(std::size_t from) {
 }
 
 shard::batch plan::take_batch(std::size_t shard) {
+  if (grouped_ && busy_.size() > 1 && group_ == 0) {
+    group_ = next_group_number();
+    if (group_events_)
+      for (std::size_t p = 0; p < refs_.size(); ++p)
+        batches_[refs_[p].shard].positions.push_back(static_cast<std::uint32_t>(p));
+  }
   auto out = std::move(batches_[shard]);
   out.report_evictions = report_evictions_;
-  if (grouped_ && busy_.size() > 1) {
-    if (group_ == 0)
-      group_ = next_group_number();
+  if (group_ != 0) {
+    out.group_events = group_events_;
     auto at = std::find(busy_.begin(), busy_.end(), shard) - busy_.begin();
     out.group = group_;
     out.group_weight = persistence::share_of(persistence::whole_group, busy_.size(),

@@ -104,6 +104,13 @@ public:
     return grouped_;
   }
 
+  // Whether a grouped plan's shards send their keyspace events to the broker
+// as shares of the group (in plan order, after it): the router says so when
+  // notifications are on as the plan goes out.
+  void order_group_events(bool on) noexcept {
+    group_events_ = on;
+  }
+
   // Asks every batch to name the keys it evicts (batch::report_evictions);
   // once the shards have answered, evicted_keys() visits them.
   void report_evictions() noexcept {
@@ -320,6 +327,7 @@ private:
   std::string refuse_writes_;
   bool grouped_ = false;
   bool report_evictions_ = false;
+  bool group_events_ = false;
   std::uint64_t group_ = 0; // its number, drawn when the first batch goes
 };
 

@@ -60,9 +60,7 @@ void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& co
   }
   if (transaction && writes)
     work->note_writes_since(0); // whole in the append-only file, or not at all
-  bool watching = !st.watched_keys.empty();
-  if (watching)
-    work->report_evictions();
+  bool watching = prepare_for_shards(self, *work);
   st.dispatcher.submit(self, std::move(work),
                        [self, promise, watching](const commands::plan_ptr& done) mutable {
                          if (watching)

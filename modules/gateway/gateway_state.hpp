@@ -183,6 +183,11 @@ void resume_front_requests(gateway_actor* self);
 // once nothing planned on the old one can still reach it.
 void acknowledge_switch(gateway_actor* self);
 
+// Prepares a plan to go out: its batches name what they evict while anyone
+// watches keys (returned: whether they do), and a plan that writes on several
+// shards has its events ordered while events are recorded.
+bool prepare_for_shards(gateway_actor* self, commands::plan& work);
+
 // The keys a plan's shards evicted (asked for while anyone watches keys)
 // are touched: their watchers' EXEC fails, as when Redis evicts a watched key.
 void touch_evicted_keys(gateway_actor* self, const commands::plan& done);

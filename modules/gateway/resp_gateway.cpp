@@ -754,6 +754,16 @@ void acknowledge_switch(gateway_actor* self) {
     self->send(st.config.manager, engine_manager::applied_atom::value, generation);
 }
 
+bool prepare_for_shards(gateway_actor* self, commands::plan& work) {
+  auto& st = self->state;
+  if (st.config.notify && shard::recorded_classes(st.config.notify->load()) != 0)
+    work.order_group_events(true);
+  bool watching = !st.watched_keys.empty();
+  if (watching)
+    work.report_evictions();
+  return watching;
+}
+
 void plan_progressed(gateway_actor* self, std::uint64_t id) {
   auto& st = self->state;
   if (!st.in_flight.empty() && id == st.in_flight.front().id)
@@ -784,9 +794,7 @@ void dispatch(gateway_actor* self) {
   auto id = st.building_id;
   auto work = std::move(st.building);
   st.in_flight.push_back(plan_in_flight{id, work});
-  bool watching = !st.watched_keys.empty();
-  if (watching)
-    work->report_evictions();
+  bool watching = prepare_for_shards(self, *work);
   st.dispatcher.submit(self, std::move(work),
                        [self, id, watching](const commands::plan_ptr& done) {
                          if (watching)

@@ -36,6 +36,9 @@ struct gateway_config {
   engine::routing_ptr routing; // the snapshot to start with
   engine_manager::manager_actor manager; // sends the later ones
   caf::actor subscriptions;              // the subscription broker
+  // notify-keyspace-events: while events are recorded, a plan that writes on
+  // several shards has its events sent in its order, after it (key_events.hpp).
+  shard::notify_settings_ptr notify;
   std::shared_ptr<const subscription_broker::broker_figures> subscription_figures;
   server_facts_ptr facts;
   node_settings_ptr settings; // CONFIG GET / SET, and the client limits

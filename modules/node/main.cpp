@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
   gw.routing = store.routing;
   gw.manager = store.manager;
   gw.subscriptions = store.subscriptions;
+  gw.notify = store.notify;
   gw.subscription_figures = store.subscription_figures;
   gw.facts = facts;
   gw.settings = node::make_settings(opts, store);

@@ -220,6 +220,12 @@ struct batch {
   // holds all of such a plan or none.
   std::uint64_t group = 0;
   std::uint64_t group_weight = 0;
+  // A grouped batch's events go to the subscription broker as one share of
+  // the group, sent even when empty (the plan decides, so that every share of
+  // the group is sent or none): `group_events`. `positions`: each operation's
+  // place in the plan, which orders the group's events there.
+  bool group_events = false;
+  std::vector<std::uint32_t> positions;
   // Someone watches keys (WATCH): the keys this batch evicts come back in
   // batch_result::evicted, so that their watchers' EXEC fails.
   bool report_evictions = false;
@@ -262,6 +268,8 @@ struct batch {
     ops.clear();
     group = group_weight = 0;
     report_evictions = false;
+    group_events = false;
+    positions.clear();
   }
 };
 

@@ -1,5 +1,7 @@
 #include "modules/shard/key_events.hpp"
 
+#include <algorithm>
+
 namespace stairkv::shard {
 
 std::string_view event_name(key_event e) noexcept {
@@ -114,6 +116,29 @@ std::string notify_flags_to_string(std::uint32_t flags) {
       continue;
     if (flags & l.flag)
       out += l.ch;
+  }
+  return out;
+}
+
+key_event_log merge_in_plan_order(const std::vector<key_event_log>& shares) {
+  struct at {
+    std::uint32_t position;
+    std::uint32_t share;
+    std::uint32_t index;
+  };
+  std::vector<at> order;
+  for (std::size_t s = 0; s < shares.size(); ++s)
+    for (std::size_t i = 0; i < shares[s].entries.size(); ++i)
+      order.push_back(at{shares[s].entries[i].position, static_cast<std::uint32_t>(s),
+                         static_cast<std::uint32_t>(i)});
+  // Stable: a share's events of one operation keep the order they happened in.
+  std::stable_sort(order.begin(), order.end(),
+                   [](const at& a, const at& b) { return a.position < b.position; });
+  key_event_log out;
+  for (const auto& a : order) {
+    const auto& share = shares[a.share];
+    const auto& e = share.entries[a.index];
+    out.add(e.what, share.key(e), e.position);
   }
   return out;
 }

@@ -93,18 +93,26 @@ using notify_settings_ptr = std::shared_ptr<notify_settings>;
 
 // What happened in one batch (or one expiry turn): events in the order they
 // happened, their keys packed into one buffer.
+//
+// A shard's events of one share of a group (a plan that writes on several
+// shards, batch.hpp) carry the group and the share's weight, and each event
+// its operation's position in the plan: the broker holds them until the
+// group is whole and sends them in the plan's order, after it.
 struct key_event_log {
   struct entry {
     key_event what;
+    std::uint32_t position; // in its group's plan (grouped shares only)
     std::size_t key_begin;
     std::size_t key_size;
   };
 
   std::string keys;
   std::vector<entry> entries;
+  std::uint64_t group = 0;
+  std::uint64_t weight = 0;
 
-  void add(key_event what, std::string_view key) {
-    entries.push_back(entry{what, keys.size(), key.size()});
+  void add(key_event what, std::string_view key, std::uint32_t position = 0) {
+    entries.push_back(entry{what, position, keys.size(), key.size()});
     keys.append(key.data(), key.size());
   }
 
@@ -120,5 +128,9 @@ struct key_event_log {
     return entries.size();
   }
 };
+
+// The events of a group's shares as one log, in plan order (events of one
+// operation in the order they happened).
+key_event_log merge_in_plan_order(const std::vector<key_event_log>& shares);
 
 } // namespace stairkv::shard

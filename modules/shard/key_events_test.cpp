@@ -42,3 +42,21 @@ TEST(KeyEvents, TheLogKeepsOrderAndKeys) {
   EXPECT_EQ(log.key(log.entries[1]), std::string(300, 'b'));
   EXPECT_EQ(event_name(log.entries[1].what), "del");
 }
+
+TEST(KeyEvents, SharesOfAGroupMergeInPlanOrderKeepingEachOperationsOwnOrder) {
+  std::vector<key_event_log> shares(3);
+  shares[0].add(key_event::set, "p0", 0);
+  shares[0].add(key_event::set, "p3", 3);
+  shares[1].add(key_event::expired, "p1-first", 1); // found expired, then set
+  shares[1].add(key_event::set, "p1-then", 1);
+  shares[1].add(key_event::del, "p4", 4);
+  shares[2].add(key_event::incrby, "p2", 2); // shares[2] came last
+  auto merged = merge_in_plan_order(shares);
+  std::vector<std::string> keys;
+  for (const auto& e : merged.entries)
+    keys.emplace_back(merged.key(e));
+  EXPECT_EQ(keys, (std::vector<std::string>{"p0", "p1-first", "p1-then", "p2", "p3", "p4"}));
+  EXPECT_EQ(merged.entries[1].what, key_event::expired);
+  EXPECT_EQ(merged.entries[5].what, key_event::del);
+  EXPECT_TRUE(merge_in_plan_order({}).empty());
+}

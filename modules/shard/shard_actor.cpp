@@ -286,9 +286,23 @@ void watch_journal(const std::shared_ptr<shard_state>& st) {
   st->keys.journal_to(on ? &st->journal : nullptr);
 }
 
+// A grouped batch's events go to the broker as its share of the group, even
+// when there are none (key_events.hpp).
+template <class Self>
+void send_event_share(Self* self, const std::shared_ptr<shard_state>& st,
+                      std::uint64_t group, std::uint64_t weight) {
+  auto log = st->keys.take_events();
+  log.group = group;
+  log.weight = weight;
+  if (st->context.broker)
+    self->send(st->context.broker, notify_atom::value, std::move(log));
+}
+
 // Runs a client batch (or a resizing shard's share of one) on this shard's
-// table; a grouped batch's changes become one GroupShare in the journal.
-void run_batch(const std::shared_ptr<shard_state>& st, const batch& work,
+// table; a grouped batch's changes become one GroupShare in the journal, and
+// its events one share at the broker.
+template <class Self>
+void run_batch(Self* self, const std::shared_ptr<shard_state>& st, const batch& work,
                batch_result& result, deadline_ms now) {
   auto mark = st->journal.size();
   if (work.report_evictions)
@@ -297,6 +311,8 @@ void run_batch(const std::shared_ptr<shard_state>& st, const batch& work,
   st->keys.report_evictions_to(nullptr);
   if (work.group != 0 && st->journaling)
     st->journal.enclose(mark, work.group, work.group_weight);
+  if (work.group != 0 && work.group_events)
+    send_event_share(self, st, work.group, work.group_weight);
 }
 
 // Hands what a turn changed to the AOF writer, without waiting for it.
@@ -486,10 +502,17 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   pending->evicted = std::move(evicted);
   pending->routes.resize(work.ops.size());
   std::vector<handover> outgoing(order.targets.size());
+  // The operation being routed, and its place in its plan (grouped batches).
+  std::size_t current = 0;
+  auto keep_position = [&](batch& to) {
+    if (current < work.positions.size())
+      to.positions.push_back(work.positions[current]);
+  };
   auto add = [&](std::size_t t, op_code code, std::string_view key,
                  std::string_view value, const op_args& args, bool counted = false) {
     auto index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
     outgoing[t].work.add(code, key, value, args, counted);
+    keep_position(outgoing[t].work);
     return index;
   };
   // This shard's place in the old staircase, for the *_from operations.
@@ -504,6 +527,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     route.local_index = static_cast<std::uint32_t>(pending->local.ends.size());
     here.clear();
     here.add_copy(work, op);
+    keep_position(here);
     st->keys.execute(here, pending->local, now);
   };
   // Its share of the new shards that hold this shard's former keys.
@@ -517,6 +541,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
   };
   for (std::size_t i = 0; i < work.ops.size(); ++i) {
+    current = i;
     const auto& op = work.ops[i];
     auto& route = pending->routes[i];
     switch (op.code) {
@@ -589,6 +614,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         route.target = static_cast<std::uint32_t>(t);
         route.index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
         outgoing[t].work.add_copy(work, op);
+        keep_position(outgoing[t].work);
         break;
       }
     }
@@ -609,9 +635,13 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
       if (!h.work.empty() || h.records) {
         h.work.group = work.group;
         h.work.group_weight = persistence::share_of(work.group_weight, parts, i++);
+        h.work.group_events = work.group_events;
       }
+    auto local_weight = persistence::share_of(work.group_weight, parts, 0);
     if (st->journaling)
-      st->journal.enclose(mark, work.group, persistence::share_of(work.group_weight, parts, 0));
+      st->journal.enclose(mark, work.group, local_weight);
+    if (work.group_events)
+      send_event_share(self, st, work.group, local_weight);
   }
   if (pending->waiting == 0) {
     pending->finish();
@@ -663,7 +693,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       auto now = unix_now_ms();
       begin_turn(st, now);
       batch_result result;
-      run_batch(st, work, result, now);
+      run_batch(self, st, work, result, now);
       end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));
@@ -674,7 +704,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       auto now = unix_now_ms();
       begin_turn(st, now);
       batch_result result;
-      run_batch(st, incoming.work, result, now);
+      run_batch(self, st, incoming.work, result, now);
       end_turn(self, st);
       arm_expiry(self, st);
       return answer(self, st, std::move(result));

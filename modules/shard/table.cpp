@@ -343,6 +343,8 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index + prefetch_distance < ops.size())
       entries_.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
+    if (index < work.positions.size())
+      position_ = work.positions[index];
     touching_ = !op.no_touch || op.code == op_code::touch;
     if (may_grow(op.code) && refuse_growth(now))
       reply.error(memory::oom_error);

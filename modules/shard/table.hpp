@@ -296,8 +296,9 @@ private:
 
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))
-      events_.add(what, key);
+      events_.add(what, key, position_);
   }
+  std::uint32_t position_ = 0; // the running operation's place in its plan
 
   // The integer reply of a counted operation, and its typed share when the
   // merge that combines it asked for one.

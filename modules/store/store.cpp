@@ -55,6 +55,7 @@ struct store_state {
   // The node's gateway, once there is one: requests are planned there, in the
   // node's one plan order (commands::sequence_atom), not by this actor.
   caf::actor sequencer;
+  shard::notify_settings_ptr notify; // orders a multi-shard plan's events
   static inline const char* name = "stairkv_store";
 };
 
@@ -84,6 +85,9 @@ void acknowledge_switch(store_impl self) {
 // Sends a plan through the dispatcher; `finish` once its shards have answered.
 template <class Finish>
 void dispatch(store_impl self, commands::plan_ptr work, Finish finish) {
+  if (const auto& notify = self->state.notify;
+      notify && shard::recorded_classes(notify->load()) != 0)
+    work->order_group_events(true);
   self->state.dispatcher.submit(self, std::move(work),
                                 [self, finish](const commands::plan_ptr&) mutable {
                                   finish();
@@ -215,7 +219,9 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
 // manager's routing snapshots) and handed out as a store_actor.
 caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
                           engine::routing_ptr initial, memory::budget_ptr memory,
-                          persistence::status_ptr persistence) {
+                          persistence::status_ptr persistence,
+                          shard::notify_settings_ptr notify) {
+  self->state.notify = std::move(notify);
   self->state.dispatcher
     = commands::plan_dispatcher<caf::stateful_actor<store_state>>{std::move(initial)};
   self->state.manager = manager;
@@ -377,7 +383,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
   auto front = system.spawn(store_front, manager.actor, manager.initial, memory,
-                            persistence_figures);
+                            persistence_figures, notify);
   // Registered before anyone can send it a request: the engine manager must know
   // every router before it retires an engine the router might still use.
   caf::scoped_actor self{system};

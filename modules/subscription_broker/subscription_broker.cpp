@@ -1,12 +1,15 @@
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include "modules/commands/glob.hpp"
+#include "modules/persistence/journal.hpp"
 
 namespace stairkv::subscription_broker {
 
@@ -23,8 +26,24 @@ struct subscriber {
 
 using subscriber_map = std::unordered_map<std::string, std::vector<subscriber>>;
 
+// A group's event shares, until their weights are whole (key_events.hpp).
+struct open_group {
+  std::uint64_t weight = 0;
+  std::vector<shard::key_event_log> shares;
+  std::vector<caf::actor_addr> senders; // whose later events wait for it
+};
+
+// A grouped plan's shares may be whole only after one second at most; past
+// that (a shard that stopped) the broker sends what it has.
+constexpr std::chrono::seconds group_patience{1};
+using group_due_atom = caf::atom_constant<caf::atom("groupdue")>;
+
 struct broker_state {
   shard::notify_settings_ptr notify;
+  std::unordered_map<std::uint64_t, open_group> groups;
+  // Shards whose events wait behind a share of an open group, with what they
+  // sent since (in order): the events of one shard keep their order.
+  std::unordered_map<caf::actor_addr, std::deque<shard::key_event_log>> waiting;
   broker_figures_ptr figures;
   std::string channel; // scratch: the keyspace/keyevent channel being built
   subscriber_map channels;
@@ -162,6 +181,88 @@ void notify(Self* self, const shard::key_event_log& log) {
 }
 
 template <class Self>
+void take_log(Self* self, const caf::actor_addr& from, shard::key_event_log log);
+
+// Sends a group's events, in its plan's order, and lets the shards that
+// waited for it go on.
+template <class Self>
+void close_group(Self* self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.groups.find(id);
+  if (it == st.groups.end())
+    return;
+  auto group = std::move(it->second);
+  st.groups.erase(it);
+  notify(self, shard::merge_in_plan_order(group.shares));
+  for (const auto& sender : group.senders) {
+    auto w = st.waiting.find(sender);
+    if (w == st.waiting.end())
+      continue;
+    auto queued = std::move(w->second);
+    st.waiting.erase(w);
+    while (!queued.empty()) {
+      auto next = std::move(queued.front());
+      queued.pop_front();
+      if (st.waiting.count(sender) != 0) {
+        // Blocked again by a later group: the rest waits behind it.
+        auto& again = st.waiting[sender];
+        again.push_back(std::move(next));
+        for (auto& rest : queued)
+          again.push_back(std::move(rest));
+        break;
+      }
+      take_log(self, sender, std::move(next));
+    }
+  }
+}
+
+// Adds a share to its group; a group whole now is sent, else its sender's
+// later events wait for it.
+template <class Self>
+void add_share(Self* self, const caf::actor_addr& from, shard::key_event_log log) {
+  auto& st = self->state;
+  auto id = log.group;
+  auto [it, fresh] = st.groups.try_emplace(id);
+  auto& group = it->second;
+  if (fresh)
+    self->delayed_send(self, group_patience, group_due_atom::value, id);
+  group.weight += log.weight;
+  group.shares.push_back(std::move(log));
+  if (group.weight >= persistence::whole_group) {
+    close_group(self, id);
+    return;
+  }
+  if (std::find(group.senders.begin(), group.senders.end(), from) == group.senders.end())
+    group.senders.push_back(from);
+  st.waiting[from];
+}
+
+// One shard's events: sent at once, or (a share of a group) kept until the
+// group is whole. While a shard has a share in an open group its later events
+// wait behind it, except further shares of that same group (a new shard fed
+// by two old ones during a resize sends one for each; their keys differ).
+template <class Self>
+void take_log(Self* self, const caf::actor_addr& from, shard::key_event_log log) {
+  auto& st = self->state;
+  if (auto w = st.waiting.find(from); w != st.waiting.end()) {
+    auto g = log.group == 0 ? st.groups.end() : st.groups.find(log.group);
+    if (g != st.groups.end()
+        && std::find(g->second.senders.begin(), g->second.senders.end(), from)
+             != g->second.senders.end()) {
+      add_share(self, from, std::move(log));
+      return;
+    }
+    w->second.push_back(std::move(log));
+    return;
+  }
+  if (log.group == 0) {
+    notify(self, log);
+    return;
+  }
+  add_share(self, from, std::move(log));
+}
+
+template <class Self>
 caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
                      broker_figures_ptr figures) {
   self->state.notify = std::move(notify_settings);
@@ -217,7 +318,10 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
     [self](publish_atom, const std::string& channel, const std::string& message) {
       return publish(self, channel, message);
     },
-    [self](notify_atom, const shard::key_event_log& log) { notify(self, log); },
+    [self](notify_atom, shard::key_event_log& log) {
+      take_log(self, caf::actor_cast<caf::actor_addr>(self->current_sender()), std::move(log));
+    },
+    [self](group_due_atom, std::uint64_t id) { close_group(self, id); },
   };
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
@@ -223,4 +224,107 @@ TEST_F(KeyspaceEvents, RenameAnnouncesBothEnds) {
   run({"RENAME", "from", "to"});
   EXPECT_EQ(next_push(sub), "__keyevent@0__:rename_* __keyevent@0__:rename_from from");
   EXPECT_EQ(next_push(sub), "__keyevent@0__:rename_* __keyevent@0__:rename_to to");
+}
+
+namespace {
+
+class ThreeStairs : public server_test {
+  std::vector<std::string> server_args() const override {
+    return {"--stairs=3", "--notify-keyspace-events=KEA"};
+  }
+};
+
+} // namespace
+
+// A transaction's and a multi-key command's events go out after it, in its
+// order, although its keys live on different shards; a later command's come
+// after them.
+TEST_F(ThreeStairs, EventsOfATransactionComeInItsOrderAfterIt) {
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__keyevent@0__:*"});
+  std::vector<std::string> expected;
+  hiredis_connection c{port()};
+  for (int round = 0; round < 20; ++round) {
+    c.append({"MULTI"});
+    std::vector<std::string> mset{"MSET"};
+    for (int i = 0; i < 12; ++i) {
+      auto key = "k" + std::to_string((i * 7 + round) % 12);
+      if (i % 3 == 0) {
+        c.append({"INCR", key + ":n"});
+        expected.push_back("incrby " + key + ":n");
+      } else {
+        c.append({"SET", key, "v"});
+        expected.push_back("set " + key);
+      }
+      mset.push_back("m" + std::to_string((i * 5 + round) % 12));
+      mset.push_back("x");
+    }
+    // Three of the keys just set (i = 1, 2, 4), each on its own shard or not.
+    std::vector<std::string> del{"DEL"};
+    for (int i : {4, 1, 2}) {
+      del.push_back("k" + std::to_string((i * 7 + round) % 12));
+      expected.push_back("del " + del.back());
+    }
+    c.append(del);
+    c.append({"EXEC"});
+    c.append(mset);
+    for (std::size_t i = 1; i < mset.size(); i += 2)
+      expected.push_back("set " + mset[i]);
+    c.append({"SET", "k3", "after"});
+    expected.push_back("set k3");
+    for (int i = 0; i < 1 + 12 + 1 + 1 + 1 + 1; ++i) // MULTI, queued, DEL, EXEC, MSET, SET
+      c.get_reply();
+  }
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    auto push = next_push(sub);
+    auto space = push.find(' ');
+    auto channel = push.substr(space + 1);
+    ASSERT_EQ(channel, "__keyevent@0__:" + expected[i].substr(0, expected[i].find(' '))
+                         + " " + expected[i].substr(expected[i].find(' ') + 1))
+      << "event " << i;
+  }
+}
+
+namespace {
+
+class Growing : public server_test {
+  std::vector<std::string> server_args() const override {
+    return {"--notify-keyspace-events=KEA", "--enable-debug-command=yes",
+            "--grow-keys-per-shard=2000", "--resize-check-ms=20"};
+  }
+};
+
+} // namespace
+
+// The same while keys move to a larger engine: an old shard splits its share
+// of the events over the new shards it feeds, and the broker still orders them.
+TEST_F(Growing, EventsOfATransactionKeepItsOrderWhileKeysMove) {
+  // Keys enough to grow the engine several times (POPULATE's own events are
+  // heard before the subscription starts).
+  ASSERT_TRUE(is_status(run({"DEBUG", "POPULATE", "60000"}), "OK"));
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__keyevent@0__:set"});
+  hiredis_connection c{port()};
+  std::vector<std::string> expected;
+  bool moved_during = false;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  for (int round = 0; std::chrono::steady_clock::now() < give_up; ++round) {
+    bool migrating = info_integer(c, "engine_migrating") == 1;
+    c.append({"MULTI"});
+    for (int i = 0; i < 16; ++i) {
+      auto key = "key:" + std::to_string((round * 16 + i * 977) % 60000);
+      c.append({"SET", key, "v"});
+      expected.push_back(key);
+    }
+    c.append({"EXEC"});
+    for (int i = 0; i < 18; ++i)
+      c.get_reply();
+    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
+    if (moved_during && round >= 50 && info_integer(c, "engine_migrating") == 0)
+      break;
+  }
+  EXPECT_TRUE(moved_during) << "no transaction ran while keys moved";
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    ASSERT_EQ(next_push(sub), "__keyevent@0__:set __keyevent@0__:set " + expected[i])
+      << "event " << i;
 }
