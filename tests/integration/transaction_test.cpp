@@ -256,10 +256,14 @@ int torn_reads(std::uint16_t port, int generations, int& reads_done) {
 } // namespace
 
 TEST(Transactions, ReadersNeverSeeHalfOfAnExecOrAnMsetAcrossShards) {
-  server_process server{{"--stairs=3"}};
-  int reads = 0;
-  EXPECT_EQ(torn_reads(server.port(), 1500, reads), 0) << "of " << reads << " reads";
-  EXPECT_GT(reads, 0);
+  // Shards on the I/O thread and on the scheduler's threads alike.
+  for (const char* placement : {"--shard-placement=io", "--shard-placement=scheduler"}) {
+    server_process server{{"--stairs=3", placement}};
+    int reads = 0;
+    EXPECT_EQ(torn_reads(server.port(), 1500, reads), 0)
+      << "of " << reads << " reads, " << placement;
+    EXPECT_GT(reads, 0);
+  }
 }
 
 TEST(Transactions, ReadersNeverSeeHalfOfOneWhileTheEngineGrows) {
