@@ -400,3 +400,69 @@ TEST_F(Planner, ScanCursorsVisitEveryKeyOnceAcrossShards) {
   for (int i = 0; i < 300; ++i)
     EXPECT_EQ(seen.count("k:" + std::to_string(i)), 1u) << i;
 }
+
+namespace {
+
+// Plans `commands` and takes every batch out, for the grouping tests.
+std::vector<shard::batch> batches_of(const engine::routing_ptr& routing,
+                                     const std::vector<std::vector<std::string>>& commands,
+                                     bool order_events = false) {
+  plan p{routing, t0};
+  p.order_group_events(order_events);
+  client_context client{7, 2};
+  for (const auto& cmd : commands) {
+    std::vector<std::string_view> argv(cmd.begin(), cmd.end());
+    p.add(client, argv);
+  }
+  std::vector<shard::batch> out;
+  auto busy = p.busy_shards();
+  for (auto s : busy)
+    out.push_back(p.take_batch(s));
+  return out;
+}
+
+} // namespace
+
+TEST_F(Planner, OneShardWritesStayOffTheGroupPath) {
+  // Single-key commands, many shards: each write has one shard, no group.
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < 40; ++i)
+    sets.push_back({"SET", "k" + std::to_string(i), "v"});
+  sets.push_back({"MGET", "a", "b", "c", "d", "e"}); // reads over shards: no group
+  auto batches = batches_of(routing_, sets, true);
+  ASSERT_GT(batches.size(), 1u);
+  for (const auto& b : batches) {
+    EXPECT_EQ(b.group, 0u);
+    EXPECT_TRUE(b.positions.empty());
+  }
+}
+
+TEST_F(Planner, AWriteOverShardsGroupsThePlanWithWeightsThatAddUp) {
+  std::vector<std::string> mset{"MSET"};
+  for (int i = 0; i < 24; ++i) {
+    mset.push_back("k" + std::to_string(i));
+    mset.push_back("v");
+  }
+  auto batches = batches_of(routing_, {{"GET", "x"}, mset}, true);
+  ASSERT_GT(batches.size(), 1u);
+  std::uint64_t weight = 0;
+  std::set<std::uint32_t> positions;
+  for (const auto& b : batches) {
+    EXPECT_NE(b.group, 0u);
+    EXPECT_EQ(b.group, batches[0].group);
+    EXPECT_TRUE(b.group_events);
+    weight += b.group_weight;
+    // Each operation knows its place in the plan, increasing within a batch.
+    ASSERT_EQ(b.positions.size(), b.ops.size());
+    for (std::size_t i = 1; i < b.positions.size(); ++i)
+      EXPECT_LT(b.positions[i - 1], b.positions[i]);
+    positions.insert(b.positions.begin(), b.positions.end());
+  }
+  EXPECT_EQ(weight, std::uint64_t{1} << 32);
+  EXPECT_EQ(positions.size(), 1u + 24u); // the GET and every SET, once each
+  // Another grouped plan draws another number.
+  auto again = batches_of(routing_, {mset});
+  EXPECT_NE(again[0].group, batches[0].group);
+  EXPECT_FALSE(again[0].group_events);
+  EXPECT_TRUE(again[0].positions.empty()); // events not ordered: no positions
+}
