@@ -258,7 +258,9 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
                         commands::plan& work, std::size_t query_pending) {
   auto& figures = self->state.figures;
   auto first_record = work.size();
-  bool rejected = refused_while_subscribed(conn, spec, argv, work);
+  // Inside EXEC the subscribed mode's limits do not apply (as in Redis: a
+  // transaction may SUBSCRIBE, then PUBLISH).
+  bool rejected = !conn.exec.active && refused_while_subscribed(conn, spec, argv, work);
   if (!rejected) {
     auto result = commands::execute_command(work, conn.context, argv, spec);
     if (result == commands::outcome::rejected) {

@@ -492,3 +492,55 @@ TEST(Transactions, RenameAndMsetnxInsideExecRunInOrderAndWhole) {
   EXPECT_TRUE(is_bulk(c.command({"GET", "moved"}), "v"));
   EXPECT_EQ(c.command({"EXISTS", "x"})->integer, 0);
 }
+
+// A transaction may SUBSCRIBE and then PUBLISH, as in Redis: inside EXEC the
+// subscribed mode's limits do not apply. The message comes once the EXEC's
+// reply is out.
+TEST(Transactions, SubscribeThenPublishInsideOneExec) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  c.append({"MULTI"});
+  c.append({"SUBSCRIBE", "ch"});
+  c.append({"PUBLISH", "ch", "hi"});
+  c.append({"EXEC"});
+  EXPECT_TRUE(is_status(c.get_reply(), "OK"));
+  EXPECT_TRUE(is_status(c.get_reply(), "QUEUED"));
+  EXPECT_TRUE(is_status(c.get_reply(), "QUEUED"));
+  auto exec = c.get_reply();
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(exec->elements, 2u);
+  ASSERT_EQ(exec->element[0]->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(std::string{exec->element[0]->element[0]->str}, "subscribe");
+  EXPECT_EQ(exec->element[1]->integer, 1); // the client itself receives it
+  auto message = c.get_reply();
+  ASSERT_EQ(message->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(message->elements, 3u);
+  EXPECT_EQ(std::string{message->element[0]->str}, "message");
+  EXPECT_EQ(std::string{message->element[2]->str}, "hi");
+  // Outside EXEC the subscribed client is limited again.
+  auto refused = c.command({"GET", "x"});
+  EXPECT_EQ(refused->type, REDIS_REPLY_ERROR);
+}
+
+// Keys moved by a resize are not changed: a watcher's EXEC still runs.
+TEST(Transactions, AKeyMovedByAResizeDoesNotFailExec) {
+  server_process server{{"--enable-debug-command=yes", "--grow-keys-per-shard=2000",
+                         "--resize-check-ms=20"}};
+  hiredis_connection c{server.port()};
+  ASSERT_TRUE(is_status(c.command({"SET", "watched", "1"}), "OK"));
+  ASSERT_TRUE(is_status(c.command({"WATCH", "watched"}), "OK"));
+  hiredis_connection other{server.port()};
+  auto shards_before = info_integer(other, "engine_shards");
+  ASSERT_TRUE(is_status(other.command({"DEBUG", "POPULATE", "40000"}), "OK"));
+  auto give_up = std::chrono::steady_clock::now() + 60s;
+  while ((info_integer(other, "engine_shards") == shards_before
+          || info_integer(other, "engine_migrating") == 1)
+         && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_GT(info_integer(other, "engine_shards"), shards_before);
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"INCR", "watched"}), "QUEUED"));
+  auto exec = c.command({"EXEC"});
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(exec->element[0]->integer, 2);
+}
