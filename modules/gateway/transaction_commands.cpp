@@ -19,6 +19,7 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
+#include "modules/memory/policy.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/batch.hpp"
@@ -77,6 +78,10 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
     error = protocol::errors::wrong_arity(spec->name);
   else if (refused_inside_multi(spec->name))
     error = "ERR Command not allowed inside a transaction";
+  else if ((spec->flags & commands::flag::denyoom) != 0 && work.refusing_growth())
+    error = memory::oom_error; // as Redis: refused now, and EXEC aborts
+  else if ((spec->flags & commands::flag::write) != 0 && !work.write_refusal().empty())
+    error = work.write_refusal();
   else if (tx.queued_bytes + bytes > max_queued_bytes)
     error = "ERR MULTI queue past the client query buffer limit (1 GB); the "
             "transaction is discarded";
@@ -189,6 +194,24 @@ void exec_command(gateway_actor* self, connection& conn, const args&,
   if (tx.aborted) {
     work.add_reply(conn.context,
                    "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    return;
+  }
+  // Past maxmemory (noeviction), or while the append-only file cannot be
+  // written, a transaction that would grow memory or write is refused whole,
+  // as Redis refuses EXEC itself then; one of reads only runs.
+  std::string refusal;
+  for (const auto& command : tx.queued) {
+    const auto* spec = commands::find_command(command[0]);
+    if ((spec->flags & commands::flag::denyoom) != 0 && work.refusing_growth())
+      refusal = memory::oom_error;
+    else if ((spec->flags & commands::flag::write) != 0 && !work.write_refusal().empty())
+      refusal = work.write_refusal();
+    if (!refusal.empty())
+      break;
+  }
+  if (!refusal.empty()) {
+    work.add_reply(conn.context, protocol::errors::as_reply(
+                                   "EXECABORT Transaction discarded because of: " + refusal));
     return;
   }
   if (touched) {

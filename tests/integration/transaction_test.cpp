@@ -544,3 +544,32 @@ TEST(Transactions, AKeyMovedByAResizeDoesNotFailExec) {
   ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
   EXPECT_EQ(exec->element[0]->integer, 2);
 }
+
+// Past maxmemory under noeviction, as in Redis: a command that may grow memory
+// is refused while queuing (and EXEC then aborts), an EXEC of reads still runs,
+// and one queued before the bound was reached is refused whole.
+TEST(Transactions, FullMemoryRefusesGrowingTransactionsWholeAndRunsReads) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  hiredis_connection admin{server.port()};
+  ASSERT_TRUE(is_status(c.command({"SET", "x", "value"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"GET", "x"}), "QUEUED"));
+  EXPECT_TRUE(is_status(c.command({"SET", "y", "1"}), "QUEUED"));
+  ASSERT_TRUE(is_status(admin.command({"CONFIG", "SET", "maxmemory", "1"}), "OK"));
+  EXPECT_TRUE(is_error(c.command({"EXEC"}),
+                       "EXECABORT Transaction discarded because of: OOM command not "
+                       "allowed when used memory > 'maxmemory'."));
+  EXPECT_EQ(c.command({"EXISTS", "y"})->integer, 0);
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_error(c.command({"SET", "y", "1"}), "OOM command not allowed when used memory > 'maxmemory'."));
+  EXPECT_TRUE(is_status(c.command({"GET", "x"}), "QUEUED"));
+  EXPECT_TRUE(is_error(c.command({"EXEC"}),
+                       "EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"GET", "x"}), "QUEUED"));
+  auto reads = c.command({"EXEC"});
+  ASSERT_EQ(reads->type, REDIS_REPLY_ARRAY);
+  EXPECT_EQ(std::string{reads->element[0]->str}, "value");
+  ASSERT_TRUE(is_status(admin.command({"CONFIG", "SET", "maxmemory", "0"}), "OK"));
+}
