@@ -51,6 +51,8 @@ struct connection {
   bool waiting_for_pause = false;
   // Its next command names a key a multi-step command holds (still in `input`).
   bool waiting_for_keys = false;
+  // Another client's script runs: its next command waits (still in `input`).
+  bool waiting_for_script = false;
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
   std::string name;

@@ -37,12 +37,7 @@ bool names_held_key(gateway_actor* self, const std::vector<std::vector<std::stri
 void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& commands,
             bool transaction, promise_t promise) {
   auto& st = self->state;
-  auto now = shard::unix_now_ms();
-  auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
-  if (st.config.memory)
-    work->refuse_growth(st.config.memory->refuses_growth(now));
-  if (st.config.persistence)
-    work->refuse_writes(st.config.persistence->refusal());
+  auto work = make_own_plan(self);
   commands::client_context client; // no connection: RESP2, no tag
   args argv;
   bool writes = false;
@@ -60,18 +55,12 @@ void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& co
   }
   if (transaction && writes)
     work->note_writes_since(0); // whole in the append-only file, or not at all
-  bool watching = prepare_for_shards(self, *work);
-  st.dispatcher.submit(self, std::move(work),
-                       [self, promise, watching](const commands::plan_ptr& done) mutable {
-                         if (watching)
-                           touch_evicted_keys(self, *done);
-                         std::vector<std::string> replies(done->size());
-                         for (std::size_t i = 0; i < replies.size(); ++i)
-                           done->write_reply(i, replies[i], nullptr);
-                         promise.deliver(std::move(replies));
-                         acknowledge_switch(self);
-                       });
-  acknowledge_switch(self);
+  submit_own_plan(self, std::move(work), [promise](const commands::plan& done) mutable {
+    std::vector<std::string> replies(done.size());
+    for (std::size_t i = 0; i < replies.size(); ++i)
+      done.write_reply(i, replies[i], nullptr);
+    promise.deliver(std::move(replies));
+  });
 }
 
 } // namespace
@@ -81,7 +70,7 @@ plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> co
                    bool transaction) {
   auto promise = self->make_response_promise<std::vector<std::string>>();
   auto& st = self->state;
-  if (st.front_waiting.empty() && !names_held_key(self, commands)) {
+  if (st.front_waiting.empty() && !st.script_running && !names_held_key(self, commands)) {
     submit(self, commands, transaction, promise);
     return promise;
   }
@@ -89,7 +78,7 @@ plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> co
   // that waits for them: the front's requests stay in their order.
   auto held = std::make_shared<std::vector<std::vector<std::string>>>(std::move(commands));
   st.front_waiting.push_back([self, held, transaction, promise]() mutable {
-    if (names_held_key(self, *held))
+    if (self->state.script_running || names_held_key(self, *held))
       return false;
     submit(self, *held, transaction, promise);
     return true;
@@ -101,6 +90,31 @@ void resume_front_requests(gateway_actor* self) {
   auto& waiting = self->state.front_waiting;
   while (!waiting.empty() && waiting.front()())
     waiting.pop_front();
+}
+
+commands::plan_ptr make_own_plan(gateway_actor* self) {
+  auto& st = self->state;
+  auto now = shard::unix_now_ms();
+  auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
+  if (st.config.memory)
+    work->refuse_growth(st.config.memory->refuses_growth(now));
+  if (st.config.persistence)
+    work->refuse_writes(st.config.persistence->refusal());
+  return work;
+}
+
+void submit_own_plan(gateway_actor* self, commands::plan_ptr work,
+                     std::function<void(const commands::plan&)> answered) {
+  bool watching = prepare_for_shards(self, *work);
+  self->state.dispatcher.submit(
+    self, std::move(work),
+    [self, watching, answered = std::move(answered)](const commands::plan_ptr& done) {
+      if (watching)
+        touch_evicted_keys(self, *done);
+      answered(*done);
+      acknowledge_switch(self);
+    });
+  acknowledge_switch(self);
 }
 
 } // namespace stairkv::gateway

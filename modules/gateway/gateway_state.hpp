@@ -74,6 +74,10 @@ struct gateway_state {
   // Requests of the store's front actor (the embedding and remote API) that
   // name a held key, oldest first (front_requests.cpp).
   std::deque<std::function<bool()>> front_waiting;
+  // A script runs (script_commands.cpp): every other client's next command
+  // waits (connection::waiting_for_script) until it has finished.
+  bool script_running = false;
+  bool script_read_only = false; // EVAL_RO / EVALSHA_RO: writes are refused
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -160,8 +164,10 @@ bool touches_held_keys(gateway_actor* self, const commands::command_spec& spec,
   if (held.empty())
     return false;
   std::string_view name = spec.name;
+  // The whole key space: these, and scripts (which may touch any key).
   if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
-      || name == "dbsize" || name == "randomkey")
+      || name == "dbsize" || name == "randomkey" || name == "eval" || name == "evalsha"
+      || name == "eval_ro" || name == "evalsha_ro")
     return true;
   return commands::visit_key_positions(spec, words.size(), [&](std::size_t i) {
     return held.count(std::string{words[i]}) != 0;
@@ -178,6 +184,25 @@ plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> co
                    bool transaction);
 // Plans the waiting front requests that no longer name a held key, in order.
 void resume_front_requests(gateway_actor* self);
+
+// A plan of the gateway's own (a front request, a script's command), not a
+// client cycle's: made on the current routing with the node's refusals, and
+// handed to the dispatcher behind every plan made before it; `answered` runs
+// once its shards have answered.
+commands::plan_ptr make_own_plan(gateway_actor* self);
+void submit_own_plan(gateway_actor* self, commands::plan_ptr work,
+                     std::function<void(const commands::plan&)> answered);
+
+// A command a running script calls (scripting::call_atom): planned at once
+// (other clients wait while a script runs), answered with its RESP2 reply, or
+// with Redis's refusal of commands scripts may not call.
+caf::result<std::string> plan_script_command(gateway_actor* self,
+                                             std::vector<std::string> words);
+
+// Lets the clients `tags` names go on, oldest connection first: each one
+// still connected has `held` cleared and the input it sent meanwhile parsed.
+void resume_held_clients(gateway_actor* self, const std::vector<std::uint64_t>& tags,
+                         bool connection::*held);
 
 // Tells the engine manager this gateway has switched to a new entry engine,
 // once nothing planned on the old one can still reach it.

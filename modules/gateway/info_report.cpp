@@ -100,6 +100,20 @@ void memory_section(std::string& out, const info_inputs& in) {
   field(out, "used_memory_peak_human", human_bytes(peak));
   // The tables' own count: every key's block and the shards' arrays.
   field(out, "used_memory_dataset", dataset);
+  // The script cache (scripting/): Lua's heap and the scripts' bodies.
+  std::int64_t lua = 0, scripts = 0, cached = 0;
+  if (in.scripts != nullptr) {
+    lua = in.scripts->lua_memory.load(std::memory_order_relaxed);
+    scripts = in.scripts->scripts_memory.load(std::memory_order_relaxed);
+    cached = in.scripts->cached.load(std::memory_order_relaxed);
+  }
+  field(out, "used_memory_lua", lua);
+  field(out, "used_memory_vm_eval", lua);
+  field(out, "used_memory_lua_human", human_bytes(lua));
+  field(out, "used_memory_scripts_eval", scripts);
+  field(out, "number_of_cached_scripts", cached);
+  field(out, "used_memory_scripts", scripts);
+  field(out, "used_memory_scripts_human", human_bytes(scripts));
   auto system_memory = static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES))
                        * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
   field(out, "total_system_memory", system_memory);

@@ -16,6 +16,7 @@
 #include "modules/memory/budget.hpp"
 #include "modules/metrics/histogram.hpp"
 #include "modules/persistence/aof.hpp"
+#include "modules/scripting/script_runner.hpp"
 
 namespace stairkv::gateway {
 
@@ -100,6 +101,7 @@ struct info_inputs {
   std::int64_t now_ms;
   memory::budget* memory = nullptr; // the memory bound (INFO reads the allocator anew)
   const persistence::status* persistence = nullptr;
+  const scripting::script_figures* scripts = nullptr; // the script cache
 };
 
 // Appends the INFO body for `section` ("", "default", "all", "everything", or one

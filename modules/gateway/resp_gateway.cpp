@@ -23,6 +23,7 @@
 #include "modules/gateway/gateway_state.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/persistence/saver.hpp"
+#include "modules/scripting/script_runner.hpp"
 #include "modules/gateway/info_report.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_reader.hpp"
@@ -57,7 +58,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
   auto& st = self->state;
   info_inputs in{st.config.facts.get(), st.dispatcher.routing().get(), st.figures,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
-                 st.config.persistence.get()};
+                 st.config.persistence.get(), st.config.script_figures.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   for (const auto& [handle, conn] : st.connections) {
     in.clients.max_input_buffer = std::max(
@@ -312,6 +313,8 @@ void consume_held_input(gateway_actor* self, connection& conn) {
   conn.input.erase(0, used);
 }
 
+} // namespace
+
 // Lets the clients `tags` names go on, oldest connection first: each one still
 // connected has `held` (what held it: a pause, held keys) cleared and the input
 // it sent meanwhile parsed.
@@ -333,6 +336,8 @@ void resume_held_clients(gateway_actor* self, const std::vector<std::uint64_t>& 
     consume_held_input(self, it->second);
   }
 }
+
+namespace {
 
 // Whether CLIENT PAUSE holds this command now: every command under ALL; under
 // WRITE, those that write and PUBLISH, as Redis 7.
@@ -378,7 +383,7 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
   auto copied_at = no_copy;
   std::size_t pos = 0;
   while (!conn.closing && !conn.waiting_for_step && !conn.waiting_for_pause
-         && !conn.waiting_for_keys) {
+         && !conn.waiting_for_keys && !conn.waiting_for_script) {
     auto request_start = pos;
     auto status = conn.parser.parse(data + pos, size - pos);
     if (status == protocol::request_parser::status::error) {
@@ -397,6 +402,12 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       break;
     const auto& argv = conn.parser.args();
     const auto* spec = commands::find_command(argv[0]);
+    if (self->state.script_running) {
+      // Another client's script runs: nothing else is planned until it ends.
+      conn.waiting_for_script = true;
+      pos = request_start;
+      break;
+    }
     if (held_by_pause(self, spec)) {
       conn.waiting_for_pause = true;
       pos = request_start; // parsed again when the pause ends
@@ -973,6 +984,9 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
+    [self](scripting::call_atom, std::vector<std::string>& words) {
+      return plan_script_command(self, std::move(words));
+    },
     [self](commands::sequence_atom, std::vector<std::vector<std::string>>& commands,
            bool transaction) {
       return plan_front_request(self, std::move(commands), transaction);

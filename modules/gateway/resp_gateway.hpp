@@ -25,6 +25,7 @@
 #include "modules/memory/budget.hpp"
 #include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/aof.hpp"
+#include "modules/scripting/script_runner.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::gateway {
@@ -46,6 +47,8 @@ struct gateway_config {
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
   caf::actor aof_writer;               // DEBUG LOADAOF (none without appendonly)
+  caf::actor scripts;                  // the script runner (EVAL, SCRIPT)
+  scripting::script_figures_ptr script_figures; // INFO's script fields
   expiry::active_expiry_ptr active_expiry; // DEBUG SET-ACTIVE-EXPIRE
   metrics::latency_monitor_ptr latency;    // LATENCY (one of its own when null)
   debug_access debug = debug_access::no;

@@ -24,6 +24,7 @@
 #include "modules/node/settings.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/scripting/script_runner.hpp"
 #include "modules/store/store.hpp"
 
 namespace {
@@ -179,6 +180,14 @@ int main(int argc, char** argv) {
   gw.persistence = store.persistence;
   gw.saver = store.saver;
   gw.aof_writer = store.aof_writer;
+  gw.script_figures = std::make_shared<scripting::script_figures>();
+  gw.scripts = scripting::spawn_script_runner(
+    system, gw.script_figures, [](int level, const std::string& message) {
+      if (level >= 3)
+        node::log_warning(message);
+      else if (level >= 2)
+        node::log_notice(message);
+    });
   gw.active_expiry = store.active_expiry;
   gw.latency = store.latency;
   gw.debug = opts.enable_debug_command == "yes"     ? gateway::debug_access::yes
@@ -193,6 +202,7 @@ int main(int argc, char** argv) {
     node::log_notice("User requested shutdown...");
     kill(getpid(), SIGTERM);
   };
+  auto scripts = gw.scripts;
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
   // Embedding and remote requests are planned by the gateway too: one plan
   // order for the whole node.
@@ -234,6 +244,8 @@ int main(int argc, char** argv) {
   {
     caf::scoped_actor self{system};
     self->wait_for(gateway);
+    caf::anon_send_exit(scripts, caf::exit_reason::user_shutdown);
+    self->wait_for(scripts);
     // With save rules, a last snapshot on the way out, as Redis saves on
     // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
     auto save = shutdown_save->load();

@@ -276,10 +276,11 @@ int kill_nine_rounds(std::vector<std::string> args, bool while_moving) {
       EXPECT_GE(held, acknowledged) << "an acknowledged generation was lost";
       next = std::max(next, held + 1);
       EXPECT_EQ(info_text(c, "aof_last_write_status"), "ok");
-      if (while_moving && round < kills)
+      if (while_moving && round < kills) {
         EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "20000",
                                          "r" + std::to_string(round)}),
                               "OK"));
+      }
     }
     if (round == kills)
       break;

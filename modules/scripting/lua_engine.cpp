@@ -1,0 +1,613 @@
+#include "modules/scripting/lua_engine.hpp"
+
+#include <openssl/evp.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include <lua5.1/lua.hpp>
+
+#include "modules/protocol/reply_reader.hpp"
+#include "modules/protocol/reply_writer.hpp"
+
+// Debian's lua-cjson and lua-bitop libraries for Lua 5.1.
+extern "C" int luaopen_cjson(lua_State* L);
+extern "C" int luaopen_bit(lua_State* L);
+
+namespace stairkv::scripting {
+
+namespace {
+
+// Registry keys: the engine behind a state, and the table of compiled scripts.
+constexpr const char* engine_key = "stairkv.engine";
+constexpr const char* scripts_key = "stairkv.scripts";
+
+// What Redis 7.0.15 reports itself as inside scripts.
+constexpr const char* redis_version = "7.0.15";
+constexpr int redis_version_num = 0x00070000 | (0 << 8) | 15;
+
+// The deepest reply a script may turn into Lua values (Redis's LUA_CMD_OBJCACHE
+// aside, its conversion recurses too; the bound keeps the C stack safe).
+constexpr int max_depth = 256;
+
+// -- replies to Lua -----------------------------------------------------------
+
+void push_reply(lua_State* L, const protocol::reply& r, int depth);
+
+void push_table_with(lua_State* L, const char* field, const std::string& text) {
+  lua_newtable(L);
+  lua_pushstring(L, field);
+  lua_pushlstring(L, text.data(), text.size());
+  lua_settable(L, -3);
+}
+
+void push_reply(lua_State* L, const protocol::reply& r, int depth) {
+  using kind = protocol::reply::kind;
+  if (!lua_checkstack(L, 4) || depth > max_depth) {
+    lua_pushboolean(L, 0);
+    return;
+  }
+  switch (r.type) {
+    case kind::integer:
+      lua_pushnumber(L, static_cast<lua_Number>(r.integer));
+      break;
+    case kind::bulk:
+    case kind::verbatim:
+    case kind::big_number:
+      lua_pushlstring(L, r.text.data(), r.text.size());
+      break;
+    case kind::simple:
+      push_table_with(L, "ok", r.text);
+      break;
+    case kind::error:
+      push_table_with(L, "err", r.text);
+      break;
+    case kind::null:
+      lua_pushboolean(L, 0);
+      break;
+    case kind::boolean:
+      lua_pushboolean(L, r.integer != 0 ? 1 : 0);
+      break;
+    case kind::double_value:
+      lua_pushnumber(L, r.number);
+      break;
+    case kind::array:
+    case kind::set:
+    case kind::push:
+    case kind::map: {
+      lua_newtable(L);
+      int i = 1;
+      for (const auto& e : r.elements) {
+        push_reply(L, e, depth + 1);
+        lua_rawseti(L, -2, i++);
+      }
+      break;
+    }
+  }
+}
+
+// -- Lua to replies -----------------------------------------------------------
+
+// The string field `name` of the table on top of the stack, if it has one.
+bool string_field(lua_State* L, const char* name, std::string& out) {
+  lua_pushstring(L, name);
+  lua_rawget(L, -2);
+  bool found = lua_type(L, -1) == LUA_TSTRING;
+  if (found) {
+    std::size_t len = 0;
+    const char* s = lua_tolstring(L, -1, &len);
+    out.assign(s, len);
+  }
+  lua_pop(L, 1);
+  return found;
+}
+
+// An error or status line may not hold line breaks.
+std::string one_line(std::string text) {
+  for (auto& c : text)
+    if (c == '\r' || c == '\n')
+      c = ' ';
+  return text;
+}
+
+// The value on top of the stack as a reply (Redis's rules), popped.
+void write_value(lua_State* L, protocol::reply_writer& out, int depth) {
+  if (depth > max_depth || !lua_checkstack(L, 4)) {
+    lua_pop(L, 1);
+    out.error("ERR reached lua stack limit");
+    return;
+  }
+  switch (lua_type(L, -1)) {
+    case LUA_TSTRING: {
+      std::size_t len = 0;
+      const char* s = lua_tolstring(L, -1, &len);
+      out.bulk({s, len});
+      break;
+    }
+    case LUA_TBOOLEAN:
+      if (out.resp_version() >= 3)
+        out.boolean(lua_toboolean(L, -1) != 0);
+      else if (lua_toboolean(L, -1))
+        out.integer(1);
+      else
+        out.null();
+      break;
+    case LUA_TNUMBER:
+      out.integer(static_cast<std::int64_t>(lua_tonumber(L, -1)));
+      break;
+    case LUA_TTABLE: {
+      std::string text;
+      if (string_field(L, "err", text)) {
+        text = one_line(std::move(text));
+        out.error(text);
+        break;
+      }
+      if (string_field(L, "ok", text)) {
+        out.simple(one_line(std::move(text)));
+        break;
+      }
+      if (out.resp_version() >= 3) {
+        lua_pushstring(L, "double");
+        lua_rawget(L, -2);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+          out.double_value(lua_tonumber(L, -1));
+          lua_pop(L, 2);
+          return;
+        }
+        lua_pop(L, 1);
+      }
+      // An array: its elements from 1 up to the first nil.
+      std::size_t n = 0;
+      for (;;) {
+        lua_rawgeti(L, -1, static_cast<int>(n + 1));
+        bool present = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (!present)
+          break;
+        ++n;
+      }
+      out.array(n);
+      for (std::size_t i = 1; i <= n; ++i) {
+        lua_rawgeti(L, -1, static_cast<int>(i));
+        write_value(L, out, depth + 1);
+      }
+      break;
+    }
+    default:
+      out.null();
+      break;
+  }
+  lua_pop(L, 1);
+}
+
+// -- the redis table ------------------------------------------------------------
+
+// The call's arguments as strings (numbers as Lua prints them), or an error
+// message.
+bool call_arguments(lua_State* L, std::vector<std::string>& argv, std::string& error) {
+  int n = lua_gettop(L);
+  if (n == 0) {
+    error = "Please specify at least one argument for this redis lib call";
+    return false;
+  }
+  argv.clear();
+  for (int i = 1; i <= n; ++i) {
+    int t = lua_type(L, i);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+      error = "Lua redis lib command arguments must be strings or integers";
+      return false;
+    }
+    if (t == LUA_TNUMBER) {
+      // Integers without a fraction, as Redis converts them ("%.17g").
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.17g", lua_tonumber(L, i));
+      argv.emplace_back(buf);
+    } else {
+      std::size_t len = 0;
+      const char* s = lua_tolstring(L, i, &len);
+      argv.emplace_back(s, len);
+    }
+  }
+  return true;
+}
+
+int raise_error_table(lua_State* L, const std::string& message) {
+  push_table_with(L, "err", message);
+  return lua_error(L);
+}
+
+int redis_call_common(lua_State* L, bool protected_call) {
+  auto& engine = lua_engine::of(L);
+  std::vector<std::string> argv;
+  std::string error;
+  if (!call_arguments(L, argv, error)) {
+    error = "ERR " + error;
+    if (protected_call) {
+      push_table_with(L, "err", error);
+      return 1;
+    }
+    return raise_error_table(L, error);
+  }
+  auto resp = engine.call_command(argv);
+  protocol::reply value;
+  auto read = protocol::read_reply(resp, value);
+  if (read.status != protocol::read_status::complete) {
+    value = {};
+    value.type = protocol::reply::kind::error;
+    value.text = "ERR malformed reply";
+  }
+  if (value.type == protocol::reply::kind::error && !protected_call)
+    return raise_error_table(L, value.text);
+  push_reply(L, value, 0);
+  return 1;
+}
+
+int redis_call(lua_State* L) {
+  return redis_call_common(L, false);
+}
+
+int redis_pcall(lua_State* L) {
+  return redis_call_common(L, true);
+}
+
+int redis_error_reply(lua_State* L) {
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "wrong number or type of arguments");
+  std::string text = lua_tostring(L, 1);
+  if (!text.empty() && text[0] == '-')
+    text.erase(0, 1);
+  push_table_with(L, "err", text);
+  return 1;
+}
+
+int redis_status_reply(lua_State* L) {
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
+    return luaL_error(L, "wrong number or type of arguments");
+  push_table_with(L, "ok", lua_tostring(L, 1));
+  return 1;
+}
+
+int redis_sha1hex(lua_State* L) {
+  if (lua_gettop(L) != 1)
+    return luaL_error(L, "wrong number of arguments");
+  std::size_t len = 0;
+  const char* s = lua_tolstring(L, 1, &len);
+  auto hex = sha1_hex(s != nullptr ? std::string_view{s, len} : std::string_view{});
+  lua_pushstring(L, hex.c_str());
+  return 1;
+}
+
+int redis_log(lua_State* L) {
+  int n = lua_gettop(L);
+  if (n < 2)
+    return luaL_error(L, "redis.log() requires two arguments or more.");
+  if (!lua_isnumber(L, 1))
+    return luaL_error(L, "First argument must be a number (log level).");
+  auto level = static_cast<int>(lua_tonumber(L, 1));
+  if (level < 0 || level > 3)
+    return luaL_error(L, "Invalid debug level.");
+  std::string message;
+  for (int i = 2; i <= n; ++i) {
+    std::size_t len = 0;
+    const char* s = lua_tolstring(L, i, &len);
+    if (s == nullptr)
+      continue;
+    if (i > 2)
+      message += ' ';
+    message.append(s, len);
+  }
+  lua_engine::of(L).log(level, message);
+  return 0;
+}
+
+int redis_setresp(lua_State* L) {
+  if (lua_gettop(L) != 1)
+    return luaL_error(L, "redis.setresp() requires one argument.");
+  auto resp = static_cast<int>(lua_tonumber(L, 1));
+  if (resp != 2 && resp != 3)
+    return luaL_error(L, "RESP version must be 2 or 3.");
+  lua_engine::of(L).set_reply_resp(resp);
+  return 0;
+}
+
+int redis_accept(lua_State*) {
+  return 0; // set_repl: replication is not there to steer
+}
+
+int redis_replicate_commands(lua_State* L) {
+  lua_pushboolean(L, 1); // effects are what the node records anyway
+  return 1;
+}
+
+int redis_breakpoint(lua_State* L) {
+  lua_pushboolean(L, 0); // no debugger session
+  return 1;
+}
+
+// Redis's math.random: a 48-bit linear congruential generator, seeded the same
+// way before every script, so a script's random numbers do not depend on
+// what ran before it.
+std::uint64_t rand48_state = 0;
+
+void seed_rand48(std::uint32_t seed) {
+  rand48_state = (static_cast<std::uint64_t>(seed) << 16) | 0x330e;
+}
+
+std::int32_t next_rand48() {
+  rand48_state = (0x5deece66dull * rand48_state + 0xb) & ((1ull << 48) - 1);
+  return static_cast<std::int32_t>(rand48_state >> 17);
+}
+
+int math_random(lua_State* L) {
+  lua_Number r = static_cast<lua_Number>(next_rand48() % 2147483647) / 2147483647.0;
+  switch (lua_gettop(L)) {
+    case 0:
+      lua_pushnumber(L, r);
+      return 1;
+    case 1: {
+      int u = luaL_checkint(L, 1);
+      luaL_argcheck(L, 1 <= u, 1, "interval is empty");
+      lua_pushnumber(L, std::floor(r * u) + 1);
+      return 1;
+    }
+    case 2: {
+      int l = luaL_checkint(L, 1);
+      int u = luaL_checkint(L, 2);
+      luaL_argcheck(L, l <= u, 2, "interval is empty");
+      lua_pushnumber(L, std::floor(r * (u - l + 1)) + l);
+      return 1;
+    }
+    default:
+      return luaL_error(L, "wrong number of arguments");
+  }
+}
+
+int math_randomseed(lua_State* L) {
+  seed_rand48(static_cast<std::uint32_t>(luaL_checkint(L, 1)));
+  return 0;
+}
+
+// Global protection: reading a global that does not exist, or creating one,
+// is an error, as in Redis.
+int global_index(lua_State* L) {
+  const char* name = lua_tostring(L, 2);
+  return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+                    name != nullptr ? name : "?");
+}
+
+int global_newindex(lua_State* L) {
+  const char* name = lua_tostring(L, 2);
+  return luaL_error(L, "Script attempted to create global variable '%s'",
+                    name != nullptr ? name : "?");
+}
+
+void open_library(lua_State* L, lua_CFunction open, const char* name) {
+  lua_pushcfunction(L, open);
+  lua_pushstring(L, name);
+  lua_call(L, 1, 0);
+}
+
+void set_function(lua_State* L, const char* name, lua_CFunction f) {
+  lua_pushstring(L, name);
+  lua_pushcfunction(L, f);
+  lua_settable(L, -3);
+}
+
+void set_number(lua_State* L, const char* name, lua_Number n) {
+  lua_pushstring(L, name);
+  lua_pushnumber(L, n);
+  lua_settable(L, -3);
+}
+
+// The error a failed script answers with: a redis.call error or
+// redis.error_reply table as it is, any other error as Redis 7 words it.
+std::string script_error(lua_State* L, std::string_view sha) {
+  if (lua_istable(L, -1)) {
+    std::string text;
+    if (string_field(L, "err", text))
+      return one_line(text);
+  }
+  const char* message = lua_tostring(L, -1);
+  std::string text = message != nullptr ? message : "unknown error";
+  return one_line("ERR " + text + " script: " + std::string{sha});
+}
+
+} // namespace
+
+std::string sha1_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
+}
+
+lua_engine::lua_engine(log_sink log) : log_(std::move(log)) {
+  open();
+}
+
+lua_engine::~lua_engine() {
+  close();
+}
+
+lua_engine& lua_engine::of(lua_State* L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, engine_key);
+  auto* engine = static_cast<lua_engine*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  return *engine;
+}
+
+void lua_engine::open() {
+  L_ = luaL_newstate();
+  if (L_ == nullptr)
+    throw std::runtime_error("cannot create the Lua interpreter");
+  auto* L = L_;
+  lua_pushlightuserdata(L, this);
+  lua_setfield(L, LUA_REGISTRYINDEX, engine_key);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, scripts_key);
+  open_library(L, luaopen_base, "");
+  open_library(L, luaopen_table, LUA_TABLIBNAME);
+  open_library(L, luaopen_string, LUA_STRLIBNAME);
+  open_library(L, luaopen_math, LUA_MATHLIBNAME);
+  open_library(L, luaopen_debug, LUA_DBLIBNAME);
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_call(L, 0, 1);
+  lua_setglobal(L, "cjson");
+  lua_pushcfunction(L, luaopen_bit);
+  lua_pushstring(L, "bit");
+  lua_call(L, 1, 1);
+  lua_setglobal(L, "bit");
+  // What Redis takes away: files and loading code from them.
+  for (const char* name : {"loadfile", "dofile"}) {
+    lua_pushnil(L);
+    lua_setglobal(L, name);
+  }
+  lua_getglobal(L, "math");
+  set_function(L, "random", math_random);
+  set_function(L, "randomseed", math_randomseed);
+  lua_pop(L, 1);
+  lua_newtable(L);
+  set_function(L, "call", redis_call);
+  set_function(L, "pcall", redis_pcall);
+  set_function(L, "error_reply", redis_error_reply);
+  set_function(L, "status_reply", redis_status_reply);
+  set_function(L, "sha1hex", redis_sha1hex);
+  set_function(L, "log", redis_log);
+  set_function(L, "setresp", redis_setresp);
+  set_function(L, "set_repl", redis_accept);
+  set_function(L, "replicate_commands", redis_replicate_commands);
+  set_function(L, "breakpoint", redis_breakpoint);
+  set_function(L, "debug", redis_accept);
+  set_number(L, "LOG_DEBUG", 0);
+  set_number(L, "LOG_VERBOSE", 1);
+  set_number(L, "LOG_NOTICE", 2);
+  set_number(L, "LOG_WARNING", 3);
+  set_number(L, "REPL_NONE", 0);
+  set_number(L, "REPL_AOF", 1);
+  set_number(L, "REPL_SLAVE", 2);
+  set_number(L, "REPL_REPLICA", 2);
+  set_number(L, "REPL_ALL", 3);
+  lua_pushstring(L, "REDIS_VERSION");
+  lua_pushstring(L, redis_version);
+  lua_settable(L, -3);
+  set_number(L, "REDIS_VERSION_NUM", redis_version_num);
+  lua_setglobal(L, "redis");
+  // KEYS and ARGV exist from the start, so that protection lets scripts read them.
+  lua_newtable(L);
+  lua_setglobal(L, "KEYS");
+  lua_newtable(L);
+  lua_setglobal(L, "ARGV");
+  // From here on no global can be created or read unless it exists.
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  lua_newtable(L);
+  lua_pushcfunction(L, global_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, global_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+}
+
+void lua_engine::close() {
+  if (L_ != nullptr)
+    lua_close(L_);
+  L_ = nullptr;
+  scripts_.clear();
+}
+
+void lua_engine::flush() {
+  close();
+  open();
+}
+
+std::int64_t lua_engine::memory_bytes() const {
+  return static_cast<std::int64_t>(lua_gc(L_, LUA_GCCOUNT, 0)) * 1024
+         + lua_gc(L_, LUA_GCCOUNTB, 0);
+}
+
+bool lua_engine::exists(std::string_view sha) const {
+  return scripts_.count(std::string{sha}) != 0;
+}
+
+bool lua_engine::load(std::string_view body, std::string& sha, std::string& error) {
+  sha = sha1_hex(body);
+  if (exists(sha))
+    return true;
+  auto* L = L_;
+  if (luaL_loadbuffer(L, body.data(), body.size(), "@user_script") != 0) {
+    const char* message = lua_tostring(L, -1);
+    error = one_line(std::string{"ERR Error compiling script (new function): "}
+                     + (message != nullptr ? message : "?"));
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, scripts_key);
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, sha.c_str());
+  lua_pop(L, 2);
+  scripts_.insert(sha);
+  return true;
+}
+
+std::string lua_engine::call_command(const std::vector<std::string>& argv) {
+  if (runner_ == nullptr)
+    return "-ERR no command runner\r\n";
+  return (*runner_)(argv);
+}
+
+void lua_engine::log(int level, const std::string& message) const {
+  if (log_)
+    log_(level, message);
+}
+
+std::string lua_engine::run(std::string_view sha, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args, int resp,
+                            const command_runner& call) {
+  std::string out;
+  protocol::reply_writer reply{out, resp};
+  if (!exists(sha)) {
+    reply.error("NOSCRIPT No matching script. Please use EVAL.");
+    return out;
+  }
+  auto* L = L_;
+  auto fill = [L](const char* name, const std::vector<std::string>& values) {
+    lua_newtable(L);
+    int i = 1;
+    for (const auto& v : values) {
+      lua_pushlstring(L, v.data(), v.size());
+      lua_rawseti(L, -2, i++);
+    }
+    lua_pushstring(L, name);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_GLOBALSINDEX);
+  };
+  fill("KEYS", keys);
+  fill("ARGV", args);
+  seed_rand48(0);
+  script_resp_ = 2;
+  runner_ = &call;
+  lua_getfield(L, LUA_REGISTRYINDEX, scripts_key);
+  lua_getfield(L, -1, std::string{sha}.c_str());
+  lua_remove(L, -2);
+  int status = lua_pcall(L, 0, 1, 0);
+  runner_ = nullptr;
+  if (status != 0) {
+    reply.error(script_error(L, sha));
+    lua_pop(L, 1);
+  } else {
+    write_value(L, reply, 0);
+  }
+  lua_gc(L, LUA_GCSTEP, 1);
+  return out;
+}
+
+} // namespace stairkv::scripting

@@ -1,0 +1,89 @@
+#pragma once
+
+// Lua 5.1 scripts as Redis runs them (EVAL, EVALSHA, SCRIPT): one interpreter
+// with Redis's libraries (base, table, string, math, cjson, bit), the `redis`
+// table, Redis's conversions between Lua values and replies in both
+// directions, and global protection (a script can neither create globals nor
+// read one that does not exist). Scripts are compiled once and kept by their
+// SHA1 until SCRIPT FLUSH.
+//
+// The engine runs on the thread that calls it, one script at a time; a
+// script's redis.call and redis.pcall go through the `command_runner` given to
+// run(), which must answer synchronously with the command's RESP2 reply.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+struct lua_State;
+
+namespace stairkv::scripting {
+
+// A command a script calls, as its arguments -> its reply, RESP2 bytes.
+using command_runner = std::function<std::string(const std::vector<std::string>& argv)>;
+
+// What redis.log writes: its level (0 debug .. 3 warning) and message.
+using log_sink = std::function<void(int level, const std::string& message)>;
+
+// The 40 lower-case hex digits of the SHA1 of `bytes` (script names,
+// redis.sha1hex).
+std::string sha1_hex(std::string_view bytes);
+
+class lua_engine {
+public:
+  explicit lua_engine(log_sink log = {});
+  ~lua_engine();
+  lua_engine(const lua_engine&) = delete;
+  lua_engine& operator=(const lua_engine&) = delete;
+
+  // Compiles `body` and keeps it under its SHA1 (`sha`), or leaves `error`
+  // with Redis's message (no leading '-'). A body already kept is not
+  // compiled again.
+  bool load(std::string_view body, std::string& sha, std::string& error);
+
+  bool exists(std::string_view sha) const;
+
+  // SCRIPT FLUSH: every kept script goes, and the interpreter starts afresh.
+  void flush();
+
+  std::size_t size() const noexcept {
+    return scripts_.size();
+  }
+
+  // Bytes the interpreter holds (INFO's used_memory_lua).
+  std::int64_t memory_bytes() const;
+
+  // Runs kept script `sha` with KEYS and ARGV; returns its reply as RESP bytes
+  // for a client speaking `resp` (2 or 3). A missing script answers NOSCRIPT.
+  std::string run(std::string_view sha, const std::vector<std::string>& keys,
+                  const std::vector<std::string>& args, int resp,
+                  const command_runner& call);
+
+  // For the redis table's C functions: the engine of a Lua state.
+  static lua_engine& of(lua_State* L);
+
+  // What a running script's redis.call does (see run()).
+  std::string call_command(const std::vector<std::string>& argv);
+  void log(int level, const std::string& message) const;
+  int reply_resp() const noexcept {
+    return script_resp_;
+  }
+  void set_reply_resp(int resp) noexcept {
+    script_resp_ = resp;
+  }
+
+private:
+  void open();
+  void close();
+
+  lua_State* L_ = nullptr;
+  std::unordered_set<std::string> scripts_;
+  const command_runner* runner_ = nullptr;
+  log_sink log_;
+  int script_resp_ = 2; // redis.setresp: how redis.call's replies are read
+};
+
+} // namespace stairkv::scripting

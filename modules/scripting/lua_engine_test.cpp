@@ -1,0 +1,139 @@
+// The Lua engine alone: Redis's conversions both ways, its error texts, global
+// protection, the redis table and the libraries, with a fake command runner.
+
+#include "modules/scripting/lua_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace stairkv::scripting;
+
+namespace {
+
+// Loads and runs `body`; the runner answers every call with `reply` and
+// records the calls.
+struct harness {
+  lua_engine engine;
+  std::vector<std::vector<std::string>> calls;
+  std::string reply = "+OK\r\n";
+
+  std::string eval(const std::string& body, std::vector<std::string> keys = {},
+                   std::vector<std::string> args = {}, int resp = 2) {
+    std::string sha, error;
+    if (!engine.load(body, sha, error))
+      return "-" + error + "\r\n";
+    command_runner runner = [this](const std::vector<std::string>& argv) {
+      calls.push_back(argv);
+      return reply;
+    };
+    return engine.run(sha, keys, args, resp, runner);
+  }
+};
+
+} // namespace
+
+TEST(LuaEngine, ValuesBecomeRedisRepliesAsInRedis) {
+  harness h;
+  EXPECT_EQ(h.eval("return 1"), ":1\r\n");
+  EXPECT_EQ(h.eval("return 3.99"), ":3\r\n"); // numbers are truncated to integers
+  EXPECT_EQ(h.eval("return 'hello'"), "$5\r\nhello\r\n");
+  EXPECT_EQ(h.eval("return true"), ":1\r\n");
+  EXPECT_EQ(h.eval("return false"), "$-1\r\n");
+  EXPECT_EQ(h.eval("return nil"), "$-1\r\n");
+  EXPECT_EQ(h.eval("return {1, 'two', {3}}"), "*3\r\n:1\r\n$3\r\ntwo\r\n*1\r\n:3\r\n");
+  EXPECT_EQ(h.eval("return {1, 2, nil, 4}"), "*2\r\n:1\r\n:2\r\n"); // up to the first nil
+  EXPECT_EQ(h.eval("return {ok='FINE'}"), "+FINE\r\n");
+  EXPECT_EQ(h.eval("return {err='My Error'}"), "-My Error\r\n");
+  EXPECT_EQ(h.eval("return redis.status_reply('PONG')"), "+PONG\r\n");
+  EXPECT_EQ(h.eval("return redis.error_reply('-ERR custom')"), "-ERR custom\r\n");
+  EXPECT_EQ(h.eval("return false", {}, {}, 3), "#f\r\n"); // RESP3 has booleans
+  EXPECT_EQ(h.eval("return true", {}, {}, 3), "#t\r\n");
+}
+
+TEST(LuaEngine, KeysArgvAndCallsGoThroughTheRunner) {
+  harness h;
+  h.reply = ":42\r\n";
+  EXPECT_EQ(h.eval("return redis.call('incrby', KEYS[1], ARGV[1])", {"k"}, {"5"}),
+            ":42\r\n");
+  ASSERT_EQ(h.calls.size(), 1u);
+  EXPECT_EQ(h.calls[0], (std::vector<std::string>{"incrby", "k", "5"}));
+  // Numbers are passed as Lua prints integers.
+  h.eval("redis.call('set', 'n', 10)");
+  EXPECT_EQ(h.calls.back(), (std::vector<std::string>{"set", "n", "10"}));
+  // Replies become Lua values: a bulk a string, nil false, an array a table.
+  h.reply = "*3\r\n$1\r\na\r\n$-1\r\n:7\r\n";
+  EXPECT_EQ(h.eval("local r = redis.call('mget', 'a', 'b', 'c'); "
+                   "return {type(r[1]), tostring(r[2]), r[3] + 1}"),
+            "*3\r\n$6\r\nstring\r\n$5\r\nfalse\r\n:8\r\n");
+  h.reply = "+OK\r\n";
+  EXPECT_EQ(h.eval("return redis.call('set', 'a', 'b').ok"), "$2\r\nOK\r\n");
+}
+
+TEST(LuaEngine, ErrorsOfCallsRaiseAndPcallReturnsThem) {
+  harness h;
+  h.reply = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+  EXPECT_EQ(h.eval("return redis.call('incr', 'x')"),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  EXPECT_EQ(h.eval("local r = redis.pcall('incr', 'x'); return r.err"),
+            "$65\r\nWRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  // Lua's own pcall catches a redis.call error as the error table.
+  EXPECT_EQ(h.eval("local ok, e = pcall(function() return redis.call('incr', 'x') end); "
+                   "return {tostring(ok), e.err}"),
+            "*2\r\n$5\r\nfalse\r\n$65\r\nWRONGTYPE Operation against a key holding the "
+            "wrong kind of value\r\n");
+  auto bad_arg = h.eval("return redis.call('get', {})");
+  EXPECT_NE(bad_arg.find("Lua redis lib command arguments must be strings or integers"),
+            std::string::npos) << bad_arg;
+  auto no_arg = h.eval("return redis.call()");
+  EXPECT_NE(no_arg.find("Please specify at least one argument"), std::string::npos) << no_arg;
+}
+
+TEST(LuaEngine, GlobalsAreProtectedAndErrorsUseRedisWords) {
+  harness h;
+  auto read = h.eval("return a");
+  EXPECT_NE(read.find("Script attempted to access nonexistent global variable 'a'"),
+            std::string::npos) << read;
+  auto write = h.eval("a = 10");
+  EXPECT_NE(write.find("Script attempted to create global variable 'a'"), std::string::npos)
+    << write;
+  EXPECT_EQ(read.rfind("-ERR ", 0), 0u) << read;
+  // Locals are fine, and so are the libraries Redis gives scripts.
+  EXPECT_EQ(h.eval("local a = 10; return a"), ":10\r\n");
+  EXPECT_EQ(h.eval("return cjson.encode({1, 2})"), "$5\r\n[1,2]\r\n");
+  EXPECT_EQ(h.eval("return cjson.decode('{\"a\":5}').a"), ":5\r\n");
+  EXPECT_EQ(h.eval("return bit.band(0xff, 0x0f)"), ":15\r\n");
+  EXPECT_EQ(h.eval("return string.format('%d-%s', 3, 'x')"), "$3\r\n3-x\r\n");
+  EXPECT_EQ(h.eval("return redis.sha1hex('')"),
+            "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n");
+  // Taken away, as in Redis: reading it is reading a global that does not exist.
+  EXPECT_NE(h.eval("return type(loadfile)").find("nonexistent global variable 'loadfile'"),
+            std::string::npos);
+  auto compile = h.eval("return (");
+  EXPECT_EQ(compile.rfind("-ERR Error compiling script (new function): user_script:1:", 0), 0u)
+    << compile;
+}
+
+TEST(LuaEngine, ScriptsAreKeptBySha1UntilFlushed) {
+  lua_engine engine;
+  std::string sha, error;
+  ASSERT_TRUE(engine.load("return 1", sha, error));
+  EXPECT_EQ(sha, sha1_hex("return 1"));
+  EXPECT_EQ(sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+  EXPECT_TRUE(engine.exists(sha));
+  EXPECT_EQ(engine.size(), 1u);
+  command_runner none = [](const std::vector<std::string>&) { return std::string{"+OK\r\n"}; };
+  EXPECT_EQ(engine.run(sha, {}, {}, 2, none), ":1\r\n");
+  engine.flush();
+  EXPECT_FALSE(engine.exists(sha));
+  EXPECT_EQ(engine.run(sha, {}, {}, 2, none),
+            "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+}
+
+TEST(LuaEngine, MathRandomRepeatsForEveryScript) {
+  harness h;
+  auto first = h.eval("return {math.random(1000), math.random(1000)}");
+  auto again = h.eval("return {math.random(1000), math.random(1000)}");
+  EXPECT_EQ(first, again);
+}

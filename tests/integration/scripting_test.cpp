@@ -1,0 +1,170 @@
+// EVAL, EVALSHA and SCRIPT through the real node: replies and errors with
+// hiredis, a script over undeclared keys on every shard that no reader ever
+// sees half done (also while the engine grows), and redis-py's Lock as users
+// call it.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/hiredis_connection.hpp"
+#include "tests/support/info.hpp"
+#include "tests/support/server_process.hpp"
+
+using namespace stairkv::testing;
+using namespace std::chrono_literals;
+
+TEST(Scripting, EvalEvalshaAndScriptAnswerAsRedis) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"EVAL", "return redis.call('set', KEYS[1], ARGV[1])",
+                                   "1", "k", "v"}),
+                        "OK"));
+  EXPECT_TRUE(is_bulk(c.command({"EVAL", "return redis.call('get', KEYS[1])", "1", "k"}),
+                      "v"));
+  auto sha = c.command({"SCRIPT", "LOAD", "return redis.call('incrby', KEYS[1], ARGV[1])"});
+  ASSERT_EQ(sha->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(sha->len, 40u); // its SHA1, in hex
+  EXPECT_TRUE(is_integer(c.command({"EVALSHA", sha->str, "1", "n", "5"}), 5));
+  EXPECT_TRUE(is_integer(c.command({"EVALSHA", sha->str, "1", "n", "5"}), 10));
+  auto exists = c.command({"SCRIPT", "EXISTS", sha->str, "ffffffffffffffffffffffffffffffffffffffff"});
+  ASSERT_EQ(exists->elements, 2u);
+  EXPECT_EQ(exists->element[0]->integer, 1);
+  EXPECT_EQ(exists->element[1]->integer, 0);
+  EXPECT_TRUE(is_status(c.command({"SCRIPT", "FLUSH"}), "OK"));
+  EXPECT_TRUE(is_error(c.command({"EVALSHA", sha->str, "1", "n", "5"}),
+                       "NOSCRIPT No matching script. Please use EVAL."));
+  EXPECT_TRUE(is_error(c.command({"EVAL", "return 1", "2", "a"}),
+                       "ERR Number of keys can't be greater than number of args"));
+  EXPECT_TRUE(is_error(c.command({"EVAL", "return 1", "-1"}),
+                       "ERR Number of keys can't be negative"));
+  EXPECT_TRUE(is_error(c.command({"EVAL", "return redis.call('set', 'x')", "0"}),
+                       "ERR Wrong number of args calling Redis command from script"));
+  EXPECT_TRUE(is_error(c.command({"EVAL_RO", "return redis.call('set', 'x', 1)", "0"}),
+                       "ERR Write commands are not allowed from read-only scripts."));
+  EXPECT_TRUE(is_integer(c.command({"EVAL_RO", "return redis.call('exists', 'k')", "0"}), 1));
+  // A wrong type error from a call comes back as the call's error.
+  auto raised = c.command({"EVAL", "return redis.call('incr', KEYS[1])", "1", "k"});
+  EXPECT_EQ(raised->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{raised->str}, "ERR value is not an integer or out of range");
+  // Globals are protected.
+  auto global = c.command({"EVAL", "x = 1", "0"});
+  ASSERT_EQ(global->type, REDIS_REPLY_ERROR);
+  EXPECT_NE(std::string{global->str}.find("Script attempted to create global variable 'x'"),
+            std::string::npos);
+  EXPECT_TRUE(is_status(c.command({"PING"}), "PONG")); // the connection goes on
+}
+
+namespace {
+
+// A script writes `generation` to 20 keys it does not declare, spread over
+// every shard, while two readers MGET them; returns how many reads saw two
+// generations.
+int torn_script_reads(std::uint16_t port, int generations, int& reads_done) {
+  constexpr int keys = 20;
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> reads{0};
+  auto reader = [&] {
+    hiredis_connection r{port};
+    std::vector<std::string> mget{"MGET"};
+    for (int i = 1; i <= keys; ++i)
+      mget.push_back("u:" + std::to_string(i));
+    while (!done) {
+      auto reply = r.command(mget);
+      std::string first;
+      bool mixed = false;
+      for (std::size_t i = 0; i < reply->elements; ++i) {
+        std::string v = reply->element[i]->type == REDIS_REPLY_STRING ? reply->element[i]->str : "";
+        if (i == 0)
+          first = v;
+        else if (v != first)
+          mixed = true;
+      }
+      torn += mixed ? 1 : 0;
+      ++reads;
+    }
+  };
+  std::thread a{reader};
+  std::thread b{reader};
+  hiredis_connection w{port};
+  const std::string script =
+    "for i = 1, 20 do redis.call('set', 'u:' .. i, ARGV[1]) end "
+    "return redis.call('get', 'u:20')";
+  for (int gen = 1; gen <= generations; ++gen)
+    EXPECT_TRUE(is_bulk(w.command({"EVAL", script, "0", std::to_string(gen)}),
+                        std::to_string(gen)));
+  done = true;
+  a.join();
+  b.join();
+  reads_done = reads.load();
+  return torn.load();
+}
+
+} // namespace
+
+TEST(Scripting, AScriptOverUndeclaredKeysOnEveryShardIsOneStep) {
+  server_process server{{"--stairs=3"}};
+  int reads = 0;
+  EXPECT_EQ(torn_script_reads(server.port(), 300, reads), 0) << "of " << reads << " reads";
+  EXPECT_GT(reads, 0);
+}
+
+TEST(Scripting, AScriptStaysOneStepWhileTheEngineGrows) {
+  server_process server{{"--enable-debug-command=yes", "--grow-keys-per-shard=2000",
+                         "--resize-check-ms=20"}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "60000"}), "OK"));
+  int reads = 0;
+  int torn = 0;
+  bool moved_during = false;
+  auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < give_up) {
+    bool migrating = info_integer(c, "engine_migrating") == 1;
+    int r = 0;
+    torn += torn_script_reads(server.port(), 50, r);
+    reads += r;
+    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
+    if (moved_during && info_integer(c, "engine_migrating") == 0)
+      break;
+  }
+  EXPECT_TRUE(moved_during) << "no script ran while keys moved";
+  EXPECT_EQ(torn, 0) << "of " << reads << " reads";
+}
+
+// redis-py's Lock runs Lua for release and extend: 8 processes take turns
+// under one lock to add to a counter with GET and SET, and none is lost.
+TEST(Scripting, RedisPyLocksGuardACounterAcrossEightProcesses) {
+  server_process server{{"--stairs=3"}};
+  const std::string script = R"(
+import sys, multiprocessing, redis
+port = int(sys.argv[1])
+
+def work(_):
+    r = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(50):
+        with r.lock("counter-lock", timeout=10, blocking_timeout=30) as lock:
+            value = int(r.get("counter") or 0)
+            lock.extend(5)
+            r.set("counter", value + 1)
+    return 50
+
+with multiprocessing.Pool(8) as pool:
+    done = sum(pool.map(work, range(8)))
+r = redis.Redis(host="127.0.0.1", port=port)
+lock = r.lock("another", timeout=5)
+assert lock.acquire(blocking=False)
+assert not r.lock("another", timeout=5).acquire(blocking=False)
+lock.release()
+print(done, int(r.get("counter")), r.exists("counter-lock"), r.exists("another"))
+)";
+  auto result = run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script,
+                            300s);
+  ASSERT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_EQ(result.out, "400 400 0 0\n") << result.describe();
+}
