@@ -71,6 +71,5 @@ void plan_dbsize(plan&, const client_context&, const args&);
 void plan_flush(plan&, const client_context&, const args&);
 void plan_command(plan&, const client_context&, const args&);
 void plan_time(plan&, const client_context&, const args&);
-void plan_function(plan&, const client_context&, const args&);
 
 } // namespace stairkv::commands

@@ -302,22 +302,4 @@ void plan_time(plan& p, const client_context& client, const args&) {
   });
 }
 
-// FUNCTION: there are no functions (no scripting); FLUSH succeeds, as it must
-// for clients and test harnesses that reset a server with it, and LIST is empty.
-void plan_function(plan& p, const client_context& client, const args& argv) {
-  auto sub = argv[1];
-  if (equals_ignoring_case(sub, "flush")
-      && (argv.size() == 2
-          || (argv.size() == 3
-              && (equals_ignoring_case(argv[2], "async")
-                  || equals_ignoring_case(argv[2], "sync"))))) {
-    reply_local(p, client, [](protocol::reply_writer& out) { out.simple("OK"); });
-  } else if (equals_ignoring_case(sub, "list")) {
-    reply_local(p, client, [](protocol::reply_writer& out) { out.array(0); });
-  } else {
-    auto msg = protocol::errors::unknown_subcommand(sub, "FUNCTION");
-    reply_error(p, client, msg);
-  }
-}
-
 } // namespace stairkv::commands

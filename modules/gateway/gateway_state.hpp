@@ -3,6 +3,7 @@
 // The gateway broker's state and the few functions of its socket side that the
 // session commands (session_commands.hpp) call back into. Internal to the gateway.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -77,7 +78,9 @@ struct gateway_state {
   // A script runs (script_commands.cpp): every other client's next command
   // waits (connection::waiting_for_script) until it has finished.
   bool script_running = false;
-  bool script_read_only = false; // EVAL_RO / EVALSHA_RO: writes are refused
+  bool script_busy = false;     // it has run past the busy threshold
+  bool script_wrote = false;    // it has called a write command (UNKILLABLE)
+  std::uint64_t script_serial = 0;
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -193,11 +196,36 @@ commands::plan_ptr make_own_plan(gateway_actor* self);
 void submit_own_plan(gateway_actor* self, commands::plan_ptr work,
                      std::function<void(const commands::plan&)> answered);
 
+// A script running longer than this (Redis's busy-reply-threshold, 5 s by
+// default) makes other clients' commands answer -BUSY instead of waiting, so
+// that SCRIPT KILL and SHUTDOWN NOSAVE get through.
+inline constexpr std::chrono::milliseconds busy_reply_threshold{5000};
+using script_busy_atom = caf::atom_constant<caf::atom("scriptbusy")>;
+inline constexpr std::string_view busy_reply =
+  "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+  "SHUTDOWN NOSAVE.\r\n";
+
+// SCRIPT KILL / FUNCTION KILL: +OK (the running script stops at its next
+// instructions), -NOTBUSY or -UNKILLABLE.
+std::string kill_running_script(gateway_actor* self);
+
+// A command sent while a script is busy: SCRIPT KILL and FUNCTION KILL are
+// answered here, SHUTDOWN NOSAVE runs (""), anything else is -BUSY. The
+// answer is written at once: the replies of plans made after the script's
+// wait for its end.
+std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
+                              const args& argv);
+
+// The busy threshold passed for script `serial`: if it still runs, the waiting
+// clients go on, to be answered -BUSY.
+void script_turned_busy(gateway_actor* self, std::uint64_t serial);
+
 // A command a running script calls (scripting::call_atom): planned at once
 // (other clients wait while a script runs), answered with its RESP2 reply, or
 // with Redis's refusal of commands scripts may not call.
 caf::result<std::string> plan_script_command(gateway_actor* self,
-                                             std::vector<std::string> words);
+                                             std::vector<std::string> words,
+                                             bool writes_allowed);
 
 // Lets the clients `tags` names go on, oldest connection first: each one
 // still connected has `held` cleared and the input it sent meanwhile parsed.
@@ -226,6 +254,10 @@ void unwatch_all(gateway_actor* self, connection& conn);
 
 // MONITOR: shows a command `from` ran to every monitoring client (monitor.cpp).
 void feed_monitors(gateway_actor* self, const connection& from, const args& argv);
+
+// Writes `bytes` to the client once its replies planned so far are out: at
+// once when none is pending, else right after the last of them.
+void write_when_answered(gateway_actor* self, connection& conn, std::string_view bytes);
 
 // Starts counting a connection's pending output (each completed write is
 // reported from then on).

@@ -177,6 +177,18 @@ void write_out(gateway_actor* self, connection& conn, const std::string& bytes) 
     track_output(self, conn);
 }
 
+} // namespace
+
+void write_when_answered(gateway_actor* self, connection& conn, std::string_view bytes) {
+  if (conn.unanswered > 0) {
+    conn.deferred_pushes.append(bytes.data(), bytes.size());
+    return;
+  }
+  write_out(self, conn, std::string{bytes});
+}
+
+namespace {
+
 // Back-pressure for clients without an output limit (Redis's default for normal
 // clients is none): past pause_output_bytes of unwritten replies the gateway stops
 // reading the client's requests, and reads again below resume_output_bytes. Its
@@ -402,8 +414,9 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       break;
     const auto& argv = conn.parser.args();
     const auto* spec = commands::find_command(argv[0]);
-    if (self->state.script_running) {
-      // Another client's script runs: nothing else is planned until it ends.
+    if (self->state.script_running && !self->state.script_busy) {
+      // Another client's script runs: nothing else is planned until it ends
+      // (past the busy threshold, commands are answered -BUSY instead).
       conn.waiting_for_script = true;
       pos = request_start;
       break;
@@ -418,6 +431,20 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       self->state.key_waiters.push_back(conn.context.tag);
       pos = request_start; // parsed again once the keys are let go
       break;
+    }
+    if (self->state.script_running) {
+      // Past the busy threshold (before it, the command waited above).
+      auto answer = answer_while_busy(self, spec, argv);
+      if (!answer.empty()) {
+        ++self->state.figures.commands_processed;
+        if (conn.unanswered == 0) {
+          write_out(self, conn, answer);
+        } else {
+          current_plan(self).add_reply(conn.context, answer);
+          ++conn.unanswered;
+        }
+        continue;
+      }
     }
     auto& work = current_plan(self);
     ++conn.unanswered;
@@ -984,8 +1011,9 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
-    [self](scripting::call_atom, std::vector<std::string>& words) {
-      return plan_script_command(self, std::move(words));
+    [self](script_busy_atom, std::uint64_t serial) { script_turned_busy(self, serial); },
+    [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed) {
+      return plan_script_command(self, std::move(words), writes_allowed);
     },
     [self](commands::sequence_atom, std::vector<std::vector<std::string>>& commands,
            bool transaction) {

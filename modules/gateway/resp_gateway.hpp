@@ -47,7 +47,10 @@ struct gateway_config {
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
   caf::actor aof_writer;               // DEBUG LOADAOF (none without appendonly)
-  caf::actor scripts;                  // the script runner (EVAL, SCRIPT)
+  // The script runner (EVAL, SCRIPT, FUNCTION), held weakly: the node owns it
+  // and stops it after the gateway, and a strong reference from a gateway
+  // that outlives its own exit would keep the runner's thread waiting.
+  caf::actor_addr scripts;
   scripting::script_figures_ptr script_figures; // INFO's script fields
   expiry::active_expiry_ptr active_expiry; // DEBUG SET-ACTIVE-EXPIRE
   metrics::latency_monitor_ptr latency;    // LATENCY (one of its own when null)

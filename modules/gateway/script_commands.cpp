@@ -1,4 +1,5 @@
-// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT: the script runs on the script
+// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, and Redis 7's functions (FUNCTION,
+// FCALL, FCALL_RO): the script runs on the script
 // runner (scripting/script_runner.hpp), and every command it calls comes back
 // here to be planned, in the gateway's plan order. While a script runs, no
 // other client's command is planned (they wait, unparsed, as under CLIENT
@@ -7,6 +8,7 @@
 // Redis's single thread gives, at the cost of serialising the node for the
 // script's length.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,11 @@
 namespace stairkv::gateway {
 
 namespace {
+
+// The script runner, while it runs (null once the node stops it).
+caf::actor runner_of(gateway_actor* self) {
+  return caf::actor_cast<caf::actor>(self->state.config.scripts);
+}
 
 // EVAL's and EVALSHA's arguments: the script (or its SHA1), KEYS and ARGV.
 bool parse_script_call(const args& argv, std::vector<std::string>& keys,
@@ -46,20 +53,29 @@ bool parse_script_call(const args& argv, std::vector<std::string>& keys,
   return true;
 }
 
-// Ends a script: its reply goes out, and everyone it held goes on.
-void script_finished(gateway_actor* self) {
+// Lets the clients a script held go on.
+void resume_script_waiters(gateway_actor* self) {
   auto& st = self->state;
-  st.script_running = false;
   std::vector<std::uint64_t> held;
   for (const auto& [handle, conn] : st.connections)
     if (conn.waiting_for_script)
       held.push_back(conn.context.tag);
   resume_held_clients(self, held, &connection::waiting_for_script);
+}
+
+// Ends a script: its reply goes out, and everyone it held goes on.
+void script_finished(gateway_actor* self) {
+  auto& st = self->state;
+  st.script_running = false;
+  st.script_busy = false;
+  resume_script_waiters(self);
   resume_front_requests(self);
 }
 
+enum class script_kind { eval, evalsha, fcall };
+
 void run_script(gateway_actor* self, connection& conn, const args& argv,
-                commands::plan& work, bool by_sha, bool read_only) {
+                commands::plan& work, script_kind kind, bool read_only) {
   std::vector<std::string> keys, values;
   std::string error;
   if (!parse_script_call(argv, keys, values, error)) {
@@ -67,13 +83,36 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
     return;
   }
   auto& st = self->state;
-  if (!st.config.scripts) {
+  auto runner = runner_of(self);
+  if (!runner) {
     work.add_reply(conn.context, "-ERR scripting is not available\r\n");
     return;
   }
-  auto finish = begin_steps(self, conn, work);
+  // The script's reply does not take a slot in this cycle's plan: every other
+  // reply of that plan would wait for the script. The plan answers with
+  // nothing, and the reply is written on its own once the script ends, after
+  // the client's earlier replies (its later commands wait meanwhile).
+  // (Inside EXEC the reply takes its slot in the transaction's array.)
+  std::function<void(std::string_view)> finish;
+  if (conn.exec.active) {
+    finish = begin_steps(self, conn, work);
+  } else {
+    work.add_reply(conn.context, "");
+    conn.waiting_for_step = true;
+    auto tag = conn.context.tag;
+    finish = [self, tag](std::string_view reply) {
+      auto it = find_client(self->state, tag);
+      if (it != self->state.connections.end())
+        write_when_answered(self, it->second, reply);
+      resume_input(self, tag);
+    };
+  }
   st.script_running = true;
-  st.script_read_only = read_only;
+  st.script_busy = false;
+  st.script_wrote = false;
+  if (st.config.script_figures)
+    st.config.script_figures->kill_requested.store(false, std::memory_order_relaxed);
+  self->delayed_send(self, busy_reply_threshold, script_busy_atom::value, ++st.script_serial);
   auto done = [self, finish](std::string& reply) mutable {
     finish(reply);
     script_finished(self);
@@ -83,54 +122,122 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
     script_finished(self);
   };
   int resp = conn.context.resp_version;
-  if (by_sha)
-    self->request(st.config.scripts, caf::infinite, scripting::evalsha_atom::value,
-                  std::string{argv[1]}, std::move(keys), std::move(values), resp)
+  std::string what{argv[1]};
+  auto ask = [&](auto atom) {
+    self->request(runner, caf::infinite, atom, std::move(what), std::move(keys),
+                  std::move(values), resp, read_only)
       .then(done, failed);
-  else
-    self->request(st.config.scripts, caf::infinite, scripting::eval_atom::value,
-                  std::string{argv[1]}, std::move(keys), std::move(values), resp)
-      .then(done, failed);
+  };
+  switch (kind) {
+    case script_kind::eval:
+      ask(scripting::eval_atom::value);
+      break;
+    case script_kind::evalsha:
+      ask(scripting::evalsha_atom::value);
+      break;
+    case script_kind::fcall:
+      ask(scripting::fcall_atom::value);
+      break;
+  }
 }
 
 // Asks the runner and answers the client with what it says.
 template <class... Ts>
 void ask_runner(gateway_actor* self, connection& conn, commands::plan& work, Ts&&... xs) {
+  auto runner = runner_of(self);
+  if (!runner) {
+    work.add_reply(conn.context, "-ERR scripting is not available\r\n");
+    return;
+  }
   auto finish = begin_steps(self, conn, work);
-  self->request(self->state.config.scripts, caf::infinite, std::forward<Ts>(xs)...)
+  self->request(runner, caf::infinite, std::forward<Ts>(xs)...)
     .then([finish](std::string& reply) mutable { finish(reply); },
           [finish](caf::error&) mutable { finish("-ERR the script runner is gone\r\n"); });
 }
 
+// SCRIPT KILL and FUNCTION KILL: a script that has not written is stopped at
+// its next instructions (its caller gets the error); one that has is not.
+void kill_script(gateway_actor* self, connection& conn, commands::plan& work) {
+  work.add_reply(conn.context, kill_running_script(self));
+}
+
 } // namespace
+
+std::string kill_running_script(gateway_actor* self) {
+  auto& st = self->state;
+  if (!st.script_running)
+    return "-NOTBUSY No scripts in execution right now.\r\n";
+  if (st.script_wrote)
+    return "-UNKILLABLE Sorry the script already executed write commands against the "
+           "dataset. You can either wait the script termination or kill the server in a "
+           "hard way using the SHUTDOWN NOSAVE command.\r\n";
+  st.config.script_figures->kill_requested.store(true, std::memory_order_relaxed);
+  return "+OK\r\n";
+}
+
+std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
+                              const args& argv) {
+  std::string_view name = spec != nullptr ? spec->name : "";
+  if ((name == "script" || name == "function") && argv.size() == 2
+      && commands::to_lower(argv[1]) == "kill")
+    return kill_running_script(self);
+  if (name == "shutdown" && argv.size() == 2 && commands::to_lower(argv[1]) == "nosave")
+    return {};
+  return std::string{busy_reply};
+}
+
+void script_turned_busy(gateway_actor* self, std::uint64_t serial) {
+  auto& st = self->state;
+  if (!st.script_running || serial != st.script_serial)
+    return;
+  st.script_busy = true;
+  resume_script_waiters(self);
+}
 
 void eval_command(gateway_actor* self, connection& conn, const args& argv,
                   commands::plan& work) {
-  run_script(self, conn, argv, work, false, false);
+  run_script(self, conn, argv, work, script_kind::eval, false);
 }
 
 void evalsha_command(gateway_actor* self, connection& conn, const args& argv,
                      commands::plan& work) {
-  run_script(self, conn, argv, work, true, false);
+  run_script(self, conn, argv, work, script_kind::evalsha, false);
 }
 
 void eval_ro_command(gateway_actor* self, connection& conn, const args& argv,
                      commands::plan& work) {
-  run_script(self, conn, argv, work, false, true);
+  run_script(self, conn, argv, work, script_kind::eval, true);
 }
 
 void evalsha_ro_command(gateway_actor* self, connection& conn, const args& argv,
                         commands::plan& work) {
-  run_script(self, conn, argv, work, true, true);
+  run_script(self, conn, argv, work, script_kind::evalsha, true);
+}
+
+void fcall_command(gateway_actor* self, connection& conn, const args& argv,
+                   commands::plan& work) {
+  run_script(self, conn, argv, work, script_kind::fcall, false);
+}
+
+void fcall_ro_command(gateway_actor* self, connection& conn, const args& argv,
+                      commands::plan& work) {
+  run_script(self, conn, argv, work, script_kind::fcall, true);
+}
+
+void function_command(gateway_actor* self, connection& conn, const args& argv,
+                      commands::plan& work) {
+  if (argv.size() == 2 && commands::to_lower(argv[1]) == "kill") {
+    kill_script(self, conn, work);
+    return;
+  }
+  std::vector<std::string> words(argv.begin(), argv.end());
+  ask_runner(self, conn, work, scripting::function_atom::value, std::move(words),
+             static_cast<int>(conn.context.resp_version));
 }
 
 void script_command(gateway_actor* self, connection& conn, const args& argv,
                     commands::plan& work) {
   auto sub = commands::to_lower(argv[1]);
-  if (!self->state.config.scripts) {
-    work.add_reply(conn.context, "-ERR scripting is not available\r\n");
-    return;
-  }
   if (sub == "load" && argv.size() == 3) {
     ask_runner(self, conn, work, scripting::load_atom::value, std::string{argv[2]});
   } else if (sub == "exists" && argv.size() >= 3) {
@@ -147,7 +254,7 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
     }
     ask_runner(self, conn, work, scripting::flush_atom::value);
   } else if (sub == "kill" && argv.size() == 2) {
-    work.add_reply(conn.context, "-NOTBUSY No scripts in execution right now.\r\n");
+    kill_script(self, conn, work);
   } else if (sub == "help" && argv.size() == 2) {
     std::string out;
     protocol::reply_writer reply{out, conn.context.resp_version};
@@ -177,7 +284,8 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
 }
 
 caf::result<std::string> plan_script_command(gateway_actor* self,
-                                             std::vector<std::string> words) {
+                                             std::vector<std::string> words,
+                                             bool writes_allowed) {
   auto promise = self->make_response_promise<std::string>();
   const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
   std::string refusal;
@@ -187,12 +295,14 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
     refusal = "-ERR Wrong number of args calling Redis command from script\r\n";
   else if (spec->run == nullptr)
     refusal = "-ERR This Redis command is not allowed from scripts\r\n";
-  else if ((spec->flags & commands::flag::write) != 0 && self->state.script_read_only)
+  else if ((spec->flags & commands::flag::write) != 0 && !writes_allowed)
     refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
   if (!refusal.empty()) {
     promise.deliver(std::move(refusal));
     return promise;
   }
+  if ((spec->flags & commands::flag::write) != 0)
+    self->state.script_wrote = true; // SCRIPT KILL cannot stop it any more
   auto work = make_own_plan(self);
   args argv(words.begin(), words.end());
   commands::client_context client; // RESP2: the script reads the reply

@@ -97,6 +97,9 @@ void evalsha_command(gateway_actor*, connection&, const args&, commands::plan&);
 void eval_ro_command(gateway_actor*, connection&, const args&, commands::plan&);
 void evalsha_ro_command(gateway_actor*, connection&, const args&, commands::plan&);
 void script_command(gateway_actor*, connection&, const args&, commands::plan&);
+void fcall_command(gateway_actor*, connection&, const args&, commands::plan&);
+void fcall_ro_command(gateway_actor*, connection&, const args&, commands::plan&);
+void function_command(gateway_actor*, connection&, const args&, commands::plan&);
 void renamenx_command(gateway_actor*, connection&, const args&, commands::plan&);
 void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
 

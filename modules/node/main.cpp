@@ -181,13 +181,14 @@ int main(int argc, char** argv) {
   gw.saver = store.saver;
   gw.aof_writer = store.aof_writer;
   gw.script_figures = std::make_shared<scripting::script_figures>();
-  gw.scripts = scripting::spawn_script_runner(
+  auto scripts = scripting::spawn_script_runner(
     system, gw.script_figures, [](int level, const std::string& message) {
       if (level >= 3)
         node::log_warning(message);
       else if (level >= 2)
         node::log_notice(message);
     });
+  gw.scripts = scripts.address();
   gw.active_expiry = store.active_expiry;
   gw.latency = store.latency;
   gw.debug = opts.enable_debug_command == "yes"     ? gateway::debug_access::yes
@@ -202,7 +203,7 @@ int main(int argc, char** argv) {
     node::log_notice("User requested shutdown...");
     kill(getpid(), SIGTERM);
   };
-  auto scripts = gw.scripts;
+  auto script_figures = gw.script_figures;
   auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
   // Embedding and remote requests are planned by the gateway too: one plan
   // order for the whole node.
@@ -240,12 +241,16 @@ int main(int argc, char** argv) {
                    + ", shutting down");
   if (published)
     system.middleman().unpublish(store.actor, *published);
-  caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
   {
     caf::scoped_actor self{system};
-    self->wait_for(gateway);
+    // First the script runner, while the gateway still answers its calls: a
+    // script still running (SHUTDOWN NOSAVE during a busy one) stops at its
+    // next instructions, and its answer reaches a gateway that is still there.
+    script_figures->kill_requested.store(true, std::memory_order_relaxed);
     caf::anon_send_exit(scripts, caf::exit_reason::user_shutdown);
     self->wait_for(scripts);
+    caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
+    self->wait_for(gateway);
     // With save rules, a last snapshot on the way out, as Redis saves on
     // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
     auto save = shutdown_save->load();

@@ -2,9 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <algorithm>
 #include <stdexcept>
 
 #include <lua5.1/lua.hpp>
@@ -23,6 +26,8 @@ namespace {
 // Registry keys: the engine behind a state, and the table of compiled scripts.
 constexpr const char* engine_key = "stairkv.engine";
 constexpr const char* scripts_key = "stairkv.scripts";
+constexpr const char* functions_key = "stairkv.functions";
+constexpr const char* loading_key = "stairkv.loading"; // a library's, while it loads
 
 // What Redis 7.0.15 reports itself as inside scripts.
 constexpr const char* redis_version = "7.0.15";
@@ -312,6 +317,72 @@ int redis_setresp(lua_State* L) {
   return 0;
 }
 
+bool valid_name(std::string_view name) {
+  if (name.empty())
+    return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+      return false;
+  return true;
+}
+
+// redis.register_function(name, callback) or
+// redis.register_function{function_name=..., callback=..., flags={...}}.
+int redis_register_function(lua_State* L) {
+  auto& engine = lua_engine::of(L);
+  auto* into = engine.registering();
+  if (into == nullptr)
+    return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
+  lua_engine::function_info info;
+  if (lua_gettop(L) == 1 && lua_istable(L, 1)) {
+    lua_getfield(L, 1, "function_name");
+    if (lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "function_name argument given to redis.register_function must be a string");
+    info.name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "flags");
+    if (lua_istable(L, -1)) {
+      for (int i = 1;; ++i) {
+        lua_rawgeti(L, -1, i);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          break;
+        }
+        if (lua_type(L, -1) != LUA_TSTRING)
+          return luaL_error(L, "unknown flag given");
+        std::string flag = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        if (flag != "no-writes" && flag != "allow-oom" && flag != "allow-stale"
+            && flag != "no-cluster" && flag != "allow-cross-slot-keys")
+          return luaL_error(L, "unknown flag given");
+        info.no_writes = info.no_writes || flag == "no-writes";
+        info.flags.push_back(flag);
+      }
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "callback");
+  } else if (lua_gettop(L) == 2 && lua_type(L, 1) == LUA_TSTRING) {
+    info.name = lua_tostring(L, 1);
+    lua_pushvalue(L, 2);
+  } else {
+    return luaL_error(L, "wrong number of arguments to redis.register_function");
+  }
+  if (!lua_isfunction(L, -1))
+    return luaL_error(L, "callback argument given to redis.register_function must be a function");
+  if (!valid_name(info.name))
+    return luaL_error(L, "Function names can only contain letters, numbers, or underscores(_) "
+                         "and must be at least one character long");
+  for (const auto& f : *into)
+    if (f.name == info.name)
+      return luaL_error(L, "Function already exists in the library");
+  lua_getfield(L, LUA_REGISTRYINDEX, loading_key);
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, info.name.c_str());
+  lua_pop(L, 2);
+  into->push_back(std::move(info));
+  return 0;
+}
+
 int redis_accept(lua_State*) {
   return 0; // set_repl: replication is not there to steer
 }
@@ -364,6 +435,89 @@ int math_random(lua_State* L) {
   }
 }
 
+// unpack(t [, i [, j]]) with Redis's bounds check: Lua 5.1.5's own computes
+// the count in an int and a range near the int limits overflows it (and
+// crashes the interpreter).
+int safe_unpack(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer first = luaL_optinteger(L, 2, 1);
+  lua_Integer last = lua_isnoneornil(L, 3) ? static_cast<lua_Integer>(lua_objlen(L, 1))
+                                            : luaL_checkinteger(L, 3);
+  if (first > last)
+    return 0;
+  auto count = static_cast<long long>(last) - static_cast<long long>(first) + 1;
+  if (count <= 0 || count >= 8000000 || !lua_checkstack(L, static_cast<int>(count)))
+    return luaL_error(L, "too many results to unpack");
+  for (long long i = first; i <= last; ++i)
+    lua_rawgeti(L, 1, static_cast<int>(i));
+  return static_cast<int>(count);
+}
+
+// loadstring and load refuse precompiled chunks, as Redis 7 does: Lua 5.1
+// does not verify bytecode, and crafted bytecode can corrupt memory.
+int safe_loadstring(lua_State* L) {
+  std::size_t len = 0;
+  const char* code = luaL_checklstring(L, 1, &len);
+  const char* name = luaL_optstring(L, 2, code);
+  if (len > 0 && code[0] == LUA_SIGNATURE[0]) {
+    lua_pushnil(L);
+    lua_pushstring(L, "attempt to load a binary chunk");
+    return 2;
+  }
+  if (luaL_loadbuffer(L, code, len, name) != 0) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  return 1;
+}
+
+int safe_load(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  std::string code;
+  for (;;) {
+    lua_pushvalue(L, 1);
+    lua_call(L, 0, 1);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      break;
+    }
+    if (!lua_isstring(L, -1))
+      return luaL_error(L, "reader function must return a string");
+    std::size_t len = 0;
+    const char* piece = lua_tolstring(L, -1, &len);
+    code.append(piece, len);
+    lua_pop(L, 1);
+    if (len == 0)
+      break;
+  }
+  lua_settop(L, 0);
+  lua_pushlstring(L, code.data(), code.size());
+  lua_pushstring(L, "=(load)");
+  return safe_loadstring(L);
+}
+
+// bit.tohex(x [, n]) with Redis's fix: lua-bitop 1.0.2 negates n without a
+// bound, and n = -2^31 writes past its buffer.
+int safe_tohex(lua_State* L) {
+  auto x = static_cast<std::uint32_t>(static_cast<std::int64_t>(luaL_checknumber(L, 1)));
+  lua_Integer n = lua_isnone(L, 2) ? 8 : luaL_checkinteger(L, 2);
+  const char* digits = "0123456789abcdef";
+  if (n < 0) {
+    n = n == std::numeric_limits<lua_Integer>::min() ? 8 : -n;
+    digits = "0123456789ABCDEF";
+  }
+  if (n > 8)
+    n = 8;
+  char buf[8];
+  for (lua_Integer i = n - 1; i >= 0; --i) {
+    buf[i] = digits[x & 15];
+    x >>= 4;
+  }
+  lua_pushlstring(L, buf, static_cast<std::size_t>(n));
+  return 1;
+}
+
 int math_randomseed(lua_State* L) {
   seed_rand48(static_cast<std::uint32_t>(luaL_checkint(L, 1)));
   return 0;
@@ -399,6 +553,18 @@ void set_number(lua_State* L, const char* name, lua_Number n) {
   lua_pushstring(L, name);
   lua_pushnumber(L, n);
   lua_settable(L, -3);
+}
+
+// Every 10,000 instructions: has SCRIPT KILL asked to stop? Once it has, the
+// hook fires on every line, so that a script catching the error with pcall
+// is stopped again at its next line outside it.
+constexpr int kill_check_instructions = 10000;
+
+void kill_hook(lua_State* L, lua_Debug*) {
+  if (!lua_engine::of(L).kill_requested())
+    return;
+  lua_sethook(L, kill_hook, LUA_MASKLINE, 0);
+  luaL_error(L, "Script killed by user with SCRIPT KILL...");
 }
 
 // The error a failed script answers with: a redis.call error or
@@ -454,6 +620,8 @@ void lua_engine::open() {
   lua_setfield(L, LUA_REGISTRYINDEX, engine_key);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, scripts_key);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, functions_key);
   open_library(L, luaopen_base, "");
   open_library(L, luaopen_table, LUA_TABLIBNAME);
   open_library(L, luaopen_string, LUA_STRLIBNAME);
@@ -465,12 +633,20 @@ void lua_engine::open() {
   lua_pushcfunction(L, luaopen_bit);
   lua_pushstring(L, "bit");
   lua_call(L, 1, 1);
+  lua_pushcfunction(L, safe_tohex);
+  lua_setfield(L, -2, "tohex");
   lua_setglobal(L, "bit");
-  // What Redis takes away: files and loading code from them.
-  for (const char* name : {"loadfile", "dofile"}) {
+  // What Redis takes away: files and loading code from them, and printing.
+  for (const char* name : {"loadfile", "dofile", "print"}) {
     lua_pushnil(L);
     lua_setglobal(L, name);
   }
+  lua_pushcfunction(L, safe_unpack);
+  lua_setglobal(L, "unpack");
+  lua_pushcfunction(L, safe_loadstring);
+  lua_setglobal(L, "loadstring");
+  lua_pushcfunction(L, safe_load);
+  lua_setglobal(L, "load");
   lua_getglobal(L, "math");
   set_function(L, "random", math_random);
   set_function(L, "randomseed", math_randomseed);
@@ -484,6 +660,7 @@ void lua_engine::open() {
   set_function(L, "log", redis_log);
   set_function(L, "setresp", redis_setresp);
   set_function(L, "set_repl", redis_accept);
+  set_function(L, "register_function", redis_register_function);
   set_function(L, "replicate_commands", redis_replicate_commands);
   set_function(L, "breakpoint", redis_breakpoint);
   set_function(L, "debug", redis_accept);
@@ -525,8 +702,149 @@ void lua_engine::close() {
 }
 
 void lua_engine::flush() {
+  // SCRIPT FLUSH: a fresh interpreter; the functions' libraries load again.
+  auto libraries = std::move(libraries_);
   close();
   open();
+  libraries_.clear();
+  functions_.clear();
+  for (const auto& lib : libraries) {
+    std::string name, error;
+    load_library(lib.code, true, name, error);
+  }
+}
+
+void lua_engine::flush_functions() {
+  lua_newtable(L_);
+  lua_setfield(L_, LUA_REGISTRYINDEX, functions_key);
+  libraries_.clear();
+  functions_.clear();
+}
+
+const lua_engine::function_info* lua_engine::find_function(std::string_view name) const {
+  for (const auto& f : functions_)
+    if (f.name == name)
+      return &f;
+  return nullptr;
+}
+
+bool lua_engine::delete_library(std::string_view name) {
+  auto it = std::find_if(libraries_.begin(), libraries_.end(),
+                         [&](const library_info& l) { return l.name == name; });
+  if (it == libraries_.end())
+    return false;
+  lua_getfield(L_, LUA_REGISTRYINDEX, functions_key);
+  for (const auto& f : it->functions) {
+    lua_pushnil(L_);
+    lua_setfield(L_, -2, f.c_str());
+  }
+  lua_pop(L_, 1);
+  functions_.erase(std::remove_if(functions_.begin(), functions_.end(),
+                                  [&](const function_info& f) { return f.library == name; }),
+                   functions_.end());
+  libraries_.erase(it);
+  return true;
+}
+
+bool lua_engine::load_library(std::string_view code, bool replace, std::string& name,
+                              std::string& error) {
+  // The first line: "#!lua name=<library>".
+  if (code.substr(0, 2) != "#!") {
+    error = "ERR Missing library metadata";
+    return false;
+  }
+  auto eol = code.find('\n');
+  auto header = code.substr(2, eol == std::string_view::npos ? std::string_view::npos : eol - 2);
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : header) {
+    if (c == ' ' || c == '\r') {
+      if (!word.empty())
+        words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word.push_back(c);
+    }
+  }
+  if (!word.empty())
+    words.push_back(word);
+  if (words.empty() || words[0] != "lua") {
+    error = "ERR Engine '" + (words.empty() ? std::string{} : words[0]) + "' not found";
+    return false;
+  }
+  name.clear();
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (words[i].rfind("name=", 0) == 0)
+      name = words[i].substr(5);
+    else {
+      error = "ERR Invalid metadata value given: " + words[i];
+      return false;
+    }
+  }
+  if (name.empty()) {
+    error = "ERR Library name was not given";
+    return false;
+  }
+  if (!valid_name(name)) {
+    error = "ERR Library names can only contain letters, numbers, or underscores(_) and "
+            "must be at least one character long";
+    return false;
+  }
+  bool present = std::any_of(libraries_.begin(), libraries_.end(),
+                             [&](const library_info& l) { return l.name == name; });
+  if (present && !replace) {
+    error = "ERR Library '" + name + "' already exists";
+    return false;
+  }
+  // The body, with the metadata line left empty (line numbers stay).
+  std::string body = eol == std::string_view::npos ? std::string{} : "\n" + std::string{code.substr(eol + 1)};
+  auto* L = L_;
+  if (luaL_loadbuffer(L, body.data(), body.size(), "@user_function") != 0) {
+    const char* message = lua_tostring(L, -1);
+    error = one_line(std::string{"ERR Error compiling function: "}
+                     + (message != nullptr ? message : "?"));
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, loading_key);
+  std::vector<function_info> registered;
+  registering_ = &registered;
+  int status = lua_pcall(L, 0, 0, 0);
+  registering_ = nullptr;
+  if (status != 0) {
+    const char* message = lua_tostring(L, -1);
+    error = one_line(std::string{"ERR Error registering functions: "}
+                     + (message != nullptr ? message : "?"));
+    lua_pop(L, 1);
+    return false;
+  }
+  if (registered.empty()) {
+    error = "ERR No functions registered";
+    return false;
+  }
+  for (const auto& f : registered)
+    if (const auto* other = find_function(f.name); other != nullptr && other->library != name) {
+      error = "ERR Function " + f.name + " already exists";
+      return false;
+    }
+  if (present)
+    delete_library(name);
+  library_info lib{name, std::string{code}, {}};
+  lua_getfield(L, LUA_REGISTRYINDEX, functions_key);
+  lua_getfield(L, LUA_REGISTRYINDEX, loading_key);
+  for (auto& f : registered) {
+    lua_getfield(L, -1, f.name.c_str());
+    lua_setfield(L, -3, f.name.c_str());
+    f.library = name;
+    lib.functions.push_back(f.name);
+    functions_.push_back(f);
+  }
+  lua_pop(L, 2);
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, loading_key);
+  libraries_.push_back(std::move(lib));
+  return true;
 }
 
 std::int64_t lua_engine::memory_bytes() const {
@@ -569,45 +887,87 @@ void lua_engine::log(int level, const std::string& message) const {
     log_(level, message);
 }
 
-std::string lua_engine::run(std::string_view sha, const std::vector<std::string>& keys,
-                            const std::vector<std::string>& args, int resp,
-                            const command_runner& call) {
+namespace {
+
+void push_strings(lua_State* L, const std::vector<std::string>& values) {
+  lua_newtable(L);
+  int i = 1;
+  for (const auto& v : values) {
+    lua_pushlstring(L, v.data(), v.size());
+    lua_rawseti(L, -2, i++);
+  }
+}
+
+} // namespace
+
+std::string lua_engine::run_pushed(std::string_view name, int resp, int nargs,
+                                   const command_runner& call) {
   std::string out;
   protocol::reply_writer reply{out, resp};
-  if (!exists(sha)) {
-    reply.error("NOSCRIPT No matching script. Please use EVAL.");
-    return out;
-  }
   auto* L = L_;
-  auto fill = [L](const char* name, const std::vector<std::string>& values) {
-    lua_newtable(L);
-    int i = 1;
-    for (const auto& v : values) {
-      lua_pushlstring(L, v.data(), v.size());
-      lua_rawseti(L, -2, i++);
-    }
-    lua_pushstring(L, name);
-    lua_insert(L, -2);
-    lua_rawset(L, LUA_GLOBALSINDEX);
-  };
-  fill("KEYS", keys);
-  fill("ARGV", args);
   seed_rand48(0);
   script_resp_ = 2;
   runner_ = &call;
-  lua_getfield(L, LUA_REGISTRYINDEX, scripts_key);
-  lua_getfield(L, -1, std::string{sha}.c_str());
-  lua_remove(L, -2);
-  int status = lua_pcall(L, 0, 1, 0);
+  lua_sethook(L, kill_hook, LUA_MASKCOUNT, kill_check_instructions);
+  int status = lua_pcall(L, nargs, 1, 0);
+  lua_sethook(L, nullptr, 0, 0);
   runner_ = nullptr;
   if (status != 0) {
-    reply.error(script_error(L, sha));
+    reply.error(script_error(L, name));
     lua_pop(L, 1);
   } else {
     write_value(L, reply, 0);
   }
   lua_gc(L, LUA_GCSTEP, 1);
+  writes_allowed_ = true;
   return out;
+}
+
+std::string lua_engine::run(std::string_view sha, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args, int resp,
+                            const command_runner& call, bool read_only) {
+  if (!exists(sha)) {
+    std::string out;
+    protocol::reply_writer{out, resp}.error("NOSCRIPT No matching script. Please use EVAL.");
+    return out;
+  }
+  auto* L = L_;
+  for (const auto& [name, values] : {std::pair<const char*, const std::vector<std::string>*>{"KEYS", &keys},
+                                     {"ARGV", &args}}) {
+    lua_pushstring(L, name);
+    push_strings(L, *values);
+    lua_rawset(L, LUA_GLOBALSINDEX);
+  }
+  writes_allowed_ = !read_only;
+  lua_getfield(L, LUA_REGISTRYINDEX, scripts_key);
+  lua_getfield(L, -1, std::string{sha}.c_str());
+  lua_remove(L, -2);
+  return run_pushed(sha, resp, 0, call);
+}
+
+std::string lua_engine::call_function(std::string_view name,
+                                      const std::vector<std::string>& keys,
+                                      const std::vector<std::string>& args, int resp,
+                                      bool read_only, const command_runner& call) {
+  std::string out;
+  protocol::reply_writer reply{out, resp};
+  const auto* f = find_function(name);
+  if (f == nullptr) {
+    reply.error("ERR Function not found");
+    return out;
+  }
+  if (read_only && !f->no_writes) {
+    reply.error("ERR Can not execute a script with write flag using *_ro command.");
+    return out;
+  }
+  auto* L = L_;
+  writes_allowed_ = !f->no_writes;
+  lua_getfield(L, LUA_REGISTRYINDEX, functions_key);
+  lua_getfield(L, -1, f->name.c_str());
+  lua_remove(L, -2);
+  push_strings(L, keys);
+  push_strings(L, args);
+  return run_pushed(name, resp, 2, call);
 }
 
 } // namespace stairkv::scripting

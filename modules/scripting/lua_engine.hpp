@@ -11,6 +11,7 @@
 // script's redis.call and redis.pcall go through the `command_runner` given to
 // run(), which must answer synchronously with the command's RESP2 reply.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -58,9 +59,62 @@ public:
 
   // Runs kept script `sha` with KEYS and ARGV; returns its reply as RESP bytes
   // for a client speaking `resp` (2 or 3). A missing script answers NOSCRIPT.
+  // `read_only`: EVAL_RO / EVALSHA_RO (writes_allowed() is false meanwhile).
   std::string run(std::string_view sha, const std::vector<std::string>& keys,
                   const std::vector<std::string>& args, int resp,
-                  const command_runner& call);
+                  const command_runner& call, bool read_only = false);
+
+  // -- Redis 7 functions (FUNCTION, FCALL) -----------------------------------
+
+  struct function_info {
+    std::string name;
+    std::string library;
+    bool no_writes = false; // flags={'no-writes'}: FCALL_RO may call it
+    std::vector<std::string> flags;
+  };
+  struct library_info {
+    std::string name;
+    std::string code;
+    std::vector<std::string> functions;
+  };
+
+  // FUNCTION LOAD: runs the library's code, which registers its functions
+  // with redis.register_function; `name` is the library's. False with
+  // Redis's error text.
+  bool load_library(std::string_view code, bool replace, std::string& name,
+                    std::string& error);
+  bool delete_library(std::string_view name);
+  void flush_functions();
+  const std::vector<library_info>& libraries() const noexcept {
+    return libraries_;
+  }
+  const function_info* find_function(std::string_view name) const;
+
+  // FCALL / FCALL_RO: runs function `name` with its keys and arguments;
+  // `read_only`: FCALL_RO (the function must have the no-writes flag).
+  std::string call_function(std::string_view name, const std::vector<std::string>& keys,
+                            const std::vector<std::string>& args, int resp, bool read_only,
+                            const command_runner& call);
+
+  // SCRIPT KILL: while `flag` is set, the running script is stopped with
+  // Redis's error at its next instructions (checked every 10,000).
+  void set_kill_switch(const std::atomic<bool>* flag) noexcept {
+    kill_ = flag;
+  }
+  bool kill_requested() const noexcept {
+    return kill_ != nullptr && kill_->load(std::memory_order_relaxed);
+  }
+
+  // Whether the script or function running now may write (EVAL_RO and
+  // functions with no-writes may not).
+  bool writes_allowed() const noexcept {
+    return writes_allowed_;
+  }
+
+  // While a library loads: where redis.register_function puts its functions.
+  std::vector<function_info>* registering() noexcept {
+    return registering_;
+  }
 
   // For the redis table's C functions: the engine of a Lua state.
   static lua_engine& of(lua_State* L);
@@ -79,8 +133,16 @@ private:
   void open();
   void close();
 
+  std::string run_pushed(std::string_view name, int resp, int nargs,
+                         const command_runner& call);
+
   lua_State* L_ = nullptr;
   std::unordered_set<std::string> scripts_;
+  std::vector<library_info> libraries_;
+  std::vector<function_info> functions_;
+  std::vector<function_info>* registering_ = nullptr;
+  bool writes_allowed_ = true;
+  const std::atomic<bool>* kill_ = nullptr;
   const command_runner* runner_ = nullptr;
   log_sink log_;
   int script_resp_ = 2; // redis.setresp: how redis.call's replies are read

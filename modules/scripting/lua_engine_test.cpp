@@ -137,3 +137,23 @@ TEST(LuaEngine, MathRandomRepeatsForEveryScript) {
   auto again = h.eval("return {math.random(1000), math.random(1000)}");
   EXPECT_EQ(first, again);
 }
+
+TEST(LuaEngine, WhatCouldCrashTheInterpreterIsRefused) {
+  harness h;
+  // Lua 5.1.5's own unpack overflows on these ranges.
+  for (const char* range : {"-2, 2147483647", "0, 2147483647", "-2147483648, -2"}) {
+    auto r = h.eval(std::string{"return {unpack({1,2,3}, "} + range + ")}");
+    EXPECT_NE(r.find("too many results to unpack"), std::string::npos) << range << ": " << r;
+  }
+  EXPECT_EQ(h.eval("return {unpack({1,2,3}, 2)}"), "*2\r\n:2\r\n:3\r\n");
+  EXPECT_EQ(h.eval("return select('#', unpack({1,2,3}, -1, 5))"), ":7\r\n");
+  // Precompiled chunks are not loaded.
+  EXPECT_EQ(h.eval("local f, e = loadstring(string.dump(function() return 1 end)); "
+                   "return e"),
+            "$30\r\nattempt to load a binary chunk\r\n");
+  EXPECT_EQ(h.eval("return loadstring('return 7')()"), ":7\r\n");
+  // lua-bitop's tohex writes past its buffer for this width.
+  EXPECT_EQ(h.eval("return bit.tohex(65535, -2147483648)"), "$8\r\n0000FFFF\r\n");
+  EXPECT_EQ(h.eval("return bit.tohex(255, 4)"), "$4\r\n00ff\r\n");
+  EXPECT_EQ(h.eval("return bit.tohex(-1)"), "$8\r\nffffffff\r\n");
+}

@@ -3,16 +3,20 @@
 // The script runner: an actor on a thread of its own that holds the Lua
 // interpreter (lua_engine.hpp) and runs one script at a time. A script's
 // redis.call goes back to the actor that asked for the script (the gateway),
-// as (call_atom, argv) -> the command's RESP2 reply, and the runner waits for
+// as (call_atom, argv, bool writes_allowed) -> the command's RESP2 reply, and
+// the runner waits for
 // the answer: the gateway plans every command of a script in its own plan
 // order, and the script stays plain sequential Lua (pcall works around
 // redis.call, which coroutines would not allow in Lua 5.1).
 //
 // Messages:
-//   (eval_atom, string body, vector<string> keys, vector<string> args, int resp)
-//     -> string reply (RESP): EVAL, compiling the body first
-//   (evalsha_atom, string sha, vector<string> keys, vector<string> args, int resp)
-//     -> string reply: EVALSHA (NOSCRIPT when the script is not kept)
+//   (eval_atom, string body, vector<string> keys, vector<string> args, int resp,
+//    bool read_only) -> string reply (RESP): EVAL / EVAL_RO, compiling the body
+//   (evalsha_atom, string sha, ... the same) -> string reply: EVALSHA (NOSCRIPT
+//    when the script is not kept)
+//   (fcall_atom, string function, vector<string> keys, vector<string> args,
+//    int resp, bool read_only) -> string reply: FCALL / FCALL_RO
+//   (function_atom, vector<string> argv, int resp) -> string reply: FUNCTION ...
 //   (load_atom, string body) -> string reply: SCRIPT LOAD
 //   (exists_atom, vector<string> shas) -> string reply: SCRIPT EXISTS
 //   (flush_atom) -> string reply: SCRIPT FLUSH
@@ -35,12 +39,17 @@ using load_atom = caf::atom_constant<caf::atom("sload")>;
 using exists_atom = caf::atom_constant<caf::atom("sexists")>;
 using flush_atom = caf::atom_constant<caf::atom("sflush")>;
 using call_atom = caf::atom_constant<caf::atom("scall")>;
+using fcall_atom = caf::atom_constant<caf::atom("fcall")>;
+using function_atom = caf::atom_constant<caf::atom("function")>;
 
 // What INFO shows of the scripts, kept current by the runner.
 struct script_figures {
   std::atomic<std::int64_t> cached{0};       // number_of_cached_scripts
   std::atomic<std::int64_t> lua_memory{0};   // used_memory_lua
   std::atomic<std::int64_t> scripts_memory{0}; // used_memory_scripts: the bodies
+  // SCRIPT KILL / FUNCTION KILL: set by the gateway, read by the running
+  // script's hook; cleared when a script starts.
+  std::atomic<bool> kill_requested{false};
 };
 
 using script_figures_ptr = std::shared_ptr<script_figures>;

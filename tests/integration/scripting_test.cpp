@@ -168,3 +168,87 @@ print(done, int(r.get("counter")), r.exists("counter-lock"), r.exists("another")
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "400 400 0 0\n") << result.describe();
 }
+
+// A script that does not end: past the busy threshold (5 s) other clients get
+// -BUSY, SCRIPT KILL stops it while it has not written, and -UNKILLABLE
+// refuses once it has; SHUTDOWN NOSAVE still ends the node.
+namespace {
+
+// Sends PING until it is refused: a PING the node reads before the script's
+// EVAL gets PONG; one read after it waits, then is answered -BUSY once the
+// script passes the threshold.
+reply_ptr ping_until_busy(hiredis_connection& c) {
+  for (;;) {
+    auto r = c.command({"PING"});
+    if (r->type != REDIS_REPLY_STATUS)
+      return r;
+  }
+}
+
+} // namespace
+
+TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
+  server_process server;
+  hiredis_connection runner{server.port(), 30s};
+  hiredis_connection other{server.port(), 30s};
+  runner.append({"EVAL", "local i = 0 while true do i = i + 1 end", "0"});
+  runner.flush();
+  // Waits (held) until the threshold, then is answered BUSY.
+  auto busy = ping_until_busy(other);
+  ASSERT_EQ(busy->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{busy->str}.rfind("BUSY Redis is busy running a script.", 0), 0u)
+    << busy->str;
+  EXPECT_TRUE(is_status(other.command({"SCRIPT", "KILL"}), "OK"));
+  auto killed = runner.get_reply();
+  ASSERT_EQ(killed->type, REDIS_REPLY_ERROR);
+  EXPECT_NE(std::string{killed->str}.find("Script killed by user with SCRIPT KILL"),
+            std::string::npos)
+    << killed->str;
+  EXPECT_TRUE(is_status(other.command({"PING"}), "PONG"));
+  EXPECT_TRUE(is_error(other.command({"SCRIPT", "KILL"}),
+                       "NOTBUSY No scripts in execution right now."));
+  // pcall does not save a killed script either.
+  runner.append({"EVAL", "while true do pcall(function() local x = 1 end) end", "0"});
+  runner.flush();
+  EXPECT_EQ(ping_until_busy(other)->type, REDIS_REPLY_ERROR);
+  EXPECT_TRUE(is_status(other.command({"SCRIPT", "KILL"}), "OK"));
+  EXPECT_EQ(runner.get_reply()->type, REDIS_REPLY_ERROR);
+  // Once it has written, it cannot be killed.
+  runner.append({"EVAL", "redis.call('set', 'x', 1) while true do end", "0"});
+  runner.flush();
+  EXPECT_EQ(ping_until_busy(other)->type, REDIS_REPLY_ERROR);
+  auto unkillable = other.command({"SCRIPT", "KILL"});
+  ASSERT_EQ(unkillable->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{unkillable->str}.rfind("UNKILLABLE", 0), 0u) << unkillable->str;
+  other.append({"SHUTDOWN", "NOSAVE"});
+  other.flush();
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+// A script's reply comes between its client's replies before and after it
+// (it is written on its own, not in the plan it was parsed in), and EVAL
+// inside MULTI answers in its place in the array.
+TEST(Scripting, RepliesAroundAScriptAndInsideExecKeepTheirOrder) {
+  server_process server;
+  hiredis_connection c{server.port()};
+  // One client pipelines a command, a slow script and a command after it.
+  c.append({"SET", "before", "1"});
+  c.append({"EVAL", "local n = 0 for i = 1, 3000000 do n = n + 1 end return n", "0"});
+  c.append({"GET", "before"});
+  EXPECT_TRUE(is_status(c.get_reply(), "OK"));
+  EXPECT_TRUE(is_integer(c.get_reply(), 3000000));
+  EXPECT_TRUE(is_bulk(c.get_reply(), "1"));
+  c.append({"MULTI"});
+  c.append({"SET", "a", "1"});
+  c.append({"EVAL", "return redis.call('incr', 'a')", "0"});
+  c.append({"GET", "a"});
+  c.append({"EXEC"});
+  for (int i = 0; i < 4; ++i)
+    c.get_reply();
+  auto exec = c.get_reply();
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(exec->elements, 3u);
+  EXPECT_EQ(std::string{exec->element[0]->str}, "OK");
+  EXPECT_EQ(exec->element[1]->integer, 2);
+  EXPECT_EQ(std::string{exec->element[2]->str}, "2");
+}
