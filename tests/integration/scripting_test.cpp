@@ -252,3 +252,37 @@ TEST(Scripting, RepliesAroundAScriptAndInsideExecKeepTheirOrder) {
   EXPECT_EQ(exec->element[1]->integer, 2);
   EXPECT_EQ(std::string{exec->element[2]->str}, "2");
 }
+
+// Redis 7 functions: a library registers them, FCALL runs them with their keys
+// and arguments, FCALL_RO only those flagged no-writes.
+TEST(Scripting, FunctionsLoadCallListAndDelete) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection c{server.port()};
+  const std::string library =
+    "#!lua name=counters\n"
+    "redis.register_function('bump', function(keys, args)\n"
+    "  return redis.call('incrby', keys[1], args[1])\n"
+    "end)\n"
+    "redis.register_function{function_name='peek', callback=function(keys)\n"
+    "  return redis.call('get', keys[1])\n"
+    "end, flags={'no-writes'}}\n";
+  EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", library}), "counters"));
+  EXPECT_TRUE(is_error(c.command({"FUNCTION", "LOAD", library}),
+                       "ERR Library 'counters' already exists"));
+  EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", "REPLACE", library}), "counters"));
+  EXPECT_TRUE(is_integer(c.command({"FCALL", "bump", "1", "n", "5"}), 5));
+  EXPECT_TRUE(is_integer(c.command({"FCALL", "bump", "1", "n", "2"}), 7));
+  EXPECT_TRUE(is_bulk(c.command({"FCALL_RO", "peek", "1", "n"}), "7"));
+  EXPECT_TRUE(is_error(c.command({"FCALL_RO", "bump", "1", "n", "1"}),
+                       "ERR Can not execute a script with write flag using *_ro command."));
+  EXPECT_TRUE(is_error(c.command({"FCALL", "nothing", "0"}), "ERR Function not found"));
+  EXPECT_TRUE(is_error(c.command({"FUNCTION", "LOAD", "return 1"}),
+                       "ERR Missing library metadata"));
+  auto list = c.command({"FUNCTION", "LIST"});
+  ASSERT_EQ(list->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(list->elements, 1u);
+  EXPECT_EQ(std::string{list->element[0]->element[1]->str}, "counters");
+  EXPECT_TRUE(is_status(c.command({"FUNCTION", "DELETE", "counters"}), "OK"));
+  EXPECT_TRUE(is_error(c.command({"FCALL", "bump", "1", "n", "1"}), "ERR Function not found"));
+  EXPECT_TRUE(is_error(c.command({"FUNCTION", "DELETE", "counters"}), "ERR Library not found"));
+}
