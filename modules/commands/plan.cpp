@@ -149,22 +149,6 @@ void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 
-namespace {
-
-// Group numbers: counted up from a random start drawn once per process, so a
-// number is never met again in the same append-only file, across restarts too.
-std::uint64_t next_group_number() {
-  static std::atomic<std::uint64_t> next{[] {
-    std::random_device source;
-    auto start = (std::uint64_t{source()} << 32) ^ source();
-    return start == 0 ? 1 : start;
-  }()};
-  auto n = next.fetch_add(1, std::memory_order_relaxed);
-  return n == 0 ? next.fetch_add(1, std::memory_order_relaxed) : n;
-}
-
-} // namespace
-
 void plan::note_writes_since(std::size_t from) {
   if (grouped_ || from >= refs_.size())
     return;
@@ -178,7 +162,7 @@ void plan::note_writes_since(std::size_t from) {
 
 shard::batch plan::take_batch(std::size_t shard) {
   if (grouped_ && busy_.size() > 1 && group_ == 0) {
-    group_ = next_group_number();
+    group_ = persistence::next_group_number();
     if (group_events_)
       for (std::size_t p = 0; p < refs_.size(); ++p)
         batches_[refs_[p].shard].positions.push_back(static_cast<std::uint32_t>(p));

@@ -2,6 +2,9 @@
 
 #include "modules/persistence/framing.hpp"
 
+#include <atomic>
+#include <random>
+
 namespace stairkv::persistence {
 
 namespace {
@@ -146,6 +149,18 @@ bool read_share_header(std::string_view payload, std::uint64_t& group,
     (tag == (1 << 3) ? group : weight) = value;
   }
   return true;
+}
+
+std::uint64_t next_group_number() {
+  // Counted up from a random start drawn once per process, so a number is
+  // never met again in the same append-only file, across restarts too.
+  static std::atomic<std::uint64_t> next{[] {
+    std::random_device source;
+    auto start = (std::uint64_t{source()} << 32) ^ source();
+    return start == 0 ? 1 : start;
+  }()};
+  auto n = next.fetch_add(1, std::memory_order_relaxed);
+  return n == 0 ? next.fetch_add(1, std::memory_order_relaxed) : n;
 }
 
 std::string file_header(std::int64_t created_ms) {

@@ -50,6 +50,10 @@ private:
   std::string record_; // one record, before it is framed
 };
 
+// A fresh group number (GroupShare.group): unique in the process, and drawn
+// from a random start, so never met twice in one append-only file.
+std::uint64_t next_group_number();
+
 // A group's shares add up to this weight (GroupShare.weight).
 inline constexpr std::uint64_t whole_group = std::uint64_t{1} << 32;
 

@@ -561,7 +561,10 @@ void set_number(lua_State* L, const char* name, lua_Number n) {
 constexpr int kill_check_instructions = 10000;
 
 void kill_hook(lua_State* L, lua_Debug*) {
-  if (!lua_engine::of(L).kill_requested())
+  auto& engine = lua_engine::of(L);
+  if (engine.loading_too_long())
+    luaL_error(L, "FUNCTION LOAD timeout");
+  if (!engine.kill_requested())
     return;
   lua_sethook(L, kill_hook, LUA_MASKLINE, 0);
   luaL_error(L, "Script killed by user with SCRIPT KILL...");
@@ -810,7 +813,13 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
   lua_setfield(L, LUA_REGISTRYINDEX, loading_key);
   std::vector<function_info> registered;
   registering_ = &registered;
+  // A library's code only registers functions: it may run 500 ms at most, as
+  // in Redis (a loop there would hold the runner for good).
+  load_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds{500};
+  lua_sethook(L, kill_hook, LUA_MASKCOUNT, kill_check_instructions);
   int status = lua_pcall(L, 0, 0, 0);
+  lua_sethook(L, nullptr, 0, 0);
+  load_deadline_ = {};
   registering_ = nullptr;
   if (status != 0) {
     const char* message = lua_tostring(L, -1);

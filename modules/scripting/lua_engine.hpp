@@ -12,6 +12,7 @@
 // run(), which must answer synchronously with the command's RESP2 reply.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -104,6 +105,11 @@ public:
   bool kill_requested() const noexcept {
     return kill_ != nullptr && kill_->load(std::memory_order_relaxed);
   }
+  // While a library loads: whether its code has run past its time.
+  bool loading_too_long() const noexcept {
+    return load_deadline_ != std::chrono::steady_clock::time_point{}
+           && std::chrono::steady_clock::now() > load_deadline_;
+  }
 
   // Whether the script or function running now may write (EVAL_RO and
   // functions with no-writes may not).
@@ -143,6 +149,7 @@ private:
   std::vector<function_info>* registering_ = nullptr;
   bool writes_allowed_ = true;
   const std::atomic<bool>* kill_ = nullptr;
+  std::chrono::steady_clock::time_point load_deadline_{};
   const command_runner* runner_ = nullptr;
   log_sink log_;
   int script_resp_ = 2; // redis.setresp: how redis.call's replies are read

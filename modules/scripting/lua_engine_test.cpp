@@ -157,3 +157,14 @@ TEST(LuaEngine, WhatCouldCrashTheInterpreterIsRefused) {
   EXPECT_EQ(h.eval("return bit.tohex(255, 4)"), "$4\r\n00ff\r\n");
   EXPECT_EQ(h.eval("return bit.tohex(-1)"), "$8\r\nffffffff\r\n");
 }
+
+TEST(LuaEngine, ALibraryThatDoesNotEndIsStoppedAtItsTimeLimit) {
+  lua_engine engine;
+  std::string name, error;
+  EXPECT_FALSE(engine.load_library("#!lua name=spin\nwhile true do end", false, name, error));
+  EXPECT_NE(error.find("FUNCTION LOAD timeout"), std::string::npos) << error;
+  EXPECT_TRUE(engine.load_library(
+    "#!lua name=ok\nredis.register_function('f', function() return 1 end)", false, name,
+    error)) << error;
+  EXPECT_EQ(name, "ok");
+}

@@ -504,9 +504,11 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   std::vector<handover> outgoing(order.targets.size());
   // The operation being routed, and its place in its plan (grouped batches).
   std::size_t current = 0;
+  // (A batch without positions, one shard's plan, orders by its operations.)
   auto keep_position = [&](batch& to) {
-    if (current < work.positions.size())
-      to.positions.push_back(work.positions[current]);
+    to.positions.push_back(current < work.positions.size()
+                             ? work.positions[current]
+                             : static_cast<std::uint32_t>(current));
   };
   auto add = [&](std::size_t t, op_code code, std::string_view key,
                  std::string_view value, const op_args& args, bool counted = false) {
@@ -626,22 +628,34 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
       ++pending->waiting;
   for (auto& h : outgoing)
     h.work.report_evictions = work.report_evictions;
-  if (work.group != 0) {
+  auto group = work.group;
+  auto group_weight = work.group_weight;
+  bool group_events = work.group_events;
+  if (group == 0 && pending->waiting >= 2) {
+    // One shard's plan, split over several new shards: a group now, or a
+    // crash could keep part of it in the file, and its events could reach
+    // subscribers out of its order.
+    group = persistence::next_group_number();
+    group_weight = persistence::whole_group;
+    group_events = st->context.settings
+                   && recorded_classes(st->context.settings->load()) != 0;
+  }
+  if (group != 0) {
     // The group's weight for this shard is split again: one share for what
     // ran here, one for each new shard fed.
     auto parts = pending->waiting + 1;
     std::size_t i = 1;
     for (auto& h : outgoing)
       if (!h.work.empty() || h.records) {
-        h.work.group = work.group;
-        h.work.group_weight = persistence::share_of(work.group_weight, parts, i++);
-        h.work.group_events = work.group_events;
+        h.work.group = group;
+        h.work.group_weight = persistence::share_of(group_weight, parts, i++);
+        h.work.group_events = group_events;
       }
-    auto local_weight = persistence::share_of(work.group_weight, parts, 0);
+    auto local_weight = persistence::share_of(group_weight, parts, 0);
     if (st->journaling)
-      st->journal.enclose(mark, work.group, local_weight);
-    if (work.group_events)
-      send_event_share(self, st, work.group, local_weight);
+      st->journal.enclose(mark, group, local_weight);
+    if (group_events)
+      send_event_share(self, st, group, local_weight);
   }
   if (pending->waiting == 0) {
     pending->finish();

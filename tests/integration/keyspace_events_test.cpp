@@ -306,23 +306,22 @@ TEST_F(Growing, EventsOfATransactionKeepItsOrderWhileKeysMove) {
   sub.command({"PSUBSCRIBE", "__keyevent@0__:set"});
   hiredis_connection c{port()};
   std::vector<std::string> expected;
-  bool moved_during = false;
-  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{60};
-  for (int round = 0; std::chrono::steady_clock::now() < give_up; ++round) {
-    bool migrating = info_integer(c, "engine_migrating") == 1;
-    c.append({"MULTI"});
-    for (int i = 0; i < 16; ++i) {
-      auto key = "key:" + std::to_string((round * 16 + i * 977) % 60000);
-      c.append({"SET", key, "v"});
-      expected.push_back(key);
-    }
-    c.append({"EXEC"});
-    for (int i = 0; i < 18; ++i)
-      c.get_reply();
-    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
-    if (moved_during && round >= 50 && info_integer(c, "engine_migrating") == 0)
-      break;
-  }
+  int round = 0;
+  bool moved_during = rounds_while_keys_move(
+    c,
+    [&] {
+      c.append({"MULTI"});
+      for (int i = 0; i < 16; ++i) {
+        auto key = "key:" + std::to_string((round * 16 + i * 977) % 60000);
+        c.append({"SET", key, "v"});
+        expected.push_back(key);
+      }
+      c.append({"EXEC"});
+      for (int i = 0; i < 18; ++i)
+        c.get_reply();
+      ++round;
+    },
+    [&] { return round >= 50 && info_integer(c, "engine_migrating") == 0; });
   EXPECT_TRUE(moved_during) << "no transaction ran while keys moved";
   for (std::size_t i = 0; i < expected.size(); ++i)
     ASSERT_EQ(next_push(sub), "__keyevent@0__:set __keyevent@0__:set " + expected[i])

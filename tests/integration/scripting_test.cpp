@@ -122,17 +122,14 @@ TEST(Scripting, AScriptStaysOneStepWhileTheEngineGrows) {
   EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "60000"}), "OK"));
   int reads = 0;
   int torn = 0;
-  bool moved_during = false;
-  auto give_up = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < give_up) {
-    bool migrating = info_integer(c, "engine_migrating") == 1;
-    int r = 0;
-    torn += torn_script_reads(server.port(), 50, r);
-    reads += r;
-    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
-    if (moved_during && info_integer(c, "engine_migrating") == 0)
-      break;
-  }
+  bool moved_during = rounds_while_keys_move(
+    c,
+    [&] {
+      int r = 0;
+      torn += torn_script_reads(server.port(), 50, r);
+      reads += r;
+    },
+    [&] { return info_integer(c, "engine_migrating") == 0; });
   EXPECT_TRUE(moved_during) << "no script ran while keys moved";
   EXPECT_EQ(torn, 0) << "of " << reads << " reads";
 }

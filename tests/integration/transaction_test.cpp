@@ -275,17 +275,16 @@ TEST(Transactions, ReadersNeverSeeHalfOfOneWhileTheEngineGrows) {
   EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "60000"}), "OK"));
   int reads = 0;
   int torn = 0;
-  bool moved_during = false;
-  auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    bool migrating = info_integer(c, "engine_migrating") == 1;
-    int r = 0;
-    torn += torn_reads(server.port(), 200, r);
-    reads += r;
-    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
-    if (info_integer(c, "engine_shards") >= 15 && info_integer(c, "engine_migrating") == 0)
-      break;
-  }
+  bool moved_during = rounds_while_keys_move(
+    c,
+    [&] {
+      int r = 0;
+      torn += torn_reads(server.port(), 200, r);
+      reads += r;
+    },
+    [&] {
+      return info_integer(c, "engine_shards") >= 15 && info_integer(c, "engine_migrating") == 0;
+    });
   EXPECT_GE(info_integer(c, "engine_resizes_up"), 1);
   EXPECT_TRUE(moved_during) << "no round ran while keys moved";
   EXPECT_EQ(torn, 0) << "of " << reads << " reads";

@@ -80,4 +80,19 @@ long long info_integer(hiredis_connection& c, const std::string& name) {
   return info.integer_field(name).value_or(-1);
 }
 
+bool rounds_while_keys_move(hiredis_connection& c, const std::function<void()>& round,
+                            const std::function<bool()>& enough,
+                            std::chrono::seconds limit) {
+  bool moved_during = false;
+  auto give_up = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < give_up) {
+    bool migrating = info_integer(c, "engine_migrating") == 1;
+    round();
+    moved_during = moved_during || (migrating && info_integer(c, "engine_migrating") == 1);
+    if (moved_during && enough())
+      break;
+  }
+  return moved_during;
+}
+
 } // namespace stairkv::testing
