@@ -218,34 +218,33 @@ bool call_arguments(lua_State* L, std::vector<std::string>& argv, std::string& e
   return true;
 }
 
-int raise_error_table(lua_State* L, const std::string& message) {
-  push_table_with(L, "err", message);
-  return lua_error(L);
-}
-
+// Lua raises errors with longjmp, which skips C++ destructors: the C functions
+// below finish with every C++ object of theirs before they raise, leaving the
+// error value on the stack.
 int redis_call_common(lua_State* L, bool protected_call) {
-  auto& engine = lua_engine::of(L);
-  std::vector<std::string> argv;
-  std::string error;
-  if (!call_arguments(L, argv, error)) {
-    error = "ERR " + error;
-    if (protected_call) {
-      push_table_with(L, "err", error);
-      return 1;
+  bool raise = false;
+  {
+    auto& engine = lua_engine::of(L);
+    std::vector<std::string> argv;
+    std::string error;
+    if (!call_arguments(L, argv, error)) {
+      push_table_with(L, "err", "ERR " + error);
+      raise = !protected_call;
+    } else {
+      auto resp = engine.call_command(argv);
+      protocol::reply value;
+      auto read = protocol::read_reply(resp, value);
+      if (read.status != protocol::read_status::complete) {
+        value = {};
+        value.type = protocol::reply::kind::error;
+        value.text = "ERR malformed reply";
+      }
+      raise = value.type == protocol::reply::kind::error && !protected_call;
+      push_reply(L, value, 0);
     }
-    return raise_error_table(L, error);
   }
-  auto resp = engine.call_command(argv);
-  protocol::reply value;
-  auto read = protocol::read_reply(resp, value);
-  if (read.status != protocol::read_status::complete) {
-    value = {};
-    value.type = protocol::reply::kind::error;
-    value.text = "ERR malformed reply";
-  }
-  if (value.type == protocol::reply::kind::error && !protected_call)
-    return raise_error_table(L, value.text);
-  push_reply(L, value, 0);
+  if (raise)
+    return lua_error(L); // the {err=...} table on top
   return 1;
 }
 
@@ -328,16 +327,18 @@ bool valid_name(std::string_view name) {
 
 // redis.register_function(name, callback) or
 // redis.register_function{function_name=..., callback=..., flags={...}}.
-int redis_register_function(lua_State* L) {
+// Returns nullptr, or what is wrong (raised by the caller, once the C++
+// objects here are gone).
+const char* register_function(lua_State* L) {
   auto& engine = lua_engine::of(L);
   auto* into = engine.registering();
   if (into == nullptr)
-    return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
+    return "redis.register_function can only be called on FUNCTION LOAD command";
   lua_engine::function_info info;
   if (lua_gettop(L) == 1 && lua_istable(L, 1)) {
     lua_getfield(L, 1, "function_name");
     if (lua_type(L, -1) != LUA_TSTRING)
-      return luaL_error(L, "function_name argument given to redis.register_function must be a string");
+      return "function_name argument given to redis.register_function must be a string";
     info.name = lua_tostring(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, 1, "flags");
@@ -349,12 +350,12 @@ int redis_register_function(lua_State* L) {
           break;
         }
         if (lua_type(L, -1) != LUA_TSTRING)
-          return luaL_error(L, "unknown flag given");
+          return "unknown flag given";
         std::string flag = lua_tostring(L, -1);
         lua_pop(L, 1);
         if (flag != "no-writes" && flag != "allow-oom" && flag != "allow-stale"
             && flag != "no-cluster" && flag != "allow-cross-slot-keys")
-          return luaL_error(L, "unknown flag given");
+          return "unknown flag given";
         info.no_writes = info.no_writes || flag == "no-writes";
         info.flags.push_back(flag);
       }
@@ -365,21 +366,27 @@ int redis_register_function(lua_State* L) {
     info.name = lua_tostring(L, 1);
     lua_pushvalue(L, 2);
   } else {
-    return luaL_error(L, "wrong number of arguments to redis.register_function");
+    return "wrong number of arguments to redis.register_function";
   }
   if (!lua_isfunction(L, -1))
-    return luaL_error(L, "callback argument given to redis.register_function must be a function");
+    return "callback argument given to redis.register_function must be a function";
   if (!valid_name(info.name))
-    return luaL_error(L, "Function names can only contain letters, numbers, or underscores(_) "
-                         "and must be at least one character long");
+    return "Function names can only contain letters, numbers, or underscores(_) and must "
+           "be at least one character long";
   for (const auto& f : *into)
     if (f.name == info.name)
-      return luaL_error(L, "Function already exists in the library");
+      return "Function already exists in the library";
   lua_getfield(L, LUA_REGISTRYINDEX, loading_key);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, info.name.c_str());
   lua_pop(L, 2);
   into->push_back(std::move(info));
+  return nullptr;
+}
+
+int redis_register_function(lua_State* L) {
+  if (const char* problem = register_function(L))
+    return luaL_error(L, "%s", problem);
   return 0;
 }
 
@@ -474,25 +481,25 @@ int safe_loadstring(lua_State* L) {
 
 int safe_load(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
-  std::string code;
+  lua_settop(L, 1);
+  // The pieces the reader gives, on the stack, then joined (no C++ object
+  // here: the reader may raise).
+  int pieces = 0;
   for (;;) {
+    luaL_checkstack(L, 2, "too many pieces");
     lua_pushvalue(L, 1);
     lua_call(L, 0, 1);
-    if (lua_isnil(L, -1)) {
+    if (lua_isnil(L, -1) || (lua_isstring(L, -1) && lua_objlen(L, -1) == 0)) {
       lua_pop(L, 1);
       break;
     }
     if (!lua_isstring(L, -1))
       return luaL_error(L, "reader function must return a string");
-    std::size_t len = 0;
-    const char* piece = lua_tolstring(L, -1, &len);
-    code.append(piece, len);
-    lua_pop(L, 1);
-    if (len == 0)
-      break;
+    ++pieces;
   }
-  lua_settop(L, 0);
-  lua_pushlstring(L, code.data(), code.size());
+  lua_concat(L, pieces);
+  lua_replace(L, 1);
+  lua_settop(L, 1);
   lua_pushstring(L, "=(load)");
   return safe_loadstring(L);
 }
