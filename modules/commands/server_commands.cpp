@@ -196,7 +196,8 @@ void plan_command_list(plan& p, const client_context& client, const args& argv) 
 }
 
 // COMMAND GETKEYS command [arg ...]: the keys the command would act on, from
-// its first key, last key and step (MEMORY USAGE's key is its third word).
+// its first key, last key and step (MEMORY USAGE's key is its third word, a
+// script call's keys follow their count).
 void plan_command_getkeys(plan& p, const client_context& client, const args& argv) {
   std::vector<std::string_view> call(argv.begin() + 2, argv.end());
   const auto* spec = find_command(call[0]);
@@ -212,6 +213,17 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
   if (std::string_view{spec->name} == "memory" && call.size() >= 3
       && equals_ignoring_case(call[1], "usage")) {
     keyed.first_key = keyed.last_key = 2; // MEMORY USAGE key
+    keyed.key_step = 1;
+  }
+  // The script calls' keys follow their count: EVAL script numkeys key...
+  std::string_view name = spec->name;
+  std::int64_t numkeys = 0;
+  if ((name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro"
+       || name == "fcall" || name == "fcall_ro")
+      && protocol::parse_int64(call[2], numkeys) && numkeys > 0
+      && static_cast<std::uint64_t>(numkeys) <= call.size() - 3) {
+    keyed.first_key = 3;
+    keyed.last_key = 2 + static_cast<int>(numkeys);
     keyed.key_step = 1;
   }
   if (keyed.first_key == 0) {

@@ -81,6 +81,9 @@ struct gateway_state {
   bool script_busy = false;     // it has run past the busy threshold
   bool script_wrote = false;    // it has called a write command (UNKILLABLE)
   std::uint64_t script_serial = 0;
+  bool script_is_function = false; // FCALL (FUNCTION KILL stops it), not EVAL
+  std::vector<std::string> script_call; // its command, for FUNCTION STATS
+  std::chrono::steady_clock::time_point script_started{};
   std::uint64_t last_serial = 0;      // client ids handed out so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -196,25 +199,31 @@ commands::plan_ptr make_own_plan(gateway_actor* self);
 void submit_own_plan(gateway_actor* self, commands::plan_ptr work,
                      std::function<void(const commands::plan&)> answered);
 
-// A script running longer than this (Redis's busy-reply-threshold, 5 s by
+// A script running longer than busy-reply-threshold (client_limits, 5 s by
 // default) makes other clients' commands answer -BUSY instead of waiting, so
 // that SCRIPT KILL and SHUTDOWN NOSAVE get through.
-inline constexpr std::chrono::milliseconds busy_reply_threshold{5000};
 using script_busy_atom = caf::atom_constant<caf::atom("scriptbusy")>;
 inline constexpr std::string_view busy_reply =
   "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+  "SHUTDOWN NOSAVE.\r\n";
+inline constexpr std::string_view busy_function_reply =
+  "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
   "SHUTDOWN NOSAVE.\r\n";
 
 // SCRIPT KILL / FUNCTION KILL: +OK (the running script stops at its next
 // instructions), -NOTBUSY or -UNKILLABLE.
 std::string kill_running_script(gateway_actor* self);
 
-// A command sent while a script is busy: SCRIPT KILL and FUNCTION KILL are
-// answered here, SHUTDOWN NOSAVE runs (""), anything else is -BUSY. The
-// answer is written at once: the replies of plans made after the script's
-// wait for its end.
+// A command sent while a script is busy: SCRIPT KILL (of a script),
+// FUNCTION KILL (of a function) and FUNCTION STATS are answered here,
+// SHUTDOWN NOSAVE runs (""), anything else is -BUSY. The answer is written at
+// once: the replies of plans made after the script's wait for its end.
 std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
-                              const args& argv);
+                              const args& argv, int resp);
+
+// FUNCTION STATS: the running script (its name, command and duration) and the
+// counts of libraries and functions.
+std::string function_stats(gateway_actor* self, int resp);
 
 // The busy threshold passed for script `serial`: if it still runs, the waiting
 // clients go on, to be answered -BUSY.
@@ -225,7 +234,7 @@ void script_turned_busy(gateway_actor* self, std::uint64_t serial);
 // with Redis's refusal of commands scripts may not call.
 caf::result<std::string> plan_script_command(gateway_actor* self,
                                              std::vector<std::string> words,
-                                             bool writes_allowed);
+                                             bool writes_allowed, bool allow_oom);
 
 // Lets the clients `tags` names go on, oldest connection first: each one
 // still connected has `held` cleared and the input it sent meanwhile parsed.

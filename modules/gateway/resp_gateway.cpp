@@ -434,7 +434,7 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     }
     if (self->state.script_running) {
       // Past the busy threshold (before it, the command waited above).
-      auto answer = answer_while_busy(self, spec, argv);
+      auto answer = answer_while_busy(self, spec, argv, conn.context.resp_version);
       if (!answer.empty()) {
         ++self->state.figures.commands_processed;
         if (conn.unanswered == 0) {
@@ -1012,8 +1012,9 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
     },
     [self](dispatch_atom) { dispatch(self); },
     [self](script_busy_atom, std::uint64_t serial) { script_turned_busy(self, serial); },
-    [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed) {
-      return plan_script_command(self, std::move(words), writes_allowed);
+    [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed,
+           bool allow_oom) {
+      return plan_script_command(self, std::move(words), writes_allowed, allow_oom);
     },
     [self](commands::sequence_atom, std::vector<std::vector<std::string>>& commands,
            bool transaction) {

@@ -8,6 +8,7 @@
 // Redis's single thread gives, at the cost of serialising the node for the
 // script's length.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -32,11 +33,12 @@ caf::actor runner_of(gateway_actor* self) {
 }
 
 // EVAL's and EVALSHA's arguments: the script (or its SHA1), KEYS and ARGV.
-bool parse_script_call(const args& argv, std::vector<std::string>& keys,
+bool parse_script_call(const args& argv, bool function, std::vector<std::string>& keys,
                        std::vector<std::string>& values, std::string& error) {
   std::int64_t numkeys = 0;
   if (!protocol::parse_int64(argv[2], numkeys)) {
-    error = "ERR value is not an integer or out of range";
+    error = function ? "ERR Bad number of keys provided"
+                     : "ERR value is not an integer or out of range";
     return false;
   }
   if (numkeys < 0) {
@@ -78,7 +80,7 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
                 commands::plan& work, script_kind kind, bool read_only) {
   std::vector<std::string> keys, values;
   std::string error;
-  if (!parse_script_call(argv, keys, values, error)) {
+  if (!parse_script_call(argv, kind == script_kind::fcall, keys, values, error)) {
     work.add_reply(conn.context, protocol::errors::as_reply(error));
     return;
   }
@@ -110,22 +112,40 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   st.script_running = true;
   st.script_busy = false;
   st.script_wrote = false;
+  st.script_is_function = kind == script_kind::fcall;
+  st.script_call.assign(argv.begin(), argv.end());
+  st.script_started = std::chrono::steady_clock::now();
   if (st.config.script_figures)
     st.config.script_figures->kill_requested.store(false, std::memory_order_relaxed);
-  self->delayed_send(self, busy_reply_threshold, script_busy_atom::value, ++st.script_serial);
-  auto done = [self, finish](std::string& reply) mutable {
+  self->delayed_send(self,
+                     std::chrono::milliseconds{st.config.settings->limits.busy_reply_threshold_ms},
+                     script_busy_atom::value, ++st.script_serial);
+  const auto* spec = commands::find_command(argv[0]);
+  auto slot = spec != nullptr ? commands::stat_slot_of(*spec, argv) : 0;
+  auto done = [self, finish, slot](std::string& reply, bool counted) mutable {
+    if (!reply.empty() && reply.front() == '-') {
+      if (!counted)
+        self->state.figures.count_error(reply);
+      ++self->state.figures.failed_calls[slot];
+    }
+    // The script has ended before its client goes on: that client's next
+    // commands are not answered -BUSY.
+    self->state.script_running = false;
     finish(reply);
     script_finished(self);
   };
   auto failed = [self, finish](caf::error&) mutable {
+    self->state.script_running = false;
     finish("-ERR the script runner is gone\r\n");
     script_finished(self);
   };
   int resp = conn.context.resp_version;
   std::string what{argv[1]};
+  auto now = shard::unix_now_ms();
+  bool oom = st.config.memory && st.config.memory->refuses_growth(now);
   auto ask = [&](auto atom) {
     self->request(runner, caf::infinite, atom, std::move(what), std::move(keys),
-                  std::move(values), resp, read_only)
+                  std::move(values), resp, read_only, oom)
       .then(done, failed);
   };
   switch (kind) {
@@ -176,14 +196,52 @@ std::string kill_running_script(gateway_actor* self) {
 }
 
 std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
-                              const args& argv) {
+                              const args& argv, int resp) {
   std::string_view name = spec != nullptr ? spec->name : "";
-  if ((name == "script" || name == "function") && argv.size() == 2
-      && commands::to_lower(argv[1]) == "kill")
+  bool function = self->state.script_is_function;
+  // SCRIPT KILL stops a script, FUNCTION KILL a function; each answers BUSY
+  // for the other kind, as in Redis.
+  if (argv.size() == 2 && commands::to_lower(argv[1]) == "kill"
+      && name == (function ? "function" : "script"))
     return kill_running_script(self);
+  if (name == "function" && argv.size() == 2 && commands::to_lower(argv[1]) == "stats")
+    return function_stats(self, resp);
   if (name == "shutdown" && argv.size() == 2 && commands::to_lower(argv[1]) == "nosave")
     return {};
-  return std::string{busy_reply};
+  return std::string{function ? busy_function_reply : busy_reply};
+}
+
+std::string function_stats(gateway_actor* self, int resp) {
+  auto& st = self->state;
+  std::string out;
+  protocol::reply_writer reply{out, resp};
+  reply.map(2);
+  reply.bulk("running_script");
+  if (st.script_running) {
+    reply.map(3);
+    reply.bulk("name");
+    reply.bulk(st.script_call.size() > 1 ? st.script_call[1] : std::string{});
+    reply.bulk("command");
+    reply.array(st.script_call.size());
+    for (const auto& word : st.script_call)
+      reply.bulk(word);
+    reply.bulk("duration_ms");
+    reply.integer(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - st.script_started)
+                    .count());
+  } else {
+    reply.null();
+  }
+  const auto* figures = st.config.script_figures.get();
+  reply.bulk("engines");
+  reply.map(1);
+  reply.bulk("LUA");
+  reply.map(2);
+  reply.bulk("libraries_count");
+  reply.integer(figures != nullptr ? figures->libraries.load(std::memory_order_relaxed) : 0);
+  reply.bulk("functions_count");
+  reply.integer(figures != nullptr ? figures->functions.load(std::memory_order_relaxed) : 0);
+  return out;
 }
 
 void script_turned_busy(gateway_actor* self, std::uint64_t serial) {
@@ -228,6 +286,10 @@ void function_command(gateway_actor* self, connection& conn, const args& argv,
                       commands::plan& work) {
   if (argv.size() == 2 && commands::to_lower(argv[1]) == "kill") {
     kill_script(self, conn, work);
+    return;
+  }
+  if (argv.size() == 2 && commands::to_lower(argv[1]) == "stats") {
+    work.add_reply(conn.context, function_stats(self, conn.context.resp_version));
     return;
   }
   std::vector<std::string> words(argv.begin(), argv.end());
@@ -285,7 +347,7 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
 
 caf::result<std::string> plan_script_command(gateway_actor* self,
                                              std::vector<std::string> words,
-                                             bool writes_allowed) {
+                                             bool writes_allowed, bool allow_oom) {
   auto promise = self->make_response_promise<std::string>();
   const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
   std::string refusal;
@@ -297,23 +359,44 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
     refusal = "-ERR This Redis command is not allowed from scripts\r\n";
   else if ((spec->flags & commands::flag::write) != 0 && !writes_allowed)
     refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
+  auto& figures = self->state.figures;
+  args argv(words.begin(), words.end());
+  auto slot = spec != nullptr ? commands::stat_slot_of(*spec, argv) : 0;
   if (!refusal.empty()) {
+    if (spec != nullptr)
+      ++figures.rejected_calls[slot];
+    figures.count_error(refusal);
     promise.deliver(std::move(refusal));
     return promise;
   }
   if ((spec->flags & commands::flag::write) != 0)
     self->state.script_wrote = true; // SCRIPT KILL cannot stop it any more
   auto work = make_own_plan(self);
-  args argv(words.begin(), words.end());
+  if (allow_oom)
+    work->refuse_growth(false);
   commands::client_context client; // RESP2: the script reads the reply
-  commands::execute_command(*work, client, argv, spec);
+  auto started = std::chrono::steady_clock::now();
+  auto outcome = commands::execute_command(*work, client, argv, spec);
+  bool rejected = outcome == commands::outcome::rejected;
+  ++(rejected ? figures.rejected_calls : figures.calls)[slot];
   if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
     touch_watched_keys(self, *spec, argv);
-  submit_own_plan(self, std::move(work), [promise](const commands::plan& done) mutable {
-    std::string reply;
-    done.write_reply(0, reply, nullptr);
-    promise.deliver(std::move(reply));
-  });
+  // INFO commandstats and errorstats count the commands scripts call, as Redis.
+  submit_own_plan(self, std::move(work),
+                  [self, promise, slot, rejected, started](const commands::plan& done) mutable {
+                    std::string reply;
+                    done.write_reply(0, reply, nullptr);
+                    auto& figures = self->state.figures;
+                    if (!reply.empty() && reply.front() == '-') {
+                      figures.count_error(reply);
+                      if (!rejected)
+                        ++figures.failed_calls[slot];
+                    }
+                    figures.nanos[slot] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now() - started)
+                                             .count();
+                    promise.deliver(std::move(reply));
+                  });
   return promise;
 }
 

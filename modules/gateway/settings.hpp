@@ -45,6 +45,9 @@ struct client_limits {
   // (negative: none), and the log keeps this many (Redis's defaults).
   std::int64_t slowlog_log_slower_than = 10000;
   std::int64_t slowlog_max_len = 128;
+  // A script that runs longer makes other clients get -BUSY (and may be
+  // stopped with SCRIPT KILL); busy-reply-threshold, alias lua-time-limit.
+  std::int64_t busy_reply_threshold_ms = 5000;
   // INFO latencystats: whether call times are tracked per command, and which
   // percentiles it reports (Redis's defaults).
   bool latency_tracking = true;

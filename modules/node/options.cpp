@@ -76,6 +76,17 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return protocol::parse_int64(v, o.limits.slowlog_log_slower_than);
      }},
+    {"busy-reply-threshold",
+     "milliseconds a script runs before other clients get -BUSY and SCRIPT KILL works",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
+                         o.limits.busy_reply_threshold_ms);
+     }},
+    {"lua-time-limit", "another name of busy-reply-threshold",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
+                         o.limits.busy_reply_threshold_ms);
+     }},
     {"slowlog-max-len", "entries SLOWLOG keeps",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
@@ -506,6 +517,8 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"timeout", std::to_string(limits.timeout_seconds)},
     {"slowlog-log-slower-than", std::to_string(limits.slowlog_log_slower_than)},
     {"slowlog-max-len", std::to_string(limits.slowlog_max_len)},
+    {"busy-reply-threshold", std::to_string(limits.busy_reply_threshold_ms)},
+    {"lua-time-limit", std::to_string(limits.busy_reply_threshold_ms)},
     {"latency-tracking", limits.latency_tracking ? "yes" : "no"},
     {"latency-monitor-threshold", std::to_string(latency_monitor_threshold)},
     {"latency-tracking-info-percentiles",

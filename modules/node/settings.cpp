@@ -21,7 +21,8 @@ std::string refusal(const std::string& name) {
   if (name == "notify-keyspace-events")
     return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
   if (name == "maxclients" || name == "timeout" || name == "slowlog-log-slower-than"
-      || name == "slowlog-max-len" || name == "latency-monitor-threshold")
+      || name == "slowlog-max-len" || name == "latency-monitor-threshold"
+      || name == "busy-reply-threshold" || name == "lua-time-limit")
     return "argument couldn't be parsed into an integer";
   if (name == "client-output-buffer-limit")
     return "Wrong number of arguments in buffer limit configuration.";
@@ -74,6 +75,7 @@ gateway::node_settings_ptr make_settings(const options& initial,
     } else if (name == "maxclients" || name == "client-output-buffer-limit"
                || name == "timeout" || name == "requirepass"
                || name == "slowlog-log-slower-than" || name == "slowlog-max-len"
+               || name == "busy-reply-threshold" || name == "lua-time-limit"
                || name == "latency-tracking"
                || name == "latency-tracking-info-percentiles") {
       effect = [limits](const options& o) { *limits = o.limits; };

@@ -14,6 +14,7 @@
 
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/scripting/sandbox.hpp"
 
 // Debian's lua-cjson and lua-bitop libraries for Lua 5.1.
 extern "C" int luaopen_cjson(lua_State* L);
@@ -28,6 +29,8 @@ constexpr const char* engine_key = "stairkv.engine";
 constexpr const char* scripts_key = "stairkv.scripts";
 constexpr const char* functions_key = "stairkv.functions";
 constexpr const char* loading_key = "stairkv.loading"; // a library's, while it loads
+// Set in the error a failed redis.call raises: its command counted it already.
+constexpr const char* counted_field = "stairkv_counted";
 
 // What Redis 7.0.15 reports itself as inside scripts.
 constexpr const char* redis_version = "7.0.15";
@@ -115,6 +118,58 @@ std::string one_line(std::string text) {
     if (c == '\r' || c == '\n')
       c = ' ';
   return text;
+}
+
+bool equal_nocase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i]))
+        != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// A shebang line split into words as Redis splits it (sdssplitargs): spaces
+// separate words, "double quotes" (with backslash escapes) and 'single
+// quotes' group them. False on an unbalanced quote.
+bool split_shebang(std::string_view line, std::vector<std::string>& words) {
+  words.clear();
+  std::size_t i = 0;
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (i < line.size()) {
+    while (i < line.size() && blank(line[i]))
+      ++i;
+    if (i == line.size())
+      break;
+    std::string word;
+    while (i < line.size() && !blank(line[i])) {
+      char q = line[i];
+      if (q == '"' || q == '\'') {
+        ++i;
+        bool closed = false;
+        while (i < line.size()) {
+          char c = line[i++];
+          if (c == q) {
+            closed = true;
+            break;
+          }
+          if (q == '"' && c == '\\' && i < line.size()) {
+            char e = line[i++];
+            word.push_back(e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e);
+          } else {
+            word.push_back(c);
+          }
+        }
+        if (!closed || (i < line.size() && !blank(line[i])))
+          return false;
+      } else {
+        word.push_back(line[i++]);
+      }
+    }
+    words.push_back(std::move(word));
+  }
+  return true;
 }
 
 // The value on top of the stack as a reply (Redis's rules), popped.
@@ -227,7 +282,9 @@ int redis_call_common(lua_State* L, bool protected_call) {
     auto& engine = lua_engine::of(L);
     std::vector<std::string> argv;
     std::string error;
-    if (!call_arguments(L, argv, error)) {
+    bool parsed = call_arguments(L, argv, error);
+    lua_settop(L, 0); // the arguments may fill the stack: room for the reply
+    if (!parsed) {
       push_table_with(L, "err", "ERR " + error);
       raise = !protected_call;
     } else {
@@ -241,6 +298,12 @@ int redis_call_common(lua_State* L, bool protected_call) {
       }
       raise = value.type == protocol::reply::kind::error && !protected_call;
       push_reply(L, value, 0);
+      if (raise) {
+        // The command's error was counted where it ran: the script's
+        // reply with it is not counted again.
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, counted_field);
+      }
     }
   }
   if (raise)
@@ -259,10 +322,22 @@ int redis_pcall(lua_State* L) {
 int redis_error_reply(lua_State* L) {
   if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "wrong number or type of arguments");
+  // Redis's form: "-CODE message" or "message" (code ERR); the table holds
+  // "CODE message", with no line break at its end.
   std::string text = lua_tostring(L, 1);
-  if (!text.empty() && text[0] == '-')
-    text.erase(0, 1);
-  push_table_with(L, "err", text);
+  if (text.empty() || text[0] != '-')
+    text.insert(0, "-");
+  std::string code = "ERR", message;
+  auto space = text.find(' ');
+  if (space == std::string::npos) {
+    message = text.substr(1);
+  } else {
+    code = text.substr(1, space - 1);
+    message = text.substr(space + 1);
+  }
+  while (!message.empty() && (message.back() == '\r' || message.back() == '\n'))
+    message.pop_back();
+  push_table_with(L, "err", message.empty() ? code : code + " " + message);
   return 1;
 }
 
@@ -325,53 +400,110 @@ bool valid_name(std::string_view name) {
   return true;
 }
 
-// redis.register_function(name, callback) or
-// redis.register_function{function_name=..., callback=..., flags={...}}.
-// Returns nullptr, or what is wrong (raised by the caller, once the C++
-// objects here are gone).
+// The flags table at the top of the stack into `info`; false on a flag Redis
+// does not know.
+bool read_flags(lua_State* L, lua_engine::function_info& info) {
+  for (int i = 1;; ++i) {
+    lua_rawgeti(L, -1, i);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      return true;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      return false;
+    }
+    std::string flag = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (flag != "no-writes" && flag != "allow-oom" && flag != "allow-stale"
+        && flag != "no-cluster" && flag != "allow-cross-slot-keys")
+      return false;
+    info.no_writes = info.no_writes || flag == "no-writes";
+    info.allow_oom = info.allow_oom || flag == "allow-oom";
+    info.flags.push_back(flag);
+  }
+}
+
+// redis.register_function{function_name=..., callback=..., description=...,
+// flags={...}}: the callback is left on top of the stack.
+const char* named_registration(lua_State* L, lua_engine::function_info& info) {
+  if (!lua_istable(L, 1))
+    return "calling redis.register_function with a single argument is only applicable to "
+           "Lua table (representing named arguments).";
+  bool have_name = false;
+  int callback = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return "named argument key given to redis.register_function is not a string";
+    std::string key = lua_tostring(L, -2);
+    for (auto& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "function_name") {
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return "function_name argument given to redis.register_function must be a string";
+      std::size_t len = 0;
+      const char* text = lua_tolstring(L, -1, &len);
+      info.name.assign(text, len);
+      have_name = true;
+    } else if (key == "description") {
+      if (lua_type(L, -1) != LUA_TSTRING)
+        return "description argument given to redis.register_function must be a string";
+      info.description = lua_tostring(L, -1);
+      info.has_description = true;
+    } else if (key == "callback") {
+      if (!lua_isfunction(L, -1))
+        return "callback argument given to redis.register_function must be a function";
+      lua_pushvalue(L, -1);
+      lua_insert(L, 2); // below the iteration's key and value
+      callback = 2;
+    } else if (key == "flags") {
+      if (!lua_istable(L, -1))
+        return "flags argument to redis.register_function must be a table representing "
+               "function flags";
+      if (!read_flags(L, info))
+        return "unknown flag given";
+    } else {
+      return "unknown argument given to redis.register_function";
+    }
+    lua_pop(L, 1);
+  }
+  if (!have_name)
+    return "redis.register_function must get a function name argument";
+  if (callback == 0)
+    return "redis.register_function must get a callback argument";
+  lua_pushvalue(L, 2);
+  return nullptr;
+}
+
+// redis.register_function(name, callback) or the named form above. Returns
+// nullptr, or what is wrong (raised by the caller, once the C++ objects here
+// are gone).
 const char* register_function(lua_State* L) {
   auto& engine = lua_engine::of(L);
   auto* into = engine.registering();
   if (into == nullptr)
     return "redis.register_function can only be called on FUNCTION LOAD command";
   lua_engine::function_info info;
-  if (lua_gettop(L) == 1 && lua_istable(L, 1)) {
-    lua_getfield(L, 1, "function_name");
-    if (lua_type(L, -1) != LUA_TSTRING)
-      return "function_name argument given to redis.register_function must be a string";
-    info.name = lua_tostring(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "flags");
-    if (lua_istable(L, -1)) {
-      for (int i = 1;; ++i) {
-        lua_rawgeti(L, -1, i);
-        if (lua_isnil(L, -1)) {
-          lua_pop(L, 1);
-          break;
-        }
-        if (lua_type(L, -1) != LUA_TSTRING)
-          return "unknown flag given";
-        std::string flag = lua_tostring(L, -1);
-        lua_pop(L, 1);
-        if (flag != "no-writes" && flag != "allow-oom" && flag != "allow-stale"
-            && flag != "no-cluster" && flag != "allow-cross-slot-keys")
-          return "unknown flag given";
-        info.no_writes = info.no_writes || flag == "no-writes";
-        info.flags.push_back(flag);
-      }
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "callback");
-  } else if (lua_gettop(L) == 2 && lua_type(L, 1) == LUA_TSTRING) {
-    info.name = lua_tostring(L, 1);
+  int argc = lua_gettop(L);
+  if (argc == 1) {
+    if (const char* problem = named_registration(L, info))
+      return problem;
+  } else if (argc == 2) {
+    if (lua_type(L, 1) != LUA_TSTRING)
+      return "first argument to redis.register_function must be a string";
+    if (!lua_isfunction(L, 2))
+      return "second argument to redis.register_function must be a function";
+    std::size_t len = 0;
+    const char* text = lua_tolstring(L, 1, &len);
+    info.name.assign(text, len);
     lua_pushvalue(L, 2);
   } else {
     return "wrong number of arguments to redis.register_function";
   }
-  if (!lua_isfunction(L, -1))
-    return "callback argument given to redis.register_function must be a function";
+  // (Redis 7.0 words a bad function name as a library name.)
   if (!valid_name(info.name))
-    return "Function names can only contain letters, numbers, or underscores(_) and must "
+    return "Library names can only contain letters, numbers, or underscores(_) and must "
            "be at least one character long";
   for (const auto& f : *into)
     if (f.name == info.name)
@@ -404,10 +536,10 @@ int redis_breakpoint(lua_State* L) {
   return 1;
 }
 
-// Redis's math.random: a 48-bit linear congruential generator, seeded the same
-// way before every script, so a script's random numbers do not depend on
-// what ran before it.
-std::uint64_t rand48_state = 0;
+// Redis's math.random: a 48-bit linear congruential generator, started from
+// Redis's initial state and, as in Redis 7 (whose scripts replicate their
+// effects), not reseeded between scripts: only math.randomseed seeds it.
+std::uint64_t rand48_state = 0x1234abcd330eull;
 
 void seed_rand48(std::uint32_t seed) {
   rand48_state = (static_cast<std::uint64_t>(seed) << 16) | 0x330e;
@@ -530,20 +662,6 @@ int math_randomseed(lua_State* L) {
   return 0;
 }
 
-// Global protection: reading a global that does not exist, or creating one,
-// is an error, as in Redis.
-int global_index(lua_State* L) {
-  const char* name = lua_tostring(L, 2);
-  return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
-                    name != nullptr ? name : "?");
-}
-
-int global_newindex(lua_State* L) {
-  const char* name = lua_tostring(L, 2);
-  return luaL_error(L, "Script attempted to create global variable '%s'",
-                    name != nullptr ? name : "?");
-}
-
 void open_library(lua_State* L, lua_CFunction open, const char* name) {
   lua_pushcfunction(L, open);
   lua_pushstring(L, name);
@@ -579,11 +697,17 @@ void kill_hook(lua_State* L, lua_Debug*) {
 
 // The error a failed script answers with: a redis.call error or
 // redis.error_reply table as it is, any other error as Redis 7 words it.
-std::string script_error(lua_State* L, std::string_view sha) {
+std::string script_error(lua_State* L, std::string_view sha, bool& counted) {
+  counted = false;
   if (lua_istable(L, -1)) {
     std::string text;
-    if (string_field(L, "err", text))
+    if (string_field(L, "err", text)) {
+      lua_pushstring(L, counted_field);
+      lua_rawget(L, -2);
+      counted = lua_toboolean(L, -1) != 0;
+      lua_pop(L, 1);
       return one_line(text);
+    }
   }
   const char* message = lua_tostring(L, -1);
   std::string text = message != nullptr ? message : "unknown error";
@@ -670,7 +794,6 @@ void lua_engine::open() {
   set_function(L, "log", redis_log);
   set_function(L, "setresp", redis_setresp);
   set_function(L, "set_repl", redis_accept);
-  set_function(L, "register_function", redis_register_function);
   set_function(L, "replicate_commands", redis_replicate_commands);
   set_function(L, "breakpoint", redis_breakpoint);
   set_function(L, "debug", redis_accept);
@@ -693,14 +816,19 @@ void lua_engine::open() {
   lua_setglobal(L, "KEYS");
   lua_newtable(L);
   lua_setglobal(L, "ARGV");
-  // From here on no global can be created or read unless it exists.
-  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  // The `redis` table a library's code sees while it loads.
   lua_newtable(L);
-  lua_pushcfunction(L, global_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, global_newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_setmetatable(L, -2);
+  set_function(L, "register_function", redis_register_function);
+  set_function(L, "log", redis_log);
+  set_number(L, "LOG_DEBUG", 0);
+  set_number(L, "LOG_VERBOSE", 1);
+  set_number(L, "LOG_NOTICE", 2);
+  set_number(L, "LOG_WARNING", 3);
+  lua_pushstring(L, "REDIS_VERSION");
+  lua_pushstring(L, redis_version);
+  lua_settable(L, -3);
+  set_number(L, "REDIS_VERSION_NUM", redis_version_num);
+  sandbox::seal(L, -1);
   lua_pop(L, 1);
 }
 
@@ -733,14 +861,21 @@ void lua_engine::flush_functions() {
 
 const lua_engine::function_info* lua_engine::find_function(std::string_view name) const {
   for (const auto& f : functions_)
-    if (f.name == name)
+    if (equal_nocase(f.name, name))
       return &f;
+  return nullptr;
+}
+
+const lua_engine::library_info* lua_engine::find_library(std::string_view name) const {
+  for (const auto& l : libraries_)
+    if (equal_nocase(l.name, name))
+      return &l;
   return nullptr;
 }
 
 bool lua_engine::delete_library(std::string_view name) {
   auto it = std::find_if(libraries_.begin(), libraries_.end(),
-                         [&](const library_info& l) { return l.name == name; });
+                         [&](const library_info& l) { return equal_nocase(l.name, name); });
   if (it == libraries_.end())
     return false;
   lua_getfield(L_, LUA_REGISTRYINDEX, functions_key);
@@ -749,8 +884,9 @@ bool lua_engine::delete_library(std::string_view name) {
     lua_setfield(L_, -2, f.c_str());
   }
   lua_pop(L_, 1);
+  auto library = it->name;
   functions_.erase(std::remove_if(functions_.begin(), functions_.end(),
-                                  [&](const function_info& f) { return f.library == name; }),
+                                  [&](const function_info& f) { return f.library == library; }),
                    functions_.end());
   libraries_.erase(it);
   return true;
@@ -764,34 +900,29 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
     return false;
   }
   auto eol = code.find('\n');
-  auto header = code.substr(2, eol == std::string_view::npos ? std::string_view::npos : eol - 2);
   std::vector<std::string> words;
-  std::string word;
-  for (char c : header) {
-    if (c == ' ' || c == '\r') {
-      if (!word.empty())
-        words.push_back(std::move(word));
-      word.clear();
-    } else {
-      word.push_back(c);
-    }
-  }
-  if (!word.empty())
-    words.push_back(word);
-  if (words.empty() || words[0] != "lua") {
-    error = "ERR Engine '" + (words.empty() ? std::string{} : words[0]) + "' not found";
+  if (eol == std::string_view::npos || !split_shebang(code.substr(0, eol), words)
+      || words.empty()) {
+    error = "ERR Invalid library metadata";
     return false;
   }
+  std::string engine_name = words[0].substr(2);
   name.clear();
+  bool named = false;
   for (std::size_t i = 1; i < words.size(); ++i) {
-    if (words[i].rfind("name=", 0) == 0)
+    if (equal_nocase(std::string_view{words[i]}.substr(0, 5), "name=")) {
+      if (named) {
+        error = "ERR Invalid metadata value, name argument was given multiple times";
+        return false;
+      }
       name = words[i].substr(5);
-    else {
+      named = true;
+    } else {
       error = "ERR Invalid metadata value given: " + words[i];
       return false;
     }
   }
-  if (name.empty()) {
+  if (!named) {
     error = "ERR Library name was not given";
     return false;
   }
@@ -800,8 +931,14 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
             "must be at least one character long";
     return false;
   }
-  bool present = std::any_of(libraries_.begin(), libraries_.end(),
-                             [&](const library_info& l) { return l.name == name; });
+  if (!equal_nocase(engine_name, "lua")) {
+    error = "ERR Engine '" + engine_name + "' not found";
+    return false;
+  }
+  const auto* existing = find_library(name);
+  bool present = existing != nullptr;
+  if (present)
+    name = existing->name;
   if (present && !replace) {
     error = "ERR Library '" + name + "' already exists";
     return false;
@@ -824,7 +961,9 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
   // in Redis (a loop there would hold the runner for good).
   load_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds{500};
   lua_sethook(L, kill_hook, LUA_MASKCOUNT, kill_check_instructions);
+  sandbox::use_load_api(L, true);
   int status = lua_pcall(L, 0, 0, 0);
+  sandbox::use_load_api(L, false);
   lua_sethook(L, nullptr, 0, 0);
   load_deadline_ = {};
   registering_ = nullptr;
@@ -872,12 +1011,69 @@ bool lua_engine::exists(std::string_view sha) const {
   return scripts_.count(std::string{sha}) != 0;
 }
 
+bool lua_engine::parse_shebang(std::string_view body, script_flags& flags,
+                               std::size_t& skip, std::string& error) {
+  flags = {};
+  skip = 0;
+  if (body.substr(0, 2) != "#!")
+    return true;
+  auto eol = body.find('\n');
+  if (eol == std::string_view::npos) {
+    error = "ERR Invalid script shebang";
+    return false;
+  }
+  std::vector<std::string> words;
+  if (!split_shebang(body.substr(0, eol), words) || words.empty()) {
+    error = "ERR Invalid engine in script shebang";
+    return false;
+  }
+  if (words[0] != "#!lua") {
+    error = "ERR Unexpected engine in script shebang: " + words[0];
+    return false;
+  }
+  flags.shebang = true;
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    if (words[i].rfind("flags=", 0) != 0) {
+      error = "ERR Unknown lua shebang option: " + words[i];
+      return false;
+    }
+    std::string_view list{words[i]};
+    list.remove_prefix(6);
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto flag = list.substr(0, comma);
+      if (flag == "no-writes")
+        flags.no_writes = true;
+      else if (flag == "allow-oom")
+        flags.allow_oom = true;
+      else if (flag != "allow-stale" && flag != "no-cluster" && flag != "allow-cross-slot-keys") {
+        error = "ERR Unexpected flag in script shebang: " + std::string{flag};
+        return false;
+      }
+      if (comma == std::string_view::npos)
+        break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  skip = eol; // the line feed stays: line numbers are the user's
+  return true;
+}
+
+const lua_engine::script_flags* lua_engine::flags_of(std::string_view sha) const {
+  auto it = scripts_.find(std::string{sha});
+  return it == scripts_.end() ? nullptr : &it->second;
+}
+
 bool lua_engine::load(std::string_view body, std::string& sha, std::string& error) {
   sha = sha1_hex(body);
   if (exists(sha))
     return true;
+  script_flags flags;
+  std::size_t skip = 0;
+  if (!parse_shebang(body, flags, skip, error))
+    return false;
   auto* L = L_;
-  if (luaL_loadbuffer(L, body.data(), body.size(), "@user_script") != 0) {
+  if (luaL_loadbuffer(L, body.data() + skip, body.size() - skip, "@user_script") != 0) {
     const char* message = lua_tostring(L, -1);
     error = one_line(std::string{"ERR Error compiling script (new function): "}
                      + (message != nullptr ? message : "?"));
@@ -888,7 +1084,7 @@ bool lua_engine::load(std::string_view body, std::string& sha, std::string& erro
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, sha.c_str());
   lua_pop(L, 2);
-  scripts_.insert(sha);
+  scripts_.emplace(sha, flags);
   return true;
 }
 
@@ -921,21 +1117,22 @@ std::string lua_engine::run_pushed(std::string_view name, int resp, int nargs,
   std::string out;
   protocol::reply_writer reply{out, resp};
   auto* L = L_;
-  seed_rand48(0);
   script_resp_ = 2;
+  error_counted_ = false;
   runner_ = &call;
   lua_sethook(L, kill_hook, LUA_MASKCOUNT, kill_check_instructions);
   int status = lua_pcall(L, nargs, 1, 0);
   lua_sethook(L, nullptr, 0, 0);
   runner_ = nullptr;
   if (status != 0) {
-    reply.error(script_error(L, name));
+    reply.error(script_error(L, name, error_counted_));
     lua_pop(L, 1);
   } else {
     write_value(L, reply, 0);
   }
   lua_gc(L, LUA_GCSTEP, 1);
   writes_allowed_ = true;
+  allow_oom_ = false;
   return out;
 }
 
@@ -950,11 +1147,21 @@ std::string lua_engine::run(std::string_view sha, const std::vector<std::string>
   auto* L = L_;
   for (const auto& [name, values] : {std::pair<const char*, const std::vector<std::string>*>{"KEYS", &keys},
                                      {"ARGV", &args}}) {
+    sandbox::push_globals(L);
     lua_pushstring(L, name);
     push_strings(L, *values);
-    lua_rawset(L, LUA_GLOBALSINDEX);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
   }
-  writes_allowed_ = !read_only;
+  const auto& flags = *flags_of(sha);
+  if (read_only && flags.shebang && !flags.no_writes) {
+    std::string out;
+    protocol::reply_writer{out, resp}.error(
+      "ERR Can not execute a script with write flag using *_ro command.");
+    return out;
+  }
+  writes_allowed_ = !read_only && !flags.no_writes;
+  allow_oom_ = flags.allow_oom;
   lua_getfield(L, LUA_REGISTRYINDEX, scripts_key);
   lua_getfield(L, -1, std::string{sha}.c_str());
   lua_remove(L, -2);
@@ -978,6 +1185,7 @@ std::string lua_engine::call_function(std::string_view name,
   }
   auto* L = L_;
   writes_allowed_ = !f->no_writes;
+  allow_oom_ = f->allow_oom;
   lua_getfield(L, LUA_REGISTRYINDEX, functions_key);
   lua_getfield(L, -1, f->name.c_str());
   lua_remove(L, -2);

@@ -17,7 +17,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 struct lua_State;
@@ -48,6 +48,20 @@ public:
 
   bool exists(std::string_view sha) const;
 
+  // What a script's "#!lua flags=..." first line says (Redis 7). A script
+  // without that line runs as in Redis 6 (`shebang` false).
+  struct script_flags {
+    bool shebang = false;
+    bool no_writes = false;
+    bool allow_oom = false;
+  };
+  // The flags of kept script `sha`, or null.
+  const script_flags* flags_of(std::string_view sha) const;
+  // Reads the first line of `body`: its flags and the bytes to skip before
+  // compiling, or false with Redis's error.
+  static bool parse_shebang(std::string_view body, script_flags& flags, std::size_t& skip,
+                            std::string& error);
+
   // SCRIPT FLUSH: every kept script goes, and the interpreter starts afresh.
   void flush();
 
@@ -71,7 +85,10 @@ public:
     std::string name;
     std::string library;
     bool no_writes = false; // flags={'no-writes'}: FCALL_RO may call it
+    bool allow_oom = false; // flags={'allow-oom'}: may write past maxmemory
     std::vector<std::string> flags;
+    std::string description;
+    bool has_description = false;
   };
   struct library_info {
     std::string name;
@@ -89,7 +106,9 @@ public:
   const std::vector<library_info>& libraries() const noexcept {
     return libraries_;
   }
+  // Function and library names are matched without regard to case, as in Redis.
   const function_info* find_function(std::string_view name) const;
+  const library_info* find_library(std::string_view name) const;
 
   // FCALL / FCALL_RO: runs function `name` with its keys and arguments;
   // `read_only`: FCALL_RO (the function must have the no-writes flag).
@@ -117,6 +136,11 @@ public:
     return writes_allowed_;
   }
 
+  // Whether the running script's writes may go past maxmemory (allow-oom).
+  bool allow_oom() const noexcept {
+    return allow_oom_;
+  }
+
   // While a library loads: where redis.register_function puts its functions.
   std::vector<function_info>* registering() noexcept {
     return registering_;
@@ -128,6 +152,11 @@ public:
   // What a running script's redis.call does (see run()).
   std::string call_command(const std::vector<std::string>& argv);
   void log(int level, const std::string& message) const;
+  // Whether the last script's error reply is the error of a command it
+  // called (counted in INFO errorstats where that command ran).
+  bool error_counted() const noexcept {
+    return error_counted_;
+  }
   int reply_resp() const noexcept {
     return script_resp_;
   }
@@ -143,16 +172,18 @@ private:
                          const command_runner& call);
 
   lua_State* L_ = nullptr;
-  std::unordered_set<std::string> scripts_;
+  std::unordered_map<std::string, script_flags> scripts_;
   std::vector<library_info> libraries_;
   std::vector<function_info> functions_;
   std::vector<function_info>* registering_ = nullptr;
   bool writes_allowed_ = true;
+  bool allow_oom_ = false;
   const std::atomic<bool>* kill_ = nullptr;
   std::chrono::steady_clock::time_point load_deadline_{};
   const command_runner* runner_ = nullptr;
   log_sink log_;
   int script_resp_ = 2; // redis.setresp: how redis.call's replies are read
+  bool error_counted_ = false;
 };
 
 } // namespace stairkv::scripting

@@ -25,6 +25,12 @@ void report(runner_state& st) {
                            std::memory_order_relaxed);
   st.figures->lua_memory.store(st.engine->memory_bytes(), std::memory_order_relaxed);
   st.figures->scripts_memory.store(st.body_bytes, std::memory_order_relaxed);
+  std::int64_t functions = 0;
+  for (const auto& lib : st.engine->libraries())
+    functions += static_cast<std::int64_t>(lib.functions.size());
+  st.figures->libraries.store(static_cast<std::int64_t>(st.engine->libraries().size()),
+                              std::memory_order_relaxed);
+  st.figures->functions.store(functions, std::memory_order_relaxed);
 }
 
 std::string lower_hex(const std::string& sha) {
@@ -37,20 +43,42 @@ std::string lower_hex(const std::string& sha) {
 // Runs `body` (a script or a function call) with its redis.calls asked of
 // `gateway`, each answer waited for.
 template <class Body>
-std::string with_calls(caf::event_based_actor* self, runner_state& st,
+caf::message with_calls(caf::event_based_actor* self, runner_state& st,
                        const caf::actor& gateway, Body body) {
   caf::scoped_actor asker{self->system()};
   auto& engine = *st.engine;
   command_runner call = [&](const std::vector<std::string>& argv) {
     std::string reply;
-    asker->request(gateway, caf::infinite, call_atom::value, argv, engine.writes_allowed())
+    asker->request(gateway, caf::infinite, call_atom::value, argv, engine.writes_allowed(),
+                   engine.allow_oom())
       .receive([&](std::string& r) { reply = std::move(r); },
                [&](caf::error&) { reply = "-ERR the node is going away\r\n"; });
     return reply;
   };
   auto out = body(call);
   report(st);
-  return out;
+  return caf::make_message(std::move(out), engine.error_counted());
+}
+
+// A script with Redis 7 flags that may write and lacks allow-oom is refused
+// before it runs while the node is past maxmemory (without flags, only its
+// deny-oom commands are).
+bool refused_for_memory(bool oom, bool flagged, bool no_writes, bool allow_oom) {
+  return oom && flagged && !no_writes && !allow_oom;
+}
+
+caf::message refusal(int resp, const std::string& error) {
+  std::string out;
+  protocol::reply_writer{out, resp}.error(error);
+  return caf::make_message(std::move(out), false);
+}
+
+constexpr const char* oom_error = "OOM command not allowed when used memory > 'maxmemory'.";
+
+std::string lower(std::string word) {
+  for (auto& c : word)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return word;
 }
 
 // FUNCTION's subcommands.
@@ -69,19 +97,16 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
   if (sub == "load") {
     bool replace = false;
     std::size_t at = 2;
-    if (argv.size() == 4) {
-      auto word = argv[2];
-      for (auto& c : word)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (word != "replace") {
-        reply.error("ERR Unknown option given: " + argv[2]);
+    if (argv.size() < 3) {
+      wrong();
+      return out;
+    }
+    for (; at + 1 < argv.size(); ++at) {
+      if (lower(argv[at]) != "replace") {
+        reply.error("ERR Unknown option given: " + argv[at]);
         return out;
       }
       replace = true;
-      at = 3;
-    } else if (argv.size() != 3) {
-      wrong();
-      return out;
     }
     std::string name, error;
     if (engine.load_library(argv[at], replace, name, error))
@@ -94,19 +119,26 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     else
       reply.error("ERR Library not found");
   } else if (sub == "flush" && argv.size() <= 3) {
+    if (argv.size() == 3 && lower(argv[2]) != "sync" && lower(argv[2]) != "async") {
+      reply.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+      return out;
+    }
     engine.flush_functions();
     reply.ok();
   } else if (sub == "list") {
     std::string pattern;
-    bool with_code = false;
+    bool with_code = false, with_pattern = false;
     for (std::size_t i = 2; i < argv.size(); ++i) {
-      auto word = argv[i];
-      for (auto& c : word)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (word == "withcode") {
+      auto word = lower(argv[i]);
+      if (word == "withcode" && !with_code) {
         with_code = true;
-      } else if (word == "libraryname" && i + 1 < argv.size()) {
+      } else if (word == "libraryname" && !with_pattern) {
+        if (i + 1 >= argv.size()) {
+          reply.error("ERR library name argument was not given");
+          return out;
+        }
         pattern = argv[++i];
+        with_pattern = true;
       } else {
         reply.error("ERR Unknown argument " + argv[i]);
         return out;
@@ -114,7 +146,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     }
     std::vector<const lua_engine::library_info*> shown;
     for (const auto& lib : engine.libraries())
-      if (pattern.empty() || commands::glob_match(pattern, lib.name))
+      if (!with_pattern || commands::glob_match(pattern, lib.name, true))
         shown.push_back(&lib);
     reply.array(shown.size());
     for (const auto* lib : shown) {
@@ -131,7 +163,10 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
         reply.bulk("name");
         reply.bulk(name);
         reply.bulk("description");
-        reply.null();
+        if (f != nullptr && f->has_description)
+          reply.bulk(f->description);
+        else
+          reply.null();
         reply.bulk("flags");
         reply.set(f != nullptr ? f->flags.size() : 0);
         if (f != nullptr)
@@ -145,21 +180,6 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     }
   } else if (sub == "kill" && argv.size() == 2) {
     reply.error("NOTBUSY No scripts in execution right now.");
-  } else if (sub == "stats" && argv.size() == 2) {
-    reply.map(2);
-    reply.bulk("running_script");
-    reply.null();
-    reply.bulk("engines");
-    reply.map(1);
-    reply.bulk("LUA");
-    reply.map(2);
-    reply.bulk("libraries_count");
-    reply.integer(static_cast<std::int64_t>(engine.libraries().size()));
-    reply.bulk("functions_count");
-    std::size_t functions = 0;
-    for (const auto& lib : engine.libraries())
-      functions += lib.functions.size();
-    reply.integer(static_cast<std::int64_t>(functions));
   } else if ((sub == "dump" || sub == "restore") && argv.size() >= 2) {
     reply.error("ERR FUNCTION " + argv[1] + " is not supported by stairkv yet");
   } else if (sub == "help" && argv.size() == 2) {
@@ -199,29 +219,37 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
   };
   return {
     [self, st, compile](eval_atom, const std::string& body, const std::vector<std::string>& keys,
-                        const std::vector<std::string>& args, int resp, bool read_only) {
+                        const std::vector<std::string>& args, int resp, bool read_only,
+                        bool oom) {
       std::string sha, error;
-      if (!compile(body, sha, error)) {
-        std::string out;
-        protocol::reply_writer{out, resp}.error(error);
-        return out;
-      }
+      if (!compile(body, sha, error))
+        return refusal(resp, error);
+      const auto& flags = *st->engine->flags_of(sha);
+      if (refused_for_memory(oom, flags.shebang, flags.no_writes, flags.allow_oom))
+        return refusal(resp, oom_error);
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
         return st->engine->run(sha, keys, args, resp, call, read_only);
       });
     },
     [self, st](evalsha_atom, const std::string& sha, const std::vector<std::string>& keys,
-               const std::vector<std::string>& args, int resp, bool read_only) {
+               const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       auto name = lower_hex(sha);
+      if (const auto* flags = st->engine->flags_of(name);
+          flags != nullptr
+          && refused_for_memory(oom, flags->shebang, flags->no_writes, flags->allow_oom))
+        return refusal(resp, oom_error);
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
         return st->engine->run(name, keys, args, resp, call, read_only);
       });
     },
     [self, st](fcall_atom, const std::string& name, const std::vector<std::string>& keys,
-               const std::vector<std::string>& args, int resp, bool read_only) {
+               const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+      if (const auto* f = st->engine->find_function(name);
+          f != nullptr && refused_for_memory(oom, true, f->no_writes, f->allow_oom))
+        return refusal(resp, oom_error);
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
         return st->engine->call_function(name, keys, args, resp, read_only, call);
       });

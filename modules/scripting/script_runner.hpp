@@ -3,7 +3,8 @@
 // The script runner: an actor on a thread of its own that holds the Lua
 // interpreter (lua_engine.hpp) and runs one script at a time. A script's
 // redis.call goes back to the actor that asked for the script (the gateway),
-// as (call_atom, argv, bool writes_allowed) -> the command's RESP2 reply, and
+// as (call_atom, argv, bool writes_allowed, bool allow_oom) -> the command's
+// RESP2 reply, and
 // the runner waits for
 // the answer: the gateway plans every command of a script in its own plan
 // order, and the script stays plain sequential Lua (pcall works around
@@ -11,11 +12,13 @@
 //
 // Messages:
 //   (eval_atom, string body, vector<string> keys, vector<string> args, int resp,
-//    bool read_only) -> string reply (RESP): EVAL / EVAL_RO, compiling the body
-//   (evalsha_atom, string sha, ... the same) -> string reply: EVALSHA (NOSCRIPT
+//    bool read_only, bool oom) -> (string reply (RESP), bool counted): EVAL /
+//    EVAL_RO, compiling the body; `oom`: the node is past maxmemory now;
+//    `counted`: the reply is the error of a command the script called, which
+//    INFO errorstats counted already
+//   (evalsha_atom, string sha, ... the same) -> the same: EVALSHA (NOSCRIPT
 //    when the script is not kept)
-//   (fcall_atom, string function, vector<string> keys, vector<string> args,
-//    int resp, bool read_only) -> string reply: FCALL / FCALL_RO
+//   (fcall_atom, string function, ... the same) -> the same: FCALL / FCALL_RO
 //   (function_atom, vector<string> argv, int resp) -> string reply: FUNCTION ...
 //   (load_atom, string body) -> string reply: SCRIPT LOAD
 //   (exists_atom, vector<string> shas) -> string reply: SCRIPT EXISTS
@@ -47,6 +50,8 @@ struct script_figures {
   std::atomic<std::int64_t> cached{0};       // number_of_cached_scripts
   std::atomic<std::int64_t> lua_memory{0};   // used_memory_lua
   std::atomic<std::int64_t> scripts_memory{0}; // used_memory_scripts: the bodies
+  std::atomic<std::int64_t> libraries{0};      // FUNCTION STATS
+  std::atomic<std::int64_t> functions{0};
   // SCRIPT KILL / FUNCTION KILL: set by the gateway, read by the running
   // script's hook; cleared when a script starts.
   std::atomic<bool> kill_requested{false};

@@ -52,10 +52,18 @@ TEST(Scripting, EvalEvalshaAndScriptAnswerAsRedis) {
   auto raised = c.command({"EVAL", "return redis.call('incr', KEYS[1])", "1", "k"});
   EXPECT_EQ(raised->type, REDIS_REPLY_ERROR);
   EXPECT_EQ(std::string{raised->str}, "ERR value is not an integer or out of range");
-  // Globals are protected.
+  // Globals are protected: none can be written, none that is missing read.
   auto global = c.command({"EVAL", "x = 1", "0"});
   ASSERT_EQ(global->type, REDIS_REPLY_ERROR);
-  EXPECT_NE(std::string{global->str}.find("Script attempted to create global variable 'x'"),
+  EXPECT_NE(std::string{global->str}.find("Attempt to modify a readonly table"),
+            std::string::npos)
+    << global->str;
+  auto trick = c.command({"EVAL", "redis.call = function() return 1 end", "0"});
+  ASSERT_EQ(trick->type, REDIS_REPLY_ERROR);
+  EXPECT_TRUE(is_bulk(c.command({"EVAL", "return type(redis.call)", "0"}), "function"));
+  auto missing = c.command({"EVAL", "return y", "0"});
+  ASSERT_EQ(missing->type, REDIS_REPLY_ERROR);
+  EXPECT_NE(std::string{missing->str}.find("nonexistent global variable 'y'"),
             std::string::npos);
   EXPECT_TRUE(is_status(c.command({"PING"}), "PONG")); // the connection goes on
 }
@@ -188,7 +196,16 @@ TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
   server_process server;
   hiredis_connection runner{server.port(), 30s};
   hiredis_connection other{server.port(), 30s};
+  // Redis's two names of the threshold are one setting.
+  EXPECT_TRUE(is_status(other.command({"CONFIG", "SET", "lua-time-limit", "200"}), "OK"));
+  auto both = other.command({"CONFIG", "GET", "busy-reply-threshold"});
+  ASSERT_EQ(both->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(both->elements, 2u);
+  EXPECT_EQ(std::string{both->element[1]->str}, "200");
+  // The script's own client pipelines a PING after it: that PING waits for
+  // the script and is answered PONG, never BUSY.
   runner.append({"EVAL", "local i = 0 while true do i = i + 1 end", "0"});
+  runner.append({"PING"});
   runner.flush();
   // Waits (held) until the threshold, then is answered BUSY.
   auto busy = ping_until_busy(other);
@@ -201,6 +218,7 @@ TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
   EXPECT_NE(std::string{killed->str}.find("Script killed by user with SCRIPT KILL"),
             std::string::npos)
     << killed->str;
+  EXPECT_TRUE(is_status(runner.get_reply(), "PONG"));
   EXPECT_TRUE(is_status(other.command({"PING"}), "PONG"));
   EXPECT_TRUE(is_error(other.command({"SCRIPT", "KILL"}),
                        "NOTBUSY No scripts in execution right now."));
@@ -209,6 +227,24 @@ TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
   runner.flush();
   EXPECT_EQ(ping_until_busy(other)->type, REDIS_REPLY_ERROR);
   EXPECT_TRUE(is_status(other.command({"SCRIPT", "KILL"}), "OK"));
+  EXPECT_EQ(runner.get_reply()->type, REDIS_REPLY_ERROR);
+  // FUNCTION KILL stops functions only, SCRIPT KILL scripts only.
+  EXPECT_TRUE(is_bulk(other.command({"FUNCTION", "LOAD",
+                                     "#!lua name=spin\nredis.register_function('spin', "
+                                     "function() while true do end end)"}),
+                      "spin"));
+  runner.append({"FCALL", "spin", "0"});
+  runner.flush();
+  EXPECT_EQ(ping_until_busy(other)->type, REDIS_REPLY_ERROR);
+  auto wrong_kill = other.command({"SCRIPT", "KILL"});
+  ASSERT_EQ(wrong_kill->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{wrong_kill->str}.rfind("BUSY", 0), 0u) << wrong_kill->str;
+  auto stats = other.command({"FUNCTION", "STATS"});
+  ASSERT_EQ(stats->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(stats->elements, 4u);
+  ASSERT_EQ(stats->element[1]->type, REDIS_REPLY_ARRAY); // running_script
+  EXPECT_EQ(std::string{stats->element[1]->element[1]->str}, "spin");
+  EXPECT_TRUE(is_status(other.command({"FUNCTION", "KILL"}), "OK"));
   EXPECT_EQ(runner.get_reply()->type, REDIS_REPLY_ERROR);
   // Once it has written, it cannot be killed.
   runner.append({"EVAL", "redis.call('set', 'x', 1) while true do end", "0"});
