@@ -169,6 +169,7 @@ shard::batch plan::take_batch(std::size_t shard) {
   }
   auto out = std::move(batches_[shard]);
   out.report_evictions = report_evictions_;
+  out.allow_growth = allow_growth_;
   if (group_ != 0) {
     out.group_events = group_events_;
     auto at = std::find(busy_.begin(), busy_.end(), shard) - busy_.begin();

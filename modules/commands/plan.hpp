@@ -157,6 +157,12 @@ public:
   bool refusing_growth() const noexcept {
     return refuse_growth_;
   }
+  // Lets this plan's writes past the bound in the shards too (a script with
+  // the allow-oom flag): implies refuse_growth(false).
+  void allow_growth() noexcept {
+    refuse_growth_ = false;
+    allow_growth_ = true;
+  }
 
   // Why write commands are refused (MISCONF, while the append-only file cannot
   // be written), or empty: decided once as the plan starts.
@@ -324,6 +330,7 @@ private:
   shard::batch_result failure_; // what part_of() answers for a failed record
   std::string local_;
   bool refuse_growth_ = false;
+  bool allow_growth_ = false;
   std::string refuse_writes_;
   bool grouped_ = false;
   bool report_evictions_ = false;

@@ -17,6 +17,7 @@
 #include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
+#include "modules/memory/policy.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -292,6 +293,13 @@ void function_command(gateway_actor* self, connection& conn, const args& argv,
     work.add_reply(conn.context, function_stats(self, conn.context.resp_version));
     return;
   }
+  // LOAD and RESTORE may grow memory: refused past maxmemory, as Redis's
+  // deny-oom subcommands.
+  auto sub = commands::to_lower(argv[1]);
+  if ((sub == "load" || sub == "restore") && work.refusing_growth()) {
+    work.add_reply(conn.context, protocol::errors::as_reply(std::string{memory::oom_error}));
+    return;
+  }
   std::vector<std::string> words(argv.begin(), argv.end());
   ask_runner(self, conn, work, scripting::function_atom::value, std::move(words),
              static_cast<int>(conn.context.resp_version));
@@ -373,7 +381,7 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
     self->state.script_wrote = true; // SCRIPT KILL cannot stop it any more
   auto work = make_own_plan(self);
   if (allow_oom)
-    work->refuse_growth(false);
+    work->allow_growth();
   commands::client_context client; // RESP2: the script reads the reply
   auto started = std::chrono::steady_clock::now();
   auto outcome = commands::execute_command(*work, client, argv, spec);

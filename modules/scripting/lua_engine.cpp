@@ -296,11 +296,12 @@ int redis_call_common(lua_State* L, bool protected_call) {
         value.type = protocol::reply::kind::error;
         value.text = "ERR malformed reply";
       }
-      raise = value.type == protocol::reply::kind::error && !protected_call;
+      bool failed = value.type == protocol::reply::kind::error;
+      raise = failed && !protected_call;
       push_reply(L, value, 0);
-      if (raise) {
-        // The command's error was counted where it ran: the script's
-        // reply with it is not counted again.
+      if (failed) {
+        // The command's error was counted where it ran: a script that fails
+        // with it, or returns it, is not counted again (as in Redis).
         lua_pushboolean(L, 1);
         lua_setfield(L, -2, counted_field);
       }
@@ -892,6 +893,31 @@ bool lua_engine::delete_library(std::string_view name) {
   return true;
 }
 
+bool lua_engine::restore_libraries(const std::vector<std::string>& codes,
+                                   restore_policy policy, std::string& error) {
+  std::vector<std::string> before;
+  for (const auto& lib : libraries_)
+    before.push_back(lib.code);
+  if (policy == restore_policy::flush)
+    flush_functions();
+  for (const auto& code : codes) {
+    std::string name;
+    if (!load_library(code, policy == restore_policy::replace, name, error)) {
+      // RESTORE words a library met twice without quotes, as Redis does.
+      const std::string quoted = "ERR Library '";
+      if (error.rfind(quoted, 0) == 0 && error.find("' already exists") != std::string::npos)
+        error = "ERR Library " + name + " already exists";
+      flush_functions();
+      for (const auto& old : before) {
+        std::string ignored_name, ignored_error;
+        load_library(old, true, ignored_name, ignored_error);
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
 bool lua_engine::load_library(std::string_view code, bool replace, std::string& name,
                               std::string& error) {
   // The first line: "#!lua name=<library>".
@@ -1128,6 +1154,12 @@ std::string lua_engine::run_pushed(std::string_view name, int resp, int nargs,
     reply.error(script_error(L, name, error_counted_));
     lua_pop(L, 1);
   } else {
+    if (lua_istable(L, -1)) {
+      lua_pushstring(L, counted_field);
+      lua_rawget(L, -2);
+      error_counted_ = lua_toboolean(L, -1) != 0;
+      lua_pop(L, 1);
+    }
     write_value(L, reply, 0);
   }
   lua_gc(L, LUA_GCSTEP, 1);

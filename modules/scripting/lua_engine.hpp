@@ -102,6 +102,12 @@ public:
   bool load_library(std::string_view code, bool replace, std::string& name,
                     std::string& error);
   bool delete_library(std::string_view name);
+  // FUNCTION RESTORE: loads `codes` beside the libraries there (append: a
+  // name met twice is an error; replace: the new one wins) or instead of them
+  // (flush). All or nothing: on an error the libraries are as before.
+  enum class restore_policy { append, replace, flush };
+  bool restore_libraries(const std::vector<std::string>& codes, restore_policy policy,
+                         std::string& error);
   void flush_functions();
   const std::vector<library_info>& libraries() const noexcept {
     return libraries_;

@@ -8,6 +8,7 @@
 
 #include "modules/commands/glob.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/scripting/function_dump.hpp"
 #include "modules/scripting/lua_engine.hpp"
 
 namespace stairkv::scripting {
@@ -180,12 +181,38 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     }
   } else if (sub == "kill" && argv.size() == 2) {
     reply.error("NOTBUSY No scripts in execution right now.");
-  } else if ((sub == "dump" || sub == "restore") && argv.size() >= 2) {
-    reply.error("ERR FUNCTION " + argv[1] + " is not supported by stairkv yet");
+  } else if (sub == "dump" && argv.size() == 2) {
+    std::vector<std::string> codes;
+    for (const auto& lib : engine.libraries())
+      codes.push_back(lib.code);
+    reply.bulk(dump_libraries(codes));
+  } else if (sub == "restore" && (argv.size() == 3 || argv.size() == 4)) {
+    auto policy = lua_engine::restore_policy::append;
+    if (argv.size() == 4) {
+      auto how = lower(argv[3]);
+      if (how == "replace") {
+        policy = lua_engine::restore_policy::replace;
+      } else if (how == "flush") {
+        policy = lua_engine::restore_policy::flush;
+      } else if (how != "append") {
+        reply.error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or "
+                    "REPLACE.");
+        return out;
+      }
+    }
+    std::vector<std::string> codes;
+    std::string error;
+    if (read_library_dump(argv[2], codes, error)
+        && engine.restore_libraries(codes, policy, error))
+      reply.ok();
+    else
+      reply.error(error);
   } else if (sub == "help" && argv.size() == 2) {
     const char* lines[] = {
       "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
       "LOAD [REPLACE] <FUNCTION CODE>",
+      "DUMP",
+      "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
       "DELETE <LIBRARY NAME>",
       "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
       "FLUSH [ASYNC|SYNC]",
@@ -225,7 +252,8 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       if (!compile(body, sha, error))
         return refusal(resp, error);
       const auto& flags = *st->engine->flags_of(sha);
-      if (refused_for_memory(oom, flags.shebang, flags.no_writes, flags.allow_oom))
+      if (!read_only
+          && refused_for_memory(oom, flags.shebang, flags.no_writes, flags.allow_oom))
         return refusal(resp, oom_error);
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
@@ -237,7 +265,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       auto name = lower_hex(sha);
       if (const auto* flags = st->engine->flags_of(name);
-          flags != nullptr
+          flags != nullptr && !read_only
           && refused_for_memory(oom, flags->shebang, flags->no_writes, flags->allow_oom))
         return refusal(resp, oom_error);
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
@@ -248,7 +276,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
                const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       if (const auto* f = st->engine->find_function(name);
-          f != nullptr && refused_for_memory(oom, true, f->no_writes, f->allow_oom))
+          f != nullptr && !read_only && refused_for_memory(oom, true, f->no_writes, f->allow_oom))
         return refusal(resp, oom_error);
       return with_calls(self, *st, gateway, [&](const command_runner& call) {
         return st->engine->call_function(name, keys, args, resp, read_only, call);

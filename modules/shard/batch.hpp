@@ -229,6 +229,9 @@ struct batch {
   // Someone watches keys (WATCH): the keys this batch evicts come back in
   // batch_result::evicted, so that their watchers' EXEC fails.
   bool report_evictions = false;
+  // Writes may grow memory past the bound (a script with the allow-oom flag):
+  // the deny-oom refusal is skipped, eviction still runs.
+  bool allow_growth = false;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
            op_args args = no_args{}, bool counted = false, bool no_touch = false) {

@@ -626,8 +626,10 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   for (std::size_t t = 0; t < outgoing.size(); ++t)
     if (!outgoing[t].work.empty() || outgoing[t].records)
       ++pending->waiting;
-  for (auto& h : outgoing)
+  for (auto& h : outgoing) {
     h.work.report_evictions = work.report_evictions;
+    h.work.allow_growth = work.allow_growth;
+  }
   auto group = work.group;
   auto group_weight = work.group_weight;
   bool group_events = work.group_events;

@@ -346,7 +346,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index < work.positions.size())
       position_ = work.positions[index];
     touching_ = !op.no_touch || op.code == op_code::touch;
-    if (may_grow(op.code) && refuse_growth(now))
+    if (may_grow(op.code) && !work.allow_growth && refuse_growth(now))
       reply.error(memory::oom_error);
     else
       run(work, op, out, now);
