@@ -27,6 +27,8 @@
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/scripting/function_dump.hpp"
+#include "modules/scripting/script_runner.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/clock.hpp"
 
@@ -139,21 +141,11 @@ void replay(gateway_actor* self,
     });
 }
 
-// Empties the node (unless `flush` is false), then loads `path` back.
+// Empties the node's keys (unless `flush` is false), then replays `ready`.
 template <class Finish>
-void load_back(gateway_actor* self, const std::string& path, bool flush, Finish finish) {
-  auto steps = std::make_shared<std::vector<persistence::replay_step>>();
-  auto now = shard::unix_now_ms();
-  auto loaded = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
-    steps->push_back(persistence::replay_step_of(r, now));
-  });
-  if (loaded.outcome == persistence::load_outcome::corrupt
-      || loaded.outcome == persistence::load_outcome::missing) {
-    finish(protocol::errors::as_reply("ERR Error trying to load " + path
-                                      + (loaded.message.empty() ? "" : ": " + loaded.message)));
-    return;
-  }
-  std::shared_ptr<const std::vector<persistence::replay_step>> ready = std::move(steps);
+void load_keys_back(gateway_actor* self,
+                    std::shared_ptr<const std::vector<persistence::replay_step>> ready,
+                    bool flush, Finish finish) {
   if (!flush) {
     replay(self, ready, 0, finish);
     return;
@@ -169,17 +161,76 @@ void load_back(gateway_actor* self, const std::string& path, bool flush, Finish 
     });
 }
 
+
+// The function libraries a loaded file held go to the script runner: in
+// place of the node's (flush), beside them (merge: the file's win), or beside
+// them with a library met twice an error. Then `next`, or `finish` with the
+// error.
+template <class Next, class Finish>
+void load_functions(gateway_actor* self, std::vector<std::string> codes, bool flush,
+                    bool merge, Next next, Finish finish) {
+  auto runner = caf::actor_cast<caf::actor>(self->state.config.scripts);
+  if (!runner || (!flush && codes.empty())) {
+    next();
+    return;
+  }
+  std::vector<std::string> argv{"function", "restore", scripting::dump_libraries(codes),
+                                flush ? "flush" : merge ? "replace" : "append"};
+  self->request(runner, caf::infinite, scripting::function_atom::value, std::move(argv), 2)
+    .then(
+      [next, finish](std::string& reply) mutable {
+        if (!reply.empty() && reply[0] == '-')
+          finish("-ERR Error trying to load the RDB dump: " + reply.substr(1));
+        else
+          next();
+      },
+      [finish](caf::error&) mutable { finish("-ERR the script runner did not answer\r\n"); });
+}
+
+// Empties the node (unless `flush` is false), then loads `path` back.
+template <class Finish>
+void load_back(gateway_actor* self, const std::string& path, bool flush, bool merge,
+               Finish finish) {
+  auto steps = std::make_shared<std::vector<persistence::replay_step>>();
+  auto now = shard::unix_now_ms();
+  std::vector<std::string> functions;
+  auto loaded = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
+    if (r.has_functions()) {
+      functions.assign(r.functions().code().begin(), r.functions().code().end());
+      return;
+    }
+    auto step = persistence::replay_step_of(r, now);
+    if (!step.skip)
+      steps->push_back(std::move(step));
+  });
+  if (loaded.outcome == persistence::load_outcome::corrupt
+      || loaded.outcome == persistence::load_outcome::missing) {
+    finish(protocol::errors::as_reply("ERR Error trying to load " + path
+                                      + (loaded.message.empty() ? "" : ": " + loaded.message)));
+    return;
+  }
+  std::shared_ptr<const std::vector<persistence::replay_step>> loaded_steps = std::move(steps);
+  load_functions(
+    self, std::move(functions), flush, merge,
+    [self, loaded_steps, flush, finish]() mutable {
+      load_keys_back(self, loaded_steps, flush, finish);
+    },
+    finish);
+}
 // DEBUG RELOAD [NOSAVE] [NOFLUSH] [MERGE]
 void reload(gateway_actor* self, connection& conn, const args& argv,
             commands::plan& work) {
   bool save = true;
   bool flush = true;
+  bool merge = false;
   for (std::size_t i = 2; i < argv.size(); ++i) {
     if (equals_ignoring_case(argv[i], "nosave"))
       save = false;
     else if (equals_ignoring_case(argv[i], "noflush"))
       flush = false;
-    else if (!equals_ignoring_case(argv[i], "merge")) {
+    else if (equals_ignoring_case(argv[i], "merge"))
+      merge = true;
+    else {
       work.add_reply(conn.context,
                      "-ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
                      "options.\r\n");
@@ -194,16 +245,16 @@ void reload(gateway_actor* self, connection& conn, const args& argv,
   auto path = setting(self, "dir") + "/" + setting(self, "dbfilename");
   auto done = begin_logged_steps(self, conn, work, "DB reloaded by DEBUG RELOAD");
   if (!save) {
-    load_back(self, path, flush, done);
+    load_back(self, path, flush, merge, done);
     return;
   }
   self->request(saver, caf::infinite, persistence::save_atom::value)
     .then(
-      [self, path, flush, done](std::string& reply) mutable {
+      [self, path, flush, merge, done](std::string& reply) mutable {
         if (reply != ok)
           done(reply);
         else
-          load_back(self, path, flush, done);
+          load_back(self, path, flush, merge, done);
       },
       [done](caf::error&) mutable { done("-ERR the saver did not answer\r\n"); });
 }
@@ -218,7 +269,7 @@ void loadaof(gateway_actor* self, connection& conn, commands::plan& work) {
   auto path = setting(self, "dir") + "/" + setting(self, "appendfilename");
   auto done = begin_logged_steps(self, conn, work, "Append Only File loaded by DEBUG LOADAOF");
   self->request(writer, caf::infinite, persistence::append_sync_atom::value, std::string{})
-    .then([self, path, done](bool) mutable { load_back(self, path, true, done); },
+    .then([self, path, done](bool) mutable { load_back(self, path, true, false, done); },
           [done](caf::error&) mutable {
             done("-ERR the append-only file could not be written\r\n");
           });

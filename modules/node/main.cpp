@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
         node::log_warning(message);
       else if (level >= 2)
         node::log_notice(message);
-    });
+    },
+    scripting::function_persistence{store.functions, store.aof_writer});
   gw.scripts = scripts.address();
   gw.active_expiry = store.active_expiry;
   gw.latency = store.latency;

@@ -518,7 +518,10 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
       step.flush_shard = r.flush().shard();
       step.flush_stairs = std::max<std::uint32_t>(1, r.flush().stairs());
       break;
+    case AofRecord::kFunctions:
     case AofRecord::CHANGE_NOT_SET:
+    default:
+      step.skip = true;
       break;
   }
   return step;

@@ -150,6 +150,9 @@ load_result load_aof(const std::string& path,
 // is deleted, never brought back.
 struct replay_step {
   std::vector<std::string> argv;
+  // Nothing to replay here (the function libraries, which the loader reads
+  // apart, or a record of a kind this build does not know).
+  bool skip = false;
   std::uint32_t flush_shard = 0;
   std::uint32_t flush_stairs = 0;
 };

@@ -173,4 +173,15 @@ std::string file_header(std::int64_t created_ms) {
   return out;
 }
 
+std::string function_libraries_frame(const std::vector<std::string>& codes) {
+  std::string libraries;
+  for (const auto& code : codes)
+    put_bytes_field(libraries, 1, code); // FunctionLibraries.code
+  std::string record;
+  put_bytes_field(record, 6, libraries); // AofRecord.functions
+  std::string out;
+  append_frame(out, record);
+  return out;
+}
+
 } // namespace stairkv::persistence

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace stairkv::persistence {
 
@@ -95,9 +96,14 @@ void visit_group_shares(std::string_view frames, OnShare on_share) {
 // The first frame of every append-only file: a FileHeader with the magic and
 // the format version.
 inline constexpr std::string_view file_magic = "stairkv";
-// Version 2 added GroupShare; files of version 1 read as before.
-inline constexpr std::uint32_t format_version = 2;
+// Version 2 added GroupShare, version 3 FunctionLibraries; older files read
+// as before.
+inline constexpr std::uint32_t format_version = 3;
 inline constexpr std::uint32_t oldest_format_version = 1;
 std::string file_header(std::int64_t created_ms);
+
+// One framed AofRecord holding the function libraries `codes`
+// (FunctionLibraries in records.proto).
+std::string function_libraries_frame(const std::vector<std::string>& codes);
 
 } // namespace stairkv::persistence

@@ -191,7 +191,11 @@ void start(caf::event_based_actor* self, const saver_ptr& st, job_kind kind) {
   st->temp = st->config.dir + "/temp-" + std::to_string(::getpid()) + "-"
              + std::to_string(++st->serial) + ".stkv";
   st->fd = ::open(st->temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (st->fd < 0 || !write_all(st->fd, file_header(shard::unix_now_ms()))) {
+  std::string head = file_header(shard::unix_now_ms());
+  if (st->config.functions)
+    if (auto codes = st->config.functions->get(); !codes.empty())
+      head += function_libraries_frame(codes);
+  if (st->fd < 0 || !write_all(st->fd, head)) {
     st->failed = true;
     st->failure = std::strerror(errno);
     if (st->fd < 0)

@@ -28,6 +28,7 @@
 
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/persistence/aof.hpp"
+#include "modules/persistence/function_catalog.hpp"
 
 namespace stairkv::persistence {
 
@@ -59,6 +60,8 @@ struct saver_config {
   std::function<void(const std::string&)> log;
   // Slow snapshot writes go here (LATENCY "snapshot-write"); null: nowhere.
   metrics::latency_monitor_ptr latency;
+  // The function libraries every file written gets (null: none).
+  function_catalog_ptr functions;
 };
 
 caf::actor spawn_saver(caf::actor_system& system, saver_config config);

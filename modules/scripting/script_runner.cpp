@@ -7,6 +7,8 @@
 #include <caf/all.hpp>
 
 #include "modules/commands/glob.hpp"
+#include "modules/persistence/aof.hpp"
+#include "modules/persistence/journal.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/scripting/function_dump.hpp"
 #include "modules/scripting/lua_engine.hpp"
@@ -18,8 +20,25 @@ namespace {
 struct runner_state {
   std::unique_ptr<lua_engine> engine;
   script_figures_ptr figures;
+  function_persistence kept;
   std::int64_t body_bytes = 0;
 };
+
+// The libraries changed: the catalog gets them, and the append-only file
+// (waited for, so that FUNCTION LOAD is answered once it is written).
+void keep_libraries(caf::event_based_actor* self, runner_state& st) {
+  std::vector<std::string> codes;
+  for (const auto& lib : st.engine->libraries())
+    codes.push_back(lib.code);
+  if (st.kept.aof_writer) {
+    caf::scoped_actor asker{self->system()};
+    asker->request(st.kept.aof_writer, caf::infinite, persistence::append_sync_atom::value,
+                   persistence::function_libraries_frame(codes))
+      .receive([](bool) {}, [](caf::error&) {});
+  }
+  if (st.kept.catalog)
+    st.kept.catalog->set(std::move(codes));
+}
 
 void report(runner_state& st) {
   st.figures->cached.store(static_cast<std::int64_t>(st.engine->size()),
@@ -230,10 +249,20 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
 }
 
 caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
-                     std::function<void(int, const std::string&)> log) {
+                     std::function<void(int, const std::string&)> log,
+                     function_persistence kept) {
   auto st = std::make_shared<runner_state>();
-  st->engine = std::make_unique<lua_engine>(std::move(log));
+  st->engine = std::make_unique<lua_engine>(log);
   st->figures = std::move(figures);
+  st->kept = std::move(kept);
+  // The libraries the loaded file held.
+  if (st->kept.catalog) {
+    std::string error;
+    if (!st->engine->restore_libraries(st->kept.catalog->get(),
+                                       lua_engine::restore_policy::flush, error)
+        && log)
+      log(3, "the function libraries of the loaded file could not be loaded: " + error);
+  }
   st->engine->set_kill_switch(&st->figures->kill_requested);
   report(*st);
   auto compile = [st](const std::string& body, std::string& sha, std::string& error) {
@@ -282,8 +311,12 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
         return st->engine->call_function(name, keys, args, resp, read_only, call);
       });
     },
-    [st](function_atom, const std::vector<std::string>& argv, int resp) {
+    [self, st](function_atom, const std::vector<std::string>& argv, int resp) {
       auto out = function_command(*st, argv, resp);
+      auto sub = argv.size() > 1 ? lower(argv[1]) : std::string{};
+      bool changes = sub == "load" || sub == "delete" || sub == "flush" || sub == "restore";
+      if (changes && !out.empty() && out[0] != '-')
+        keep_libraries(self, *st);
       report(*st);
       return out;
     },
@@ -317,8 +350,10 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
 } // namespace
 
 caf::actor spawn_script_runner(caf::actor_system& system, script_figures_ptr figures,
-                               std::function<void(int, const std::string&)> log) {
-  return system.spawn<caf::detached>(runner, std::move(figures), std::move(log));
+                               std::function<void(int, const std::string&)> log,
+                               function_persistence kept) {
+  return system.spawn<caf::detached>(runner, std::move(figures), std::move(log),
+                                     std::move(kept));
 }
 
 } // namespace stairkv::scripting

@@ -34,6 +34,8 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "modules/persistence/function_catalog.hpp"
+
 namespace stairkv::scripting {
 
 using eval_atom = caf::atom_constant<caf::atom("eval")>;
@@ -59,7 +61,17 @@ struct script_figures {
 
 using script_figures_ptr = std::shared_ptr<script_figures>;
 
+// Where the function libraries are kept with the data: the catalog snapshots
+// write (its libraries are loaded when the runner starts), and the
+// append-only file's writer (none without appendonly), which gets the whole
+// set after every change.
+struct function_persistence {
+  persistence::function_catalog_ptr catalog;
+  caf::actor aof_writer;
+};
+
 caf::actor spawn_script_runner(caf::actor_system& system, script_figures_ptr figures,
-                               std::function<void(int, const std::string&)> log);
+                               std::function<void(int, const std::string&)> log,
+                               function_persistence kept = {});
 
 } // namespace stairkv::scripting

@@ -309,7 +309,7 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 // front actor, a chunk at a time.
 void load_file(caf::actor_system& system, const caf::actor& front,
                const store_config& config, const std::string& path,
-               persistence::status& figures) {
+               persistence::status& figures, persistence::function_catalog& functions) {
   constexpr std::size_t chunk_size = 4096;
   caf::scoped_actor self{system};
   auto chunk = std::make_shared<load_chunk>();
@@ -324,7 +324,14 @@ void load_file(caf::actor_system& system, const caf::actor& front,
   };
   figures.loading.store(true, std::memory_order_relaxed);
   auto result = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
-    chunk->push_back(persistence::replay_step_of(r, now));
+    if (r.has_functions()) {
+      functions.set({r.functions().code().begin(), r.functions().code().end()});
+      return;
+    }
+    auto step = persistence::replay_step_of(r, now);
+    if (step.skip)
+      return;
+    chunk->push_back(std::move(step));
     if (chunk->size() >= chunk_size)
       send();
   });
@@ -362,6 +369,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   auto subscriptions = subscription_broker::spawn_subscription_broker(
     system, config.placement, notify, figures);
   auto persistence_figures = std::make_shared<persistence::status>();
+  auto functions = std::make_shared<persistence::function_catalog>();
   persistence::aof_link_ptr aof;
   if (config.appendonly) {
     // Shards record nothing until the file is loaded and the writer runs.
@@ -396,7 +404,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       [](caf::error&) {});
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
-                      persistence_figures, caf::actor{}, caf::actor{},
+                      persistence_figures, caf::actor{}, caf::actor{}, functions,
                       active_expiry, config.latency};
   bool rewrite_at_start = false;
   try {
@@ -411,10 +419,10 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       if (::stat(path.c_str(), &info) != 0
           && ::stat((config.dir + "/" + config.dbfilename).c_str(), &info) == 0) {
         load_file(system, front, config, config.dir + "/" + config.dbfilename,
-                  *persistence_figures);
+                  *persistence_figures, *functions);
         rewrite_at_start = true;
       }
-      load_file(system, front, config, path, *persistence_figures);
+      load_file(system, front, config, path, *persistence_figures, *functions);
       persistence::aof_config ac;
       ac.path = path;
       ac.policy = config.appendfsync;
@@ -430,7 +438,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       aof->enabled.store(true, std::memory_order_release);
     } else {
       load_file(system, front, config, config.dir + "/" + config.dbfilename,
-                *persistence_figures);
+                *persistence_figures, *functions);
     }
   } catch (...) {
     stop_store(handle);
@@ -448,6 +456,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   sc.rules = config.save;
   sc.log = config.log;
   sc.latency = config.latency;
+  sc.functions = functions;
   handle.saver = persistence::spawn_saver(system, std::move(sc));
   if (rewrite_at_start)
     caf::anon_send(handle.saver, persistence::bgrewrite_atom::value);

@@ -26,6 +26,7 @@
 #include "modules/memory/budget.hpp"
 #include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/aof.hpp"
+#include "modules/persistence/function_catalog.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
@@ -125,6 +126,9 @@ struct store_handle {
   persistence::status_ptr persistence;
   caf::actor aof_writer;
   caf::actor saver; // SAVE, BGSAVE, BGREWRITEAOF (see persistence/saver.hpp)
+  // The function libraries: what the loaded file held, then kept by the
+  // script runner for the files written after.
+  persistence::function_catalog_ptr functions;
   // Whether shards retire keys on time (DEBUG SET-ACTIVE-EXPIRE).
   expiry::active_expiry_ptr active_expiry;
   // LATENCY's event history (store_config::latency), for CONFIG SET

@@ -132,6 +132,48 @@ TEST(Persistence, ARestartBringsBackEveryKeyValueAndDeadline) {
     EXPECT_TRUE(is_bulk(c.command({"GET", "k:" + std::to_string(i)}), "v" + std::to_string(i)));
 }
 
+// Function libraries are kept with the data: in the append-only file after
+// every change (and through a rewrite), in every snapshot.
+TEST(Persistence, FunctionLibrariesComeBackFromTheFileAndFromASnapshot) {
+  auto library = [](const std::string& name, const std::string& reply) {
+    return "#!lua name=" + name + "\nredis.register_function('" + name
+           + "', function() return '" + reply + "' end)";
+  };
+  auto dir = make_test_dir("functions");
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", library("first", "one")}), "first"));
+    EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", library("gone", "x")}), "gone"));
+    EXPECT_TRUE(is_status(c.command({"FUNCTION", "DELETE", "gone"}), "OK"));
+    c.command({"BGREWRITEAOF"});
+    ASSERT_TRUE(await_info(c, "aof_rewrite_in_progress", "0"));
+    // After the rewrite: replaced, so the file must say the latest code.
+    EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", "REPLACE", library("first", "uno")}),
+                        "first"));
+    kill_hard(server); // appendfsync always: acknowledged means written
+  }
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_bulk(c.command({"FCALL", "first", "0"}), "uno"));
+    EXPECT_TRUE(is_error(c.command({"FCALL", "gone", "0"}), "ERR Function not found"));
+    EXPECT_EQ(server.stop(), 0);
+  }
+  auto snapshots = make_test_dir("functions-snapshot");
+  {
+    server_process server{{"--dir=" + snapshots}};
+    hiredis_connection c{server.port()};
+    EXPECT_TRUE(is_bulk(c.command({"FUNCTION", "LOAD", library("saved", "yes")}), "saved"));
+    EXPECT_TRUE(is_status(c.command({"SAVE"}), "OK"));
+    EXPECT_TRUE(is_status(c.command({"FUNCTION", "FLUSH"}), "OK"));
+    EXPECT_EQ(server.stop(), 0);
+  }
+  server_process server{{"--dir=" + snapshots}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_bulk(c.command({"FCALL", "saved", "0"}), "yes"));
+}
+
 TEST(Persistence, FlushAllIsReplayedWhereItHappened) {
   auto dir = make_test_dir("aof");
   {
