@@ -14,6 +14,7 @@
 
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/scripting/msgpack.hpp"
 #include "modules/scripting/sandbox.hpp"
 
 // Debian's lua-cjson and lua-bitop libraries for Lua 5.1.
@@ -765,6 +766,9 @@ void lua_engine::open() {
   lua_pushcfunction(L, luaopen_cjson);
   lua_call(L, 0, 1);
   lua_setglobal(L, "cjson");
+  lua_pushcfunction(L, open_msgpack);
+  lua_call(L, 0, 1);
+  lua_setglobal(L, "cmsgpack");
   lua_pushcfunction(L, luaopen_bit);
   lua_pushstring(L, "bit");
   lua_call(L, 1, 1);

@@ -213,3 +213,42 @@ TEST(LuaEngine, ALibraryThatDoesNotEndIsStoppedAtItsTimeLimit) {
     error)) << error;
   EXPECT_EQ(name, "ok");
 }
+
+TEST(LuaEngine, CmsgpackPacksAsRedisAndUnpacksWhatItPacks) {
+  harness h;
+  auto hex = [&](const std::string& expr) {
+    return h.eval("local e = cmsgpack.pack(" + expr
+                  + ") local t = {} for i = 1, #e do t[i] = string.format('%02x', "
+                    "string.byte(e, i)) end return table.concat(t)");
+  };
+  auto bulk = [](const std::string& s) {
+    return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+  };
+  EXPECT_EQ(hex("0.1"), bulk("cb3fb999999999999a"));
+  EXPECT_EQ(hex("0.5"), bulk("ca3f000000"));
+  EXPECT_EQ(hex("-1099511627776"), bulk("d3ffffff0000000000"));
+  EXPECT_EQ(hex("1, -1, 200, -200, 70000"), bulk("01ffccc8d1ff38ce00011170"));
+  EXPECT_EQ(hex("'ab', true, false, nil"), bulk("a26162c3c2c0"));
+  EXPECT_EQ(hex("{1, 2}"), bulk("920102"));
+  EXPECT_EQ(hex("{a = 1}"), bulk("81a16101"));
+  EXPECT_EQ(hex("{}"), bulk("90"));
+  EXPECT_EQ(h.eval("local x = {1, 'two', {k = 'v'}, 2^40, -3.5} "
+                   "local y = cmsgpack.unpack(cmsgpack.pack(x)) "
+                   "return {y[1], y[2], y[3].k, tostring(y[4]), tostring(y[5])}"),
+            "*5\r\n:1\r\n$3\r\ntwo\r\n$1\r\nv\r\n$13\r\n1099511627776\r\n$4\r\n-3.5\r\n");
+  EXPECT_EQ(h.eval("local o, a = cmsgpack.unpack_one(cmsgpack.pack('a', 'b'), 0) "
+                   "local p, b = cmsgpack.unpack_one(cmsgpack.pack('a', 'b'), o) "
+                   "return {o, a, p, b}"),
+            "*4\r\n:2\r\n$1\r\na\r\n:-1\r\n$1\r\nb\r\n");
+  // A table that holds itself is packed 16 levels deep, then nil.
+  EXPECT_EQ(h.eval("local t = {} t.t = t local u = cmsgpack.unpack(cmsgpack.pack(t)) "
+                   "local d = 0 while u do u = u.t d = d + 1 end return d"),
+            ":16\r\n");
+  // Damaged or hostile input is an error, never a crash.
+  // (Lua 5.1 strings take decimal escapes: \221 is 0xdd.)
+  for (const char* bad : {"'\\221\\255\\255\\255\\255'", "'\\219\\255\\255\\255\\255'",
+                          "'\\193'", "string.rep('\\145', 100000)", "'\\203\\0'"}) {
+    auto r = h.eval(std::string{"return cmsgpack.unpack("} + bad + ")");
+    EXPECT_EQ(r.rfind("-ERR", 0), 0u) << bad << ": " << r;
+  }
+}
