@@ -216,10 +216,11 @@ std::string kill_running_script(gateway_actor* self);
 
 // A command sent while a script is busy: SCRIPT KILL (of a script),
 // FUNCTION KILL (of a function) and FUNCTION STATS are answered here,
-// SHUTDOWN NOSAVE runs (""), anything else is -BUSY. The answer is written at
+// SHUTDOWN NOSAVE, MULTI, DISCARD, WATCH and UNWATCH run (""), anything else
+// is -BUSY (inside MULTI it aborts the transaction; EXEC answers EXECABORT). The answer is written at
 // once: the replies of plans made after the script's wait for its end.
-std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
-                              const args& argv, int resp);
+std::string answer_while_busy(gateway_actor* self, connection& conn,
+                              const commands::command_spec* spec, const args& argv);
 
 // FUNCTION STATS: the running script (its name, command and duration) and the
 // counts of libraries and functions.

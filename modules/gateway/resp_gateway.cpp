@@ -434,7 +434,7 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     }
     if (self->state.script_running) {
       // Past the busy threshold (before it, the command waited above).
-      auto answer = answer_while_busy(self, spec, argv, conn.context.resp_version);
+      auto answer = answer_while_busy(self, conn, spec, argv);
       if (!answer.empty()) {
         ++self->state.figures.commands_processed;
         if (conn.unanswered == 0) {

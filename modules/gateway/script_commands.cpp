@@ -196,10 +196,11 @@ std::string kill_running_script(gateway_actor* self) {
   return "+OK\r\n";
 }
 
-std::string answer_while_busy(gateway_actor* self, const commands::command_spec* spec,
-                              const args& argv, int resp) {
+std::string answer_while_busy(gateway_actor* self, connection& conn,
+                              const commands::command_spec* spec, const args& argv) {
   std::string_view name = spec != nullptr ? spec->name : "";
   bool function = self->state.script_is_function;
+  int resp = conn.context.resp_version;
   // SCRIPT KILL stops a script, FUNCTION KILL a function; each answers BUSY
   // for the other kind, as in Redis.
   if (argv.size() == 2 && commands::to_lower(argv[1]) == "kill"
@@ -209,7 +210,21 @@ std::string answer_while_busy(gateway_actor* self, const commands::command_spec*
     return function_stats(self, resp);
   if (name == "shutdown" && argv.size() == 2 && commands::to_lower(argv[1]) == "nosave")
     return {};
-  return std::string{function ? busy_function_reply : busy_reply};
+  // Redis's allow-busy commands: they touch no key, and run.
+  if (name == "multi" || name == "discard" || name == "watch" || name == "unwatch")
+    return {};
+  std::string busy{function ? busy_function_reply : busy_reply};
+  // Inside MULTI, a refused command spoils the transaction (its EXEC aborts),
+  // and a refused EXEC ends it, as in Redis.
+  if (conn.transaction.active) {
+    if (name == "exec") {
+      conn.transaction = {};
+      unwatch_all(self, conn);
+      return "-EXECABORT Transaction discarded because of: " + busy.substr(1);
+    }
+    conn.transaction.aborted = true;
+  }
+  return busy;
 }
 
 std::string function_stats(gateway_actor* self, int resp) {
