@@ -1,7 +1,7 @@
 // EVAL, EVALSHA and SCRIPT through the real node: replies and errors with
 // hiredis, a script over undeclared keys on every shard that no reader ever
-// sees half done (also while the engine grows), and redis-py's Lock as users
-// call it.
+// sees half done (also while the engine grows), redis-py's Lock as users
+// call it, and a rate limiter under fifty clients.
 
 #include <gtest/gtest.h>
 
@@ -172,6 +172,62 @@ print(done, int(r.get("counter")), r.exists("counter-lock"), r.exists("another")
                             300s);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "400 400 0 0\n") << result.describe();
+}
+
+// A sliding-window rate limiter as applications write it: per-second buckets
+// summed over the window, the current one counted when under the limit.
+// Fifty clients asking at once for the same instant get exactly the limit
+// between them (a check and a count that interleaved would let more through);
+// half a window later nobody gets through, a whole window later the limit
+// again: what Redis answers, by construction of the script.
+TEST(Scripting, ASlidingWindowLimiterAdmitsExactlyItsLimitUnderFiftyClients) {
+  server_process server{{"--stairs=3"}};
+  const std::string limiter = R"(
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local names = {}
+for t = now - window + 1, now do names[#names + 1] = KEYS[1] .. ':' .. t end
+local counts = redis.call('MGET', unpack(names))
+local total = 0
+for i = 1, #names do
+  if counts[i] then total = total + tonumber(counts[i]) end
+end
+if total >= limit then return 0 end
+local bucket = KEYS[1] .. ':' .. now
+redis.call('INCR', bucket)
+redis.call('PEXPIRE', bucket, window * 2000)
+return 1
+)";
+  hiredis_connection setup{server.port()};
+  auto sha_reply = setup.command({"SCRIPT", "LOAD", limiter});
+  ASSERT_EQ(sha_reply->type, REDIS_REPLY_STRING);
+  std::string sha = sha_reply->str;
+  constexpr int clients = 50, each = 10, limit = 300, window = 10;
+  auto round = [&](int now) {
+    std::atomic<int> admitted{0}, answered{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < clients; ++i)
+      threads.emplace_back([&] {
+        hiredis_connection c{server.port()};
+        for (int n = 0; n < each; ++n)
+          c.append({"EVALSHA", sha, "1", "api-limit", std::to_string(now),
+                    std::to_string(window), std::to_string(limit)});
+        for (int n = 0; n < each; ++n) {
+          auto r = c.get_reply();
+          if (r->type == REDIS_REPLY_INTEGER) {
+            ++answered;
+            admitted += static_cast<int>(r->integer);
+          }
+        }
+      });
+    for (auto& t : threads)
+      t.join();
+    EXPECT_EQ(answered.load(), clients * each);
+    return admitted.load();
+  };
+  EXPECT_EQ(round(1000), limit);
+  EXPECT_EQ(round(1000 + window / 2), 0);
+  EXPECT_EQ(round(1000 + window), limit);
+  EXPECT_TRUE(is_bulk(setup.command({"GET", "api-limit:1000"}), std::to_string(limit)));
 }
 
 // A script that does not end: past the busy threshold (5 s) other clients get
