@@ -63,6 +63,8 @@ constexpr const char* help_lines[] = {
   "    map, attrib, push, verbatim, true or false.",
   "LOG <message>",
   "    Writes the message to the node's log.",
+  "SET-DISABLE-DENY-SCRIPTS <0|1>",
+  "    Whether scripts may call DEBUG PROTOCOL and DEBUG SLEEP (1: yes).",
   "PAUSE-CRON <0|1>",
   "    Stops (1) or restarts (0) the once-a-second work: idle timeouts, rates.",
   "CHANGE-REPL-ID | JMAP | REPLYBUFFER <option> <value> |",
@@ -449,6 +451,11 @@ void debug_command(gateway_actor* self, connection& conn, const args& argv,
     if (self->state.config.log)
       self->state.config.log("DEBUG LOG: " + std::string{argv[2]});
     reply(ok);
+  } else if (is("set-disable-deny-scripts") && n == 3) {
+    // Lets scripts call DEBUG PROTOCOL and DEBUG SLEEP (Redis's tests of the
+    // RESP3 conversions use it).
+    self->state.scripts_may_call_debug = flag_of(argv[2]);
+    reply(ok);
   } else if (is("pause-cron") && n == 3) {
     self->state.cron_paused = flag_of(argv[2]);
     reply(ok);
@@ -459,6 +466,21 @@ void debug_command(gateway_actor* self, connection& conn, const args& argv,
   } else {
     reply(protocol::errors::as_reply(protocol::errors::unknown_subcommand(sub, "DEBUG")));
   }
+}
+
+std::string debug_from_script(gateway_actor* self, const args& argv, int resp) {
+  if (!self->state.scripts_may_call_debug || argv.size() != 3)
+    return {};
+  if (equals_ignoring_case(argv[1], "protocol"))
+    return protocol_sample(argv[2], resp);
+  if (equals_ignoring_case(argv[1], "sleep")) {
+    auto seconds = std::strtod(std::string{argv[2]}.c_str(), nullptr);
+    if (seconds > 0)
+      std::this_thread::sleep_for(
+        std::chrono::microseconds{static_cast<std::int64_t>(seconds * 1e6)});
+    return std::string{ok};
+  }
+  return {};
 }
 
 } // namespace stairkv::gateway

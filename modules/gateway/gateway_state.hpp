@@ -82,6 +82,7 @@ struct gateway_state {
   bool script_wrote = false;    // it has called a write command (UNKILLABLE)
   std::uint64_t script_serial = 0;
   bool script_is_function = false; // FCALL (FUNCTION KILL stops it), not EVAL
+  bool scripts_may_call_debug = false; // DEBUG SET-DISABLE-DENY-SCRIPTS 1
   std::vector<std::string> script_call; // its command, for FUNCTION STATS
   std::chrono::steady_clock::time_point script_started{};
   std::uint64_t last_serial = 0;      // client ids handed out so far
@@ -230,12 +231,19 @@ std::string function_stats(gateway_actor* self, int resp);
 // clients go on, to be answered -BUSY.
 void script_turned_busy(gateway_actor* self, std::uint64_t serial);
 
+// DEBUG PROTOCOL and DEBUG SLEEP called from a script, once DEBUG
+// SET-DISABLE-DENY-SCRIPTS allowed it: their reply in RESP `resp`, or ""
+// when scripts may not call it.
+std::string debug_from_script(gateway_actor* self, const args& argv, int resp);
+
 // A command a running script calls (scripting::call_atom): planned at once
-// (other clients wait while a script runs), answered with its RESP2 reply, or
+// (other clients wait while a script runs), answered with its reply in the
+// script's RESP (redis.setresp), or
 // with Redis's refusal of commands scripts may not call.
 caf::result<std::string> plan_script_command(gateway_actor* self,
                                              std::vector<std::string> words,
-                                             bool writes_allowed, bool allow_oom);
+                                             bool writes_allowed, bool allow_oom,
+                                             int resp);
 
 // Lets the clients `tags` names go on, oldest connection first: each one
 // still connected has `held` cleared and the input it sent meanwhile parsed.

@@ -1013,8 +1013,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
     [self](dispatch_atom) { dispatch(self); },
     [self](script_busy_atom, std::uint64_t serial) { script_turned_busy(self, serial); },
     [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed,
-           bool allow_oom) {
-      return plan_script_command(self, std::move(words), writes_allowed, allow_oom);
+           bool allow_oom, int resp) {
+      return plan_script_command(self, std::move(words), writes_allowed, allow_oom, resp);
     },
     [self](commands::sequence_atom, std::vector<std::vector<std::string>>& commands,
            bool transaction) {

@@ -370,7 +370,8 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
 
 caf::result<std::string> plan_script_command(gateway_actor* self,
                                              std::vector<std::string> words,
-                                             bool writes_allowed, bool allow_oom) {
+                                             bool writes_allowed, bool allow_oom,
+                                             int resp) {
   auto promise = self->make_response_promise<std::string>();
   const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
   std::string refusal;
@@ -378,8 +379,17 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
     refusal = "-ERR Unknown Redis command called from script\r\n";
   else if (!commands::arity_ok(*spec, words.size()))
     refusal = "-ERR Wrong number of args calling Redis command from script\r\n";
-  else if (spec->run == nullptr)
+  else if (spec->run == nullptr) {
+    if (std::string_view{spec->name} == "debug") {
+      args argv(words.begin(), words.end());
+      if (auto answer = debug_from_script(self, argv, resp); !answer.empty()) {
+        ++self->state.figures.calls[commands::stat_slot_of(*spec, argv)];
+        promise.deliver(std::move(answer));
+        return promise;
+      }
+    }
     refusal = "-ERR This Redis command is not allowed from scripts\r\n";
+  }
   else if ((spec->flags & commands::flag::write) != 0 && !writes_allowed)
     refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
   auto& figures = self->state.figures;
@@ -397,7 +407,8 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
   auto work = make_own_plan(self);
   if (allow_oom)
     work->allow_growth();
-  commands::client_context client; // RESP2: the script reads the reply
+  commands::client_context client; // the script reads the reply in its RESP
+  client.resp_version = static_cast<decltype(client.resp_version)>(resp);
   auto started = std::chrono::steady_clock::now();
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;

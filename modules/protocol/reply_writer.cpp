@@ -113,4 +113,15 @@ void reply_writer::verbatim(std::string_view text, std::string_view format) {
   out_.append("\r\n", 2);
 }
 
+void reply_writer::big_number(std::string_view digits) {
+  if (!resp3_) {
+    bulk(digits);
+    return;
+  }
+  out_.push_back('(');
+  for (char c : digits)
+    out_.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  out_.append("\r\n", 2);
+}
+
 }  // namespace stairkv::protocol

@@ -67,6 +67,9 @@ class reply_writer {
   // `format` is three characters such as "txt"; a plain bulk in RESP2.
   void verbatim(std::string_view text, std::string_view format = "txt");
 
+  // "(digits" in RESP3, a bulk of them in RESP2. CR and LF become spaces.
+  void big_number(std::string_view digits);
+
  private:
   void line(char type, std::string_view text);
   void header(char type, std::int64_t value);

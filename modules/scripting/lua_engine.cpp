@@ -54,7 +54,7 @@ void push_table_with(lua_State* L, const char* field, const std::string& text) {
 
 void push_reply(lua_State* L, const protocol::reply& r, int depth) {
   using kind = protocol::reply::kind;
-  if (!lua_checkstack(L, 4) || depth > max_depth) {
+  if (!lua_checkstack(L, 6) || depth > max_depth) {
     lua_pushboolean(L, 0);
     return;
   }
@@ -63,8 +63,6 @@ void push_reply(lua_State* L, const protocol::reply& r, int depth) {
       lua_pushnumber(L, static_cast<lua_Number>(r.integer));
       break;
     case kind::bulk:
-    case kind::verbatim:
-    case kind::big_number:
       lua_pushlstring(L, r.text.data(), r.text.size());
       break;
     case kind::simple:
@@ -74,18 +72,64 @@ void push_reply(lua_State* L, const protocol::reply& r, int depth) {
       push_table_with(L, "err", r.text);
       break;
     case kind::null:
-      lua_pushboolean(L, 0);
+      // RESP2's null bulk and array are false, RESP3's null is nil (Redis 7).
+      if (lua_engine::of(L).reply_resp() >= 3)
+        lua_pushnil(L);
+      else
+        lua_pushboolean(L, 0);
       break;
     case kind::boolean:
       lua_pushboolean(L, r.integer != 0 ? 1 : 0);
       break;
+    // RESP3's types as Redis 7 hands them to Lua: tables with one field.
     case kind::double_value:
+      lua_newtable(L);
       lua_pushnumber(L, r.number);
+      lua_setfield(L, -2, "double");
       break;
-    case kind::array:
-    case kind::set:
-    case kind::push:
+    case kind::big_number:
+      push_table_with(L, "big_number", r.text);
+      break;
+    case kind::verbatim:
+      lua_newtable(L);
+      lua_newtable(L);
+      lua_pushlstring(L, r.format.data(), r.format.size());
+      lua_setfield(L, -2, "format");
+      lua_pushlstring(L, r.text.data(), r.text.size());
+      lua_setfield(L, -2, "string");
+      lua_setfield(L, -2, "verbatim_string");
+      break;
     case kind::map: {
+      lua_newtable(L);
+      lua_newtable(L);
+      for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+        push_reply(L, r.elements[i], depth + 1);
+        push_reply(L, r.elements[i + 1], depth + 1);
+        if (lua_isnil(L, -2))
+          lua_pop(L, 2);
+        else
+          lua_rawset(L, -3);
+      }
+      lua_setfield(L, -2, "map");
+      break;
+    }
+    case kind::set: {
+      lua_newtable(L);
+      lua_newtable(L);
+      for (const auto& e : r.elements) {
+        push_reply(L, e, depth + 1);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          continue;
+        }
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+      }
+      lua_setfield(L, -2, "set");
+      break;
+    }
+    case kind::array:
+    case kind::push: {
       lua_newtable(L);
       int i = 1;
       for (const auto& e : r.elements) {
@@ -174,8 +218,99 @@ bool split_shebang(std::string_view line, std::vector<std::string>& words) {
 }
 
 // The value on top of the stack as a reply (Redis's rules), popped.
+void write_value(lua_State* L, protocol::reply_writer& out, int depth);
+
+// The field `name` of the table on top of the stack, pushed (raw: no
+// metamethod runs here); false (nothing pushed) when it is not of `type`.
+bool push_field(lua_State* L, const char* name, int type) {
+  lua_pushstring(L, name);
+  lua_rawget(L, -2);
+  if (lua_type(L, -1) == type)
+    return true;
+  lua_pop(L, 1);
+  return false;
+}
+
+// The entries of the table on top of the stack.
+std::size_t count_entries(lua_State* L) {
+  std::size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    lua_pop(L, 1);
+    ++n;
+  }
+  return n;
+}
+
+void write_table(lua_State* L, protocol::reply_writer& out, int depth) {
+  std::string text;
+  if (string_field(L, "err", text)) {
+    out.error(one_line(std::move(text)));
+    return;
+  }
+  if (string_field(L, "ok", text)) {
+    out.simple(one_line(std::move(text)));
+    return;
+  }
+  if (push_field(L, "double", LUA_TNUMBER)) {
+    out.double_value(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return;
+  }
+  if (string_field(L, "big_number", text)) {
+    out.big_number(one_line(std::move(text)));
+    return;
+  }
+  if (push_field(L, "map", LUA_TTABLE)) {
+    out.map(count_entries(L));
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      lua_pushvalue(L, -2);
+      write_value(L, out, depth + 1); // the key
+      write_value(L, out, depth + 1); // the value
+    }
+    lua_pop(L, 1);
+    return;
+  }
+  if (push_field(L, "set", LUA_TTABLE)) {
+    out.set(count_entries(L));
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      write_value(L, out, depth + 1); // the member
+    }
+    lua_pop(L, 1);
+    return;
+  }
+  if (push_field(L, "verbatim_string", LUA_TTABLE)) {
+    std::string format, body;
+    if (string_field(L, "format", format) && string_field(L, "string", body)) {
+      lua_pop(L, 1);
+      out.verbatim(body, format);
+      return;
+    }
+    lua_pop(L, 1);
+  }
+  // An array: its elements from 1 up to the first nil.
+  std::size_t n = 0;
+  for (;;) {
+    lua_rawgeti(L, -1, static_cast<int>(n + 1));
+    bool present = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!present)
+      break;
+    ++n;
+  }
+  out.array(n);
+  for (std::size_t i = 1; i <= n; ++i) {
+    lua_rawgeti(L, -1, static_cast<int>(i));
+    write_value(L, out, depth + 1);
+  }
+}
+
 void write_value(lua_State* L, protocol::reply_writer& out, int depth) {
-  if (depth > max_depth || !lua_checkstack(L, 4)) {
+  if (depth > max_depth || !lua_checkstack(L, 6)) {
     lua_pop(L, 1);
     out.error("ERR reached lua stack limit");
     return;
@@ -188,7 +323,9 @@ void write_value(lua_State* L, protocol::reply_writer& out, int depth) {
       break;
     }
     case LUA_TBOOLEAN:
-      if (out.resp_version() >= 3)
+      // After redis.setresp(3) a boolean is a boolean (":1"/":0" to a RESP2
+      // client); in RESP2 mode true is 1 and false is null, as in Redis.
+      if (lua_engine::of(L).reply_resp() >= 3)
         out.boolean(lua_toboolean(L, -1) != 0);
       else if (lua_toboolean(L, -1))
         out.integer(1);
@@ -198,44 +335,9 @@ void write_value(lua_State* L, protocol::reply_writer& out, int depth) {
     case LUA_TNUMBER:
       out.integer(static_cast<std::int64_t>(lua_tonumber(L, -1)));
       break;
-    case LUA_TTABLE: {
-      std::string text;
-      if (string_field(L, "err", text)) {
-        text = one_line(std::move(text));
-        out.error(text);
-        break;
-      }
-      if (string_field(L, "ok", text)) {
-        out.simple(one_line(std::move(text)));
-        break;
-      }
-      if (out.resp_version() >= 3) {
-        lua_pushstring(L, "double");
-        lua_rawget(L, -2);
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-          out.double_value(lua_tonumber(L, -1));
-          lua_pop(L, 2);
-          return;
-        }
-        lua_pop(L, 1);
-      }
-      // An array: its elements from 1 up to the first nil.
-      std::size_t n = 0;
-      for (;;) {
-        lua_rawgeti(L, -1, static_cast<int>(n + 1));
-        bool present = !lua_isnil(L, -1);
-        lua_pop(L, 1);
-        if (!present)
-          break;
-        ++n;
-      }
-      out.array(n);
-      for (std::size_t i = 1; i <= n; ++i) {
-        lua_rawgeti(L, -1, static_cast<int>(i));
-        write_value(L, out, depth + 1);
-      }
+    case LUA_TTABLE:
+      write_table(L, out, depth);
       break;
-    }
     default:
       out.null();
       break;

@@ -48,8 +48,9 @@ TEST(LuaEngine, ValuesBecomeRedisRepliesAsInRedis) {
   EXPECT_EQ(h.eval("return {err='My Error'}"), "-My Error\r\n");
   EXPECT_EQ(h.eval("return redis.status_reply('PONG')"), "+PONG\r\n");
   EXPECT_EQ(h.eval("return redis.error_reply('-ERR custom')"), "-ERR custom\r\n");
-  EXPECT_EQ(h.eval("return false", {}, {}, 3), "#f\r\n"); // RESP3 has booleans
-  EXPECT_EQ(h.eval("return true", {}, {}, 3), "#t\r\n");
+  // Booleans follow the script's RESP, not the client's (see below).
+  EXPECT_EQ(h.eval("return true", {}, {}, 3), ":1\r\n");
+  EXPECT_EQ(h.eval("redis.setresp(3) return true", {}, {}, 3), "#t\r\n");
 }
 
 TEST(LuaEngine, KeysArgvAndCallsGoThroughTheRunner) {
@@ -251,4 +252,43 @@ TEST(LuaEngine, CmsgpackPacksAsRedisAndUnpacksWhatItPacks) {
     auto r = h.eval(std::string{"return cmsgpack.unpack("} + bad + ")");
     EXPECT_EQ(r.rfind("-ERR", 0), 0u) << bad << ": " << r;
   }
+}
+
+TEST(LuaEngine, Resp3RepliesBecomeRedisSevenLuaTablesAndBack) {
+  harness h;
+  // A RESP3 map, set, double, big number, verbatim string, boolean and null
+  // from a command, read after redis.setresp(3).
+  h.reply = "%1\r\n$1\r\nk\r\n,1.5\r\n";
+  EXPECT_EQ(h.eval("redis.setresp(3) local r = redis.call('x') return tostring(r.map.k.double)"),
+            "$3\r\n1.5\r\n");
+  h.reply = "~2\r\n$1\r\na\r\n$1\r\nb\r\n";
+  EXPECT_EQ(h.eval("redis.setresp(3) local s = redis.call('x').set return {s.a, s.b, s.c}", {},
+                   {}, 3),
+            "*2\r\n#t\r\n#t\r\n");
+  h.reply = "(12345678901234567890\r\n";
+  EXPECT_EQ(h.eval("redis.setresp(3) return redis.call('x').big_number"),
+            "$20\r\n12345678901234567890\r\n");
+  h.reply = "=8\r\ntxt:abcd\r\n";
+  EXPECT_EQ(h.eval("redis.setresp(3) local v = redis.call('x').verbatim_string "
+                   "return v.format .. '/' .. v.string"),
+            "$8\r\ntxt/abcd\r\n");
+  h.reply = "_\r\n";
+  EXPECT_EQ(h.eval("redis.setresp(3) return redis.call('x') == nil", {}, {}, 3), "#t\r\n");
+  EXPECT_EQ(h.eval("redis.setresp(3) return redis.call('x') == nil", {}, {}, 2), ":1\r\n");
+  h.reply = "$-1\r\n";
+  EXPECT_EQ(h.eval("return redis.call('x') == false"), ":1\r\n"); // RESP2: false
+  // Tables with those fields become the RESP3 types (downgraded for RESP2).
+  EXPECT_EQ(h.eval("return {map = {a = 1}}", {}, {}, 3), "%1\r\n$1\r\na\r\n:1\r\n");
+  EXPECT_EQ(h.eval("return {map = {a = 1}}", {}, {}, 2), "*2\r\n$1\r\na\r\n:1\r\n");
+  EXPECT_EQ(h.eval("return {set = {a = true}}", {}, {}, 3), "~1\r\n$1\r\na\r\n");
+  EXPECT_EQ(h.eval("return {double = 2.5}", {}, {}, 3), ",2.5\r\n");
+  EXPECT_EQ(h.eval("return {double = 2.5}", {}, {}, 2), "$3\r\n2.5\r\n");
+  EXPECT_EQ(h.eval("return {big_number = '12\\r\\n3'}", {}, {}, 3), "(12  3\r\n");
+  EXPECT_EQ(h.eval("return {verbatim_string = {format = 'txt', string = 'hi'}}", {}, {}, 3),
+            "=6\r\ntxt:hi\r\n");
+  // Booleans follow the script's RESP: false is null in RESP2 mode, #f after
+  // redis.setresp(3) (:0 to a RESP2 client).
+  EXPECT_EQ(h.eval("return false", {}, {}, 3), "_\r\n");
+  EXPECT_EQ(h.eval("redis.setresp(3) return false", {}, {}, 3), "#f\r\n");
+  EXPECT_EQ(h.eval("redis.setresp(3) return false", {}, {}, 2), ":0\r\n");
 }

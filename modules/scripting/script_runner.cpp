@@ -70,7 +70,7 @@ caf::message with_calls(caf::event_based_actor* self, runner_state& st,
   command_runner call = [&](const std::vector<std::string>& argv) {
     std::string reply;
     asker->request(gateway, caf::infinite, call_atom::value, argv, engine.writes_allowed(),
-                   engine.allow_oom())
+                   engine.allow_oom(), engine.reply_resp())
       .receive([&](std::string& r) { reply = std::move(r); },
                [&](caf::error&) { reply = "-ERR the node is going away\r\n"; });
     return reply;

@@ -3,8 +3,8 @@
 // The script runner: an actor on a thread of its own that holds the Lua
 // interpreter (lua_engine.hpp) and runs one script at a time. A script's
 // redis.call goes back to the actor that asked for the script (the gateway),
-// as (call_atom, argv, bool writes_allowed, bool allow_oom) -> the command's
-// RESP2 reply, and
+// as (call_atom, argv, bool writes_allowed, bool allow_oom, int resp) -> the
+// command's reply in RESP `resp` (redis.setresp), and
 // the runner waits for
 // the answer: the gateway plans every command of a script in its own plan
 // order, and the script stays plain sequential Lua (pcall works around
