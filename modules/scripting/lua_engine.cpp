@@ -740,6 +740,60 @@ int safe_load(lua_State* L) {
   return safe_loadstring(L);
 }
 
+// cjson.encode with a bound on what it may be asked to write. lua-cjson
+// 2.1.0 (Debian's) sizes its buffer in an int: a string of some 360 MB, or a
+// whole output past 2 GB, overflows it and writes past the heap block
+// (CVE-2022-24834, fixed in Redis's own copy). Before encoding, the value's
+// worst-case size (each string byte escaped to six) is added up; past the
+// bound the call is refused instead.
+constexpr double cjson_output_bound = 512.0 * 1024 * 1024; // 512 MiB: doubling stays in an int
+
+// Adds the worst-case size of the value at `index` to `total`; false once it
+// passes the bound. `depth` stops at cjson's own nesting limit.
+bool cjson_size(lua_State* L, int index, int depth, double& total) {
+  switch (lua_type(L, index)) {
+    case LUA_TSTRING:
+      total += 6.0 * static_cast<double>(lua_objlen(L, index)) + 2;
+      break;
+    case LUA_TTABLE: {
+      total += 2;
+      if (depth > 1000 || !lua_checkstack(L, 3))
+        break; // cjson refuses it itself ("excessive nesting")
+      lua_pushnil(L);
+      while (total <= cjson_output_bound && lua_next(L, index) != 0) {
+        int top = lua_gettop(L);
+        total += 1; // the separator
+        if (!cjson_size(L, top - 1, depth + 1, total) || !cjson_size(L, top, depth + 1, total)) {
+          lua_pop(L, 2);
+          return false;
+        }
+        lua_pop(L, 1);
+      }
+      break;
+    }
+    default:
+      total += 32; // a number, a boolean, null
+      break;
+  }
+  return total <= cjson_output_bound;
+}
+
+// Calls upvalue 1 with the arguments as they are.
+int call_upvalue(lua_State* L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+int bounded_cjson_encode(lua_State* L) {
+  double total = 0;
+  if (lua_gettop(L) >= 1 && !cjson_size(L, 1, 0, total))
+    return luaL_error(L, "cjson.encode: the value is too large to encode");
+  return call_upvalue(L);
+}
+
 // bit.tohex(x [, n]) with Redis's fix: lua-bitop 1.0.2 negates n without a
 // bound, and n = -2^31 writes past its buffer.
 int safe_tohex(lua_State* L) {
@@ -867,6 +921,9 @@ void lua_engine::open() {
   open_library(L, luaopen_debug, LUA_DBLIBNAME);
   lua_pushcfunction(L, luaopen_cjson);
   lua_call(L, 0, 1);
+  lua_getfield(L, -1, "encode");
+  lua_pushcclosure(L, bounded_cjson_encode, 1);
+  lua_setfield(L, -2, "encode");
   lua_setglobal(L, "cjson");
   lua_pushcfunction(L, open_msgpack);
   lua_call(L, 0, 1);

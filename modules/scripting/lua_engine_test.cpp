@@ -292,3 +292,13 @@ TEST(LuaEngine, Resp3RepliesBecomeRedisSevenLuaTablesAndBack) {
   EXPECT_EQ(h.eval("redis.setresp(3) return false", {}, {}, 3), "#f\r\n");
   EXPECT_EQ(h.eval("redis.setresp(3) return false", {}, {}, 2), ":0\r\n");
 }
+
+TEST(LuaEngine, CjsonEncodeRefusesWhatWouldOverflowItsBuffer) {
+  harness h;
+  EXPECT_EQ(h.eval("return cjson.encode({a = {1, 'x'}})"), "$13\r\n{\"a\":[1,\"x\"]}\r\n");
+  // 100 MB escape to at most 600 MB: past the bound, refused before cjson
+  // sizes its buffer (CVE-2022-24834).
+  auto r = h.eval("return cjson.encode({string.rep('a', 100 * 1024 * 1024)})");
+  EXPECT_NE(r.find("too large to encode"), std::string::npos) << r.substr(0, 80);
+  EXPECT_EQ(h.eval("return #cjson.encode(string.rep('a', 1000000))"), ":1000002\r\n");
+}
