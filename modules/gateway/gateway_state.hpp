@@ -78,6 +78,7 @@ struct gateway_state {
   // A script runs (script_commands.cpp): every other client's next command
   // waits (connection::waiting_for_script) until it has finished.
   bool script_running = false;
+  std::deque<std::uint64_t> script_waiters; // their tags, in the order they came
   bool script_busy = false;     // it has run past the busy threshold
   bool script_wrote = false;    // it has called a write command (UNKILLABLE)
   std::uint64_t script_serial = 0;

@@ -418,6 +418,7 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       // Another client's script runs: nothing else is planned until it ends
       // (past the busy threshold, commands are answered -BUSY instead).
       conn.waiting_for_script = true;
+      self->state.script_waiters.push_back(conn.context.tag);
       pos = request_start;
       break;
     }

@@ -56,22 +56,34 @@ bool parse_script_call(const args& argv, bool function, std::vector<std::string>
   return true;
 }
 
-// Lets the clients a script held go on.
-void resume_script_waiters(gateway_actor* self) {
+// Lets the clients a script held go on: all of them once it is busy (to be
+// answered -BUSY); at its end, in the order they came, until one of them
+// starts the next script (the rest wait on for that one, not parsed again).
+void resume_script_waiters(gateway_actor* self, bool everyone) {
   auto& st = self->state;
-  std::vector<std::uint64_t> held;
-  for (const auto& [handle, conn] : st.connections)
-    if (conn.waiting_for_script)
-      held.push_back(conn.context.tag);
-  resume_held_clients(self, held, &connection::waiting_for_script);
+  if (everyone) {
+    std::vector<std::uint64_t> held(st.script_waiters.begin(), st.script_waiters.end());
+    st.script_waiters.clear();
+    resume_held_clients(self, held, &connection::waiting_for_script);
+    return;
+  }
+  while (!st.script_waiters.empty() && !st.script_running) {
+    std::vector<std::uint64_t> next{st.script_waiters.front()};
+    st.script_waiters.pop_front();
+    resume_held_clients(self, next, &connection::waiting_for_script);
+  }
 }
 
-// Ends a script: its reply goes out, and everyone it held goes on.
+// A script has ended: its state is down (end_script) and its reply out, so
+// everyone it held goes on, unless its own client has started the next
+// script already (then they wait for that one).
+void end_script(gateway_actor* self) {
+  self->state.script_running = false;
+  self->state.script_busy = false;
+}
+
 void script_finished(gateway_actor* self) {
-  auto& st = self->state;
-  st.script_running = false;
-  st.script_busy = false;
-  resume_script_waiters(self);
+  resume_script_waiters(self, false);
   resume_front_requests(self);
 }
 
@@ -131,12 +143,12 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
     }
     // The script has ended before its client goes on: that client's next
     // commands are not answered -BUSY.
-    self->state.script_running = false;
+    end_script(self);
     finish(reply);
     script_finished(self);
   };
   auto failed = [self, finish](caf::error&) mutable {
-    self->state.script_running = false;
+    end_script(self);
     finish("-ERR the script runner is gone\r\n");
     script_finished(self);
   };
@@ -265,7 +277,7 @@ void script_turned_busy(gateway_actor* self, std::uint64_t serial) {
   if (!st.script_running || serial != st.script_serial)
     return;
   st.script_busy = true;
-  resume_script_waiters(self);
+  resume_script_waiters(self, true);
 }
 
 void eval_command(gateway_actor* self, connection& conn, const args& argv,
