@@ -387,3 +387,31 @@ TEST(Scripting, FunctionsLoadCallListAndDelete) {
   EXPECT_TRUE(is_error(c.command({"FCALL", "bump", "1", "n", "1"}), "ERR Function not found"));
   EXPECT_TRUE(is_error(c.command({"FUNCTION", "DELETE", "counters"}), "ERR Library not found"));
 }
+
+// The interpreter's memory (kept scripts included) is the node's memory: past
+// maxmemory under noeviction writes are refused, and SCRIPT FLUSH gives the
+// room back.
+TEST(Scripting, KeptScriptsCountAgainstTheMemoryBound) {
+  server_process server{{"--maxmemory=24mb", "--maxmemory-policy=noeviction"}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"SET", "before", "1"}), "OK"));
+  const std::string padding(8000, 'x');
+  int loaded = 0;
+  bool refused = false;
+  while (loaded < 20000 && !refused) {
+    for (int i = 0; i < 100; ++i, ++loaded)
+      c.append({"SCRIPT", "LOAD",
+                "return '" + std::to_string(loaded) + padding + "'"});
+    for (int i = 0; i < 100; ++i)
+      ASSERT_EQ(c.get_reply()->type, REDIS_REPLY_STRING);
+    auto set = c.command({"SET", "probe", "v"});
+    refused = set->type == REDIS_REPLY_ERROR
+              && std::string{set->str}.rfind("OOM", 0) == 0;
+  }
+  EXPECT_TRUE(refused) << "no write refused after " << loaded << " scripts; used_memory "
+                       << info_text(c, "used_memory");
+  EXPECT_GE(info_integer(c, "number_of_cached_scripts"), loaded);
+  EXPECT_TRUE(is_status(c.command({"SCRIPT", "FLUSH"}), "OK"));
+  EXPECT_TRUE(is_status(c.command({"SET", "probe", "v"}), "OK"));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "before"}), "1"));
+}
