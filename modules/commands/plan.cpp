@@ -161,6 +161,16 @@ void plan::note_writes_since(std::size_t from) {
 }
 
 shard::batch plan::take_batch(std::size_t shard) {
+  if (outer_group_ != 0) {
+    auto out = std::move(batches_[shard]);
+    out.report_evictions = report_evictions_;
+    out.allow_growth = allow_growth_;
+    auto at = std::find(busy_.begin(), busy_.end(), shard) - busy_.begin();
+    out.group = outer_group_;
+    out.group_weight = persistence::share_of(outer_weight_, busy_.size(),
+                                             static_cast<std::size_t>(at));
+    return out;
+  }
   if (grouped_ && busy_.size() > 1 && group_ == 0) {
     group_ = persistence::next_group_number();
     if (group_events_)

@@ -104,6 +104,15 @@ public:
     return grouped_;
   }
 
+  // Makes every batch of this plan a share of an outer group (a script's
+  // writes, which span many plans): this plan's part of the group's weight is
+  // `weight`, split over its shards. Its keyspace events go out as they
+  // happen, not as shares.
+  void join_group(std::uint64_t group, std::uint64_t weight) noexcept {
+    outer_group_ = group;
+    outer_weight_ = weight;
+  }
+
   // Whether a grouped plan's shards send their keyspace events to the broker
 // as shares of the group (in plan order, after it): the router says so when
   // notifications are on as the plan goes out.
@@ -336,6 +345,8 @@ private:
   bool report_evictions_ = false;
   bool group_events_ = false;
   std::uint64_t group_ = 0; // its number, drawn when the first batch goes
+  std::uint64_t outer_group_ = 0;
+  std::uint64_t outer_weight_ = 0;
 };
 
 } // namespace stairkv::commands

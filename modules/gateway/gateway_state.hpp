@@ -84,6 +84,11 @@ struct gateway_state {
   std::uint64_t script_serial = 0;
   bool script_is_function = false; // FCALL (FUNCTION KILL stops it), not EVAL
   bool scripts_may_call_debug = false; // DEBUG SET-DISABLE-DENY-SCRIPTS 1
+  // With the append-only file: the group the running script's writes are
+  // shares of (0: none yet), and the weight its plans have taken so far; the
+  // script's end writes the rest, so the file holds all its writes or none.
+  std::uint64_t script_group = 0;
+  std::uint64_t script_group_weight = 0;
   std::vector<std::string> script_call; // its command, for FUNCTION STATS
   std::chrono::steady_clock::time_point script_started{};
   std::uint64_t last_serial = 0;      // client ids handed out so far

@@ -18,6 +18,8 @@
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
 #include "modules/memory/policy.hpp"
+#include "modules/persistence/aof.hpp"
+#include "modules/persistence/journal.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -72,6 +74,25 @@ void resume_script_waiters(gateway_actor* self, bool everyone) {
     st.script_waiters.pop_front();
     resume_held_clients(self, next, &connection::waiting_for_script);
   }
+}
+
+// A script has ended: if it wrote, the rest of its group's weight goes to the
+// append-only file (an empty share), waited for as its shards' writes were,
+// so that its reply acknowledges a file that holds all of them; then `next`.
+template <class Next>
+void close_script_group(gateway_actor* self, Next next) {
+  auto& st = self->state;
+  if (st.script_group == 0 || !st.config.aof_writer) {
+    next();
+    return;
+  }
+  persistence::journal closing;
+  closing.enclose(0, st.script_group, persistence::whole_group - st.script_group_weight);
+  st.script_group = 0;
+  st.script_group_weight = 0;
+  self->request(st.config.aof_writer, caf::infinite, persistence::append_sync_atom::value,
+                closing.take())
+    .then([next](bool) mutable { next(); }, [next](caf::error&) mutable { next(); });
 }
 
 // A script has ended: its state is down (end_script) and its reply out, so
@@ -141,16 +162,20 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
         self->state.figures.count_error(reply);
       ++self->state.figures.failed_calls[slot];
     }
-    // The script has ended before its client goes on: that client's next
-    // commands are not answered -BUSY.
-    end_script(self);
-    finish(reply);
-    script_finished(self);
+    close_script_group(self, [self, finish, reply = std::move(reply)]() mutable {
+      // The script has ended before its client goes on: that client's next
+      // commands are not answered -BUSY.
+      end_script(self);
+      finish(reply);
+      script_finished(self);
+    });
   };
   auto failed = [self, finish](caf::error&) mutable {
-    end_script(self);
-    finish("-ERR the script runner is gone\r\n");
-    script_finished(self);
+    close_script_group(self, [self, finish]() mutable {
+      end_script(self);
+      finish("-ERR the script runner is gone\r\n");
+      script_finished(self);
+    });
   };
   int resp = conn.context.resp_version;
   std::string what{argv[1]};
@@ -424,6 +449,16 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
   auto started = std::chrono::steady_clock::now();
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;
+  auto& st = self->state;
+  if ((spec->flags & commands::flag::write) != 0 && st.config.aof_writer
+      && !work->busy_shards().empty()) {
+    if (st.script_group == 0) {
+      st.script_group = persistence::next_group_number();
+      st.script_group_weight = 0;
+    }
+    work->join_group(st.script_group, 1);
+    ++st.script_group_weight;
+  }
   ++(rejected ? figures.rejected_calls : figures.calls)[slot];
   if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
     touch_watched_keys(self, *spec, argv);

@@ -174,6 +174,36 @@ TEST(Persistence, FunctionLibrariesComeBackFromTheFileAndFromASnapshot) {
   EXPECT_TRUE(is_bulk(c.command({"FCALL", "saved", "0"}), "yes"));
 }
 
+// A script's writes reach the append-only file as one group: a crash while
+// the script runs (it has written on every shard, then spins) brings none of
+// them back, and a script that ended brings all of them back.
+TEST(Persistence, AScriptsWritesComeBackAllOrNone) {
+  auto dir = make_test_dir("script-group");
+  const std::string writes =
+    "for i = 1, 20 do redis.call('set', 'w:' .. i, ARGV[1]) end ";
+  {
+    server_process server{aof_args(dir, "always")};
+    hiredis_connection c{server.port(), std::chrono::seconds{30}};
+    EXPECT_TRUE(is_integer(c.command({"EVAL", writes + "return 1", "0", "whole"}), 1));
+    EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "busy-reply-threshold", "50"}), "OK"));
+    hiredis_connection spinner{server.port(), std::chrono::seconds{30}};
+    spinner.append({"EVAL", writes + "while true do end", "0", "half"});
+    spinner.flush();
+    // Past the threshold the script has written everything and spins: others
+    // are answered BUSY.
+    for (;;) {
+      auto r = c.command({"PING"});
+      if (r->type == REDIS_REPLY_ERROR)
+        break;
+    }
+    kill_hard(server);
+  }
+  server_process server{aof_args(dir, "always")};
+  hiredis_connection c{server.port()};
+  for (int i = 1; i <= 20; ++i)
+    EXPECT_TRUE(is_bulk(c.command({"GET", "w:" + std::to_string(i)}), "whole")) << i;
+}
+
 TEST(Persistence, FlushAllIsReplayedWhereItHappened) {
   auto dir = make_test_dir("aof");
   {
