@@ -95,14 +95,15 @@ void close_script_group(gateway_actor* self, Next next) {
     .then([next](bool) mutable { next(); }, [next](caf::error&) mutable { next(); });
 }
 
-// A script has ended: its state is down (end_script) and its reply out, so
-// everyone it held goes on, unless its own client has started the next
-// script already (then they wait for that one).
+// A script has ended: lowered before its reply goes out, so that its own
+// client's next commands are planned (or start the next script) at once.
 void end_script(gateway_actor* self) {
   self->state.script_running = false;
   self->state.script_busy = false;
 }
 
+// Then everyone it held goes on, unless its own client has started the next
+// script already (then they wait for that one).
 void script_finished(gateway_actor* self) {
   resume_script_waiters(self, false);
   resume_front_requests(self);

@@ -1,11 +1,11 @@
 #pragma once
 
-// Lua 5.1 scripts as Redis runs them (EVAL, EVALSHA, SCRIPT): one interpreter
-// with Redis's libraries (base, table, string, math, cjson, bit), the `redis`
-// table, Redis's conversions between Lua values and replies in both
-// directions, and global protection (a script can neither create globals nor
-// read one that does not exist). Scripts are compiled once and kept by their
-// SHA1 until SCRIPT FLUSH.
+// Lua 5.1 scripts as Redis runs them (EVAL, EVALSHA, SCRIPT, and Redis 7's
+// functions): one interpreter with Redis's libraries (base, table, string,
+// math, cjson, bit, cmsgpack), the `redis` table, Redis 7's conversions
+// between Lua values and RESP2/RESP3 replies in both directions, and Redis 7's
+// sandbox (sandbox.hpp: read-only globals and libraries). Scripts are compiled
+// once and kept by their SHA1 until SCRIPT FLUSH.
 //
 // The engine runs on the thread that calls it, one script at a time; a
 // script's redis.call and redis.pcall go through the `command_runner` given to

@@ -53,11 +53,12 @@ void report(runner_state& st) {
   st.figures->functions.store(functions, std::memory_order_relaxed);
 }
 
-std::string lower_hex(const std::string& sha) {
-  std::string out;
-  for (char c : sha)
-    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-  return out;
+
+// ASCII lower case (subcommands, and SHA1s given in upper case).
+std::string lower(std::string word) {
+  for (auto& c : word)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return word;
 }
 
 // Runs `body` (a script or a function call) with its redis.calls asked of
@@ -95,11 +96,6 @@ caf::message refusal(int resp, const std::string& error) {
 
 constexpr const char* oom_error = "OOM command not allowed when used memory > 'maxmemory'.";
 
-std::string lower(std::string word) {
-  for (auto& c : word)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return word;
-}
 
 // FUNCTION's subcommands.
 std::string function_command(runner_state& st, const std::vector<std::string>& argv,
@@ -107,9 +103,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
   std::string out;
   protocol::reply_writer reply{out, resp};
   auto& engine = *st.engine;
-  auto sub = argv.size() > 1 ? argv[1] : std::string{};
-  for (auto& c : sub)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto sub = argv.size() > 1 ? lower(argv[1]) : std::string{};
   auto wrong = [&] {
     reply.error("ERR unknown subcommand or wrong number of arguments for '" + argv[1]
                 + "'. Try FUNCTION HELP.");
@@ -292,7 +286,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
     [self, st](evalsha_atom, const std::string& sha, const std::vector<std::string>& keys,
                const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      auto name = lower_hex(sha);
+      auto name = lower(sha);
       if (const auto* flags = st->engine->flags_of(name);
           flags != nullptr && !read_only
           && refused_for_memory(oom, flags->shebang, flags->no_writes, flags->allow_oom))
@@ -335,7 +329,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       protocol::reply_writer reply{out};
       reply.array(shas.size());
       for (const auto& sha : shas)
-        reply.integer(st->engine->exists(lower_hex(sha)) ? 1 : 0);
+        reply.integer(st->engine->exists(lower(sha)) ? 1 : 0);
       return out;
     },
     [st](flush_atom) {
