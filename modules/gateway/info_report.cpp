@@ -101,19 +101,30 @@ void memory_section(std::string& out, const info_inputs& in) {
   // The tables' own count: every key's block and the shards' arrays.
   field(out, "used_memory_dataset", dataset);
   // The script cache (scripting/): Lua's heap and the scripts' bodies.
-  std::int64_t lua = 0, scripts = 0, cached = 0;
+  // Scripts and functions share one interpreter here (Redis 7 has one for
+  // each): its heap is reported as the eval one, and the functions' as 0.
+  std::int64_t lua = 0, scripts = 0, cached = 0, functions = 0, libraries = 0, code = 0;
   if (in.scripts != nullptr) {
     lua = in.scripts->lua_memory.load(std::memory_order_relaxed);
     scripts = in.scripts->scripts_memory.load(std::memory_order_relaxed);
     cached = in.scripts->cached.load(std::memory_order_relaxed);
+    functions = in.scripts->functions.load(std::memory_order_relaxed);
+    libraries = in.scripts->libraries.load(std::memory_order_relaxed);
+    code = in.scripts->functions_memory.load(std::memory_order_relaxed);
   }
   field(out, "used_memory_lua", lua);
   field(out, "used_memory_vm_eval", lua);
   field(out, "used_memory_lua_human", human_bytes(lua));
   field(out, "used_memory_scripts_eval", scripts);
   field(out, "number_of_cached_scripts", cached);
-  field(out, "used_memory_scripts", scripts);
-  field(out, "used_memory_scripts_human", human_bytes(scripts));
+  field(out, "number_of_functions", functions);
+  field(out, "number_of_libraries", libraries);
+  field(out, "used_memory_vm_functions", std::int64_t{0});
+  field(out, "used_memory_vm_total", lua);
+  field(out, "used_memory_vm_total_human", human_bytes(lua));
+  field(out, "used_memory_functions", code);
+  field(out, "used_memory_scripts", scripts + code);
+  field(out, "used_memory_scripts_human", human_bytes(scripts + code));
   auto system_memory = static_cast<std::int64_t>(sysconf(_SC_PHYS_PAGES))
                        * static_cast<std::int64_t>(sysconf(_SC_PAGESIZE));
   field(out, "total_system_memory", system_memory);

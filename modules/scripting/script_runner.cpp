@@ -45,9 +45,12 @@ void report(runner_state& st) {
                            std::memory_order_relaxed);
   st.figures->lua_memory.store(st.engine->memory_bytes(), std::memory_order_relaxed);
   st.figures->scripts_memory.store(st.body_bytes, std::memory_order_relaxed);
-  std::int64_t functions = 0;
-  for (const auto& lib : st.engine->libraries())
+  std::int64_t functions = 0, code = 0;
+  for (const auto& lib : st.engine->libraries()) {
     functions += static_cast<std::int64_t>(lib.functions.size());
+    code += static_cast<std::int64_t>(lib.code.size());
+  }
+  st.figures->functions_memory.store(code, std::memory_order_relaxed);
   st.figures->libraries.store(static_cast<std::int64_t>(st.engine->libraries().size()),
                               std::memory_order_relaxed);
   st.figures->functions.store(functions, std::memory_order_relaxed);

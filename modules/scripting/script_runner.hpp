@@ -52,8 +52,9 @@ struct script_figures {
   std::atomic<std::int64_t> cached{0};       // number_of_cached_scripts
   std::atomic<std::int64_t> lua_memory{0};   // used_memory_lua
   std::atomic<std::int64_t> scripts_memory{0}; // used_memory_scripts: the bodies
-  std::atomic<std::int64_t> libraries{0};      // FUNCTION STATS
+  std::atomic<std::int64_t> libraries{0};      // FUNCTION STATS, INFO
   std::atomic<std::int64_t> functions{0};
+  std::atomic<std::int64_t> functions_memory{0}; // used_memory_functions: the codes
   // SCRIPT KILL / FUNCTION KILL: set by the gateway, read by the running
   // script's hook; cleared when a script starts.
   std::atomic<bool> kill_requested{false};

@@ -383,7 +383,13 @@ TEST(Scripting, FunctionsLoadCallListAndDelete) {
   ASSERT_EQ(list->type, REDIS_REPLY_ARRAY);
   ASSERT_EQ(list->elements, 1u);
   EXPECT_EQ(std::string{list->element[0]->element[1]->str}, "counters");
+  // INFO memory counts them as Redis 7 does.
+  EXPECT_EQ(info_integer(c, "number_of_libraries"), 1);
+  EXPECT_EQ(info_integer(c, "number_of_functions"), 2);
+  EXPECT_EQ(info_integer(c, "used_memory_functions"), static_cast<std::int64_t>(library.size()));
+  EXPECT_GE(info_integer(c, "used_memory_scripts"), static_cast<std::int64_t>(library.size()));
   EXPECT_TRUE(is_status(c.command({"FUNCTION", "DELETE", "counters"}), "OK"));
+  EXPECT_EQ(info_integer(c, "number_of_libraries"), 0);
   EXPECT_TRUE(is_error(c.command({"FCALL", "bump", "1", "n", "1"}), "ERR Function not found"));
   EXPECT_TRUE(is_error(c.command({"FUNCTION", "DELETE", "counters"}), "ERR Library not found"));
 }
