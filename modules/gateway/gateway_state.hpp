@@ -237,6 +237,16 @@ std::string function_stats(gateway_actor* self, int resp);
 // clients go on, to be answered -BUSY.
 void script_turned_busy(gateway_actor* self, std::uint64_t serial);
 
+// A plan of a running script's writes joins the script's group in the
+// append-only file (so the file holds all of the script's writes or none);
+// nothing without the file or outside a script.
+void join_script_writes(gateway_actor* self, commands::plan& work);
+
+// RENAME, RENAMENX and MSETNX called from a script: run as their steps, the
+// reply to `finish`; false for any other command.
+bool multi_step_from_script(gateway_actor* self, const args& argv,
+                            std::function<void(std::string_view)> finish);
+
 // DEBUG PROTOCOL and DEBUG SLEEP called from a script, once DEBUG
 // SET-DISABLE-DENY-SCRIPTS allowed it: their reply in RESP `resp`, or ""
 // when scripts may not call it.

@@ -7,9 +7,11 @@
 // planned between the steps, so by plan order (README) the command is atomic for
 // every client of the gateway.
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
@@ -21,12 +23,10 @@ namespace {
 
 // RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
 // deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
-// source and writes the target with the same deadline.
-void rename_steps(gateway_actor* self, connection& conn, const args& argv,
-                  commands::plan& work, bool only_if_new) {
-  std::string src{argv[1]};
-  std::string dst{argv[2]};
-  auto finish = begin_holding_steps(self, conn, work, {src, dst});
+// source and writes the target with the same deadline. `finish` gets the reply.
+template <class Finish>
+void rename_steps(gateway_actor* self, std::string src, std::string dst, bool only_if_new,
+                  Finish finish) {
   plan_step(
     self,
     [&](commands::plan& p) {
@@ -63,6 +63,7 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
           auto& in = next.open(hidden_client, commands::plan::merge::single);
           next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline});
           next.note_writes_since(from);
+          join_script_writes(self, next);
         },
         [finish, only_if_new](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second + 1);
@@ -74,32 +75,10 @@ void rename_steps(gateway_actor* self, connection& conn, const args& argv,
     });
 }
 
-} // namespace
-
-void rename_command(gateway_actor* self, connection& conn, const args& argv,
-                    commands::plan& work) {
-  rename_steps(self, conn, argv, work, false);
-}
-
-void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
-                      commands::plan& work) {
-  rename_steps(self, conn, argv, work, true);
-}
-
 // MSETNX key value [key value ...]: step 1 counts the keys that exist; step 2,
 // if none does, sets them all.
-void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
-                    commands::plan& work) {
-  if (argv.size() % 2 == 0) {
-    work.add_reply(conn.context,
-                   protocol::errors::as_reply(protocol::errors::wrong_arity("msetnx")));
-    return;
-  }
-  std::vector<std::string> pairs(argv.begin() + 1, argv.end());
-  std::vector<std::string> keys;
-  for (std::size_t i = 0; i < pairs.size(); i += 2)
-    keys.push_back(pairs[i]);
-  auto finish = begin_holding_steps(self, conn, work, std::move(keys));
+template <class Finish>
+void msetnx_steps(gateway_actor* self, std::vector<std::string> pairs, Finish finish) {
   plan_step(
     self,
     [&](commands::plan& p) {
@@ -121,12 +100,58 @@ void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
           for (std::size_t i = 0; i < pairs.size(); i += 2)
             next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
           next.note_writes_since(from);
+          join_script_writes(self, next);
         },
         [finish](commands::plan& next, std::size_t second) mutable {
           auto written = reply_of(next, second);
           finish(written.front() == '-' ? written : ":1\r\n");
         });
     });
+}
+
+} // namespace
+
+void rename_command(gateway_actor* self, connection& conn, const args& argv,
+                    commands::plan& work) {
+  std::string src{argv[1]}, dst{argv[2]};
+  rename_steps(self, src, dst, false, begin_holding_steps(self, conn, work, {src, dst}));
+}
+
+void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
+                      commands::plan& work) {
+  std::string src{argv[1]}, dst{argv[2]};
+  rename_steps(self, src, dst, true, begin_holding_steps(self, conn, work, {src, dst}));
+}
+
+void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
+                    commands::plan& work) {
+  if (argv.size() % 2 == 0) {
+    work.add_reply(conn.context,
+                   protocol::errors::as_reply(protocol::errors::wrong_arity("msetnx")));
+    return;
+  }
+  std::vector<std::string> pairs(argv.begin() + 1, argv.end());
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < pairs.size(); i += 2)
+    keys.push_back(pairs[i]);
+  msetnx_steps(self, std::move(pairs), begin_holding_steps(self, conn, work, std::move(keys)));
+}
+
+bool multi_step_from_script(gateway_actor* self, const args& argv,
+                            std::function<void(std::string_view)> finish) {
+  auto name = commands::to_lower(argv[0]);
+  if ((name == "rename" || name == "renamenx") && argv.size() == 3) {
+    // (The script holds the whole key space: no key needs holding here.)
+    rename_steps(self, std::string{argv[1]}, std::string{argv[2]}, name == "renamenx",
+                 std::move(finish));
+    return true;
+  }
+  if (name == "msetnx" && argv.size() >= 3 && argv.size() % 2 == 1) {
+    msetnx_steps(self, std::vector<std::string>(argv.begin() + 1, argv.end()),
+                 std::move(finish));
+    return true;
+  }
+  return false;
 }
 
 } // namespace stairkv::gateway

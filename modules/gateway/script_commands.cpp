@@ -222,6 +222,18 @@ void kill_script(gateway_actor* self, connection& conn, commands::plan& work) {
 
 } // namespace
 
+void join_script_writes(gateway_actor* self, commands::plan& work) {
+  auto& st = self->state;
+  if (!st.script_running || !st.config.aof_writer || work.busy_shards().empty())
+    return;
+  if (st.script_group == 0) {
+    st.script_group = persistence::next_group_number();
+    st.script_group_weight = 0;
+  }
+  work.join_group(st.script_group, 1);
+  ++st.script_group_weight;
+}
+
 std::string kill_running_script(gateway_actor* self) {
   auto& st = self->state;
   if (!st.script_running)
@@ -418,7 +430,31 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
   else if (!commands::arity_ok(*spec, words.size()))
     refusal = "-ERR Wrong number of args calling Redis command from script\r\n";
   else if (spec->run == nullptr) {
-    if (std::string_view{spec->name} == "debug") {
+    std::string_view name = spec->name;
+    if (name == "rename" || name == "renamenx" || name == "msetnx") {
+      if (!writes_allowed) {
+        refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
+      } else {
+        // Read, then write, as for a client (multi_step_commands.cpp).
+        args argv(words.begin(), words.end());
+        auto slot = commands::stat_slot_of(*spec, argv);
+        self->state.script_wrote = true;
+        auto started = std::chrono::steady_clock::now();
+        multi_step_from_script(self, argv, [self, promise, slot, started](std::string_view r) mutable {
+          auto& figures = self->state.figures;
+          ++figures.calls[slot];
+          if (!r.empty() && r.front() == '-') {
+            figures.count_error(r);
+            ++figures.failed_calls[slot];
+          }
+          figures.nanos[slot] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+          promise.deliver(std::string{r});
+        });
+        return promise;
+      }
+    } else if (name == "debug") {
       args argv(words.begin(), words.end());
       if (auto answer = debug_from_script(self, argv, resp); !answer.empty()) {
         ++self->state.figures.calls[commands::stat_slot_of(*spec, argv)];
@@ -426,7 +462,8 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
         return promise;
       }
     }
-    refusal = "-ERR This Redis command is not allowed from scripts\r\n";
+    if (refusal.empty())
+      refusal = "-ERR This Redis command is not allowed from scripts\r\n";
   }
   else if ((spec->flags & commands::flag::write) != 0 && !writes_allowed)
     refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
@@ -450,16 +487,8 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
   auto started = std::chrono::steady_clock::now();
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;
-  auto& st = self->state;
-  if ((spec->flags & commands::flag::write) != 0 && st.config.aof_writer
-      && !work->busy_shards().empty()) {
-    if (st.script_group == 0) {
-      st.script_group = persistence::next_group_number();
-      st.script_group_weight = 0;
-    }
-    work->join_group(st.script_group, 1);
-    ++st.script_group_weight;
-  }
+  if ((spec->flags & commands::flag::write) != 0)
+    join_script_writes(self, *work);
   ++(rejected ? figures.rejected_calls : figures.calls)[slot];
   if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
     touch_watched_keys(self, *spec, argv);

@@ -68,6 +68,37 @@ TEST(Scripting, EvalEvalshaAndScriptAnswerAsRedis) {
   EXPECT_TRUE(is_status(c.command({"PING"}), "PONG")); // the connection goes on
 }
 
+// RENAME, RENAMENX and MSETNX read before they write, in steps: from a script
+// too, across shards, with their replies as Redis gives them.
+TEST(Scripting, ScriptsCallRenameAndMsetnx) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection c{server.port()};
+  auto r = c.command({"EVAL",
+                      "redis.call('set', KEYS[1], 'v') "
+                      "local a = redis.call('rename', KEYS[1], KEYS[2]) "
+                      "local b = redis.call('renamenx', KEYS[2], KEYS[3]) "
+                      "local n = redis.call('msetnx', KEYS[4], '1', KEYS[5], '2') "
+                      "local m = redis.call('msetnx', KEYS[5], '3', KEYS[6], '4') "
+                      "return {a.ok, b, n, m, redis.call('get', KEYS[3]), "
+                      "redis.call('exists', KEYS[1], KEYS[2], KEYS[6])}",
+                      "6", "s1", "s2", "s3", "m1", "m2", "m3"});
+  ASSERT_EQ(r->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(r->elements, 6u);
+  EXPECT_EQ(std::string{r->element[0]->str}, "OK");
+  EXPECT_EQ(r->element[1]->integer, 1);
+  EXPECT_EQ(r->element[2]->integer, 1);
+  EXPECT_EQ(r->element[3]->integer, 0);
+  EXPECT_EQ(std::string{r->element[4]->str}, "v");
+  EXPECT_EQ(r->element[5]->integer, 0);
+  auto missing = c.command({"EVAL", "return redis.pcall('rename', 'nope', 'x')", "0"});
+  ASSERT_EQ(missing->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{missing->str}, "ERR no such key");
+  auto ro = c.command({"EVAL_RO", "return redis.call('rename', 'm1', 'x')", "0"});
+  ASSERT_EQ(ro->type, REDIS_REPLY_ERROR);
+  EXPECT_EQ(std::string{ro->str}.rfind("ERR Write commands are not allowed", 0), 0u) << ro->str;
+  EXPECT_TRUE(is_bulk(c.command({"GET", "m2"}), "2"));
+}
+
 namespace {
 
 // A script writes `generation` to 20 keys it does not declare, spread over
