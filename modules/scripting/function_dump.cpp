@@ -2,12 +2,16 @@
 
 #include <array>
 
+#include <liblzf/lzf.h>
+
 namespace stairkv::scripting {
 
 namespace {
 
 constexpr unsigned char function_opcode = 245; // Redis's RDB_OPCODE_FUNCTION2
 constexpr std::uint16_t rdb_version = 10;      // Redis 7.0's
+// A compressed code says how long it is unpacked: believed up to this much.
+constexpr std::uint64_t max_code_bytes = 512ull << 20;
 
 // The table of the reflected Jones polynomial (0xad93d23594c935a9).
 std::array<std::uint64_t, 256> make_table() {
@@ -111,6 +115,28 @@ bool read_library_dump(std::string_view payload, std::vector<std::string>& codes
     if (static_cast<unsigned char>(payload[pos++]) != function_opcode) {
       error = "ERR given type is not a function";
       return false;
+    }
+    // An LZF-compressed string (Redis compresses codes over 20 bytes):
+    // 0xc3, the compressed length, the length, the bytes.
+    if (pos < footer && static_cast<unsigned char>(payload[pos]) == 0xc3) {
+      ++pos;
+      std::uint64_t packed = 0, size = 0;
+      if (!get_length(payload, pos, packed) || !get_length(payload, pos, size)
+          || packed > footer - pos || size > max_code_bytes) {
+        error = "ERR failed loading the given functions payload";
+        return false;
+      }
+      std::string code(size, '\0');
+      if (size != 0
+          && lzf_decompress(payload.data() + pos, static_cast<unsigned int>(packed), code.data(),
+                            static_cast<unsigned int>(size))
+               != size) {
+        error = "ERR failed loading the given functions payload";
+        return false;
+      }
+      codes.push_back(std::move(code));
+      pos += packed;
+      continue;
     }
     std::uint64_t n = 0;
     if (!get_length(payload, pos, n) || n > footer - pos) {

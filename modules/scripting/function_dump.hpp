@@ -4,8 +4,8 @@
 // FUNCTION2 opcode (245) and its code as an RDB string, then the RDB version
 // (2 bytes, little-endian) and a CRC64 (Jones polynomial, as Redis computes
 // it; 8 bytes, little-endian) of all that precedes it. Codes are written
-// uncompressed, which Redis reads too; a payload whose codes Redis compressed
-// (LZF) is refused with Redis's error.
+// uncompressed, which Redis reads too; codes Redis compressed (LZF, as it does
+// for codes over 20 bytes) are read too.
 
 #include <cstdint>
 #include <string>
