@@ -414,9 +414,7 @@ void debug_command(gateway_actor* self, connection& conn, const args& argv,
   if (is("help") && n == 2) {
     std::string out;
     protocol::reply_writer w{out, conn.context.resp_version};
-    w.array(std::size(help_lines));
-    for (const auto* line : help_lines)
-      w.simple(line);
+    w.help(help_lines);
     reply(out);
   } else if (is("sleep") && n == 3) {
     auto seconds = std::strtod(std::string{argv[2]}.c_str(), nullptr);

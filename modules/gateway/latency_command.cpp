@@ -282,9 +282,7 @@ void latency_command(gateway_actor* self, connection& conn, const args& argv,
   } else if (is("histogram")) {
     histogram_command(self, out, argv);
   } else if (is("help") && n == 2) {
-    out.array(std::size(help_lines));
-    for (const auto* line : help_lines)
-      out.simple(line);
+    out.help(help_lines);
   } else if (is("latest") || is("history") || is("graph") || is("doctor") || is("help")) {
     out.error(protocol::errors::wrong_arity("latency|" + commands::to_lower(sub)));
   } else {

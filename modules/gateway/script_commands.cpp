@@ -406,9 +406,7 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
       "HELP",
       "    Print this help.",
     };
-    reply.array(std::size(lines));
-    for (const auto* line : lines)
-      reply.simple(line);
+    reply.help(lines);
     work.add_reply(conn.context, out);
   } else {
     work.add_reply(conn.context,

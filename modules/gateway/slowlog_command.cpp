@@ -70,9 +70,7 @@ void slowlog_command(gateway_actor* self, connection& conn, const args& argv,
     log.reset();
     out.simple("OK");
   } else if (equals_ignoring_case(sub, "help") && argv.size() == 2) {
-    out.array(std::size(help_lines));
-    for (const auto* line : help_lines)
-      out.simple(line);
+    out.help(help_lines);
   } else if (equals_ignoring_case(sub, "get") || equals_ignoring_case(sub, "len")
              || equals_ignoring_case(sub, "reset") || equals_ignoring_case(sub, "help")) {
     out.error(protocol::errors::wrong_arity("slowlog|" + commands::to_lower(sub)));

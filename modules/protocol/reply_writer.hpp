@@ -70,6 +70,14 @@ class reply_writer {
   // "(digits" in RESP3, a bulk of them in RESP2. CR and LF become spaces.
   void big_number(std::string_view digits);
 
+  // A HELP reply: the lines as an array of status replies.
+  template <std::size_t N>
+  void help(const char* const (&lines)[N]) {
+    array(N);
+    for (const char* line : lines)
+      simple(line);
+  }
+
  private:
   void line(char type, std::string_view text);
   void header(char type, std::int64_t value);

@@ -236,9 +236,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
       "STATS",
       "HELP",
     };
-    reply.array(std::size(lines));
-    for (const auto* line : lines)
-      reply.simple(line);
+    reply.help(lines);
   } else {
     wrong();
   }
