@@ -24,7 +24,6 @@
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/scripting/script_runner.hpp"
-#include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
 
@@ -180,8 +179,7 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   };
   int resp = conn.context.resp_version;
   std::string what{argv[1]};
-  auto now = shard::unix_now_ms();
-  bool oom = st.config.memory && st.config.memory->refuses_growth(now);
+  bool oom = work.refusing_growth(); // decided once as the plan began
   auto ask = [&](auto atom) {
     self->request(runner, caf::infinite, atom, std::move(what), std::move(keys),
                   std::move(values), resp, read_only, oom)

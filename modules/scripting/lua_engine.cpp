@@ -778,20 +778,11 @@ bool cjson_size(lua_State* L, int index, int depth, double& total) {
   return total <= cjson_output_bound;
 }
 
-// Calls upvalue 1 with the arguments as they are.
-int call_upvalue(lua_State* L) {
-  int n = lua_gettop(L);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, n, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
 int bounded_cjson_encode(lua_State* L) {
   double total = 0;
   if (lua_gettop(L) >= 1 && !cjson_size(L, 1, 0, total))
     return luaL_error(L, "cjson.encode: the value is too large to encode");
-  return call_upvalue(L);
+  return sandbox::call_upvalue(L);
 }
 
 // bit.tohex(x [, n]) with Redis's fix: lua-bitop 1.0.2 negates n without a
@@ -836,6 +827,19 @@ void set_number(lua_State* L, const char* name, lua_Number n) {
   lua_pushstring(L, name);
   lua_pushnumber(L, n);
   lua_settable(L, -3);
+}
+
+// What both `redis` tables (a script's and a loading library's) hold: the
+// log levels and the version.
+void set_log_and_version(lua_State* L) {
+  set_number(L, "LOG_DEBUG", 0);
+  set_number(L, "LOG_VERBOSE", 1);
+  set_number(L, "LOG_NOTICE", 2);
+  set_number(L, "LOG_WARNING", 3);
+  lua_pushstring(L, "REDIS_VERSION");
+  lua_pushstring(L, redis_version);
+  lua_settable(L, -3);
+  set_number(L, "REDIS_VERSION_NUM", redis_version_num);
 }
 
 // Every 10,000 instructions: has SCRIPT KILL asked to stop? Once it has, the
@@ -961,19 +965,12 @@ void lua_engine::open() {
   set_function(L, "replicate_commands", redis_replicate_commands);
   set_function(L, "breakpoint", redis_breakpoint);
   set_function(L, "debug", redis_accept);
-  set_number(L, "LOG_DEBUG", 0);
-  set_number(L, "LOG_VERBOSE", 1);
-  set_number(L, "LOG_NOTICE", 2);
-  set_number(L, "LOG_WARNING", 3);
+  set_log_and_version(L);
   set_number(L, "REPL_NONE", 0);
   set_number(L, "REPL_AOF", 1);
   set_number(L, "REPL_SLAVE", 2);
   set_number(L, "REPL_REPLICA", 2);
   set_number(L, "REPL_ALL", 3);
-  lua_pushstring(L, "REDIS_VERSION");
-  lua_pushstring(L, redis_version);
-  lua_settable(L, -3);
-  set_number(L, "REDIS_VERSION_NUM", redis_version_num);
   lua_setglobal(L, "redis");
   // KEYS and ARGV exist from the start, so that protection lets scripts read them.
   lua_newtable(L);
@@ -984,14 +981,7 @@ void lua_engine::open() {
   lua_newtable(L);
   set_function(L, "register_function", redis_register_function);
   set_function(L, "log", redis_log);
-  set_number(L, "LOG_DEBUG", 0);
-  set_number(L, "LOG_VERBOSE", 1);
-  set_number(L, "LOG_NOTICE", 2);
-  set_number(L, "LOG_WARNING", 3);
-  lua_pushstring(L, "REDIS_VERSION");
-  lua_pushstring(L, redis_version);
-  lua_settable(L, -3);
-  set_number(L, "REDIS_VERSION_NUM", redis_version_num);
+  set_log_and_version(L);
   sandbox::seal(L, -1);
   lua_pop(L, 1);
 }

@@ -81,20 +81,12 @@ void push_stand_in(lua_State* L, int index) {
   lua_pop(L, 1);
 }
 
-// Calls the original built-in (upvalue 1) with the arguments as they are.
-int call_original(lua_State* L) {
-  int n = lua_gettop(L);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, n, LUA_MULTRET);
-  return lua_gettop(L);
-}
 
 // setmetatable and rawset: refused on a sealed table.
 int guarded_write(lua_State* L) {
   if (lua_istable(L, 1) && is_sealed(L, 1))
     return readonly_error(L);
-  return call_original(L);
+  return call_upvalue(L);
 }
 
 // rawget and next: on a stand-in, they read the real table.
@@ -106,7 +98,7 @@ int see_through(lua_State* L) {
     else
       lua_pop(L, 1);
   }
-  return call_original(L);
+  return call_upvalue(L);
 }
 
 // pairs(t): the see-through next (upvalue 1), t, nil.
@@ -205,23 +197,10 @@ void seal(lua_State* L, int load_api) {
   // The globals scripts see: an empty stand-in reading through to the real
   // globals (or, while a library loads, to the library API).
   set_error_metatable(L, globals);
-  lua_newtable(L);
+  push_stand_in(L, globals);
   int shown = lua_gettop(L);
-  lua_newtable(L);
-  lua_pushvalue(L, globals);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, readonly_error);
-  lua_setfield(L, -2, "__newindex");
-  lua_getfield(L, LUA_REGISTRYINDEX, sentinel_key);
-  lua_setfield(L, -2, "__metatable");
-  lua_pushvalue(L, -1);
+  lua_getmetatable(L, shown); // (from C, __metatable does not hide it)
   lua_setfield(L, LUA_REGISTRYINDEX, globals_meta_key);
-  lua_setmetatable(L, shown);
-  lua_getfield(L, LUA_REGISTRYINDEX, readonly_key);
-  lua_pushvalue(L, shown);
-  lua_pushvalue(L, globals);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
   lua_pushvalue(L, shown);
   lua_setfield(L, globals, "_G");
   lua_pushvalue(L, globals);
@@ -250,6 +229,14 @@ void use_load_api(lua_State* L, bool loading) {
   lua_getfield(L, LUA_REGISTRYINDEX, loading ? load_globals_key : globals_key);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
+}
+
+int call_upvalue(lua_State* L) {
+  int n = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, LUA_MULTRET);
+  return lua_gettop(L);
 }
 
 } // namespace stairkv::scripting::sandbox

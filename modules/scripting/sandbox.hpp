@@ -37,4 +37,8 @@ void push_globals(lua_State* L);
 // loads (true), the ordinary globals otherwise.
 void use_load_api(lua_State* L, bool loading);
 
+// For a C closure that wraps a function (its upvalue 1): calls it with the
+// closure's arguments and returns what it returns.
+int call_upvalue(lua_State* L);
+
 } // namespace stairkv::scripting::sandbox
