@@ -70,7 +70,7 @@ plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> co
                    bool transaction) {
   auto promise = self->make_response_promise<std::vector<std::string>>();
   auto& st = self->state;
-  if (st.front_waiting.empty() && !st.script_running && !names_held_key(self, commands)) {
+  if (st.front_waiting.empty() && !st.script_whole_store && !names_held_key(self, commands)) {
     submit(self, commands, transaction, promise);
     return promise;
   }
@@ -78,7 +78,7 @@ plan_front_request(gateway_actor* self, std::vector<std::vector<std::string>> co
   // that waits for them: the front's requests stay in their order.
   auto held = std::make_shared<std::vector<std::vector<std::string>>>(std::move(commands));
   st.front_waiting.push_back([self, held, transaction, promise]() mutable {
-    if (self->state.script_running || names_held_key(self, *held))
+    if (self->state.script_whole_store || names_held_key(self, *held))
       return false;
     submit(self, *held, transaction, promise);
     return true;

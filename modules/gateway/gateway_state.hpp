@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -75,9 +76,20 @@ struct gateway_state {
   // Requests of the store's front actor (the embedding and remote API) that
   // name a held key, oldest first (front_requests.cpp).
   std::deque<std::function<bool()>> front_waiting;
-  // A script runs (script_commands.cpp): every other client's next command
-  // waits (connection::waiting_for_script) until it has finished.
+  // A script runs (script_commands.cpp). It holds the keys it declared
+  // (script_keys, sorted, counted in held_keys), so other clients' commands
+  // on other keys go on being planned meanwhile; its first call outside them
+  // (an undeclared key, or the whole key space) takes the whole store
+  // (script_whole_store), and from then on every other client's next command
+  // waits (connection::waiting_for_script) until it has finished. Other
+  // scripts, and commands that save or read every key, always wait for it.
   bool script_running = false;
+  bool script_whole_store = false;
+  bool script_in_exec = false; // run by an EXEC: the whole store from its start
+  std::vector<std::string> script_keys;
+  // A call past the declared keys that names keys a multi-step command or an
+  // EXEC holds: made once they are let go (release_keys).
+  std::function<void()> script_deferred_call;
   std::deque<std::uint64_t> script_waiters; // their tags, in the order they came
   bool script_busy = false;     // it has run past the busy threshold
   bool script_wrote = false;    // it has called a write command (UNKILLABLE)
@@ -161,15 +173,28 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
 void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
                         const args& argv);
 
-// Holds keys for a multi-step command, and lets them go (the clients waiting
-// for them go on, oldest connection first). A command that names a held key,
-// or that reads or changes the whole key space (FLUSHALL, KEYS, SCAN, DBSIZE,
-// RANDOMKEY), is planned only once no multi-step command holds its keys.
+// Holds keys for a multi-step command or a script, and lets them go (the
+// clients waiting for them go on, oldest connection first). A command that
+// names a held key, or that reads or changes the whole key space, is planned
+// only once nothing holds its keys.
 void hold_keys(gateway_actor* self, const std::vector<std::string>& keys);
 void release_keys(gateway_actor* self, const std::vector<std::string>& keys);
 
-// Whether a command (by its words) names a key a multi-step command holds,
-// or reads or changes the whole key space.
+// The commands that read or change every key: FLUSHALL, FLUSHDB, KEYS, SCAN,
+// DBSIZE, RANDOMKEY.
+inline bool spans_key_space(std::string_view name) {
+  return name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
+         || name == "dbsize" || name == "randomkey";
+}
+
+// EVAL, EVALSHA, FCALL and their read-only forms: they may touch any key.
+inline bool runs_script(std::string_view name) {
+  return name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro"
+         || name == "fcall" || name == "fcall_ro";
+}
+
+// Whether a command (by its words) names a held key, or reads or changes the
+// whole key space while any key is held.
 template <class Words>
 bool touches_held_keys(gateway_actor* self, const commands::command_spec& spec,
                        const Words& words) {
@@ -177,10 +202,7 @@ bool touches_held_keys(gateway_actor* self, const commands::command_spec& spec,
   if (held.empty())
     return false;
   std::string_view name = spec.name;
-  // The whole key space: these, and scripts (which may touch any key).
-  if (name == "flushall" || name == "flushdb" || name == "keys" || name == "scan"
-      || name == "dbsize" || name == "randomkey" || name == "eval" || name == "evalsha"
-      || name == "eval_ro" || name == "evalsha_ro")
+  if (spans_key_space(name) || runs_script(name))
     return true;
   return commands::visit_key_positions(spec, words.size(), [&](std::size_t i) {
     return held.count(std::string{words[i]}) != 0;
@@ -233,6 +255,20 @@ std::string answer_while_busy(gateway_actor* self, connection& conn,
 // counts of libraries and functions.
 std::string function_stats(gateway_actor* self, int resp);
 
+// Whether `conn`'s next command waits for the script that runs (one that is
+// not yet busy): every command once the script has taken the whole store;
+// before that, another script, SCRIPT and FUNCTION (the runner is taken),
+// the commands that save the data set or read it whole (SAVE, BGSAVE,
+// BGREWRITEAOF, SHUTDOWN, DEBUG), and an EXEC of any of these. Commands on
+// the script's declared keys wait for them as for any held key.
+bool waits_for_script(gateway_actor* self, const connection& conn,
+                      const commands::command_spec* spec);
+
+// Hands the plan being built to the dispatcher now, rather than at the end
+// of the broker's current round (a script's call past its declared keys goes
+// behind every command planned before it).
+void dispatch(gateway_actor* self);
+
 // The busy threshold passed for script `serial`: if it still runs, the waiting
 // clients go on, to be answered -BUSY.
 void script_turned_busy(gateway_actor* self, std::uint64_t serial);
@@ -253,9 +289,10 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
 std::string debug_from_script(gateway_actor* self, const args& argv, int resp);
 
 // A command a running script calls (scripting::call_atom): planned at once
-// (other clients wait while a script runs), answered with its reply in the
-// script's RESP (redis.setresp), or
-// with Redis's refusal of commands scripts may not call.
+// on the script's declared keys; past them, once the script holds the whole
+// store and no other command holds the keys the call names. Answered with its
+// reply in the script's RESP (redis.setresp), or with Redis's refusal of
+// commands scripts may not call.
 caf::result<std::string> plan_script_command(gateway_actor* self,
                                              std::vector<std::string> words,
                                              bool writes_allowed, bool allow_oom,

@@ -141,7 +141,8 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
                             std::function<void(std::string_view)> finish) {
   auto name = commands::to_lower(argv[0]);
   if ((name == "rename" || name == "renamenx") && argv.size() == 3) {
-    // (The script holds the whole key space: no key needs holding here.)
+    // (No key needs holding here: the script holds the keys it declared, or
+    // the whole store, from its start or this call on.)
     rename_steps(self, std::string{argv[1]}, std::string{argv[2]}, name == "renamenx",
                  std::move(finish));
     return true;

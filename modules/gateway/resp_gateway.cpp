@@ -414,13 +414,28 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       break;
     const auto& argv = conn.parser.args();
     const auto* spec = commands::find_command(argv[0]);
-    if (self->state.script_running && !self->state.script_busy) {
-      // Another client's script runs: nothing else is planned until it ends
-      // (past the busy threshold, commands are answered -BUSY instead).
-      conn.waiting_for_script = true;
-      self->state.script_waiters.push_back(conn.context.tag);
-      pos = request_start;
-      break;
+    if (self->state.script_running) {
+      if (self->state.script_busy) {
+        // Past the busy threshold, every command is answered -BUSY, but for
+        // those answer_while_busy lets through.
+        auto answer = answer_while_busy(self, conn, spec, argv);
+        if (!answer.empty()) {
+          ++self->state.figures.commands_processed;
+          if (conn.unanswered == 0) {
+            write_out(self, conn, answer);
+          } else {
+            current_plan(self).add_reply(conn.context, answer);
+            ++conn.unanswered;
+          }
+          continue;
+        }
+      } else if (waits_for_script(self, conn, spec)) {
+        // Planned once the script has ended (or answered -BUSY once it is).
+        conn.waiting_for_script = true;
+        self->state.script_waiters.push_back(conn.context.tag);
+        pos = request_start;
+        break;
+      }
     }
     if (held_by_pause(self, spec)) {
       conn.waiting_for_pause = true;
@@ -432,20 +447,6 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       self->state.key_waiters.push_back(conn.context.tag);
       pos = request_start; // parsed again once the keys are let go
       break;
-    }
-    if (self->state.script_running) {
-      // Past the busy threshold (before it, the command waited above).
-      auto answer = answer_while_busy(self, conn, spec, argv);
-      if (!answer.empty()) {
-        ++self->state.figures.commands_processed;
-        if (conn.unanswered == 0) {
-          write_out(self, conn, answer);
-        } else {
-          current_plan(self).add_reply(conn.context, answer);
-          ++conn.unanswered;
-        }
-        continue;
-      }
     }
     auto& work = current_plan(self);
     ++conn.unanswered;
@@ -597,6 +598,12 @@ void release_keys(gateway_actor* self, const std::vector<std::string>& keys) {
     auto it = st.held_keys.find(key);
     if (it != st.held_keys.end() && --it->second == 0)
       st.held_keys.erase(it);
+  }
+  // A script's call waiting for these keys goes first (it may wait again).
+  if (st.script_deferred_call) {
+    auto call = std::move(st.script_deferred_call);
+    st.script_deferred_call = nullptr;
+    call();
   }
   // Every waiting client looks again; one that still names a held key waits
   // again.
@@ -824,8 +831,6 @@ commands::plan* find_plan(gateway_actor* self, std::uint64_t id) {
   return queue[id - queue.front().id].work.get();
 }
 
-namespace {
-
 // Hands the plan of this I/O cycle to the dispatcher; its replies are written in
 // the order plans were made (in_flight), whenever their shards have answered.
 void dispatch(gateway_actor* self) {
@@ -846,6 +851,8 @@ void dispatch(gateway_actor* self) {
   drain(self); // plans without shard work (PING, errors) are complete already
   acknowledge_switch(self);
 }
+
+namespace {
 
 // Writes a published message to each target connection: `message` for channel
 // subscribers, `pmessage` (with the pattern) for pattern subscribers.

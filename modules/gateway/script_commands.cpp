@@ -1,13 +1,21 @@
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, and Redis 7's functions (FUNCTION,
-// FCALL, FCALL_RO): the script runs on the script
-// runner (scripting/script_runner.hpp), and every command it calls comes back
-// here to be planned, in the gateway's plan order. While a script runs, no
-// other client's command is planned (they wait, unparsed, as under CLIENT
-// PAUSE ALL, and the embedding API's requests wait too), so a script is one
-// step for everyone else, whatever keys it touches, declared or not: what
-// Redis's single thread gives, at the cost of serialising the node for the
-// script's length.
+// FCALL, FCALL_RO): the script runs on the script runner
+// (scripting/script_runner.hpp), and every command it calls comes back here to
+// be planned, in the gateway's plan order, so a script is one step for every
+// other client:
+// - it holds the keys it declared (KEYS) from its start to its end, as a
+//   multi-step command holds its keys: another client's command on one of
+//   them waits, one on other keys is planned meanwhile;
+// - its first call outside them (an undeclared key, or FLUSHALL, KEYS, SCAN
+//   and the like) takes the whole store: every other client's next command
+//   waits from then on, as under CLIENT PAUSE ALL, and so do the embedding
+//   API's requests. The call goes behind every command planned before it,
+//   and behind the multi-step commands and EXECs that hold its keys; what
+//   was planned before only touched keys the script had not touched yet, so
+//   it all comes before the script.
+// One script runs at a time: another client's script waits for it.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -95,10 +103,18 @@ void close_script_group(gateway_actor* self, Next next) {
 }
 
 // A script has ended: lowered before its reply goes out, so that its own
-// client's next commands are planned (or start the next script) at once.
+// client's next commands are planned (or start the next script) at once; the
+// commands waiting for its keys go on.
 void end_script(gateway_actor* self) {
-  self->state.script_running = false;
-  self->state.script_busy = false;
+  auto& st = self->state;
+  st.script_running = false;
+  st.script_busy = false;
+  st.script_whole_store = false;
+  st.script_in_exec = false;
+  auto keys = std::move(st.script_keys);
+  st.script_keys.clear();
+  if (!keys.empty())
+    release_keys(self, keys);
 }
 
 // Then everyone it held goes on, unless its own client has started the next
@@ -145,6 +161,17 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   }
   st.script_running = true;
   st.script_busy = false;
+  // Run by an EXEC, whose held keys the script may name: the whole store at
+  // once, as the EXEC's other commands do not wait for the script's calls.
+  st.script_in_exec = conn.exec.active;
+  st.script_whole_store = st.script_in_exec;
+  if (!st.script_in_exec) {
+    st.script_keys = keys;
+    std::sort(st.script_keys.begin(), st.script_keys.end());
+    st.script_keys.erase(std::unique(st.script_keys.begin(), st.script_keys.end()),
+                         st.script_keys.end());
+    hold_keys(self, st.script_keys);
+  }
   st.script_wrote = false;
   st.script_is_function = kind == script_kind::fcall;
   st.script_call.assign(argv.begin(), argv.end());
@@ -314,6 +341,35 @@ void script_turned_busy(gateway_actor* self, std::uint64_t serial) {
     return;
   st.script_busy = true;
   resume_script_waiters(self, true);
+  // Those waiting for held keys are answered -BUSY too.
+  auto waiting = std::move(st.key_waiters);
+  st.key_waiters.clear();
+  resume_held_clients(self, waiting, &connection::waiting_for_keys);
+}
+
+bool waits_for_script(gateway_actor* self, const connection& conn,
+                      const commands::command_spec* spec) {
+  if (self->state.script_whole_store)
+    return true;
+  if (spec == nullptr)
+    return false;
+  auto stops = [](std::string_view name) {
+    return runs_script(name) || name == "script" || name == "function" || name == "save"
+           || name == "bgsave" || name == "bgrewriteaof" || name == "shutdown"
+           || name == "debug";
+  };
+  std::string_view name = spec->name;
+  if (conn.transaction.active) {
+    // Queuing runs nothing; EXEC runs what it queued.
+    if (name != "exec")
+      return false;
+    return std::any_of(conn.transaction.queued.begin(), conn.transaction.queued.end(),
+                       [&](const auto& queued) {
+                         const auto* s = commands::find_command(queued[0]);
+                         return s != nullptr && stops(s->name);
+                       });
+  }
+  return stops(name);
 }
 
 void eval_command(gateway_actor* self, connection& conn, const args& argv,
@@ -414,79 +470,124 @@ void script_command(gateway_actor* self, connection& conn, const args& argv,
   }
 }
 
-caf::result<std::string> plan_script_command(gateway_actor* self,
-                                             std::vector<std::string> words,
-                                             bool writes_allowed, bool allow_oom,
-                                             int resp) {
-  auto promise = self->make_response_promise<std::string>();
-  const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
-  std::string refusal;
+namespace {
+
+using call_promise = caf::typed_response_promise<std::string>;
+
+// Whether a call reaches past the script's declared keys: an undeclared key,
+// or the whole key space.
+bool leaves_declared_keys(const gateway_state& st, const commands::command_spec& spec,
+                          const args& argv) {
+  if (spans_key_space(spec.name))
+    return true;
+  return commands::visit_key_positions(spec, argv.size(), [&](std::size_t i) {
+    return !std::binary_search(st.script_keys.begin(), st.script_keys.end(), argv[i]);
+  });
+}
+
+// Whether a call names a key that something other than the script holds (a
+// multi-step command, an EXEC), or reads the whole key space while anything
+// else holds keys.
+bool names_keys_held_by_others(const gateway_state& st, const commands::command_spec& spec,
+                               const args& argv) {
+  if (st.held_keys.empty())
+    return false;
+  auto others = [&](const std::string& key, int count) {
+    return count > (std::binary_search(st.script_keys.begin(), st.script_keys.end(), key)
+                      ? 1 : 0);
+  };
+  if (spans_key_space(spec.name))
+    return std::any_of(st.held_keys.begin(), st.held_keys.end(),
+                       [&](const auto& held) { return others(held.first, held.second); });
+  return commands::visit_key_positions(spec, argv.size(), [&](std::size_t i) {
+    std::string key{argv[i]};
+    auto it = st.held_keys.find(key);
+    return it != st.held_keys.end() && others(key, it->second);
+  });
+}
+
+// Redis's refusal of a call (by its words), or "" when the script may make it.
+std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
+                       const args& argv, bool writes_allowed, int resp,
+                       std::string& debug_answer) {
   if (spec == nullptr)
-    refusal = "-ERR Unknown Redis command called from script\r\n";
-  else if (!commands::arity_ok(*spec, words.size()))
-    refusal = "-ERR Wrong number of args calling Redis command from script\r\n";
-  else if (spec->run == nullptr) {
-    std::string_view name = spec->name;
-    if (name == "rename" || name == "renamenx" || name == "msetnx") {
-      if (!writes_allowed) {
-        refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
-      } else {
-        // Read, then write, as for a client (multi_step_commands.cpp).
-        args argv(words.begin(), words.end());
-        auto slot = commands::stat_slot_of(*spec, argv);
-        self->state.script_wrote = true;
-        auto started = std::chrono::steady_clock::now();
-        multi_step_from_script(self, argv, [self, promise, slot, started](std::string_view r) mutable {
-          auto& figures = self->state.figures;
-          ++figures.calls[slot];
-          if (!r.empty() && r.front() == '-') {
-            figures.count_error(r);
-            ++figures.failed_calls[slot];
-          }
-          figures.nanos[slot] += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now() - started)
-                                   .count();
-          promise.deliver(std::string{r});
-        });
-        return promise;
-      }
-    } else if (name == "debug") {
-      args argv(words.begin(), words.end());
-      if (auto answer = debug_from_script(self, argv, resp); !answer.empty()) {
-        ++self->state.figures.calls[commands::stat_slot_of(*spec, argv)];
-        promise.deliver(std::move(answer));
-        return promise;
-      }
-    }
-    if (refusal.empty())
-      refusal = "-ERR This Redis command is not allowed from scripts\r\n";
+    return "-ERR Unknown Redis command called from script\r\n";
+  if (!commands::arity_ok(*spec, argv.size()))
+    return "-ERR Wrong number of args calling Redis command from script\r\n";
+  std::string_view name = spec->name;
+  bool writes = (spec->flags & commands::flag::write) != 0;
+  if (spec->run == nullptr) {
+    // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX
+    // and MSETNX as their steps (multi_step_commands.cpp), and DEBUG PROTOCOL
+    // and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
+    bool steps = name == "rename" || name == "renamenx" || name == "msetnx";
+    if (name == "debug")
+      debug_answer = debug_from_script(self, argv, resp);
+    if (!debug_answer.empty())
+      return {};
+    if (!steps)
+      return "-ERR This Redis command is not allowed from scripts\r\n";
+    writes = true;
   }
-  else if ((spec->flags & commands::flag::write) != 0 && !writes_allowed)
-    refusal = "-ERR Write commands are not allowed from read-only scripts.\r\n";
-  auto& figures = self->state.figures;
+  if (writes && !writes_allowed)
+    return "-ERR Write commands are not allowed from read-only scripts.\r\n";
+  return {};
+}
+
+// Makes a call the script may make, now or (past its declared keys, behind
+// keys others hold) once those are let go.
+void make_call(gateway_actor* self, const commands::command_spec* spec,
+               std::vector<std::string> words, bool allow_oom, int resp,
+               call_promise promise) {
+  auto& st = self->state;
   args argv(words.begin(), words.end());
-  auto slot = spec != nullptr ? commands::stat_slot_of(*spec, argv) : 0;
-  if (!refusal.empty()) {
-    if (spec != nullptr)
-      ++figures.rejected_calls[slot];
-    figures.count_error(refusal);
-    promise.deliver(std::move(refusal));
-    return promise;
+  if (!st.script_whole_store && leaves_declared_keys(st, *spec, argv))
+    st.script_whole_store = true; // every other client's next command waits
+  if (st.script_whole_store) {
+    // Behind every command planned so far, and every one holding its keys.
+    dispatch(self);
+    if (!st.script_in_exec && names_keys_held_by_others(st, *spec, argv)) {
+      st.script_deferred_call = [self, spec, words = std::move(words), allow_oom, resp,
+                                 promise]() mutable {
+        make_call(self, spec, std::move(words), allow_oom, resp, std::move(promise));
+      };
+      return;
+    }
   }
-  if ((spec->flags & commands::flag::write) != 0)
-    self->state.script_wrote = true; // SCRIPT KILL cannot stop it any more
+  auto& figures = st.figures;
+  auto slot = commands::stat_slot_of(*spec, argv);
+  bool writes = (spec->flags & commands::flag::write) != 0;
+  auto started = std::chrono::steady_clock::now();
+  if (spec->run == nullptr) {
+    // RENAME, RENAMENX, MSETNX: read, then write, as for a client.
+    st.script_wrote = true;
+    multi_step_from_script(self, argv, [self, promise, slot, started](std::string_view r) mutable {
+      auto& figures = self->state.figures;
+      ++figures.calls[slot];
+      if (!r.empty() && r.front() == '-') {
+        figures.count_error(r);
+        ++figures.failed_calls[slot];
+      }
+      figures.nanos[slot] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now() - started)
+                               .count();
+      promise.deliver(std::string{r});
+    });
+    return;
+  }
+  if (writes)
+    st.script_wrote = true; // SCRIPT KILL cannot stop it any more
   auto work = make_own_plan(self);
   if (allow_oom)
     work->allow_growth();
   commands::client_context client; // the script reads the reply in its RESP
   client.resp_version = static_cast<decltype(client.resp_version)>(resp);
-  auto started = std::chrono::steady_clock::now();
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;
-  if ((spec->flags & commands::flag::write) != 0)
+  if (writes)
     join_script_writes(self, *work);
   ++(rejected ? figures.rejected_calls : figures.calls)[slot];
-  if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
+  if (writes && !st.watched_keys.empty())
     touch_watched_keys(self, *spec, argv);
   // INFO commandstats and errorstats count the commands scripts call, as Redis.
   submit_own_plan(self, std::move(work),
@@ -504,6 +605,33 @@ caf::result<std::string> plan_script_command(gateway_actor* self,
                                              .count();
                     promise.deliver(std::move(reply));
                   });
+}
+
+} // namespace
+
+caf::result<std::string> plan_script_command(gateway_actor* self,
+                                             std::vector<std::string> words,
+                                             bool writes_allowed, bool allow_oom,
+                                             int resp) {
+  auto promise = self->make_response_promise<std::string>();
+  const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
+  args argv(words.begin(), words.end());
+  std::string debug_answer; // DEBUG PROTOCOL and SLEEP: answered at once
+  auto refusal = refusal_of(self, spec, argv, writes_allowed, resp, debug_answer);
+  auto& figures = self->state.figures;
+  if (!refusal.empty()) {
+    if (spec != nullptr)
+      ++figures.rejected_calls[commands::stat_slot_of(*spec, argv)];
+    figures.count_error(refusal);
+    promise.deliver(std::move(refusal));
+    return promise;
+  }
+  if (!debug_answer.empty()) {
+    ++figures.calls[commands::stat_slot_of(*spec, argv)];
+    promise.deliver(std::move(debug_answer));
+    return promise;
+  }
+  make_call(self, spec, std::move(words), allow_oom, resp, std::move(promise));
   return promise;
 }
 

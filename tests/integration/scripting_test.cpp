@@ -1,7 +1,8 @@
 // EVAL, EVALSHA and SCRIPT through the real node: replies and errors with
 // hiredis, a script over undeclared keys on every shard that no reader ever
-// sees half done (also while the engine grows), redis-py's Lock as users
-// call it, and a rate limiter under fifty clients.
+// sees half done (also while the engine grows), a script on declared keys
+// that lets commands on other keys through, redis-py's Lock as users call
+// it, and a rate limiter under fifty clients.
 
 #include <gtest/gtest.h>
 
@@ -278,9 +279,8 @@ return 1
 // refuses once it has; SHUTDOWN NOSAVE still ends the node.
 namespace {
 
-// Sends PING until it is refused: a PING the node reads before the script's
-// EVAL gets PONG; one read after it waits, then is answered -BUSY once the
-// script passes the threshold.
+// Sends PING until it is refused: PING touches no key, so it is answered PONG
+// while the script runs, and -BUSY once the script passes the threshold.
 reply_ptr ping_until_busy(hiredis_connection& c) {
   for (;;) {
     auto r = c.command({"PING"});
@@ -353,6 +353,93 @@ TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
   ASSERT_EQ(unkillable->type, REDIS_REPLY_ERROR);
   EXPECT_EQ(std::string{unkillable->str}.rfind("UNKILLABLE", 0), 0u) << unkillable->str;
   other.append({"SHUTDOWN", "NOSAVE"});
+  other.flush();
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+namespace {
+
+// Waits until the node plans `runner`'s EVAL: CLIENT LIST names it as that
+// client's command (a script that never ends by itself is running then).
+void await_running_script(hiredis_connection& other, long long runner_id) {
+  std::string mine = "id=" + std::to_string(runner_id) + " ";
+  for (;;) {
+    auto list = other.command({"CLIENT", "LIST"});
+    ASSERT_EQ(list->type, REDIS_REPLY_STRING);
+    std::string text{list->str, list->len};
+    auto at = text.find(mine);
+    ASSERT_NE(at, std::string::npos) << text;
+    auto line = text.substr(at, text.find('\n', at) - at);
+    if (line.find(" cmd=eval ") != std::string::npos)
+      return;
+  }
+}
+
+} // namespace
+
+// A script that keeps to its declared keys holds just them: other clients'
+// commands on other keys (a MULTI/EXEC too) are served while it runs, and
+// one on its key waits (till the busy threshold makes it -BUSY).
+TEST(Scripting, AScriptOnDeclaredKeysLetsOtherKeysBeServed) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection runner{server.port(), 30s};
+  hiredis_connection other{server.port(), 30s};
+  hiredis_connection same_key{server.port(), 30s};
+  EXPECT_TRUE(is_status(other.command({"CONFIG", "SET", "busy-reply-threshold", "3000"}),
+                        "OK"));
+  EXPECT_TRUE(is_status(other.command({"MSET", "k", "mine", "o1", "v1"}), "OK"));
+  auto id = runner.command({"CLIENT", "ID"});
+  ASSERT_EQ(id->type, REDIS_REPLY_INTEGER);
+  runner.append({"EVAL", "redis.call('get', KEYS[1]) while true do end", "1", "k"});
+  runner.flush();
+  await_running_script(other, id->integer);
+  EXPECT_TRUE(is_bulk(other.command({"GET", "o1"}), "v1"));
+  EXPECT_TRUE(is_status(other.command({"SET", "o2", "v2"}), "OK"));
+  other.append({"MULTI"});
+  other.append({"INCR", "o3"});
+  other.append({"GET", "o2"});
+  other.append({"EXEC"});
+  EXPECT_TRUE(is_status(other.get_reply(), "OK"));
+  EXPECT_TRUE(is_status(other.get_reply(), "QUEUED"));
+  EXPECT_TRUE(is_status(other.get_reply(), "QUEUED"));
+  auto exec = other.get_reply();
+  ASSERT_EQ(exec->type, REDIS_REPLY_ARRAY) << describe(exec.get());
+  ASSERT_EQ(exec->elements, 2u);
+  EXPECT_EQ(exec->element[0]->integer, 1);
+  // The script's key: held until the script is busy, then refused.
+  auto held = same_key.command({"GET", "k"});
+  EXPECT_TRUE(is_error_starting_with(held, "BUSY Redis is busy running a script."));
+  EXPECT_TRUE(is_status(other.command({"SCRIPT", "KILL"}), "OK"));
+  auto killed = runner.get_reply();
+  ASSERT_EQ(killed->type, REDIS_REPLY_ERROR);
+  EXPECT_NE(std::string{killed->str}.find("Script killed by user"), std::string::npos);
+  EXPECT_TRUE(is_bulk(same_key.command({"GET", "k"}), "mine"));
+  EXPECT_TRUE(is_bulk(runner.command({"GET", "o2"}), "v2"));
+}
+
+// A call past the declared keys takes the whole store: no other client's
+// command is planned after it until the script ends, so nothing sees what
+// the script wrote to an undeclared key before the script is over.
+TEST(Scripting, AScriptPastItsDeclaredKeysHoldsTheWholeStore) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection runner{server.port(), 30s};
+  hiredis_connection other{server.port(), 30s};
+  EXPECT_TRUE(is_status(other.command({"CONFIG", "SET", "busy-reply-threshold", "2000"}),
+                        "OK"));
+  EXPECT_TRUE(is_status(other.command({"SET", "u", "before"}), "OK"));
+  runner.append({"EVAL", "redis.call('get', KEYS[1]) redis.call('set', ARGV[1], 'seen') "
+                         "while true do end",
+                 "1", "k", "u"});
+  runner.flush();
+  // Before the script's SET, GET u answers "before"; after it, it waits for
+  // the script, and is answered -BUSY past the threshold. Never "seen".
+  reply_ptr r;
+  do {
+    r = other.command({"GET", "u"});
+  } while (r->type == REDIS_REPLY_STRING && std::string{r->str} == "before");
+  EXPECT_TRUE(is_error_starting_with(r, "BUSY Redis is busy running a script."))
+    << describe(r.get());
+  other.append({"SHUTDOWN", "NOSAVE"}); // it wrote: SCRIPT KILL cannot stop it
   other.flush();
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
