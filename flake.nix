@@ -36,7 +36,28 @@
         pkgs.hiredis
         pkgs.protobuf
         pkgs.gtest
+        pkgs.jemalloc # the node's allocator and its statistics
+        pkgs.lua5_1 # scripts, with Redis's cjson and bit libraries below
+        pkgs.lua51Packages.lua-cjson
+        pkgs.lua51Packages.luabitop
+        pkgs.openssl # libcrypto: SHA1, the names of scripts
+        pkgs.liblzf # FUNCTION RESTORE of payloads Redis compressed
       ];
+
+      # The sources include Debian's paths (<lua5.1/lua.hpp>, <liblzf/lzf.h>);
+      # Nix's packages keep these headers at the top of include/, so a
+      # directory of links gives them the Debian names. lua-cjson and
+      # lua-bitop are Lua modules (cjson.so, bit.so), linked by their paths.
+      debianHeaders = pkgs: ''
+        mkdir -p debian-include/lua5.1 debian-include/liblzf
+        ln -s ${pkgs.lua5_1}/include/* debian-include/lua5.1/
+        ln -s $(find ${pkgs.lib.getDev pkgs.liblzf}/include -name lzf.h | head -1) debian-include/liblzf/
+      '';
+      luaModules = pkgs:
+        let
+          cjson = "${pkgs.lua51Packages.lua-cjson}/lib/lua/5.1";
+          bit = "${pkgs.lua51Packages.luabitop}/lib/lua/5.1";
+        in "${cjson}/cjson.so ${bit}/bit.so -Wl,-rpath,${cjson} -Wl,-rpath,${bit}";
     in
     {
       packages = forAll (pkgs: rec {
@@ -52,9 +73,11 @@
           buildPhase = ''
             runHook preBuild
             protoc --cpp_out=. modules/persistence/records.proto
+            ${debianHeaders pkgs}
             sources=$(ls modules/*/*.cpp modules/persistence/*.pb.cc | grep -v '_test\.cpp$')
-            $CXX -std=c++17 -O2 -DNDEBUG -I. $sources -o stairkv-server \
-              -lcaf_io -lcaf_core -lprotobuf -lxxhash \
+            $CXX -std=c++17 -O2 -DNDEBUG -I. -Idebian-include $sources -o stairkv-server \
+              -lcaf_io -lcaf_core -lprotobuf -lxxhash -ljemalloc \
+              -llua ${luaModules pkgs} -lcrypto -llzf \
               -labsl_raw_hash_set -labsl_hashtablez_sampler -labsl_hash -labsl_city \
               -labsl_low_level_hash -labsl_synchronization -labsl_time -labsl_base \
               -labsl_raw_logging_internal -lpthread
