@@ -283,6 +283,11 @@ void join_script_writes(gateway_actor* self, commands::plan& work);
 bool multi_step_from_script(gateway_actor* self, const args& argv,
                             std::function<void(std::string_view)> finish);
 
+// PUBLISH called from a script: its reply (the count of receivers) to
+// `finish` once the subscription broker has it.
+void publish_from_script(gateway_actor* self, const args& argv,
+                         std::function<void(std::string_view)> finish);
+
 // DEBUG PROTOCOL and DEBUG SLEEP called from a script, once DEBUG
 // SET-DISABLE-DENY-SCRIPTS allowed it: their reply in RESP `resp`, or ""
 // when scripts may not call it.

@@ -1,6 +1,7 @@
 // SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and PUBSUB: the
 // connection's own subscriptions, kept in step with the subscription broker.
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -139,19 +140,19 @@ void punsubscribe_command(gateway_actor* self, connection& conn, const args& arg
   unsubscribe_from(self, conn, argv, work, pattern_kind);
 }
 
-// PUBLISH channel message: the broker counts the receivers; the reply takes its
-// place in the plan when that count arrives.
-void publish_command(gateway_actor* self, connection& conn, const args& argv,
-                     commands::plan& work) {
-  auto& st = self->state;
-  if (!st.config.subscriptions) {
-    work.add_reply(conn.context, ":0\r\n");
+namespace {
+
+// Hands a message to the broker, which counts its receivers: `fill` gets the
+// count as a RESP integer.
+template <class Fill>
+void publish(gateway_actor* self, std::string channel, std::string message, Fill fill) {
+  auto& broker = self->state.config.subscriptions;
+  if (!broker) {
+    fill(":0\r\n");
     return;
   }
-  auto fill = reply_later(self, conn, work);
-  self->request(st.config.subscriptions, caf::infinite,
-                subscription_broker::publish_atom::value, std::string{argv[1]},
-                std::string{argv[2]})
+  self->request(broker, caf::infinite, subscription_broker::publish_atom::value,
+                std::move(channel), std::move(message))
     .then(
       [fill](std::int64_t receivers) mutable {
         std::string resp;
@@ -159,6 +160,21 @@ void publish_command(gateway_actor* self, connection& conn, const args& argv,
         fill(resp);
       },
       [fill](caf::error&) mutable { fill(":0\r\n"); });
+}
+
+} // namespace
+
+// PUBLISH channel message: the reply takes its place in the plan when the
+// broker's count arrives.
+void publish_command(gateway_actor* self, connection& conn, const args& argv,
+                     commands::plan& work) {
+  publish(self, std::string{argv[1]}, std::string{argv[2]}, reply_later(self, conn, work));
+}
+
+void publish_from_script(gateway_actor* self, const args& argv,
+                         std::function<void(std::string_view)> finish) {
+  publish(self, std::string{argv[1]}, std::string{argv[2]},
+          [finish = std::move(finish)](std::string_view resp) { finish(resp); });
 }
 
 // PUBSUB CHANNELS [pattern] | NUMSUB [channel...] | NUMPAT: answered by the broker.

@@ -518,15 +518,16 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
   bool writes = (spec->flags & commands::flag::write) != 0;
   if (spec->run == nullptr) {
     // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX
-    // and MSETNX as their steps (multi_step_commands.cpp), and DEBUG PROTOCOL
-    // and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
+    // and MSETNX as their steps (multi_step_commands.cpp), PUBLISH, and DEBUG
+    // PROTOCOL and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
     bool steps = name == "rename" || name == "renamenx" || name == "msetnx";
     if (name == "debug")
       debug_answer = debug_from_script(self, argv, resp);
     if (!debug_answer.empty())
       return {};
-    if (!steps)
+    if (!steps && name != "publish")
       return "-ERR This Redis command is not allowed from scripts\r\n";
+    // PUBLISH may replicate, which read-only scripts may not do (as Redis).
     writes = true;
   }
   if (writes && !writes_allowed)
@@ -559,9 +560,8 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
   bool writes = (spec->flags & commands::flag::write) != 0;
   auto started = std::chrono::steady_clock::now();
   if (spec->run == nullptr) {
-    // RENAME, RENAMENX, MSETNX: read, then write, as for a client.
-    st.script_wrote = true;
-    multi_step_from_script(self, argv, [self, promise, slot, started](std::string_view r) mutable {
+    // PUBLISH; RENAME, RENAMENX, MSETNX: read, then write, as for a client.
+    auto answered = [self, promise, slot, started](std::string_view r) mutable {
       auto& figures = self->state.figures;
       ++figures.calls[slot];
       if (!r.empty() && r.front() == '-') {
@@ -572,7 +572,13 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
                                std::chrono::steady_clock::now() - started)
                                .count();
       promise.deliver(std::string{r});
-    });
+    };
+    if (std::string_view{spec->name} == "publish") {
+      publish_from_script(self, argv, std::move(answered));
+      return;
+    }
+    st.script_wrote = true;
+    multi_step_from_script(self, argv, std::move(answered));
     return;
   }
   if (writes)

@@ -357,6 +357,33 @@ TEST(Scripting, ABusyScriptAnswersBusyAndScriptKillStopsIt) {
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
+// PUBLISH from a script reaches subscribers and answers their count, as
+// redis.call('publish', ...) in job queues' scripts expects; read-only scripts
+// may not publish (Redis counts it as a write there).
+TEST(Scripting, ScriptsPublishToSubscribers) {
+  server_process server;
+  hiredis_connection subscriber{server.port()};
+  hiredis_connection c{server.port()};
+  auto subscribed = subscriber.command({"SUBSCRIBE", "jobs"});
+  ASSERT_EQ(subscribed->type, REDIS_REPLY_ARRAY);
+  EXPECT_TRUE(is_integer(
+    c.command({"EVAL", "redis.call('set', KEYS[1], ARGV[1]) "
+                       "return redis.call('publish', 'jobs', 'added:' .. ARGV[1])",
+               "1", "job:1", "payload"}),
+    1));
+  auto message = subscriber.get_reply();
+  ASSERT_EQ(message->type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(message->elements, 3u);
+  EXPECT_EQ(std::string{message->element[0]->str}, "message");
+  EXPECT_EQ(std::string{message->element[1]->str}, "jobs");
+  EXPECT_EQ(std::string{message->element[2]->str}, "added:payload");
+  EXPECT_TRUE(is_integer(c.command({"EVAL", "return redis.call('publish', 'none', 'x')", "0"}),
+                         0));
+  EXPECT_TRUE(is_error(c.command({"EVAL_RO", "return redis.call('publish', 'jobs', 'x')", "0"}),
+                       "ERR Write commands are not allowed from read-only scripts."));
+  EXPECT_TRUE(is_bulk(c.command({"GET", "job:1"}), "payload"));
+}
+
 namespace {
 
 // Waits until the node plans `runner`'s EVAL: CLIENT LIST names it as that
