@@ -12,6 +12,7 @@
 
 #include <lua5.1/lua.hpp>
 
+#include "modules/commands/text.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/scripting/msgpack.hpp"
@@ -163,16 +164,6 @@ std::string one_line(std::string text) {
     if (c == '\r' || c == '\n')
       c = ' ';
   return text;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i]))
-        != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 // A shebang line split into words as Redis splits it (sdssplitargs): spaces
@@ -540,9 +531,7 @@ const char* named_registration(lua_State* L, lua_engine::function_info& info) {
   while (lua_next(L, 1) != 0) {
     if (lua_type(L, -2) != LUA_TSTRING)
       return "named argument key given to redis.register_function is not a string";
-    std::string key = lua_tostring(L, -2);
-    for (auto& c : key)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto key = commands::to_lower(lua_tostring(L, -2));
     if (key == "function_name") {
       if (lua_type(L, -1) != LUA_TSTRING)
         return "function_name argument given to redis.register_function must be a string";
@@ -1015,21 +1004,21 @@ void lua_engine::flush_functions() {
 
 const lua_engine::function_info* lua_engine::find_function(std::string_view name) const {
   for (const auto& f : functions_)
-    if (equal_nocase(f.name, name))
+    if (commands::equals_ignoring_case(f.name, name))
       return &f;
   return nullptr;
 }
 
 const lua_engine::library_info* lua_engine::find_library(std::string_view name) const {
   for (const auto& l : libraries_)
-    if (equal_nocase(l.name, name))
+    if (commands::equals_ignoring_case(l.name, name))
       return &l;
   return nullptr;
 }
 
 bool lua_engine::delete_library(std::string_view name) {
   auto it = std::find_if(libraries_.begin(), libraries_.end(),
-                         [&](const library_info& l) { return equal_nocase(l.name, name); });
+                         [&](const library_info& l) { return commands::equals_ignoring_case(l.name, name); });
   if (it == libraries_.end())
     return false;
   lua_getfield(L_, LUA_REGISTRYINDEX, functions_key);
@@ -1089,7 +1078,7 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
   name.clear();
   bool named = false;
   for (std::size_t i = 1; i < words.size(); ++i) {
-    if (equal_nocase(std::string_view{words[i]}.substr(0, 5), "name=")) {
+    if (commands::equals_ignoring_case(std::string_view{words[i]}.substr(0, 5), "name=")) {
       if (named) {
         error = "ERR Invalid metadata value, name argument was given multiple times";
         return false;
@@ -1110,7 +1099,7 @@ bool lua_engine::load_library(std::string_view code, bool replace, std::string& 
             "must be at least one character long";
     return false;
   }
-  if (!equal_nocase(engine_name, "lua")) {
+  if (!commands::equals_ignoring_case(engine_name, "lua")) {
     error = "ERR Engine '" + engine_name + "' not found";
     return false;
   }

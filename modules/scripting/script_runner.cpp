@@ -1,12 +1,12 @@
 #include "modules/scripting/script_runner.hpp"
 
-#include <cctype>
 #include <chrono>
 #include <vector>
 
 #include <caf/all.hpp>
 
 #include "modules/commands/glob.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/journal.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -57,13 +57,6 @@ void report(runner_state& st) {
 }
 
 
-// ASCII lower case (subcommands, and SHA1s given in upper case).
-std::string lower(std::string word) {
-  for (auto& c : word)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return word;
-}
-
 // Runs `body` (a script or a function call) with its redis.calls asked of
 // `gateway`, each answer waited for.
 template <class Body>
@@ -106,7 +99,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
   std::string out;
   protocol::reply_writer reply{out, resp};
   auto& engine = *st.engine;
-  auto sub = argv.size() > 1 ? lower(argv[1]) : std::string{};
+  auto sub = argv.size() > 1 ? commands::to_lower(argv[1]) : std::string{};
   auto wrong = [&] {
     reply.error("ERR unknown subcommand or wrong number of arguments for '" + argv[1]
                 + "'. Try FUNCTION HELP.");
@@ -119,7 +112,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
       return out;
     }
     for (; at + 1 < argv.size(); ++at) {
-      if (lower(argv[at]) != "replace") {
+      if (commands::to_lower(argv[at]) != "replace") {
         reply.error("ERR Unknown option given: " + argv[at]);
         return out;
       }
@@ -136,7 +129,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     else
       reply.error("ERR Library not found");
   } else if (sub == "flush" && argv.size() <= 3) {
-    if (argv.size() == 3 && lower(argv[2]) != "sync" && lower(argv[2]) != "async") {
+    if (argv.size() == 3 && commands::to_lower(argv[2]) != "sync" && commands::to_lower(argv[2]) != "async") {
       reply.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
       return out;
     }
@@ -146,7 +139,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
     std::string pattern;
     bool with_code = false, with_pattern = false;
     for (std::size_t i = 2; i < argv.size(); ++i) {
-      auto word = lower(argv[i]);
+      auto word = commands::to_lower(argv[i]);
       if (word == "withcode" && !with_code) {
         with_code = true;
       } else if (word == "libraryname" && !with_pattern) {
@@ -205,7 +198,7 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
   } else if (sub == "restore" && (argv.size() == 3 || argv.size() == 4)) {
     auto policy = lua_engine::restore_policy::append;
     if (argv.size() == 4) {
-      auto how = lower(argv[3]);
+      auto how = commands::to_lower(argv[3]);
       if (how == "replace") {
         policy = lua_engine::restore_policy::replace;
       } else if (how == "flush") {
@@ -287,7 +280,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
     [self, st](evalsha_atom, const std::string& sha, const std::vector<std::string>& keys,
                const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
-      auto name = lower(sha);
+      auto name = commands::to_lower(sha);
       if (const auto* flags = st->engine->flags_of(name);
           flags != nullptr && !read_only
           && refused_for_memory(oom, flags->shebang, flags->no_writes, flags->allow_oom))
@@ -308,7 +301,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
     },
     [self, st](function_atom, const std::vector<std::string>& argv, int resp) {
       auto out = function_command(*st, argv, resp);
-      auto sub = argv.size() > 1 ? lower(argv[1]) : std::string{};
+      auto sub = argv.size() > 1 ? commands::to_lower(argv[1]) : std::string{};
       bool changes = sub == "load" || sub == "delete" || sub == "flush" || sub == "restore";
       if (changes && !out.empty() && out[0] != '-')
         keep_libraries(self, *st);
@@ -330,7 +323,7 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       protocol::reply_writer reply{out};
       reply.array(shas.size());
       for (const auto& sha : shas)
-        reply.integer(st->engine->exists(lower(sha)) ? 1 : 0);
+        reply.integer(st->engine->exists(commands::to_lower(sha)) ? 1 : 0);
       return out;
     },
     [st](flush_atom) {
