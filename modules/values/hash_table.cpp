@@ -1,0 +1,108 @@
+#include "modules/values/hash_table.hpp"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "modules/values/compact_hash.hpp"
+#include "modules/values/packed.hpp"
+
+namespace stairkv::values {
+
+namespace {
+
+absl::string_view as_lookup(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::int64_t usable(const void* block) {
+  return static_cast<std::int64_t>(malloc_usable_size(const_cast<void*>(block)));
+}
+
+} // namespace
+
+hash_table::~hash_table() {
+  for (auto* e : set_)
+    std::free(e);
+}
+
+hash_table::entry* hash_table::make(std::string_view field, std::string_view value) {
+  void* block = std::malloc(offsetof(entry, data) + field.size() + value.size());
+  if (block == nullptr)
+    throw std::bad_alloc{};
+  auto* e = static_cast<entry*>(block);
+  e->field_size = static_cast<std::uint32_t>(field.size());
+  e->value_size = static_cast<std::uint32_t>(value.size());
+  std::memcpy(e->data, field.data(), field.size());
+  std::memcpy(e->data + field.size(), value.data(), value.size());
+  return e;
+}
+
+hash_table* hash_table::from_compact(std::string_view bytes) {
+  auto* table = new hash_table();
+  compact_hash view{bytes};
+  table->set_.reserve(view.size());
+  view.for_each([&](std::string_view f, std::string_view v) { table->set(f, v); });
+  return table;
+}
+
+bool hash_table::find(std::string_view field, std::string_view& value) const {
+  auto it = set_.find(as_lookup(field));
+  if (it == set_.end())
+    return false;
+  value = (*it)->value();
+  return true;
+}
+
+bool hash_table::set(std::string_view field, std::string_view value) {
+  auto it = set_.find(as_lookup(field));
+  if (it == set_.end()) {
+    auto* e = make(field, value);
+    set_.insert(e);
+    block_bytes_ += usable(e);
+    return true;
+  }
+  auto* old = *it;
+  auto room = usable(old) - static_cast<std::int64_t>(offsetof(entry, data) + old->field_size);
+  if (static_cast<std::int64_t>(value.size()) <= room
+      && room - static_cast<std::int64_t>(value.size()) <= 64) {
+    std::memcpy(old->data + old->field_size, value.data(), value.size());
+    old->value_size = static_cast<std::uint32_t>(value.size());
+    return false;
+  }
+  auto* e = make(field, value);
+  block_bytes_ += usable(e) - usable(old);
+  // Same field, same hash: the slot's pointer is swapped in place.
+  const_cast<entry*&>(*it) = e;
+  std::free(old);
+  return false;
+}
+
+bool hash_table::erase(std::string_view field) {
+  auto it = set_.find(as_lookup(field));
+  if (it == set_.end())
+    return false;
+  auto* e = *it;
+  set_.erase(it);
+  block_bytes_ -= usable(e);
+  std::free(e);
+  return true;
+}
+
+void hash_table::write_compact(std::string& out) const {
+  out.clear();
+  append_varint(out, set_.size());
+  for (const auto* e : set_) {
+    append_item(out, e->field());
+    append_item(out, e->value());
+  }
+}
+
+std::int64_t hash_table::bytes() const noexcept {
+  return static_cast<std::int64_t>(sizeof(hash_table)) + block_bytes_
+         + static_cast<std::int64_t>(set_.capacity() * (sizeof(entry*) + 1));
+}
+
+} // namespace stairkv::values

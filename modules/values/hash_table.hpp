@@ -1,0 +1,96 @@
+#pragma once
+
+// A large hash (Redis's hashtable encoding): each field and its value in one
+// heap block, the table holding only a pointer to it, as the shard's own
+// record set does for keys. Counts its bytes exactly (every block as the
+// allocator sized it, plus the table's slots and control bytes), which is what
+// the memory bound and MEMORY USAGE read.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+
+namespace stairkv::values {
+
+class hash_table {
+public:
+  hash_table() = default;
+  hash_table(const hash_table&) = delete;
+  hash_table& operator=(const hash_table&) = delete;
+  ~hash_table();
+
+  // A table of the fields of compact bytes (compact_hash.hpp).
+  static hash_table* from_compact(std::string_view bytes);
+
+  std::size_t size() const noexcept {
+    return set_.size();
+  }
+
+  bool find(std::string_view field, std::string_view& value) const;
+
+  // True when the field is new.
+  bool set(std::string_view field, std::string_view value);
+  bool erase(std::string_view field);
+
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto* e : set_)
+      f(e->field(), e->value());
+  }
+
+  // The fields in the compact form (the serialisation of every hash).
+  void write_compact(std::string& out) const;
+
+  // Bytes held: the object, its blocks, its slots and control bytes.
+  std::int64_t bytes() const noexcept;
+
+private:
+  struct entry {
+    std::uint32_t field_size;
+    std::uint32_t value_size;
+    char data[1]; // field, then value
+
+    std::string_view field() const noexcept {
+      return {data, field_size};
+    }
+    std::string_view value() const noexcept {
+      return {data + field_size, value_size};
+    }
+  };
+
+  static entry* make(std::string_view field, std::string_view value);
+
+  struct hasher {
+    using is_transparent = void;
+    std::size_t operator()(absl::string_view field) const {
+      return absl::Hash<absl::string_view>{}(field);
+    }
+    std::size_t operator()(const entry* e) const {
+      auto f = e->field();
+      return (*this)(absl::string_view{f.data(), f.size()});
+    }
+  };
+  struct equal {
+    using is_transparent = void;
+    static absl::string_view field_of(const entry* e) {
+      auto f = e->field();
+      return {f.data(), f.size()};
+    }
+    static absl::string_view field_of(absl::string_view f) {
+      return f;
+    }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return field_of(a) == field_of(b);
+    }
+  };
+
+  absl::flat_hash_set<entry*, hasher, equal> set_;
+  std::int64_t block_bytes_ = 0;
+};
+
+} // namespace stairkv::values
