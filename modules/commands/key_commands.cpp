@@ -53,7 +53,7 @@ void plan_touch(plan& p, const client_context& client, const args& argv) {
     p.route(rec, op_code::touch, argv[i]);
 }
 
-// TYPE key: string or none (strings are the only type so far).
+// TYPE key: string, hash, or none.
 void plan_type(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::type, argv[1]);
 }
@@ -135,7 +135,14 @@ void plan_scan(plan& p, const client_context& client, const args& argv) {
   auto cursor = options.cursor;
   auto pattern = options.pattern;
   auto count = options.count;
-  bool strings = !options.typed || equals_ignoring_case(options.type, "string");
+  std::uint8_t type_filter = 0;
+  if (options.typed) {
+    type_filter = shard::scan_args::any_type_excluded;
+    const char* names[] = {"string", "hash", "set", "list", "zset", "stream"};
+    for (std::uint8_t t = 0; t < 6; ++t)
+      if (equals_ignoring_case(options.type, names[t]))
+        type_filter = static_cast<std::uint8_t>(t + 1);
+  }
   // Cursor 0 starts at position 0 with a span of 2^22 (1/1024 of the space).
   constexpr unsigned first_span = 22;
   std::uint64_t start = cursor >> 6;
@@ -156,7 +163,7 @@ void plan_scan(plan& p, const client_context& client, const args& argv) {
   shard::scan_args window;
   window.cursor = static_cast<std::uint32_t>(start);
   window.width_log2 = static_cast<std::uint8_t>(span);
-  window.type_excludes_all = !strings;
+  window.type_filter = type_filter;
   p.route_to_all(rec, op_code::scan, pattern, window);
 }
 

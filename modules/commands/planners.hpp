@@ -37,6 +37,22 @@ void plan_getrange(plan&, const client_context&, const args&);
 void plan_setrange(plan&, const client_context&, const args&);
 void plan_incrbyfloat(plan&, const client_context&, const args&);
 
+// hash commands (hash_commands.cpp)
+void plan_hset(plan&, const client_context&, const args&);
+void plan_hmset(plan&, const client_context&, const args&);
+void plan_hsetnx(plan&, const client_context&, const args&);
+void plan_hget(plan&, const client_context&, const args&);
+void plan_hmget(plan&, const client_context&, const args&);
+void plan_hdel(plan&, const client_context&, const args&);
+void plan_hlen(plan&, const client_context&, const args&);
+void plan_hstrlen(plan&, const client_context&, const args&);
+void plan_hexists(plan&, const client_context&, const args&);
+void plan_hgetall(plan&, const client_context&, const args&);
+void plan_hkeys(plan&, const client_context&, const args&);
+void plan_hvals(plan&, const client_context&, const args&);
+void plan_hincrby(plan&, const client_context&, const args&);
+void plan_hincrbyfloat(plan&, const client_context&, const args&);
+
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);

@@ -93,7 +93,7 @@ void plan_set(plan& p, const client_context& client, const args& argv) {
 void plan_mget(plan& p, const client_context& client, const args& argv) {
   auto& rec = p.open(client, plan::merge::array);
   for (std::size_t i = 1; i < argv.size(); ++i)
-    p.route(rec, op_code::get, argv[i]);
+    p.route(rec, op_code::mget_one, argv[i]);
 }
 
 // MSET key value [key value ...]: every pair goes to its shard; each shard applies

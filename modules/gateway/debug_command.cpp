@@ -134,6 +134,11 @@ void replay(gateway_actor* self,
                          shard::origin_args{step.flush_shard, step.flush_stairs});
           continue;
         }
+        if (step.restore) {
+          auto& rec = p.open(hidden_client, commands::plan::merge::single);
+          p.route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
+          continue;
+        }
         argv.assign(step.argv.begin(), step.argv.end());
         commands::execute_command(p, hidden_client, argv);
       }

@@ -21,8 +21,8 @@ namespace stairkv::gateway {
 
 namespace {
 
-// RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value and
-// deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
+// RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value,
+// type and deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
 // source and writes the target with the same deadline. `finish` gets the reply.
 template <class Finish>
 void rename_steps(gateway_actor* self, std::string src, std::string dst, bool only_if_new,
@@ -54,6 +54,7 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
       }
       std::string value{source.bytes()};
       auto deadline = peeked->deadline;
+      auto type = peeked->type;
       plan_step(
         self,
         [&](commands::plan& next) {
@@ -61,7 +62,7 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
           auto& out = next.open(hidden_client, commands::plan::merge::single);
           next.route(out, shard::op_code::rename_from, src);
           auto& in = next.open(hidden_client, commands::plan::merge::single);
-          next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline});
+          next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline, type});
           next.note_writes_since(from);
           join_script_writes(self, next);
         },

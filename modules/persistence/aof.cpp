@@ -22,6 +22,7 @@
 #include "modules/persistence/framing.hpp"
 #include "modules/persistence/journal.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/values/packed.hpp"
 
 namespace stairkv::persistence {
 
@@ -492,9 +493,14 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
   switch (r.change_case()) {
     case AofRecord::kPut: {
       const auto& put = r.put();
-      if (put.deadline_ms() != 0 && put.deadline_ms() <= now)
+      if (put.deadline_ms() != 0 && put.deadline_ms() <= now) {
         step.argv = {"DEL", put.key()};
-      else if (put.deadline_ms() != 0)
+      } else if (put.type() != 0) {
+        step.restore = true;
+        step.argv = {put.key(), put.value()};
+        step.restored = shard::restore_args{put.deadline_ms(),
+                                            static_cast<std::uint8_t>(put.type())};
+      } else if (put.deadline_ms() != 0)
         step.argv = {"SET", put.key(), put.value(), "PXAT",
                      std::to_string(put.deadline_ms())};
       else
@@ -504,6 +510,18 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
     case AofRecord::kDel:
       step.argv = {"DEL", r.del()};
       break;
+    case AofRecord::kHashSet:
+    case AofRecord::kHashDel: {
+      const auto& change = r.has_hash_set() ? r.hash_set() : r.hash_del();
+      step.argv = {r.has_hash_set() ? "HSET" : "HDEL", change.key()};
+      values::packed_reader items{change.items()};
+      std::string_view item;
+      while (items.next(item))
+        step.argv.emplace_back(item);
+      if (step.argv.size() < 3)
+        step.skip = true; // an empty change: nothing to replay
+      break;
+    }
     case AofRecord::kDeadline: {
       const auto& d = r.deadline();
       if (d.deadline_ms() == 0)

@@ -25,6 +25,7 @@
 
 #include "modules/metrics/latency_monitor.hpp"
 #include "modules/persistence/records.pb.h"
+#include "modules/shard/batch.hpp"
 
 namespace stairkv::persistence {
 
@@ -150,6 +151,11 @@ load_result load_aof(const std::string& path,
 // is deleted, never brought back.
 struct replay_step {
   std::vector<std::string> argv;
+  // A value of a type beyond strings, stored whole (a hash's snapshot
+  // record): the loader routes op_code::restore with `restored` to the key's
+  // shard, argv holding the key and the serialised value.
+  bool restore = false;
+  shard::restore_args restored;
   // Nothing to replay here (the function libraries, which the loader reads
   // apart, or a record of a kind this build does not know).
   bool skip = false;

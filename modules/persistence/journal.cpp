@@ -64,14 +64,39 @@ void journal::frame(std::string_view record) {
 }
 
 void journal::put(std::string_view key, std::string_view value,
-                  std::int64_t deadline_ms) {
+                  std::int64_t deadline_ms, std::uint8_t type) {
   auto deadline = static_cast<std::uint64_t>(deadline_ms);
-  auto body = bytes_field_size(key) + bytes_field_size(value) + varint_field_size(deadline);
+  auto body = bytes_field_size(key) + bytes_field_size(value) + varint_field_size(deadline)
+              + varint_field_size(type);
   record_.clear();
   open_message_field(record_, 1, body); // AofRecord.put
   put_bytes_field(record_, 1, key);     // KeyRecord.key
   put_bytes_field(record_, 2, value);   // KeyRecord.value
   put_varint_field(record_, 3, deadline);
+  put_varint_field(record_, 4, type);   // KeyRecord.type
+  frame(record_);
+}
+
+namespace {
+
+// AofRecord.hash_set and hash_del: a FieldChange.
+void field_change(std::string& record, int choice, std::string_view key,
+                  std::string_view items) {
+  record.clear();
+  open_message_field(record, choice, bytes_field_size(key) + bytes_field_size(items));
+  put_bytes_field(record, 1, key);
+  put_bytes_field(record, 2, items);
+}
+
+} // namespace
+
+void journal::hash_set(std::string_view key, std::string_view pairs) {
+  field_change(record_, 7, key, pairs);
+  frame(record_);
+}
+
+void journal::hash_del(std::string_view key, std::string_view fields) {
+  field_change(record_, 8, key, fields);
   frame(record_);
 }
 

@@ -17,8 +17,15 @@ namespace stairkv::persistence {
 
 class journal {
 public:
-  // The key now holds `value` with `deadline_ms` (0: none).
-  void put(std::string_view key, std::string_view value, std::int64_t deadline_ms);
+  // The key now holds `value` with `deadline_ms` (0: none); `type` is the
+  // value's (shard::value_type; 0, a string), its bytes serialised.
+  void put(std::string_view key, std::string_view value, std::int64_t deadline_ms,
+           std::uint8_t type = 0);
+  // The hash `key` now holds these fields with these values (`pairs`: a
+  // packed list, values/packed.hpp, field then value), beside its others.
+  void hash_set(std::string_view key, std::string_view pairs);
+  // The hash `key` no longer has these fields (packed).
+  void hash_del(std::string_view key, std::string_view fields);
   // The key is gone.
   void del(std::string_view key);
   // The key's deadline is now `deadline_ms` (0: none).

@@ -21,6 +21,8 @@ inline constexpr std::string_view nan_or_infinity =
 inline constexpr std::string_view string_too_long =
   "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view no_such_key = "ERR no such key";
+inline constexpr std::string_view wrong_type =
+  "WRONGTYPE Operation against a key holding the wrong kind of value";
 inline constexpr std::string_view shard_unavailable = "ERR shard unavailable";
 
 // "ERR wrong number of arguments for '<command>' command" (`command` as Redis

@@ -54,6 +54,9 @@ enum class op_code : std::uint8_t {
   peek,
   rename_from,
   rename_to,
+  // Loading a snapshot or an append-only file (restore_args, value: the
+  // serialised value): as rename_to, without its event (+OK).
+  restore,
   // SCAN's share (keyless, scan_args; value: the MATCH glob, empty for all):
   // the keys as bulks, back to back; the share counts them and the keys looked
   // at (before MATCH).
@@ -76,6 +79,32 @@ enum class op_code : std::uint8_t {
   // DEBUG DIGEST-VALUE: the 40 hex digits of the digest of the key's value
   // alone (zeros when missing).
   digest_value,
+  // MGET's read of one key: as get, but a key of another type reads as null,
+  // as Redis's MGET answers.
+  mget_one,
+  // Hashes (hash_ops.cpp). A key holding another type answers -WRONGTYPE.
+  // Several fields travel in the value as a packed list (values/packed.hpp).
+  hset,         // hash_args; value: field, value, ...: :fields added (HSET),
+                // +OK (HMSET), :1 / :0 (HSETNX, one pair)
+  hget,         // value: the field: bulk or null
+  hmget,        // hash_args (resp); value: fields: an array of bulks or nulls
+  hdel,         // value: fields: :fields removed; the last one takes the key
+  hlen,         // :fields
+  hstrlen,      // value: the field: :its value's length, 0 when missing
+  hexists,      // value: the field: :1 / :0
+  hgetall,      // hash_args (view, resp): HGETALL's map, HKEYS', HVALS' array
+  hincrby,      // incr_args; value: the field: :new value, or an error
+  hincrbyfloat, // value: field, increment: the new value as a bulk
+};
+
+// What an `hset` writes back, and which fields an `hgetall` lists.
+enum class hash_mode : std::uint8_t {
+  count_added, // HSET: how many fields are new
+  ok,          // HMSET: +OK
+  if_absent,   // HSETNX: only a missing field is set; :1 / :0
+  all,         // HGETALL: fields and values
+  fields,      // HKEYS
+  values,      // HVALS
 };
 
 // What an `object` operation answers.
@@ -159,6 +188,12 @@ struct offset_args {
 
 struct restore_args {
   deadline_ms deadline = no_deadline; // rename_to: the source key's deadline
+  std::uint8_t type = 0;              // and its type (shard::value_type)
+};
+
+struct hash_args {
+  hash_mode mode = hash_mode::count_added;
+  std::uint8_t resp = 2; // the client's protocol: HGETALL's map, nulls in HMGET
 };
 
 struct object_args {
@@ -177,15 +212,17 @@ struct origin_args {
 struct scan_args {
   std::uint32_t cursor = 0;
   std::uint8_t width_log2 = 0;
-  // TYPE asked for a type no key of this shard can have: keys are counted as
-  // looked at but none is listed.
-  bool type_excludes_all = false;
+  // TYPE: only keys of this type are listed (all are counted as looked at):
+  // 0 for any, else the value_type plus one; any_type_excluded for a name
+  // that is no type.
+  std::uint8_t type_filter = 0;
+  static constexpr std::uint8_t any_type_excluded = 0xff;
   origin_args origin; // scan_from
 };
 
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
-                             origin_args, scan_args, object_args>;
+                             origin_args, scan_args, object_args, hash_args>;
 
 struct operation {
   op_code code;
@@ -303,6 +340,8 @@ struct op_share {
   std::int64_t count = 0;    // a counted operation: the integer it answered
   bool found = false;        // peek: the key exists; the reply bytes are its value
   deadline_ms deadline = no_deadline; // peek
+  std::uint8_t type = 0;              // peek: the value's type (shard::value_type),
+                                      // its bytes serialised (values/)
   table_stats stats;                  // stats
 };
 

@@ -2,6 +2,7 @@
 // an access: OBJECT and DEBUG OBJECT, and the digests of DEBUG DIGEST and
 // DEBUG DIGEST-VALUE.
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,8 @@
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/merge.hpp"
 #include "modules/shard/table.hpp"
+#include "modules/values/hash_table.hpp"
+#include "modules/values/packed.hpp"
 
 namespace stairkv::shard {
 
@@ -43,12 +46,34 @@ digest_bytes hash_of(Feed feed) {
   return out;
 }
 
+// A value's content in a form that depends on nothing but the content: a
+// string's bytes; a hash's pairs sorted by field, packed (the same for both
+// encodings and any order of writes).
+std::string canonical_value(const record& r) {
+  if (r.type() != value_type::hash)
+    return std::string{r.value()};
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
+  auto add = [&](std::string_view f, std::string_view v) { pairs.emplace_back(f, v); };
+  if (r.holds_container())
+    r.container<values::hash_table>()->for_each(add);
+  else
+    values::compact_hash{r.value()}.for_each(add);
+  std::sort(pairs.begin(), pairs.end());
+  std::string out;
+  for (const auto& [f, v] : pairs) {
+    values::append_item(out, f);
+    values::append_item(out, v);
+  }
+  return out;
+}
+
 // What a key contributes to DEBUG DIGEST: its name, type, value and deadline,
 // each framed by its length so that no two keys feed the same bytes.
 digest_bytes key_digest(const record& r) {
   return hash_of([&](auto update) {
     auto key = r.key();
-    auto value = r.value();
+    auto content = canonical_value(r);
+    std::string_view value = content;
     std::uint64_t key_size = key.size();
     std::uint64_t value_size = value.size();
     auto type = static_cast<std::uint8_t>(r.type());
@@ -65,7 +90,8 @@ digest_bytes key_digest(const record& r) {
 // DEBUG DIGEST-VALUE's digest: the value alone.
 digest_bytes value_digest(const record& r) {
   return hash_of([&](auto update) {
-    auto value = r.value();
+    auto content = canonical_value(r);
+    std::string_view value = content;
     auto type = static_cast<std::uint8_t>(r.type());
     update(&type, sizeof type);
     update(value.data(), value.size());
@@ -81,6 +107,16 @@ const char* string_encoding(std::string_view value) {
       && std::to_string(n) == value)
     return "int";
   return value.size() <= 44 ? "embstr" : "raw";
+}
+
+// The encoding OBJECT ENCODING names, as Redis 7 names it.
+const char* encoding_of(const record& r) {
+  switch (r.type()) {
+    case value_type::hash:
+      return r.holds_container() ? "hashtable" : "listpack";
+    default:
+      return string_encoding(r.value());
+  }
 }
 
 // The bytes a value takes in a snapshot record: its length as a varint, then
@@ -119,7 +155,7 @@ void table::op_object(const batch& work, const operation& op, batch_result& out,
   auto idle_ms = lfu ? 0 : memory::lru_idle(r->access, now);
   switch (view) {
     case object_view::encoding:
-      reply.bulk(string_encoding(r->value()));
+      reply.bulk(encoding_of(*r));
       return;
     case object_view::refcount:
       reply.integer(1);
@@ -141,8 +177,8 @@ void table::op_object(const batch& work, const operation& op, batch_result& out,
       std::snprintf(line, sizeof line,
                     "Value at:%p refcount:1 encoding:%s serializedlength:%zu lru:%u "
                     "lru_seconds_idle:%u",
-                    static_cast<const void*>(r), string_encoding(r->value()),
-                    serialized_length(r->value()),
+                    static_cast<const void*>(r), encoding_of(*r),
+                    serialized_length(canonical_value(*r)),
                     static_cast<unsigned>((r->access / 1000) & 0xffffff),
                     static_cast<unsigned>(idle_ms / 1000));
       reply.simple(line);

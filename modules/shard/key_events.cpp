@@ -34,6 +34,14 @@ std::string_view event_name(key_event e) noexcept {
       return "rename_from";
     case key_event::rename_to:
       return "rename_to";
+    case key_event::hset:
+      return "hset";
+    case key_event::hdel:
+      return "hdel";
+    case key_event::hincrby:
+      return "hincrby";
+    case key_event::hincrbyfloat:
+      return "hincrbyfloat";
   }
   return "unknown";
 }
@@ -60,6 +68,11 @@ std::uint32_t class_of(key_event e) noexcept {
       return notify_flag::evicted;
     case key_event::keymiss:
       return notify_flag::key_miss;
+    case key_event::hset:
+    case key_event::hdel:
+    case key_event::hincrby:
+    case key_event::hincrbyfloat:
+      return notify_flag::hash;
   }
   return 0;
 }

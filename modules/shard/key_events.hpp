@@ -34,6 +34,10 @@ enum class key_event : std::uint8_t {
   keymiss,     // "keymiss": a read found no key (class m)
   rename_from, // "rename_from": RENAME's source (class g)
   rename_to,   // "rename_to": RENAME's destination (class g)
+  hset,        // "hset": HSET, HSETNX, HMSET (class h)
+  hdel,        // "hdel" (class h)
+  hincrby,     // "hincrby" (class h)
+  hincrbyfloat, // "hincrbyfloat" (class h)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

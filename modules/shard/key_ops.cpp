@@ -123,18 +123,26 @@ void table::op_peek(const batch& work, const operation& op, batch_result& out,
     return;
   share.found = true;
   share.deadline = r->deadline;
-  out.replies.append(r->value());
+  share.type = static_cast<std::uint8_t>(r->type());
+  out.replies.append(serialized(r));
 }
 
 // RENAME's second half (restore_args): stores the value with the source key's
-// deadline under the new name (+OK).
+// deadline and type under the new name (+OK); restore, a loaded value, too.
 void table::op_rename_to(const batch& work, const operation& op, batch_result& out,
                          deadline_ms now) {
   auto key = work.key(op);
-  auto* r = store_value(find_live(key, now), key, work.value(op), now);
-  set_deadline(r, op.arguments<restore_args>().deadline);
+  const auto& args = op.arguments<restore_args>();
+  auto* r = store_serialized(find_live(key, now), key, static_cast<value_type>(args.type),
+                             work.value(op), now);
+  if (r == nullptr) {
+    protocol::reply_writer{out.replies}.error("ERR Bad data format");
+    return;
+  }
+  set_deadline(r, args.deadline);
   log_put(r);
-  note(key_event::rename_to, key);
+  if (op.code == op_code::rename_to)
+    note(key_event::rename_to, key);
   protocol::reply_writer{out.replies}.simple("OK");
 }
 
@@ -223,7 +231,8 @@ void table::op_scan(const batch& work, const operation& op, batch_result& out,
     if (from && engine::shard_of(r.key(), args.origin.stairs) != args.origin.shard)
       continue;
     ++looked;
-    if (args.type_excludes_all
+    if ((args.type_filter != 0
+         && args.type_filter != static_cast<std::uint8_t>(r.type()) + 1)
         || (!pattern.empty() && !commands::glob_match(pattern, r.key())))
       continue;
     found.push_back(r.key());

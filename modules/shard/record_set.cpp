@@ -7,6 +7,8 @@
 #include <cstring>
 #include <new>
 
+#include "modules/values/hash_table.hpp"
+
 namespace stairkv::shard {
 
 namespace {
@@ -39,6 +41,39 @@ record_set::~record_set() {
   clear();
 }
 
+namespace {
+
+void free_container(record* r) noexcept {
+  if (!r->holds_container())
+    return;
+  switch (r->type()) {
+    case value_type::hash:
+      delete r->container<values::hash_table>();
+      break;
+    default:
+      break;
+  }
+}
+
+// Frees a record's block and its container.
+void free_record(record* r) noexcept {
+  free_container(r);
+  std::free(r);
+}
+
+} // namespace
+
+std::int64_t record_set::container_bytes(const record* r) noexcept {
+  if (!r->holds_container())
+    return 0;
+  switch (r->type()) {
+    case value_type::hash:
+      return r->container<values::hash_table>()->bytes();
+    default:
+      return 0;
+  }
+}
+
 record* record_set::allocate(std::size_t key_size, std::size_t capacity) {
   void* block = std::malloc(sizeof(record) + key_size + capacity);
   if (block == nullptr)
@@ -56,11 +91,11 @@ static std::size_t value_capacity(const record* r) {
 }
 
 void record_set::count_in(record* r) noexcept {
-  block_bytes_ += static_cast<std::int64_t>(malloc_usable_size(r));
+  block_bytes_ += static_cast<std::int64_t>(malloc_usable_size(r)) + container_bytes(r);
 }
 
 void record_set::count_out(record* r) noexcept {
-  block_bytes_ -= static_cast<std::int64_t>(malloc_usable_size(r));
+  block_bytes_ -= static_cast<std::int64_t>(malloc_usable_size(r)) + container_bytes(r);
 }
 
 void record_set::add_dense(record* r) {
@@ -77,7 +112,8 @@ void record_set::remove_dense(record* r) noexcept {
 
 std::int64_t record_set::footprint(const record* r) noexcept {
   return static_cast<std::int64_t>(malloc_usable_size(const_cast<record*>(r))
-                                   + 2 * sizeof(record*) + 1);
+                                   + 2 * sizeof(record*) + 1)
+         + container_bytes(r);
 }
 
 std::int64_t record_set::memory() const noexcept {
@@ -124,7 +160,12 @@ void record_set::replace(record* old_record, record* new_record) {
   ++changes_;
 }
 
-record* record_set::assign(record* r, std::string_view value) {
+record* record_set::assign(record* r, std::string_view value, value_type type) {
+  if (r->holds_container()) {
+    block_bytes_ -= container_bytes(r);
+    free_container(r);
+  }
+  r->set_type(type);
   // The block is kept when the value fits without wasting more than its own
   // size (or 64 bytes): a big value replaced by a small one must not keep the
   // big block.
@@ -144,6 +185,15 @@ record* record_set::assign(record* r, std::string_view value) {
   replace(r, moved);
   std::free(r);
   return moved;
+}
+
+record* record_set::assign_container(record* r, value_type type, void* container) {
+  char pointer[sizeof container];
+  std::memcpy(pointer, &container, sizeof container);
+  r = assign(r, {pointer, sizeof pointer}, type);
+  r->set_type(type, true);
+  block_bytes_ += container_bytes(r);
+  return r;
 }
 
 record* record_set::append(record* r, std::string_view more) {
@@ -169,7 +219,7 @@ void record_set::erase(record* r) {
   set_.erase(r);
   remove_dense(r);
   count_out(r);
-  std::free(r);
+  free_record(r);
 }
 
 void record_set::release(record* r) {
@@ -186,18 +236,18 @@ bool record_set::adopt(record* r) {
     count_in(r);
     return true;
   }
-  std::free(r);
+  free_record(r);
   return false;
 }
 
 void record_set::destroy(record* r) {
-  std::free(r);
+  free_record(r);
 }
 
 void record_set::clear() {
   ++changes_;
   for (auto* r : set_)
-    std::free(r);
+    free_record(r);
   set_.clear();
   std::vector<record*>{}.swap(dense_);
   block_bytes_ = 0;

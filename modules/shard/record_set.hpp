@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -26,9 +27,10 @@
 
 namespace stairkv::shard {
 
-// What a key holds. A string keeps its bytes in the record itself; the other
-// types (added by the data-type work) keep a pointer to their container in the
-// value bytes, so a record's size and layout stay the same for all of them.
+// What a key holds. A string keeps its bytes in the record itself, and so
+// does a type in its compact encoding (a small hash: values/compact_hash.hpp);
+// in its large encoding a type keeps a pointer to its container in the value
+// bytes (record::holds_container), so a record's layout is the same for all.
 enum class value_type : std::uint8_t {
   string = 0,
   hash = 1,
@@ -52,7 +54,19 @@ public:
   }
 
   value_type type() const noexcept {
-    return static_cast<value_type>(slot_and_type_ >> slot_bits);
+    return static_cast<value_type>(slot_and_type_ >> type_shift);
+  }
+
+  // The value bytes are a pointer to a container (a large hash: a
+  // values::hash_table), not the value itself.
+  bool holds_container() const noexcept {
+    return (slot_and_type_ & container_bit) != 0;
+  }
+  template <class T>
+  T* container() const noexcept {
+    T* p = nullptr;
+    std::memcpy(&p, bytes_ + key_size_, sizeof p);
+    return p;
   }
 
   deadline_ms deadline = no_deadline;
@@ -60,10 +74,13 @@ public:
   std::uint32_t access = 0;
 
   // The tag shares one word with the record's position in the dense array: 3
-  // bits of type, 29 of position, so a shard holds at most 2^29 keys (far past
-  // what any engine grows one shard to; see record_set::max_keys).
-  static constexpr unsigned slot_bits = 29;
+  // bits of type, 1 of encoding (holds_container), 28 of position, so a shard
+  // holds at most 2^28 keys (far past what any engine grows one shard to; see
+  // record_set::max_keys).
+  static constexpr unsigned slot_bits = 28;
   static constexpr std::uint32_t slot_mask = (std::uint32_t{1} << slot_bits) - 1;
+  static constexpr std::uint32_t container_bit = std::uint32_t{1} << slot_bits;
+  static constexpr unsigned type_shift = slot_bits + 1;
 
 private:
   friend class record_set;
@@ -77,8 +94,10 @@ private:
   void set_slot(std::uint32_t slot) noexcept {
     slot_and_type_ = (slot_and_type_ & ~slot_mask) | slot;
   }
-  void set_type(value_type t) noexcept {
-    slot_and_type_ = (static_cast<std::uint32_t>(t) << slot_bits) | slot();
+  // A type and whether the value bytes are a container's pointer.
+  void set_type(value_type t, bool container = false) noexcept {
+    slot_and_type_ = (static_cast<std::uint32_t>(t) << type_shift)
+                     | (container ? container_bit : 0) | slot();
   }
 
   std::uint32_t slot_and_type_ = 0; // type tag, position in the dense array
@@ -107,8 +126,23 @@ public:
   record* insert(std::string_view key, std::string_view value, deadline_ms deadline,
                  value_type type = value_type::string);
 
-  // Replaces a record's value; the record may move, use the returned pointer.
-  record* assign(record* r, std::string_view value);
+  // Replaces a record's value, now of type `type` (a container it held is
+  // freed); the record may move, use the returned pointer.
+  record* assign(record* r, std::string_view value,
+                 value_type type = value_type::string);
+
+  // Makes a record hold `container` (a large encoding of `type`, owned by the
+  // record from now on) in place of its value; the record may move.
+  record* assign_container(record* r, value_type type, void* container);
+
+  // A record's container changed size by `delta` bytes (the table edits
+  // containers in place and says so here, so memory() stays exact).
+  void container_resized(std::int64_t delta) noexcept {
+    block_bytes_ += delta;
+  }
+
+  // Bytes a record's container holds (0 for a value in the record itself).
+  static std::int64_t container_bytes(const record* r) noexcept;
 
   // Appends to a record's value, with room to grow so that repeated appends stay
   // amortized O(1) per byte; the record may move.
@@ -125,7 +159,7 @@ public:
   // returned.
   bool adopt(record* r);
 
-  // Frees a record that is in no set.
+  // Frees a record that is in no set, and its container.
   static void destroy(record* r);
 
   std::size_t size() const noexcept {
@@ -138,8 +172,8 @@ public:
     return dense_[i];
   }
 
-  // Bytes one record takes: its block, its hash-table slot and control byte,
-  // its place in the dense array.
+  // Bytes one record takes: its block and container, its hash-table slot and
+  // control byte, its place in the dense array.
   static std::int64_t footprint(const record* r) noexcept;
 
   // Bytes held: every record's block as the allocator sized it, the hash table's

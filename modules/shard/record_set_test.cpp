@@ -1,4 +1,5 @@
 #include "modules/shard/record_set.hpp"
+#include "modules/values/hash_table.hpp"
 
 #include <gtest/gtest.h>
 
@@ -91,8 +92,9 @@ TEST(RecordSet, ATypeTagStaysWithItsRecordThroughMovesAndOtherRemovals) {
   auto* tagged = s.insert("tagged", "12345678", 0, value_type::sorted_set);
   auto* last = s.insert("last", "v", 0, value_type::hash);
   EXPECT_EQ(tagged->type(), value_type::sorted_set);
-  // A move to a bigger block keeps the tag (and the position, for RANDOMKEY).
-  tagged = s.assign(tagged, std::string(5000, 'x'));
+  // A move to a bigger block keeps the tag it is given (and the position, for
+  // RANDOMKEY); a value assigned without one is a string.
+  tagged = s.assign(tagged, std::string(5000, 'x'), value_type::sorted_set);
   EXPECT_EQ(tagged->type(), value_type::sorted_set);
   tagged = s.append(tagged, std::string(20000, 'y'));
   EXPECT_EQ(tagged->type(), value_type::sorted_set);
@@ -107,4 +109,34 @@ TEST(RecordSet, ATypeTagStaysWithItsRecordThroughMovesAndOtherRemovals) {
   EXPECT_TRUE(dense_ok);
   EXPECT_STREQ(type_name(value_type::sorted_set), "zset");
   EXPECT_STREQ(type_name(value_type::string), "string");
+  auto* plain_again = s.assign(s.find("last"), "now a string");
+  EXPECT_EQ(plain_again->type(), value_type::string);
+}
+
+TEST(RecordSet, AContainerIsCountedFreedAndReplaced) {
+  record_set s;
+  auto* r = s.insert("h", "", 0, value_type::hash);
+  auto before = s.memory();
+  auto* fields = new stairkv::values::hash_table();
+  for (int i = 0; i < 100; ++i)
+    fields->set("field" + std::to_string(i), std::string(40, 'v'));
+  auto container = fields->bytes();
+  r = s.assign_container(r, value_type::hash, fields);
+  EXPECT_TRUE(r->holds_container());
+  EXPECT_EQ(r->container<stairkv::values::hash_table>(), fields);
+  EXPECT_GE(s.memory(), before + container - 64);
+  EXPECT_GE(record_set::footprint(r), container);
+  // The table grows in place: the set is told, and counts it.
+  auto grown_from = fields->bytes();
+  fields->set("more", std::string(1000, 'w'));
+  s.container_resized(fields->bytes() - grown_from);
+  auto full = s.memory();
+  // A string replaces the container (freed: ASan and valgrind would see a leak).
+  r = s.assign(r, "plain");
+  EXPECT_FALSE(r->holds_container());
+  EXPECT_EQ(r->type(), value_type::string);
+  EXPECT_LT(s.memory(), full - container);
+  r = s.assign_container(r, value_type::hash, new stairkv::values::hash_table());
+  s.erase(r);
+  EXPECT_EQ(s.size(), 0u);
 }

@@ -17,7 +17,26 @@ void table::op_get(const batch& work, const operation& op, batch_result& out,
                    deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  if (auto* r = find_live(key, now)) {
+  bool refused = false;
+  if (auto* r = find_string(key, now, out, refused)) {
+    ++hits_;
+    reply.bulk(r->value());
+  } else if (refused) {
+    return;
+  } else {
+    ++misses_;
+    note(key_event::keymiss, key);
+    reply.null();
+  }
+}
+
+// MGET's read of one key: a string's value, null for anything else.
+void table::op_mget_one(const batch& work, const operation& op, batch_result& out,
+                        deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  auto* r = find_live(key, now);
+  if (r != nullptr && r->type() == value_type::string) {
     ++hits_;
     reply.bulk(r->value());
   } else {
@@ -37,6 +56,11 @@ void table::op_set(const batch& work, const operation& op, batch_result& out,
   auto flags = args.flags;
   auto deadline = args.deadline;
   auto* current = find_live(key, now);
+  if ((flags & set_flag::return_old) && current != nullptr
+      && current->type() != value_type::string) {
+    reply.error(protocol::errors::wrong_type);
+    return;
+  }
   if (flags & set_flag::return_old) {
     if (current)
       reply.bulk(current->value());
@@ -72,7 +96,10 @@ void table::op_append(const batch& work, const operation& op, batch_result& out,
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto more = work.value(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   auto current = r ? r->value().size() : 0;
   if (current + more.size() > protocol::max_bulk_length) {
     reply.error(protocol::errors::string_too_long);
@@ -91,7 +118,10 @@ void table::op_strlen(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   if (r == nullptr)
     note(key_event::keymiss, key);
   reply.integer(r ? static_cast<std::int64_t>(r->value().size()) : 0);
@@ -105,7 +135,10 @@ void table::op_incr_by(const batch& work, const operation& op, batch_result& out
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
   auto delta = op.arguments<incr_args>().delta;
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   std::int64_t current = 0;
   if (r && !protocol::parse_int64(r->value(), current)) {
     reply.error(protocol::errors::not_an_integer);
@@ -133,7 +166,10 @@ void table::op_incr_by_float(const batch& work, const operation& op, batch_resul
                              deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   long double current = 0;
   long double delta = 0;
   if ((r && !protocol::parse_long_double(r->value(), current))
@@ -159,7 +195,10 @@ void table::op_get_range(const batch& work, const operation& op, batch_result& o
                          deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto [start, end] = op.arguments<range_args>();
-  auto* r = find_live(work.key(op), now);
+  bool refused = false;
+  auto* r = find_string(work.key(op), now, out, refused);
+  if (refused)
+    return;
   std::string_view value = r ? r->value() : std::string_view{};
   auto size = static_cast<std::int64_t>(value.size());
   if (start < 0 && end < 0 && start > end) {
@@ -192,7 +231,10 @@ void table::op_set_range(const batch& work, const operation& op, batch_result& o
   auto key = work.key(op);
   auto offset = op.arguments<offset_args>().offset;
   auto value = work.value(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   auto current = r ? r->value() : std::string_view{};
   if (value.empty()) {
     reply.integer(static_cast<std::int64_t>(current.size()));
@@ -221,7 +263,10 @@ void table::op_get_delete(const batch& work, const operation& op, batch_result& 
                           deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   if (r == nullptr) {
     ++misses_;
     reply.null();
@@ -239,7 +284,10 @@ void table::op_get_expire(const batch& work, const operation& op, batch_result& 
                           deadline_ms now) {
   protocol::reply_writer reply{out.replies};
   auto key = work.key(op);
-  auto* r = find_live(key, now);
+  bool refused = false;
+  auto* r = find_string(key, now, out, refused);
+  if (refused)
+    return;
   if (r == nullptr) {
     ++misses_;
     note(key_event::keymiss, key);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/values/hash_table.hpp"
 
 namespace stairkv::shard {
 
@@ -19,6 +21,9 @@ bool may_grow(op_code code) {
     case op_code::incr_by:
     case op_code::incr_by_float:
     case op_code::set_range:
+    case op_code::hset:
+    case op_code::hincrby:
+    case op_code::hincrbyfloat:
       return true;
     default:
       return false;
@@ -46,8 +51,61 @@ record* table::find_live(std::string_view key, deadline_ms now, access how) {
   return r;
 }
 
-record* table::insert(std::string_view key, std::string_view value, deadline_ms now) {
-  auto* r = entries_.insert(key, value, no_deadline);
+record* table::find_typed(std::string_view key, deadline_ms now, value_type type,
+                          batch_result& out, bool& refused) {
+  auto* r = find_live(key, now);
+  if (r == nullptr || r->type() == type)
+    return r;
+  protocol::reply_writer{out.replies}.error(protocol::errors::wrong_type);
+  refused = true;
+  return nullptr;
+}
+
+std::string_view table::serialized(const record* r) {
+  if (!r->holds_container())
+    return r->value();
+  switch (r->type()) {
+    case value_type::hash:
+      r->container<values::hash_table>()->write_compact(serial_);
+      return serial_;
+    default:
+      return {};
+  }
+}
+
+record* table::store_serialized(record* r, std::string_view key, value_type type,
+                                std::string_view bytes, deadline_ms now) {
+  switch (type) {
+    case value_type::string:
+      return store_value(r, key, bytes, now);
+    case value_type::hash: {
+      if (!values::compact_hash::valid(bytes) || values::compact_hash{bytes}.size() == 0)
+        return nullptr;
+      // Compact while it fits, as the hash it was would have been.
+      values::compact_hash view{bytes};
+      bool fits = view.size() <= hash_limits_.max_compact_entries;
+      view.for_each([&](std::string_view f, std::string_view v) {
+        fits = fits && hash_limits_.fit(f, v);
+      });
+      if (r == nullptr) {
+        note(key_event::new_key, key);
+        r = insert(key, bytes, now, value_type::hash);
+      } else {
+        r = entries_.assign(r, bytes, value_type::hash);
+      }
+      if (!fits)
+        r = entries_.assign_container(r, value_type::hash,
+                                      values::hash_table::from_compact(bytes));
+      return r;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+record* table::insert(std::string_view key, std::string_view value, deadline_ms now,
+                      value_type type) {
+  auto* r = entries_.insert(key, value, no_deadline, type);
   r->access = ranking_ == memory::ranking::lfu ? memory::lfu_fresh(now)
                                                : memory::lru_stamp(now);
   return r;
@@ -266,11 +324,22 @@ void table::compact_deadlines(bool always) {
 }
 
 // One function per operation, in the file of its family: string_ops.cpp,
-// key_ops.cpp, server_ops.cpp, inspect_ops.cpp.
+// hash_ops.cpp, key_ops.cpp, server_ops.cpp, inspect_ops.cpp.
 void table::run(const batch& work, const operation& op, batch_result& out,
                 deadline_ms now) {
   switch (op.code) {
     case op_code::get: return op_get(work, op, out, now);
+    case op_code::mget_one: return op_mget_one(work, op, out, now);
+    case op_code::hset: return op_hset(work, op, out, now);
+    case op_code::hget: return op_hget(work, op, out, now);
+    case op_code::hmget: return op_hmget(work, op, out, now);
+    case op_code::hdel: return op_hdel(work, op, out, now);
+    case op_code::hlen: return op_hlen(work, op, out, now);
+    case op_code::hstrlen: return op_hstrlen(work, op, out, now);
+    case op_code::hexists: return op_hexists(work, op, out, now);
+    case op_code::hgetall: return op_hgetall(work, op, out, now);
+    case op_code::hincrby: return op_hincrby(work, op, out, now);
+    case op_code::hincrbyfloat: return op_hincrbyfloat(work, op, out, now);
     case op_code::set: return op_set(work, op, out, now);
     case op_code::del: return op_del(work, op, out, now);
     case op_code::exists: return op_exists(work, op, out, now);
@@ -299,6 +368,7 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::peek: return op_peek(work, op, out, now);
     case op_code::rename_from: return op_del(work, op, out, now);
     case op_code::rename_to: return op_rename_to(work, op, out, now);
+    case op_code::restore: return op_rename_to(work, op, out, now);
     case op_code::scan: return op_scan(work, op, out, now);
     case op_code::scan_from: return op_scan(work, op, out, now);
     case op_code::memory_usage: return op_memory_usage(work, op, out, now);
@@ -376,7 +446,7 @@ bool table::snapshot_chunk(std::size_t max, persistence::journal& out, deadline_
   for (std::size_t n = 0; n < max && snapshot_cursor_ > 0; ++n) {
     const auto* r = entries_.at(--snapshot_cursor_);
     if (!is_expired(*r, now))
-      out.put(r->key(), r->value(), r->deadline);
+      out.put(r->key(), serialized(r), r->deadline, static_cast<std::uint8_t>(r->type()));
   }
   if (snapshot_cursor_ > 0)
     return false;

@@ -18,6 +18,7 @@
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/record_set.hpp"
+#include "modules/values/compact_hash.hpp"
 
 namespace stairkv::shard {
 
@@ -132,6 +133,14 @@ public:
 
   // -- keyspace events --------------------------------------------------------
 
+  // -- encodings -----------------------------------------------------------------
+
+  // When hashes leave their compact encoding (hash-max-listpack-entries and
+  // -value); a hash already large stays large.
+  void encode_hashes(const values::hash_limits& limits) noexcept {
+    hash_limits_ = limits;
+  }
+
   // Which event classes (notify_flag bits, see recorded_classes()) to record from
   // now on; none by default.
   void record_events(std::uint32_t classes) noexcept {
@@ -192,8 +201,18 @@ private:
   enum class access : bool { untouched, touched };
   record* find_live(std::string_view key, deadline_ms now,
                     access how = access::touched);
+  // A live record holding a `type` value (touched as find_live does), or
+  // nullptr: the key is missing, or holds another type, in which case
+  // -WRONGTYPE has been written to `out` and `refused` is set.
+  record* find_typed(std::string_view key, deadline_ms now, value_type type,
+                     batch_result& out, bool& refused);
+  record* find_string(std::string_view key, deadline_ms now, batch_result& out,
+                      bool& refused) {
+    return find_typed(key, now, value_type::string, out, refused);
+  }
   // Adds a key with fresh access information.
-  record* insert(std::string_view key, std::string_view value, deadline_ms now);
+  record* insert(std::string_view key, std::string_view value, deadline_ms now,
+                 value_type type = value_type::string);
   // Whether a write that may grow memory must be refused (after making room).
   bool refuse_growth(deadline_ms now);
   // The key the policy would evict next (one past its deadline first), or nullptr.
@@ -209,8 +228,16 @@ private:
   void log_put(const record* r) {
     ++changes_;
     if (journal_ != nullptr)
-      journal_->put(r->key(), r->value(), r->deadline);
+      journal_->put(r->key(), serialized(r), r->deadline, static_cast<std::uint8_t>(r->type()));
   }
+  // A record's value as records, RENAME and DUMP carry it: a string's bytes,
+  // a hash's compact form (written into serial_ for a large one).
+  std::string_view serialized(const record* r);
+  // Stores a serialised value of `type` under `key` (RENAME's second half,
+  // RESTORE), replacing what the key held; false when the bytes are not a
+  // well-formed value of that type.
+  record* store_serialized(record* r, std::string_view key, value_type type,
+                           std::string_view bytes, deadline_ms now);
   void log_deadline(const record* r) {
     ++changes_;
     if (journal_ != nullptr)
@@ -236,6 +263,7 @@ private:
   void run(const batch& work, const operation& op, batch_result& out, deadline_ms now);
   // strings (string_ops.cpp)
   void op_get(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_mget_one(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_set(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_append(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_strlen(const batch&, const operation&, batch_result& out, deadline_ms now);
@@ -265,6 +293,26 @@ private:
   void op_flush_from(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_reset_stats(const batch&, const operation&, batch_result& out, deadline_ms now);
+  // hashes (hash_ops.cpp)
+  void op_hset(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hget(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hmget(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hdel(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hlen(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hstrlen(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hexists(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hgetall(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hincrby(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hincrbyfloat(const batch&, const operation&, batch_result& out, deadline_ms now);
+  // The value of a field, if the hash has it.
+  static bool hash_field(const record* r, std::string_view field, std::string_view& value);
+  // Sets fields of the hash `r` (nullptr: a new key) from packed pairs, each
+  // pair's field first; `added` counts the new fields. Takes the large
+  // encoding when the hash outgrows the compact one. Returns the record.
+  record* hash_set(record* r, std::string_view key, std::string_view pairs,
+                   std::int64_t& added, deadline_ms now);
+  // The hash's field count.
+  static std::size_t hash_size(const record* r);
   // inspection without an access (inspect_ops.cpp)
   void op_object(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
@@ -274,7 +322,11 @@ private:
   expiry::deadline_queue deadlines_;
   key_event_log events_;
   std::uint32_t recorded_ = 0;
-  std::string scratch_; // SETRANGE builds the new value here
+  std::string scratch_; // SETRANGE builds the new value here, hashes their bytes
+  std::string serial_;  // a large value's serialised form (serialized())
+  std::vector<values::field_value> pairs_; // a compact hash being changed
+  std::string packed_;  // one field's pair for the journal
+  values::hash_limits hash_limits_;
   // SCAN: the records sorted by scan position, valid while entries_.changes()
   // still equals scan_changes_ (rebuilt by the first SCAN after a change).
   std::vector<std::pair<std::uint32_t, const record*>> scan_order_;

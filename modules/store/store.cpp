@@ -187,6 +187,11 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
                          shard::origin_args{step.flush_shard, step.flush_stairs});
       continue;
     }
+    if (step.restore) {
+      auto& rec = work->open(client, commands::plan::merge::single);
+      work->route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
+      continue;
+    }
     argv.assign(step.argv.begin(), step.argv.end());
     work->add(client, argv);
   }

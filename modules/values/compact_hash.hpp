@@ -79,7 +79,12 @@ public:
     return pairs_.size();
   }
 
-  // The changed hash's bytes, into `out` (cleared first).
+  const std::vector<field_value>& pairs() const noexcept {
+    return pairs_;
+  }
+
+  // The changed hash's bytes, into `out` (cleared first; not a buffer the
+  // pairs point into).
   void write(std::string& out) const;
 
 private:

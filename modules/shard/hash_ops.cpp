@@ -1,0 +1,371 @@
+// The shard's hash operations: one function per operation, each with the reply
+// Redis gives (batch.hpp lists what every operation answers). A hash is kept
+// compact (its fields in the record's own bytes, values/compact_hash.hpp)
+// until it has more than hash-max-listpack-entries fields or a field or value
+// longer than hash-max-listpack-value, then in a table of its own
+// (values/hash_table.hpp) for good. Every change reaches the append-only file
+// as the fields it set or removed, never as the whole hash.
+
+#include <cmath>
+#include <limits>
+
+#include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/table.hpp"
+#include "modules/values/hash_table.hpp"
+#include "modules/values/packed.hpp"
+
+namespace stairkv::shard {
+
+namespace {
+
+constexpr std::string_view not_an_integer_field = "ERR hash value is not an integer";
+constexpr std::string_view not_a_float_field = "ERR hash value is not a float";
+
+} // namespace
+
+bool table::hash_field(const record* r, std::string_view field, std::string_view& value) {
+  if (r->holds_container())
+    return r->container<values::hash_table>()->find(field, value);
+  return values::compact_hash{r->value()}.find(field, value);
+}
+
+std::size_t table::hash_size(const record* r) {
+  if (r->holds_container())
+    return r->container<values::hash_table>()->size();
+  return values::compact_hash{r->value()}.size();
+}
+
+record* table::hash_set(record* r, std::string_view key, std::string_view pairs,
+                        std::int64_t& added, deadline_ms now) {
+  values::packed_reader items{pairs};
+  std::string_view field, value;
+  if (r != nullptr && r->holds_container()) {
+    auto* fields = r->container<values::hash_table>();
+    auto before = fields->bytes();
+    while (items.next(field) && items.next(value))
+      added += fields->set(field, value) ? 1 : 0;
+    entries_.container_resized(fields->bytes() - before);
+    return r;
+  }
+  values::compact_hash_edit edit{r != nullptr ? r->value() : values::empty_compact_hash(),
+                                 pairs_};
+  bool large = false;
+  while (items.next(field) && items.next(value)) {
+    added += edit.set(field, value) ? 1 : 0;
+    large = large || !hash_limits_.fit(field, value);
+  }
+  large = large || edit.size() > hash_limits_.max_compact_entries;
+  if (r == nullptr)
+    note(key_event::new_key, key);
+  if (large) {
+    // The table is built from the pairs first: they point into the record's
+    // bytes, which the change of encoding frees.
+    auto* fields = new values::hash_table();
+    for (const auto& [f, v] : edit.pairs())
+      fields->set(f, v);
+    if (r == nullptr)
+      r = insert(key, {}, now, value_type::hash);
+    return entries_.assign_container(r, value_type::hash, fields);
+  }
+  edit.write(scratch_);
+  r = r == nullptr ? insert(key, scratch_, now, value_type::hash)
+                   : entries_.assign(r, scratch_, value_type::hash);
+  if (scratch_.capacity() > 64 * 1024)
+    std::string{}.swap(scratch_);
+  return r;
+}
+
+// HSET, HMSET, HSETNX (hash_args::mode; value: the packed pairs).
+void table::op_hset(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  auto pairs = work.value(op);
+  auto mode = op.arguments<hash_args>().mode;
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  if (mode == hash_mode::if_absent && r != nullptr) {
+    values::packed_reader items{pairs};
+    std::string_view field, value;
+    if (items.next(field) && hash_field(r, field, value)) {
+      reply.integer(0);
+      return;
+    }
+  }
+  std::int64_t added = 0;
+  hash_set(r, key, pairs, added, now);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->hash_set(key, pairs);
+  note(key_event::hset, key);
+  if (mode == hash_mode::ok)
+    reply.simple("OK");
+  else if (mode == hash_mode::if_absent)
+    reply.integer(1);
+  else
+    reply.integer(added);
+}
+
+// HGET (value: the field): its value, or null.
+void table::op_hget(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  std::string_view value;
+  if (r == nullptr) {
+    ++misses_;
+    note(key_event::keymiss, key);
+    reply.null();
+    return;
+  }
+  ++hits_;
+  if (hash_field(r, work.value(op), value))
+    reply.bulk(value);
+  else
+    reply.null();
+}
+
+// HMGET (value: the packed fields): one bulk or null per field.
+void table::op_hmget(const batch& work, const operation& op, batch_result& out,
+                     deadline_ms now) {
+  protocol::reply_writer reply{out.replies, op.arguments<hash_args>().resp};
+  auto key = work.key(op);
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  if (r == nullptr) {
+    ++misses_;
+    note(key_event::keymiss, key);
+  } else {
+    ++hits_;
+  }
+  std::size_t count = 0;
+  values::packed_reader counting{work.value(op)};
+  std::string_view field, value;
+  while (counting.next(field))
+    ++count;
+  reply.array(count);
+  values::packed_reader fields{work.value(op)};
+  while (fields.next(field)) {
+    if (r != nullptr && hash_field(r, field, value))
+      reply.bulk(value);
+    else
+      reply.null();
+  }
+}
+
+// HDEL (value: the packed fields): how many it removed; a hash left without a
+// field is deleted.
+void table::op_hdel(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  auto fields = work.value(op);
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  if (r == nullptr) {
+    reply.integer(0);
+    return;
+  }
+  std::int64_t removed = 0;
+  std::size_t left = 0;
+  values::packed_reader items{fields};
+  std::string_view field;
+  if (r->holds_container()) {
+    auto* table = r->container<values::hash_table>();
+    auto before = table->bytes();
+    while (items.next(field))
+      removed += table->erase(field) ? 1 : 0;
+    entries_.container_resized(table->bytes() - before);
+    left = table->size();
+  } else {
+    values::compact_hash_edit edit{r->value(), pairs_};
+    while (items.next(field))
+      removed += edit.erase(field) ? 1 : 0;
+    left = edit.size();
+    if (removed > 0 && left > 0) {
+      edit.write(scratch_);
+      r = entries_.assign(r, scratch_, value_type::hash);
+    }
+  }
+  if (removed > 0) {
+    note(key_event::hdel, key);
+    if (left == 0) {
+      note(key_event::del, key);
+      erase(r); // recorded as the key's deletion
+    } else {
+      ++changes_;
+      if (journal_ != nullptr)
+        journal_->hash_del(key, fields);
+    }
+  }
+  reply.integer(removed);
+}
+
+// HLEN: the field count, 0 for a missing key.
+void table::op_hlen(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  bool refused = false;
+  auto* r = find_typed(work.key(op), now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  protocol::reply_writer{out.replies}.integer(
+    r != nullptr ? static_cast<std::int64_t>(hash_size(r)) : 0);
+}
+
+// HSTRLEN (value: the field): its value's length, 0 when missing.
+void table::op_hstrlen(const batch& work, const operation& op, batch_result& out,
+                       deadline_ms now) {
+  bool refused = false;
+  auto* r = find_typed(work.key(op), now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  std::string_view value;
+  bool found = r != nullptr && hash_field(r, work.value(op), value);
+  protocol::reply_writer{out.replies}.integer(
+    found ? static_cast<std::int64_t>(value.size()) : 0);
+}
+
+// HEXISTS (value: the field): :1 / :0.
+void table::op_hexists(const batch& work, const operation& op, batch_result& out,
+                       deadline_ms now) {
+  bool refused = false;
+  auto* r = find_typed(work.key(op), now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  std::string_view value;
+  protocol::reply_writer{out.replies}.integer(
+    r != nullptr && hash_field(r, work.value(op), value) ? 1 : 0);
+}
+
+// HGETALL (a map of fields to values; RESP2: a flat array), HKEYS, HVALS.
+void table::op_hgetall(const batch& work, const operation& op, batch_result& out,
+                       deadline_ms now) {
+  const auto& args = op.arguments<hash_args>();
+  protocol::reply_writer reply{out.replies, args.resp};
+  auto key = work.key(op);
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  if (r == nullptr) {
+    ++misses_;
+    note(key_event::keymiss, key);
+    if (args.mode == hash_mode::all)
+      reply.map(0);
+    else
+      reply.array(0);
+    return;
+  }
+  ++hits_;
+  auto count = hash_size(r);
+  if (args.mode == hash_mode::all)
+    reply.map(count);
+  else
+    reply.array(count);
+  auto each = [&](std::string_view field, std::string_view value) {
+    if (args.mode != hash_mode::values)
+      reply.bulk(field);
+    if (args.mode != hash_mode::fields)
+      reply.bulk(value);
+  };
+  if (r->holds_container())
+    r->container<values::hash_table>()->for_each(each);
+  else
+    values::compact_hash{r->value()}.for_each(each);
+}
+
+// HINCRBY (incr_args; value: the field): the field's value must be a 64-bit
+// integer (a missing one counts as 0).
+void table::op_hincrby(const batch& work, const operation& op, batch_result& out,
+                       deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  auto field = work.value(op);
+  auto delta = op.arguments<incr_args>().delta;
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  std::int64_t current = 0;
+  std::string_view value;
+  if (r != nullptr && hash_field(r, field, value) && !protocol::parse_int64(value, current)) {
+    reply.error(not_an_integer_field);
+    return;
+  }
+  if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
+      || (delta < 0 && current < std::numeric_limits<std::int64_t>::min() - delta)) {
+    reply.error(protocol::errors::overflow);
+    return;
+  }
+  current += delta;
+  char digits[protocol::int64_buffer_size];
+  auto n = protocol::format_int64(current, digits);
+  packed_.clear();
+  values::append_item(packed_, field);
+  values::append_item(packed_, {digits, n});
+  std::int64_t added = 0;
+  hash_set(r, key, packed_, added, now);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->hash_set(key, packed_);
+  note(key_event::hincrby, key);
+  reply.integer(current);
+}
+
+// HINCRBYFLOAT (value: the field, then the increment, packed): Redis's long
+// double arithmetic and formatting, as INCRBYFLOAT.
+void table::op_hincrbyfloat(const batch& work, const operation& op, batch_result& out,
+                            deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto key = work.key(op);
+  values::packed_reader items{work.value(op)};
+  std::string_view field, increment;
+  items.next(field);
+  items.next(increment);
+  bool refused = false;
+  auto* r = find_typed(key, now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  long double current = 0;
+  long double delta = 0;
+  if (!protocol::parse_long_double(increment, delta)) {
+    reply.error(protocol::errors::not_a_float);
+    return;
+  }
+  std::string_view value;
+  if (r != nullptr && hash_field(r, field, value)
+      && !protocol::parse_long_double(value, current)) {
+    reply.error(not_a_float_field);
+    return;
+  }
+  auto result = current + delta;
+  if (std::isnan(result) || std::isinf(result)) {
+    reply.error(protocol::errors::nan_or_infinity);
+    return;
+  }
+  auto text = protocol::format_long_double(result);
+  packed_.clear();
+  values::append_item(packed_, field);
+  values::append_item(packed_, text);
+  std::int64_t added = 0;
+  hash_set(r, key, packed_, added, now);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->hash_set(key, packed_);
+  note(key_event::hincrbyfloat, key);
+  reply.bulk(text);
+}
+
+} // namespace stairkv::shard
