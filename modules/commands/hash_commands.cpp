@@ -3,9 +3,11 @@
 // operation's value (values/packed.hpp); everything that can be checked
 // without the stored hash is checked here.
 
+#include <limits>
 #include <string>
 
 #include "modules/commands/planners.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/values/packed.hpp"
@@ -114,6 +116,41 @@ void plan_hincrby(plan& p, const client_context& client, const args& argv) {
 // value, as INCRBYFLOAT's).
 void plan_hincrbyfloat(plan& p, const client_context& client, const args& argv) {
   route_single(p, client, op_code::hincrbyfloat, argv[1], pack(argv, 2));
+}
+
+// HRANDFIELD key [count [WITHVALUES]].
+void plan_hrandfield(plan& p, const client_context& client, const args& argv) {
+  shard::random_args random;
+  random.resp = static_cast<std::uint8_t>(client.resp_version);
+  if (argv.size() >= 3) {
+    if (!protocol::parse_int64(argv[2], random.count)) {
+      reply_error(p, client, protocol::errors::not_an_integer);
+      return;
+    }
+    constexpr auto most = std::numeric_limits<std::int64_t>::max();
+    if (random.count < -most) {
+      reply_error(p, client, "ERR value is out of range");
+      return;
+    }
+    if (argv.size() > 4 || (argv.size() == 4 && !equals_ignoring_case(argv[3], "withvalues"))) {
+      reply_error(p, client, protocol::errors::syntax);
+      return;
+    }
+    random.with_values = argv.size() == 4;
+    if (random.with_values && (random.count < -most / 2 || random.count > most / 2)) {
+      reply_error(p, client, "ERR value is out of range");
+      return;
+    }
+    // A reply of more draws than this is refused rather than built: it would
+    // take the node's memory for one client.
+    constexpr std::int64_t most_draws = 100'000'000;
+    if (random.count < -most_draws) {
+      reply_error(p, client, "ERR count is too large (at most 100000000 draws)");
+      return;
+    }
+    random.counted = true;
+  }
+  route_single(p, client, op_code::hrandfield, argv[1], {}, random);
 }
 
 } // namespace stairkv::commands

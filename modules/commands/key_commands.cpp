@@ -8,6 +8,7 @@
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/values/dump.hpp"
 
 namespace stairkv::commands {
 
@@ -171,6 +172,75 @@ void plan_scan(plan& p, const client_context& client, const args& argv) {
 void plan_randomkey(plan& p, const client_context& client, const args&) {
   auto& rec = p.open(client, plan::merge::any);
   p.route_to_all(rec, op_code::random_key);
+}
+
+} // namespace stairkv::commands
+
+namespace stairkv::commands {
+
+// DUMP key: the key's payload (values/dump.hpp), or null.
+void plan_dump(plan& p, const client_context& client, const args& argv) {
+  route_single(p, client, shard::op_code::dump, argv[1]);
+}
+
+// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]:
+// the payload's version and checksum are checked here, its contents by the
+// shard. IDLETIME and FREQ are checked and otherwise left out: a restored key
+// starts fresh for the eviction policy.
+void plan_restore(plan& p, const client_context& client, const args& argv) {
+  shard::restore_args restore;
+  restore.replace = false;
+  bool absolute = false;
+  bool idle = false, freq = false;
+  for (std::size_t i = 4; i < argv.size(); ++i) {
+    bool more = i + 1 < argv.size();
+    std::int64_t n = 0;
+    if (equals_ignoring_case(argv[i], "replace")) {
+      restore.replace = true;
+    } else if (equals_ignoring_case(argv[i], "absttl")) {
+      absolute = true;
+    } else if (equals_ignoring_case(argv[i], "idletime") && more && !freq) {
+      if (!protocol::parse_int64(argv[++i], n)) {
+        reply_error(p, client, protocol::errors::not_an_integer);
+        return;
+      }
+      if (n < 0) {
+        reply_error(p, client, "ERR Invalid IDLETIME value, must be >= 0");
+        return;
+      }
+      idle = true;
+    } else if (equals_ignoring_case(argv[i], "freq") && more && !idle) {
+      if (!protocol::parse_int64(argv[++i], n)) {
+        reply_error(p, client, protocol::errors::not_an_integer);
+        return;
+      }
+      if (n < 0 || n > 255) {
+        reply_error(p, client, "ERR Invalid FREQ value, must be >= 0 and <= 255");
+        return;
+      }
+      freq = true;
+    } else {
+      reply_error(p, client, protocol::errors::syntax);
+      return;
+    }
+  }
+  std::int64_t ttl = 0;
+  if (!protocol::parse_int64(argv[2], ttl)) {
+    reply_error(p, client, protocol::errors::not_an_integer);
+    return;
+  }
+  if (ttl < 0) {
+    reply_error(p, client, "ERR Invalid TTL value, must be >= 0");
+    return;
+  }
+  std::string_view bytes;
+  if (!values::read_dump_payload(argv[3], restore.type, bytes)) {
+    reply_error(p, client, "ERR DUMP payload version or checksum are wrong");
+    return;
+  }
+  if (ttl != 0)
+    restore.deadline = absolute ? ttl : p.now() + ttl;
+  route_single(p, client, shard::op_code::restore, argv[1], bytes, restore);
 }
 
 } // namespace stairkv::commands

@@ -52,6 +52,7 @@ void plan_hkeys(plan&, const client_context&, const args&);
 void plan_hvals(plan&, const client_context&, const args&);
 void plan_hincrby(plan&, const client_context&, const args&);
 void plan_hincrbyfloat(plan&, const client_context&, const args&);
+void plan_hrandfield(plan&, const client_context&, const args&);
 
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);
@@ -63,6 +64,8 @@ void plan_memory(plan&, const client_context&, const args&);
 void plan_keys(plan&, const client_context&, const args&);
 void plan_randomkey(plan&, const client_context&, const args&);
 void plan_scan(plan&, const client_context&, const args&);
+void plan_dump(plan&, const client_context&, const args&);
+void plan_restore(plan&, const client_context&, const args&);
 
 // deadlines (expire_commands.cpp)
 void plan_expire(plan&, const client_context&, const args&);

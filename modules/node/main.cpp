@@ -126,6 +126,8 @@ int main(int argc, char** argv) {
   sc.maxmemory = opts.maxmemory;
   memory::parse_policy(opts.maxmemory_policy, sc.maxmemory_policy);
   sc.maxmemory_samples = static_cast<int>(opts.maxmemory_samples);
+  sc.hash_max_listpack_entries = opts.hash_max_listpack_entries;
+  sc.hash_max_listpack_value = opts.hash_max_listpack_value;
   sc.appendonly = opts.appendonly == "yes";
   sc.dir = opts.dir;
   sc.appendfilename = opts.appendfilename;

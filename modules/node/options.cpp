@@ -138,6 +138,26 @@ const std::vector<option_spec>& specs() {
        o.maxmemory_policy = memory::to_string(p);
        return true;
      }},
+    {"hash-max-listpack-entries", "fields a hash keeps in its compact encoding",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.hash_max_listpack_entries);
+     }},
+    {"hash-max-ziplist-entries", "another name of hash-max-listpack-entries",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.hash_max_listpack_entries);
+     }},
+    {"hash-max-listpack-value", "bytes of a field or value a compact hash holds",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.hash_max_listpack_value);
+     }},
+    {"hash-max-ziplist-value", "another name of hash-max-listpack-value",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.hash_max_listpack_value);
+     }},
     {"maxmemory-samples", "keys an eviction compares (1-64)",
      [](options& o, const std::string& v) {
        std::int64_t n = 0;
@@ -500,6 +520,10 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},
     {"maxmemory-samples", std::to_string(maxmemory_samples)},
+    {"hash-max-listpack-entries", std::to_string(hash_max_listpack_entries)},
+    {"hash-max-ziplist-entries", std::to_string(hash_max_listpack_entries)},
+    {"hash-max-listpack-value", std::to_string(hash_max_listpack_value)},
+    {"hash-max-ziplist-value", std::to_string(hash_max_listpack_value)},
     {"notify-keyspace-events", [this] {
        std::uint32_t flags = 0;
        shard::parse_notify_flags(notify_keyspace_events, flags);

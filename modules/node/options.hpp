@@ -21,6 +21,9 @@ struct options {
   std::int64_t maxmemory = 0;
   std::string maxmemory_policy = "noeviction";
   std::int64_t maxmemory_samples = 5;
+  // When a hash leaves its compact encoding (Redis's thresholds).
+  std::int64_t hash_max_listpack_entries = 128;
+  std::int64_t hash_max_listpack_value = 64;
   std::string notify_keyspace_events = "Ex"; // letters as given (validated)
   std::string dir = ".";
   std::string appendonly = "no";

@@ -36,6 +36,8 @@ std::string refusal(const std::string& name) {
            "noeviction";
   if (name == "maxmemory-samples")
     return "argument must be between 1 and 64 inclusive";
+  if (name.rfind("hash-max-", 0) == 0)
+    return "argument couldn't be parsed into an integer";
   if (name == "latency-tracking")
     return "argument must be 'yes' or 'no'";
   if (name == "latency-tracking-info-percentiles")
@@ -88,6 +90,15 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_policy(policy);
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
+      };
+    } else if (name == "hash-max-listpack-entries" || name == "hash-max-ziplist-entries"
+               || name == "hash-max-listpack-value" || name == "hash-max-ziplist-value") {
+      auto encodings = store.encodings;
+      effect = [encodings](const options& o) {
+        if (!encodings)
+          return;
+        encodings->hash_max_entries.store(o.hash_max_listpack_entries);
+        encodings->hash_max_value.store(o.hash_max_listpack_value);
       };
     } else if (name == "save") {
       auto saver = store.saver;

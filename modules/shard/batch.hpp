@@ -54,9 +54,12 @@ enum class op_code : std::uint8_t {
   peek,
   rename_from,
   rename_to,
-  // Loading a snapshot or an append-only file (restore_args, value: the
-  // serialised value): as rename_to, without its event (+OK).
+  // Loading a snapshot or an append-only file, and RESTORE (restore_args,
+  // value: the serialised value): as rename_to, without its event (+OK);
+  // without restore_args::replace, a key that exists is -BUSYKEY.
   restore,
+  // DUMP: the key's payload (values/dump.hpp) as a bulk, or null.
+  dump,
   // SCAN's share (keyless, scan_args; value: the MATCH glob, empty for all):
   // the keys as bulks, back to back; the share counts them and the keys looked
   // at (before MATCH).
@@ -95,6 +98,9 @@ enum class op_code : std::uint8_t {
   hgetall,      // hash_args (view, resp): HGETALL's map, HKEYS', HVALS' array
   hincrby,      // incr_args; value: the field: :new value, or an error
   hincrbyfloat, // value: field, increment: the new value as a bulk
+  hrandfield,   // random_args: a random field (bulk or null), or an array of
+                // them (distinct for a count >= 0, drawn again and again for a
+                // negative one), with their values when asked
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.
@@ -189,6 +195,7 @@ struct offset_args {
 struct restore_args {
   deadline_ms deadline = no_deadline; // rename_to: the source key's deadline
   std::uint8_t type = 0;              // and its type (shard::value_type)
+  bool replace = true;                // restore: over a key that exists
 };
 
 struct hash_args {
@@ -220,9 +227,17 @@ struct scan_args {
   origin_args origin; // scan_from
 };
 
+// HRANDFIELD's count (none: one field, as a bulk) and WITHVALUES.
+struct random_args {
+  std::int64_t count = 0;
+  bool counted = false;
+  bool with_values = false;
+  std::uint8_t resp = 2;
+};
+
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
-                             origin_args, scan_args, object_args, hash_args>;
+                             origin_args, scan_args, object_args, hash_args, random_args>;
 
 struct operation {
   op_code code;

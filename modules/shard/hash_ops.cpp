@@ -344,6 +344,10 @@ void table::op_hincrbyfloat(const batch& work, const operation& op, batch_result
     reply.error(protocol::errors::not_a_float);
     return;
   }
+  if (std::isnan(delta) || std::isinf(delta)) {
+    reply.error("ERR value is NaN or Infinity");
+    return;
+  }
   std::string_view value;
   if (r != nullptr && hash_field(r, field, value)
       && !protocol::parse_long_double(value, current)) {
@@ -366,6 +370,58 @@ void table::op_hincrbyfloat(const batch& work, const operation& op, batch_result
     journal_->hash_set(key, packed_);
   note(key_event::hincrbyfloat, key);
   reply.bulk(text);
+}
+
+// HRANDFIELD (random_args): fields drawn uniformly. A count >= 0 gives that
+// many distinct fields (all of them when it is at least the hash's size), a
+// negative one that many draws, repeats allowed; WITHVALUES adds each value
+// (RESP3: each pair an array of two).
+void table::op_hrandfield(const batch& work, const operation& op, batch_result& out,
+                          deadline_ms now) {
+  const auto& args = op.arguments<random_args>();
+  protocol::reply_writer reply{out.replies, args.resp};
+  bool refused = false;
+  auto* r = find_typed(work.key(op), now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  if (r == nullptr) {
+    if (args.counted)
+      reply.array(0);
+    else
+      reply.null();
+    return;
+  }
+  // The pairs, in a vector reused from call to call: a draw is an index.
+  pairs_.clear();
+  auto collect = [&](std::string_view f, std::string_view v) { pairs_.emplace_back(f, v); };
+  if (r->holds_container())
+    r->container<values::hash_table>()->for_each(collect);
+  else
+    values::compact_hash{r->value()}.for_each(collect);
+  auto size = pairs_.size();
+  if (!args.counted) {
+    reply.bulk(pairs_[next_random() % size].first);
+    return;
+  }
+  bool unique = args.count >= 0;
+  auto count = static_cast<std::size_t>(unique ? args.count : -args.count);
+  if (unique && count > size)
+    count = size;
+  if (unique) {
+    // The first `count` places of a partial Fisher-Yates shuffle.
+    for (std::size_t i = 0; i < count; ++i)
+      std::swap(pairs_[i], pairs_[i + next_random() % (size - i)]);
+  }
+  bool nested = args.with_values && args.resp >= 3;
+  reply.array(args.with_values && !nested ? count * 2 : count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& [field, value] = unique ? pairs_[i] : pairs_[next_random() % size];
+    if (nested)
+      reply.array(2);
+    reply.bulk(field);
+    if (args.with_values)
+      reply.bulk(value);
+  }
 }
 
 } // namespace stairkv::shard

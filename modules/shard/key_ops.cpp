@@ -8,6 +8,7 @@
 #include "modules/engine/staircase.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/table.hpp"
+#include "modules/values/dump.hpp"
 
 namespace stairkv::shard {
 
@@ -133,7 +134,21 @@ void table::op_rename_to(const batch& work, const operation& op, batch_result& o
                          deadline_ms now) {
   auto key = work.key(op);
   const auto& args = op.arguments<restore_args>();
-  auto* r = store_serialized(find_live(key, now), key, static_cast<value_type>(args.type),
+  auto* current = find_live(key, now);
+  if (current != nullptr && !args.replace) {
+    protocol::reply_writer{out.replies}.error("BUSYKEY Target key name already exists.");
+    return;
+  }
+  if (args.deadline != no_deadline && args.deadline <= now) {
+    // RESTORE with a deadline already past: the key is not there after it.
+    if (current != nullptr) {
+      note(key_event::del, key);
+      erase(current);
+    }
+    protocol::reply_writer{out.replies}.simple("OK");
+    return;
+  }
+  auto* r = store_serialized(current, key, static_cast<value_type>(args.type),
                              work.value(op), now);
   if (r == nullptr) {
     protocol::reply_writer{out.replies}.error("ERR Bad data format");
@@ -144,6 +159,18 @@ void table::op_rename_to(const batch& work, const operation& op, batch_result& o
   if (op.code == op_code::rename_to)
     note(key_event::rename_to, key);
   protocol::reply_writer{out.replies}.simple("OK");
+}
+
+// DUMP: the key's value as a payload RESTORE takes back, or null.
+void table::op_dump(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  protocol::reply_writer reply{out.replies};
+  auto* r = find_live(work.key(op), now);
+  if (r == nullptr) {
+    reply.null();
+    return;
+  }
+  reply.bulk(values::dump_payload(static_cast<std::uint8_t>(r->type()), serialized(r)));
 }
 
 // MEMORY USAGE: the bytes the key takes (its block, its share of the shard's

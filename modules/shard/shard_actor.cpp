@@ -374,11 +374,14 @@ void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
 }
 
 // Before a batch or turn: the settings it runs under (which events to record,
-// the memory bound, whether to journal), each read once.
+// the memory bound, whether to journal, the encodings' thresholds), each read
+// once.
 void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   watch_events(st);
   watch_memory(st, now);
   watch_journal(st);
+  if (st->context.encodings)
+    st->keys.encode_hashes(st->context.encodings->hashes());
 }
 
 // After it: its events to the broker, its bytes and evictions to the memory

@@ -24,6 +24,7 @@
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/migration.hpp"
+#include "modules/values/encoding_settings.hpp"
 
 // Batches and their results only ever travel between actors of one process (the
 // remote interface is the store's), so they are moved, never serialized.
@@ -55,6 +56,9 @@ struct shard_context {
   // Where slow expiry and eviction turns, resize steps and snapshot chunks are
   // recorded (LATENCY); without it, nowhere.
   metrics::latency_monitor_ptr latency;
+  // When hashes leave their compact encoding (CONFIG SET); without it,
+  // Redis's defaults.
+  values::encoding_settings_ptr encodings;
   // This shard's place in its engine: what a FLUSHALL of its keys records.
   std::uint32_t index = 0;
   std::uint32_t stairs = 1;

@@ -340,6 +340,7 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::hgetall: return op_hgetall(work, op, out, now);
     case op_code::hincrby: return op_hincrby(work, op, out, now);
     case op_code::hincrbyfloat: return op_hincrbyfloat(work, op, out, now);
+    case op_code::hrandfield: return op_hrandfield(work, op, out, now);
     case op_code::set: return op_set(work, op, out, now);
     case op_code::del: return op_del(work, op, out, now);
     case op_code::exists: return op_exists(work, op, out, now);
@@ -369,6 +370,7 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::rename_from: return op_del(work, op, out, now);
     case op_code::rename_to: return op_rename_to(work, op, out, now);
     case op_code::restore: return op_rename_to(work, op, out, now);
+    case op_code::dump: return op_dump(work, op, out, now);
     case op_code::scan: return op_scan(work, op, out, now);
     case op_code::scan_from: return op_scan(work, op, out, now);
     case op_code::memory_usage: return op_memory_usage(work, op, out, now);

@@ -281,7 +281,8 @@ private:
   void op_ttl(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_type(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_peek(const batch&, const operation&, batch_result& out, deadline_ms now);
-  void op_rename_to(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_rename_to(const batch&, const operation&, batch_result& out, deadline_ms now); // also restore
+  void op_dump(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_memory_usage(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_random_key(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_keys(const batch&, const operation&, batch_result& out, deadline_ms now); // also keys_from
@@ -304,6 +305,7 @@ private:
   void op_hgetall(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_hincrby(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_hincrbyfloat(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hrandfield(const batch&, const operation&, batch_result& out, deadline_ms now);
   // The value of a field, if the hash has it.
   static bool hash_field(const record* r, std::string_view field, std::string_view& value);
   // Sets fields of the hash `r` (nullptr: a new key) from packed pairs, each

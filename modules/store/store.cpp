@@ -387,8 +387,12 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   memory->set_samples(config.maxmemory_samples);
   engine_manager::manager_config mc;
   auto active_expiry = std::make_shared<expiry::active_expiry>();
+  auto encodings = std::make_shared<values::encoding_settings>();
+  encodings->hash_max_entries.store(config.hash_max_listpack_entries);
+  encodings->hash_max_value.store(config.hash_max_listpack_value);
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
-                                   persistence_figures, active_expiry, config.latency};
+                                   persistence_figures, active_expiry, config.latency,
+                                   encodings};
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -410,7 +414,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
                       persistence_figures, caf::actor{}, caf::actor{}, functions,
-                      active_expiry, config.latency};
+                      active_expiry, config.latency, encodings};
   bool rewrite_at_start = false;
   try {
     if (aof) {

@@ -28,6 +28,7 @@
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/function_catalog.hpp"
 #include "modules/persistence/saver.hpp"
+#include "modules/values/encoding_settings.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -87,6 +88,10 @@ struct store_config {
   std::int64_t maxmemory = 0;
   memory::policy maxmemory_policy = memory::policy::noeviction;
   int maxmemory_samples = 5;
+  // When hashes leave their compact encoding; changeable later through
+  // store_handle::encodings.
+  std::int64_t hash_max_listpack_entries = 128;
+  std::int64_t hash_max_listpack_value = 64;
   // The append-only file: with `appendonly`, spawn_store loads dir/appendfilename
   // (if it exists) before it returns, and every change is appended from then on.
   // It throws std::runtime_error when the file cannot be opened or is damaged
@@ -134,6 +139,9 @@ struct store_handle {
   // LATENCY's event history (store_config::latency), for CONFIG SET
   // latency-monitor-threshold and the gateways.
   metrics::latency_monitor_ptr latency;
+  // When hashes leave their compact encoding, for CONFIG SET
+  // hash-max-listpack-entries and -value.
+  values::encoding_settings_ptr encodings;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

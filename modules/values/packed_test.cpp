@@ -43,3 +43,22 @@ TEST(Packed, AnItemRunningPastTheEndIsMalformed) {
   EXPECT_FALSE(reader.next(item));
   EXPECT_FALSE(reader.ok());
 }
+
+#include "modules/values/dump.hpp"
+
+TEST(DumpPayload, RoundTripsAndRefusesAnyChangedByte) {
+  auto payload = dump_payload(1, std::string("\x01\x01" "f" "\x01" "v", 5));
+  std::uint8_t type = 0;
+  std::string_view bytes;
+  ASSERT_TRUE(read_dump_payload(payload, type, bytes));
+  EXPECT_EQ(type, 1);
+  EXPECT_EQ(bytes, std::string_view("\x01\x01" "f" "\x01" "v", 5));
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    auto changed = payload;
+    changed[i] = static_cast<char>(changed[i] ^ 0x20);
+    EXPECT_FALSE(read_dump_payload(changed, type, bytes)) << "byte " << i;
+  }
+  EXPECT_FALSE(read_dump_payload("short", type, bytes));
+  EXPECT_TRUE(read_dump_payload(dump_payload(0, ""), type, bytes));
+  EXPECT_TRUE(bytes.empty());
+}
