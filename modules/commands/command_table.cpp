@@ -121,6 +121,8 @@ std::vector<command_spec> make_table() {
      "2.0.0", plan_hmset},
     {"hrandfield", -2, r, 1, 1, 1, "hash", "Get one or multiple random fields from a hash",
      "6.2.0", plan_hrandfield},
+    {"hscan", -3, r, 1, 1, 1, "hash", "Incrementally iterate hash fields and associated values",
+     "2.8.0", plan_hscan},
     {"hset", -4, w | oom | f, 1, 1, 1, "hash", "Set the string value of a hash field",
      "2.0.0", plan_hset},
     {"hsetnx", 4, w | oom | f, 1, 1, 1, "hash",

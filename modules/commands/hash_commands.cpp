@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "modules/commands/options.hpp"
 #include "modules/commands/planners.hpp"
 #include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
@@ -151,6 +152,21 @@ void plan_hrandfield(plan& p, const client_context& client, const args& argv) {
     random.counted = true;
   }
   route_single(p, client, op_code::hrandfield, argv[1], {}, random);
+}
+
+// HSCAN key cursor [MATCH pattern] [COUNT count].
+void plan_hscan(plan& p, const client_context& client, const args& argv) {
+  scan_options options;
+  if (auto error = read_scan_options(argv, 2, options); !error.empty()) {
+    reply_error(p, client, error);
+    return;
+  }
+  if (options.typed) { // TYPE is SCAN's alone
+    reply_error(p, client, protocol::errors::syntax);
+    return;
+  }
+  route_single(p, client, op_code::hscan, argv[1], options.pattern,
+               shard::field_scan_args{options.cursor, options.count});
 }
 
 } // namespace stairkv::commands

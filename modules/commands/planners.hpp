@@ -53,6 +53,7 @@ void plan_hvals(plan&, const client_context&, const args&);
 void plan_hincrby(plan&, const client_context&, const args&);
 void plan_hincrbyfloat(plan&, const client_context&, const args&);
 void plan_hrandfield(plan&, const client_context&, const args&);
+void plan_hscan(plan&, const client_context&, const args&);
 
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);

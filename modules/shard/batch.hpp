@@ -101,6 +101,8 @@ enum class op_code : std::uint8_t {
   hrandfield,   // random_args: a random field (bulk or null), or an array of
                 // them (distinct for a count >= 0, drawn again and again for a
                 // negative one), with their values when asked
+  hscan,        // field_scan_args; value: the MATCH glob (empty: all): HSCAN's
+                // reply, the next cursor and the fields with their values
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.
@@ -235,9 +237,16 @@ struct random_args {
   std::uint8_t resp = 2;
 };
 
+// HSCAN's cursor and COUNT (see table::op_hscan for what the cursor means).
+struct field_scan_args {
+  std::uint64_t cursor = 0;
+  std::int64_t count = 10;
+};
+
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
-                             origin_args, scan_args, object_args, hash_args, random_args>;
+                             origin_args, scan_args, object_args, hash_args, random_args,
+                             field_scan_args>;
 
 struct operation {
   op_code code;

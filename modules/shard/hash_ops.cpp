@@ -9,6 +9,11 @@
 #include <cmath>
 #include <limits>
 
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "modules/commands/glob.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -421,6 +426,61 @@ void table::op_hrandfield(const batch& work, const operation& op, batch_result& 
     reply.bulk(field);
     if (args.with_values)
       reply.bulk(value);
+  }
+}
+
+// HSCAN (field_scan_args; value: the MATCH glob). A compact hash answers
+// whole, cursor 0, as Redis's listpack does. A large one is walked by scan
+// position: each field's position is the top 32 bits of its XXH3 hash, and
+// the cursor is the first position of the next stretch. A stretch is sized to
+// hold about COUNT fields, and at least a 64th of the hash, so that a walk
+// takes at most about 64 calls of one pass each; fields present from the
+// first call to the last are returned at least once, whatever the table does
+// meanwhile, as positions do not move.
+void table::op_hscan(const batch& work, const operation& op, batch_result& out,
+                     deadline_ms now) {
+  const auto& args = op.arguments<field_scan_args>();
+  auto pattern = work.value(op);
+  protocol::reply_writer reply{out.replies};
+  bool refused = false;
+  auto* r = find_typed(work.key(op), now, value_type::hash, out, refused);
+  if (refused)
+    return;
+  auto matches = [&](std::string_view field) {
+    return pattern.empty() || commands::glob_match(pattern, field);
+  };
+  pairs_.clear();
+  std::uint64_t next = 0;
+  if (r != nullptr && !r->holds_container()) {
+    values::compact_hash{r->value()}.for_each([&](std::string_view f, std::string_view v) {
+      if (matches(f))
+        pairs_.emplace_back(f, v);
+    });
+  } else if (r != nullptr) {
+    const auto* fields = r->container<values::hash_table>();
+    constexpr std::uint64_t positions = std::uint64_t{1} << 32;
+    auto size = std::max<std::uint64_t>(1, fields->size());
+    auto wanted = std::max<std::uint64_t>(static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                            1, args.count)),
+                                          size / 64);
+    unsigned span = 0; // the stretch's width, as a power of two
+    while (span < 32 && (size << span) < wanted * positions)
+      ++span;
+    auto begin = std::min(args.cursor, positions);
+    auto end = std::min(begin + (std::uint64_t{1} << span), positions);
+    fields->for_each([&](std::string_view f, std::string_view v) {
+      auto at = XXH3_64bits(f.data(), f.size()) >> 32;
+      if (at >= begin && at < end && matches(f))
+        pairs_.emplace_back(f, v);
+    });
+    next = end >= positions ? 0 : end;
+  }
+  reply.array(2);
+  reply.bulk(std::to_string(next));
+  reply.array(pairs_.size() * 2);
+  for (const auto& [field, value] : pairs_) {
+    reply.bulk(field);
+    reply.bulk(value);
   }
 }
 

@@ -341,6 +341,7 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::hincrby: return op_hincrby(work, op, out, now);
     case op_code::hincrbyfloat: return op_hincrbyfloat(work, op, out, now);
     case op_code::hrandfield: return op_hrandfield(work, op, out, now);
+    case op_code::hscan: return op_hscan(work, op, out, now);
     case op_code::set: return op_set(work, op, out, now);
     case op_code::del: return op_del(work, op, out, now);
     case op_code::exists: return op_exists(work, op, out, now);

@@ -306,6 +306,7 @@ private:
   void op_hincrby(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_hincrbyfloat(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_hrandfield(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_hscan(const batch&, const operation&, batch_result& out, deadline_ms now);
   // The value of a field, if the hash has it.
   static bool hash_field(const record* r, std::string_view field, std::string_view& value);
   // Sets fields of the hash `r` (nullptr: a new key) from packed pairs, each
