@@ -204,6 +204,7 @@ std::vector<command_spec> make_table() {
     {"randomkey", 1, r, 0, 0, 0, "generic", "Return a random key from the keyspace",
      "1.0.0", plan_randomkey},
     {"rename", 3, gw | w, 1, 2, 1, "generic", "Rename a key", "1.0.0", nullptr},
+    {"copy", -3, gw | w | oom, 1, 2, 1, "generic", "Copy a key", "6.2.0", nullptr},
     {"renamenx", 3, gw | w | f, 1, 2, 1, "generic",
      "Rename a key, only if the new key does not exist", "1.0.0", nullptr},
     {"save", 1, gw, 0, 0, 0, "server", "Synchronously save the dataset to disk",

@@ -278,7 +278,7 @@ void script_turned_busy(gateway_actor* self, std::uint64_t serial);
 // nothing without the file or outside a script.
 void join_script_writes(gateway_actor* self, commands::plan& work);
 
-// RENAME, RENAMENX and MSETNX called from a script: run as their steps, the
+// RENAME, RENAMENX, MSETNX and COPY called from a script: run as their steps, the
 // reply to `finish`; false for any other command.
 bool multi_step_from_script(gateway_actor* self, const args& argv,
                             std::function<void(std::string_view)> finish);

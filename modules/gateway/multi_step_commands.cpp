@@ -1,4 +1,4 @@
-// RENAME, RENAMENX and MSETNX read before they write, and their keys may live on
+// RENAME, RENAMENX, MSETNX and COPY read before they write, and their keys may live on
 // different shards. Each runs as steps (steps.hpp): operations planned for no
 // connection into the plan being built, and a function run once that plan's
 // shards have answered, which plans the next step or fills in the client's reply.
@@ -15,11 +15,22 @@
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
 
 namespace {
+
+// The first step of RENAME and COPY: the source's value, type and deadline
+// (a peek), then whether the destination exists.
+void read_source_and_target(commands::plan& p, const std::string& src,
+                            const std::string& dst) {
+  auto& peek = p.open(hidden_client, commands::plan::merge::single);
+  p.route(peek, shard::op_code::peek, src);
+  auto& exists = p.open(hidden_client, commands::plan::merge::sum);
+  p.route(exists, shard::op_code::exists, dst);
+}
 
 // RENAME key newkey / RENAMENX key newkey: step 1 reads the source (value,
 // type and deadline) and, for RENAMENX, whether the target exists; step 2 deletes the
@@ -29,12 +40,7 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
                   Finish finish) {
   plan_step(
     self,
-    [&](commands::plan& p) {
-      auto& peek = p.open(hidden_client, commands::plan::merge::single);
-      p.route(peek, shard::op_code::peek, src);
-      auto& exists = p.open(hidden_client, commands::plan::merge::sum);
-      p.route(exists, shard::op_code::exists, dst);
-    },
+    [&](commands::plan& p) { read_source_and_target(p, src, dst); },
     [self, finish, src, dst, only_if_new](commands::plan& p, std::size_t first) mutable {
       auto source = p.part_of(first);
       const auto* peeked = source.share();
@@ -74,6 +80,72 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
             finish(only_if_new ? ":1\r\n" : "+OK\r\n");
         });
     });
+}
+
+// COPY source destination [REPLACE]: step 1 reads the source (value, type and
+// deadline) and whether the destination exists; step 2 stores the copy (over
+// the destination with REPLACE). :1 when copied, :0 when the source is missing
+// or the destination exists.
+template <class Finish>
+void copy_steps(gateway_actor* self, std::string src, std::string dst, bool replace,
+                Finish finish) {
+  plan_step(
+    self,
+    [&](commands::plan& p) { read_source_and_target(p, src, dst); },
+    [self, finish, src, dst, replace](commands::plan& p, std::size_t first) mutable {
+      auto source = p.part_of(first);
+      const auto* peeked = source.share();
+      if (peeked == nullptr) {
+        finish(source.bytes());
+        return;
+      }
+      auto exists = p.count_of(first + 1);
+      if (!exists.error.empty()) {
+        finish(exists.error);
+        return;
+      }
+      if (!peeked->found || (exists.total != 0 && !replace)) {
+        finish(":0\r\n");
+        return;
+      }
+      std::string value{source.bytes()};
+      shard::restore_args copy{peeked->deadline, peeked->type};
+      plan_step(
+        self,
+        [&](commands::plan& next) {
+          auto from = next.operations();
+          auto& in = next.open(hidden_client, commands::plan::merge::single);
+          next.route(in, shard::op_code::restore, dst, value, copy);
+          next.note_writes_since(from);
+          join_script_writes(self, next);
+        },
+        [finish](commands::plan& next, std::size_t second) mutable {
+          auto written = reply_of(next, second);
+          finish(written.front() == '-' ? written : ":1\r\n");
+        });
+    });
+}
+
+// COPY's options: REPLACE, and DB 0 (the one database). Returns the error to
+// answer with, or "".
+std::string read_copy_options(const args& argv, bool& replace) {
+  replace = false;
+  for (std::size_t i = 3; i < argv.size(); ++i) {
+    if (commands::equals_ignoring_case(argv[i], "replace")) {
+      replace = true;
+    } else if (commands::equals_ignoring_case(argv[i], "db") && i + 1 < argv.size()) {
+      std::int64_t db = 0;
+      if (!protocol::parse_int64(argv[++i], db))
+        return std::string{protocol::errors::not_an_integer};
+      if (db != 0)
+        return "ERR DB index is out of range";
+    } else {
+      return std::string{protocol::errors::syntax};
+    }
+  }
+  if (argv[1] == argv[2])
+    return "ERR source and destination objects are the same";
+  return {};
 }
 
 // MSETNX key value [key value ...]: step 1 counts the keys that exist; step 2,
@@ -124,6 +196,17 @@ void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
   rename_steps(self, src, dst, true, begin_holding_steps(self, conn, work, {src, dst}));
 }
 
+void copy_command(gateway_actor* self, connection& conn, const args& argv,
+                  commands::plan& work) {
+  bool replace = false;
+  if (auto error = read_copy_options(argv, replace); !error.empty()) {
+    work.add_reply(conn.context, protocol::errors::as_reply(error));
+    return;
+  }
+  std::string src{argv[1]}, dst{argv[2]};
+  copy_steps(self, src, dst, replace, begin_holding_steps(self, conn, work, {src, dst}));
+}
+
 void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
                     commands::plan& work) {
   if (argv.size() % 2 == 0) {
@@ -146,6 +229,15 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
     // the whole store, from its start or this call on.)
     rename_steps(self, std::string{argv[1]}, std::string{argv[2]}, name == "renamenx",
                  std::move(finish));
+    return true;
+  }
+  if (name == "copy" && argv.size() >= 3) {
+    bool replace = false;
+    if (auto error = read_copy_options(argv, replace); !error.empty()) {
+      finish(protocol::errors::as_reply(error));
+      return true;
+    }
+    copy_steps(self, std::string{argv[1]}, std::string{argv[2]}, replace, std::move(finish));
     return true;
   }
   if (name == "msetnx" && argv.size() >= 3 && argv.size() % 2 == 1) {

@@ -517,10 +517,10 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
   std::string_view name = spec->name;
   bool writes = (spec->flags & commands::flag::write) != 0;
   if (spec->run == nullptr) {
-    // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX
-    // and MSETNX as their steps (multi_step_commands.cpp), PUBLISH, and DEBUG
+    // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX,
+    // MSETNX and COPY as their steps (multi_step_commands.cpp), PUBLISH, and DEBUG
     // PROTOCOL and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
-    bool steps = name == "rename" || name == "renamenx" || name == "msetnx";
+    bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy";
     if (name == "debug")
       debug_answer = debug_from_script(self, argv, resp);
     if (!debug_answer.empty())
@@ -560,7 +560,7 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
   bool writes = (spec->flags & commands::flag::write) != 0;
   auto started = std::chrono::steady_clock::now();
   if (spec->run == nullptr) {
-    // PUBLISH; RENAME, RENAMENX, MSETNX: read, then write, as for a client.
+    // PUBLISH; RENAME, RENAMENX, MSETNX, COPY: read, then write, as for a client.
     auto answered = [self, promise, slot, started](std::string_view r) mutable {
       auto& figures = self->state.figures;
       ++figures.calls[slot];

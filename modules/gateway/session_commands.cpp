@@ -33,6 +33,7 @@ constexpr named_handler handlers[] = {
   {"fcall", fcall_command},
   {"fcall_ro", fcall_ro_command},
   {"function", function_command},
+  {"copy", copy_command},
   {"hello", hello_session_command},
   {"info", info_command},
   {"lastsave", lastsave_command},

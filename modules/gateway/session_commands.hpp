@@ -91,6 +91,10 @@ void lastsave_command(gateway_actor*, connection&, const args&, commands::plan&)
 
 // commands that read before they write across shards (multi_step_commands.cpp)
 void rename_command(gateway_actor*, connection&, const args&, commands::plan&);
+void renamenx_command(gateway_actor*, connection&, const args&, commands::plan&);
+void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
+void copy_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT (script_commands.cpp).
 void eval_command(gateway_actor*, connection&, const args&, commands::plan&);
 void evalsha_command(gateway_actor*, connection&, const args&, commands::plan&);
@@ -100,7 +104,5 @@ void script_command(gateway_actor*, connection&, const args&, commands::plan&);
 void fcall_command(gateway_actor*, connection&, const args&, commands::plan&);
 void fcall_ro_command(gateway_actor*, connection&, const args&, commands::plan&);
 void function_command(gateway_actor*, connection&, const args&, commands::plan&);
-void renamenx_command(gateway_actor*, connection&, const args&, commands::plan&);
-void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 } // namespace stairkv::gateway

@@ -1,5 +1,5 @@
-// Hashes through the real node: redis-py's hash helpers as applications call
-// them, WRONGTYPE and RESP3 shapes over hiredis, a hash written while the
+// Hashes through the real node: redis-py's hash helpers (and RENAME, DUMP,
+// RESTORE and COPY of a hash) as applications call them, WRONGTYPE and RESP3 shapes over hiredis, a hash written while the
 // engine grows, kill -9 under appendfsync always, and eviction with hashes
 // and strings mixed.
 
@@ -56,6 +56,9 @@ payload = r.dump("moved")
 r.delete("moved")
 r.restore("moved", 0, payload)
 assert r.hget("moved", "f999") == "999"
+assert r.copy("moved", "copied") and not r.copy("moved", "copied")
+r.hset("moved", "f1", "changed")
+assert r.hget("copied", "f1") == "1" and r.hlen("copied") == 1000
 print("ok")
 )";
   auto result =
