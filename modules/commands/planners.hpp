@@ -55,6 +55,17 @@ void plan_hincrbyfloat(plan&, const client_context&, const args&);
 void plan_hrandfield(plan&, const client_context&, const args&);
 void plan_hscan(plan&, const client_context&, const args&);
 
+// set commands on one key (set_commands.cpp)
+void plan_sadd(plan&, const client_context&, const args&);
+void plan_srem(plan&, const client_context&, const args&);
+void plan_smembers(plan&, const client_context&, const args&);
+void plan_sismember(plan&, const client_context&, const args&);
+void plan_smismember(plan&, const client_context&, const args&);
+void plan_scard(plan&, const client_context&, const args&);
+void plan_spop(plan&, const client_context&, const args&);
+void plan_srandmember(plan&, const client_context&, const args&);
+void plan_sscan(plan&, const client_context&, const args&);
+
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);

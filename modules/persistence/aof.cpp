@@ -511,9 +511,18 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
       step.argv = {"DEL", r.del()};
       break;
     case AofRecord::kHashSet:
-    case AofRecord::kHashDel: {
-      const auto& change = r.has_hash_set() ? r.hash_set() : r.hash_del();
-      step.argv = {r.has_hash_set() ? "HSET" : "HDEL", change.key()};
+    case AofRecord::kHashDel:
+    case AofRecord::kSetAdd:
+    case AofRecord::kSetDel: {
+      const char* command = r.has_hash_set() ? "HSET"
+                            : r.has_hash_del() ? "HDEL"
+                            : r.has_set_add() ? "SADD"
+                                              : "SREM";
+      const auto& change = r.has_hash_set()  ? r.hash_set()
+                           : r.has_hash_del() ? r.hash_del()
+                           : r.has_set_add()  ? r.set_add()
+                                              : r.set_del();
+      step.argv = {command, change.key()};
       values::packed_reader items{change.items()};
       std::string_view item;
       while (items.next(item))

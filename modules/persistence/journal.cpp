@@ -79,7 +79,7 @@ void journal::put(std::string_view key, std::string_view value,
 
 namespace {
 
-// AofRecord.hash_set and hash_del: a FieldChange.
+// AofRecord.hash_set, hash_del, set_add and set_del: a FieldChange.
 void field_change(std::string& record, int choice, std::string_view key,
                   std::string_view items) {
   record.clear();
@@ -97,6 +97,16 @@ void journal::hash_set(std::string_view key, std::string_view pairs) {
 
 void journal::hash_del(std::string_view key, std::string_view fields) {
   field_change(record_, 8, key, fields);
+  frame(record_);
+}
+
+void journal::set_add(std::string_view key, std::string_view members) {
+  field_change(record_, 9, key, members);
+  frame(record_);
+}
+
+void journal::set_del(std::string_view key, std::string_view members) {
+  field_change(record_, 10, key, members);
   frame(record_);
 }
 

@@ -26,6 +26,10 @@ public:
   void hash_set(std::string_view key, std::string_view pairs);
   // The hash `key` no longer has these fields (packed).
   void hash_del(std::string_view key, std::string_view fields);
+  // The set `key` now has these members (packed), beside its others.
+  void set_add(std::string_view key, std::string_view members);
+  // The set `key` no longer has these members (packed).
+  void set_del(std::string_view key, std::string_view members);
   // The key is gone.
   void del(std::string_view key);
   // The key's deadline is now `deadline_ms` (0: none).

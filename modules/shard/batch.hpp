@@ -103,6 +103,19 @@ enum class op_code : std::uint8_t {
                 // negative one), with their values when asked
   hscan,        // field_scan_args; value: the MATCH glob (empty: all): HSCAN's
                 // reply, the next cursor and the fields with their values
+  // Sets (set_ops.cpp). A key holding another type answers -WRONGTYPE;
+  // several members travel packed in the value.
+  sadd,         // value: members: :members added
+  srem,         // value: members: :members removed; the last one takes the key
+  smembers,     // hash_args (resp): every member (a RESP3 set)
+  sismember,    // value: the member: :1 / :0
+  smismember,   // value: members: an array of :1 / :0
+  scard,        // :members
+  spop,         // random_args: a member removed at random (bulk or null), or
+                // that many distinct ones (a set)
+  srandmember,  // random_args: as hrandfield, members only
+  sscan,        // field_scan_args; value: the MATCH glob: the next cursor and
+                // the members
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.

@@ -429,6 +429,19 @@ void table::op_hrandfield(const batch& work, const operation& op, batch_result& 
   }
 }
 
+std::pair<std::uint64_t, std::uint64_t> table::scan_window(const field_scan_args& args,
+                                                          std::size_t size) {
+  constexpr std::uint64_t positions = std::uint64_t{1} << 32;
+  auto n = std::max<std::uint64_t>(1, size);
+  auto wanted = std::max<std::uint64_t>(
+    static_cast<std::uint64_t>(std::max<std::int64_t>(1, args.count)), n / 64);
+  unsigned span = 0; // the stretch's width, as a power of two
+  while (span < 32 && (n << span) < wanted * positions)
+    ++span;
+  auto begin = std::min(args.cursor, positions);
+  return {begin, std::min(begin + (std::uint64_t{1} << span), positions)};
+}
+
 // HSCAN (field_scan_args; value: the MATCH glob). A compact hash answers
 // whole, cursor 0, as Redis's listpack does. A large one is walked by scan
 // position: each field's position is the top 32 bits of its XXH3 hash, and
@@ -458,22 +471,13 @@ void table::op_hscan(const batch& work, const operation& op, batch_result& out,
     });
   } else if (r != nullptr) {
     const auto* fields = r->container<values::hash_table>();
-    constexpr std::uint64_t positions = std::uint64_t{1} << 32;
-    auto size = std::max<std::uint64_t>(1, fields->size());
-    auto wanted = std::max<std::uint64_t>(static_cast<std::uint64_t>(std::max<std::int64_t>(
-                                            1, args.count)),
-                                          size / 64);
-    unsigned span = 0; // the stretch's width, as a power of two
-    while (span < 32 && (size << span) < wanted * positions)
-      ++span;
-    auto begin = std::min(args.cursor, positions);
-    auto end = std::min(begin + (std::uint64_t{1} << span), positions);
+    auto [begin, end] = scan_window(args, fields->size());
     fields->for_each([&](std::string_view f, std::string_view v) {
       auto at = XXH3_64bits(f.data(), f.size()) >> 32;
       if (at >= begin && at < end && matches(f))
         pairs_.emplace_back(f, v);
     });
-    next = end >= positions ? 0 : end;
+    next = end >= (std::uint64_t{1} << 32) ? 0 : end;
   }
   reply.array(2);
   reply.bulk(std::to_string(next));

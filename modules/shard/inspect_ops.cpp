@@ -14,6 +14,7 @@
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/merge.hpp"
 #include "modules/shard/table.hpp"
+#include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
 #include "modules/values/packed.hpp"
 
@@ -47,9 +48,22 @@ digest_bytes hash_of(Feed feed) {
 }
 
 // A value's content in a form that depends on nothing but the content: a
-// string's bytes; a hash's pairs sorted by field, packed (the same for both
-// encodings and any order of writes).
+// string's bytes; a hash's pairs sorted by field, a set's members sorted,
+// packed (the same for every encoding and any order of writes).
 std::string canonical_value(const record& r) {
+  if (r.type() == value_type::set) {
+    std::vector<std::string_view> members;
+    if (r.holds_container())
+      r.container<values::hash_table>()->for_each(
+        [&](std::string_view m, std::string_view) { members.push_back(m); });
+    else
+      values::compact_set{r.value()}.for_each([&](std::string_view m) { members.push_back(m); });
+    std::sort(members.begin(), members.end());
+    std::string out;
+    for (auto m : members)
+      values::append_item(out, m);
+    return out;
+  }
   if (r.type() != value_type::hash)
     return std::string{r.value()};
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
@@ -114,6 +128,14 @@ const char* encoding_of(const record& r) {
   switch (r.type()) {
     case value_type::hash:
       return r.holds_container() ? "hashtable" : "listpack";
+    case value_type::set: {
+      if (r.holds_container())
+        return "hashtable";
+      bool integers = true;
+      values::compact_set{r.value()}.for_each(
+        [&](std::string_view m) { integers = integers && values::is_integer_member(m); });
+      return integers ? "intset" : "listpack";
+    }
     default:
       return string_encoding(r.value());
   }

@@ -42,6 +42,12 @@ std::string_view event_name(key_event e) noexcept {
       return "hincrby";
     case key_event::hincrbyfloat:
       return "hincrbyfloat";
+    case key_event::sadd:
+      return "sadd";
+    case key_event::srem:
+      return "srem";
+    case key_event::spop:
+      return "spop";
   }
   return "unknown";
 }
@@ -73,6 +79,10 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::hincrby:
     case key_event::hincrbyfloat:
       return notify_flag::hash;
+    case key_event::sadd:
+    case key_event::srem:
+    case key_event::spop:
+      return notify_flag::set;
   }
   return 0;
 }

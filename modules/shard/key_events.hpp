@@ -38,6 +38,9 @@ enum class key_event : std::uint8_t {
   hdel,        // "hdel" (class h)
   hincrby,     // "hincrby" (class h)
   hincrbyfloat, // "hincrbyfloat" (class h)
+  sadd,        // "sadd" (class s)
+  srem,        // "srem" (class s)
+  spop,        // "spop" (class s)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

@@ -48,6 +48,7 @@ void free_container(record* r) noexcept {
     return;
   switch (r->type()) {
     case value_type::hash:
+    case value_type::set: // a set's large encoding is a table of members
       delete r->container<values::hash_table>();
       break;
     default:
@@ -68,6 +69,7 @@ std::int64_t record_set::container_bytes(const record* r) noexcept {
     return 0;
   switch (r->type()) {
     case value_type::hash:
+    case value_type::set:
       return r->container<values::hash_table>()->bytes();
     default:
       return 0;

@@ -380,8 +380,10 @@ void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   watch_events(st);
   watch_memory(st, now);
   watch_journal(st);
-  if (st->context.encodings)
+  if (st->context.encodings) {
     st->keys.encode_hashes(st->context.encodings->hashes());
+    st->keys.encode_sets(st->context.encodings->sets());
+  }
 }
 
 // After it: its events to the broker, its bytes and evictions to the memory

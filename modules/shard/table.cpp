@@ -24,6 +24,7 @@ bool may_grow(op_code code) {
     case op_code::hset:
     case op_code::hincrby:
     case op_code::hincrbyfloat:
+    case op_code::sadd:
       return true;
     default:
       return false;
@@ -68,6 +69,9 @@ std::string_view table::serialized(const record* r) {
     case value_type::hash:
       r->container<values::hash_table>()->write_compact(serial_);
       return serial_;
+    case value_type::set:
+      r->container<values::hash_table>()->write_members(serial_);
+      return serial_;
     default:
       return {};
   }
@@ -96,6 +100,24 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
       if (!fits)
         r = entries_.assign_container(r, value_type::hash,
                                       values::hash_table::from_compact(bytes));
+      return r;
+    }
+    case value_type::set: {
+      if (!values::compact_set::valid(bytes) || values::compact_set{bytes}.size() == 0)
+        return nullptr;
+      std::vector<std::string_view> members;
+      values::compact_set_edit edit{bytes, members};
+      if (r == nullptr) {
+        note(key_event::new_key, key);
+        r = insert(key, bytes, now, value_type::set);
+      } else {
+        r = entries_.assign(r, bytes, value_type::set);
+      }
+      if (!edit.fits(set_limits_)) {
+        auto* table = new values::hash_table();
+        values::compact_set{r->value()}.for_each([&](std::string_view m) { table->set(m, {}); });
+        r = entries_.assign_container(r, value_type::set, table);
+      }
       return r;
     }
     default:
@@ -324,7 +346,7 @@ void table::compact_deadlines(bool always) {
 }
 
 // One function per operation, in the file of its family: string_ops.cpp,
-// hash_ops.cpp, key_ops.cpp, server_ops.cpp, inspect_ops.cpp.
+// hash_ops.cpp, set_ops.cpp, key_ops.cpp, server_ops.cpp, inspect_ops.cpp.
 void table::run(const batch& work, const operation& op, batch_result& out,
                 deadline_ms now) {
   switch (op.code) {
@@ -342,6 +364,15 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::hincrbyfloat: return op_hincrbyfloat(work, op, out, now);
     case op_code::hrandfield: return op_hrandfield(work, op, out, now);
     case op_code::hscan: return op_hscan(work, op, out, now);
+    case op_code::sadd: return op_sadd(work, op, out, now);
+    case op_code::srem: return op_srem(work, op, out, now);
+    case op_code::smembers: return op_smembers(work, op, out, now);
+    case op_code::sismember: return op_sismember(work, op, out, now);
+    case op_code::smismember: return op_smismember(work, op, out, now);
+    case op_code::scard: return op_scard(work, op, out, now);
+    case op_code::spop: return op_spop(work, op, out, now);
+    case op_code::srandmember: return op_srandmember(work, op, out, now);
+    case op_code::sscan: return op_sscan(work, op, out, now);
     case op_code::set: return op_set(work, op, out, now);
     case op_code::del: return op_del(work, op, out, now);
     case op_code::exists: return op_exists(work, op, out, now);

@@ -19,6 +19,7 @@
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/record_set.hpp"
 #include "modules/values/compact_hash.hpp"
+#include "modules/values/compact_set.hpp"
 
 namespace stairkv::shard {
 
@@ -139,6 +140,11 @@ public:
   // -value); a hash already large stays large.
   void encode_hashes(const values::hash_limits& limits) noexcept {
     hash_limits_ = limits;
+  }
+  // When sets leave it (set-max-intset-entries, set-max-listpack-entries
+  // and -value).
+  void encode_sets(const values::set_limits& limits) noexcept {
+    set_limits_ = limits;
   }
 
   // Which event classes (notify_flag bits, see recorded_classes()) to record from
@@ -316,6 +322,32 @@ private:
                    std::int64_t& added, deadline_ms now);
   // The hash's field count.
   static std::size_t hash_size(const record* r);
+  // sets (set_ops.cpp)
+  void op_sadd(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_srem(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_smembers(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_sismember(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_smismember(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_scard(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_spop(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_srandmember(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_sscan(const batch&, const operation&, batch_result& out, deadline_ms now);
+  // Adds packed members to the set `r` (nullptr: a new key); returns the
+  // record, `added` counting the new members. Takes the large encoding when
+  // the set outgrows the compact one.
+  record* set_add(record* r, std::string_view key, std::string_view members,
+                  std::int64_t& added, deadline_ms now);
+  // Removes packed members; returns how many were there. A set left empty is
+  // deleted (its deletion recorded) and `r` set to nullptr.
+  std::int64_t set_remove(record*& r, std::string_view key, std::string_view members);
+  static bool set_contains(const record* r, std::string_view member);
+  static std::size_t set_size(const record* r);
+  // Every member into members_ (views into the set), for draws and scans.
+  void collect_members(const record* r);
+  // HSCAN's and SSCAN's stretch of scan positions [begin, end) for a large
+  // value of `size` elements (see op_hscan).
+  static std::pair<std::uint64_t, std::uint64_t> scan_window(const field_scan_args& args,
+                                                             std::size_t size);
   // inspection without an access (inspect_ops.cpp)
   void op_object(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
@@ -330,6 +362,8 @@ private:
   std::vector<values::field_value> pairs_; // a compact hash being changed
   std::string packed_;  // one field's pair for the journal
   values::hash_limits hash_limits_;
+  values::set_limits set_limits_;
+  std::vector<std::string_view> members_; // a compact set being changed
   // SCAN: the records sorted by scan position, valid while entries_.changes()
   // still equals scan_changes_ (rebuilt by the first SCAN after a change).
   std::vector<std::pair<std::uint32_t, const record*>> scan_order_;

@@ -1,20 +1,33 @@
 #pragma once
 
 // When values leave their compact encodings: Redis's hash-max-listpack-entries
-// and hash-max-listpack-value (alias hash-max-ziplist-*), shared by every
-// shard of a store and changed by CONFIG SET, read once per batch.
+// and hash-max-listpack-value (alias hash-max-ziplist-*), set-max-intset-entries,
+// set-max-listpack-entries and -value; shared by every shard of a store and
+// changed by CONFIG SET, read once per batch.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 
 #include "modules/values/compact_hash.hpp"
+#include "modules/values/compact_set.hpp"
 
 namespace stairkv::values {
 
 struct encoding_settings {
   std::atomic<std::int64_t> hash_max_entries{128};
   std::atomic<std::int64_t> hash_max_value{64};
+
+  std::atomic<std::int64_t> set_max_intset_entries{512};
+  std::atomic<std::int64_t> set_max_entries{128};
+  std::atomic<std::int64_t> set_max_value{64};
+
+  set_limits sets() const noexcept {
+    return set_limits{
+      static_cast<std::size_t>(set_max_intset_entries.load(std::memory_order_relaxed)),
+      static_cast<std::size_t>(set_max_entries.load(std::memory_order_relaxed)),
+      static_cast<std::size_t>(set_max_value.load(std::memory_order_relaxed))};
+  }
 
   hash_limits hashes() const noexcept {
     return hash_limits{

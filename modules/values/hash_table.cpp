@@ -100,6 +100,13 @@ void hash_table::write_compact(std::string& out) const {
   }
 }
 
+void hash_table::write_members(std::string& out) const {
+  out.clear();
+  append_varint(out, set_.size());
+  for (const auto* e : set_)
+    append_item(out, e->field());
+}
+
 std::int64_t hash_table::bytes() const noexcept {
   return static_cast<std::int64_t>(sizeof(hash_table)) + block_bytes_
          + static_cast<std::int64_t>(set_.capacity() * (sizeof(entry*) + 1));

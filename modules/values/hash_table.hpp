@@ -1,6 +1,7 @@
 #pragma once
 
-// A large hash (Redis's hashtable encoding): each field and its value in one
+// A large hash (Redis's hashtable encoding), or a large set (its members as
+// fields with empty values): each field and its value in one
 // heap block, the table holding only a pointer to it, as the shard's own
 // record set does for keys. Counts its bytes exactly (every block as the
 // allocator sized it, plus the table's slots and control bytes), which is what
@@ -44,6 +45,9 @@ public:
 
   // The fields in the compact form (the serialisation of every hash).
   void write_compact(std::string& out) const;
+  // The fields alone in a set's compact form (a set's large encoding is a
+  // table of fields without values).
+  void write_members(std::string& out) const;
 
   // Bytes held: the object, its blocks, its slots and control bytes.
   std::int64_t bytes() const noexcept;
