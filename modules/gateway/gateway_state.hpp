@@ -172,6 +172,8 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
 // their EXEC fail (FLUSHALL and FLUSHDB touch every watched key that existed).
 void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
                         const args& argv);
+// The same for one key (a write whose keys depend on what it finds: SMOVE).
+void touch_watched_key(gateway_actor* self, std::string_view key);
 
 // Holds keys for a multi-step command or a script, and lets them go (the
 // clients waiting for them go on, oldest connection first). A command that
@@ -282,6 +284,12 @@ void join_script_writes(gateway_actor* self, commands::plan& work);
 // reply to `finish`; false for any other command.
 bool multi_step_from_script(gateway_actor* self, const args& argv,
                             std::function<void(std::string_view)> finish);
+
+// SINTER, SUNION, SDIFF, their STORE forms, SINTERCARD and SMOVE called from
+// a script: run as their steps, the reply (in RESP `resp`) to `finish`; false
+// for any other command.
+bool set_steps_from_script(gateway_actor* self, const args& argv, int resp,
+                           std::function<void(std::string_view)> finish);
 
 // PUBLISH called from a script: its reply (the count of receivers) to
 // `finish` once the subscription broker has it.

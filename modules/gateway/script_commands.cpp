@@ -520,15 +520,20 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
     // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX,
     // MSETNX and COPY as their steps (multi_step_commands.cpp), PUBLISH, and DEBUG
     // PROTOCOL and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
-    bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy";
+    bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy"
+                 || name == "sinter" || name == "sunion" || name == "sdiff"
+                 || name == "sinterstore" || name == "sunionstore" || name == "sdiffstore"
+                 || name == "sintercard" || name == "smove";
     if (name == "debug")
       debug_answer = debug_from_script(self, argv, resp);
     if (!debug_answer.empty())
       return {};
     if (!steps && name != "publish")
       return "-ERR This Redis command is not allowed from scripts\r\n";
-    // PUBLISH may replicate, which read-only scripts may not do (as Redis).
-    writes = true;
+    // PUBLISH may replicate, which read-only scripts may not do (as Redis);
+    // the read-only set commands read only.
+    writes = name == "publish" || (spec->flags & commands::flag::write) != 0
+             || name == "rename" || name == "renamenx" || name == "msetnx";
   }
   if (writes && !writes_allowed)
     return "-ERR Write commands are not allowed from read-only scripts.\r\n";
@@ -577,8 +582,10 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
       publish_from_script(self, argv, std::move(answered));
       return;
     }
-    st.script_wrote = true;
-    multi_step_from_script(self, argv, std::move(answered));
+    if (writes)
+      st.script_wrote = true;
+    if (!set_steps_from_script(self, argv, resp, answered))
+      multi_step_from_script(self, argv, std::move(answered));
     return;
   }
   if (writes)

@@ -94,6 +94,8 @@ void rename_command(gateway_actor*, connection&, const args&, commands::plan&);
 void renamenx_command(gateway_actor*, connection&, const args&, commands::plan&);
 void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
 void copy_command(gateway_actor*, connection&, const args&, commands::plan&);
+// SINTER SUNION SDIFF and their STORE forms, SINTERCARD, SMOVE (set_steps.cpp).
+void set_steps_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT (script_commands.cpp).
 void eval_command(gateway_actor*, connection&, const args&, commands::plan&);

@@ -102,17 +102,24 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
   return true;
 }
 
+void touch_watched_key(gateway_actor* self, std::string_view key) {
+  auto& st = self->state;
+  auto watched = st.watched_keys.find(std::string{key});
+  if (watched == st.watched_keys.end())
+    return;
+  for (auto tag : watched->second) {
+    auto it = find_client(st, tag);
+    if (it != st.connections.end())
+      it->second.watch_touched = true;
+  }
+}
+
 void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
                         const args& argv) {
   auto& st = self->state;
-  auto touch = [&](std::vector<std::uint64_t>& watchers) {
-    for (auto tag : watchers) {
-      auto it = find_client(st, tag);
-      if (it != st.connections.end())
-        it->second.watch_touched = true;
-    }
-  };
   std::string_view name = spec.name;
+  if (name == "smove")
+    return; // it touches what it changes itself (set_steps.cpp)
   if (name == "flushall" || name == "flushdb") {
     for (auto& [key, watchers] : st.watched_keys)
       for (auto tag : watchers) {
@@ -126,9 +133,7 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
     return;
   }
   commands::visit_key_positions(spec, argv.size(), [&](std::size_t i) {
-    auto it = st.watched_keys.find(std::string{argv[i]});
-    if (it != st.watched_keys.end())
-      touch(it->second);
+    touch_watched_key(self, argv[i]);
     return false;
   });
 }

@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
   sc.maxmemory_samples = static_cast<int>(opts.maxmemory_samples);
   sc.hash_max_listpack_entries = opts.hash_max_listpack_entries;
   sc.hash_max_listpack_value = opts.hash_max_listpack_value;
+  sc.set_max_intset_entries = opts.set_max_intset_entries;
+  sc.set_max_listpack_entries = opts.set_max_listpack_entries;
+  sc.set_max_listpack_value = opts.set_max_listpack_value;
   sc.appendonly = opts.appendonly == "yes";
   sc.dir = opts.dir;
   sc.appendfilename = opts.appendfilename;

@@ -158,6 +158,21 @@ const std::vector<option_spec>& specs() {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
                          o.hash_max_listpack_value);
      }},
+    {"set-max-intset-entries", "integer members a set keeps in its compact encoding",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.set_max_intset_entries);
+     }},
+    {"set-max-listpack-entries", "members any set keeps in its compact encoding",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.set_max_listpack_entries);
+     }},
+    {"set-max-listpack-value", "bytes of a member a compact set holds",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.set_max_listpack_value);
+     }},
     {"maxmemory-samples", "keys an eviction compares (1-64)",
      [](options& o, const std::string& v) {
        std::int64_t n = 0;
@@ -524,6 +539,9 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"hash-max-ziplist-entries", std::to_string(hash_max_listpack_entries)},
     {"hash-max-listpack-value", std::to_string(hash_max_listpack_value)},
     {"hash-max-ziplist-value", std::to_string(hash_max_listpack_value)},
+    {"set-max-intset-entries", std::to_string(set_max_intset_entries)},
+    {"set-max-listpack-entries", std::to_string(set_max_listpack_entries)},
+    {"set-max-listpack-value", std::to_string(set_max_listpack_value)},
     {"notify-keyspace-events", [this] {
        std::uint32_t flags = 0;
        shard::parse_notify_flags(notify_keyspace_events, flags);

@@ -24,6 +24,10 @@ struct options {
   // When a hash leaves its compact encoding (Redis's thresholds).
   std::int64_t hash_max_listpack_entries = 128;
   std::int64_t hash_max_listpack_value = 64;
+  // When a set leaves its compact encoding (Redis 7.2's thresholds).
+  std::int64_t set_max_intset_entries = 512;
+  std::int64_t set_max_listpack_entries = 128;
+  std::int64_t set_max_listpack_value = 64;
   std::string notify_keyspace_events = "Ex"; // letters as given (validated)
   std::string dir = ".";
   std::string appendonly = "no";

@@ -36,7 +36,7 @@ std::string refusal(const std::string& name) {
            "noeviction";
   if (name == "maxmemory-samples")
     return "argument must be between 1 and 64 inclusive";
-  if (name.rfind("hash-max-", 0) == 0)
+  if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0)
     return "argument couldn't be parsed into an integer";
   if (name == "latency-tracking")
     return "argument must be 'yes' or 'no'";
@@ -91,14 +91,16 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
       };
-    } else if (name == "hash-max-listpack-entries" || name == "hash-max-ziplist-entries"
-               || name == "hash-max-listpack-value" || name == "hash-max-ziplist-value") {
+    } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0) {
       auto encodings = store.encodings;
       effect = [encodings](const options& o) {
         if (!encodings)
           return;
         encodings->hash_max_entries.store(o.hash_max_listpack_entries);
         encodings->hash_max_value.store(o.hash_max_listpack_value);
+        encodings->set_max_intset_entries.store(o.set_max_intset_entries);
+        encodings->set_max_entries.store(o.set_max_listpack_entries);
+        encodings->set_max_value.store(o.set_max_listpack_value);
       };
     } else if (name == "save") {
       auto saver = store.saver;

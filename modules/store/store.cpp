@@ -390,6 +390,9 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   auto encodings = std::make_shared<values::encoding_settings>();
   encodings->hash_max_entries.store(config.hash_max_listpack_entries);
   encodings->hash_max_value.store(config.hash_max_listpack_value);
+  encodings->set_max_intset_entries.store(config.set_max_intset_entries);
+  encodings->set_max_entries.store(config.set_max_listpack_entries);
+  encodings->set_max_value.store(config.set_max_listpack_value);
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
                                    persistence_figures, active_expiry, config.latency,
                                    encodings};

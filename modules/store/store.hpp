@@ -88,10 +88,13 @@ struct store_config {
   std::int64_t maxmemory = 0;
   memory::policy maxmemory_policy = memory::policy::noeviction;
   int maxmemory_samples = 5;
-  // When hashes leave their compact encoding; changeable later through
-  // store_handle::encodings.
+  // When hashes and sets leave their compact encodings; changeable later
+  // through store_handle::encodings.
   std::int64_t hash_max_listpack_entries = 128;
   std::int64_t hash_max_listpack_value = 64;
+  std::int64_t set_max_intset_entries = 512;
+  std::int64_t set_max_listpack_entries = 128;
+  std::int64_t set_max_listpack_value = 64;
   // The append-only file: with `appendonly`, spawn_store loads dir/appendfilename
   // (if it exists) before it returns, and every change is appended from then on.
   // It throws std::runtime_error when the file cannot be opened or is damaged
