@@ -195,3 +195,20 @@ TEST(ShardHashes, PeekCarriesTheTypeSoRenameKeepsAHash) {
             "+OK\r\n");
   EXPECT_EQ(run1(t, op_code::hget, "dst", "f"), "$1\r\nv\r\n");
 }
+
+TEST(ShardHashes, ABigHashDeletedIsLeftToBeFreedElsewhereAndNoLongerCounted) {
+  table t;
+  t.encode_hashes(values::hash_limits{4, 64});
+  for (int i = 0; i < 1000; ++i)
+    hset(t, "big", {"f" + std::to_string(i), std::string(50, 'v')});
+  hset(t, "small", {"a", "1", "b", "2", "c", "3", "d", "4", "e", "5"}); // large, 5 fields
+  auto full = t.memory();
+  EXPECT_EQ(run1(t, op_code::del, "small"), ":1\r\n");
+  EXPECT_TRUE(t.take_reclaimed().empty()); // a few fields: freed at once
+  EXPECT_EQ(run1(t, op_code::del, "big"), ":1\r\n");
+  EXPECT_LT(t.memory(), full - 1000 * 50);
+  auto reclaimed = t.take_reclaimed();
+  EXPECT_EQ(reclaimed.size(), 1u);
+  reclaimed.clear(); // freed here (a shard hands them to a thread of their own)
+  EXPECT_TRUE(t.take_reclaimed().empty());
+}

@@ -64,6 +64,38 @@ void free_record(record* r) noexcept {
 
 } // namespace
 
+detached_container::~detached_container() {
+  if (container_ == nullptr)
+    return;
+  switch (type_) {
+    case value_type::hash:
+    case value_type::set:
+      delete static_cast<values::hash_table*>(container_);
+      break;
+    default:
+      break;
+  }
+}
+
+std::size_t record_set::container_elements(const record* r) noexcept {
+  if (!r->holds_container())
+    return 0;
+  switch (r->type()) {
+    case value_type::hash:
+    case value_type::set:
+      return r->container<values::hash_table>()->size();
+    default:
+      return 0;
+  }
+}
+
+detached_container record_set::detach_container(record* r) noexcept {
+  block_bytes_ -= container_bytes(r);
+  detached_container taken{r->type(), r->container<void>()};
+  r->set_type(r->type(), false);
+  return taken;
+}
+
 std::int64_t record_set::container_bytes(const record* r) noexcept {
   if (!r->holds_container())
     return 0;

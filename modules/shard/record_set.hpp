@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <absl/container/flat_hash_set.h>
@@ -106,6 +107,30 @@ private:
   char bytes_[]; // key, then value
 };
 
+// A container taken out of its record (record_set::detach_container): it is
+// freed when this goes, on whichever thread that is.
+class detached_container {
+public:
+  detached_container(value_type type, void* container) noexcept
+    : type_(type), container_(container) {
+  }
+  detached_container(detached_container&& other) noexcept
+    : type_(other.type_), container_(std::exchange(other.container_, nullptr)) {
+  }
+  detached_container& operator=(detached_container&& other) noexcept {
+    std::swap(type_, other.type_);
+    std::swap(container_, other.container_);
+    return *this;
+  }
+  detached_container(const detached_container&) = delete;
+  detached_container& operator=(const detached_container&) = delete;
+  ~detached_container();
+
+private:
+  value_type type_;
+  void* container_;
+};
+
 class record_set {
 public:
   record_set() = default;
@@ -143,6 +168,15 @@ public:
 
   // Bytes a record's container holds (0 for a value in the record itself).
   static std::int64_t container_bytes(const record* r) noexcept;
+
+  // How many elements a record's container holds (0 for a value in the
+  // record itself): what freeing it costs.
+  static std::size_t container_elements(const record* r) noexcept;
+
+  // Takes a record's container out of it (no longer counted here), for the
+  // caller to free elsewhere; the record is left holding nothing, to be
+  // erased next.
+  detached_container detach_container(record* r) noexcept;
 
   // Appends to a record's value, with room to grow so that repeated appends stay
   // amortized O(1) per byte; the record may move.

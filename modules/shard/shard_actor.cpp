@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <memory>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -373,6 +375,21 @@ void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
     self->send(st->context.broker, notify_atom::value, std::move(log));
 }
 
+// The big values the turn deleted are freed on a thread of their own, so a
+// DEL of a million-field hash does not hold the shard's next batch (Redis's
+// lazyfree). A thread per turn that has any: such deletions are rare, and the
+// handoff takes no lock.
+void free_reclaimed(const std::shared_ptr<shard_state>& st) {
+  auto reclaimed = st->keys.take_reclaimed();
+  if (reclaimed.empty())
+    return;
+  try {
+    std::thread{[gone = std::move(reclaimed)]() mutable { gone.clear(); }}.detach();
+  } catch (const std::system_error&) {
+    // No thread to be had: freed here after all.
+  }
+}
+
 // Before a batch or turn: the settings it runs under (which events to record,
 // the memory bound, whether to journal, the encodings' thresholds), each read
 // once.
@@ -393,6 +410,7 @@ void end_turn(Self* self, const std::shared_ptr<shard_state>& st) {
   report_events(self, st);
   report_memory(st);
   report_changes(st);
+  free_reclaimed(st);
 }
 
 // Makes sure a wake-up is pending for the earliest deadline in the table.

@@ -252,6 +252,8 @@ void table::drop(record* r) {
   if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
     ++cursor_;
   track_deadline(r->deadline, -1);
+  if (record_set::container_elements(r) > lazyfree_elements)
+    reclaimed_.push_back(entries_.detach_container(r));
   entries_.erase(r);
 }
 

@@ -200,7 +200,19 @@ public:
     return entries_.size();
   }
 
+  // -- freeing big values off the request path --------------------------------
+
+  // The containers of the big values deleted since the last call (DEL,
+  // expiry, eviction of a hash or set of more than lazyfree_elements), left
+  // for the caller to free on another thread (Redis's lazyfree); their bytes
+  // are no longer counted here.
+  std::vector<detached_container> take_reclaimed() {
+    return std::exchange(reclaimed_, {});
+  }
+  static constexpr std::size_t lazyfree_elements = 64;
+
 private:
+  std::vector<detached_container> reclaimed_;
   // Finds a live record, reclaiming it first if its deadline has passed, and
   // counts the access unless told not to (EXISTS, TTL and TYPE do not count:
   // they leave a key's idle time alone, as in Redis).

@@ -1,6 +1,7 @@
 // Hashes through the real node: redis-py's hash helpers (and RENAME, DUMP,
-// RESTORE and COPY of a hash) as applications call them, WRONGTYPE and RESP3 shapes over hiredis, a hash written while the
-// engine grows, kill -9 under appendfsync always, and eviction with hashes
+// RESTORE and COPY of a hash) as applications call them, RESP3 shapes, hashes
+// written while the engine grows (a million-field one and a million-member
+// set too), kill -9 under appendfsync always, and eviction with hashes
 // and strings mixed.
 
 #include <gtest/gtest.h>
@@ -118,6 +119,60 @@ TEST(Hashes, HashesWrittenWhileTheEngineGrowsKeepEveryField) {
     EXPECT_TRUE(is_bulk(c.command({"HGET", key, "f" + std::to_string(written - 1)}),
                         std::to_string(written - 1)));
   }
+}
+
+// A million-field hash and a million-member set, written (a thousand
+// commands of ten fields or members at a time) while the engine grows: both
+// move between engines whole, and every field and member is there after.
+TEST(Hashes, AMillionFieldHashAndSetWrittenWhileTheEngineGrowsKeepEverything) {
+  server_process server{{"--enable-debug-command=yes", "--grow-keys-per-shard=4000",
+                         "--resize-check-ms=20"}};
+  hiredis_connection c{server.port(), 120s};
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "50000"}), "OK"));
+  constexpr int total = 1'000'000;
+  int written = 0;
+  auto write_some = [&] {
+    for (int command = 0; command < 1000 && written < total; ++command) {
+      std::vector<std::string> hset{"HSET", "big-hash"}, sadd{"SADD", "big-set"};
+      for (int i = 0; i < 10; ++i, ++written) {
+        hset.push_back("f" + std::to_string(written));
+        hset.push_back(std::to_string(written));
+        sadd.push_back("m" + std::to_string(written));
+      }
+      c.append(hset);
+      c.append(sadd);
+    }
+    c.flush();
+  };
+  bool moved_during = rounds_while_keys_move(
+    c,
+    [&] {
+      int before = written;
+      write_some();
+      for (int i = before; i < written; i += 10) {
+        ASSERT_TRUE(is_integer(c.get_reply(), 10));
+        ASSERT_TRUE(is_integer(c.get_reply(), 10));
+      }
+    },
+    [&] { return written >= total; }, 120s);
+  EXPECT_TRUE(moved_during) << "nothing was written while keys moved";
+  while (written < total) { // the rest, if the moves ended first
+    int before = written;
+    write_some();
+    for (int i = before; i < written; i += 10) {
+      ASSERT_TRUE(is_integer(c.get_reply(), 10));
+      ASSERT_TRUE(is_integer(c.get_reply(), 10));
+    }
+  }
+  EXPECT_TRUE(is_integer(c.command({"HLEN", "big-hash"}), total));
+  EXPECT_TRUE(is_integer(c.command({"SCARD", "big-set"}), total));
+  for (int probe : {0, 1, 499'999, 999'999}) {
+    EXPECT_TRUE(is_bulk(c.command({"HGET", "big-hash", "f" + std::to_string(probe)}),
+                        std::to_string(probe)));
+    EXPECT_TRUE(is_integer(c.command({"SISMEMBER", "big-set", "m" + std::to_string(probe)}), 1));
+  }
+  EXPECT_TRUE(is_integer(c.command({"DEL", "big-hash", "big-set"}), 2));
+  EXPECT_TRUE(is_status(c.command({"PING"}), "PONG"));
 }
 
 TEST(Hashes, KillNineUnderAppendfsyncAlwaysLosesNoAcknowledgedField) {
