@@ -18,6 +18,7 @@
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
+#include "modules/shard/key_events.hpp"
 #include "modules/values/compact_set.hpp"
 #include "modules/values/packed.hpp"
 
@@ -93,6 +94,15 @@ std::vector<std::string_view> combine(const std::vector<std::string>& sets, alge
   return result;
 }
 
+// The event a STORE form reports on its destination (shard::key_event plus
+// one, as restore_args::event takes it).
+std::uint8_t store_event(algebra how) {
+  auto event = how == algebra::inter ? shard::key_event::sinterstore
+               : how == algebra::uni ? shard::key_event::sunionstore
+                                     : shard::key_event::sdiffstore;
+  return static_cast<std::uint8_t>(static_cast<std::uint8_t>(event) + 1);
+}
+
 template <class Finish>
 void algebra_steps(gateway_actor* self, std::vector<std::string> keys, algebra how,
                    std::string destination, bool store, int resp, Finish finish) {
@@ -135,7 +145,7 @@ void algebra_steps(gateway_actor* self, std::vector<std::string> keys, algebra h
             next.route(write, shard::op_code::del, destination);
           else
             next.route(write, shard::op_code::restore, destination, bytes,
-                       shard::restore_args{0, set_type});
+                       shard::restore_args{0, set_type, true, store_event(how)});
           next.note_writes_since(from);
           join_script_writes(self, next);
         },

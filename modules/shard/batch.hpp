@@ -211,6 +211,9 @@ struct restore_args {
   deadline_ms deadline = no_deadline; // rename_to: the source key's deadline
   std::uint8_t type = 0;              // and its type (shard::value_type)
   bool replace = true;                // restore: over a key that exists
+  // restore: the keyspace event it reports (shard::key_event plus one; 0:
+  // none), as SINTERSTORE and its kind report theirs.
+  std::uint8_t event = 0;
 };
 
 struct hash_args {

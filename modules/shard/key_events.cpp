@@ -48,6 +48,12 @@ std::string_view event_name(key_event e) noexcept {
       return "srem";
     case key_event::spop:
       return "spop";
+    case key_event::sinterstore:
+      return "sinterstore";
+    case key_event::sunionstore:
+      return "sunionstore";
+    case key_event::sdiffstore:
+      return "sdiffstore";
   }
   return "unknown";
 }
@@ -82,6 +88,9 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::sadd:
     case key_event::srem:
     case key_event::spop:
+    case key_event::sinterstore:
+    case key_event::sunionstore:
+    case key_event::sdiffstore:
       return notify_flag::set;
   }
   return 0;

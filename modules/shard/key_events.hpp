@@ -41,6 +41,9 @@ enum class key_event : std::uint8_t {
   sadd,        // "sadd" (class s)
   srem,        // "srem" (class s)
   spop,        // "spop" (class s)
+  sinterstore, // "sinterstore" (class s)
+  sunionstore, // "sunionstore" (class s)
+  sdiffstore,  // "sdiffstore" (class s)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

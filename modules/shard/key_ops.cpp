@@ -158,6 +158,8 @@ void table::op_rename_to(const batch& work, const operation& op, batch_result& o
   log_put(r);
   if (op.code == op_code::rename_to)
     note(key_event::rename_to, key);
+  else if (args.event != 0)
+    note(static_cast<key_event>(args.event - 1), key);
   protocol::reply_writer{out.replies}.simple("OK");
 }
 

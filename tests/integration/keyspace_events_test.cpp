@@ -216,6 +216,36 @@ TEST_F(SlowSubscriber, IsCutOffAloneWhileOthersGetEveryMessage) {
   EXPECT_TRUE(is_status(run({"PING"}), "PONG"));
 }
 
+// Hash and set writes report Redis's event names (classes h and s), and a
+// hash or set that loses its last field or member is deleted.
+TEST_F(KeyspaceEvents, HashAndSetWritesReportTheirEvents) {
+  EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "Khsg"}), "OK"));
+  hiredis_connection sub{port()};
+  sub.command({"PSUBSCRIBE", "__keyspace@0__:*"});
+  run({"HSET", "h", "f", "1"});
+  run({"HINCRBY", "h", "f", "2"});
+  run({"HINCRBYFLOAT", "h", "f", "0.5"});
+  run({"HDEL", "h", "f"});
+  run({"SADD", "s", "a", "b"});
+  run({"SADD", "s", "a"}); // nothing new: no event
+  run({"SREM", "s", "a"});
+  run({"SPOP", "s"});
+  run({"SADD", "t", "x"});
+  run({"SADD", "u", "x"});
+  run({"SINTERSTORE", "dst", "t", "u"});
+  run({"SUNIONSTORE", "dst", "t", "u"});
+  run({"SDIFFSTORE", "dst", "t", "u"}); // empty: the destination goes
+  const std::vector<std::pair<std::string, std::string>> expected = {
+    {"h", "hset"}, {"h", "hincrby"}, {"h", "hincrbyfloat"}, {"h", "hdel"}, {"h", "del"},
+    {"s", "sadd"}, {"s", "srem"},    {"s", "spop"},         {"s", "del"},  {"t", "sadd"},
+    {"u", "sadd"}, {"dst", "sinterstore"}, {"dst", "sunionstore"}, {"dst", "del"},
+  };
+  for (const auto& [key, event] : expected)
+    EXPECT_EQ(next_push(sub), "__keyspace@0__:* __keyspace@0__:" + key + " " + event);
+  run({"PUBLISH", "__keyspace@0__:marker", "."});
+  EXPECT_EQ(next_push(sub), "__keyspace@0__:* __keyspace@0__:marker .");
+}
+
 TEST_F(KeyspaceEvents, RenameAnnouncesBothEnds) {
   EXPECT_TRUE(is_status(run({"CONFIG", "SET", "notify-keyspace-events", "Eg"}), "OK"));
   hiredis_connection sub{port()};
