@@ -99,6 +99,27 @@ TEST_P(Store, AnyCommandRunsThroughTheCommandInterface) {
             "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
 }
 
+// Hashes and sets through the embedding API, as through a socket: their
+// commands, WRONGTYPE, and a DUMP payload RESTORE takes back.
+TEST_P(Store, HashesAndSetsRunThroughTheCommandInterface) {
+  using args = std::vector<std::string>;
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"HSET", "h", "f", "v", "g", "w"}),
+            ":2\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"HGET", "h", "g"}), "$1\r\nw\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"SADD", "s", "1", "2"}), ":2\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"SISMEMBER", "s", "2"}), ":1\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"GET", "s"}),
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+  auto payload = ask<std::string>(command_atom::value, args{"DUMP", "h"});
+  ASSERT_EQ(payload.front(), '$');
+  auto body = payload.substr(payload.find("\r\n") + 2);
+  body.resize(body.size() - 2);
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"RESTORE", "h2", "0", body}),
+            "+OK\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"HLEN", "h2"}), ":2\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"TYPE", "s"}), "+set\r\n");
+}
+
 TEST_P(Store, ATransactionRunsItsCommandsInOrderOrNothing) {
   using commands = std::vector<std::vector<std::string>>;
   auto replies = ask<std::vector<std::string>>(
