@@ -211,4 +211,9 @@ TEST(ShardHashes, ABigHashDeletedIsLeftToBeFreedElsewhereAndNoLongerCounted) {
   EXPECT_EQ(reclaimed.size(), 1u);
   reclaimed.clear(); // freed here (a shard hands them to a thread of their own)
   EXPECT_TRUE(t.take_reclaimed().empty());
+  for (int i = 0; i < 100; ++i)
+    hset(t, "again", {"f" + std::to_string(i), "v"});
+  EXPECT_EQ(run1(t, op_code::set, "again", "a string now"), "+OK\r\n");
+  EXPECT_EQ(t.take_reclaimed().size(), 1u); // a SET over it leaves it too
+  EXPECT_EQ(run1(t, op_code::get, "again"), "$12\r\na string now\r\n");
 }

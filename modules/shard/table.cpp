@@ -85,6 +85,7 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
     case value_type::hash: {
       if (!values::compact_hash::valid(bytes) || values::compact_hash{bytes}.size() == 0)
         return nullptr;
+      reclaim_if_big(r); // what the key held before
       // Compact while it fits, as the hash it was would have been.
       values::compact_hash view{bytes};
       bool fits = view.size() <= hash_limits_.max_compact_entries;
@@ -105,6 +106,7 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
     case value_type::set: {
       if (!values::compact_set::valid(bytes) || values::compact_set{bytes}.size() == 0)
         return nullptr;
+      reclaim_if_big(r);
       std::vector<std::string_view> members;
       values::compact_set_edit edit{bytes, members};
       if (r == nullptr) {
@@ -252,8 +254,7 @@ void table::drop(record* r) {
   if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
     ++cursor_;
   track_deadline(r->deadline, -1);
-  if (record_set::container_elements(r) > lazyfree_elements)
-    reclaimed_.push_back(entries_.detach_container(r));
+  reclaim_if_big(r);
   entries_.erase(r);
 }
 
@@ -287,8 +288,14 @@ void table::set_deadline(record* r, deadline_ms deadline) {
     deadlines_.add(r->key(), deadline);
 }
 
+void table::reclaim_if_big(record* r) {
+  if (r != nullptr && record_set::container_elements(r) > lazyfree_elements)
+    reclaimed_.push_back(entries_.detach_container(r));
+}
+
 record* table::store_value(record* r, std::string_view key, std::string_view value,
                            deadline_ms now) {
+  reclaim_if_big(r); // a string over a big hash or set
   if (r != nullptr)
     return entries_.assign(r, value);
   note(key_event::new_key, key);

@@ -202,8 +202,9 @@ public:
 
   // -- freeing big values off the request path --------------------------------
 
-  // The containers of the big values deleted since the last call (DEL,
-  // expiry, eviction of a hash or set of more than lazyfree_elements), left
+  // The containers of the big values deleted or replaced since the last call
+  // (DEL, expiry, eviction, SET or RESTORE over a hash or set of more than
+  // lazyfree_elements), left
   // for the caller to free on another thread (Redis's lazyfree); their bytes
   // are no longer counted here.
   std::vector<detached_container> take_reclaimed() {
@@ -213,6 +214,9 @@ public:
 
 private:
   std::vector<detached_container> reclaimed_;
+  // A big container `r` holds goes to reclaimed_ (before `r` is erased or
+  // given a new value).
+  void reclaim_if_big(record* r);
   // Finds a live record, reclaiming it first if its deadline has passed, and
   // counts the access unless told not to (EXISTS, TTL and TYPE do not count:
   // they leave a key's idle time alone, as in Redis).
