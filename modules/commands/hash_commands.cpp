@@ -3,15 +3,12 @@
 // operation's value (values/packed.hpp); everything that can be checked
 // without the stored hash is checked here.
 
-#include <limits>
 #include <string>
 
 #include "modules/commands/options.hpp"
 #include "modules/commands/planners.hpp"
-#include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
-#include "modules/values/packed.hpp"
 
 namespace stairkv::commands {
 
@@ -20,16 +17,6 @@ namespace {
 using shard::hash_args;
 using shard::hash_mode;
 using shard::op_code;
-
-// argv[from..] packed into one list, in a buffer reused from command to
-// command (the plan copies it into the shard's batch).
-std::string_view pack(const args& argv, std::size_t from) {
-  thread_local std::string packed;
-  packed.clear();
-  for (std::size_t i = from; i < argv.size(); ++i)
-    values::append_item(packed, argv[i]);
-  return packed;
-}
 
 hash_args with_resp(const client_context& client, hash_mode mode = hash_mode::all) {
   return hash_args{mode, static_cast<std::uint8_t>(client.resp_version)};
@@ -41,7 +28,7 @@ void plan_set_fields(plan& p, const client_context& client, const args& argv,
     reply_error(p, client, protocol::errors::wrong_arity(name));
     return;
   }
-  route_single(p, client, op_code::hset, argv[1], pack(argv, 2), hash_args{mode});
+  route_single(p, client, op_code::hset, argv[1], pack_arguments(argv, 2), hash_args{mode});
 }
 
 void plan_fields_view(plan& p, const client_context& client, const args& argv,
@@ -63,7 +50,7 @@ void plan_hmset(plan& p, const client_context& client, const args& argv) {
 
 // HSETNX key field value: :1 when the field was missing and is set now.
 void plan_hsetnx(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::hset, argv[1], pack(argv, 2),
+  route_single(p, client, op_code::hset, argv[1], pack_arguments(argv, 2),
                hash_args{hash_mode::if_absent});
 }
 
@@ -72,11 +59,11 @@ void plan_hget(plan& p, const client_context& client, const args& argv) {
 }
 
 void plan_hmget(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::hmget, argv[1], pack(argv, 2), with_resp(client));
+  route_single(p, client, op_code::hmget, argv[1], pack_arguments(argv, 2), with_resp(client));
 }
 
 void plan_hdel(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::hdel, argv[1], pack(argv, 2));
+  route_single(p, client, op_code::hdel, argv[1], pack_arguments(argv, 2));
 }
 
 void plan_hlen(plan& p, const client_context& client, const args& argv) {
@@ -116,57 +103,29 @@ void plan_hincrby(plan& p, const client_context& client, const args& argv) {
 // HINCRBYFLOAT key field increment (checked by the shard, with the stored
 // value, as INCRBYFLOAT's).
 void plan_hincrbyfloat(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::hincrbyfloat, argv[1], pack(argv, 2));
+  route_single(p, client, op_code::hincrbyfloat, argv[1], pack_arguments(argv, 2));
 }
 
 // HRANDFIELD key [count [WITHVALUES]].
 void plan_hrandfield(plan& p, const client_context& client, const args& argv) {
   shard::random_args random;
   random.resp = static_cast<std::uint8_t>(client.resp_version);
-  if (argv.size() >= 3) {
-    if (!protocol::parse_int64(argv[2], random.count)) {
-      reply_error(p, client, protocol::errors::not_an_integer);
-      return;
-    }
-    constexpr auto most = std::numeric_limits<std::int64_t>::max();
-    if (random.count < -most) {
-      reply_error(p, client, "ERR value is out of range");
-      return;
-    }
-    if (argv.size() > 4 || (argv.size() == 4 && !equals_ignoring_case(argv[3], "withvalues"))) {
-      reply_error(p, client, protocol::errors::syntax);
-      return;
-    }
-    random.with_values = argv.size() == 4;
-    if (random.with_values && (random.count < -most / 2 || random.count > most / 2)) {
-      reply_error(p, client, "ERR value is out of range");
-      return;
-    }
-    // A reply of more draws than this is refused rather than built: it would
-    // take the node's memory for one client.
-    constexpr std::int64_t most_draws = 100'000'000;
-    if (random.count < -most_draws) {
-      reply_error(p, client, "ERR count is too large (at most 100000000 draws)");
-      return;
-    }
-    random.counted = true;
+  if (auto error = read_draw_count(argv, true, random); !error.empty()) {
+    reply_error(p, client, error);
+    return;
   }
   route_single(p, client, op_code::hrandfield, argv[1], {}, random);
 }
 
 // HSCAN key cursor [MATCH pattern] [COUNT count].
 void plan_hscan(plan& p, const client_context& client, const args& argv) {
-  scan_options options;
-  if (auto error = read_scan_options(argv, 2, options); !error.empty()) {
+  shard::field_scan_args scan;
+  std::string_view pattern;
+  if (auto error = read_field_scan(argv, scan, pattern); !error.empty()) {
     reply_error(p, client, error);
     return;
   }
-  if (options.typed) { // TYPE is SCAN's alone
-    reply_error(p, client, protocol::errors::syntax);
-    return;
-  }
-  route_single(p, client, op_code::hscan, argv[1], options.pattern,
-               shard::field_scan_args{options.cursor, options.count});
+  route_single(p, client, op_code::hscan, argv[1], pattern, scan);
 }
 
 } // namespace stairkv::commands

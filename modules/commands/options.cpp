@@ -7,6 +7,7 @@
 #include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
+#include "modules/values/packed.hpp"
 
 namespace stairkv::commands {
 
@@ -84,6 +85,51 @@ std::string read_scan_options(const std::vector<std::string_view>& argv,
   if (out.pattern == "*")
     out.pattern = {};
   return {};
+}
+
+std::string read_field_scan(const std::vector<std::string_view>& argv,
+                            shard::field_scan_args& out, std::string_view& pattern) {
+  scan_options options;
+  if (auto error = read_scan_options(argv, 2, options); !error.empty())
+    return error;
+  if (options.typed)
+    return std::string{protocol::errors::syntax};
+  out = shard::field_scan_args{options.cursor, options.count};
+  pattern = options.pattern;
+  return {};
+}
+
+std::string read_draw_count(const std::vector<std::string_view>& argv, bool values_allowed,
+                            shard::random_args& out) {
+  if (!values_allowed && argv.size() > 3)
+    return std::string{protocol::errors::syntax};
+  if (argv.size() < 3)
+    return {};
+  if (!protocol::parse_int64(argv[2], out.count))
+    return std::string{protocol::errors::not_an_integer};
+  constexpr auto most = std::numeric_limits<std::int64_t>::max();
+  if (out.count < -most)
+    return "ERR value is out of range";
+  if (values_allowed) {
+    if (argv.size() > 4 || (argv.size() == 4 && !equals_ignoring_case(argv[3], "withvalues")))
+      return std::string{protocol::errors::syntax};
+    out.with_values = argv.size() == 4;
+    if (out.with_values && (out.count < -most / 2 || out.count > most / 2))
+      return "ERR value is out of range";
+  }
+  constexpr std::int64_t most_draws = 100'000'000;
+  if (out.count < -most_draws)
+    return "ERR count is too large (at most 100000000 draws)";
+  out.counted = true;
+  return {};
+}
+
+std::string_view pack_arguments(const std::vector<std::string_view>& argv, std::size_t from) {
+  thread_local std::string packed;
+  packed.clear();
+  for (std::size_t i = from; i < argv.size(); ++i)
+    values::append_item(packed, argv[i]);
+  return packed;
 }
 
 } // namespace stairkv::commands

@@ -5,7 +5,9 @@
 //   Redis's one parser for both), and the one conversion of a client's amount
 //   into an absolute Unix-millisecond deadline that SET, GETEX, SETEX, PSETEX
 //   and the EXPIRE family all use;
-// - SCAN's cursor and MATCH / COUNT / TYPE (the SCAN family of every type).
+// - SCAN's cursor and MATCH / COUNT / TYPE (the SCAN family of every type);
+// - HRANDFIELD's and SRANDMEMBER's count, and the packed fields and members
+//   of hash and set commands.
 // Internal to the commands package.
 
 #include <cstdint>
@@ -57,5 +59,24 @@ struct scan_options {
 // to reply with, or an empty string.
 std::string read_scan_options(const std::vector<std::string_view>& argv,
                               std::size_t cursor_at, scan_options& out);
+
+// HSCAN's and SSCAN's: key, cursor [MATCH pattern] [COUNT count] (TYPE is
+// SCAN's alone: a syntax error here). Returns the error message to reply
+// with, or an empty string with `out` and `pattern` set.
+std::string read_field_scan(const std::vector<std::string_view>& argv,
+                            shard::field_scan_args& out, std::string_view& pattern);
+
+// HRANDFIELD's and SRANDMEMBER's count, from argv[2], and for HRANDFIELD
+// (`values_allowed`) WITHVALUES after it, checked as Redis checks them. A
+// reply of more than 100,000,000 draws is refused rather than built: it would
+// take the node's memory for one client. Returns the error message to reply
+// with, or an empty string with `out` set.
+std::string read_draw_count(const std::vector<std::string_view>& argv, bool values_allowed,
+                            shard::random_args& out);
+
+// argv[from..] as one packed list (values/packed.hpp), in a buffer reused
+// from command to command (a plan copies it into the shard's batch): how
+// hash and set commands send several fields or members.
+std::string_view pack_arguments(const std::vector<std::string_view>& argv, std::size_t from);
 
 } // namespace stairkv::commands

@@ -4,15 +4,12 @@
 // their STORE forms, SINTERCARD, SMOVE) read before they write, across
 // shards: gateway/set_steps.cpp.
 
-#include <limits>
 #include <string>
 
 #include "modules/commands/options.hpp"
 #include "modules/commands/planners.hpp"
-#include "modules/commands/text.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
-#include "modules/values/packed.hpp"
 
 namespace stairkv::commands {
 
@@ -20,22 +17,14 @@ namespace {
 
 using shard::op_code;
 
-std::string_view pack(const args& argv, std::size_t from) {
-  thread_local std::string packed;
-  packed.clear();
-  for (std::size_t i = from; i < argv.size(); ++i)
-    values::append_item(packed, argv[i]);
-  return packed;
-}
-
 } // namespace
 
 void plan_sadd(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::sadd, argv[1], pack(argv, 2));
+  route_single(p, client, op_code::sadd, argv[1], pack_arguments(argv, 2));
 }
 
 void plan_srem(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::srem, argv[1], pack(argv, 2));
+  route_single(p, client, op_code::srem, argv[1], pack_arguments(argv, 2));
 }
 
 void plan_smembers(plan& p, const client_context& client, const args& argv) {
@@ -49,7 +38,7 @@ void plan_sismember(plan& p, const client_context& client, const args& argv) {
 }
 
 void plan_smismember(plan& p, const client_context& client, const args& argv) {
-  route_single(p, client, op_code::smismember, argv[1], pack(argv, 2));
+  route_single(p, client, op_code::smismember, argv[1], pack_arguments(argv, 2));
 }
 
 void plan_scard(plan& p, const client_context& client, const args& argv) {
@@ -78,43 +67,22 @@ void plan_spop(plan& p, const client_context& client, const args& argv) {
 void plan_srandmember(plan& p, const client_context& client, const args& argv) {
   shard::random_args random;
   random.resp = static_cast<std::uint8_t>(client.resp_version);
-  if (argv.size() > 3) {
-    reply_error(p, client, protocol::errors::syntax);
+  if (auto error = read_draw_count(argv, false, random); !error.empty()) {
+    reply_error(p, client, error);
     return;
-  }
-  if (argv.size() == 3) {
-    if (!protocol::parse_int64(argv[2], random.count)) {
-      reply_error(p, client, protocol::errors::not_an_integer);
-      return;
-    }
-    constexpr auto most = std::numeric_limits<std::int64_t>::max();
-    if (random.count < -most) {
-      reply_error(p, client, "ERR value is out of range");
-      return;
-    }
-    // More draws than this are refused rather than built for one client.
-    if (random.count < -100'000'000) {
-      reply_error(p, client, "ERR count is too large (at most 100000000 draws)");
-      return;
-    }
-    random.counted = true;
   }
   route_single(p, client, op_code::srandmember, argv[1], {}, random);
 }
 
 // SSCAN key cursor [MATCH pattern] [COUNT count].
 void plan_sscan(plan& p, const client_context& client, const args& argv) {
-  scan_options options;
-  if (auto error = read_scan_options(argv, 2, options); !error.empty()) {
+  shard::field_scan_args scan;
+  std::string_view pattern;
+  if (auto error = read_field_scan(argv, scan, pattern); !error.empty()) {
     reply_error(p, client, error);
     return;
   }
-  if (options.typed) {
-    reply_error(p, client, protocol::errors::syntax);
-    return;
-  }
-  route_single(p, client, op_code::sscan, argv[1], options.pattern,
-               shard::field_scan_args{options.cursor, options.count});
+  route_single(p, client, op_code::sscan, argv[1], pattern, scan);
 }
 
 } // namespace stairkv::commands

@@ -37,6 +37,14 @@ struct read_sets {
   std::string error;
 };
 
+// The first step of each: every source read whole (a peek per key).
+void peek_all(commands::plan& p, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    auto& peek = p.open(hidden_client, commands::plan::merge::single);
+    p.route(peek, shard::op_code::peek, key);
+  }
+}
+
 read_sets sources_of(commands::plan& p, std::size_t first, std::size_t count) {
   read_sets out;
   for (std::size_t i = 0; i < count; ++i) {
@@ -108,12 +116,7 @@ void algebra_steps(gateway_actor* self, std::vector<std::string> keys, algebra h
                    std::string destination, bool store, int resp, Finish finish) {
   plan_step(
     self,
-    [&](commands::plan& p) {
-      for (const auto& key : keys) {
-        auto& peek = p.open(hidden_client, commands::plan::merge::single);
-        p.route(peek, shard::op_code::peek, key);
-      }
-    },
+    [&](commands::plan& p) { peek_all(p, keys); },
     [self, keys, how, destination, store, resp, finish](commands::plan& p,
                                                          std::size_t first) mutable {
       auto sources = sources_of(p, first, keys.size());
@@ -168,12 +171,7 @@ void intercard_steps(gateway_actor* self, std::vector<std::string> keys, std::si
                      Finish finish) {
   plan_step(
     self,
-    [&](commands::plan& p) {
-      for (const auto& key : keys) {
-        auto& peek = p.open(hidden_client, commands::plan::merge::single);
-        p.route(peek, shard::op_code::peek, key);
-      }
-    },
+    [&](commands::plan& p) { peek_all(p, keys); },
     [keys, limit, finish](commands::plan& p, std::size_t first) mutable {
       auto sources = sources_of(p, first, keys.size());
       if (!sources.error.empty()) {

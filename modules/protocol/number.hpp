@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,12 @@ inline constexpr std::size_t double_buffer_size = 32;
 // '-', then digits, nothing else. Rejects the empty string, '+', spaces, leading zeros
 // ("01"), "-0", and anything outside int64. Strictness matters because the text is
 // stored back as-is: "01" and "1" must not both be "the integer 1".
+// Whether a + b leaves the 64-bit range (INCRBY's and HINCRBY's overflow).
+inline bool sum_overflows(std::int64_t a, std::int64_t b) noexcept {
+  return (b > 0 && a > std::numeric_limits<std::int64_t>::max() - b)
+         || (b < 0 && a < std::numeric_limits<std::int64_t>::min() - b);
+}
+
 bool parse_int64(std::string_view text, std::int64_t& value);
 
 // Writes the decimal form of `value` into `buffer` (at least int64_buffer_size bytes),

@@ -7,7 +7,6 @@
 // as the fields it set or removed, never as the whole hash.
 
 #include <cmath>
-#include <limits>
 
 #include <xxhash.h>
 
@@ -42,16 +41,50 @@ std::size_t table::hash_size(const record* r) {
   return values::compact_hash{r->value()}.size();
 }
 
+record* table::store_large(record* r, std::string_view key, value_type type,
+                           values::hash_table* elements, deadline_ms now) {
+  if (r == nullptr)
+    r = insert(key, {}, now, type);
+  return entries_.assign_container(r, type, elements);
+}
+
+void table::end_removal(record*& r, std::string_view key, std::int64_t removed,
+                        std::size_t left,
+                        void (persistence::journal::*recorded)(std::string_view,
+                                                               std::string_view),
+                        std::string_view items) {
+  if (removed == 0)
+    return;
+  if (left == 0) {
+    note(key_event::del, key);
+    erase(r); // recorded as the key's deletion
+    r = nullptr;
+    return;
+  }
+  ++changes_;
+  if (journal_ != nullptr)
+    (journal_->*recorded)(key, items);
+}
+
+void table::answer_no_draw(batch_result& out, const random_args& args, bool as_set) {
+  protocol::reply_writer reply{out.replies, args.resp};
+  if (!args.counted)
+    reply.null();
+  else if (as_set)
+    reply.set(0);
+  else
+    reply.array(0);
+}
+
 record* table::hash_set(record* r, std::string_view key, std::string_view pairs,
                         std::int64_t& added, deadline_ms now) {
   values::packed_reader items{pairs};
   std::string_view field, value;
   if (r != nullptr && r->holds_container()) {
-    auto* fields = r->container<values::hash_table>();
-    auto before = fields->bytes();
-    while (items.next(field) && items.next(value))
-      added += fields->set(field, value) ? 1 : 0;
-    entries_.container_resized(fields->bytes() - before);
+    change_container(r, [&](values::hash_table& fields) {
+      while (items.next(field) && items.next(value))
+        added += fields.set(field, value) ? 1 : 0;
+    });
     return r;
   }
   values::compact_hash_edit edit{r != nullptr ? r->value() : values::empty_compact_hash(),
@@ -64,22 +97,27 @@ record* table::hash_set(record* r, std::string_view key, std::string_view pairs,
   large = large || edit.size() > hash_limits_.max_compact_entries;
   if (r == nullptr)
     note(key_event::new_key, key);
-  if (large) {
-    // The table is built from the pairs first: they point into the record's
-    // bytes, which the change of encoding frees.
-    auto* fields = new values::hash_table();
-    for (const auto& [f, v] : edit.pairs())
-      fields->set(f, v);
-    if (r == nullptr)
-      r = insert(key, {}, now, value_type::hash);
-    return entries_.assign_container(r, value_type::hash, fields);
-  }
-  edit.write(scratch_);
-  r = r == nullptr ? insert(key, scratch_, now, value_type::hash)
-                   : entries_.assign(r, scratch_, value_type::hash);
-  if (scratch_.capacity() > 64 * 1024)
-    std::string{}.swap(scratch_);
-  return r;
+  if (!large)
+    return store_compact(r, key, edit, value_type::hash, now);
+  // The table is built from the pairs first: they point into the record's
+  // bytes, which the change of encoding frees.
+  auto* fields = new values::hash_table();
+  for (const auto& [f, v] : edit.pairs())
+    fields->set(f, v);
+  return store_large(r, key, value_type::hash, fields, now);
+}
+
+void table::set_field(record* r, std::string_view key, std::string_view field,
+                      std::string_view value, key_event event, deadline_ms now) {
+  packed_.clear();
+  values::append_item(packed_, field);
+  values::append_item(packed_, value);
+  std::int64_t added = 0;
+  hash_set(r, key, packed_, added, now);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->hash_set(key, packed_);
+  note(event, key);
 }
 
 // HSET, HMSET, HSETNX (hash_args::mode; value: the packed pairs).
@@ -183,39 +221,8 @@ void table::op_hdel(const batch& work, const operation& op, batch_result& out,
     reply.integer(0);
     return;
   }
-  std::int64_t removed = 0;
-  std::size_t left = 0;
-  values::packed_reader items{fields};
-  std::string_view field;
-  if (r->holds_container()) {
-    auto* table = r->container<values::hash_table>();
-    auto before = table->bytes();
-    while (items.next(field))
-      removed += table->erase(field) ? 1 : 0;
-    entries_.container_resized(table->bytes() - before);
-    left = table->size();
-  } else {
-    values::compact_hash_edit edit{r->value(), pairs_};
-    while (items.next(field))
-      removed += edit.erase(field) ? 1 : 0;
-    left = edit.size();
-    if (removed > 0 && left > 0) {
-      edit.write(scratch_);
-      r = entries_.assign(r, scratch_, value_type::hash);
-    }
-  }
-  if (removed > 0) {
-    note(key_event::hdel, key);
-    if (left == 0) {
-      note(key_event::del, key);
-      erase(r); // recorded as the key's deletion
-    } else {
-      ++changes_;
-      if (journal_ != nullptr)
-        journal_->hash_del(key, fields);
-    }
-  }
-  reply.integer(removed);
+  reply.integer(remove_elements<values::compact_hash_edit>(
+    r, key, fields, pairs_, key_event::hdel, &persistence::journal::hash_del, now));
 }
 
 // HLEN: the field count, 0 for a missing key.
@@ -309,23 +316,14 @@ void table::op_hincrby(const batch& work, const operation& op, batch_result& out
     reply.error(not_an_integer_field);
     return;
   }
-  if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
-      || (delta < 0 && current < std::numeric_limits<std::int64_t>::min() - delta)) {
+  if (protocol::sum_overflows(current, delta)) {
     reply.error(protocol::errors::overflow);
     return;
   }
   current += delta;
   char digits[protocol::int64_buffer_size];
   auto n = protocol::format_int64(current, digits);
-  packed_.clear();
-  values::append_item(packed_, field);
-  values::append_item(packed_, {digits, n});
-  std::int64_t added = 0;
-  hash_set(r, key, packed_, added, now);
-  ++changes_;
-  if (journal_ != nullptr)
-    journal_->hash_set(key, packed_);
-  note(key_event::hincrby, key);
+  set_field(r, key, field, {digits, n}, key_event::hincrby, now);
   reply.integer(current);
 }
 
@@ -365,15 +363,7 @@ void table::op_hincrbyfloat(const batch& work, const operation& op, batch_result
     return;
   }
   auto text = protocol::format_long_double(result);
-  packed_.clear();
-  values::append_item(packed_, field);
-  values::append_item(packed_, text);
-  std::int64_t added = 0;
-  hash_set(r, key, packed_, added, now);
-  ++changes_;
-  if (journal_ != nullptr)
-    journal_->hash_set(key, packed_);
-  note(key_event::hincrbyfloat, key);
+  set_field(r, key, field, text, key_event::hincrbyfloat, now);
   reply.bulk(text);
 }
 
@@ -390,10 +380,7 @@ void table::op_hrandfield(const batch& work, const operation& op, batch_result& 
   if (refused)
     return;
   if (r == nullptr) {
-    if (args.counted)
-      reply.array(0);
-    else
-      reply.null();
+    answer_no_draw(out, args, false);
     return;
   }
   // The pairs, in a vector reused from call to call: a draw is an index.
@@ -412,11 +399,8 @@ void table::op_hrandfield(const batch& work, const operation& op, batch_result& 
   auto count = static_cast<std::size_t>(unique ? args.count : -args.count);
   if (unique && count > size)
     count = size;
-  if (unique) {
-    // The first `count` places of a partial Fisher-Yates shuffle.
-    for (std::size_t i = 0; i < count; ++i)
-      std::swap(pairs_[i], pairs_[i + next_random() % (size - i)]);
-  }
+  if (unique)
+    draw_distinct(pairs_, count);
   bool nested = args.with_values && args.resp >= 3;
   reply.array(args.with_values && !nested ? count * 2 : count);
   for (std::size_t i = 0; i < count; ++i) {

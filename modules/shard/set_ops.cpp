@@ -46,11 +46,10 @@ record* table::set_add(record* r, std::string_view key, std::string_view members
   values::packed_reader items{members};
   std::string_view member;
   if (r != nullptr && r->holds_container()) {
-    auto* table = r->container<values::hash_table>();
-    auto before = table->bytes();
-    while (items.next(member))
-      added += table->set(member, {}) ? 1 : 0;
-    entries_.container_resized(table->bytes() - before);
+    change_container(r, [&](values::hash_table& table) {
+      while (items.next(member))
+        added += table.set(member, {}) ? 1 : 0;
+    });
     return r;
   }
   values::compact_set_edit edit{r != nullptr ? r->value() : values::empty_compact_set(),
@@ -59,54 +58,12 @@ record* table::set_add(record* r, std::string_view key, std::string_view members
     added += edit.add(member) ? 1 : 0;
   if (r == nullptr)
     note(key_event::new_key, key);
-  if (!edit.fits(set_limits_)) {
-    auto* table = new values::hash_table();
-    for (auto m : edit.members())
-      table->set(m, {});
-    if (r == nullptr)
-      r = insert(key, {}, now, value_type::set);
-    return entries_.assign_container(r, value_type::set, table);
-  }
-  edit.write(scratch_);
-  r = r == nullptr ? insert(key, scratch_, now, value_type::set)
-                   : entries_.assign(r, scratch_, value_type::set);
-  if (scratch_.capacity() > 64 * 1024)
-    std::string{}.swap(scratch_);
-  return r;
-}
-
-std::int64_t table::set_remove(record*& r, std::string_view key, std::string_view members) {
-  values::packed_reader items{members};
-  std::string_view member;
-  std::int64_t removed = 0;
-  std::size_t left = 0;
-  if (r->holds_container()) {
-    auto* table = r->container<values::hash_table>();
-    auto before = table->bytes();
-    while (items.next(member))
-      removed += table->erase(member) ? 1 : 0;
-    entries_.container_resized(table->bytes() - before);
-    left = table->size();
-  } else {
-    values::compact_set_edit edit{r->value(), members_};
-    while (items.next(member))
-      removed += edit.remove(member) ? 1 : 0;
-    left = edit.size();
-    if (removed > 0 && left > 0) {
-      edit.write(scratch_);
-      r = entries_.assign(r, scratch_, value_type::set);
-    }
-  }
-  if (removed > 0 && left == 0) {
-    note(key_event::del, key);
-    erase(r); // recorded as the key's deletion
-    r = nullptr;
-  } else if (removed > 0) {
-    ++changes_;
-    if (journal_ != nullptr)
-      journal_->set_del(key, members);
-  }
-  return removed;
+  if (edit.fits(set_limits_))
+    return store_compact(r, key, edit, value_type::set, now);
+  auto* table = new values::hash_table();
+  for (auto m : edit.members())
+    table->set(m, {});
+  return store_large(r, key, value_type::set, table, now);
 }
 
 // SADD (value: the packed members): how many were new.
@@ -137,17 +94,10 @@ void table::op_srem(const batch& work, const operation& op, batch_result& out,
   if (refused)
     return;
   std::int64_t removed = 0;
-  if (r != nullptr) {
-    // The event comes before the deletion's, as in Redis.
-    values::packed_reader items{work.value(op)};
-    std::string_view member;
-    bool any = false;
-    while (!any && items.next(member))
-      any = set_contains(r, member);
-    if (any)
-      note(key_event::srem, key);
-    removed = set_remove(r, key, work.value(op));
-  }
+  if (r != nullptr)
+    removed = remove_elements<values::compact_set_edit>(r, key, work.value(op), members_,
+                                                        key_event::srem,
+                                                        &persistence::journal::set_del, now);
   protocol::reply_writer{out.replies}.integer(removed);
 }
 
@@ -228,10 +178,7 @@ void table::op_spop(const batch& work, const operation& op, batch_result& out,
   if (refused)
     return;
   if (r == nullptr) {
-    if (args.counted)
-      reply.set(0);
-    else
-      reply.null();
+    answer_no_draw(out, args, true);
     return;
   }
   collect_members(r);
@@ -242,8 +189,7 @@ void table::op_spop(const batch& work, const operation& op, batch_result& out,
     reply.set(0);
     return;
   }
-  for (std::size_t i = 0; i < count; ++i)
-    std::swap(members_[i], members_[i + next_random() % (size - i)]);
+  draw_distinct(members_, count);
   // The chosen members, packed (their views die with the set's changes).
   packed_.clear();
   for (std::size_t i = 0; i < count; ++i)
@@ -254,8 +200,8 @@ void table::op_spop(const batch& work, const operation& op, batch_result& out,
   std::string_view member;
   while (chosen.next(member))
     reply.bulk(member);
-  note(key_event::spop, key);
-  set_remove(r, key, packed_);
+  remove_elements<values::compact_set_edit>(r, key, packed_, members_, key_event::spop,
+                                            &persistence::journal::set_del, now);
 }
 
 // SRANDMEMBER (random_args): as HRANDFIELD without values.
@@ -268,10 +214,7 @@ void table::op_srandmember(const batch& work, const operation& op, batch_result&
   if (refused)
     return;
   if (r == nullptr) {
-    if (args.counted)
-      reply.array(0);
-    else
-      reply.null();
+    answer_no_draw(out, args, false);
     return;
   }
   collect_members(r);
@@ -285,8 +228,7 @@ void table::op_srandmember(const batch& work, const operation& op, batch_result&
   if (unique && count > size)
     count = size;
   if (unique)
-    for (std::size_t i = 0; i < count; ++i)
-      std::swap(members_[i], members_[i + next_random() % (size - i)]);
+    draw_distinct(members_, count);
   reply.array(count);
   for (std::size_t i = 0; i < count; ++i)
     reply.bulk(unique ? members_[i] : members_[next_random() % size]);

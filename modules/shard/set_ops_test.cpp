@@ -11,32 +11,15 @@
 #include "modules/persistence/journal.hpp"
 #include "modules/persistence/records.pb.h"
 #include "modules/shard/table.hpp"
+#include "modules/shard/typed_value_testing.hpp"
 #include "modules/values/compact_set.hpp"
 #include "modules/values/packed.hpp"
 
 using namespace stairkv::shard;
+using namespace stairkv::shard::testing;
 namespace values = stairkv::values;
 
 namespace {
-
-constexpr deadline_ms now = 1'000'000;
-using strings = std::vector<std::string>;
-
-std::string packed(const strings& items) {
-  std::string out;
-  for (const auto& item : items)
-    values::append_item(out, item);
-  return out;
-}
-
-std::string run1(table& t, op_code code, std::string_view key, std::string_view value = {},
-                 op_args args = no_args{}) {
-  batch work;
-  work.add(code, key, value, args);
-  batch_result result;
-  t.execute(work, result, now);
-  return std::string{result.reply(0)};
-}
 
 std::string encoding(table& t, std::string_view key) {
   return run1(t, op_code::object, key, {}, object_args{});

@@ -2,7 +2,6 @@
 // reply Redis gives (batch.hpp lists what every operation answers).
 
 #include <cmath>
-#include <limits>
 
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/limits.hpp"
@@ -144,9 +143,7 @@ void table::op_incr_by(const batch& work, const operation& op, batch_result& out
     reply.error(protocol::errors::not_an_integer);
     return;
   }
-  if ((delta > 0 && current > std::numeric_limits<std::int64_t>::max() - delta)
-      || (delta < 0
-          && current < std::numeric_limits<std::int64_t>::min() - delta)) {
+  if (protocol::sum_overflows(current, delta)) {
     reply.error(protocol::errors::overflow);
     return;
   }

@@ -79,52 +79,39 @@ std::string_view table::serialized(const record* r) {
 
 record* table::store_serialized(record* r, std::string_view key, value_type type,
                                 std::string_view bytes, deadline_ms now) {
-  switch (type) {
-    case value_type::string:
-      return store_value(r, key, bytes, now);
-    case value_type::hash: {
-      if (!values::compact_hash::valid(bytes) || values::compact_hash{bytes}.size() == 0)
-        return nullptr;
-      reclaim_if_big(r); // what the key held before
-      // Compact while it fits, as the hash it was would have been.
-      values::compact_hash view{bytes};
-      bool fits = view.size() <= hash_limits_.max_compact_entries;
-      view.for_each([&](std::string_view f, std::string_view v) {
-        fits = fits && hash_limits_.fit(f, v);
-      });
-      if (r == nullptr) {
-        note(key_event::new_key, key);
-        r = insert(key, bytes, now, value_type::hash);
-      } else {
-        r = entries_.assign(r, bytes, value_type::hash);
-      }
-      if (!fits)
-        r = entries_.assign_container(r, value_type::hash,
-                                      values::hash_table::from_compact(bytes));
-      return r;
-    }
-    case value_type::set: {
-      if (!values::compact_set::valid(bytes) || values::compact_set{bytes}.size() == 0)
-        return nullptr;
-      reclaim_if_big(r);
-      std::vector<std::string_view> members;
-      values::compact_set_edit edit{bytes, members};
-      if (r == nullptr) {
-        note(key_event::new_key, key);
-        r = insert(key, bytes, now, value_type::set);
-      } else {
-        r = entries_.assign(r, bytes, value_type::set);
-      }
-      if (!edit.fits(set_limits_)) {
-        auto* table = new values::hash_table();
-        values::compact_set{r->value()}.for_each([&](std::string_view m) { table->set(m, {}); });
-        r = entries_.assign_container(r, value_type::set, table);
-      }
-      return r;
-    }
-    default:
+  if (type == value_type::string)
+    return store_value(r, key, bytes, now);
+  // A hash or a set: compact while it fits, as the value it was would have
+  // been, else in a table built from the bytes.
+  bool fits = false;
+  if (type == value_type::hash) {
+    if (!values::compact_hash::valid(bytes) || values::compact_hash{bytes}.size() == 0)
       return nullptr;
+    values::compact_hash view{bytes};
+    fits = view.size() <= hash_limits_.max_compact_entries;
+    view.for_each([&](std::string_view f, std::string_view v) {
+      fits = fits && hash_limits_.fit(f, v);
+    });
+  } else if (type == value_type::set) {
+    if (!values::compact_set::valid(bytes) || values::compact_set{bytes}.size() == 0)
+      return nullptr;
+    fits = values::compact_set_edit{bytes, members_}.fits(set_limits_);
+  } else {
+    return nullptr;
   }
+  reclaim_if_big(r); // what the key held before
+  if (r == nullptr)
+    note(key_event::new_key, key);
+  if (fits)
+    return r == nullptr ? insert(key, bytes, now, type) : entries_.assign(r, bytes, type);
+  values::hash_table* elements = nullptr;
+  if (type == value_type::hash) {
+    elements = values::hash_table::from_compact(bytes);
+  } else {
+    elements = new values::hash_table();
+    values::compact_set{bytes}.for_each([&](std::string_view m) { elements->set(m, {}); });
+  }
+  return store_large(r, key, type, elements, now);
 }
 
 record* table::insert(std::string_view key, std::string_view value, deadline_ms now,

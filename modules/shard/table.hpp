@@ -20,6 +20,7 @@
 #include "modules/shard/record_set.hpp"
 #include "modules/values/compact_hash.hpp"
 #include "modules/values/compact_set.hpp"
+#include "modules/values/hash_table.hpp"
 
 namespace stairkv::shard {
 
@@ -338,6 +339,81 @@ private:
                    std::int64_t& added, deadline_ms now);
   // The hash's field count.
   static std::size_t hash_size(const record* r);
+  // Sets one field (HINCRBY, HINCRBYFLOAT), records it and notes `event`.
+  void set_field(record* r, std::string_view key, std::string_view field,
+                 std::string_view value, key_event event, deadline_ms now);
+  // What hashes and sets share:
+  // - a large value changed in place by `change(table)`, its bytes counted;
+  template <class Change>
+  void change_container(record* r, Change&& change) {
+    auto* elements = r->container<values::hash_table>();
+    auto before = elements->bytes();
+    change(*elements);
+    entries_.container_resized(elements->bytes() - before);
+  }
+  // - a compact edit's result stored as the value of `key` (`r`: its record,
+  //   or nullptr for a new key); returns the record;
+  template <class Edit>
+  record* store_compact(record* r, std::string_view key, const Edit& edit, value_type type,
+                        deadline_ms now) {
+    edit.write(scratch_);
+    r = r == nullptr ? insert(key, scratch_, now, type) : entries_.assign(r, scratch_, type);
+    if (scratch_.capacity() > 64 * 1024)
+      std::string{}.swap(scratch_);
+    return r;
+  }
+  // - `elements` (owned from now on) made the large encoding of `key`;
+  record* store_large(record* r, std::string_view key, value_type type,
+                      values::hash_table* elements, deadline_ms now);
+  // - the end of a removal that took `removed` elements and left `left`: a
+  //   value left empty is deleted (its deletion recorded, `r` nulled), any
+  //   other removal recorded by `recorded` with the removed `items`.
+  void end_removal(record*& r, std::string_view key, std::int64_t removed, std::size_t left,
+                   void (persistence::journal::*recorded)(std::string_view, std::string_view),
+                   std::string_view items);
+  // - packed `items` taken out of the hash or set `r` (with `Edit`, its
+  //   compact edit, reusing `scratch`), `event` noted when any went (before
+  //   the deletion's, as in Redis), the rest as end_removal says; returns how
+  //   many went.
+  template <class Edit, class Scratch>
+  std::int64_t remove_elements(record*& r, std::string_view key, std::string_view items,
+                               Scratch& scratch, key_event event,
+                               void (persistence::journal::*recorded)(std::string_view,
+                                                                      std::string_view),
+                               deadline_ms now) {
+    values::packed_reader reader{items};
+    std::string_view item;
+    std::int64_t removed = 0;
+    std::size_t left = 0;
+    if (r->holds_container()) {
+      change_container(r, [&](values::hash_table& table) {
+        while (reader.next(item))
+          removed += table.erase(item) ? 1 : 0;
+        left = table.size();
+      });
+    } else {
+      Edit edit{r->value(), scratch};
+      while (reader.next(item))
+        removed += edit.erase(item) ? 1 : 0;
+      left = edit.size();
+      if (removed > 0 && left > 0)
+        r = store_compact(r, key, edit, r->type(), now);
+    }
+    if (removed > 0)
+      note(event, key);
+    end_removal(r, key, removed, left, recorded, items);
+    return removed;
+  }
+  // - the first `count` places of `items` made a uniform draw without
+  //   repeats (a partial Fisher-Yates shuffle);
+  template <class T>
+  void draw_distinct(std::vector<T>& items, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i)
+      std::swap(items[i], items[i + next_random() % (items.size() - i)]);
+  }
+  // - a missing key's answer to a draw: an empty array (a set for SPOP)
+  //   when a count was given, else null.
+  static void answer_no_draw(batch_result& out, const random_args& args, bool as_set);
   // sets (set_ops.cpp)
   void op_sadd(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_srem(const batch&, const operation&, batch_result& out, deadline_ms now);
@@ -353,9 +429,6 @@ private:
   // the set outgrows the compact one.
   record* set_add(record* r, std::string_view key, std::string_view members,
                   std::int64_t& added, deadline_ms now);
-  // Removes packed members; returns how many were there. A set left empty is
-  // deleted (its deletion recorded) and `r` set to nullptr.
-  std::int64_t set_remove(record*& r, std::string_view key, std::string_view members);
   static bool set_contains(const record* r, std::string_view member);
   static std::size_t set_size(const record* r);
   // Every member into members_ (views into the set), for draws and scans.

@@ -6,57 +6,15 @@
 
 namespace stairkv::values {
 
-compact_hash::compact_hash(std::string_view bytes) noexcept : bytes_(bytes) {
-  std::uint64_t count = 0;
-  std::size_t pos = 0;
-  if (read_varint(bytes, pos, count)) {
-    count_ = static_cast<std::size_t>(count);
-    start_ = pos;
-  } else {
-    start_ = bytes.size();
-  }
-}
-
-bool compact_hash::next(std::size_t& pos, std::string_view& field,
-                        std::string_view& value) const noexcept {
-  if (pos >= bytes_.size())
-    return false;
-  packed_reader reader{bytes_.substr(pos)};
-  if (!reader.next(field) || !reader.next(value))
-    return false;
-  pos += reader.position();
-  return true;
-}
-
 bool compact_hash::find(std::string_view field, std::string_view& value) const noexcept {
-  auto pos = start_;
+  auto reader = items_.items();
   std::string_view f, v;
-  while (next(pos, f, v))
+  while (reader.next(f) && reader.next(v))
     if (f == field) {
       value = v;
       return true;
     }
   return false;
-}
-
-bool compact_hash::valid(std::string_view bytes) {
-  std::size_t pos = 0;
-  std::uint64_t count = 0;
-  if (!read_varint(bytes, pos, count) || count > bytes.size())
-    return false;
-  packed_reader reader{bytes.substr(pos)};
-  std::vector<std::string_view> fields;
-  fields.reserve(static_cast<std::size_t>(count));
-  std::string_view field, value;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (!reader.next(field) || !reader.next(value))
-      return false;
-    fields.push_back(field);
-  }
-  if (reader.position() != bytes.size() - pos)
-    return false; // bytes after the last pair
-  std::sort(fields.begin(), fields.end());
-  return std::adjacent_find(fields.begin(), fields.end()) == fields.end();
 }
 
 compact_hash_edit::compact_hash_edit(std::string_view bytes, std::vector<field_value>& pairs)

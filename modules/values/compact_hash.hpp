@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "modules/values/compact_items.hpp"
+
 namespace stairkv::values {
 
 // Redis's thresholds (hash-max-listpack-entries, hash-max-listpack-value): a
@@ -36,32 +38,31 @@ inline std::string_view empty_compact_hash() noexcept {
 // Reads compact bytes. A view: the bytes must outlive it.
 class compact_hash {
 public:
-  explicit compact_hash(std::string_view bytes) noexcept;
+  explicit compact_hash(std::string_view bytes) noexcept : items_(bytes) {
+  }
 
   std::size_t size() const noexcept {
-    return count_;
+    return items_.count();
   }
 
   bool find(std::string_view field, std::string_view& value) const noexcept;
 
   template <class F>
   void for_each(F&& f) const {
-    auto pos = start_;
+    auto reader = items_.items();
     std::string_view field, value;
-    while (next(pos, field, value))
+    while (reader.next(field) && reader.next(value))
       f(field, value);
   }
 
   // Whether the bytes are well formed: the count, then exactly that many
   // pairs, no field twice (what a loader checks before it trusts them).
-  static bool valid(std::string_view bytes);
+  static bool valid(std::string_view bytes) {
+    return compact_items::valid(bytes, 2);
+  }
 
 private:
-  bool next(std::size_t& pos, std::string_view& field, std::string_view& value) const noexcept;
-
-  std::string_view bytes_;
-  std::size_t count_ = 0;
-  std::size_t start_ = 0;
+  compact_items items_;
 };
 
 // Changes a compact hash: reads its pairs once (views into the old bytes and

@@ -32,54 +32,13 @@ bool is_integer_member(std::string_view member) noexcept {
   return negative ? value <= (std::uint64_t{1} << 63) : value < (std::uint64_t{1} << 63);
 }
 
-compact_set::compact_set(std::string_view bytes) noexcept : bytes_(bytes) {
-  std::uint64_t count = 0;
-  std::size_t pos = 0;
-  if (read_varint(bytes, pos, count)) {
-    count_ = static_cast<std::size_t>(count);
-    start_ = pos;
-  } else {
-    start_ = bytes.size();
-  }
-}
-
-bool compact_set::next(std::size_t& pos, std::string_view& member) const noexcept {
-  if (pos >= bytes_.size())
-    return false;
-  packed_reader reader{bytes_.substr(pos)};
-  if (!reader.next(member))
-    return false;
-  pos += reader.position();
-  return true;
-}
-
 bool compact_set::contains(std::string_view member) const noexcept {
-  auto pos = start_;
+  auto reader = items_.items();
   std::string_view m;
-  while (next(pos, m))
+  while (reader.next(m))
     if (m == member)
       return true;
   return false;
-}
-
-bool compact_set::valid(std::string_view bytes) {
-  std::size_t pos = 0;
-  std::uint64_t count = 0;
-  if (!read_varint(bytes, pos, count) || count > bytes.size())
-    return false;
-  packed_reader reader{bytes.substr(pos)};
-  std::vector<std::string_view> members;
-  members.reserve(static_cast<std::size_t>(count));
-  std::string_view member;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (!reader.next(member))
-      return false;
-    members.push_back(member);
-  }
-  if (reader.position() != bytes.size() - pos)
-    return false;
-  std::sort(members.begin(), members.end());
-  return std::adjacent_find(members.begin(), members.end()) == members.end();
 }
 
 compact_set_edit::compact_set_edit(std::string_view bytes,
@@ -98,7 +57,7 @@ bool compact_set_edit::add(std::string_view member) {
   return true;
 }
 
-bool compact_set_edit::remove(std::string_view member) {
+bool compact_set_edit::erase(std::string_view member) {
   auto it = std::find(members_.begin(), members_.end(), member);
   if (it == members_.end())
     return false;

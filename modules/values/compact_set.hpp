@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "modules/values/compact_items.hpp"
+
 namespace stairkv::values {
 
 // Redis's thresholds: a set of integers only stays compact up to
@@ -35,31 +37,30 @@ inline std::string_view empty_compact_set() noexcept {
 // Reads compact bytes. A view: the bytes must outlive it.
 class compact_set {
 public:
-  explicit compact_set(std::string_view bytes) noexcept;
+  explicit compact_set(std::string_view bytes) noexcept : items_(bytes) {
+  }
 
   std::size_t size() const noexcept {
-    return count_;
+    return items_.count();
   }
 
   bool contains(std::string_view member) const noexcept;
 
   template <class F>
   void for_each(F&& f) const {
-    auto pos = start_;
+    auto reader = items_.items();
     std::string_view member;
-    while (next(pos, member))
+    while (reader.next(member))
       f(member);
   }
 
   // Well formed: the count, exactly that many members, none twice.
-  static bool valid(std::string_view bytes);
+  static bool valid(std::string_view bytes) {
+    return compact_items::valid(bytes, 1);
+  }
 
 private:
-  bool next(std::size_t& pos, std::string_view& member) const noexcept;
-
-  std::string_view bytes_;
-  std::size_t count_ = 0;
-  std::size_t start_ = 0;
+  compact_items items_;
 };
 
 // Changes a compact set: its members read once (views into the old bytes and
@@ -69,7 +70,7 @@ public:
   compact_set_edit(std::string_view bytes, std::vector<std::string_view>& members);
 
   bool add(std::string_view member);
-  bool remove(std::string_view member);
+  bool erase(std::string_view member);
 
   const std::vector<std::string_view>& members() const noexcept {
     return members_;

@@ -29,8 +29,8 @@ TEST(CompactSet, AddRemoveContainKeepOrderAndCheckTheLimits) {
     compact_set_edit edit{bytes, members};
     EXPECT_TRUE(edit.add("word"));
     EXPECT_FALSE(edit.fits(set_limits{512, 2, 64})); // not all integers: 3 > 2
-    EXPECT_TRUE(edit.remove("1"));
-    EXPECT_FALSE(edit.remove("1"));
+    EXPECT_TRUE(edit.erase("1"));
+    EXPECT_FALSE(edit.erase("1"));
     edit.write(next);
   }
   std::vector<std::string> order;
