@@ -23,6 +23,7 @@ inline constexpr std::uint32_t fast = 8;       // O(1) or O(log n)
 inline constexpr std::uint32_t gateway = 16;   // answered by the connection's gateway
 inline constexpr std::uint32_t loading = 32;   // allowed while loading
 inline constexpr std::uint32_t stale = 64;     // allowed on stale data
+inline constexpr std::uint32_t blocking = 128; // may block the client (BLPOP...)
 } // namespace flag
 
 using planner = void (*)(plan& p, const client_context& client,

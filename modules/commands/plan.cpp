@@ -126,6 +126,13 @@ void plan::route(record& rec, shard::op_code code, std::string_view key,
   route_to(rec, routing_->entry->shard_of(key), code, key, value, args);
 }
 
+void plan::route_waiter(record& rec, shard::op_code code, std::string_view key,
+                        shard::block_args args, shard::waiter_ptr waiter) {
+  auto shard = routing_->entry->shard_of(key);
+  args.waiter = batches_[shard].add_waiter(std::move(waiter));
+  route_to(rec, shard, code, key, {}, args);
+}
+
 void plan::route_to_all(record& rec, shard::op_code code, std::string_view value,
                         shard::op_args args) {
   for (std::size_t i = 0; i < routing_->entry->shards.size(); ++i)

@@ -301,6 +301,10 @@ public:
   // counts typed (operation::counted).
   void route(record& rec, shard::op_code code, std::string_view key,
              std::string_view value = {}, shard::op_args args = shard::no_args{});
+  // Sends a blocking pop's operation (block_pop, unblock) on `key`, with the
+  // waiter it carries.
+  void route_waiter(record& rec, shard::op_code code, std::string_view key,
+                    shard::block_args args, shard::waiter_ptr waiter);
   // Sends `code` to every shard of the entry engine (which, during a resize,
   // combines its share with the new engine's).
   void route_to_all(record& rec, shard::op_code code, std::string_view value = {},

@@ -130,8 +130,8 @@ TEST_F(Planner, ArityErrorsNameTheCommandInLowerCase) {
 TEST_F(Planner, UnknownCommandsQuoteNameAndFirstArguments) {
   EXPECT_EQ(run1({"FOO", "a", "b"}),
             "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n");
-  EXPECT_EQ(run1({"LPUSH", "l", "x\r\ny"}),
-            "-ERR unknown command 'LPUSH', with args beginning with: 'l' 'x  y' \r\n");
+  EXPECT_EQ(run1({"XADD", "l", "x\r\ny"}),
+            "-ERR unknown command 'XADD', with args beginning with: 'l' 'x  y' \r\n");
 }
 
 TEST_F(Planner, SetExBecomesAnAbsoluteDeadline) {

@@ -66,6 +66,22 @@ void plan_spop(plan&, const client_context&, const args&);
 void plan_srandmember(plan&, const client_context&, const args&);
 void plan_sscan(plan&, const client_context&, const args&);
 
+// list commands on one key (list_commands.cpp)
+void plan_lpush(plan&, const client_context&, const args&);
+void plan_rpush(plan&, const client_context&, const args&);
+void plan_lpushx(plan&, const client_context&, const args&);
+void plan_rpushx(plan&, const client_context&, const args&);
+void plan_lpop(plan&, const client_context&, const args&);
+void plan_rpop(plan&, const client_context&, const args&);
+void plan_llen(plan&, const client_context&, const args&);
+void plan_lrange(plan&, const client_context&, const args&);
+void plan_lindex(plan&, const client_context&, const args&);
+void plan_lset(plan&, const client_context&, const args&);
+void plan_linsert(plan&, const client_context&, const args&);
+void plan_lrem(plan&, const client_context&, const args&);
+void plan_ltrim(plan&, const client_context&, const args&);
+void plan_lpos(plan&, const client_context&, const args&);
+
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);

@@ -66,6 +66,7 @@ void write_command_info(protocol::reply_writer& out, const command_spec& spec) {
     {flag::write, "write"},     {flag::readonly, "readonly"},
     {flag::denyoom, "denyoom"}, {flag::loading, "loading"},
     {flag::stale, "stale"},     {flag::fast, "fast"},
+    {flag::blocking, "blocking"},
   };
   std::size_t n = 0;
   for (auto& [bit, name] : flag_names)

@@ -4,6 +4,8 @@
 // commands answered from it alone (AUTH, HELLO, CLIENT). Internal to the gateway.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -18,6 +20,8 @@
 #include "modules/protocol/request_parser.hpp"
 
 namespace stairkv::gateway {
+
+struct pop_run; // blocking_commands.cpp
 
 struct connection {
   caf::io::connection_handle handle;
@@ -97,6 +101,8 @@ struct connection {
   // -1 none, else Unix ms), and whether one was touched since.
   std::vector<std::pair<std::string, std::int64_t>> watching;
   bool watch_touched = false;
+  // A blocking pop waiting (gateway/blocking_commands.cpp), or null.
+  std::shared_ptr<pop_run> blocked;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

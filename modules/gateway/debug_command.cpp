@@ -134,6 +134,11 @@ void replay(gateway_actor* self,
                          shard::origin_args{step.flush_shard, step.flush_stairs});
           continue;
         }
+        if (step.list) {
+          auto& rec = p.open(hidden_client, commands::plan::merge::single);
+          p.route(rec, shard::op_code::list_replay, step.argv[0], step.argv[1], step.changed);
+          continue;
+        }
         if (step.restore) {
           auto& rec = p.open(hidden_client, commands::plan::merge::single);
           p.route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);

@@ -104,6 +104,7 @@ struct gateway_state {
   std::vector<std::string> script_call; // its command, for FUNCTION STATS
   std::chrono::steady_clock::time_point script_started{};
   std::uint64_t last_serial = 0;      // client ids handed out so far
+  std::uint64_t block_serial = 0;     // blocking pops started so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
   std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
@@ -290,6 +291,31 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
 // for any other command.
 bool set_steps_from_script(gateway_actor* self, const args& argv, int resp,
                            std::function<void(std::string_view)> finish);
+
+// The pops that may block or span keys (blocking_commands.cpp): whether
+// `name` is one; one called from a script (never waiting), its reply to
+// `finish` (false for any other command); a shard's reply to a waiter it
+// served (shard::woken_atom); a blocked client's timeout; a client leaving
+// while blocked; CLIENT UNBLOCK (true when the client was blocked); how many
+// clients are blocked (INFO blocked_clients).
+inline bool is_pop_command(std::string_view name) {
+  return name == "blpop" || name == "brpop" || name == "blmpop" || name == "blmove"
+         || name == "brpoplpush" || name == "lmpop" || name == "lmove" || name == "rpoplpush";
+}
+// Redis's noscript pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH (BLMPOP is allowed,
+// and never waits there).
+inline bool blocks_outside_scripts(std::string_view name) {
+  return name == "blpop" || name == "brpop" || name == "blmove" || name == "brpoplpush";
+}
+bool blocking_from_script(gateway_actor* self, const args& argv, int resp,
+                          std::function<void(std::string_view)> finish);
+using block_timeout_atom = caf::atom_constant<caf::atom("blocktime")>;
+void on_woken(gateway_actor* self, std::uint64_t tag, std::uint64_t serial, std::string key,
+              std::string reply, std::uint8_t end);
+void on_block_timeout(gateway_actor* self, std::uint64_t tag, std::uint64_t serial);
+void leave_blocked(gateway_actor* self, connection& conn);
+bool unblock_client(gateway_actor* self, std::uint64_t id, bool with_error);
+std::int64_t blocked_clients(const gateway_state& st);
 
 // PUBLISH called from a script: its reply (the count of receivers) to
 // `finish` once the subscription broker has it.

@@ -73,7 +73,7 @@ void clients_section(std::string& out, const info_inputs& in) {
   field(out, "client_recent_max_input_buffer", in.clients.max_input_buffer);
   field(out, "client_recent_max_output_buffer", in.clients.max_output_buffer);
   field(out, "maxclients", in.clients.maxclients);
-  field(out, "blocked_clients", 0);
+  field(out, "blocked_clients", in.clients.blocked);
 }
 
 void memory_section(std::string& out, const info_inputs& in) {

@@ -26,6 +26,7 @@ using latency_histogram = metrics::basic_histogram<6, 40>;
 
 struct client_figures {
   std::int64_t connected = 0;
+  std::int64_t blocked = 0; // clients waiting in a blocking pop
   std::int64_t maxclients = 0;
   // The largest query buffer and pending output among the connections now
   // (Redis's client_recent_max_input_buffer and _output_buffer).

@@ -29,6 +29,7 @@
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/protocol/request_parser.hpp"
+#include "modules/shard/blocking.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
@@ -60,6 +61,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
                  st.config.persistence.get(), st.config.script_figures.get()};
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
+  in.clients.blocked = blocked_clients(st);
   for (const auto& [handle, conn] : st.connections) {
     in.clients.max_input_buffer = std::max(
       in.clients.max_input_buffer,
@@ -202,6 +204,7 @@ constexpr std::int64_t unauthenticated_output_bytes = 1024;
 // Forgets a connection: its subscriptions go, and so does the connection record.
 void forget(gateway_actor* self,
             connection_map::iterator it) {
+  leave_blocked(self, it->second);
   leave_subscriptions_and_monitor(self, it->second);
   unwatch_all(self, it->second); // a queued transaction goes with the record
   // An EXEC behind a multi-step command still runs to its end (a transaction
@@ -1019,6 +1022,13 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       // The listener is gone; serve the open connections until they leave.
     },
     [self](dispatch_atom) { dispatch(self); },
+    [self](shard::woken_atom, std::uint64_t tag, std::uint64_t serial, std::string& key,
+           std::string& reply, std::uint8_t end) {
+      on_woken(self, tag, serial, std::move(key), std::move(reply), end);
+    },
+    [self](block_timeout_atom, std::uint64_t tag, std::uint64_t serial) {
+      on_block_timeout(self, tag, serial);
+    },
     [self](script_busy_atom, std::uint64_t serial) { script_turned_busy(self, serial); },
     [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed,
            bool allow_oom, int resp) {

@@ -523,7 +523,8 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
     bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy"
                  || name == "sinter" || name == "sunion" || name == "sdiff"
                  || name == "sinterstore" || name == "sunionstore" || name == "sdiffstore"
-                 || name == "sintercard" || name == "smove";
+                 || name == "sintercard" || name == "smove"
+                 || (is_pop_command(name) && !blocks_outside_scripts(name));
     if (name == "debug")
       debug_answer = debug_from_script(self, argv, resp);
     if (!debug_answer.empty())
@@ -584,7 +585,8 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
     }
     if (writes)
       st.script_wrote = true;
-    if (!set_steps_from_script(self, argv, resp, answered))
+    if (!set_steps_from_script(self, argv, resp, answered)
+        && !blocking_from_script(self, argv, resp, answered))
       multi_step_from_script(self, argv, std::move(answered));
     return;
   }

@@ -5,6 +5,7 @@
 #include "modules/commands/text.hpp"
 #include "modules/gateway/connection.hpp"
 #include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
@@ -34,6 +35,14 @@ constexpr named_handler handlers[] = {
   {"fcall_ro", fcall_ro_command},
   {"function", function_command},
   {"copy", copy_command},
+  {"blmove", blocking_command},
+  {"blmpop", blocking_command},
+  {"blpop", blocking_command},
+  {"brpop", blocking_command},
+  {"brpoplpush", blocking_command},
+  {"lmove", blocking_command},
+  {"lmpop", blocking_command},
+  {"rpoplpush", blocking_command},
   {"hello", hello_session_command},
   {"info", info_command},
   {"lastsave", lastsave_command},
@@ -169,6 +178,32 @@ void client_session_command(gateway_actor* self, connection& conn, const args& a
   }
   if (commands::equals_ignoring_case(argv[1], "unpause")) {
     client_unpause(self, conn, argv, work);
+    return;
+  }
+  if (commands::equals_ignoring_case(argv[1], "unblock")) {
+    // CLIENT UNBLOCK id [TIMEOUT|ERROR]
+    std::int64_t id = 0;
+    bool with_error = false;
+    if (argv.size() < 3 || argv.size() > 4) {
+      work.add_reply(conn.context, protocol::errors::as_reply(
+                                     protocol::errors::wrong_arity("client|unblock")));
+      return;
+    }
+    if (!protocol::parse_int64(argv[2], id)) {
+      work.add_reply(conn.context, protocol::errors::as_reply(protocol::errors::not_an_integer));
+      return;
+    }
+    if (argv.size() == 4) {
+      if (commands::equals_ignoring_case(argv[3], "error")) {
+        with_error = true;
+      } else if (!commands::equals_ignoring_case(argv[3], "timeout")) {
+        work.add_reply(conn.context,
+                       "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n");
+        return;
+      }
+    }
+    bool done = id > 0 && unblock_client(self, static_cast<std::uint64_t>(id), with_error);
+    work.add_reply(conn.context, done ? ":1\r\n" : ":0\r\n");
     return;
   }
   work.add_reply(conn.context, client_command(conn, self->state.connections, argv,

@@ -97,6 +97,10 @@ void copy_command(gateway_actor*, connection&, const args&, commands::plan&);
 // SINTER SUNION SDIFF and their STORE forms, SINTERCARD, SMOVE (set_steps.cpp).
 void set_steps_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, LMPOP, LMOVE, RPOPLPUSH
+// (blocking_commands.cpp).
+void blocking_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT (script_commands.cpp).
 void eval_command(gateway_actor*, connection&, const args&, commands::plan&);
 void evalsha_command(gateway_actor*, connection&, const args&, commands::plan&);

@@ -28,6 +28,16 @@ bool parse_uint(const std::string& text, std::int64_t max, std::int64_t& out) {
   return true;
 }
 
+// list-max-listpack-size: an entry count, or -1..-5 (a chunk's bytes).
+bool parse_list_size(const std::string& text, options& o) {
+  std::int64_t value = 0;
+  if (!protocol::parse_int64(text, value) || value < -5 || value == 0
+      || value > std::numeric_limits<std::int32_t>::max())
+    return false;
+  o.list_max_listpack_size = value;
+  return true;
+}
+
 bool one_of(const std::string& text, std::initializer_list<const char*> choices) {
   for (const auto* c : choices)
     if (text == c)
@@ -172,6 +182,16 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
                          o.set_max_listpack_value);
+     }},
+    {"list-max-listpack-size",
+     "entries of a list's chunk when positive; -1..-5: 4, 8, 16, 32 or 64 KB",
+     [](options& o, const std::string& v) { return parse_list_size(v, o); }},
+    {"list-max-ziplist-size", "another name of list-max-listpack-size",
+     [](options& o, const std::string& v) { return parse_list_size(v, o); }},
+    {"list-compress-depth",
+     "accepted as Redis takes it; list chunks are not compressed",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(), o.list_compress_depth);
      }},
     {"maxmemory-samples", "keys an eviction compares (1-64)",
      [](options& o, const std::string& v) {
@@ -542,6 +562,9 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"set-max-intset-entries", std::to_string(set_max_intset_entries)},
     {"set-max-listpack-entries", std::to_string(set_max_listpack_entries)},
     {"set-max-listpack-value", std::to_string(set_max_listpack_value)},
+    {"list-max-listpack-size", std::to_string(list_max_listpack_size)},
+    {"list-max-ziplist-size", std::to_string(list_max_listpack_size)},
+    {"list-compress-depth", std::to_string(list_compress_depth)},
     {"notify-keyspace-events", [this] {
        std::uint32_t flags = 0;
        shard::parse_notify_flags(notify_keyspace_events, flags);

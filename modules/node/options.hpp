@@ -28,6 +28,10 @@ struct options {
   std::int64_t set_max_intset_entries = 512;
   std::int64_t set_max_listpack_entries = 128;
   std::int64_t set_max_listpack_value = 64;
+  // The size of a list's chunks: entries when positive, -1..-5 for 4 to 64 KB.
+  std::int64_t list_max_listpack_size = -2;
+  // Accepted for Redis's configurations; chunks are never compressed.
+  std::int64_t list_compress_depth = 0;
   std::string notify_keyspace_events = "Ex"; // letters as given (validated)
   std::string dir = ".";
   std::string appendonly = "no";

@@ -91,7 +91,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
       };
-    } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0) {
+    } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0
+               || name.rfind("list-max-", 0) == 0) {
       auto encodings = store.encodings;
       effect = [encodings](const options& o) {
         if (!encodings)
@@ -101,6 +102,7 @@ gateway::node_settings_ptr make_settings(const options& initial,
         encodings->set_max_intset_entries.store(o.set_max_intset_entries);
         encodings->set_max_entries.store(o.set_max_listpack_entries);
         encodings->set_max_value.store(o.set_max_listpack_value);
+        encodings->list_max_listpack_size.store(o.list_max_listpack_size);
       };
     } else if (name == "save") {
       auto saver = store.saver;

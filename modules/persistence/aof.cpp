@@ -531,6 +531,14 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
         step.skip = true; // an empty change: nothing to replay
       break;
     }
+    case AofRecord::kList: {
+      const auto& change = r.list();
+      step.list = true;
+      step.argv = {change.key(), change.items()};
+      step.changed = shard::list_change_args{static_cast<std::uint8_t>(change.kind()),
+                                             change.version(), change.a(), change.b()};
+      break;
+    }
     case AofRecord::kDeadline: {
       const auto& d = r.deadline();
       if (d.deadline_ms() == 0)

@@ -156,6 +156,10 @@ struct replay_step {
   // shard, argv holding the key and the serialised value.
   bool restore = false;
   shard::restore_args restored;
+  // A list change (ListChange): the loader routes op_code::list_replay with
+  // `changed` to the key's shard, argv holding the key and the packed items.
+  bool list = false;
+  shard::list_change_args changed;
   // Nothing to replay here (the function libraries, which the loader reads
   // apart, or a record of a kind this build does not know).
   bool skip = false;

@@ -110,6 +110,26 @@ void journal::set_del(std::string_view key, std::string_view members) {
   frame(record_);
 }
 
+void journal::list_change(std::string_view key, std::uint64_t version,
+                          persistence::list_change kind, std::int64_t a, std::int64_t b,
+                          std::string_view items) {
+  auto ua = static_cast<std::uint64_t>(a); // int64 on the wire: two's complement
+  auto ub = static_cast<std::uint64_t>(b);
+  auto k = static_cast<std::uint64_t>(kind);
+  record_.clear();
+  open_message_field(record_, 11,
+                     bytes_field_size(key) + varint_field_size(version) + varint_field_size(k)
+                       + varint_field_size(ua) + varint_field_size(ub)
+                       + bytes_field_size(items));
+  put_bytes_field(record_, 1, key);
+  put_varint_field(record_, 2, version);
+  put_varint_field(record_, 3, k);
+  put_varint_field(record_, 4, ua);
+  put_varint_field(record_, 5, ub);
+  put_bytes_field(record_, 6, items);
+  frame(record_);
+}
+
 void journal::del(std::string_view key) {
   record_.clear();
   // AofRecord.del, written even when empty: it is the oneof's choice.

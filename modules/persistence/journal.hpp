@@ -15,6 +15,18 @@
 
 namespace stairkv::persistence {
 
+// The kinds of list change (records.proto ListChange.Kind).
+enum class list_change : std::uint8_t {
+  push_left = 1,
+  push_right = 2,
+  pop_left = 3,
+  pop_right = 4,
+  set = 5,
+  insert = 6,
+  remove = 7,
+  trim = 8,
+};
+
 class journal {
 public:
   // The key now holds `value` with `deadline_ms` (0: none); `type` is the
@@ -30,6 +42,10 @@ public:
   void set_add(std::string_view key, std::string_view members);
   // The set `key` no longer has these members (packed).
   void set_del(std::string_view key, std::string_view members);
+  // The list `key` changed as `kind` says (with `a`, `b` and the packed
+  // `items` as ListChange describes), reaching `version`.
+  void list_change(std::string_view key, std::uint64_t version, persistence::list_change kind,
+                   std::int64_t a, std::int64_t b, std::string_view items);
   // The key is gone.
   void del(std::string_view key);
   // The key's deadline is now `deadline_ms` (0: none).

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -116,6 +117,36 @@ enum class op_code : std::uint8_t {
   srandmember,  // random_args: as hrandfield, members only
   sscan,        // field_scan_args; value: the MATCH glob: the next cursor and
                 // the members
+  // Lists (list_ops.cpp). A key holding another type answers -WRONGTYPE;
+  // several elements travel packed in the value.
+  lpush,        // list_args (end, only_if_exists); value: the elements: :new
+                // length (:0 for LPUSHX and RPUSHX on a missing key)
+  lpop,         // list_args (end, count): a bulk or null; with a count, an
+                // array or a null array
+  llen,         // :elements
+  lrange,       // range_args: an array
+  lindex,       // offset_args (the index): a bulk or null
+  lset,         // offset_args; value: the element: +OK, or an error
+  linsert,      // list_args (end: left for BEFORE); value: pivot, element:
+                // :new length, :-1 (no pivot), :0 (no key)
+  lrem,         // list_args (count); value: the element: :removed
+  ltrim,        // range_args: +OK
+  lpos,         // lpos_args; value: the element: :position or null, or an
+                // array of them with COUNT
+  // The blocking pops (gateway/blocking_commands.cpp; block_args, the waiter
+  // in batch::waiters): pops as the waiter asks when the list has elements
+  // and the waiter is still unserved, else registers it on the key (unless
+  // block_args::no_wait) to be served by the first push that reaches it.
+  // Answers the reply of the pop, or one of the block_marker replies.
+  block_pop,
+  // Takes the waiter off the key's queue (it timed out, was served by
+  // another key, or its client left): +OK.
+  unblock,
+  // A list change read back from the append-only file (list_change_args;
+  // value: its packed elements): applied only when it is the change after
+  // the list's current version, so a change replayed twice, or over a
+  // snapshot that already holds it, changes nothing. +OK.
+  list_replay,
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.
@@ -259,10 +290,73 @@ struct field_scan_args {
   std::int64_t count = 10;
 };
 
+// Which end of a list.
+enum class list_end : std::uint8_t { left, right };
+
+// LPUSH and RPUSH (PUSHX: only_if_exists), LPOP and RPOP (a count when
+// counted), LINSERT (BEFORE: left), LREM (count).
+struct list_args {
+  list_end end = list_end::left;
+  bool only_if_exists = false;
+  bool counted = false;
+  std::int64_t count = 0;
+  std::uint8_t resp = 2;
+};
+
+// LPOS's RANK, COUNT (counted: given) and MAXLEN.
+struct lpos_args {
+  std::int64_t rank = 1;
+  std::int64_t count = 0;
+  std::int64_t maxlen = 0;
+  bool counted = false;
+  std::uint8_t resp = 2;
+};
+
+// How a blocking pop answers when it pops.
+enum class block_form : std::uint8_t {
+  pair,    // BLPOP, BRPOP: [key, element]
+  multi,   // LMPOP, BLMPOP: [key, [elements...]]
+  element, // BLMOVE, BRPOPLPUSH: the element alone
+};
+
+// What a block_pop answers when it did not pop: the gateway reads these (the
+// bytes are no RESP reply; the client never sees them).
+namespace block_marker {
+inline constexpr std::string_view empty = std::string_view{"\0E", 2};   // nothing there, no_wait
+inline constexpr std::string_view waiting = std::string_view{"\0W", 2}; // registered on the key
+inline constexpr std::string_view taken = std::string_view{"\0T", 2};   // already served elsewhere
+} // namespace block_marker
+
+struct block_args {
+  list_end end = list_end::left;
+  block_form form = block_form::pair;
+  std::int64_t count = 1; // elements to pop (LMPOP's COUNT)
+  bool no_wait = false;   // inside MULTI or a script, or LMPOP: never register
+  // Handed over by a resizing shard: a pop now is answered as a wakeup (the
+  // client waits for one), not in the reply.
+  bool resumed = false;
+  std::uint8_t resp = 2;
+  std::uint32_t waiter = 0; // its place in batch::waiters
+};
+
+// A list change of the append-only file (records.proto ListChange).
+struct list_change_args {
+  std::uint8_t kind = 0;     // persistence::list_change
+  std::uint64_t version = 0; // the list's version after the change
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+};
+
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
                              origin_args, scan_args, object_args, hash_args, random_args,
-                             field_scan_args>;
+                             field_scan_args, list_args, lpos_args, block_args,
+                             list_change_args>;
+
+// A client waiting in a blocking pop (shard/blocking.hpp): shared by the
+// gateway and every shard it waits on.
+struct blocked_pop;
+using waiter_ptr = std::shared_ptr<blocked_pop>;
 
 struct operation {
   op_code code;
@@ -329,6 +423,19 @@ struct batch {
   // The same operation again, with its key and value, into this batch.
   void add_copy(const batch& from, const operation& op) {
     add(op.code, from.key(op), from.value(op), op.args, op.counted, op.no_touch);
+    if (auto* blocking = std::get_if<block_args>(&ops.back().args))
+      blocking->waiter = add_waiter(from.waiters[blocking->waiter]);
+  }
+
+  // The waiters of the blocking operations (block_args::waiter is a place
+  // here): a batch keeps them alive until a shard has registered them.
+  std::vector<waiter_ptr> waiters;
+  std::uint32_t add_waiter(waiter_ptr w) {
+    waiters.push_back(std::move(w));
+    return static_cast<std::uint32_t>(waiters.size() - 1);
+  }
+  const waiter_ptr& waiter_of(const operation& op) const {
+    return waiters[op.arguments<block_args>().waiter];
   }
 
   std::string_view key(const operation& op) const {
@@ -350,6 +457,7 @@ struct batch {
     report_evictions = false;
     group_events = false;
     positions.clear();
+    waiters.clear();
   }
 };
 

@@ -16,6 +16,7 @@
 #include "modules/shard/table.hpp"
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
+#include "modules/values/list_value.hpp"
 #include "modules/values/packed.hpp"
 
 namespace stairkv::shard {
@@ -51,6 +52,13 @@ digest_bytes hash_of(Feed feed) {
 // string's bytes; a hash's pairs sorted by field, a set's members sorted,
 // packed (the same for every encoding and any order of writes).
 std::string canonical_value(const record& r) {
+  if (r.type() == value_type::list) {
+    // In order: a list's order is its content.
+    std::string out;
+    r.container<values::list_value>()->for_each(
+      [&](std::string_view e) { values::append_item(out, e); });
+    return out;
+  }
   if (r.type() == value_type::set) {
     std::vector<std::string_view> members;
     if (r.holds_container())
@@ -128,6 +136,8 @@ const char* encoding_of(const record& r) {
   switch (r.type()) {
     case value_type::hash:
       return r.holds_container() ? "hashtable" : "listpack";
+    case value_type::list:
+      return "quicklist";
     case value_type::set: {
       if (r.holds_container())
         return "hashtable";

@@ -54,6 +54,22 @@ std::string_view event_name(key_event e) noexcept {
       return "sunionstore";
     case key_event::sdiffstore:
       return "sdiffstore";
+    case key_event::lpush:
+      return "lpush";
+    case key_event::rpush:
+      return "rpush";
+    case key_event::lpop:
+      return "lpop";
+    case key_event::rpop:
+      return "rpop";
+    case key_event::linsert:
+      return "linsert";
+    case key_event::lset:
+      return "lset";
+    case key_event::lrem:
+      return "lrem";
+    case key_event::ltrim:
+      return "ltrim";
   }
   return "unknown";
 }
@@ -92,6 +108,15 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::sunionstore:
     case key_event::sdiffstore:
       return notify_flag::set;
+    case key_event::lpush:
+    case key_event::rpush:
+    case key_event::lpop:
+    case key_event::rpop:
+    case key_event::linsert:
+    case key_event::lset:
+    case key_event::lrem:
+    case key_event::ltrim:
+      return notify_flag::list;
   }
   return 0;
 }

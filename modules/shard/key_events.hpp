@@ -44,6 +44,14 @@ enum class key_event : std::uint8_t {
   sinterstore, // "sinterstore" (class s)
   sunionstore, // "sunionstore" (class s)
   sdiffstore,  // "sdiffstore" (class s)
+  lpush,       // "lpush": LPUSH, LPUSHX, the head end of LMOVE (class l)
+  rpush,       // "rpush" (class l)
+  lpop,        // "lpop": LPOP, BLPOP, the source end of LMOVE... (class l)
+  rpop,        // "rpop" (class l)
+  linsert,     // "linsert" (class l)
+  lset,        // "lset" (class l)
+  lrem,        // "lrem" (class l)
+  ltrim,       // "ltrim" (class l)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

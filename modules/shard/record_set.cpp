@@ -8,6 +8,7 @@
 #include <new>
 
 #include "modules/values/hash_table.hpp"
+#include "modules/values/list_value.hpp"
 
 namespace stairkv::shard {
 
@@ -51,6 +52,9 @@ void free_container(record* r) noexcept {
     case value_type::set: // a set's large encoding is a table of members
       delete r->container<values::hash_table>();
       break;
+    case value_type::list:
+      delete r->container<values::list_value>();
+      break;
     default:
       break;
   }
@@ -72,6 +76,9 @@ detached_container::~detached_container() {
     case value_type::set:
       delete static_cast<values::hash_table*>(container_);
       break;
+    case value_type::list:
+      delete static_cast<values::list_value*>(container_);
+      break;
     default:
       break;
   }
@@ -84,6 +91,8 @@ std::size_t record_set::container_elements(const record* r) noexcept {
     case value_type::hash:
     case value_type::set:
       return r->container<values::hash_table>()->size();
+    case value_type::list:
+      return r->container<values::list_value>()->size();
     default:
       return 0;
   }
@@ -103,6 +112,8 @@ std::int64_t record_set::container_bytes(const record* r) noexcept {
     case value_type::hash:
     case value_type::set:
       return r->container<values::hash_table>()->bytes();
+    case value_type::list:
+      return r->container<values::list_value>()->bytes();
     default:
       return 0;
   }

@@ -400,6 +400,7 @@ void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   if (st->context.encodings) {
     st->keys.encode_hashes(st->context.encodings->hashes());
     st->keys.encode_sets(st->context.encodings->sets());
+    st->keys.encode_lists(st->context.encodings->lists());
   }
 }
 
@@ -407,6 +408,13 @@ void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
 // budget, its changes to the persistence figures.
 template <class Self>
 void end_turn(Self* self, const std::shared_ptr<shard_state>& st) {
+  // The clients a push served hear it at once, from here.
+  for (auto& woken : st->keys.take_wakeups()) {
+    auto& waiter = *woken.waiter;
+    caf::anon_send(waiter.gateway, woken_atom::value, waiter.tag, waiter.serial,
+                   std::move(woken.key), std::move(woken.reply),
+                   static_cast<std::uint8_t>(waiter.request.end));
+  }
   report_events(self, st);
   report_memory(st);
   report_changes(st);
@@ -703,6 +711,30 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   return pending->promise;
 }
 
+// At the start of a resize: the clients blocked on keys here wait on the new
+// shards from now on, in the order they queued, ahead of every operation this
+// shard forwards (one channel per pair of shards keeps that order).
+template <class Self>
+void hand_over_waiters(Self* self, const std::shared_ptr<shard_state>& st) {
+  auto waiting = st->keys.take_waiters();
+  if (waiting.empty())
+    return;
+  const auto& order = st->order;
+  std::vector<batch> outgoing(order.targets.size());
+  for (auto& [key, waiter] : waiting) {
+    auto t = engine::shard_of(key, order.target_stairs);
+    block_args args = waiter->request;
+    args.no_wait = false;
+    args.resumed = true;
+    args.waiter = outgoing[t].add_waiter(waiter);
+    outgoing[t].add(op_code::block_pop, key, {}, args);
+  }
+  for (std::size_t t = 0; t < outgoing.size(); ++t)
+    if (!outgoing[t].empty())
+      self->request(order.targets[t], caf::infinite, handover{nullptr, std::move(outgoing[t])})
+        .then([](batch_result&) {}, [](caf::error&) {});
+}
+
 // The same handlers serve both placements; only the host differs.
 template <class Self>
 caf::behavior shard_behavior(Self* self, shard_context context) {
@@ -754,6 +786,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
     [self, st](migrate_atom, migration_order& order) {
       st->order = std::move(order);
       st->forwarding = true;
+      hand_over_waiters(self, st);
       schedule_step(self, st);
     },
     [self, st](hand_over_atom) { hand_over_step(self, st); },

@@ -6,6 +6,8 @@
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/values/hash_table.hpp"
+#include "modules/values/list_value.hpp"
+#include "modules/values/packed.hpp"
 
 namespace stairkv::shard {
 
@@ -25,6 +27,9 @@ bool may_grow(op_code code) {
     case op_code::hincrby:
     case op_code::hincrbyfloat:
     case op_code::sadd:
+    case op_code::lpush:
+    case op_code::lset:
+    case op_code::linsert:
       return true;
     default:
       return false;
@@ -72,6 +77,14 @@ std::string_view table::serialized(const record* r) {
     case value_type::set:
       r->container<values::hash_table>()->write_members(serial_);
       return serial_;
+    case value_type::list: {
+      // Its version first: the ListChange records after it build on it.
+      const auto* list = r->container<values::list_value>();
+      serial_.clear();
+      values::append_varint(serial_, list->version);
+      list->write_packed(serial_);
+      return serial_;
+    }
     default:
       return {};
   }
@@ -81,6 +94,24 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
                                 std::string_view bytes, deadline_ms now) {
   if (type == value_type::string)
     return store_value(r, key, bytes, now);
+  if (type == value_type::list) {
+    std::size_t pos = 0;
+    std::uint64_t version = 0;
+    if (!values::read_varint(bytes, pos, version))
+      return nullptr;
+    auto* list = values::list_value::from_packed(bytes.substr(pos), list_limits_);
+    if (list == nullptr || list->size() == 0) {
+      delete list;
+      return nullptr;
+    }
+    list->version = version;
+    reclaim_if_big(r);
+    if (r == nullptr) {
+      note(key_event::new_key, key);
+      r = insert(key, {}, now, type);
+    }
+    return entries_.assign_container(r, type, list);
+  }
   // A hash or a set: compact while it fits, as the value it was would have
   // been, else in a table built from the bytes.
   bool fits = false;
@@ -259,6 +290,8 @@ record* table::release_live(std::string_view key, deadline_ms now) {
 void table::adopt(std::vector<record*>& records) {
   for (auto*& r : records) {
     auto deadline = r->deadline;
+    if (!waiters_.empty() && waiters_.find(r->key()) != waiters_.end())
+      ready_.emplace_back(r->key()); // served with the batch that comes with it
     if (entries_.adopt(r) && deadline != no_deadline) {
       track_deadline(deadline, +1);
       deadlines_.add(r->key(), deadline);
@@ -406,6 +439,19 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::digest: return op_digest(work, op, out, now);
     case op_code::digest_from: return op_digest(work, op, out, now);
     case op_code::digest_value: return op_digest_value(work, op, out, now);
+    case op_code::lpush: return op_lpush(work, op, out, now);
+    case op_code::lpop: return op_lpop(work, op, out, now);
+    case op_code::llen: return op_llen(work, op, out, now);
+    case op_code::lrange: return op_lrange(work, op, out, now);
+    case op_code::lindex: return op_lindex(work, op, out, now);
+    case op_code::lset: return op_lset(work, op, out, now);
+    case op_code::linsert: return op_linsert(work, op, out, now);
+    case op_code::lrem: return op_lrem(work, op, out, now);
+    case op_code::ltrim: return op_ltrim(work, op, out, now);
+    case op_code::lpos: return op_lpos(work, op, out, now);
+    case op_code::block_pop: return op_block_pop(work, op, out, now);
+    case op_code::unblock: return op_unblock(work, op, out, now);
+    case op_code::list_replay: return op_list_replay(work, op, out, now);
   }
 }
 
@@ -452,7 +498,15 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
       run(work, op, out, now);
     out.ends.push_back(out.replies.size());
     out.nanos.push_back(nanos_since(clock));
+    // A change to a key some client waits on: served once the batch is
+    // done (a transaction's pushes, then its waiters, as in Redis).
+    if (!waiters_.empty() && op.code != op_code::block_pop) {
+      auto key = work.key(op);
+      if (waiters_.find(key) != waiters_.end())
+        ready_.emplace_back(key);
+    }
   }
+  serve_ready(now);
   // Down to the bound again, and the deadline queue kept compact.
   make_room(now);
 }

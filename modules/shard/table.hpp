@@ -5,12 +5,16 @@
 // tested on this class directly.
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
 
 #include "modules/expiry/deadline_queue.hpp"
 #include "modules/memory/policy.hpp"
@@ -21,6 +25,8 @@
 #include "modules/values/compact_hash.hpp"
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
+#include "modules/values/list_value.hpp"
+#include "modules/shard/blocking.hpp"
 
 namespace stairkv::shard {
 
@@ -208,6 +214,22 @@ public:
   // lazyfree_elements), left
   // for the caller to free on another thread (Redis's lazyfree); their bytes
   // are no longer counted here.
+  // -- blocking pops ---------------------------------------------------------
+
+  // The waiters served since the last call, each with its reply, for the
+  // shard to send to their gateways.
+  std::vector<wakeup> take_wakeups() {
+    return std::exchange(wakeups_, {});
+  }
+  // Every waiter still queued, taken out (a resize hands them to the new
+  // shards, in queue order).
+  std::vector<std::pair<std::string, waiter_ptr>> take_waiters();
+
+  // The size of new lists' chunks (list-max-listpack-size).
+  void encode_lists(const values::list_limits& limits) noexcept {
+    list_limits_ = limits;
+  }
+
   std::vector<detached_container> take_reclaimed() {
     return std::exchange(reclaimed_, {});
   }
@@ -437,6 +459,50 @@ private:
   // value of `size` elements (see op_hscan).
   static std::pair<std::uint64_t, std::uint64_t> scan_window(const field_scan_args& args,
                                                              std::size_t size);
+  // lists (list_ops.cpp)
+  void op_lpush(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lpop(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_llen(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lrange(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lindex(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lset(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_linsert(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lrem(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_ltrim(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_lpos(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_block_pop(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_unblock(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_list_replay(const batch&, const operation&, batch_result& out, deadline_ms now);
+  // A new, empty list under `key` (noted as new).
+  record* new_list(std::string_view key, deadline_ms now);
+  // The list `r` changed in place by `change(list)`, its bytes counted.
+  template <class Change>
+  void change_list(record* r, Change&& change) {
+    auto* list = r->container<values::list_value>();
+    auto before = list->bytes();
+    change(*list);
+    entries_.container_resized(list->bytes() - before);
+  }
+  // A change made: the list's next version, recorded as a ListChange.
+  void log_list(const record* r, persistence::list_change kind, std::int64_t a,
+                std::int64_t b, std::string_view items);
+  // Pushes packed elements at one end of the list `r` (nullptr: a new key),
+  // recorded and noted; returns the record.
+  record* list_push(record* r, std::string_view key, list_end end,
+                    std::string_view elements, deadline_ms now);
+  // Pops up to `count` elements from one end into `popped`, recorded and
+  // noted; the key goes with its last element (`r` nulled). Returns how many.
+  std::size_t list_pop(record*& r, std::string_view key, list_end end, std::size_t count,
+                       std::vector<std::string>& popped);
+  // A list left empty by a change goes (its deletion recorded, `r` nulled).
+  void end_list_change(record*& r, std::string_view key);
+  // A blocking pop's pop from `r` and its reply in the form `how` asks.
+  bool pop_for(record*& r, std::string_view key, const block_args& how,
+               std::string& reply_bytes);
+  void write_pop(std::string_view key, const block_args& how, std::string& reply_bytes);
+  // Serves the waiters of the keys changed since the last call, first
+  // queued first, while their keys hold elements.
+  void serve_ready(deadline_ms now);
   // inspection without an access (inspect_ops.cpp)
   void op_object(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
@@ -453,6 +519,25 @@ private:
   values::hash_limits hash_limits_;
   values::set_limits set_limits_;
   std::vector<std::string_view> members_; // a compact set being changed
+  values::list_limits list_limits_;
+  std::vector<std::string> popped_; // a pop's elements
+  // Blocking pops: the waiters of each key, first blocked first; the keys
+  // changed while some wait (served at the end of the batch); the served.
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const {
+      return absl::Hash<std::string_view>{}(k);
+    }
+  };
+  struct key_equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const {
+      return a == b;
+    }
+  };
+  absl::flat_hash_map<std::string, std::deque<waiter_ptr>, key_hash, key_equal> waiters_;
+  std::vector<std::string> ready_;
+  std::vector<wakeup> wakeups_;
   // SCAN: the records sorted by scan position, valid while entries_.changes()
   // still equals scan_changes_ (rebuilt by the first SCAN after a change).
   std::vector<std::pair<std::uint32_t, const record*>> scan_order_;

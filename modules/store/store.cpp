@@ -187,6 +187,11 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
                          shard::origin_args{step.flush_shard, step.flush_stairs});
       continue;
     }
+    if (step.list) {
+      auto& rec = work->open(client, commands::plan::merge::single);
+      work->route(rec, shard::op_code::list_replay, step.argv[0], step.argv[1], step.changed);
+      continue;
+    }
     if (step.restore) {
       auto& rec = work->open(client, commands::plan::merge::single);
       work->route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
@@ -393,6 +398,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   encodings->set_max_intset_entries.store(config.set_max_intset_entries);
   encodings->set_max_entries.store(config.set_max_listpack_entries);
   encodings->set_max_value.store(config.set_max_listpack_value);
+  encodings->list_max_listpack_size.store(config.list_max_listpack_size);
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
                                    persistence_figures, active_expiry, config.latency,
                                    encodings};

@@ -2,7 +2,8 @@
 
 // When values leave their compact encodings: Redis's hash-max-listpack-entries
 // and hash-max-listpack-value (alias hash-max-ziplist-*), set-max-intset-entries,
-// set-max-listpack-entries and -value; shared by every shard of a store and
+// set-max-listpack-entries and -value, and the size of lists' chunks
+// (list-max-listpack-size); shared by every shard of a store and
 // changed by CONFIG SET, read once per batch.
 
 #include <atomic>
@@ -11,6 +12,7 @@
 
 #include "modules/values/compact_hash.hpp"
 #include "modules/values/compact_set.hpp"
+#include "modules/values/list_value.hpp"
 
 namespace stairkv::values {
 
@@ -22,11 +24,17 @@ struct encoding_settings {
   std::atomic<std::int64_t> set_max_entries{128};
   std::atomic<std::int64_t> set_max_value{64};
 
+  std::atomic<std::int64_t> list_max_listpack_size{-2};
+
   set_limits sets() const noexcept {
     return set_limits{
       static_cast<std::size_t>(set_max_intset_entries.load(std::memory_order_relaxed)),
       static_cast<std::size_t>(set_max_entries.load(std::memory_order_relaxed)),
       static_cast<std::size_t>(set_max_value.load(std::memory_order_relaxed))};
+  }
+
+  list_limits lists() const noexcept {
+    return list_limits{list_max_listpack_size.load(std::memory_order_relaxed)};
   }
 
   hash_limits hashes() const noexcept {
