@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "modules/commands/command_table.hpp"
 #include "modules/commands/text.hpp"
 #include "modules/gateway/gateway_state.hpp"
 #include "modules/gateway/session_commands.hpp"
@@ -62,6 +63,8 @@ struct pop_run {
   std::vector<std::string> registered; // keys whose shards queued the waiter
   std::vector<std::string> held;       // keys held while it runs (LMOVE)
   bool waiting = false;                // queued on every key: the client is blocked
+  bool abandoned = false;              // its client left while a step was on its way
+  std::string command_name;            // lower case, for INFO's figures
 };
 
 namespace {
@@ -130,6 +133,7 @@ void withdraw(gateway_actor* self, const pop_run& run) {
 void complete(gateway_actor* self, const std::shared_ptr<pop_run>& run,
               std::string_view reply) {
   withdraw(self, *run);
+  run->registered.clear();
   if (run->tag != 0) {
     auto it = find_client(self->state, run->tag);
     if (it != self->state.connections.end() && it->second.blocked == run)
@@ -144,8 +148,17 @@ void complete(gateway_actor* self, const std::shared_ptr<pop_run>& run,
       slot(reply);
     } else {
       auto it = find_client(self->state, run->tag);
-      if (it != self->state.connections.end())
+      if (it != self->state.connections.end()) {
+        // Its plan counted an empty reply: an error is counted now.
+        if (!reply.empty() && reply.front() == '-') {
+          auto& figures = self->state.figures;
+          figures.count_error(reply);
+          auto command = commands::find_stat_slot(run->command_name);
+          if (command && *command < figures.failed_calls.size())
+            ++figures.failed_calls[*command];
+        }
         write_when_answered(self, it->second, reply);
+      }
     }
     resume_input(self, run->tag);
     return;
@@ -257,11 +270,20 @@ void attempt(gateway_actor* self, std::shared_ptr<pop_run> run, std::size_t i) {
     [self, run, i](commands::plan& p, std::size_t first) mutable {
       auto reply = reply_of(p, first);
       const auto& key = run->keys[i];
-      if (reply == marker::taken)
-        return; // answered elsewhere: a push on an earlier key, or the timeout
+      if (reply == marker::taken) {
+        // Answered elsewhere (a push on an earlier key, the timeout), or its
+        // client left: then its reply slot is filled here, empty.
+        if (run->abandoned)
+          complete(self, run, {});
+        return;
+      }
       if (reply == marker::waiting || reply == marker::empty) {
         if (reply == marker::waiting)
           run->registered.push_back(key);
+        if (run->abandoned) {
+          complete(self, run, {});
+          return;
+        }
         if (i + 1 < run->keys.size()) {
           attempt(self, run, i + 1);
           return;
@@ -330,6 +352,7 @@ parsed_pop parse_pop(const args& argv, int resp) {
   auto& run = *out.run;
   run.how.resp = static_cast<std::uint8_t>(resp);
   auto name = commands::to_lower(argv[0]);
+  run.command_name = name;
   auto& error = out.error;
   if (name == "blpop" || name == "brpop") {
     run.how.end = name == "blpop" ? list_end::left : list_end::right;
@@ -470,8 +493,12 @@ void leave_blocked(gateway_actor* self, connection& conn) {
     return;
   // Claimed already: a shard popped for it, and its reply will find nobody
   // (on_woken puts the elements back).
-  if (run->waiter->claim())
+  if (run->waiter->claim()) {
     withdraw(self, *run);
+    run->registered.clear();
+    // A step still on its way comes back "taken" and fills the slot.
+    run->abandoned = !run->waiting;
+  }
   run->finish = nullptr;
 }
 

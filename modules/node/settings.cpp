@@ -36,7 +36,8 @@ std::string refusal(const std::string& name) {
            "noeviction";
   if (name == "maxmemory-samples")
     return "argument must be between 1 and 64 inclusive";
-  if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0)
+  if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0
+      || name.rfind("list-", 0) == 0)
     return "argument couldn't be parsed into an integer";
   if (name == "latency-tracking")
     return "argument must be 'yes' or 'no'";
@@ -91,6 +92,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
       };
+    } else if (name == "list-compress-depth") {
+      effect = [](const options&) {}; // accepted, kept for CONFIG GET; nothing compresses
     } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0
                || name.rfind("list-max-", 0) == 0) {
       auto encodings = store.encodings;
