@@ -171,14 +171,16 @@ TEST(Scripting, AScriptStaysOneStepWhileTheEngineGrows) {
   server_process server{{"--enable-debug-command=yes", "--grow-keys-per-shard=2000",
                          "--resize-check-ms=20"}};
   hiredis_connection c{server.port()};
-  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "60000"}), "OK"));
+  // Enough keys for several migrations, each long enough for short rounds
+  // to start and end inside one even on a fast machine.
+  EXPECT_TRUE(is_status(c.command({"DEBUG", "POPULATE", "200000"}), "OK"));
   int reads = 0;
   int torn = 0;
   bool moved_during = rounds_while_keys_move(
     c,
     [&] {
       int r = 0;
-      torn += torn_script_reads(server.port(), 50, r);
+      torn += torn_script_reads(server.port(), 10, r);
       reads += r;
     },
     [&] { return info_integer(c, "engine_migrating") == 0; });
