@@ -110,7 +110,7 @@ void plan_hincrbyfloat(plan& p, const client_context& client, const args& argv) 
 void plan_hrandfield(plan& p, const client_context& client, const args& argv) {
   shard::random_args random;
   random.resp = static_cast<std::uint8_t>(client.resp_version);
-  if (auto error = read_draw_count(argv, true, random); !error.empty()) {
+  if (auto error = read_draw_count(argv, "withvalues", random); !error.empty()) {
     reply_error(p, client, error);
     return;
   }

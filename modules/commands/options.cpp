@@ -99,8 +99,9 @@ std::string read_field_scan(const std::vector<std::string_view>& argv,
   return {};
 }
 
-std::string read_draw_count(const std::vector<std::string_view>& argv, bool values_allowed,
-                            shard::random_args& out) {
+std::string read_draw_count(const std::vector<std::string_view>& argv,
+                            std::string_view values_word, shard::random_args& out) {
+  bool values_allowed = !values_word.empty();
   if (!values_allowed && argv.size() > 3)
     return std::string{protocol::errors::syntax};
   if (argv.size() < 3)
@@ -111,7 +112,7 @@ std::string read_draw_count(const std::vector<std::string_view>& argv, bool valu
   if (out.count < -most)
     return "ERR value is out of range";
   if (values_allowed) {
-    if (argv.size() > 4 || (argv.size() == 4 && !equals_ignoring_case(argv[3], "withvalues")))
+    if (argv.size() > 4 || (argv.size() == 4 && !equals_ignoring_case(argv[3], values_word)))
       return std::string{protocol::errors::syntax};
     out.with_values = argv.size() == 4;
     if (out.with_values && (out.count < -most / 2 || out.count > most / 2))

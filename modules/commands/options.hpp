@@ -66,13 +66,13 @@ std::string read_scan_options(const std::vector<std::string_view>& argv,
 std::string read_field_scan(const std::vector<std::string_view>& argv,
                             shard::field_scan_args& out, std::string_view& pattern);
 
-// HRANDFIELD's and SRANDMEMBER's count, from argv[2], and for HRANDFIELD
-// (`values_allowed`) WITHVALUES after it, checked as Redis checks them. A
+// HRANDFIELD's, SRANDMEMBER's and ZRANDMEMBER's count, from argv[2], and
+// after it `values_word` (WITHVALUES, WITHSCORES; empty: none allowed), checked as Redis checks them. A
 // reply of more than 100,000,000 draws is refused rather than built: it would
 // take the node's memory for one client. Returns the error message to reply
 // with, or an empty string with `out` set.
-std::string read_draw_count(const std::vector<std::string_view>& argv, bool values_allowed,
-                            shard::random_args& out);
+std::string read_draw_count(const std::vector<std::string_view>& argv,
+                            std::string_view values_word, shard::random_args& out);
 
 // argv[from..] as one packed list (values/packed.hpp), in a buffer reused
 // from command to command (a plan copies it into the shard's batch): how

@@ -82,6 +82,31 @@ void plan_lrem(plan&, const client_context&, const args&);
 void plan_ltrim(plan&, const client_context&, const args&);
 void plan_lpos(plan&, const client_context&, const args&);
 
+// sorted-set commands on one key (zset_commands.cpp)
+void plan_zadd(plan& p, const client_context& client, const args& argv);
+void plan_zincrby(plan& p, const client_context& client, const args& argv);
+void plan_zrem(plan& p, const client_context& client, const args& argv);
+void plan_zcard(plan& p, const client_context& client, const args& argv);
+void plan_zscore(plan& p, const client_context& client, const args& argv);
+void plan_zmscore(plan& p, const client_context& client, const args& argv);
+void plan_zrank(plan& p, const client_context& client, const args& argv);
+void plan_zrevrank(plan& p, const client_context& client, const args& argv);
+void plan_zcount(plan& p, const client_context& client, const args& argv);
+void plan_zlexcount(plan& p, const client_context& client, const args& argv);
+void plan_zrange(plan& p, const client_context& client, const args& argv);
+void plan_zrevrange(plan& p, const client_context& client, const args& argv);
+void plan_zrangebyscore(plan& p, const client_context& client, const args& argv);
+void plan_zrevrangebyscore(plan& p, const client_context& client, const args& argv);
+void plan_zrangebylex(plan& p, const client_context& client, const args& argv);
+void plan_zrevrangebylex(plan& p, const client_context& client, const args& argv);
+void plan_zremrangebyrank(plan& p, const client_context& client, const args& argv);
+void plan_zremrangebyscore(plan& p, const client_context& client, const args& argv);
+void plan_zremrangebylex(plan& p, const client_context& client, const args& argv);
+void plan_zpopmin(plan& p, const client_context& client, const args& argv);
+void plan_zpopmax(plan& p, const client_context& client, const args& argv);
+void plan_zrandmember(plan& p, const client_context& client, const args& argv);
+void plan_zscan(plan& p, const client_context& client, const args& argv);
+
 // keys of any type (key_commands.cpp)
 void plan_del(plan&, const client_context&, const args&);
 void plan_exists(plan&, const client_context&, const args&);

@@ -67,7 +67,7 @@ void plan_spop(plan& p, const client_context& client, const args& argv) {
 void plan_srandmember(plan& p, const client_context& client, const args& argv) {
   shard::random_args random;
   random.resp = static_cast<std::uint8_t>(client.resp_version);
-  if (auto error = read_draw_count(argv, false, random); !error.empty()) {
+  if (auto error = read_draw_count(argv, {}, random); !error.empty()) {
     reply_error(p, client, error);
     return;
   }

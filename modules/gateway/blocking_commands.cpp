@@ -1,6 +1,6 @@
 // The pops that may wait or that span keys: BLPOP, BRPOP, BLMPOP, BLMOVE,
 // BRPOPLPUSH, and LMPOP, LMOVE, RPOPLPUSH, which are their forms that never
-// wait.
+// wait; and the same for sorted sets: BZPOPMIN, BZPOPMAX, BZMPOP, ZMPOP.
 //
 // A pop tries its keys in the command's order, one step per key (steps.hpp):
 // each step sends a block_pop to the key's shard carrying the command's
@@ -104,7 +104,19 @@ bool read_timeout(std::string_view text, std::int64_t& ms, std::string& error) {
   return true;
 }
 
-bool read_end(std::string_view text, list_end& end) {
+// LEFT or RIGHT; for a sorted set (ZMPOP, BZMPOP), MIN (left) or MAX.
+bool read_end(std::string_view text, list_end& end, bool zset = false) {
+  if (zset) {
+    if (commands::equals_ignoring_case(text, "min")) {
+      end = list_end::left;
+      return true;
+    }
+    if (commands::equals_ignoring_case(text, "max")) {
+      end = list_end::right;
+      return true;
+    }
+    return false;
+  }
   if (commands::equals_ignoring_case(text, "left")) {
     end = list_end::left;
     return true;
@@ -320,7 +332,7 @@ bool read_mpop(const args& argv, std::size_t at, pop_run& run, std::string& erro
     error = protocol::errors::syntax;
     return false;
   }
-  if (!read_end(argv[where], run.how.end)) {
+  if (!read_end(argv[where], run.how.end, run.how.zset)) {
     error = protocol::errors::syntax;
     return false;
   }
@@ -359,9 +371,17 @@ parsed_pop parse_pop(const args& argv, int resp) {
     run.how.form = block_form::pair;
     run.keys.assign(argv.begin() + 1, argv.end() - 1);
     out.may_wait = read_timeout(argv.back(), out.timeout_ms, error);
-  } else if (name == "blmpop") {
+  } else if (name == "bzpopmin" || name == "bzpopmax") {
+    run.how.zset = true;
+    run.how.end = name == "bzpopmin" ? list_end::left : list_end::right;
+    run.how.form = block_form::pair;
+    run.keys.assign(argv.begin() + 1, argv.end() - 1);
+    out.may_wait = read_timeout(argv.back(), out.timeout_ms, error);
+  } else if (name == "blmpop" || name == "bzmpop") {
+    run.how.zset = name == "bzmpop";
     out.may_wait = read_timeout(argv[1], out.timeout_ms, error) && read_mpop(argv, 2, run, error);
-  } else if (name == "lmpop") {
+  } else if (name == "lmpop" || name == "zmpop") {
+    run.how.zset = name == "zmpop";
     read_mpop(argv, 1, run, error);
   } else if (name == "blmove" || name == "lmove") {
     bool blocking = name == "blmove";

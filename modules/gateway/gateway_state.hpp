@@ -291,6 +291,10 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
 // for any other command.
 bool set_steps_from_script(gateway_actor* self, const args& argv, int resp,
                            std::function<void(std::string_view)> finish);
+// The same for ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD and
+// ZRANGESTORE (zset_steps.cpp).
+bool zset_steps_from_script(gateway_actor* self, const args& argv, int resp,
+                            std::function<void(std::string_view)> finish);
 
 // The pops that may block or span keys (blocking_commands.cpp): whether
 // `name` is one; one called from a script (never waiting), its reply to
@@ -300,12 +304,14 @@ bool set_steps_from_script(gateway_actor* self, const args& argv, int resp,
 // clients are blocked (INFO blocked_clients).
 inline bool is_pop_command(std::string_view name) {
   return name == "blpop" || name == "brpop" || name == "blmpop" || name == "blmove"
-         || name == "brpoplpush" || name == "lmpop" || name == "lmove" || name == "rpoplpush";
+         || name == "brpoplpush" || name == "lmpop" || name == "lmove" || name == "rpoplpush"
+         || name == "bzpopmin" || name == "bzpopmax" || name == "bzmpop" || name == "zmpop";
 }
-// Redis's noscript pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH (BLMPOP is allowed,
-// and never waits there).
+// Redis's noscript pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BZPOPMIN, BZPOPMAX
+// (BLMPOP and BZMPOP are allowed, and never wait there).
 inline bool blocks_outside_scripts(std::string_view name) {
-  return name == "blpop" || name == "brpop" || name == "blmove" || name == "brpoplpush";
+  return name == "blpop" || name == "brpop" || name == "blmove" || name == "brpoplpush"
+         || name == "bzpopmin" || name == "bzpopmax";
 }
 bool blocking_from_script(gateway_actor* self, const args& argv, int resp,
                           std::function<void(std::string_view)> finish);

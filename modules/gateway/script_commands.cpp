@@ -586,6 +586,7 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
     if (writes)
       st.script_wrote = true;
     if (!set_steps_from_script(self, argv, resp, answered)
+        && !zset_steps_from_script(self, argv, resp, answered)
         && !blocking_from_script(self, argv, resp, answered))
       multi_step_from_script(self, argv, std::move(answered));
     return;

@@ -96,6 +96,9 @@ void msetnx_command(gateway_actor*, connection&, const args&, commands::plan&);
 void copy_command(gateway_actor*, connection&, const args&, commands::plan&);
 // SINTER SUNION SDIFF and their STORE forms, SINTERCARD, SMOVE (set_steps.cpp).
 void set_steps_command(gateway_actor*, connection&, const args&, commands::plan&);
+// ZUNION ZINTER ZDIFF and their STORE forms, ZINTERCARD, ZRANGESTORE
+// (zset_steps.cpp).
+void zset_steps_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, LMPOP, LMOVE, RPOPLPUSH
 // (blocking_commands.cpp).

@@ -193,6 +193,28 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(), o.list_compress_depth);
      }},
+    {"zset-max-listpack-entries",
+     "accepted as Redis takes it; every sorted set is a skip list",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.zset_max_listpack_entries);
+     }},
+    {"zset-max-ziplist-entries", "another name of zset-max-listpack-entries",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.zset_max_listpack_entries);
+     }},
+    {"zset-max-listpack-value",
+     "accepted as Redis takes it; every sorted set is a skip list",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.zset_max_listpack_value);
+     }},
+    {"zset-max-ziplist-value", "another name of zset-max-listpack-value",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
+                         o.zset_max_listpack_value);
+     }},
     {"maxmemory-samples", "keys an eviction compares (1-64)",
      [](options& o, const std::string& v) {
        std::int64_t n = 0;
@@ -565,6 +587,10 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"list-max-listpack-size", std::to_string(list_max_listpack_size)},
     {"list-max-ziplist-size", std::to_string(list_max_listpack_size)},
     {"list-compress-depth", std::to_string(list_compress_depth)},
+    {"zset-max-listpack-entries", std::to_string(zset_max_listpack_entries)},
+    {"zset-max-ziplist-entries", std::to_string(zset_max_listpack_entries)},
+    {"zset-max-listpack-value", std::to_string(zset_max_listpack_value)},
+    {"zset-max-ziplist-value", std::to_string(zset_max_listpack_value)},
     {"notify-keyspace-events", [this] {
        std::uint32_t flags = 0;
        shard::parse_notify_flags(notify_keyspace_events, flags);

@@ -92,8 +92,10 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
       };
-    } else if (name == "list-compress-depth") {
-      effect = [](const options&) {}; // accepted, kept for CONFIG GET; nothing compresses
+    } else if (name == "list-compress-depth" || name.rfind("zset-max-", 0) == 0) {
+      // Accepted, kept for CONFIG GET: nothing compresses, and every sorted
+      // set is a skip list.
+      effect = [](const options&) {};
     } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0
                || name.rfind("list-max-", 0) == 0) {
       auto encodings = store.encodings;

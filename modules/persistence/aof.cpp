@@ -531,6 +531,26 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
         step.skip = true; // an empty change: nothing to replay
       break;
     }
+    case AofRecord::kZsetAdd:
+    case AofRecord::kZsetDel: {
+      // ZADD takes score then member: the pairs turned around.
+      bool add = r.has_zset_add();
+      const auto& change = add ? r.zset_add() : r.zset_del();
+      step.argv = {add ? "ZADD" : "ZREM", change.key()};
+      values::packed_reader items{change.items()};
+      std::string_view member, score;
+      while (items.next(member)) {
+        if (add) {
+          if (!items.next(score))
+            break;
+          step.argv.emplace_back(score);
+        }
+        step.argv.emplace_back(member);
+      }
+      if (step.argv.size() < 3)
+        step.skip = true;
+      break;
+    }
     case AofRecord::kList: {
       const auto& change = r.list();
       step.list = true;

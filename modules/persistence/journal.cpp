@@ -79,7 +79,8 @@ void journal::put(std::string_view key, std::string_view value,
 
 namespace {
 
-// AofRecord.hash_set, hash_del, set_add and set_del: a FieldChange.
+// AofRecord.hash_set, hash_del, set_add, set_del, zset_add and zset_del: a
+// FieldChange.
 void field_change(std::string& record, int choice, std::string_view key,
                   std::string_view items) {
   record.clear();
@@ -107,6 +108,16 @@ void journal::set_add(std::string_view key, std::string_view members) {
 
 void journal::set_del(std::string_view key, std::string_view members) {
   field_change(record_, 10, key, members);
+  frame(record_);
+}
+
+void journal::zset_add(std::string_view key, std::string_view pairs) {
+  field_change(record_, 12, key, pairs);
+  frame(record_);
+}
+
+void journal::zset_del(std::string_view key, std::string_view members) {
+  field_change(record_, 13, key, members);
   frame(record_);
 }
 

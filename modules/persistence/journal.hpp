@@ -42,6 +42,11 @@ public:
   void set_add(std::string_view key, std::string_view members);
   // The set `key` no longer has these members (packed).
   void set_del(std::string_view key, std::string_view members);
+  // These members of the sorted set `key` now have these scores: packed
+  // member, score-as-text pairs (the text round-trips: "%.17g", "inf").
+  void zset_add(std::string_view key, std::string_view pairs);
+  // The sorted set no longer has these packed members.
+  void zset_del(std::string_view key, std::string_view members);
   // The list `key` changed as `kind` says (with `a`, `b` and the packed
   // `items` as ListChange describes), reaching `version`.
   void list_change(std::string_view key, std::uint64_t version, persistence::list_change kind,

@@ -147,6 +147,27 @@ enum class op_code : std::uint8_t {
   // the list's current version, so a change replayed twice, or over a
   // snapshot that already holds it, changes nothing. +OK.
   list_replay,
+  // Sorted sets (zset_ops.cpp). A key holding another type answers
+  // -WRONGTYPE. Members travel packed in the value; ZADD's pairs as the
+  // member, then its score's 8 bytes (values::append_score). Score and lex
+  // bounds travel as text, packed min then max (already checked), and the
+  // shard parses them again (values/sorted_set.hpp).
+  zadd,         // zset_args (flags); value: member, score, ...: :added (CH:
+                // added or changed), or with INCR the new score (null when
+                // NX/XX/GT/LT kept it)
+  zrem,         // value: members: :removed; the last one takes the key
+  zcard,        // :members
+  zscore,       // value: the member: its score, or null
+  zmscore,      // value: members: an array of scores or nulls
+  zrank,        // zset_args (reverse, with_scores); value: the member: :rank
+                // or null, [rank, score] with WITHSCORE
+  zcount,       // zset_args (by score or lex); value: min, max: :elements
+  zrange,       // zset_args: an array of members (with their scores)
+  zremrange,    // zset_args (by rank, score or lex): :removed
+  zpop,         // zset_args (highest, count): ZPOPMIN/ZPOPMAX's reply
+  zrandmember,  // random_args: as hrandfield, with scores
+  zscan,        // field_scan_args; value: the MATCH glob: the next cursor and
+                // each member with its score
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.
@@ -335,6 +356,10 @@ struct block_args {
   // Handed over by a resizing shard: a pop now is answered as a wakeup (the
   // client waits for one), not in the reply.
   bool resumed = false;
+  // Pops a sorted set (BZPOPMIN, BZPOPMAX, BZMPOP, ZMPOP), not a list: left
+  // is the lowest scores; pair answers [key, member, score], multi [key,
+  // [[member, score]...]].
+  bool zset = false;
   std::uint8_t resp = 2;
   std::uint32_t waiter = 0; // its place in batch::waiters
 };
@@ -347,11 +372,43 @@ struct list_change_args {
   std::int64_t b = 0;
 };
 
+// How a sorted-set range is given.
+enum class zrange_by : std::uint8_t { rank, score, lex };
+
+namespace zset_flag {
+inline constexpr std::uint8_t only_new = 1;      // ZADD NX
+inline constexpr std::uint8_t only_existing = 2; // XX
+inline constexpr std::uint8_t only_greater = 4;  // GT
+inline constexpr std::uint8_t only_less = 8;     // LT
+inline constexpr std::uint8_t count_changed = 16; // CH
+inline constexpr std::uint8_t increment = 32;    // INCR (ZINCRBY)
+inline constexpr std::uint8_t reverse = 64;      // REV, ZREVRANK, ZPOPMAX (highest)
+inline constexpr std::uint8_t with_scores = 128; // WITHSCORES, WITHSCORE
+} // namespace zset_flag
+
+// The arguments of the sorted-set operations. By rank, start and stop are the
+// ranks (negative from the end, as ZRANGE takes them); by score or lex, the
+// bounds are in the value and start and stop are LIMIT's offset and count
+// (negative count: no limit). ZPOPMIN/ZPOPMAX: start is the count (counted:
+// one was given).
+struct zset_args {
+  std::int64_t start = 0;
+  std::int64_t stop = -1;
+  std::uint8_t flags = 0; // zset_flag
+  zrange_by by = zrange_by::rank;
+  bool counted = false;
+  // zrange: the range answered in the serialised form of a sorted set
+  // (values/sorted_set.hpp), with a share (as a peek answers), for
+  // ZRANGESTORE to store; not RESP.
+  bool serialised = false;
+  std::uint8_t resp = 2;
+};
+
 using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_args,
                              incr_args, range_args, offset_args, restore_args,
                              origin_args, scan_args, object_args, hash_args, random_args,
                              field_scan_args, list_args, lpos_args, block_args,
-                             list_change_args>;
+                             list_change_args, zset_args>;
 
 // A client waiting in a blocking pop (shard/blocking.hpp): shared by the
 // gateway and every shard it waits on.

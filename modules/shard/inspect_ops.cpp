@@ -17,6 +17,7 @@
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
+#include "modules/values/sorted_set.hpp"
 #include "modules/values/packed.hpp"
 
 namespace stairkv::shard {
@@ -57,6 +58,15 @@ std::string canonical_value(const record& r) {
     std::string out;
     r.container<values::list_value>()->for_each(
       [&](std::string_view e) { values::append_item(out, e); });
+    return out;
+  }
+  if (r.type() == value_type::sorted_set) {
+    // In order, each member with its score's exact bits.
+    std::string out;
+    r.container<values::sorted_set>()->for_each([&](std::string_view m, double s) {
+      values::append_item(out, m);
+      out.append(reinterpret_cast<const char*>(&s), sizeof s);
+    });
     return out;
   }
   if (r.type() == value_type::set) {
@@ -138,6 +148,8 @@ const char* encoding_of(const record& r) {
       return r.holds_container() ? "hashtable" : "listpack";
     case value_type::list:
       return "quicklist";
+    case value_type::sorted_set:
+      return "skiplist";
     case value_type::set: {
       if (r.holds_container())
         return "hashtable";

@@ -70,6 +70,30 @@ std::string_view event_name(key_event e) noexcept {
       return "lrem";
     case key_event::ltrim:
       return "ltrim";
+    case key_event::zadd:
+      return "zadd";
+    case key_event::zincr:
+      return "zincr";
+    case key_event::zrem:
+      return "zrem";
+    case key_event::zremrangebyrank:
+      return "zremrangebyrank";
+    case key_event::zremrangebyscore:
+      return "zremrangebyscore";
+    case key_event::zremrangebylex:
+      return "zremrangebylex";
+    case key_event::zpopmin:
+      return "zpopmin";
+    case key_event::zpopmax:
+      return "zpopmax";
+    case key_event::zunionstore:
+      return "zunionstore";
+    case key_event::zinterstore:
+      return "zinterstore";
+    case key_event::zdiffstore:
+      return "zdiffstore";
+    case key_event::zrangestore:
+      return "zrangestore";
   }
   return "unknown";
 }
@@ -117,6 +141,19 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::lrem:
     case key_event::ltrim:
       return notify_flag::list;
+    case key_event::zadd:
+    case key_event::zincr:
+    case key_event::zrem:
+    case key_event::zremrangebyrank:
+    case key_event::zremrangebyscore:
+    case key_event::zremrangebylex:
+    case key_event::zpopmin:
+    case key_event::zpopmax:
+    case key_event::zunionstore:
+    case key_event::zinterstore:
+    case key_event::zdiffstore:
+    case key_event::zrangestore:
+      return notify_flag::zset;
   }
   return 0;
 }

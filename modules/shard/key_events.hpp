@@ -52,6 +52,18 @@ enum class key_event : std::uint8_t {
   lset,        // "lset" (class l)
   lrem,        // "lrem" (class l)
   ltrim,       // "ltrim" (class l)
+  zadd,        // "zadd": ZADD (class z)
+  zincr,       // "zincr": ZINCRBY, ZADD INCR (class z)
+  zrem,        // "zrem" (class z)
+  zremrangebyrank,  // (class z)
+  zremrangebyscore, // (class z)
+  zremrangebylex,   // (class z)
+  zpopmin,     // "zpopmin": ZPOPMIN, BZPOPMIN, ZMPOP MIN... (class z)
+  zpopmax,     // "zpopmax" (class z)
+  zunionstore, // "zunionstore" (class z)
+  zinterstore, // "zinterstore" (class z)
+  zdiffstore,  // "zdiffstore" (class z)
+  zrangestore, // "zrangestore" (class z)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail

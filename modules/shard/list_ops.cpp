@@ -32,6 +32,11 @@ key_event pop_event(list_end end) {
   return end == list_end::left ? key_event::lpop : key_event::rpop;
 }
 
+// The type a blocking pop takes from.
+value_type popped_type(const block_args& how) {
+  return how.zset ? value_type::sorted_set : value_type::list;
+}
+
 } // namespace
 
 record* table::new_list(std::string_view key, deadline_ms now) {
@@ -376,6 +381,12 @@ bool table::pop_for(record*& r, std::string_view key, const block_args& how,
                     std::string& reply_bytes) {
   auto count = static_cast<std::size_t>(std::max<std::int64_t>(how.count, 1));
   std::string name{key}; // the record may go with its last element
+  if (how.zset) {
+    if (zset_pop(r, name, how.end == list_end::right, count) == 0)
+      return false;
+    write_zpop(name, how, reply_bytes);
+    return true;
+  }
   if (list_pop(r, name, how.end, count, popped_) == 0)
     return false;
   write_pop(name, how, reply_bytes);
@@ -393,7 +404,7 @@ void table::op_block_pop(const batch& work, const operation& op, batch_result& o
   const auto& waiter = work.waiter_of(op);
   protocol::reply_writer reply{out.replies};
   auto* r = find_live(key, now);
-  if (r != nullptr && r->type() != value_type::list) {
+  if (r != nullptr && r->type() != popped_type(args)) {
     if (waiter->claim()) {
       if (args.resumed) {
         wakeups_.push_back({waiter, std::string{key},
@@ -457,13 +468,23 @@ void table::serve_ready(deadline_ms now) {
     auto it = waiters_.find(key);
     if (it == waiters_.end())
       continue;
+    // First come, first served; a waiter for another type than the key
+    // holds now (BLPOP on a key that became a sorted set) keeps its place.
     auto& queue = it->second;
-    while (!queue.empty()) {
+    for (auto w = queue.begin(); w != queue.end();) {
       auto* r = find_live(key, now);
-      if (r == nullptr || r->type() != value_type::list)
+      if (r == nullptr)
         break;
-      auto waiter = std::move(queue.front());
-      queue.pop_front();
+      if ((*w)->served()) {
+        w = queue.erase(w);
+        continue;
+      }
+      if (r->type() != popped_type((*w)->request)) {
+        ++w;
+        continue;
+      }
+      auto waiter = std::move(*w);
+      w = queue.erase(w);
       if (!waiter->claim())
         continue; // timed out, gone, or served on another key
       std::string bytes;

@@ -9,6 +9,7 @@
 
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
+#include "modules/values/sorted_set.hpp"
 
 namespace stairkv::shard {
 
@@ -55,6 +56,9 @@ void free_container(record* r) noexcept {
     case value_type::list:
       delete r->container<values::list_value>();
       break;
+    case value_type::sorted_set:
+      delete r->container<values::sorted_set>();
+      break;
     default:
       break;
   }
@@ -79,6 +83,9 @@ detached_container::~detached_container() {
     case value_type::list:
       delete static_cast<values::list_value*>(container_);
       break;
+    case value_type::sorted_set:
+      delete static_cast<values::sorted_set*>(container_);
+      break;
     default:
       break;
   }
@@ -93,6 +100,8 @@ std::size_t record_set::container_elements(const record* r) noexcept {
       return r->container<values::hash_table>()->size();
     case value_type::list:
       return r->container<values::list_value>()->size();
+    case value_type::sorted_set:
+      return r->container<values::sorted_set>()->size();
     default:
       return 0;
   }
@@ -114,6 +123,8 @@ std::int64_t record_set::container_bytes(const record* r) noexcept {
       return r->container<values::hash_table>()->bytes();
     case value_type::list:
       return r->container<values::list_value>()->bytes();
+    case value_type::sorted_set:
+      return r->container<values::sorted_set>()->bytes();
     default:
       return 0;
   }

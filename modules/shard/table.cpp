@@ -8,6 +8,7 @@
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
 #include "modules/values/packed.hpp"
+#include "modules/values/sorted_set.hpp"
 
 namespace stairkv::shard {
 
@@ -30,6 +31,7 @@ bool may_grow(op_code code) {
     case op_code::lpush:
     case op_code::lset:
     case op_code::linsert:
+    case op_code::zadd:
       return true;
     default:
       return false;
@@ -85,6 +87,9 @@ std::string_view table::serialized(const record* r) {
       list->write_packed(serial_);
       return serial_;
     }
+    case value_type::sorted_set:
+      r->container<values::sorted_set>()->write_packed(serial_);
+      return serial_;
     default:
       return {};
   }
@@ -111,6 +116,19 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
       r = insert(key, {}, now, type);
     }
     return entries_.assign_container(r, type, list);
+  }
+  if (type == value_type::sorted_set) {
+    auto* zset = values::sorted_set::from_packed(bytes);
+    if (zset == nullptr || zset->size() == 0) {
+      delete zset;
+      return nullptr;
+    }
+    reclaim_if_big(r);
+    if (r == nullptr) {
+      note(key_event::new_key, key);
+      r = insert(key, {}, now, type);
+    }
+    return entries_.assign_container(r, type, zset);
   }
   // A hash or a set: compact while it fits, as the value it was would have
   // been, else in a table built from the bytes.
@@ -449,6 +467,18 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::lrem: return op_lrem(work, op, out, now);
     case op_code::ltrim: return op_ltrim(work, op, out, now);
     case op_code::lpos: return op_lpos(work, op, out, now);
+    case op_code::zadd: return op_zadd(work, op, out, now);
+    case op_code::zrem: return op_zrem(work, op, out, now);
+    case op_code::zcard: return op_zcard(work, op, out, now);
+    case op_code::zscore: return op_zscore(work, op, out, now);
+    case op_code::zmscore: return op_zmscore(work, op, out, now);
+    case op_code::zrank: return op_zrank(work, op, out, now);
+    case op_code::zcount: return op_zcount(work, op, out, now);
+    case op_code::zrange: return op_zrange(work, op, out, now);
+    case op_code::zremrange: return op_zremrange(work, op, out, now);
+    case op_code::zpop: return op_zpop(work, op, out, now);
+    case op_code::zrandmember: return op_zrandmember(work, op, out, now);
+    case op_code::zscan: return op_zscan(work, op, out, now);
     case op_code::block_pop: return op_block_pop(work, op, out, now);
     case op_code::unblock: return op_unblock(work, op, out, now);
     case op_code::list_replay: return op_list_replay(work, op, out, now);

@@ -26,6 +26,7 @@
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
+#include "modules/values/sorted_set.hpp"
 #include "modules/shard/blocking.hpp"
 
 namespace stairkv::shard {
@@ -504,6 +505,38 @@ private:
   // queued first, while their keys hold elements.
   void serve_ready(deadline_ms now);
   // inspection without an access (inspect_ops.cpp)
+  // Sorted sets (zset_ops.cpp).
+  void op_zadd(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zrem(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zcard(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zscore(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zmscore(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zrank(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zcount(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zrange(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zremrange(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zpop(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zrandmember(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_zscan(const batch&, const operation&, batch_result& out, deadline_ms now);
+
+  // A sorted set's container changed: the set's byte count follows.
+  template <class Change>
+  void change_zset(record* r, Change&& change) {
+    auto* zset = r->container<values::sorted_set>();
+    auto before = zset->bytes();
+    change(*zset);
+    entries_.container_resized(zset->bytes() - before);
+  }
+  // Removes the members packed in members_ (already gone from the set) from
+  // the journal's view, notes `event`, and takes the key when the set is empty.
+  void end_zset_removal(record*& r, std::string_view key, std::size_t removed,
+                        key_event event);
+  // Pops up to count of the lowest (highest) elements into zpopped_.
+  std::size_t zset_pop(record*& r, std::string_view key, bool highest, std::size_t count);
+  // The popped elements as a blocking pop answers them.
+  void write_zpop(std::string_view key, const block_args& how, std::string& reply_bytes);
+  std::vector<std::pair<std::string, double>> zpopped_;
+
   void op_object(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
   void op_digest_value(const batch&, const operation&, batch_result& out, deadline_ms now);

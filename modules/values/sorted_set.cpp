@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -82,6 +84,34 @@ bool parse_score_bound(std::string_view text, score_bound& out) {
   if (*end != '\0' || std::isnan(value))
     return false;
   out = score_bound{value, exclusive};
+  return true;
+}
+
+bool parse_score(std::string_view text, double& out) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
+    return false;
+  std::string number{text};
+  char* end = nullptr;
+  errno = 0;
+  double value = std::strtod(number.c_str(), &end);
+  if (static_cast<std::size_t>(end - number.c_str()) != number.size() || std::isnan(value))
+    return false;
+  if (errno == ERANGE && (std::isinf(value) || value == 0.0))
+    return false;
+  out = value;
+  return true;
+}
+
+void append_score(std::string& out, double score) {
+  char bytes[sizeof score];
+  std::memcpy(bytes, &score, sizeof score);
+  append_item(out, std::string_view{bytes, sizeof bytes});
+}
+
+bool read_score(std::string_view item, double& out) {
+  if (item.size() != sizeof out)
+    return false;
+  std::memcpy(&out, item.data(), sizeof out);
   return true;
 }
 
@@ -497,16 +527,44 @@ std::int64_t sorted_set::bytes() const noexcept {
          + static_cast<std::int64_t>(set_.capacity() * (sizeof(node*) + 1));
 }
 
+void append_packed_element(std::string& out, std::string_view member, double score) {
+  append_item(out, member);
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &score, sizeof bits);
+  for (int b = 0; b < 8; ++b)
+    out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
+}
+
+packed_zset_reader::packed_zset_reader(std::string_view bytes) : bytes_(bytes) {
+  if (!read_varint(bytes_, pos_, count_))
+    count_ = 0;
+}
+
+bool packed_zset_reader::next(std::string_view& member, double& score) {
+  if (read_ >= count_)
+    return false;
+  std::uint64_t size = 0;
+  if (!read_varint(bytes_, pos_, size) || size > bytes_.size() - pos_
+      || bytes_.size() - pos_ - size < 8) {
+    count_ = read_;
+    return false;
+  }
+  member = bytes_.substr(pos_, static_cast<std::size_t>(size));
+  pos_ += static_cast<std::size_t>(size);
+  std::uint64_t bits = 0;
+  for (int b = 0; b < 8; ++b)
+    bits |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes_[pos_ + b])) << (8 * b);
+  pos_ += 8;
+  std::memcpy(&score, &bits, sizeof score);
+  ++read_;
+  return true;
+}
+
 void sorted_set::write_packed(std::string& out) const {
   out.clear();
   append_varint(out, length_);
-  for (node* x = head_->next(); x != nullptr; x = x->next()) {
-    append_item(out, x->member());
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, &x->score, sizeof bits);
-    for (int b = 0; b < 8; ++b)
-      out.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
-  }
+  for (node* x = head_->next(); x != nullptr; x = x->next())
+    append_packed_element(out, x->member(), x->score);
 }
 
 sorted_set* sorted_set::from_packed(std::string_view bytes) {

@@ -60,6 +60,40 @@ bool parse_score_bound(std::string_view text, score_bound& out);
 // Redis's "ERR min or max not valid string range item".
 bool parse_lex_bound(std::string_view text, lex_bound& out);
 
+// A score as ZADD, ZINCRBY and ZRANGESTORE's results take it (Redis's
+// getDoubleFromObject): strtod over the whole text, no leading space, no
+// overflow, no NaN; "inf", "-inf" and "+inf" are scores. False is Redis's
+// "ERR value is not a valid float".
+bool parse_score(std::string_view text, double& out);
+
+// A score as one item of a packed list (values/packed.hpp): its 8 bytes in
+// the machine's order. Only between the parts of one process (a planner and
+// its shard); files use write_packed's fixed order.
+void append_score(std::string& out, double score);
+bool read_score(std::string_view item, double& out);
+
+// One element of the serialised form (sorted_set::write_packed): the member
+// as a packed item, then the score's IEEE-754 bits in 8 bytes, little endian.
+void append_packed_element(std::string& out, std::string_view member, double score);
+
+// Reads the serialised form element by element (the sets a gateway combines
+// for ZUNION and its kind): false from next() at the end or on bytes that are
+// no such form.
+class packed_zset_reader {
+public:
+  explicit packed_zset_reader(std::string_view bytes);
+  std::uint64_t size() const noexcept {
+    return count_;
+  }
+  bool next(std::string_view& member, double& score);
+
+private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+  std::uint64_t count_ = 0;
+  std::uint64_t read_ = 0;
+};
+
 class sorted_set {
 public:
   sorted_set();

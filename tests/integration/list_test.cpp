@@ -16,6 +16,7 @@
 
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/info.hpp"
+#include "tests/support/raw_connection.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace stairkv::testing;
@@ -176,6 +177,28 @@ TEST(Lists, TimeoutsUnblockAndLeavingClientsAreHonoured) {
   EXPECT_TRUE(is_integer(c.command({"CLIENT", "UNBLOCK", std::to_string(id), "ERROR"}), 1));
   EXPECT_TRUE(is_error(waiting.get_reply(), "UNBLOCKED client unblocked via CLIENT UNBLOCK"));
   EXPECT_TRUE(is_integer(c.command({"CLIENT", "UNBLOCK", std::to_string(id)}), 0));
+}
+
+// A client that leaves while its pop is still between its keys (here the
+// second of two pipelined BLPOPs, whose second key holds a string) must not
+// leave anything half done behind: every other client keeps being answered,
+// and nothing stays blocked.
+TEST(Lists, AClientLeavingInTheMiddleOfAPopHoldsNobodyUp) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection c{server.port()};
+  EXPECT_TRUE(is_status(c.command({"SET", "b2", "text"}), "OK"));
+  auto pop = encode_command({"BLPOP", "b1", "b2", "1"});
+  for (int i = 0; i < 50; ++i) {
+    raw_connection leaving{server.port()};
+    ASSERT_TRUE(leaving.send_all(pop + pop));
+  }
+  for (int i = 0; i < 8; ++i) {
+    hiredis_connection fresh{server.port(), 5s};
+    EXPECT_TRUE(is_status(fresh.command({"PING"}), "PONG")) << "connection " << i;
+  }
+  await_blocked(c, 0);
+  EXPECT_TRUE(is_integer(c.command({"RPUSH", "b1", "kept"}), 1));
+  EXPECT_TRUE(is_bulk_array(c.command({"LRANGE", "b1", "0", "-1"}), {"kept"}));
 }
 
 TEST(Lists, WaitersOnManyKeysAndShardsKeepWaitingWhileTheEngineGrows) {
