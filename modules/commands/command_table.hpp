@@ -24,6 +24,9 @@ inline constexpr std::uint32_t gateway = 16;   // answered by the connection's g
 inline constexpr std::uint32_t loading = 32;   // allowed while loading
 inline constexpr std::uint32_t stale = 64;     // allowed on stale data
 inline constexpr std::uint32_t blocking = 128; // may block the client (BLPOP...)
+// Its keys are not first/last/step alone: a count says how many (EVAL,
+// ZUNIONSTORE, LMPOP...) or an option names one (SORT's STORE).
+inline constexpr std::uint32_t movablekeys = 256;
 } // namespace flag
 
 using planner = void (*)(plan& p, const client_context& client,

@@ -66,7 +66,7 @@ void write_command_info(protocol::reply_writer& out, const command_spec& spec) {
     {flag::write, "write"},     {flag::readonly, "readonly"},
     {flag::denyoom, "denyoom"}, {flag::loading, "loading"},
     {flag::stale, "stale"},     {flag::fast, "fast"},
-    {flag::blocking, "blocking"},
+    {flag::blocking, "blocking"}, {flag::movablekeys, "movablekeys"},
   };
   std::size_t n = 0;
   for (auto& [bit, name] : flag_names)
@@ -198,7 +198,7 @@ void plan_command_list(plan& p, const client_context& client, const args& argv) 
 
 // COMMAND GETKEYS command [arg ...]: the keys the command would act on, from
 // its first key, last key and step (MEMORY USAGE's key is its third word, a
-// script call's keys follow their count).
+// script call's keys follow their count, SORT's last STORE names one).
 void plan_command_getkeys(plan& p, const client_context& client, const args& argv) {
   std::vector<std::string_view> call(argv.begin() + 2, argv.end());
   const auto* spec = find_command(call[0]);
@@ -232,10 +232,27 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
     return;
   }
   std::vector<std::string_view> keys;
-  visit_key_positions(keyed, call.size(), [&](std::size_t i) {
-    keys.push_back(call[i]);
-    return false;
-  });
+  if (name == "sort" || name == "sort_ro") {
+    // The sorted key, then the STORE destination, the last one given (Redis's
+    // sortGetKeys: LIMIT takes two words, BY and GET one, which are no keys).
+    keys.push_back(call[1]);
+    std::string_view destination;
+    for (std::size_t i = 2; i < call.size(); ++i) {
+      if (equals_ignoring_case(call[i], "limit"))
+        i += 2;
+      else if (equals_ignoring_case(call[i], "get") || equals_ignoring_case(call[i], "by"))
+        i += 1;
+      else if (equals_ignoring_case(call[i], "store") && i + 1 < call.size())
+        destination = call[++i];
+    }
+    if (destination.data() != nullptr)
+      keys.push_back(destination);
+  } else {
+    visit_key_positions(keyed, call.size(), [&](std::size_t i) {
+      keys.push_back(call[i]);
+      return false;
+    });
+  }
   reply_local(p, client, [&](protocol::reply_writer& out) {
     out.array(keys.size());
     for (auto key : keys)

@@ -295,6 +295,9 @@ bool set_steps_from_script(gateway_actor* self, const args& argv, int resp,
 // ZRANGESTORE (zset_steps.cpp).
 bool zset_steps_from_script(gateway_actor* self, const args& argv, int resp,
                             std::function<void(std::string_view)> finish);
+// The same for SORT and SORT_RO (sort_command.cpp).
+bool sort_from_script(gateway_actor* self, const args& argv, int resp,
+                      std::function<void(std::string_view)> finish);
 
 // The pops that may block or span keys (blocking_commands.cpp): whether
 // `name` is one; one called from a script (never waiting), its reply to

@@ -518,12 +518,17 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
   bool writes = (spec->flags & commands::flag::write) != 0;
   if (spec->run == nullptr) {
     // Of the commands the gateway runs, scripts call these: RENAME, RENAMENX,
-    // MSETNX and COPY as their steps (multi_step_commands.cpp), PUBLISH, and DEBUG
+    // MSETNX and COPY as their steps (multi_step_commands.cpp), the set and
+    // sorted-set commands over several keys, SORT, the pops that do not
+    // block there, PUBLISH, and DEBUG
     // PROTOCOL and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
     bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy"
                  || name == "sinter" || name == "sunion" || name == "sdiff"
                  || name == "sinterstore" || name == "sunionstore" || name == "sdiffstore"
-                 || name == "sintercard" || name == "smove"
+                 || name == "sintercard" || name == "smove" || name == "zunion"
+                 || name == "zinter" || name == "zdiff" || name == "zunionstore"
+                 || name == "zinterstore" || name == "zdiffstore" || name == "zintercard"
+                 || name == "zrangestore" || name == "sort" || name == "sort_ro"
                  || (is_pop_command(name) && !blocks_outside_scripts(name));
     if (name == "debug")
       debug_answer = debug_from_script(self, argv, resp);
@@ -587,6 +592,7 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
       st.script_wrote = true;
     if (!set_steps_from_script(self, argv, resp, answered)
         && !zset_steps_from_script(self, argv, resp, answered)
+        && !sort_from_script(self, argv, resp, answered)
         && !blocking_from_script(self, argv, resp, answered))
       multi_step_from_script(self, argv, std::move(answered));
     return;

@@ -71,6 +71,8 @@ constexpr named_handler handlers[] = {
   {"smove", set_steps_command},
   {"sunion", set_steps_command},
   {"sunionstore", set_steps_command},
+  {"sort", sort_command},
+  {"sort_ro", sort_command},
   {"zdiff", zset_steps_command},
   {"zdiffstore", zset_steps_command},
   {"zinter", zset_steps_command},

@@ -99,6 +99,8 @@ void set_steps_command(gateway_actor*, connection&, const args&, commands::plan&
 // ZUNION ZINTER ZDIFF and their STORE forms, ZINTERCARD, ZRANGESTORE
 // (zset_steps.cpp).
 void zset_steps_command(gateway_actor*, connection&, const args&, commands::plan&);
+// SORT and SORT_RO (sort_command.cpp).
+void sort_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH, LMPOP, LMOVE, RPOPLPUSH
 // (blocking_commands.cpp).

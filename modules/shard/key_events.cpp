@@ -94,6 +94,8 @@ std::string_view event_name(key_event e) noexcept {
       return "zdiffstore";
     case key_event::zrangestore:
       return "zrangestore";
+    case key_event::sortstore:
+      return "sortstore";
   }
   return "unknown";
 }
@@ -140,6 +142,7 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::lset:
     case key_event::lrem:
     case key_event::ltrim:
+    case key_event::sortstore:
       return notify_flag::list;
     case key_event::zadd:
     case key_event::zincr:

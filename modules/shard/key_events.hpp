@@ -64,6 +64,7 @@ enum class key_event : std::uint8_t {
   zinterstore, // "zinterstore" (class z)
   zdiffstore,  // "zdiffstore" (class z)
   zrangestore, // "zrangestore" (class z)
+  sortstore,   // "sortstore": SORT ... STORE (class l, as in Redis)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail
