@@ -131,6 +131,8 @@ int main(int argc, char** argv) {
   sc.set_max_intset_entries = opts.set_max_intset_entries;
   sc.set_max_listpack_entries = opts.set_max_listpack_entries;
   sc.set_max_listpack_value = opts.set_max_listpack_value;
+  sc.zset_max_listpack_entries = opts.zset_max_listpack_entries;
+  sc.zset_max_listpack_value = opts.zset_max_listpack_value;
   sc.list_max_listpack_size = opts.list_max_listpack_size;
   sc.appendonly = opts.appendonly == "yes";
   sc.dir = opts.dir;

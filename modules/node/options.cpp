@@ -193,8 +193,7 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(), o.list_compress_depth);
      }},
-    {"zset-max-listpack-entries",
-     "accepted as Redis takes it; every sorted set is a skip list",
+    {"zset-max-listpack-entries", "members a sorted set keeps in its compact encoding",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
                          o.zset_max_listpack_entries);
@@ -204,8 +203,7 @@ const std::vector<option_spec>& specs() {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
                          o.zset_max_listpack_entries);
      }},
-    {"zset-max-listpack-value",
-     "accepted as Redis takes it; every sorted set is a skip list",
+    {"zset-max-listpack-value", "bytes of a member a compact sorted set holds",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
                          o.zset_max_listpack_value);

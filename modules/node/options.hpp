@@ -32,7 +32,6 @@ struct options {
   std::int64_t list_max_listpack_size = -2;
   // Accepted for Redis's configurations; chunks are never compressed.
   std::int64_t list_compress_depth = 0;
-  // Accepted as Redis takes them; every sorted set is a skip list.
   std::int64_t zset_max_listpack_entries = 128;
   std::int64_t zset_max_listpack_value = 64;
   std::string notify_keyspace_events = "Ex"; // letters as given (validated)

@@ -92,12 +92,10 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
       };
-    } else if (name == "list-compress-depth" || name.rfind("zset-max-", 0) == 0) {
-      // Accepted, kept for CONFIG GET: nothing compresses, and every sorted
-      // set is a skip list.
-      effect = [](const options&) {};
+    } else if (name == "list-compress-depth") {
+      effect = [](const options&) {}; // accepted, kept for CONFIG GET; nothing compresses
     } else if (name.rfind("hash-max-", 0) == 0 || name.rfind("set-max-", 0) == 0
-               || name.rfind("list-max-", 0) == 0) {
+               || name.rfind("list-max-", 0) == 0 || name.rfind("zset-max-", 0) == 0) {
       auto encodings = store.encodings;
       effect = [encodings](const options& o) {
         if (!encodings)
@@ -108,6 +106,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
         encodings->set_max_entries.store(o.set_max_listpack_entries);
         encodings->set_max_value.store(o.set_max_listpack_value);
         encodings->list_max_listpack_size.store(o.list_max_listpack_size);
+        encodings->zset_max_entries.store(o.zset_max_listpack_entries);
+        encodings->zset_max_value.store(o.zset_max_listpack_value);
       };
     } else if (name == "save") {
       auto saver = store.saver;

@@ -17,6 +17,7 @@
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
+#include "modules/values/compact_zset.hpp"
 #include "modules/values/sorted_set.hpp"
 #include "modules/values/packed.hpp"
 
@@ -61,12 +62,19 @@ std::string canonical_value(const record& r) {
     return out;
   }
   if (r.type() == value_type::sorted_set) {
-    // In order, each member with its score's exact bits.
+    // In order, each member with its score's exact bits (both encodings
+    // keep the same order).
     std::string out;
-    r.container<values::sorted_set>()->for_each([&](std::string_view m, double s) {
+    auto add = [&](std::string_view m, double s) {
       values::append_item(out, m);
       out.append(reinterpret_cast<const char*>(&s), sizeof s);
-    });
+    };
+    if (r.holds_container()) {
+      r.container<values::sorted_set>()->for_each(add);
+    } else {
+      std::vector<values::compact_zset::element> row;
+      values::compact_zset{r.value(), row}.for_each(add);
+    }
     return out;
   }
   if (r.type() == value_type::set) {
@@ -149,7 +157,7 @@ const char* encoding_of(const record& r) {
     case value_type::list:
       return "quicklist";
     case value_type::sorted_set:
-      return "skiplist";
+      return r.holds_container() ? "skiplist" : "listpack";
     case value_type::set: {
       if (r.holds_container())
         return "hashtable";

@@ -401,6 +401,7 @@ void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
     st->keys.encode_hashes(st->context.encodings->hashes());
     st->keys.encode_sets(st->context.encodings->sets());
     st->keys.encode_lists(st->context.encodings->lists());
+    st->keys.encode_zsets(st->context.encodings->zsets());
   }
 }
 

@@ -118,17 +118,29 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
     return entries_.assign_container(r, type, list);
   }
   if (type == value_type::sorted_set) {
-    auto* zset = values::sorted_set::from_packed(bytes);
-    if (zset == nullptr || zset->size() == 0) {
-      delete zset;
+    // Compact while it fits, as the set it was would have been (its
+    // elements put in order again: the bytes may come from outside), else a
+    // skip list built from the bytes.
+    if (!values::compact_zset::valid(bytes))
       return nullptr;
-    }
-    reclaim_if_big(r);
+    values::compact_zset given{bytes, zrow_};
+    if (given.size() == 0)
+      return nullptr;
+    std::vector<values::compact_zset::element> ordered;
+    values::compact_zset edit{ordered};
+    bool fits = given.fits(zset_limits_);
+    if (fits)
+      given.for_each([&](std::string_view m, double s) { edit.set(m, s); });
+    reclaim_if_big(r); // what the key held before
     if (r == nullptr) {
       note(key_event::new_key, key);
-      r = insert(key, {}, now, type);
+      r = insert(key, values::empty_packed_zset(), now, type);
     }
-    return entries_.assign_container(r, type, zset);
+    if (fits) {
+      edit.write(scratch_);
+      return entries_.assign(r, scratch_, type);
+    }
+    return entries_.assign_container(r, type, values::sorted_set::from_packed(bytes));
   }
   // A hash or a set: compact while it fits, as the value it was would have
   // been, else in a table built from the bytes.

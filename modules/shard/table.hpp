@@ -26,8 +26,13 @@
 #include "modules/values/compact_set.hpp"
 #include "modules/values/hash_table.hpp"
 #include "modules/values/list_value.hpp"
+#include "modules/values/compact_zset.hpp"
 #include "modules/values/sorted_set.hpp"
 #include "modules/shard/blocking.hpp"
+
+namespace stairkv::protocol {
+class reply_writer;
+} // namespace stairkv::protocol
 
 namespace stairkv::shard {
 
@@ -229,6 +234,11 @@ public:
   // The size of new lists' chunks (list-max-listpack-size).
   void encode_lists(const values::list_limits& limits) noexcept {
     list_limits_ = limits;
+  }
+
+  // When a sorted set leaves its compact encoding (zset-max-listpack-*).
+  void encode_zsets(const values::zset_limits& limits) noexcept {
+    zset_limits_ = limits;
   }
 
   std::vector<detached_container> take_reclaimed() {
@@ -519,14 +529,41 @@ private:
   void op_zrandmember(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_zscan(const batch&, const operation&, batch_result& out, deadline_ms now);
 
-  // A sorted set's container changed: the set's byte count follows.
+  // Runs `change` on the sorted set r holds, in either encoding: a large one
+  // in place (its byte count follows), a compact one read from the record and
+  // stored back (store_zset). The record may move: use the one returned.
   template <class Change>
-  void change_zset(record* r, Change&& change) {
-    auto* zset = r->container<values::sorted_set>();
-    auto before = zset->bytes();
-    change(*zset);
-    entries_.container_resized(zset->bytes() - before);
+  record* change_zset(record* r, Change&& change) {
+    if (r->holds_container()) {
+      auto* zset = r->container<values::sorted_set>();
+      auto before = zset->bytes();
+      change(*zset);
+      entries_.container_resized(zset->bytes() - before);
+      return r;
+    }
+    values::compact_zset edit{r->value(), zrow_};
+    change(edit);
+    return store_zset(r, edit);
   }
+  // Runs `read` on the sorted set r holds, in either encoding.
+  template <class Read>
+  void with_zset(const record* r, Read&& read) {
+    if (r->holds_container()) {
+      read(static_cast<const values::sorted_set&>(*r->container<values::sorted_set>()));
+      return;
+    }
+    const values::compact_zset view{r->value(), zrow_};
+    read(view);
+  }
+  // A compact set's new content into its record: compact while it fits the
+  // limits, else a skip list from now on (an empty one: no element, for the
+  // caller to take the key).
+  record* store_zset(record* r, const values::compact_zset& edit);
+  static std::size_t zset_size(const record* r);
+  template <class Zset>
+  void draw_from(const Zset& zset, const random_args& args, protocol::reply_writer& reply);
+  std::vector<values::compact_zset::element> zrow_; // a compact sorted set's elements
+  values::zset_limits zset_limits_;
   // Removes the members packed in members_ (already gone from the set) from
   // the journal's view, notes `event`, and takes the key when the set is empty.
   void end_zset_removal(record*& r, std::string_view key, std::size_t removed,

@@ -1,9 +1,14 @@
 // The shard's sorted-set operations: one function per operation, each with the
 // reply Redis gives (batch.hpp lists what every operation answers). A sorted
-// set is always a values::sorted_set (a skip list with a member index; Redis
-// names that encoding "skiplist"). Every change reaches the append-only file
-// as the members it set, with their scores, or the members it removed
-// (records.proto zset_add, zset_del), never as the whole set.
+// set is compact (its elements in the record's own bytes, in order:
+// values/compact_zset.hpp, Redis's "listpack") while it holds at most
+// zset-max-listpack-entries members of at most zset-max-listpack-value bytes,
+// and a values::sorted_set (a skip list with a member index, "skiplist") past
+// that, for good. Both answer the same questions the same way, so each
+// operation is written once, over either (with_zset, change_zset). Every
+// change reaches the append-only file as the members it set, with their
+// scores, or the members it removed (records.proto zset_add, zset_del), never
+// as the whole set.
 
 #include <xxhash.h>
 
@@ -17,16 +22,13 @@
 #include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/table.hpp"
+#include "modules/values/compact_zset.hpp"
 #include "modules/values/packed.hpp"
 #include "modules/values/sorted_set.hpp"
 
 namespace stairkv::shard {
 
 namespace {
-
-values::sorted_set* zset_of(const record* r) {
-  return r->container<values::sorted_set>();
-}
 
 bool has(const zset_args& args, std::uint8_t flag) {
   return (args.flags & flag) != 0;
@@ -99,13 +101,32 @@ void write_scored(protocol::reply_writer& reply, int resp,
 
 } // namespace
 
+std::size_t table::zset_size(const record* r) {
+  if (r->holds_container())
+    return r->container<values::sorted_set>()->size();
+  return static_cast<std::size_t>(values::packed_zset_reader{r->value()}.size());
+}
+
+record* table::store_zset(record* r, const values::compact_zset& edit) {
+  if (edit.size() == 0)
+    return entries_.assign(r, values::empty_packed_zset(), value_type::sorted_set);
+  if (edit.fits(zset_limits_)) {
+    edit.write(scratch_);
+    r = entries_.assign(r, scratch_, value_type::sorted_set);
+    if (scratch_.capacity() > 64 * 1024)
+      std::string{}.swap(scratch_);
+    return r;
+  }
+  return entries_.assign_container(r, value_type::sorted_set, edit.to_large());
+}
+
 void table::end_zset_removal(record*& r, std::string_view key, std::size_t removed,
                              key_event event) {
   if (removed == 0)
     return;
   ++changes_;
   note(event, key);
-  if (zset_of(r)->size() == 0) {
+  if (zset_size(r) == 0) {
     note(key_event::del, key);
     erase(r); // recorded as the key's deletion
     r = nullptr;
@@ -136,33 +157,33 @@ void table::op_zadd(const batch& work, const operation& op, batch_result& out,
     return;
   }
   // INCR first: a NaN result refuses the command before anything changes.
-  values::packed_reader items{work.value(op)};
   std::string_view member, score_item;
   double incremented = 0;
   if (incr) {
     double by = 0, current = 0;
-    items.next(member);
-    items.next(score_item);
+    values::packed_reader first{work.value(op)};
+    first.next(member);
+    first.next(score_item);
     values::read_score(score_item, by);
-    if (r != nullptr && zset_of(r)->score(member, current))
-      incremented = current + by;
-    else
-      incremented = by;
+    bool exists = false;
+    if (r != nullptr)
+      with_zset(r, [&](const auto& zset) { exists = zset.score(member, current); });
+    incremented = exists ? current + by : by;
     if (std::isnan(incremented)) {
       reply.error("ERR resulting score is not a number (NaN)");
       return;
     }
-    items = values::packed_reader{work.value(op)};
   }
-  if (r == nullptr) {
+  bool created = r == nullptr;
+  if (created) {
     note(key_event::new_key, key);
-    r = insert(key, {}, now, value_type::sorted_set);
-    r = entries_.assign_container(r, value_type::sorted_set, new values::sorted_set());
+    r = insert(key, values::empty_packed_zset(), now, value_type::sorted_set);
   }
   std::int64_t added = 0, updated = 0;
   bool kept = false; // INCR's member left as it was
   packed_.clear();
-  change_zset(r, [&](values::sorted_set& zset) {
+  r = change_zset(r, [&](auto& zset) {
+    values::packed_reader items{work.value(op)};
     while (items.next(member) && items.next(score_item)) {
       double score = 0;
       values::read_score(score_item, score);
@@ -197,10 +218,8 @@ void table::op_zadd(const batch& work, const operation& op, batch_result& out,
       journal_->zset_add(key, packed_);
     note(incr ? key_event::zincr : key_event::zadd, key);
   }
-  if (zset_of(r)->size() == 0) {
-    // Nothing was added to the set made for this command.
-    erase(r);
-  }
+  if (zset_size(r) == 0)
+    erase(r); // nothing went into the set made for this command
   if (incr) {
     if (kept)
       reply.null();
@@ -222,7 +241,7 @@ void table::op_zrem(const batch& work, const operation& op, batch_result& out,
   std::size_t removed = 0;
   packed_.clear();
   if (r != nullptr) {
-    change_zset(r, [&](values::sorted_set& zset) {
+    r = change_zset(r, [&](auto& zset) {
       values::packed_reader items{work.value(op)};
       std::string_view member;
       while (items.next(member))
@@ -243,7 +262,7 @@ void table::op_zcard(const batch& work, const operation& op, batch_result& out,
   if (refused)
     return;
   protocol::reply_writer{out.replies}.integer(
-    r == nullptr ? 0 : static_cast<std::int64_t>(zset_of(r)->size()));
+    r == nullptr ? 0 : static_cast<std::int64_t>(zset_size(r)));
 }
 
 // ZSCORE (value: the member; zset_args for the protocol).
@@ -262,7 +281,10 @@ void table::op_zscore(const batch& work, const operation& op, batch_result& out,
   } else {
     ++hits_;
   }
-  if (r != nullptr && zset_of(r)->score(work.value(op), score))
+  bool found = false;
+  if (r != nullptr)
+    with_zset(r, [&](const auto& zset) { found = zset.score(work.value(op), score); });
+  if (found)
     reply.double_value(score);
   else
     reply.null();
@@ -281,14 +303,21 @@ void table::op_zmscore(const batch& work, const operation& op, batch_result& out
   for (values::packed_reader counting{work.value(op)}; counting.next(member);)
     ++count;
   reply.array(count);
-  values::packed_reader items{work.value(op)};
-  while (items.next(member)) {
-    double score = 0;
-    if (r != nullptr && zset_of(r)->score(member, score))
-      reply.double_value(score);
-    else
-      reply.null();
-  }
+  auto answer = [&](const auto* zset) {
+    values::packed_reader items{work.value(op)};
+    std::string_view member;
+    while (items.next(member)) {
+      double score = 0;
+      if (zset != nullptr && zset->score(member, score))
+        reply.double_value(score);
+      else
+        reply.null();
+    }
+  };
+  if (r == nullptr)
+    answer(static_cast<const values::sorted_set*>(nullptr));
+  else
+    with_zset(r, [&](const auto& zset) { answer(&zset); });
 }
 
 // ZRANK and ZREVRANK (zset_args: reverse, with_scores; value: the member).
@@ -303,10 +332,11 @@ void table::op_zrank(const batch& work, const operation& op, batch_result& out,
   bool with_score = has(args, zset_flag::with_scores);
   std::int64_t rank = -1;
   double score = 0;
-  if (r != nullptr) {
-    rank = zset_of(r)->rank(work.value(op), has(args, zset_flag::reverse));
-    zset_of(r)->score(work.value(op), score);
-  }
+  if (r != nullptr)
+    with_zset(r, [&](const auto& zset) {
+      rank = zset.rank(work.value(op), has(args, zset_flag::reverse));
+      zset.score(work.value(op), score);
+    });
   if (rank < 0) {
     if (with_score)
       reply.null_array();
@@ -333,17 +363,18 @@ void table::op_zcount(const batch& work, const operation& op, batch_result& out,
     return;
   protocol::reply_writer reply{out.replies};
   std::size_t count = 0;
-  if (r != nullptr) {
-    if (args.by == zrange_by::lex) {
-      lex_range range;
-      if (read_lex_range(work.value(op), range))
-        count = zset_of(r)->count_by_lex(range.min, range.max);
-    } else {
-      score_range range;
-      if (read_score_range(work.value(op), range))
-        count = zset_of(r)->count_by_score(range.min, range.max);
-    }
-  }
+  if (r != nullptr)
+    with_zset(r, [&](const auto& zset) {
+      if (args.by == zrange_by::lex) {
+        lex_range range;
+        if (read_lex_range(work.value(op), range))
+          count = zset.count_by_lex(range.min, range.max);
+      } else {
+        score_range range;
+        if (read_score_range(work.value(op), range))
+          count = zset.count_by_score(range.min, range.max);
+      }
+    });
   reply.integer(static_cast<std::int64_t>(count));
 }
 
@@ -366,23 +397,24 @@ void table::op_zrange(const batch& work, const operation& op, batch_result& out,
     note(key_event::keymiss, key);
   } else {
     ++hits_;
-    const auto* zset = zset_of(r);
     auto keep = [&](std::string_view m, double s) { elements.emplace_back(m, s); };
-    if (args.by == zrange_by::rank) {
-      std::size_t from = 0, to = 0;
-      if (normalise_ranks(args.start, args.stop, zset->size(), from, to)) {
-        elements.reserve(to - from + 1);
-        zset->range_by_rank(from, to, reverse, keep);
+    with_zset(r, [&](const auto& zset) {
+      if (args.by == zrange_by::rank) {
+        std::size_t from = 0, to = 0;
+        if (normalise_ranks(args.start, args.stop, zset.size(), from, to)) {
+          elements.reserve(to - from + 1);
+          zset.range_by_rank(from, to, reverse, keep);
+        }
+      } else if (args.by == zrange_by::score) {
+        score_range range;
+        if (read_score_range(work.value(op), range))
+          zset.range_by_score(range.min, range.max, reverse, args.start, args.stop, keep);
+      } else {
+        lex_range range;
+        if (read_lex_range(work.value(op), range))
+          zset.range_by_lex(range.min, range.max, reverse, args.start, args.stop, keep);
       }
-    } else if (args.by == zrange_by::score) {
-      score_range range;
-      if (read_score_range(work.value(op), range))
-        zset->range_by_score(range.min, range.max, reverse, args.start, args.stop, keep);
-    } else {
-      lex_range range;
-      if (read_lex_range(work.value(op), range))
-        zset->range_by_lex(range.min, range.max, reverse, args.start, args.stop, keep);
-    }
+    });
   }
   if (args.serialised) {
     out.add_share().found = true;
@@ -408,7 +440,7 @@ void table::op_zremrange(const batch& work, const operation& op, batch_result& o
   if (r != nullptr) {
     auto record_member = [&](std::string_view m) { values::append_item(packed_, m); };
     auto event = key_event::zremrangebyrank;
-    change_zset(r, [&](values::sorted_set& zset) {
+    r = change_zset(r, [&](auto& zset) {
       if (args.by == zrange_by::rank) {
         std::size_t from = 0, to = 0;
         if (normalise_ranks(args.start, args.stop, zset.size(), from, to))
@@ -434,7 +466,7 @@ std::size_t table::zset_pop(record*& r, std::string_view key, bool highest,
                             std::size_t count) {
   zpopped_.clear();
   packed_.clear();
-  change_zset(r, [&](values::sorted_set& zset) {
+  r = change_zset(r, [&](auto& zset) {
     zset.pop(count, highest, [&](std::string_view m, double s) {
       zpopped_.emplace_back(std::string{m}, s);
       values::append_item(packed_, m);
@@ -488,12 +520,16 @@ void table::op_zrandmember(const batch& work, const operation& op, batch_result&
     answer_no_draw(out, args, false);
     return;
   }
-  const auto* zset = zset_of(r);
-  auto size = zset->size();
+  with_zset(r, [&](const auto& zset) { draw_from(zset, args, reply); });
+}
+
+template <class Zset>
+void table::draw_from(const Zset& zset, const random_args& args, protocol::reply_writer& reply) {
+  auto size = zset.size();
   std::string_view member;
   double score = 0;
   if (!args.counted) {
-    zset->at_rank(next_random() % size, member, score);
+    zset.at_rank(next_random() % size, member, score);
     reply.bulk(member);
     return;
   }
@@ -526,7 +562,7 @@ void table::op_zrandmember(const batch& work, const operation& op, batch_result&
   std::vector<std::pair<std::string_view, double>> elements;
   elements.reserve(ranks.size());
   for (auto at : ranks) {
-    zset->at_rank(at, member, score);
+    zset.at_rank(at, member, score);
     elements.emplace_back(member, score);
   }
   write_scored(reply, args.resp, elements, args.with_values);
@@ -545,8 +581,14 @@ void table::op_zscan(const batch& work, const operation& op, batch_result& out,
     return;
   std::vector<std::pair<std::string_view, double>> found;
   std::uint64_t next = 0;
-  if (r != nullptr) {
-    const auto* zset = zset_of(r);
+  if (r != nullptr && !r->holds_container()) {
+    // Compact: whole, cursor 0, as Redis answers a listpack.
+    values::compact_zset{r->value(), zrow_}.for_each([&](std::string_view m, double s) {
+      if (pattern.empty() || commands::glob_match(pattern, m))
+        found.emplace_back(m, s);
+    });
+  } else if (r != nullptr) {
+    const auto* zset = r->container<values::sorted_set>();
     auto [begin, end] = scan_window(args, zset->size());
     zset->for_each([&, begin = begin, end = end](std::string_view m, double s) {
       auto at = XXH3_64bits(m.data(), m.size()) >> 32;

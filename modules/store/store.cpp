@@ -398,6 +398,8 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   encodings->set_max_intset_entries.store(config.set_max_intset_entries);
   encodings->set_max_entries.store(config.set_max_listpack_entries);
   encodings->set_max_value.store(config.set_max_listpack_value);
+  encodings->zset_max_entries.store(config.zset_max_listpack_entries);
+  encodings->zset_max_value.store(config.zset_max_listpack_value);
   encodings->list_max_listpack_size.store(config.list_max_listpack_size);
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
                                    persistence_figures, active_expiry, config.latency,

@@ -95,6 +95,8 @@ struct store_config {
   std::int64_t set_max_intset_entries = 512;
   std::int64_t set_max_listpack_entries = 128;
   std::int64_t set_max_listpack_value = 64;
+  std::int64_t zset_max_listpack_entries = 128; // a small sorted set's compact encoding
+  std::int64_t zset_max_listpack_value = 64;
   std::int64_t list_max_listpack_size = -2; // a list's chunks: entries, or -1..-5 for 4-64 KB
   // The append-only file: with `appendonly`, spawn_store loads dir/appendfilename
   // (if it exists) before it returns, and every change is appended from then on.

@@ -60,14 +60,14 @@ int compare_bytes(std::string_view a, std::string_view b) noexcept {
 
 // Redis's test before a lex search: min above max, or equal with either end
 // open (an infinite end counts as open), holds nothing.
-bool lex_range_empty(const lex_bound& min, const lex_bound& max) noexcept {
+bool lex_empty(const lex_bound& min, const lex_bound& max) noexcept {
   int a = infinity_of(min);
   int b = infinity_of(max);
   int c = a != b ? a - b : a != 0 ? 0 : compare_bytes(min.value, max.value);
   return c > 0 || (c == 0 && (min.exclusive || max.exclusive || a != 0));
 }
 
-bool score_range_empty(const score_bound& min, const score_bound& max) noexcept {
+bool score_empty(const score_bound& min, const score_bound& max) noexcept {
   return min.value > max.value
          || (min.value == max.value && (min.exclusive || max.exclusive));
 }
@@ -177,6 +177,14 @@ sorted_set::node* sorted_set::make(std::string_view member, double score, int he
 
 int sorted_set::compare_members(std::string_view a, std::string_view b) noexcept {
   return compare_bytes(a, b);
+}
+
+bool sorted_set::score_range_empty(const score_bound& min, const score_bound& max) noexcept {
+  return score_empty(min, max);
+}
+
+bool sorted_set::lex_range_empty(const lex_bound& min, const lex_bound& max) noexcept {
+  return lex_empty(min, max);
 }
 
 bool sorted_set::lex_above_min(std::string_view m, const lex_bound& min) noexcept {
@@ -326,7 +334,7 @@ std::size_t sorted_set::rank_of(const node* x) const noexcept {
 
 sorted_set::node* sorted_set::first_in_score(const score_bound& min, const score_bound& max,
                                              std::size_t& r) const noexcept {
-  if (length_ == 0 || score_range_empty(min, max) || !above_min(tail_->score, min)
+  if (length_ == 0 || score_empty(min, max) || !above_min(tail_->score, min)
       || !below_max(head_->next()->score, max))
     return nullptr;
   node* p = head_;
@@ -346,7 +354,7 @@ sorted_set::node* sorted_set::first_in_score(const score_bound& min, const score
 
 sorted_set::node* sorted_set::last_in_score(const score_bound& min, const score_bound& max,
                                             std::size_t& r) const noexcept {
-  if (length_ == 0 || score_range_empty(min, max) || !above_min(tail_->score, min)
+  if (length_ == 0 || score_empty(min, max) || !above_min(tail_->score, min)
       || !below_max(head_->next()->score, max))
     return nullptr;
   node* p = head_;
@@ -366,7 +374,7 @@ sorted_set::node* sorted_set::last_in_score(const score_bound& min, const score_
 
 sorted_set::node* sorted_set::first_in_lex(const lex_bound& min, const lex_bound& max,
                                            std::size_t& r) const noexcept {
-  if (length_ == 0 || lex_range_empty(min, max)
+  if (length_ == 0 || lex_empty(min, max)
       || !lex_above_min(tail_->member(), min) || !lex_below_max(head_->next()->member(), max))
     return nullptr;
   node* p = head_;
@@ -387,7 +395,7 @@ sorted_set::node* sorted_set::first_in_lex(const lex_bound& min, const lex_bound
 
 sorted_set::node* sorted_set::last_in_lex(const lex_bound& min, const lex_bound& max,
                                           std::size_t& r) const noexcept {
-  if (length_ == 0 || lex_range_empty(min, max)
+  if (length_ == 0 || lex_empty(min, max)
       || !lex_above_min(tail_->member(), min) || !lex_below_max(head_->next()->member(), max))
     return nullptr;
   node* p = head_;

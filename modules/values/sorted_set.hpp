@@ -277,6 +277,22 @@ public:
   // count all agree with a recomputation.
   bool check_invariants() const;
 
+  // Where a score or a member stands against one bound of a range (shared
+  // with compact_zset, which must answer every range the same way).
+  static bool above_min(double v, const score_bound& min) noexcept {
+    return min.exclusive ? v > min.value : v >= min.value;
+  }
+  static bool below_max(double v, const score_bound& max) noexcept {
+    return max.exclusive ? v < max.value : v <= max.value;
+  }
+  static bool lex_above_min(std::string_view m, const lex_bound& min) noexcept;
+  static bool lex_below_max(std::string_view m, const lex_bound& max) noexcept;
+  // Redis's tests before a search: a range that can hold nothing.
+  static bool score_range_empty(const score_bound& min, const score_bound& max) noexcept;
+  static bool lex_range_empty(const lex_bound& min, const lex_bound& max) noexcept;
+  // memcmp order, a prefix first.
+  static int compare_members(std::string_view a, std::string_view b) noexcept;
+
 private:
   static constexpr int max_level = 32;
 
@@ -307,8 +323,6 @@ private:
 
   static node* make(std::string_view member, double score, int height);
 
-  // memcmp order, a prefix first.
-  static int compare_members(std::string_view a, std::string_view b) noexcept;
   // Whether x sorts before (score, member).
   static bool before(const node* x, double score, std::string_view member) noexcept {
     return x->score < score
@@ -320,14 +334,6 @@ private:
            || (x->score == score && compare_members(x->member(), member) > 0);
   }
 
-  static bool above_min(double v, const score_bound& min) noexcept {
-    return min.exclusive ? v > min.value : v >= min.value;
-  }
-  static bool below_max(double v, const score_bound& max) noexcept {
-    return max.exclusive ? v < max.value : v <= max.value;
-  }
-  static bool lex_above_min(std::string_view m, const lex_bound& min) noexcept;
-  static bool lex_below_max(std::string_view m, const lex_bound& max) noexcept;
 
   int random_height() noexcept;
 

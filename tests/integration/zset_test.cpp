@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -96,7 +97,25 @@ TEST(SortedSets, CommandsAnswerAsRedis) {
   EXPECT_TRUE(is_integer(c.command({"EXISTS", "names"}), 0));
   // The type everywhere else.
   EXPECT_TRUE(is_status(c.command({"TYPE", "z"}), "zset"));
-  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "z"}), "skiplist"));
+  // Small sets are compact until zset-max-listpack-entries (128) members or
+  // a member past zset-max-listpack-value (64) bytes, then skip lists.
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "z"}), "listpack"));
+  for (int i = 0; i < 128; ++i)
+    ASSERT_TRUE(is_integer(c.command({"ZADD", "grown", std::to_string(i), "m" + std::to_string(i)}),
+                           1));
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "grown"}), "listpack"));
+  auto compact_bytes = integer_of(c.command({"MEMORY", "USAGE", "grown"}));
+  EXPECT_TRUE(is_integer(c.command({"ZADD", "grown", "1000", "one-more"}), 1));
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "grown"}), "skiplist"));
+  EXPECT_GT(integer_of(c.command({"MEMORY", "USAGE", "grown"})), compact_bytes);
+  EXPECT_TRUE(is_integer(c.command({"ZREMRANGEBYRANK", "grown", "0", "100"}), 101));
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "grown"}), "skiplist")); // for good
+  EXPECT_TRUE(is_integer(c.command({"ZADD", "long", "1", std::string(65, 'x')}), 1));
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "long"}), "skiplist"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "zset-max-listpack-entries", "2"}), "OK"));
+  EXPECT_TRUE(is_integer(c.command({"ZADD", "tiny", "1", "a", "2", "b", "3", "c"}), 3));
+  EXPECT_TRUE(is_bulk(c.command({"OBJECT", "ENCODING", "tiny"}), "skiplist"));
+  EXPECT_TRUE(is_status(c.command({"CONFIG", "SET", "zset-max-listpack-entries", "128"}), "OK"));
   EXPECT_TRUE(is_error_starting_with(c.command({"GET", "z"}), "WRONGTYPE"));
   EXPECT_TRUE(is_status(c.command({"SET", "str", "v"}), "OK"));
   EXPECT_TRUE(is_error_starting_with(c.command({"ZCARD", "str"}), "WRONGTYPE"));
@@ -110,7 +129,8 @@ TEST(SortedSets, CommandsAnswerAsRedis) {
     for (std::size_t i = 0; i < scanned->element[1]->elements; ++i)
       zsets.emplace_back(scanned->element[1]->element[i]->str);
   } while (cursor != "0");
-  EXPECT_EQ(zsets, std::vector<std::string>{"z"});
+  std::sort(zsets.begin(), zsets.end());
+  EXPECT_EQ(zsets, (std::vector<std::string>{"grown", "long", "tiny", "z"}));
 }
 
 TEST(SortedSets, CommandsOverSeveralKeysCombineAcrossShards) {
