@@ -138,30 +138,8 @@ void algebra_steps(gateway_actor* self, std::vector<std::string> keys, algebra h
       values::append_varint(bytes, result.size());
       for (auto m : result)
         values::append_item(bytes, m);
-      auto count = static_cast<std::int64_t>(result.size());
-      plan_step(
-        self,
-        [&](commands::plan& next) {
-          auto from = next.operations();
-          auto& write = next.open(hidden_client, commands::plan::merge::single);
-          if (count == 0)
-            next.route(write, shard::op_code::del, destination);
-          else
-            next.route(write, shard::op_code::restore, destination, bytes,
-                       shard::restore_args{0, set_type, true, store_event(how)});
-          next.note_writes_since(from);
-          join_script_writes(self, next);
-        },
-        [finish, count](commands::plan& next, std::size_t second) mutable {
-          auto written = reply_of(next, second);
-          if (!written.empty() && written.front() == '-') {
-            finish(written);
-            return;
-          }
-          std::string reply;
-          protocol::reply_writer{reply}.integer(count);
-          finish(reply);
-        });
+      store_result(self, destination, std::move(bytes), set_type, store_event(how),
+                   static_cast<std::int64_t>(result.size()), finish);
     });
 }
 

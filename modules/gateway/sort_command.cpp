@@ -255,33 +255,11 @@ void store(gateway_actor* self, const run_ptr& run) {
     values::append_item(bytes, v ? std::string_view{*v} : std::string_view{});
   });
   auto destination = *run->request.store;
-  plan_step(
-    self,
-    [&](commands::plan& next) {
-      auto from = next.operations();
-      auto& write = next.open(hidden_client, commands::plan::merge::single);
-      if (count == 0)
-        next.route(write, shard::op_code::del, destination);
-      else
-        next.route(write, shard::op_code::restore, destination, bytes,
-                   shard::restore_args{0, list_type, true,
-                                       static_cast<std::uint8_t>(
-                                         static_cast<std::uint8_t>(shard::key_event::sortstore)
-                                         + 1)});
-      touch_watched_key(self, destination);
-      next.note_writes_since(from);
-      join_script_writes(self, next);
-    },
-    [run, count](commands::plan& next, std::size_t second) mutable {
-      auto written = reply_of(next, second);
-      if (!written.empty() && written.front() == '-') {
-        run->finish(written);
-        return;
-      }
-      std::string reply;
-      protocol::reply_writer{reply}.integer(static_cast<std::int64_t>(count));
-      run->finish(reply);
-    });
+  touch_watched_key(self, destination);
+  store_result(self, destination, std::move(bytes), list_type,
+               static_cast<std::uint8_t>(static_cast<std::uint8_t>(shard::key_event::sortstore) + 1),
+               static_cast<std::int64_t>(count),
+               [run](std::string_view reply) { run->finish(reply); });
 }
 
 // Sorts the elements (weights read when BY asks for them) and outputs the range.

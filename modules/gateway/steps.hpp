@@ -40,6 +40,37 @@ inline std::string reply_of(const commands::plan& plan, std::size_t index) {
   return out;
 }
 
+// The last step of a command that stores what it computed (SINTERSTORE,
+// ZUNIONSTORE, ZRANGESTORE, SORT ... STORE): `bytes`, a serialised value of
+// `type` (shard::value_type), replaces `destination` and reports `event`
+// (shard::key_event plus one); a result of no elements (count 0) deletes the
+// destination instead. `finish` gets :count, or the write's error.
+template <class Finish>
+void store_result(gateway_actor* self, const std::string& destination, std::string bytes,
+                  std::uint8_t type, std::uint8_t event, std::int64_t count, Finish finish) {
+  plan_step(
+    self,
+    [&](commands::plan& next) {
+      auto from = next.operations();
+      auto& write = next.open(hidden_client, commands::plan::merge::single);
+      if (count == 0)
+        next.route(write, shard::op_code::del, destination);
+      else
+        next.route(write, shard::op_code::restore, destination, bytes,
+                   shard::restore_args{0, type, true, event});
+      next.note_writes_since(from);
+      join_script_writes(self, next);
+    },
+    [finish, count](commands::plan& next, std::size_t second) mutable {
+      auto written = reply_of(next, second);
+      if (!written.empty() && written.front() == '-') {
+        finish(written);
+        return;
+      }
+      finish(":" + std::to_string(count) + "\r\n");
+    });
+}
+
 // A stepped command's reply slot and its client's held input, together: the
 // function returned fills the reply and lets the client's next commands run.
 inline auto begin_steps(gateway_actor* self, connection& conn, commands::plan& work) {

@@ -118,8 +118,15 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
                         const args& argv) {
   auto& st = self->state;
   std::string_view name = spec.name;
-  if (name == "smove")
-    return; // it touches what it changes itself (set_steps.cpp)
+  if (name == "smove" || name == "sort")
+    return; // they touch what they change themselves (set_steps.cpp, sort_command.cpp)
+  // The STORE forms change their destination alone, not their sources.
+  if (name == "sinterstore" || name == "sunionstore" || name == "sdiffstore"
+      || name == "zunionstore" || name == "zinterstore" || name == "zdiffstore"
+      || name == "zrangestore") {
+    touch_watched_key(self, argv[1]);
+    return;
+  }
   if (name == "flushall" || name == "flushdb") {
     for (auto& [key, watchers] : st.watched_keys)
       for (auto tag : watchers) {

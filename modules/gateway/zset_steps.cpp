@@ -198,36 +198,6 @@ std::uint8_t event_code(shard::key_event e) {
   return static_cast<std::uint8_t>(static_cast<std::uint8_t>(e) + 1);
 }
 
-// The second step of a STORE form: the result replaces the destination
-// (deleted when empty); the reply is the result's size.
-template <class Finish>
-void store_result(gateway_actor* self, const std::string& destination, std::string bytes,
-                  std::int64_t count, shard::key_event event, Finish finish) {
-  plan_step(
-    self,
-    [&](commands::plan& next) {
-      auto from = next.operations();
-      auto& write = next.open(hidden_client, commands::plan::merge::single);
-      if (count == 0)
-        next.route(write, shard::op_code::del, destination);
-      else
-        next.route(write, shard::op_code::restore, destination, bytes,
-                   shard::restore_args{0, zset_type, true, event_code(event)});
-      next.note_writes_since(from);
-      join_script_writes(self, next);
-    },
-    [finish, count](commands::plan& next, std::size_t second) mutable {
-      auto written = reply_of(next, second);
-      if (!written.empty() && written.front() == '-') {
-        finish(written);
-        return;
-      }
-      std::string reply;
-      protocol::reply_writer{reply}.integer(count);
-      finish(reply);
-    });
-}
-
 shard::key_event store_event(algebra how) {
   return how == algebra::inter ? shard::key_event::zinterstore
          : how == algebra::uni ? shard::key_event::zunionstore
@@ -272,8 +242,9 @@ void algebra_steps(gateway_actor* self, zset_request request, Finish finish) {
         finish(reply);
         return;
       }
-      store_result(self, request.destination, serialised(result),
-                   static_cast<std::int64_t>(result.size()), store_event(request.how), finish);
+      store_result(self, request.destination, serialised(result), zset_type,
+                   event_code(store_event(request.how)),
+                   static_cast<std::int64_t>(result.size()), finish);
     });
 }
 
@@ -295,8 +266,8 @@ void rangestore_steps(gateway_actor* self, std::string destination, std::string 
       }
       std::string bytes{part.bytes()};
       auto count = static_cast<std::int64_t>(values::packed_zset_reader{bytes}.size());
-      store_result(self, destination, std::move(bytes), count, shard::key_event::zrangestore,
-                   finish);
+      store_result(self, destination, std::move(bytes), zset_type,
+                   event_code(shard::key_event::zrangestore), count, finish);
     });
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/blocked_clients.hpp"
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/info.hpp"
 #include "tests/support/raw_connection.hpp"
@@ -23,29 +24,6 @@ using namespace stairkv::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Waits until the node counts `n` blocked clients (INFO blocked_clients).
-void await_blocked(hiredis_connection& c, long long n) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (info_integer(c, "blocked_clients") != n) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-      << "blocked_clients never reached " << n;
-    std::this_thread::yield();
-  }
-}
-
-// A connection that sent a blocking command and reads its reply later.
-struct deferred {
-  hiredis_connection c;
-  deferred(std::uint16_t port, const std::vector<std::string>& command)
-    : c{port, 60s} {
-    c.append(command);
-    c.flush();
-  }
-  reply_ptr reply() {
-    return c.get_reply();
-  }
-};
 
 std::vector<long long> integers_of(const reply_ptr& reply) {
   std::vector<long long> out;

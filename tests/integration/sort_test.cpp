@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/blocked_clients.hpp"
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/info.hpp"
 #include "tests/support/server_process.hpp"
@@ -66,16 +67,10 @@ TEST(Sort, OrdersListsSetsAndSortedSetsAsRedis) {
 TEST(Sort, StoreWakesAClientBlockedOnItsDestination) {
   server_process server{{"--stairs=3"}};
   hiredis_connection c{server.port()};
-  hiredis_connection waiting{server.port(), 30s};
-  waiting.append({"BLPOP", "dest", "0"});
-  waiting.flush();
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (info_integer(c, "blocked_clients") != 1) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-    std::this_thread::yield();
-  }
+  deferred waiting{server.port(), {"BLPOP", "dest", "0"}};
+  await_blocked(c, 1);
   EXPECT_TRUE(is_integer(c.command({"RPUSH", "src", "2", "1"}), 2));
   EXPECT_TRUE(is_integer(c.command({"SORT", "src", "STORE", "dest"}), 2));
-  EXPECT_TRUE(is_bulk_array(waiting.get_reply(), {"dest", "1"}));
+  EXPECT_TRUE(is_bulk_array(waiting.reply(), {"dest", "1"}));
   EXPECT_TRUE(is_bulk_array(c.command({"LRANGE", "dest", "0", "-1"}), {"2"}));
 }

@@ -17,36 +17,13 @@
 #include <vector>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/blocked_clients.hpp"
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/info.hpp"
 #include "tests/support/server_process.hpp"
 
 using namespace stairkv::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-void await_blocked(hiredis_connection& c, long long n) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (info_integer(c, "blocked_clients") != n) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-      << "blocked_clients never reached " << n;
-    std::this_thread::yield();
-  }
-}
-
-struct deferred {
-  hiredis_connection c;
-  deferred(std::uint16_t port, const std::vector<std::string>& command) : c{port, 60s} {
-    c.append(command);
-    c.flush();
-  }
-  reply_ptr reply() {
-    return c.get_reply();
-  }
-};
-
-} // namespace
 
 TEST(SortedSets, CommandsAnswerAsRedis) {
   server_process server{{"--stairs=3"}};
