@@ -299,3 +299,27 @@ print("ok")
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }
+
+// WATCH sees what a command changes, not what it reads: a STORE form (and
+// SORT) invalidates the watchers of its destination, never of its sources.
+TEST(SortedSets, AStoreFormTouchesTheWatchersOfItsDestinationOnly) {
+  server_process server{{"--stairs=3"}};
+  hiredis_connection c{server.port()};
+  hiredis_connection other{server.port()};
+  EXPECT_TRUE(is_integer(c.command({"ZADD", "src", "1", "a", "2", "b"}), 2));
+  auto exec_after = [&](const std::string& watched, const std::vector<std::string>& command) {
+    EXPECT_TRUE(is_status(c.command({"WATCH", watched}), "OK"));
+    auto done = other.command(command);
+    EXPECT_TRUE(done && done->type != REDIS_REPLY_ERROR) << text_of(done);
+    EXPECT_TRUE(is_status(c.command({"MULTI"}), "OK"));
+    EXPECT_TRUE(is_status(c.command({"PING"}), "QUEUED"));
+    auto reply = c.command({"EXEC"});
+    return reply && reply->type == REDIS_REPLY_ARRAY; // nil: the transaction failed
+  };
+  EXPECT_TRUE(exec_after("src", {"ZUNIONSTORE", "dst", "1", "src"}));
+  EXPECT_FALSE(exec_after("dst", {"ZUNIONSTORE", "dst", "1", "src"}));
+  EXPECT_TRUE(exec_after("src", {"ZRANGESTORE", "dst", "src", "0", "0"}));
+  EXPECT_FALSE(exec_after("dst", {"ZRANGESTORE", "dst", "src", "0", "0"}));
+  EXPECT_TRUE(exec_after("src", {"SORT", "src", "BY", "nosort"}));
+  EXPECT_FALSE(exec_after("dst", {"SORT", "src", "BY", "nosort", "STORE", "dst"}));
+}
