@@ -24,8 +24,7 @@ std::int64_t usable(const void* block) {
 } // namespace
 
 hash_table::~hash_table() {
-  for (auto* e : set_)
-    std::free(e);
+  set_.for_each([](entry* e) { std::free(e); });
 }
 
 hash_table::entry* hash_table::make(std::string_view field, std::string_view value) {
@@ -49,22 +48,22 @@ hash_table* hash_table::from_compact(std::string_view bytes) {
 }
 
 bool hash_table::find(std::string_view field, std::string_view& value) const {
-  auto it = set_.find(as_lookup(field));
-  if (it == set_.end())
+  const auto* slot = set_.find(as_lookup(field));
+  if (slot == nullptr)
     return false;
-  value = (*it)->value();
+  value = (*slot)->value();
   return true;
 }
 
 bool hash_table::set(std::string_view field, std::string_view value) {
-  auto it = set_.find(as_lookup(field));
-  if (it == set_.end()) {
+  auto* slot = set_.find(as_lookup(field));
+  if (slot == nullptr) {
     auto* e = make(field, value);
     set_.insert(e);
     block_bytes_ += usable(e);
     return true;
   }
-  auto* old = *it;
+  auto* old = *slot;
   auto room = usable(old) - static_cast<std::int64_t>(offsetof(entry, data) + old->field_size);
   if (static_cast<std::int64_t>(value.size()) <= room
       && room - static_cast<std::int64_t>(value.size()) <= 64) {
@@ -75,17 +74,17 @@ bool hash_table::set(std::string_view field, std::string_view value) {
   auto* e = make(field, value);
   block_bytes_ += usable(e) - usable(old);
   // Same field, same hash: the slot's pointer is swapped in place.
-  const_cast<entry*&>(*it) = e;
+  *slot = e;
   std::free(old);
   return false;
 }
 
 bool hash_table::erase(std::string_view field) {
-  auto it = set_.find(as_lookup(field));
-  if (it == set_.end())
+  auto* slot = set_.find(as_lookup(field));
+  if (slot == nullptr)
     return false;
-  auto* e = *it;
-  set_.erase(it);
+  auto* e = *slot;
+  set_.erase(as_lookup(field));
   block_bytes_ -= usable(e);
   std::free(e);
   return true;
@@ -94,17 +93,16 @@ bool hash_table::erase(std::string_view field) {
 void hash_table::write_compact(std::string& out) const {
   out.clear();
   append_varint(out, set_.size());
-  for (const auto* e : set_) {
+  set_.for_each([&](const entry* e) {
     append_item(out, e->field());
     append_item(out, e->value());
-  }
+  });
 }
 
 void hash_table::write_members(std::string& out) const {
   out.clear();
   append_varint(out, set_.size());
-  for (const auto* e : set_)
-    append_item(out, e->field());
+  set_.for_each([&](const entry* e) { append_item(out, e->field()); });
 }
 
 std::int64_t hash_table::bytes() const noexcept {

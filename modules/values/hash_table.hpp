@@ -15,6 +15,8 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/hash/hash.h>
 
+#include "modules/values/growing_set.hpp"
+
 namespace stairkv::values {
 
 class hash_table {
@@ -39,8 +41,7 @@ public:
 
   template <class F>
   void for_each(F&& f) const {
-    for (const auto* e : set_)
-      f(e->field(), e->value());
+    set_.for_each([&](const entry* e) { f(e->field(), e->value()); });
   }
 
   // The fields in the compact form (the serialisation of every hash).
@@ -93,7 +94,8 @@ private:
     }
   };
 
-  absl::flat_hash_set<entry*, hasher, equal> set_;
+  growing_set<entry*, hasher, equal> set_; // grows without a stall
+
   std::int64_t block_bytes_ = 0;
 };
 

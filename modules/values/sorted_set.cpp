@@ -217,16 +217,16 @@ int sorted_set::random_height() noexcept {
 }
 
 bool sorted_set::score(std::string_view member, double& out) const {
-  auto it = set_.find(as_lookup(member));
-  if (it == set_.end())
+  const auto* slot = set_.find(as_lookup(member));
+  if (slot == nullptr)
     return false;
-  out = (*it)->score;
+  out = (*slot)->score;
   return true;
 }
 
 bool sorted_set::set(std::string_view member, double score) {
-  auto it = set_.find(as_lookup(member));
-  if (it == set_.end()) {
+  auto* slot = set_.find(as_lookup(member));
+  if (slot == nullptr) {
     node* x = make(member, score, random_height());
     try {
       set_.insert(x);
@@ -238,7 +238,7 @@ bool sorted_set::set(std::string_view member, double score) {
     link_in(x);
     return true;
   }
-  node* x = *it;
+  node* x = *slot;
   if (x->score == score)
     return false;
   node* prev = x->backward;
@@ -257,10 +257,10 @@ bool sorted_set::set(std::string_view member, double score) {
 }
 
 bool sorted_set::erase(std::string_view member) {
-  auto it = set_.find(as_lookup(member));
-  if (it == set_.end())
+  auto* slot = set_.find(as_lookup(member));
+  if (slot == nullptr)
     return false;
-  node* x = *it;
+  node* x = *slot;
   node* update[max_level];
   seek_node(x, update);
   remove(x, update);
@@ -268,10 +268,10 @@ bool sorted_set::erase(std::string_view member) {
 }
 
 std::int64_t sorted_set::rank(std::string_view member, bool reverse) const {
-  auto it = set_.find(as_lookup(member));
-  if (it == set_.end())
+  const auto* slot = set_.find(as_lookup(member));
+  if (slot == nullptr)
     return -1;
-  auto r = rank_of(*it);
+  auto r = rank_of(*slot);
   return static_cast<std::int64_t>(reverse ? length_ - r : r - 1);
 }
 
@@ -624,8 +624,8 @@ bool sorted_set::check_invariants() const {
       return false;
     if (prev != nullptr && !before(prev, x->score, x->member()))
       return false;
-    auto it = set_.find(as_lookup(x->member()));
-    if (it == set_.end() || *it != x)
+    const auto* slot = set_.find(as_lookup(x->member()));
+    if (slot == nullptr || *slot != x)
       return false;
     position[x] = n;
     for (int i = 0; i < x->height; ++i)

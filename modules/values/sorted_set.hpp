@@ -35,6 +35,8 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/hash/hash.h>
 
+#include "modules/values/growing_set.hpp"
+
 namespace stairkv::values {
 
 // A bound of a score range: ZRANGEBYSCORE's "(1.5" is {1.5, exclusive=true}.
@@ -395,7 +397,7 @@ private:
   std::size_t length_ = 0;
   int level_ = 1; // levels in use: the tallest element's height, at least 1
   std::uint64_t random_;
-  absl::flat_hash_set<node*, hasher, equal> set_;
+  growing_set<node*, hasher, equal> set_; // grows without a stall
   std::int64_t block_bytes_ = 0;
 };
 
