@@ -200,3 +200,15 @@ TEST(ShardHashes, ABigHashDeletedIsLeftToBeFreedElsewhereAndNoLongerCounted) {
   EXPECT_EQ(t.take_reclaimed().size(), 1u); // a SET over it leaves it too
   EXPECT_EQ(run1(t, op_code::get, "again"), "$12\r\na string now\r\n");
 }
+
+TEST(ShardHashes, AFlushLeavesItsBigValuesToBeFreedElsewhere) {
+  table t;
+  t.encode_hashes(values::hash_limits{4, 64});
+  for (int i = 0; i < 1000; ++i)
+    hset(t, "big", {"f" + std::to_string(i), "v"});
+  hset(t, "small", {"a", "1"});
+  EXPECT_EQ(run1(t, op_code::flush, ""), "+OK\r\n");
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.take_reclaimed().size(), 1u); // the big one; the small one went at once
+  EXPECT_EQ(run1(t, op_code::hlen, "big"), ":0\r\n");
+}

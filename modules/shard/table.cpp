@@ -557,6 +557,9 @@ void table::clear() {
   ++changes_;
   if (journal_ != nullptr)
     journal_->flush(scope_index_, scope_stairs_);
+  // The big values are freed on the lazy-free thread, as a DEL frees them:
+  // what a FLUSHALL costs the shard is its records, not their elements.
+  entries_.for_each([&](const record& r) { reclaim_if_big(const_cast<record*>(&r)); });
   entries_.clear();
   deadlines_.clear();
   keys_with_deadline_ = 0;
