@@ -3,7 +3,7 @@ started fresh on a free loopback port for every round, in an order that
 alternates between rounds, each workload unpipelined and at -P 16 with 50
 clients. Prints every round, the medians, and the median of the per-round
 ratios against Redis (and new/old when an old build is given). Used by
-benchmarks/scripts, benchmarks/hashes and benchmarks/sets.
+benchmarks/scripts, hashes, sets, strings and queues.
 """
 
 import argparse
