@@ -8,8 +8,6 @@
 
 #include <cmath>
 
-#include <xxhash.h>
-
 #include <algorithm>
 
 #include "modules/commands/glob.hpp"
@@ -431,9 +429,10 @@ std::pair<std::uint64_t, std::uint64_t> table::scan_window(const field_scan_args
 // position: each field's position is the top 32 bits of its XXH3 hash, and
 // the cursor is the first position of the next stretch. A stretch is sized to
 // hold about COUNT fields, and at least a 64th of the hash, so that a walk
-// takes at most about 64 calls of one pass each; fields present from the
-// first call to the last are returned at least once, whatever the table does
-// meanwhile, as positions do not move.
+// takes at most about 64 calls of one pass each (a pass reads the table's
+// slots, which carry the positions, and only the fields it returns); fields
+// present from the first call to the last are returned at least once,
+// whatever the table does meanwhile, as positions do not move.
 void table::op_hscan(const batch& work, const operation& op, batch_result& out,
                      deadline_ms now) {
   const auto& args = op.arguments<field_scan_args>();
@@ -456,9 +455,8 @@ void table::op_hscan(const batch& work, const operation& op, batch_result& out,
   } else if (r != nullptr) {
     const auto* fields = r->container<values::hash_table>();
     auto [begin, end] = scan_window(args, fields->size());
-    fields->for_each([&](std::string_view f, std::string_view v) {
-      auto at = XXH3_64bits(f.data(), f.size()) >> 32;
-      if (at >= begin && at < end && matches(f))
+    fields->for_each_in(begin, end, [&](std::string_view f, std::string_view v) {
+      if (matches(f))
         pairs_.emplace_back(f, v);
     });
     next = end >= (std::uint64_t{1} << 32) ? 0 : end;

@@ -7,8 +7,6 @@
 // fields without values) for good. Every change reaches the append-only file
 // as the members it added or removed.
 
-#include <xxhash.h>
-
 #include <algorithm>
 
 #include "modules/commands/glob.hpp"
@@ -246,24 +244,23 @@ void table::op_sscan(const batch& work, const operation& op, batch_result& out,
     return;
   std::vector<std::string_view> found;
   std::uint64_t next = 0;
-  if (r != nullptr) {
-    collect_members(r);
-    std::uint64_t begin = 0, end = ~std::uint64_t{0};
-    if (r->holds_container()) {
-      auto window = scan_window(args, members_.size());
-      begin = window.first;
-      end = window.second;
-      next = end >= (std::uint64_t{1} << 32) ? 0 : end;
-    }
-    for (auto m : members_) {
-      if (r->holds_container()) {
-        auto at = XXH3_64bits(m.data(), m.size()) >> 32;
-        if (at < begin || at >= end)
-          continue;
-      }
-      if (pattern.empty() || commands::glob_match(pattern, m))
+  auto matches = [&](std::string_view m) {
+    return pattern.empty() || commands::glob_match(pattern, m);
+  };
+  if (r != nullptr && !r->holds_container()) {
+    // Compact: whole, cursor 0, as Redis answers an intset or a listpack.
+    values::compact_set{r->value()}.for_each([&](std::string_view m) {
+      if (matches(m))
         found.push_back(m);
-    }
+    });
+  } else if (r != nullptr) {
+    const auto* members = r->container<values::hash_table>();
+    auto [begin, end] = scan_window(args, members->size());
+    members->for_each_in(begin, end, [&](std::string_view m, std::string_view) {
+      if (matches(m))
+        found.push_back(m);
+    });
+    next = end >= (std::uint64_t{1} << 32) ? 0 : end;
   }
   reply.array(2);
   reply.bulk(std::to_string(next));

@@ -10,8 +10,6 @@
 // scores, or the members it removed (records.proto zset_add, zset_del), never
 // as the whole set.
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
@@ -590,9 +588,8 @@ void table::op_zscan(const batch& work, const operation& op, batch_result& out,
   } else if (r != nullptr) {
     const auto* zset = r->container<values::sorted_set>();
     auto [begin, end] = scan_window(args, zset->size());
-    zset->for_each([&, begin = begin, end = end](std::string_view m, double s) {
-      auto at = XXH3_64bits(m.data(), m.size()) >> 32;
-      if (at >= begin && at < end && (pattern.empty() || commands::glob_match(pattern, m)))
+    zset->for_each_in(begin, end, [&](std::string_view m, double s) {
+      if (pattern.empty() || commands::glob_match(pattern, m))
         found.emplace_back(m, s);
     });
     next = end >= (std::uint64_t{1} << 32) ? 0 : end;

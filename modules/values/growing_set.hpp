@@ -15,7 +15,8 @@
 // (a rehash of at most `incremental_from` elements takes well under a
 // millisecond).
 //
-// T is a pointer type; Hash and Eq are transparent (a lookup by key, as the
+// T is small and cheap to copy (a pointer, or one with its scan position);
+// Hash and Eq are transparent (a lookup by key, as the
 // tables' users look up fields and members by their bytes).
 
 #include <cstddef>

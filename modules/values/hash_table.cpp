@@ -1,6 +1,7 @@
 #include "modules/values/hash_table.hpp"
 
 #include <malloc.h>
+#include <xxhash.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -24,7 +25,11 @@ std::int64_t usable(const void* block) {
 } // namespace
 
 hash_table::~hash_table() {
-  set_.for_each([](entry* e) { std::free(e); });
+  set_.for_each([](const slot& s) { std::free(s.e); });
+}
+
+std::uint32_t hash_table::scan_position(std::string_view field) noexcept {
+  return static_cast<std::uint32_t>(XXH3_64bits(field.data(), field.size()) >> 32);
 }
 
 hash_table::entry* hash_table::make(std::string_view field, std::string_view value) {
@@ -51,7 +56,7 @@ bool hash_table::find(std::string_view field, std::string_view& value) const {
   const auto* slot = set_.find(as_lookup(field));
   if (slot == nullptr)
     return false;
-  value = (*slot)->value();
+  value = slot->e->value();
   return true;
 }
 
@@ -59,11 +64,11 @@ bool hash_table::set(std::string_view field, std::string_view value) {
   auto* slot = set_.find(as_lookup(field));
   if (slot == nullptr) {
     auto* e = make(field, value);
-    set_.insert(e);
+    set_.insert(hash_table::slot{e, scan_position(field)});
     block_bytes_ += usable(e);
     return true;
   }
-  auto* old = *slot;
+  auto* old = slot->e;
   auto room = usable(old) - static_cast<std::int64_t>(offsetof(entry, data) + old->field_size);
   if (static_cast<std::int64_t>(value.size()) <= room
       && room - static_cast<std::int64_t>(value.size()) <= 64) {
@@ -74,7 +79,7 @@ bool hash_table::set(std::string_view field, std::string_view value) {
   auto* e = make(field, value);
   block_bytes_ += usable(e) - usable(old);
   // Same field, same hash: the slot's pointer is swapped in place.
-  *slot = e;
+  slot->e = e;
   std::free(old);
   return false;
 }
@@ -83,7 +88,7 @@ bool hash_table::erase(std::string_view field) {
   auto* slot = set_.find(as_lookup(field));
   if (slot == nullptr)
     return false;
-  auto* e = *slot;
+  auto* e = slot->e;
   set_.erase(as_lookup(field));
   block_bytes_ -= usable(e);
   std::free(e);
@@ -93,21 +98,21 @@ bool hash_table::erase(std::string_view field) {
 void hash_table::write_compact(std::string& out) const {
   out.clear();
   append_varint(out, set_.size());
-  set_.for_each([&](const entry* e) {
-    append_item(out, e->field());
-    append_item(out, e->value());
+  set_.for_each([&](const hash_table::slot& s) {
+    append_item(out, s.e->field());
+    append_item(out, s.e->value());
   });
 }
 
 void hash_table::write_members(std::string& out) const {
   out.clear();
   append_varint(out, set_.size());
-  set_.for_each([&](const entry* e) { append_item(out, e->field()); });
+  set_.for_each([&](const hash_table::slot& s) { append_item(out, s.e->field()); });
 }
 
 std::int64_t hash_table::bytes() const noexcept {
   return static_cast<std::int64_t>(sizeof(hash_table)) + block_bytes_
-         + static_cast<std::int64_t>(set_.capacity() * (sizeof(entry*) + 1));
+         + static_cast<std::int64_t>(set_.capacity() * (sizeof(slot) + 1));
 }
 
 } // namespace stairkv::values

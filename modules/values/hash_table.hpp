@@ -6,6 +6,11 @@
 // record set does for keys. Counts its bytes exactly (every block as the
 // allocator sized it, plus the table's slots and control bytes), which is what
 // the memory bound and MEMORY USAGE read.
+//
+// Each slot of the table holds, beside the pointer, the field's scan position
+// (the top 32 bits of its XXH3 hash, what HSCAN's and SSCAN's cursors walk):
+// a scan reads the slots in a row and touches only the blocks it returns, so
+// a call on a million fields does not fetch a million blocks to find a few.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,8 +46,20 @@ public:
 
   template <class F>
   void for_each(F&& f) const {
-    set_.for_each([&](const entry* e) { f(e->field(), e->value()); });
+    set_.for_each([&](const slot& s) { f(s.e->field(), s.e->value()); });
   }
+
+  // The fields whose scan position lies in [begin, end): f(field, value).
+  template <class F>
+  void for_each_in(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    set_.for_each([&](const slot& s) {
+      if (s.position >= begin && s.position < end)
+        f(s.e->field(), s.e->value());
+    });
+  }
+
+  // A field's scan position: the top 32 bits of its XXH3 hash.
+  static std::uint32_t scan_position(std::string_view field) noexcept;
 
   // The fields in the compact form (the serialisation of every hash).
   void write_compact(std::string& out) const;
@@ -69,20 +86,25 @@ private:
 
   static entry* make(std::string_view field, std::string_view value);
 
+  struct slot {
+    entry* e;
+    std::uint32_t position; // scan_position(e->field())
+  };
+
   struct hasher {
     using is_transparent = void;
     std::size_t operator()(absl::string_view field) const {
       return absl::Hash<absl::string_view>{}(field);
     }
-    std::size_t operator()(const entry* e) const {
-      auto f = e->field();
+    std::size_t operator()(const slot& s) const {
+      auto f = s.e->field();
       return (*this)(absl::string_view{f.data(), f.size()});
     }
   };
   struct equal {
     using is_transparent = void;
-    static absl::string_view field_of(const entry* e) {
-      auto f = e->field();
+    static absl::string_view field_of(const slot& s) {
+      auto f = s.e->field();
       return {f.data(), f.size()};
     }
     static absl::string_view field_of(absl::string_view f) {
@@ -94,7 +116,7 @@ private:
     }
   };
 
-  growing_set<entry*, hasher, equal> set_; // grows without a stall
+  growing_set<slot, hasher, equal> set_; // grows without a stall
 
   std::int64_t block_bytes_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "modules/values/sorted_set.hpp"
 
 #include <malloc.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -175,6 +176,10 @@ sorted_set::node* sorted_set::make(std::string_view member, double score, int he
   return x;
 }
 
+std::uint32_t sorted_set::scan_position(std::string_view member) noexcept {
+  return static_cast<std::uint32_t>(XXH3_64bits(member.data(), member.size()) >> 32);
+}
+
 int sorted_set::compare_members(std::string_view a, std::string_view b) noexcept {
   return compare_bytes(a, b);
 }
@@ -220,7 +225,7 @@ bool sorted_set::score(std::string_view member, double& out) const {
   const auto* slot = set_.find(as_lookup(member));
   if (slot == nullptr)
     return false;
-  out = (*slot)->score;
+  out = slot->x->score;
   return true;
 }
 
@@ -229,7 +234,7 @@ bool sorted_set::set(std::string_view member, double score) {
   if (slot == nullptr) {
     node* x = make(member, score, random_height());
     try {
-      set_.insert(x);
+      set_.insert(indexed{x, scan_position(member)});
     } catch (...) {
       std::free(x);
       throw;
@@ -238,7 +243,7 @@ bool sorted_set::set(std::string_view member, double score) {
     link_in(x);
     return true;
   }
-  node* x = *slot;
+  node* x = slot->x;
   if (x->score == score)
     return false;
   node* prev = x->backward;
@@ -260,7 +265,7 @@ bool sorted_set::erase(std::string_view member) {
   auto* slot = set_.find(as_lookup(member));
   if (slot == nullptr)
     return false;
-  node* x = *slot;
+  node* x = slot->x;
   node* update[max_level];
   seek_node(x, update);
   remove(x, update);
@@ -271,7 +276,7 @@ std::int64_t sorted_set::rank(std::string_view member, bool reverse) const {
   const auto* slot = set_.find(as_lookup(member));
   if (slot == nullptr)
     return -1;
-  auto r = rank_of(*slot);
+  auto r = rank_of(slot->x);
   return static_cast<std::int64_t>(reverse ? length_ - r : r - 1);
 }
 
@@ -532,7 +537,7 @@ void sorted_set::remove(node* x, node** update) noexcept {
 
 std::int64_t sorted_set::bytes() const noexcept {
   return static_cast<std::int64_t>(sizeof(sorted_set)) + block_bytes_
-         + static_cast<std::int64_t>(set_.capacity() * (sizeof(node*) + 1));
+         + static_cast<std::int64_t>(set_.capacity() * (sizeof(indexed) + 1));
 }
 
 void append_packed_element(std::string& out, std::string_view member, double score) {
@@ -625,7 +630,7 @@ bool sorted_set::check_invariants() const {
     if (prev != nullptr && !before(prev, x->score, x->member()))
       return false;
     const auto* slot = set_.find(as_lookup(x->member()));
-    if (slot == nullptr || *slot != x)
+    if (slot == nullptr || slot->x != x || slot->position != scan_position(x->member()))
       return false;
     position[x] = n;
     for (int i = 0; i < x->height; ++i)
@@ -668,7 +673,7 @@ bool sorted_set::check_invariants() const {
   }
   return bytes()
          == static_cast<std::int64_t>(sizeof(sorted_set)) + blocks
-              + static_cast<std::int64_t>(set_.capacity() * (sizeof(node*) + 1));
+              + static_cast<std::int64_t>(set_.capacity() * (sizeof(indexed) + 1));
 }
 
 } // namespace stairkv::values

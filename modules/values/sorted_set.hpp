@@ -257,6 +257,16 @@ public:
     return popped;
   }
 
+  // The members whose scan position (the top 32 bits of their XXH3 hash)
+  // lies in [begin, end), in no particular order: f(member, score).
+  template <class F>
+  void for_each_in(std::uint64_t begin, std::uint64_t end, F&& f) const {
+    set_.for_each([&](const indexed& i) {
+      if (i.position >= begin && i.position < end)
+        f(i.x->member(), i.x->score);
+    });
+  }
+
   // Lowest first: f(member, score).
   template <class F>
   void for_each(F&& f) const {
@@ -367,6 +377,15 @@ private:
   // Unlinks x, drops it from the index and frees it.
   void remove(node* x, node** update) noexcept;
 
+  // The index's slot: the node, and its member's scan position (ZSCAN's
+  // cursor walks those: a scan reads the slots in a row and touches only the
+  // nodes it returns).
+  struct indexed {
+    node* x;
+    std::uint32_t position;
+  };
+  static std::uint32_t scan_position(std::string_view member) noexcept;
+
   struct hasher {
     using is_transparent = void;
     std::size_t operator()(absl::string_view member) const {
@@ -375,6 +394,9 @@ private:
     std::size_t operator()(const node* x) const {
       auto m = x->member();
       return (*this)(absl::string_view{m.data(), m.size()});
+    }
+    std::size_t operator()(const indexed& i) const {
+      return (*this)(i.x);
     }
   };
   struct equal {
@@ -385,6 +407,9 @@ private:
     }
     static absl::string_view member_of(absl::string_view m) {
       return m;
+    }
+    static absl::string_view member_of(const indexed& i) {
+      return member_of(i.x);
     }
     template <class A, class B>
     bool operator()(const A& a, const B& b) const {
@@ -397,7 +422,7 @@ private:
   std::size_t length_ = 0;
   int level_ = 1; // levels in use: the tallest element's height, at least 1
   std::uint64_t random_;
-  growing_set<node*, hasher, equal> set_; // grows without a stall
+  growing_set<indexed, hasher, equal> set_; // grows without a stall
   std::int64_t block_bytes_ = 0;
 };
 
