@@ -219,9 +219,14 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
   // The script calls' keys follow their count: EVAL script numkeys key...
   std::string_view name = spec->name;
   std::int64_t numkeys = 0;
-  if ((name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro"
-       || name == "fcall" || name == "fcall_ro")
-      && protocol::parse_int64(call[2], numkeys) && numkeys > 0
+  bool script_call = name == "eval" || name == "evalsha" || name == "eval_ro"
+                     || name == "evalsha_ro" || name == "fcall" || name == "fcall_ro";
+  if (script_call && protocol::parse_int64(call[2], numkeys) && numkeys == 0) {
+    // A call without keys has none to name: an empty list, as Redis 7 answers.
+    reply_local(p, client, [&](protocol::reply_writer& out) { out.array(0); });
+    return;
+  }
+  if (script_call && protocol::parse_int64(call[2], numkeys) && numkeys > 0
       && static_cast<std::uint64_t>(numkeys) <= call.size() - 3) {
     keyed.first_key = 3;
     keyed.last_key = 2 + static_cast<int>(numkeys);
