@@ -37,27 +37,8 @@ zset_args with_protocol(const client_context& client) {
   return args;
 }
 
-bool bounds_of(zrange_by by, std::string_view min, std::string_view max, std::string& packed,
-               std::string& error);
-
-// The bounds min and max, checked for their kind, packed for the shard.
-bool pack_bounds(plan& p, const client_context& client, zrange_by by, std::string_view min,
-                 std::string_view max, std::string& packed) {
-  std::string error;
-  if (bounds_of(by, min, max, packed, error))
-    return true;
-  reply_error(p, client, error);
-  return false;
-}
-
-bool read_integer(plan& p, const client_context& client, std::string_view text,
-                  std::int64_t& out) {
-  if (protocol::parse_int64(text, out))
-    return true;
-  reply_error(p, client, protocol::errors::not_an_integer);
-  return false;
-}
-
+// Checks min and max as bounds of their kind and packs them for the shard
+// (min first); false with Redis's error otherwise.
 bool bounds_of(zrange_by by, std::string_view min, std::string_view max, std::string& packed,
                std::string& error) {
   if (by == zrange_by::score) {
@@ -77,6 +58,24 @@ bool bounds_of(zrange_by by, std::string_view min, std::string_view max, std::st
   values::append_item(packed, min);
   values::append_item(packed, max);
   return true;
+}
+
+// The bounds min and max, checked for their kind, packed for the shard.
+bool pack_bounds(plan& p, const client_context& client, zrange_by by, std::string_view min,
+                 std::string_view max, std::string& packed) {
+  std::string error;
+  if (bounds_of(by, min, max, packed, error))
+    return true;
+  reply_error(p, client, error);
+  return false;
+}
+
+bool read_integer(plan& p, const client_context& client, std::string_view text,
+                  std::int64_t& out) {
+  if (protocol::parse_int64(text, out))
+    return true;
+  reply_error(p, client, protocol::errors::not_an_integer);
+  return false;
 }
 
 void plan_zadd_flags(plan& p, const client_context& client, const args& argv,

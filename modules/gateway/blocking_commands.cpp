@@ -21,6 +21,7 @@
 // as Redis leaves both lists.
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -37,7 +38,6 @@
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/blocking.hpp"
-#include "modules/shard/clock.hpp"
 #include "modules/values/packed.hpp"
 
 namespace stairkv::gateway {
@@ -50,7 +50,10 @@ struct pop_run {
   bool moving = false; // BLMOVE and friends: the element goes to destination
   std::string destination;
   shard::list_end destination_end = shard::list_end::left;
-  std::int64_t deadline_ms = 0; // when a blocked client times out (0: never)
+  // When a blocked client times out, on the steady clock from the moment
+  // the command started (timed: there is a timeout; 0 waits forever).
+  std::chrono::steady_clock::time_point deadline{};
+  bool timed = false;
   shard::waiter_ptr waiter;
   // Where the reply goes: `finish` for a script's or an EXEC's pop; for a
   // client's, its slot in the plan of its command until the client blocks,
@@ -264,11 +267,14 @@ void wait_for_push(gateway_actor* self, const std::shared_ptr<pop_run>& run) {
     run->detached = true;
     (*run->slot)({});
   }
-  if (run->deadline_ms == 0 || run->tag == 0)
+  if (!run->timed || run->tag == 0)
     return;
-  auto left = std::max<std::int64_t>(run->deadline_ms - shard::unix_now_ms(), 0);
-  self->delayed_send(self, std::chrono::milliseconds{left}, block_timeout_atom::value,
-                     run->tag, run->waiter->serial);
+  // The time left, to the nanosecond: a timeout never fires before the whole
+  // of it has passed since the command came.
+  auto left = std::max(run->deadline - std::chrono::steady_clock::now(),
+                       std::chrono::steady_clock::duration::zero());
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::nanoseconds>(left),
+                     block_timeout_atom::value, run->tag, run->waiter->serial);
 }
 
 // Tries key `i` and, as long as nothing was popped, the keys after it.
@@ -420,8 +426,10 @@ void start_pop(gateway_actor* self, std::shared_ptr<pop_run> run, bool may_wait,
   run->how.count = std::max<std::int64_t>(run->how.count, 1);
   run->tag = tag;
   run->finish = std::move(finish);
-  if (timeout_ms > 0)
-    run->deadline_ms = shard::unix_now_ms() + timeout_ms;
+  if (timeout_ms > 0) {
+    run->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{timeout_ms};
+    run->timed = true;
+  }
   auto waiter = std::make_shared<shard::blocked_pop>();
   waiter->request = run->how;
   waiter->gateway = caf::actor_cast<caf::actor>(self);
