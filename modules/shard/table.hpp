@@ -555,9 +555,9 @@ private:
     const values::compact_zset view{r->value(), zrow_};
     read(view);
   }
-  // A compact set's new content into its record: compact while it fits the
-  // limits, else a skip list from now on (an empty one: no element, for the
-  // caller to take the key).
+  // A compact set's new content into its record (nothing when it did not
+  // change): compact while it fits the limits, else a skip list from now on
+  // (an empty one: no element, for the caller to take the key).
   record* store_zset(record* r, const values::compact_zset& edit);
   static std::size_t zset_size(const record* r);
   template <class Zset>

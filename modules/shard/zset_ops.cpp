@@ -21,6 +21,7 @@
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/table.hpp"
 #include "modules/values/compact_zset.hpp"
+#include "modules/values/list_value.hpp" // normalize_range: ranks take a list's index rules
 #include "modules/values/packed.hpp"
 #include "modules/values/sorted_set.hpp"
 
@@ -61,26 +62,6 @@ bool read_lex_range(std::string_view value, lex_range& out) {
          && values::parse_lex_bound(b, out.max);
 }
 
-// Ranks [start, stop] as Redis normalises them (negative from the end, then
-// clamped); false when the range holds nothing.
-bool normalise_ranks(std::int64_t start, std::int64_t stop, std::size_t size,
-                     std::size_t& from, std::size_t& to) {
-  auto n = static_cast<std::int64_t>(size);
-  if (start < 0)
-    start += n;
-  if (stop < 0)
-    stop += n;
-  if (start < 0)
-    start = 0;
-  if (start > stop || start >= n)
-    return false;
-  if (stop >= n)
-    stop = n - 1;
-  from = static_cast<std::size_t>(start);
-  to = static_cast<std::size_t>(stop);
-  return true;
-}
-
 // Members with their scores as ZRANGE WITHSCORES and its kind answer them: a
 // flat array in RESP2, an array of [member, score] pairs in RESP3.
 void write_scored(protocol::reply_writer& reply, int resp,
@@ -106,6 +87,8 @@ std::size_t table::zset_size(const record* r) {
 }
 
 record* table::store_zset(record* r, const values::compact_zset& edit) {
+  if (!edit.changed())
+    return r; // its bytes are as they were
   if (edit.size() == 0)
     return entries_.assign(r, values::empty_packed_zset(), value_type::sorted_set);
   if (edit.fits(zset_limits_)) {
@@ -399,7 +382,7 @@ void table::op_zrange(const batch& work, const operation& op, batch_result& out,
     with_zset(r, [&](const auto& zset) {
       if (args.by == zrange_by::rank) {
         std::size_t from = 0, to = 0;
-        if (normalise_ranks(args.start, args.stop, zset.size(), from, to)) {
+        if (values::list_value::normalize_range(args.start, args.stop, zset.size(), from, to)) {
           elements.reserve(to - from + 1);
           zset.range_by_rank(from, to, reverse, keep);
         }
@@ -441,7 +424,7 @@ void table::op_zremrange(const batch& work, const operation& op, batch_result& o
     r = change_zset(r, [&](auto& zset) {
       if (args.by == zrange_by::rank) {
         std::size_t from = 0, to = 0;
-        if (normalise_ranks(args.start, args.stop, zset.size(), from, to))
+        if (values::list_value::normalize_range(args.start, args.stop, zset.size(), from, to))
           removed = zset.erase_by_rank(from, to, record_member);
       } else if (args.by == zrange_by::score) {
         event = key_event::zremrangebyscore;

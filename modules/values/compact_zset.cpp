@@ -85,6 +85,7 @@ bool compact_zset::set(std::string_view member, double score) {
   }
   auto at = place_of(score, member);
   row_.insert(row_.begin() + static_cast<std::ptrdiff_t>(at), element{member, score});
+  changed_ = true;
   return fresh;
 }
 
@@ -93,6 +94,7 @@ bool compact_zset::erase(std::string_view member) {
   if (i == row_.size())
     return false;
   row_.erase(row_.begin() + static_cast<std::ptrdiff_t>(i));
+  changed_ = true;
   return true;
 }
 

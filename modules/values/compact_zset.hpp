@@ -55,6 +55,10 @@ public:
   std::size_t size() const noexcept {
     return row_.size();
   }
+  // Whether a change was made since it was read (write() is owed).
+  bool changed() const noexcept {
+    return changed_;
+  }
   bool score(std::string_view member, double& out) const;
   bool set(std::string_view member, double score);
   bool erase(std::string_view member);
@@ -124,6 +128,7 @@ public:
       row_.erase(row_.end() - static_cast<std::ptrdiff_t>(n), row_.end());
     else
       row_.erase(row_.begin(), row_.begin() + static_cast<std::ptrdiff_t>(n));
+    changed_ = changed_ || n > 0;
     return n;
   }
 
@@ -174,10 +179,12 @@ private:
       f(row_[i].member);
     row_.erase(row_.begin() + static_cast<std::ptrdiff_t>(first),
                row_.begin() + static_cast<std::ptrdiff_t>(last + 1));
+    changed_ = true;
     return last - first + 1;
   }
 
   std::vector<element>& row_;
+  bool changed_ = false;
 };
 
 } // namespace stairkv::values
