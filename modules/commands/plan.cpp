@@ -105,7 +105,8 @@ plan::record& plan::open(const client_context& client, merge how) {
   records_.push_back(record{client.tag, how,
                             static_cast<std::uint8_t>(client.resp_version), false,
                             false, refs, refs, 0, local_.size(), local_.size(),
-                            no_command, false, false, 0, 0, 0, client.no_touch});
+                            no_command, false, false, 0, 0, 0, client.no_touch,
+                            client.db});
   return records_.back();
 }
 
@@ -152,7 +153,7 @@ void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
     busy_.push_back(shard);
   refs_.push_back(ref{static_cast<std::uint32_t>(shard),
                       static_cast<std::uint32_t>(work.ops.size())});
-  work.add(code, key, value, args, rec.how == merge::sum, rec.no_touch);
+  work.add(code, key, value, args, rec.how == merge::sum, rec.no_touch, rec.db);
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "modules/engine/databases.hpp"
 #include "modules/engine/routing.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/merge.hpp"
@@ -32,6 +33,12 @@ struct client_context {
   // CLIENT NO-TOUCH: this client's reads leave keys' access times alone
   // (except TOUCH's).
   bool no_touch = false;
+  // The shards' database its commands work on: the one its SELECTed number
+  // names (engine/databases.hpp).
+  std::uint8_t db = 0;
+  // The node's numbering of its databases (MOVE and COPY ... DB name another
+  // one); nullptr: database 0 alone.
+  const engine::database_map* databases = nullptr;
 };
 
 // What add() did with a command.
@@ -233,6 +240,7 @@ public:
     std::uint32_t kept_begin; // else entries of arg_ends_; begin == end: none kept
     std::uint32_t kept_end;
     bool no_touch; // its operations leave keys' access times alone
+    std::uint8_t db; // the shards' database its operations work on
   };
 
   static constexpr std::uint16_t no_command = 0xffff;

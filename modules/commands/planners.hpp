@@ -138,7 +138,7 @@ void plan_getex(plan&, const client_context&, const args&);
 // server and connection commands (server_commands.cpp)
 void plan_ping(plan&, const client_context&, const args&);
 void plan_echo(plan&, const client_context&, const args&);
-void plan_select(plan&, const client_context&, const args&);
+void plan_move(plan&, const client_context&, const args&);
 void plan_dbsize(plan&, const client_context&, const args&);
 void plan_flush(plan&, const client_context&, const args&);
 void plan_command(plan&, const client_context&, const args&);

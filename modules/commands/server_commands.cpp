@@ -121,18 +121,27 @@ void plan_echo(plan& p, const client_context& client, const args& argv) {
               [&](protocol::reply_writer& out) { out.bulk(argv[1]); });
 }
 
-// SELECT index: only database 0 exists.
-void plan_select(plan& p, const client_context& client, const args& argv) {
+// MOVE key db: the key goes to that database of its own shard (a key's shard
+// does not depend on its database).
+void plan_move(plan& p, const client_context& client, const args& argv) {
   std::int64_t db = 0;
-  if (!protocol::parse_int64(argv[1], db)) {
+  if (!protocol::parse_int64(argv[2], db)) {
     reply_error(p, client, protocol::errors::not_an_integer);
     return;
   }
-  if (db != 0) {
+  auto count = client.databases != nullptr ? client.databases->count() : 1;
+  if (db < 0 || db >= static_cast<std::int64_t>(count)) {
     reply_error(p, client, "ERR DB index is out of range");
     return;
   }
-  reply_local(p, client, [](protocol::reply_writer& out) { out.simple("OK"); });
+  auto target = client.databases != nullptr ? client.databases->physical(static_cast<unsigned>(db))
+                                            : std::uint8_t{0};
+  if (target == client.db) {
+    reply_error(p, client, "ERR source and destination objects are the same");
+    return;
+  }
+  auto& rec = p.open(client, plan::merge::single);
+  p.route(rec, op_code::move, argv[1], {}, shard::db_args{target});
 }
 
 void plan_dbsize(plan& p, const client_context& client, const args&) {
@@ -148,8 +157,10 @@ void plan_flush(plan& p, const client_context& client, const args& argv) {
     reply_error(p, client, protocol::errors::syntax);
     return;
   }
+  // FLUSHALL: every database; FLUSHDB: the client's.
+  bool all = equals_ignoring_case(argv[0], "flushall");
   auto& rec = p.open(client, plan::merge::all_ok);
-  p.route_to_all(rec, op_code::flush);
+  p.route_to_all(rec, all ? op_code::flush_all : op_code::flush);
 }
 
 namespace {

@@ -68,6 +68,9 @@ struct pop_run {
   bool waiting = false;                // queued on every key: the client is blocked
   bool abandoned = false;              // its client left while a step was on its way
   std::string command_name;            // lower case, for INFO's figures
+  // The shards' database of its keys, kept for the operations it plans later
+  // (a timeout, a wakeup, its client leaving).
+  std::uint8_t db = step_database;
 };
 
 namespace {
@@ -137,9 +140,10 @@ void attempt(gateway_actor* self, std::shared_ptr<pop_run> run, std::size_t i);
 void withdraw(gateway_actor* self, const pop_run& run) {
   if (run.registered.empty())
     return;
+  step_database = run.db;
   auto& work = current_plan(self);
   for (const auto& key : run.registered) {
-    auto& rec = work.open(hidden_client, commands::plan::merge::single);
+    auto& rec = work.open(hidden_client(), commands::plan::merge::single);
     work.route_waiter(rec, shard::op_code::unblock, key, run.how, run.waiter);
   }
 }
@@ -214,7 +218,7 @@ void put_back(gateway_actor* self, const std::string& key, list_end end,
     values::append_item(packed, *it);
   auto& work = current_plan(self);
   auto from = work.operations();
-  auto& rec = work.open(hidden_client, commands::plan::merge::single);
+  auto& rec = work.open(hidden_client(), commands::plan::merge::single);
   shard::list_args push;
   push.end = end;
   work.route(rec, shard::op_code::lpush, key, packed, push);
@@ -225,6 +229,7 @@ void put_back(gateway_actor* self, const std::string& key, list_end end,
 // element on, anything else answers.
 void served(gateway_actor* self, const std::shared_ptr<pop_run>& run, const std::string& key,
             std::string reply) {
+  step_database = run->db;
   touch_watched_key(self, key);
   if (!run->moving || reply.empty() || reply.front() == '-') {
     complete(self, run, reply);
@@ -241,7 +246,7 @@ void served(gateway_actor* self, const std::shared_ptr<pop_run>& run, const std:
     self,
     [&](commands::plan& p) {
       auto from = p.operations();
-      auto& rec = p.open(hidden_client, commands::plan::merge::single);
+      auto& rec = p.open(hidden_client(), commands::plan::merge::single);
       shard::list_args push;
       push.end = run->destination_end;
       p.route(rec, shard::op_code::lpush, run->destination, packed, push);
@@ -279,10 +284,11 @@ void wait_for_push(gateway_actor* self, const std::shared_ptr<pop_run>& run) {
 
 // Tries key `i` and, as long as nothing was popped, the keys after it.
 void attempt(gateway_actor* self, std::shared_ptr<pop_run> run, std::size_t i) {
+  step_database = run->db;
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& rec = p.open(hidden_client, commands::plan::merge::single);
+      auto& rec = p.open(hidden_client(), commands::plan::merge::single);
       p.route_waiter(rec, shard::op_code::block_pop, run->keys[i], run->how, run->waiter);
     },
     [self, run, i](commands::plan& p, std::size_t first) mutable {

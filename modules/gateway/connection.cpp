@@ -69,7 +69,7 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
   if (c.watch_touched)
     flags += 'd';
   field("flags", flags.empty() ? "N" : flags);
-  number("db", 0);
+  number("db", c.db);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
   number("psub", static_cast<std::int64_t>(c.patterns.size()));
   number("ssub", 0);

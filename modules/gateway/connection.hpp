@@ -32,6 +32,8 @@ struct connection {
   std::string input; // bytes received but not yet parsed into a command
   protocol::request_parser parser;
   commands::client_context context;
+  // SELECT's number (context.db is the shards' database it names now).
+  unsigned db = 0;
   std::string output; // replies assembled for the next write
   std::size_t unanswered = 0; // commands planned but not yet written back
   bool closing = false; // QUIT or protocol error: close once replies are out

@@ -128,24 +128,27 @@ void replay(gateway_actor* self,
       auto end = std::min(steps->size(), next + replay_chunk);
       for (auto i = next; i < end; ++i) {
         const auto& step = (*steps)[i];
+        auto client = hidden_client();
+        client.db = step.db; // the record's database, as the shards number them
         if (step.argv.empty()) {
-          auto& rec = p.open(hidden_client, commands::plan::merge::all_ok);
+          auto& rec = p.open(client, commands::plan::merge::all_ok);
           p.route_to_all(rec, shard::op_code::flush_from, {},
-                         shard::origin_args{step.flush_shard, step.flush_stairs});
+                         shard::origin_args{step.flush_shard, step.flush_stairs,
+                                            step.flush_every_db});
           continue;
         }
         if (step.list) {
-          auto& rec = p.open(hidden_client, commands::plan::merge::single);
+          auto& rec = p.open(client, commands::plan::merge::single);
           p.route(rec, shard::op_code::list_replay, step.argv[0], step.argv[1], step.changed);
           continue;
         }
         if (step.restore) {
-          auto& rec = p.open(hidden_client, commands::plan::merge::single);
+          auto& rec = p.open(client, commands::plan::merge::single);
           p.route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
           continue;
         }
         argv.assign(step.argv.begin(), step.argv.end());
-        commands::execute_command(p, hidden_client, argv);
+        commands::execute_command(p, client, argv);
       }
     },
     [self, steps, next, finish](commands::plan&, std::size_t) mutable {
@@ -165,8 +168,8 @@ void load_keys_back(gateway_actor* self,
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& rec = p.open(hidden_client, commands::plan::merge::all_ok);
-      p.route_to_all(rec, shard::op_code::flush);
+      auto& rec = p.open(hidden_client(), commands::plan::merge::all_ok);
+      p.route_to_all(rec, shard::op_code::flush_all);
     },
     [self, ready, finish](commands::plan&, std::size_t) mutable {
       replay(self, ready, 0, finish);
@@ -299,7 +302,7 @@ void populate_from(gateway_actor* self, std::shared_ptr<const std::string> prefi
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& rec = p.open(hidden_client, commands::plan::merge::all_ok);
+      auto& rec = p.open(hidden_client(), commands::plan::merge::all_ok);
       std::string key;
       std::string value;
       for (auto i = next; i < end; ++i) {

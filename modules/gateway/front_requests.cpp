@@ -14,6 +14,8 @@
 
 #include "modules/commands/command_table.hpp"
 #include "modules/gateway/gateway_state.hpp"
+#include "modules/gateway/steps.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
@@ -38,12 +40,28 @@ void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& co
             bool transaction, promise_t promise) {
   auto& st = self->state;
   auto work = make_own_plan(self);
-  commands::client_context client; // no connection: RESP2, no tag
+  commands::client_context client; // no connection: RESP2, no tag, database 0
+  const auto& map = *st.config.databases;
+  client.databases = &map;
+  client.db = map.physical(0);
   args argv;
   bool writes = false;
   for (const auto& words : commands) {
     argv.assign(words.begin(), words.end());
     const auto* spec = argv.empty() ? nullptr : commands::find_command(argv[0]);
+    step_database = client.db;
+    if (spec != nullptr && std::string_view{spec->name} == "select" && argv.size() == 2) {
+      // The request's commands after it work on that database.
+      std::int64_t n = -1;
+      if (!protocol::parse_int64(argv[1], n) || n < 0
+          || n >= static_cast<std::int64_t>(map.count())) {
+        work->add_reply(client, "-ERR DB index is out of range\r\n");
+        continue;
+      }
+      client.db = map.physical(static_cast<unsigned>(n));
+      work->add_reply(client, "+OK\r\n");
+      continue;
+    }
     auto outcome = commands::execute_command(*work, client, argv, spec);
     if (outcome == commands::outcome::gateway)
       work->add_reply(client, "-ERR this command needs a network connection\r\n");

@@ -84,6 +84,7 @@ struct gateway_state {
   // waits (connection::waiting_for_script) until it has finished. Other
   // scripts, and commands that save or read every key, always wait for it.
   bool script_running = false;
+  std::uint8_t script_db = 0; // the shards' database of its calls
   bool script_whole_store = false;
   bool script_in_exec = false; // run by an EXEC: the whole store from its start
   std::vector<std::string> script_keys;

@@ -233,13 +233,27 @@ void cluster_section(std::string& out, const info_inputs&) {
 
 void keyspace_section(std::string& out, const info_inputs& in) {
   out.append("# Keyspace\r\n");
-  if (in.keyspace.keys > 0) {
-    out.append("db0:keys=");
-    out.append(std::to_string(in.keyspace.keys));
+  // One line per database with keys, by the number clients SELECT.
+  std::vector<std::pair<unsigned, const shard::database_keys*>> lines;
+  for (const auto& d : in.keyspace.databases)
+    if (d.keys > 0)
+      lines.emplace_back(in.databases != nullptr ? in.databases->logical(d.db) : d.db, &d);
+  std::sort(lines.begin(), lines.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [number, d] : lines) {
+    std::int64_t avg_ttl = 0;
+    if (d->keys_with_deadline > 0) {
+      auto mean = static_cast<std::int64_t>(d->deadline_sum / d->keys_with_deadline);
+      avg_ttl = mean > in.now_ms ? mean - in.now_ms : 0;
+    }
+    out.append("db");
+    out.append(std::to_string(number));
+    out.append(":keys=");
+    out.append(std::to_string(d->keys));
     out.append(",expires=");
-    out.append(std::to_string(in.keyspace.keys_with_deadline));
+    out.append(std::to_string(d->keys_with_deadline));
     out.append(",avg_ttl=");
-    out.append(std::to_string(in.keyspace.avg_ttl_ms));
+    out.append(std::to_string(avg_ttl));
     out.append("\r\n");
   }
 }

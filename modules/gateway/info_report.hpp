@@ -103,6 +103,9 @@ struct info_inputs {
   memory::budget* memory = nullptr; // the memory bound (INFO reads the allocator anew)
   const persistence::status* persistence = nullptr;
   const scripting::script_figures* scripts = nullptr; // the script cache
+  // Which number names each shard database (Keyspace's db<n> lines); null:
+  // the shards' own numbers.
+  const engine::database_map* databases = nullptr;
 };
 
 // Appends the INFO body for `section` ("", "default", "all", "everything", or one

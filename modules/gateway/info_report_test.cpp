@@ -34,6 +34,20 @@ struct InfoReport : ::testing::Test {
     in.keyspace.hits = 5;
     in.keyspace.misses = 6;
     in.keyspace.stale = 1;
+    // Database 0 holds 10 keys, 4 with a deadline; the shards' database 3 holds
+    // 2 more, and SWAPDB has made it number 5.
+    shard::database_keys db0;
+    db0.keys = 10;
+    db0.keys_with_deadline = 4;
+    db0.deadline_sum = 4 * 61000;
+    shard::database_keys db3;
+    db3.db = 3;
+    db3.keys = 2;
+    db3.keys_with_deadline = 1;
+    db3.deadline_sum = 61000 + 5000;
+    in.keyspace.databases = {db0, db3};
+    databases.swap(3, 5);
+    in.databases = &databases;
     in.clients.maxclients = 77;
     in.clients.pubsub_channels = 2;
     in.clients.pubsub_patterns = 1;
@@ -47,6 +61,7 @@ struct InfoReport : ::testing::Test {
 
   server_facts facts;
   engine::routing routing;
+  engine::database_map databases;
   info_inputs in;
 };
 
@@ -75,7 +90,10 @@ TEST_F(InfoReport, FieldsCarryTheFigures) {
   EXPECT_NE(text.find("connected_clients:3\r\n"), std::string::npos);
   EXPECT_NE(text.find("keyspace_hits:5\r\n"), std::string::npos);
   EXPECT_NE(text.find("keyspace_misses:6\r\n"), std::string::npos);
-  EXPECT_NE(text.find("db0:keys=10,expires=4,avg_ttl=0\r\n"), std::string::npos);
+  EXPECT_NE(text.find("db0:keys=10,expires=4,avg_ttl=0\r\n"
+                      "db5:keys=2,expires=1,avg_ttl=5000\r\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("db3:"), std::string::npos);
   EXPECT_NE(text.find("engine_stairs:3\r\nengine_shards:7\r\n"), std::string::npos);
   EXPECT_NE(text.find("engine_migrating:0\r\n"), std::string::npos);
   EXPECT_NE(text.find("engine_generation:4\r\n"), std::string::npos);
@@ -98,6 +116,7 @@ TEST_F(InfoReport, NamedSectionsOnlyCaseInsensitive) {
 
 TEST_F(InfoReport, EmptyKeyspaceListsNoDatabase) {
   in.keyspace.keys = 0;
+  in.keyspace.databases.clear();
   EXPECT_EQ(render("keyspace"), "# Keyspace\r\n");
 }
 

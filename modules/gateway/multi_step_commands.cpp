@@ -25,10 +25,12 @@ namespace {
 // The first step of RENAME and COPY: the source's value, type and deadline
 // (a peek), then whether the destination exists.
 void read_source_and_target(commands::plan& p, const std::string& src,
-                            const std::string& dst) {
-  auto& peek = p.open(hidden_client, commands::plan::merge::single);
+                            const std::string& dst, std::uint8_t dst_db = step_database) {
+  auto& peek = p.open(hidden_client(), commands::plan::merge::single);
   p.route(peek, shard::op_code::peek, src);
-  auto& exists = p.open(hidden_client, commands::plan::merge::sum);
+  auto target = hidden_client();
+  target.db = dst_db;
+  auto& exists = p.open(target, commands::plan::merge::sum);
   p.route(exists, shard::op_code::exists, dst);
 }
 
@@ -65,9 +67,9 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
         self,
         [&](commands::plan& next) {
           auto from = next.operations();
-          auto& out = next.open(hidden_client, commands::plan::merge::single);
+          auto& out = next.open(hidden_client(), commands::plan::merge::single);
           next.route(out, shard::op_code::rename_from, src);
-          auto& in = next.open(hidden_client, commands::plan::merge::single);
+          auto& in = next.open(hidden_client(), commands::plan::merge::single);
           next.route(in, shard::op_code::rename_to, dst, value, shard::restore_args{deadline, type});
           next.note_writes_since(from);
           join_script_writes(self, next);
@@ -88,11 +90,11 @@ void rename_steps(gateway_actor* self, std::string src, std::string dst, bool on
 // or the destination exists.
 template <class Finish>
 void copy_steps(gateway_actor* self, std::string src, std::string dst, bool replace,
-                Finish finish) {
+                std::uint8_t target, Finish finish) {
   plan_step(
     self,
-    [&](commands::plan& p) { read_source_and_target(p, src, dst); },
-    [self, finish, src, dst, replace](commands::plan& p, std::size_t first) mutable {
+    [&](commands::plan& p) { read_source_and_target(p, src, dst, target); },
+    [self, finish, src, dst, replace, target](commands::plan& p, std::size_t first) mutable {
       auto source = p.part_of(first);
       const auto* peeked = source.share();
       if (peeked == nullptr) {
@@ -114,7 +116,9 @@ void copy_steps(gateway_actor* self, std::string src, std::string dst, bool repl
         self,
         [&](commands::plan& next) {
           auto from = next.operations();
-          auto& in = next.open(hidden_client, commands::plan::merge::single);
+          auto destination = hidden_client();
+          destination.db = target;
+          auto& in = next.open(destination, commands::plan::merge::single);
           next.route(in, shard::op_code::restore, dst, value, copy);
           next.note_writes_since(from);
           join_script_writes(self, next);
@@ -126,10 +130,13 @@ void copy_steps(gateway_actor* self, std::string src, std::string dst, bool repl
     });
 }
 
-// COPY's options: REPLACE, and DB 0 (the one database). Returns the error to
-// answer with, or "".
-std::string read_copy_options(const args& argv, bool& replace) {
+// COPY's options: REPLACE, and DB n (`target`: the shards' database it names,
+// else the client's). Returns the error to answer with, or "".
+std::string read_copy_options(gateway_actor* self, const args& argv, bool& replace,
+                              std::uint8_t& target) {
   replace = false;
+  target = step_database;
+  const auto& map = *self->state.config.databases;
   for (std::size_t i = 3; i < argv.size(); ++i) {
     if (commands::equals_ignoring_case(argv[i], "replace")) {
       replace = true;
@@ -137,13 +144,14 @@ std::string read_copy_options(const args& argv, bool& replace) {
       std::int64_t db = 0;
       if (!protocol::parse_int64(argv[++i], db))
         return std::string{protocol::errors::not_an_integer};
-      if (db != 0)
+      if (db < 0 || db >= static_cast<std::int64_t>(map.count()))
         return "ERR DB index is out of range";
+      target = map.physical(static_cast<unsigned>(db));
     } else {
       return std::string{protocol::errors::syntax};
     }
   }
-  if (argv[1] == argv[2])
+  if (argv[1] == argv[2] && target == step_database)
     return "ERR source and destination objects are the same";
   return {};
 }
@@ -155,7 +163,7 @@ void msetnx_steps(gateway_actor* self, std::vector<std::string> pairs, Finish fi
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& count = p.open(hidden_client, commands::plan::merge::sum);
+      auto& count = p.open(hidden_client(), commands::plan::merge::sum);
       for (std::size_t i = 0; i < pairs.size(); i += 2)
         p.route(count, shard::op_code::exists, pairs[i]);
     },
@@ -169,7 +177,7 @@ void msetnx_steps(gateway_actor* self, std::vector<std::string> pairs, Finish fi
         self,
         [&](commands::plan& next) {
           auto from = next.operations();
-          auto& set = next.open(hidden_client, commands::plan::merge::all_ok);
+          auto& set = next.open(hidden_client(), commands::plan::merge::all_ok);
           for (std::size_t i = 0; i < pairs.size(); i += 2)
             next.route(set, shard::op_code::set, pairs[i], pairs[i + 1]);
           next.note_writes_since(from);
@@ -199,12 +207,14 @@ void renamenx_command(gateway_actor* self, connection& conn, const args& argv,
 void copy_command(gateway_actor* self, connection& conn, const args& argv,
                   commands::plan& work) {
   bool replace = false;
-  if (auto error = read_copy_options(argv, replace); !error.empty()) {
+  std::uint8_t target = 0;
+  if (auto error = read_copy_options(self, argv, replace, target); !error.empty()) {
     work.add_reply(conn.context, protocol::errors::as_reply(error));
     return;
   }
   std::string src{argv[1]}, dst{argv[2]};
-  copy_steps(self, src, dst, replace, begin_holding_steps(self, conn, work, {src, dst}));
+  copy_steps(self, src, dst, replace, target,
+             begin_holding_steps(self, conn, work, {src, dst}));
 }
 
 void msetnx_command(gateway_actor* self, connection& conn, const args& argv,
@@ -233,11 +243,13 @@ bool multi_step_from_script(gateway_actor* self, const args& argv,
   }
   if (name == "copy" && argv.size() >= 3) {
     bool replace = false;
-    if (auto error = read_copy_options(argv, replace); !error.empty()) {
+    std::uint8_t target = 0;
+    if (auto error = read_copy_options(self, argv, replace, target); !error.empty()) {
       finish(protocol::errors::as_reply(error));
       return true;
     }
-    copy_steps(self, std::string{argv[1]}, std::string{argv[2]}, replace, std::move(finish));
+    copy_steps(self, std::string{argv[1]}, std::string{argv[2]}, replace, target,
+               std::move(finish));
     return true;
   }
   if (name == "msetnx" && argv.size() >= 3 && argv.size() % 2 == 1) {

@@ -22,6 +22,7 @@
 #include "modules/gateway/connection.hpp"
 #include "modules/gateway/gateway_state.hpp"
 #include "modules/gateway/session_commands.hpp"
+#include "modules/gateway/steps.hpp"
 #include "modules/persistence/saver.hpp"
 #include "modules/scripting/script_runner.hpp"
 #include "modules/gateway/info_report.hpp"
@@ -60,6 +61,7 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
   info_inputs in{st.config.facts.get(), st.dispatcher.routing().get(), st.figures,
                  totals, shard::unix_now_ms(), st.config.memory.get(),
                  st.config.persistence.get(), st.config.script_figures.get()};
+  in.databases = st.config.databases.get();
   in.clients.connected = static_cast<std::int64_t>(st.connections.size());
   in.clients.blocked = blocked_clients(st);
   for (const auto& [handle, conn] : st.connections) {
@@ -274,6 +276,7 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
                         commands::plan& work, std::size_t query_pending) {
   auto& figures = self->state.figures;
   auto first_record = work.size();
+  step_database = conn.context.db; // for the steps its handler may plan
   // Inside EXEC the subscribed mode's limits do not apply (as in Redis: a
   // transaction may SUBSCRIBE, then PUBLISH).
   bool rejected = !conn.exec.active && refused_while_subscribed(conn, spec, argv, work);
@@ -934,6 +937,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   st.last_sample.at_ms = shard::unix_now_ms(); // the first rate covers the first second
   self->delayed_send(self, tick_interval, tick_atom::value);
   st.config = std::move(config);
+  if (!st.config.databases)
+    st.config.databases = std::make_shared<engine::database_map>();
   st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};
   // Clients are accepted only once the engine manager knows this router: it must
   // not retire an engine this gateway might still send to. Until then they wait
@@ -969,6 +974,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       conn.handle = msg.handle;
       conn.serial = ++st.last_serial;
       conn.context.tag = (conn.serial << 32) | static_cast<std::uint32_t>(id);
+      conn.context.databases = st.config.databases.get();
+      conn.context.db = st.config.databases->physical(0);
       conn.authenticated = st.config.settings->limits.requirepass.empty();
       conn.parser.set_unauthenticated(!conn.authenticated);
       if (!conn.authenticated)

@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 #include <caf/io/doorman.hpp>
 
+#include "modules/engine/databases.hpp"
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/expiry/active_expiry.hpp"
@@ -47,6 +48,9 @@ struct gateway_config {
   persistence::status_ptr persistence; // -MISCONF, INFO persistence
   caf::actor saver;                    // SAVE, BGSAVE, BGREWRITEAOF
   caf::actor aof_writer;               // DEBUG LOADAOF (none without appendonly)
+  // The node's numbering of its databases (SELECT, SWAPDB); null: 16, as
+  // numbered from the start.
+  engine::database_map_ptr databases;
   // The script runner (EVAL, SCRIPT, FUNCTION), held weakly: the node owns it
   // and stops it after the gateway, and a strong reference from a gateway
   // that outlives its own exit would keep the runner's thread waiting.

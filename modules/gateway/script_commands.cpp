@@ -161,6 +161,7 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   }
   st.script_running = true;
   st.script_busy = false;
+  st.script_db = conn.context.db; // its calls' database (until it SELECTs)
   // Run by an EXEC, whose held keys the script may name: the whole store at
   // once, as the EXEC's other commands do not wait for the script's calls.
   st.script_in_exec = conn.exec.active;
@@ -522,7 +523,8 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
     // sorted-set commands over several keys, SORT, the pops that do not
     // block there, PUBLISH, and DEBUG
     // PROTOCOL and SLEEP once DEBUG SET-DISABLE-DENY-SCRIPTS allowed them.
-    bool steps = name == "rename" || name == "renamenx" || name == "msetnx" || name == "copy"
+    bool steps = name == "select" || name == "rename" || name == "renamenx"
+                 || name == "msetnx" || name == "copy"
                  || name == "sinter" || name == "sunion" || name == "sdiff"
                  || name == "sinterstore" || name == "sunionstore" || name == "sdiffstore"
                  || name == "sintercard" || name == "smove" || name == "zunion"
@@ -570,6 +572,24 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
   auto slot = commands::stat_slot_of(*spec, argv);
   bool writes = (spec->flags & commands::flag::write) != 0;
   auto started = std::chrono::steady_clock::now();
+  step_database = st.script_db;
+  if (std::string_view{spec->name} == "select") {
+    // The script's own database from here on; its caller's stays (Redis 7).
+    const auto& map = *st.config.databases;
+    std::int64_t n = 0;
+    ++figures.calls[slot];
+    if (!protocol::parse_int64(argv[1], n)) {
+      promise.deliver(protocol::errors::as_reply(protocol::errors::not_an_integer));
+      return;
+    }
+    if (n < 0 || n >= static_cast<std::int64_t>(map.count())) {
+      promise.deliver(std::string{"-ERR DB index is out of range\r\n"});
+      return;
+    }
+    st.script_db = map.physical(static_cast<unsigned>(n));
+    promise.deliver(std::string{"+OK\r\n"});
+    return;
+  }
   if (spec->run == nullptr) {
     // PUBLISH; RENAME, RENAMENX, MSETNX, COPY: read, then write, as for a client.
     auto answered = [self, promise, slot, started](std::string_view r) mutable {
@@ -604,6 +624,8 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
     work->allow_growth();
   commands::client_context client; // the script reads the reply in its RESP
   client.resp_version = static_cast<decltype(client.resp_version)>(resp);
+  client.db = st.script_db;
+  client.databases = st.config.databases.get();
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;
   if (writes)

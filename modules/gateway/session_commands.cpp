@@ -63,6 +63,8 @@ constexpr named_handler handlers[] = {
   {"reset", reset_command},
   {"renamenx", renamenx_command},
   {"save", save_command},
+  {"select", select_command},
+  {"swapdb", swapdb_command},
   {"sdiff", set_steps_command},
   {"sdiffstore", set_steps_command},
   {"sinter", set_steps_command},
@@ -143,6 +145,8 @@ void reset_command(gateway_actor* self, connection& conn, const args&,
   conn.skip_next_reply = false;
   conn.no_evict = false;
   conn.context.no_touch = false;
+  conn.db = 0;
+  conn.context.db = self->state.config.databases->physical(0);
   conn.authenticated = self->state.config.settings->limits.requirepass.empty();
   conn.parser.set_unauthenticated(!conn.authenticated);
   if (!conn.authenticated)

@@ -62,6 +62,10 @@ void debug_command(gateway_actor*, connection&, const args&, commands::plan&);
 // (latency_command.cpp)
 void latency_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// SELECT, SWAPDB (database_commands.cpp)
+void select_command(gateway_actor*, connection&, const args&, commands::plan&);
+void swapdb_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // MULTI, EXEC, DISCARD, WATCH, UNWATCH (transaction_commands.cpp)
 void multi_command(gateway_actor*, connection&, const args&, commands::plan&);
 void exec_command(gateway_actor*, connection&, const args&, commands::plan&);

@@ -40,7 +40,7 @@ struct read_sets {
 // The first step of each: every source read whole (a peek per key).
 void peek_all(commands::plan& p, const std::vector<std::string>& keys) {
   for (const auto& key : keys) {
-    auto& peek = p.open(hidden_client, commands::plan::merge::single);
+    auto& peek = p.open(hidden_client(), commands::plan::merge::single);
     p.route(peek, shard::op_code::peek, key);
   }
 }
@@ -173,9 +173,9 @@ void smove_steps(gateway_actor* self, std::string src, std::string dst, std::str
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& in_source = p.open(hidden_client, commands::plan::merge::single);
+      auto& in_source = p.open(hidden_client(), commands::plan::merge::single);
       p.route(in_source, shard::op_code::sismember, src, member);
-      auto& in_target = p.open(hidden_client, commands::plan::merge::single);
+      auto& in_target = p.open(hidden_client(), commands::plan::merge::single);
       p.route(in_target, shard::op_code::sismember, dst, member);
     },
     [self, src, dst, member, finish](commands::plan& p, std::size_t first) mutable {
@@ -196,11 +196,11 @@ void smove_steps(gateway_actor* self, std::string src, std::string dst, std::str
         self,
         [&](commands::plan& next) {
           auto from = next.operations();
-          auto& out = next.open(hidden_client, commands::plan::merge::single);
+          auto& out = next.open(hidden_client(), commands::plan::merge::single);
           next.route(out, shard::op_code::srem, src, packed);
           touch_watched_key(self, src);
           if (add) {
-            auto& in = next.open(hidden_client, commands::plan::merge::single);
+            auto& in = next.open(hidden_client(), commands::plan::merge::single);
             next.route(in, shard::op_code::sadd, dst, packed);
             touch_watched_key(self, dst);
           }

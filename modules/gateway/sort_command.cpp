@@ -142,7 +142,7 @@ void read_patterns(gateway_actor* self, const std::vector<std::string>& elements
             wanted->push_back(-1);
             continue;
           }
-          auto& rec = p.open(hidden_client, commands::plan::merge::single);
+          auto& rec = p.open(hidden_client(), commands::plan::merge::single);
           if (target->field)
             p.route(rec, shard::op_code::hget, target->key, *target->field);
           else
@@ -339,7 +339,7 @@ void sort_steps(gateway_actor* self, sort_request request, Finish finish) {
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& peek = p.open(hidden_client, commands::plan::merge::single);
+      auto& peek = p.open(hidden_client(), commands::plan::merge::single);
       p.route(peek, shard::op_code::peek, run->request.key);
     },
     [self, run](commands::plan& p, std::size_t first) mutable {

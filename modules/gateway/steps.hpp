@@ -16,20 +16,35 @@
 
 namespace stairkv::gateway {
 
-// The client whose operations a step plans: replies to it go nowhere.
-inline const commands::client_context hidden_client{0, 2};
+// The shards' database of the command whose steps are being planned: set
+// from its client as each command runs (run_command), from the script for a
+// script's calls, from the blocked pop for its later operations, and kept by
+// plan_step for the steps that follow. The gateway's thread only.
+inline thread_local std::uint8_t step_database = 0;
+
+// The client whose operations a step plans: replies to it go nowhere; its
+// operations work on step_database.
+inline commands::client_context hidden_client() {
+  commands::client_context hidden{0, 2};
+  hidden.db = step_database;
+  return hidden;
+}
 
 // Plans a step into the plan being built: `build(plan)` adds its operations and
-// `then(plan, first_record)` runs once that plan's shards have answered.
+// `then(plan, first_record)` runs once that plan's shards have answered, in the
+// same database.
 template <class Build, class Then>
 void plan_step(gateway_actor* self, Build build, Then then) {
   auto& work = current_plan(self);
   auto first = work.size();
   build(work);
   auto id = self->state.building_id;
-  self->state.after_shards[id].push_back([self, id, first, then]() mutable {
-    if (auto* plan = find_plan(self, id))
+  auto db = step_database;
+  self->state.after_shards[id].push_back([self, id, first, then, db]() mutable {
+    if (auto* plan = find_plan(self, id)) {
+      step_database = db;
       then(*plan, first);
+    }
   });
 }
 
@@ -52,7 +67,7 @@ void store_result(gateway_actor* self, const std::string& destination, std::stri
     self,
     [&](commands::plan& next) {
       auto from = next.operations();
-      auto& write = next.open(hidden_client, commands::plan::merge::single);
+      auto& write = next.open(hidden_client(), commands::plan::merge::single);
       if (count == 0)
         next.route(write, shard::op_code::del, destination);
       else

@@ -104,7 +104,7 @@ bool queued_in_transaction(gateway_actor* self, connection& conn, const args& ar
 
 void touch_watched_key(gateway_actor* self, std::string_view key) {
   auto& st = self->state;
-  auto watched = st.watched_keys.find(std::string{key});
+  auto watched = st.watched_keys.find(shard::qualified_key(step_database, key));
   if (watched == st.watched_keys.end())
     return;
   for (auto tag : watched->second) {
@@ -128,7 +128,10 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
     return;
   }
   if (name == "flushall" || name == "flushdb") {
-    for (auto& [key, watchers] : st.watched_keys)
+    bool every_db = name == "flushall";
+    for (auto& [key, watchers] : st.watched_keys) {
+      if (!every_db && shard::database_of_name(key) != step_database)
+        continue;
       for (auto tag : watchers) {
         auto it = find_client(st, tag);
         if (it == st.connections.end())
@@ -137,6 +140,7 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
           if (watched == key && deadline != -2)
             it->second.watch_touched = true;
       }
+    }
     return;
   }
   commands::visit_key_positions(spec, argv.size(), [&](std::size_t i) {
@@ -294,16 +298,19 @@ void watch_command(gateway_actor* self, connection& conn, const args& argv,
     return;
   }
   // Touched from now on by every write planned after this one.
+  // (Watched by name with their database: shard::qualified_key.)
   std::vector<std::string> fresh;
+  std::vector<std::string> names;
   for (std::size_t i = 1; i < argv.size(); ++i) {
-    std::string key{argv[i]};
+    auto name = shard::qualified_key(conn.context.db, argv[i]);
     bool already = std::any_of(conn.watching.begin(), conn.watching.end(),
-                               [&](const auto& w) { return w.first == key; });
-    if (already || std::find(fresh.begin(), fresh.end(), key) != fresh.end())
+                               [&](const auto& w) { return w.first == name; });
+    if (already || std::find(names.begin(), names.end(), name) != names.end())
       continue;
-    self->state.watched_keys[key].push_back(conn.context.tag);
-    conn.watching.emplace_back(key, deadline_unknown);
-    fresh.push_back(std::move(key));
+    self->state.watched_keys[name].push_back(conn.context.tag);
+    conn.watching.emplace_back(name, deadline_unknown);
+    fresh.emplace_back(argv[i]);
+    names.push_back(std::move(name));
   }
   if (fresh.empty()) {
     work.add_reply(conn.context, "+OK\r\n");
@@ -316,19 +323,19 @@ void watch_command(gateway_actor* self, connection& conn, const args& argv,
     self,
     [&](commands::plan& p) {
       for (const auto& key : fresh) {
-        auto& rec = p.open(hidden_client, commands::plan::merge::sum);
+        auto& rec = p.open(hidden_client(), commands::plan::merge::sum);
         p.route(rec, shard::op_code::ttl, key, {},
                 shard::ttl_args{shard::ttl_unit::unix_millis});
       }
     },
-    [self, finish, tag, fresh](commands::plan& p, std::size_t first) mutable {
+    [self, finish, tag, names](commands::plan& p, std::size_t first) mutable {
       auto& st = self->state;
       auto it = find_client(st, tag);
       if (it != st.connections.end()) {
-        for (std::size_t i = 0; i < fresh.size(); ++i) {
+        for (std::size_t i = 0; i < names.size(); ++i) {
           auto read = p.count_of(first + i);
           for (auto& [key, deadline] : it->second.watching)
-            if (key == fresh[i] && deadline == deadline_unknown)
+            if (key == names[i] && deadline == deadline_unknown)
               deadline = read.error.empty() ? read.total : -1;
         }
       }

@@ -210,7 +210,7 @@ void algebra_steps(gateway_actor* self, zset_request request, Finish finish) {
     self,
     [&](commands::plan& p) {
       for (const auto& key : request.keys) {
-        auto& peek = p.open(hidden_client, commands::plan::merge::single);
+        auto& peek = p.open(hidden_client(), commands::plan::merge::single);
         p.route(peek, shard::op_code::peek, key);
       }
     },
@@ -255,7 +255,7 @@ void rangestore_steps(gateway_actor* self, std::string destination, std::string 
   plan_step(
     self,
     [&](commands::plan& p) {
-      auto& read = p.open(hidden_client, commands::plan::merge::single);
+      auto& read = p.open(hidden_client(), commands::plan::merge::single);
       p.route(read, shard::op_code::zrange, source, bounds, range);
     },
     [self, destination, finish](commands::plan& p, std::size_t first) mutable {

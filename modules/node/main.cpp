@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
   sc.appendonly = opts.appendonly == "yes";
   sc.dir = opts.dir;
   sc.appendfilename = opts.appendfilename;
+  sc.databases = static_cast<unsigned>(opts.databases);
   sc.dbfilename = opts.dbfilename;
   persistence::parse_save_rules(opts.save, sc.save);
   sc.auto_aof_rewrite_percentage = static_cast<int>(opts.auto_aof_rewrite_percentage);
@@ -188,6 +189,7 @@ int main(int argc, char** argv) {
   gw.persistence = store.persistence;
   gw.saver = store.saver;
   gw.aof_writer = store.aof_writer;
+  gw.databases = store.databases;
   gw.script_figures = std::make_shared<scripting::script_figures>();
   auto scripts = scripting::spawn_script_runner(
     system, gw.script_figures, [](int level, const std::string& message) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "modules/commands/text.hpp"
+#include "modules/engine/databases.hpp"
 #include "modules/engine/staircase.hpp"
 #include "modules/memory/policy.hpp"
 #include "modules/persistence/saver.hpp"
@@ -250,6 +251,14 @@ const std::vector<option_spec>& specs() {
        if (v.empty() || v.find('/') != std::string::npos)
          return false;
        o.appendfilename = v;
+       return true;
+     }},
+    {"databases", "how many databases SELECT numbers (1-256)",
+     [](options& o, const std::string& v) {
+       std::int64_t n = 0;
+       if (!parse_uint(v, engine::database_map::max_databases, n) || n < 1)
+         return false;
+       o.databases = n;
        return true;
      }},
     {"dbfilename", "name of the snapshot file in dir",
@@ -602,7 +611,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"dbfilename", dbfilename},
     {"auto-aof-rewrite-percentage", std::to_string(auto_aof_rewrite_percentage)},
     {"auto-aof-rewrite-min-size", std::to_string(auto_aof_rewrite_min_size)},
-    {"databases", "1"},
+    {"databases", std::to_string(databases)},
     {"timeout", std::to_string(limits.timeout_seconds)},
     {"slowlog-log-slower-than", std::to_string(limits.slowlog_log_slower_than)},
     {"slowlog-max-len", std::to_string(limits.slowlog_max_len)},

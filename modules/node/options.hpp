@@ -39,6 +39,7 @@ struct options {
   std::string appendonly = "no";
   std::string appendfsync = "everysec";
   std::string appendfilename = "appendonly.aof";
+  std::int64_t databases = 16;
   std::string dbfilename = "dump.stkv";
   std::string save;  // Redis's "seconds changes ..." rules; "" for none
   std::int64_t auto_aof_rewrite_percentage = 100;

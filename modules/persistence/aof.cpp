@@ -505,10 +505,15 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
                      std::to_string(put.deadline_ms())};
       else
         step.argv = {"SET", put.key(), put.value()};
+      step.db = static_cast<std::uint8_t>(put.db());
       break;
     }
     case AofRecord::kDel:
       step.argv = {"DEL", r.del()};
+      break;
+    case AofRecord::kDelIn:
+      step.argv = {"DEL", r.del_in().key()};
+      step.db = static_cast<std::uint8_t>(r.del_in().db());
       break;
     case AofRecord::kHashSet:
     case AofRecord::kHashDel:
@@ -523,6 +528,7 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
                            : r.has_set_add()  ? r.set_add()
                                               : r.set_del();
       step.argv = {command, change.key()};
+      step.db = static_cast<std::uint8_t>(change.db());
       values::packed_reader items{change.items()};
       std::string_view item;
       while (items.next(item))
@@ -537,6 +543,7 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
       bool add = r.has_zset_add();
       const auto& change = add ? r.zset_add() : r.zset_del();
       step.argv = {add ? "ZADD" : "ZREM", change.key()};
+      step.db = static_cast<std::uint8_t>(change.db());
       values::packed_reader items{change.items()};
       std::string_view member, score;
       while (items.next(member)) {
@@ -554,6 +561,7 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
     case AofRecord::kList: {
       const auto& change = r.list();
       step.list = true;
+      step.db = static_cast<std::uint8_t>(change.db());
       step.argv = {change.key(), change.items()};
       step.changed = shard::list_change_args{static_cast<std::uint8_t>(change.kind()),
                                              change.version(), change.a(), change.b()};
@@ -561,6 +569,7 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
     }
     case AofRecord::kDeadline: {
       const auto& d = r.deadline();
+      step.db = static_cast<std::uint8_t>(d.db());
       if (d.deadline_ms() == 0)
         step.argv = {"PERSIST", d.key()};
       else if (d.deadline_ms() <= now)
@@ -572,8 +581,13 @@ replay_step replay_step_of(const persistence::AofRecord& r, std::int64_t now) {
     case AofRecord::kFlush:
       step.flush_shard = r.flush().shard();
       step.flush_stairs = std::max<std::uint32_t>(1, r.flush().stairs());
+      if (r.flush().database() != 0) {
+        step.flush_every_db = false;
+        step.db = static_cast<std::uint8_t>(r.flush().database() - 1);
+      }
       break;
     case AofRecord::kFunctions:
+    case AofRecord::kDatabases: // read apart, as the functions are
     case AofRecord::CHANGE_NOT_SET:
     default:
       step.skip = true;

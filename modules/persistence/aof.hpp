@@ -165,6 +165,9 @@ struct replay_step {
   bool skip = false;
   std::uint32_t flush_shard = 0;
   std::uint32_t flush_stairs = 0;
+  bool flush_every_db = true; // a FLUSHALL's scope, else database `db`'s
+  // The shards' database of the change.
+  std::uint8_t db = 0;
 };
 
 replay_step replay_step_of(const AofRecord& r, std::int64_t now);

@@ -67,13 +67,14 @@ void journal::put(std::string_view key, std::string_view value,
                   std::int64_t deadline_ms, std::uint8_t type) {
   auto deadline = static_cast<std::uint64_t>(deadline_ms);
   auto body = bytes_field_size(key) + bytes_field_size(value) + varint_field_size(deadline)
-              + varint_field_size(type);
+              + varint_field_size(type) + varint_field_size(db_);
   record_.clear();
   open_message_field(record_, 1, body); // AofRecord.put
   put_bytes_field(record_, 1, key);     // KeyRecord.key
   put_bytes_field(record_, 2, value);   // KeyRecord.value
   put_varint_field(record_, 3, deadline);
   put_varint_field(record_, 4, type);   // KeyRecord.type
+  put_varint_field(record_, 5, db_);    // KeyRecord.db
   frame(record_);
 }
 
@@ -82,42 +83,44 @@ namespace {
 // AofRecord.hash_set, hash_del, set_add, set_del, zset_add and zset_del: a
 // FieldChange.
 void field_change(std::string& record, int choice, std::string_view key,
-                  std::string_view items) {
+                  std::string_view items, std::uint8_t db) {
   record.clear();
-  open_message_field(record, choice, bytes_field_size(key) + bytes_field_size(items));
+  open_message_field(record, choice,
+                     bytes_field_size(key) + bytes_field_size(items) + varint_field_size(db));
   put_bytes_field(record, 1, key);
   put_bytes_field(record, 2, items);
+  put_varint_field(record, 3, db);
 }
 
 } // namespace
 
 void journal::hash_set(std::string_view key, std::string_view pairs) {
-  field_change(record_, 7, key, pairs);
+  field_change(record_, 7, key, pairs, db_);
   frame(record_);
 }
 
 void journal::hash_del(std::string_view key, std::string_view fields) {
-  field_change(record_, 8, key, fields);
+  field_change(record_, 8, key, fields, db_);
   frame(record_);
 }
 
 void journal::set_add(std::string_view key, std::string_view members) {
-  field_change(record_, 9, key, members);
+  field_change(record_, 9, key, members, db_);
   frame(record_);
 }
 
 void journal::set_del(std::string_view key, std::string_view members) {
-  field_change(record_, 10, key, members);
+  field_change(record_, 10, key, members, db_);
   frame(record_);
 }
 
 void journal::zset_add(std::string_view key, std::string_view pairs) {
-  field_change(record_, 12, key, pairs);
+  field_change(record_, 12, key, pairs, db_);
   frame(record_);
 }
 
 void journal::zset_del(std::string_view key, std::string_view members) {
-  field_change(record_, 13, key, members);
+  field_change(record_, 13, key, members, db_);
   frame(record_);
 }
 
@@ -131,18 +134,27 @@ void journal::list_change(std::string_view key, std::uint64_t version,
   open_message_field(record_, 11,
                      bytes_field_size(key) + varint_field_size(version) + varint_field_size(k)
                        + varint_field_size(ua) + varint_field_size(ub)
-                       + bytes_field_size(items));
+                       + bytes_field_size(items) + varint_field_size(db_));
   put_bytes_field(record_, 1, key);
   put_varint_field(record_, 2, version);
   put_varint_field(record_, 3, k);
   put_varint_field(record_, 4, ua);
   put_varint_field(record_, 5, ub);
   put_bytes_field(record_, 6, items);
+  put_varint_field(record_, 7, db_);
   frame(record_);
 }
 
 void journal::del(std::string_view key) {
   record_.clear();
+  if (db_ != 0) {
+    // AofRecord.del_in: the key and its database.
+    open_message_field(record_, 14, bytes_field_size(key) + varint_field_size(db_));
+    put_bytes_field(record_, 1, key);
+    put_varint_field(record_, 2, db_);
+    frame(record_);
+    return;
+  }
   // AofRecord.del, written even when empty: it is the oneof's choice.
   put_tag(record_, 2, bytes_type);
   append_varint(record_, key.size());
@@ -153,17 +165,31 @@ void journal::del(std::string_view key) {
 void journal::deadline(std::string_view key, std::int64_t deadline_ms) {
   auto deadline = static_cast<std::uint64_t>(deadline_ms);
   record_.clear();
-  open_message_field(record_, 3, bytes_field_size(key) + varint_field_size(deadline));
+  open_message_field(record_, 3,
+                     bytes_field_size(key) + varint_field_size(deadline) + varint_field_size(db_));
   put_bytes_field(record_, 1, key);
   put_varint_field(record_, 2, deadline);
+  put_varint_field(record_, 3, db_);
   frame(record_);
 }
 
-void journal::flush(std::uint32_t shard, std::uint32_t stairs) {
+void journal::flush(std::uint32_t shard, std::uint32_t stairs, std::uint32_t db) {
+  // ShardScope.database: 0 for every database, else the number plus one.
+  std::uint64_t scope = db == every_database ? 0 : std::uint64_t{db} + 1;
   record_.clear();
-  open_message_field(record_, 4, varint_field_size(shard) + varint_field_size(stairs));
+  open_message_field(record_, 4,
+                     varint_field_size(shard) + varint_field_size(stairs)
+                       + varint_field_size(scope));
   put_varint_field(record_, 1, shard);
   put_varint_field(record_, 2, stairs);
+  put_varint_field(record_, 3, scope);
+  frame(record_);
+}
+
+void journal::databases(std::string_view map) {
+  record_.clear();
+  open_message_field(record_, 15, bytes_field_size(map)); // AofRecord.databases
+  put_bytes_field(record_, 1, map);
   frame(record_);
 }
 

@@ -55,8 +55,18 @@ public:
   void del(std::string_view key);
   // The key's deadline is now `deadline_ms` (0: none).
   void deadline(std::string_view key, std::int64_t deadline_ms);
-  // Every key of shard `shard` of a staircase of `stairs` stairs is gone.
-  void flush(std::uint32_t shard, std::uint32_t stairs);
+  // Every key of shard `shard` of a staircase of `stairs` stairs is gone,
+  // of database `db` or of every one.
+  void flush(std::uint32_t shard, std::uint32_t stairs, std::uint32_t db = every_database);
+  // The node's numbering of its databases now (DatabaseMap: byte n is the
+  // shards' database that number n names).
+  void databases(std::string_view map);
+
+  // The database of the keys the records after this name (0 until told).
+  void select(std::uint8_t db) noexcept {
+    db_ = db;
+  }
+  static constexpr std::uint32_t every_database = 0xffffffffu;
 
   bool empty() const noexcept {
     return bytes_.empty();
@@ -79,9 +89,12 @@ public:
 
 private:
   void frame(std::string_view record);
+  std::uint8_t db_ = 0;
   std::string bytes_;
   std::string record_; // one record, before it is framed
 };
+
+inline constexpr std::uint32_t every_database = journal::every_database;
 
 // A fresh group number (GroupShare.group): unique in the process, and drawn
 // from a random start, so never met twice in one append-only file.

@@ -70,6 +70,14 @@ void finish(caf::event_based_actor* self, const saver_ptr& st) {
   auto kind = st->running;
   auto& figures = *st->config.figures;
   bool ok = !st->failed;
+  if (ok && st->config.databases) {
+    journal numbering;
+    numbering.databases(st->config.databases());
+    if (!write_all(st->fd, numbering.take())) {
+      ok = false;
+      st->failure = std::strerror(errno);
+    }
+  }
   if (ok && (::fdatasync(st->fd) != 0)) {
     ok = false;
     st->failure = std::strerror(errno);

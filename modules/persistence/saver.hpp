@@ -62,6 +62,10 @@ struct saver_config {
   metrics::latency_monitor_ptr latency;
   // The function libraries every file written gets (null: none).
   function_catalog_ptr functions;
+  // The node's numbering of its databases now (a DatabaseMap's bytes), written
+  // after the keys: read at the end of the walk, so that a SWAPDB made since a
+  // rewrite began is in the file either way. Null: none written.
+  std::function<std::string()> databases;
 };
 
 caf::actor spawn_saver(caf::actor_system& system, saver_config config);

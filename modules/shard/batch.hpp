@@ -25,12 +25,13 @@ enum class op_code : std::uint8_t {
   incr_by,    // incr_args: :new value, or an error
   append,     // :new length
   strlen,     // :length
-  count_keys, // :number of live keys in the shard (counted)
-  flush,      // +OK, drops every key
+  count_keys, // :number of live keys of the database in the shard (counted)
+  flush,      // +OK, drops every key of the database (FLUSHDB)
   stats,      // no bytes; the share's table_stats
   // During a resize, sent by an old shard to the new ones it feeds (origin_args):
   count_keys_from, // :how many of the origin's keys this shard holds (counted)
-  flush_from,      // +OK, after dropping them
+  flush_from,      // +OK, after dropping them (of every database with
+                   // origin_args::every_db, else of the operation's)
   // EXPIRE and friends (expire_args): :1 when the deadline was set (or the key
   // deleted because the deadline has passed), :0 otherwise.
   expire,
@@ -168,6 +169,11 @@ enum class op_code : std::uint8_t {
   zrandmember,  // random_args: as hrandfield, with scores
   zscan,        // field_scan_args; value: the MATCH glob: the next cursor and
                 // each member with its score
+  // Databases. Every operation names its database (operation::db); these
+  // are the ones that see more than one.
+  flush_all,    // +OK, drops every key of every database (FLUSHALL)
+  move,         // db_args: MOVE's :1 when the key went to database
+                // db_args::target, :0 when it is missing or already there
 };
 
 // What an `hset` writes back, and which fields an `hgetall` lists.
@@ -216,6 +222,27 @@ inline constexpr std::uint8_t return_old = 4;      // GET
 inline constexpr std::uint8_t keep_ttl = 8;        // KEEPTTL
 inline constexpr std::uint8_t reply_count = 16;    // SETNX: :1 when set, else :0
 } // namespace set_flag
+
+// A key of the shards' database `db` as one name, where names of several
+// databases meet (the evicted keys a batch reports, the keys WATCH follows):
+// the key itself in database 0, else behind a two-byte prefix of its
+// database. A real key that happens to start with such a prefix could only
+// be taken for another database's key by those two (an EXEC failing when it
+// need not), never the other way round.
+inline std::string qualified_key(std::uint8_t db, std::string_view key) {
+  if (db == 0)
+    return std::string{key};
+  std::string name;
+  name.reserve(key.size() + 2);
+  name.push_back('\0');
+  name.push_back(static_cast<char>(db));
+  name.append(key.data(), key.size());
+  return name;
+}
+// The database such a name is in.
+inline std::uint8_t database_of_name(std::string_view name) {
+  return name.size() >= 2 && name[0] == '\0' ? static_cast<std::uint8_t>(name[1]) : 0;
+}
 
 // Deadlines are absolute Unix times in milliseconds; 0 means "no deadline".
 using deadline_ms = std::int64_t;
@@ -278,10 +305,17 @@ struct object_args {
 };
 
 // The keys that came from old shard `shard` of a staircase of `stairs` stairs
-// (the *_from operations a resizing shard sends to the new ones).
+// (the *_from operations a resizing shard sends to the new ones), in the
+// operation's database, or in all of them (flush_from of a FLUSHALL).
 struct origin_args {
   std::uint32_t shard = 0;
   std::uint32_t stairs = 0;
+  bool every_db = false;
+};
+
+// MOVE's destination database.
+struct db_args {
+  std::uint8_t target = 0;
 };
 
 // SCAN's window: the keys whose scan position (the low 32 bits of their routing
@@ -408,7 +442,7 @@ using op_args = std::variant<no_args, set_args, expire_args, ttl_args, getex_arg
                              incr_args, range_args, offset_args, restore_args,
                              origin_args, scan_args, object_args, hash_args, random_args,
                              field_scan_args, list_args, lpos_args, block_args,
-                             list_change_args, zset_args>;
+                             list_change_args, zset_args, db_args>;
 
 // A client waiting in a blocking pop (shard/blocking.hpp): shared by the
 // gateway and every shard it waits on.
@@ -423,6 +457,9 @@ struct operation {
   // The client asked that its commands leave keys' access times alone (CLIENT
   // NO-TOUCH); TOUCH itself still counts.
   bool no_touch = false;
+  // The shard's database the operation works on (the node's numbering of
+  // them is the gateway's: SWAPDB changes it, not the shards).
+  std::uint8_t db = 0;
   std::uint32_t key_size = 0;
   std::size_t key_offset = 0;
   std::size_t value_offset = 0;
@@ -462,11 +499,13 @@ struct batch {
   bool allow_growth = false;
 
   void add(op_code code, std::string_view key, std::string_view value = {},
-           op_args args = no_args{}, bool counted = false, bool no_touch = false) {
+           op_args args = no_args{}, bool counted = false, bool no_touch = false,
+           std::uint8_t db = 0) {
     operation op;
     op.code = code;
     op.counted = counted;
     op.no_touch = no_touch;
+    op.db = db;
     op.key_offset = bytes.size();
     op.key_size = static_cast<std::uint32_t>(key.size());
     bytes.append(key.data(), key.size());
@@ -479,7 +518,7 @@ struct batch {
 
   // The same operation again, with its key and value, into this batch.
   void add_copy(const batch& from, const operation& op) {
-    add(op.code, from.key(op), from.value(op), op.args, op.counted, op.no_touch);
+    add(op.code, from.key(op), from.value(op), op.args, op.counted, op.no_touch, op.db);
     if (auto* blocking = std::get_if<block_args>(&ops.back().args))
       blocking->waiter = add_waiter(from.waiters[blocking->waiter]);
   }
@@ -518,6 +557,15 @@ struct batch {
   }
 };
 
+// One database's keys in a shard (INFO keyspace's line of it, summed over
+// shards).
+struct database_keys {
+  std::uint8_t db = 0;
+  std::int64_t keys = 0;
+  std::int64_t keys_with_deadline = 0;
+  __int128 deadline_sum = 0; // of those keys' deadlines (their mean TTL)
+};
+
 // What the `stats` operation reports (and, summed over shards, what INFO shows).
 struct table_stats {
   std::int64_t keys = 0;
@@ -530,6 +578,7 @@ struct table_stats {
   // Keys whose deadline has passed but that are still held (retired by the next
   // expiry turn, or on access): what Redis estimates as expired_stale_perc.
   std::int64_t stale = 0;
+  std::vector<database_keys> databases; // those with keys, by number
 };
 
 // The typed result of an operation whose answer the server reads or merges

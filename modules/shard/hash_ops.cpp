@@ -43,7 +43,7 @@ record* table::store_large(record* r, std::string_view key, value_type type,
                            values::hash_table* elements, deadline_ms now) {
   if (r == nullptr)
     r = insert(key, {}, now, type);
-  return entries_.assign_container(r, type, elements);
+  return db_->entries.assign_container(r, type, elements);
 }
 
 void table::end_removal(record*& r, std::string_view key, std::int64_t removed,

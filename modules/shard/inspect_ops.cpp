@@ -194,7 +194,7 @@ constexpr const char* lfu_not_selected
 void table::op_object(const batch& work, const operation& op, batch_result& out,
                       deadline_ms now) {
   protocol::reply_writer reply{out.replies};
-  const auto* r = entries_.find(work.key(op));
+  const auto* r = db_->entries.find(work.key(op));
   auto view = op.arguments<object_args>().view;
   if (r == nullptr || is_expired(*r, now)) {
     if (view == object_view::debug)
@@ -244,7 +244,7 @@ void table::op_digest(const batch&, const operation& op, batch_result& out,
   bool filter = op.code == op_code::digest_from;
   auto from = filter ? op.arguments<origin_args>() : origin_args{};
   digest_bytes total{};
-  entries_.for_each([&](const record& r) {
+  db_->entries.for_each([&](const record& r) {
     if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
       return;
     if (is_expired(r, now))
@@ -259,7 +259,7 @@ void table::op_digest(const batch&, const operation& op, batch_result& out,
 
 void table::op_digest_value(const batch& work, const operation& op, batch_result& out,
                             deadline_ms now) {
-  const auto* r = entries_.find(work.key(op));
+  const auto* r = db_->entries.find(work.key(op));
   digest_bytes d{};
   if (r != nullptr && !is_expired(*r, now))
     d = value_digest(*r);

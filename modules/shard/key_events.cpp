@@ -34,6 +34,10 @@ std::string_view event_name(key_event e) noexcept {
       return "rename_from";
     case key_event::rename_to:
       return "rename_to";
+    case key_event::move_from:
+      return "move_from";
+    case key_event::move_to:
+      return "move_to";
     case key_event::hset:
       return "hset";
     case key_event::hdel:
@@ -115,6 +119,8 @@ std::uint32_t class_of(key_event e) noexcept {
     case key_event::persist:
     case key_event::rename_from:
     case key_event::rename_to:
+    case key_event::move_from:
+    case key_event::move_to:
       return notify_flag::generic;
     case key_event::expired:
       return notify_flag::expired;

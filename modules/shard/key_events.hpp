@@ -65,6 +65,8 @@ enum class key_event : std::uint8_t {
   zdiffstore,  // "zdiffstore" (class z)
   zrangestore, // "zrangestore" (class z)
   sortstore,   // "sortstore": SORT ... STORE (class l, as in Redis)
+  move_from,   // "move_from": MOVE, in the key's old database (class g)
+  move_to,     // "move_to": MOVE, in its new one (class g)
 };
 
 // Redis's name of the event: the message on `__keyspace@0__:<key>` and the tail
@@ -132,6 +134,7 @@ using notify_settings_ptr = std::shared_ptr<notify_settings>;
 struct key_event_log {
   struct entry {
     key_event what;
+    std::uint8_t db; // the shard's database (the node's number: subscription_broker)
     std::uint32_t position; // in its group's plan (grouped shares only)
     std::size_t key_begin;
     std::size_t key_size;
@@ -142,8 +145,9 @@ struct key_event_log {
   std::uint64_t group = 0;
   std::uint64_t weight = 0;
 
-  void add(key_event what, std::string_view key, std::uint32_t position = 0) {
-    entries.push_back(entry{what, position, keys.size(), key.size()});
+  void add(key_event what, std::string_view key, std::uint32_t position = 0,
+           std::uint8_t db = 0) {
+    entries.push_back(entry{what, db, position, keys.size(), key.size()});
     keys.append(key.data(), key.size());
   }
 

@@ -128,6 +128,39 @@ void table::op_peek(const batch& work, const operation& op, batch_result& out,
   out.replies.append(serialized(r));
 }
 
+// MOVE: the key goes to database db_args::target of this same shard (a key's
+// shard does not depend on its database), record and all: :1, or :0 when it
+// is missing here or the target holds the name already.
+void table::op_move(const batch& work, const operation& op, batch_result& out,
+                    deadline_ms now) {
+  auto key = work.key(op);
+  auto source = db_index_;
+  auto target = op.arguments<db_args>().target;
+  protocol::reply_writer reply{out.replies};
+  if (target == source || find_live(key, now) == nullptr) {
+    reply.integer(0);
+    return;
+  }
+  use(target);
+  bool taken = find_live(key, now, access::untouched) != nullptr;
+  use(source);
+  if (taken) {
+    reply.integer(0);
+    return;
+  }
+  auto* r = release_live(source, key, now);
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->del(key);
+  note(key_event::move_from, key);
+  std::vector<record*> moved{r};
+  adopt(moved, {target}); // leaves `target` in use
+  log_put(r);
+  note(key_event::move_to, key);
+  use(source);
+  reply.integer(1);
+}
+
 // RENAME's second half (restore_args): stores the value with the source key's
 // deadline and type under the new name (+OK); restore, a loaded value, too.
 void table::op_rename_to(const batch& work, const operation& op, batch_result& out,
@@ -180,7 +213,7 @@ void table::op_dump(const batch& work, const operation& op, batch_result& out,
 void table::op_memory_usage(const batch& work, const operation& op, batch_result& out,
                             deadline_ms now) {
   protocol::reply_writer reply{out.replies};
-  auto* r = entries_.find(work.key(op));
+  auto* r = db_->entries.find(work.key(op));
   if (r == nullptr || is_expired(*r, now)) {
     reply.null();
     return;
@@ -195,11 +228,11 @@ void table::op_memory_usage(const batch& work, const operation& op, batch_result
 void table::op_random_key(const batch&, const operation&, batch_result& out,
                           deadline_ms) {
   protocol::reply_writer reply{out.replies};
-  if (entries_.size() == 0) {
+  if (db_->entries.size() == 0) {
     reply.null();
     return;
   }
-  reply.bulk(entries_.at(next_random() % entries_.size())->key());
+  reply.bulk(db_->entries.at(next_random() % db_->entries.size())->key());
 }
 
 // KEYS' share (value: the glob pattern): every live key matching it, as bulks
@@ -212,7 +245,7 @@ void table::op_keys(const batch& work, const operation& op, batch_result& out,
   auto from = filter ? op.arguments<origin_args>() : origin_args{};
   std::vector<std::string_view> found;
   bool all = pattern == "*";
-  entries_.for_each([&](const record& r) {
+  db_->entries.for_each([&](const record& r) {
     if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
       return;
     if (is_expired(r, now))
@@ -234,15 +267,15 @@ void table::op_keys(const batch& work, const operation& op, batch_result& out,
 // last SCAN call.
 void table::op_scan(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
-  if (scan_changes_ != entries_.changes()) {
-    scan_order_.clear();
-    scan_order_.reserve(entries_.size());
-    entries_.for_each([&](const record& r) {
-      scan_order_.emplace_back(static_cast<std::uint32_t>(engine::hash_key(r.key())), &r);
+  if (db_->scan_changes != db_->entries.changes()) {
+    db_->scan_order.clear();
+    db_->scan_order.reserve(db_->entries.size());
+    db_->entries.for_each([&](const record& r) {
+      db_->scan_order.emplace_back(static_cast<std::uint32_t>(engine::hash_key(r.key())), &r);
     });
-    std::sort(scan_order_.begin(), scan_order_.end(),
+    std::sort(db_->scan_order.begin(), db_->scan_order.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    scan_changes_ = entries_.changes();
+    db_->scan_changes = db_->entries.changes();
   }
   const auto& args = op.arguments<scan_args>();
   auto begin = static_cast<std::uint64_t>(args.cursor);
@@ -251,9 +284,9 @@ void table::op_scan(const batch& work, const operation& op, batch_result& out,
   bool from = op.code == op_code::scan_from;
   std::int64_t looked = 0;
   std::vector<std::string_view> found;
-  auto it = std::lower_bound(scan_order_.begin(), scan_order_.end(), begin,
+  auto it = std::lower_bound(db_->scan_order.begin(), db_->scan_order.end(), begin,
                              [](const auto& e, std::uint64_t v) { return e.first < v; });
-  for (; it != scan_order_.end() && it->first < end; ++it) {
+  for (; it != db_->scan_order.end() && it->first < end; ++it) {
     const auto& r = *it->second;
     if (is_expired(r, now))
       continue;

@@ -42,7 +42,7 @@ value_type popped_type(const block_args& how) {
 record* table::new_list(std::string_view key, deadline_ms now) {
   note(key_event::new_key, key);
   auto* r = insert(key, {}, now, value_type::list);
-  return entries_.assign_container(r, value_type::list, new values::list_value(list_limits_));
+  return db_->entries.assign_container(r, value_type::list, new values::list_value(list_limits_));
 }
 
 void table::log_list(const record* r, persistence::list_change kind, std::int64_t a,
@@ -441,32 +441,32 @@ void table::op_block_pop(const batch& work, const operation& op, batch_result& o
     out.replies.append(block_marker::taken);
     return;
   }
-  waiters_[std::string{key}].push_back(waiter);
+  db_->waiters[std::string{key}].push_back(waiter);
   out.replies.append(block_marker::waiting);
 }
 
 void table::op_unblock(const batch& work, const operation& op, batch_result& out,
                        deadline_ms) {
-  auto it = waiters_.find(work.key(op));
-  if (it != waiters_.end()) {
+  auto it = db_->waiters.find(work.key(op));
+  if (it != db_->waiters.end()) {
     const auto& waiter = work.waiter_of(op);
     auto& queue = it->second;
     queue.erase(std::remove_if(queue.begin(), queue.end(),
                                [&](const waiter_ptr& w) { return w == waiter || w->served(); }),
                 queue.end());
     if (queue.empty())
-      waiters_.erase(it);
+      db_->waiters.erase(it);
   }
   protocol::reply_writer{out.replies}.ok();
 }
 
 void table::serve_ready(deadline_ms now) {
-  if (ready_.empty())
+  if (db_->ready.empty())
     return;
-  auto keys = std::exchange(ready_, {});
+  auto keys = std::exchange(db_->ready, {});
   for (const auto& key : keys) {
-    auto it = waiters_.find(key);
-    if (it == waiters_.end())
+    auto it = db_->waiters.find(key);
+    if (it == db_->waiters.end())
       continue;
     // First come, first served; a waiter for another type than the key
     // holds now (BLPOP on a key that became a sorted set) keeps its place.
@@ -492,17 +492,21 @@ void table::serve_ready(deadline_ms now) {
       wakeups_.push_back({std::move(waiter), key, std::move(bytes)});
     }
     if (queue.empty())
-      waiters_.erase(key);
+      db_->waiters.erase(key);
   }
 }
 
-std::vector<std::pair<std::string, waiter_ptr>> table::take_waiters() {
-  std::vector<std::pair<std::string, waiter_ptr>> out;
-  for (auto& [key, queue] : waiters_)
-    for (auto& w : queue)
-      if (!w->served())
-        out.emplace_back(key, std::move(w));
-  waiters_.clear();
+std::vector<table::queued_waiter> table::take_waiters() {
+  std::vector<queued_waiter> out;
+  for (std::size_t db = 0; db < dbs_.size(); ++db) {
+    if (!dbs_[db])
+      continue;
+    for (auto& [key, queue] : dbs_[db]->waiters)
+      for (auto& w : queue)
+        if (!w->served())
+          out.push_back({static_cast<std::uint8_t>(db), key, std::move(w)});
+    dbs_[db]->waiters.clear();
+  }
   return out;
 }
 

@@ -6,6 +6,7 @@
 // Both gather their parts with these functions and only render differently:
 // a plan to the client's RESP, a shard back into a batch_result.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -147,7 +148,20 @@ inline table_stats sum_stats(const reply_parts& parts) {
     total.stale += s.stale;
     ttl_weighted += static_cast<double>(s.avg_ttl_ms)
                     * static_cast<double>(s.keys_with_deadline);
+    for (const auto& d : s.databases) {
+      auto it = std::find_if(total.databases.begin(), total.databases.end(),
+                             [&](const database_keys& t) { return t.db == d.db; });
+      if (it == total.databases.end()) {
+        total.databases.push_back(d);
+        continue;
+      }
+      it->keys += d.keys;
+      it->keys_with_deadline += d.keys_with_deadline;
+      it->deadline_sum += d.deadline_sum;
+    }
   }
+  std::sort(total.databases.begin(), total.databases.end(),
+            [](const database_keys& a, const database_keys& b) { return a.db < b.db; });
   if (total.keys_with_deadline > 0)
     total.avg_ttl_ms = static_cast<std::int64_t>(
       ttl_weighted / static_cast<double>(total.keys_with_deadline));

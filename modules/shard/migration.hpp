@@ -26,6 +26,7 @@ using hand_over_atom = caf::atom_constant<caf::atom("handover")>;
 // adopted (a target that died, a message that was never delivered).
 struct record_list {
   std::vector<record*> records;
+  std::vector<std::uint8_t> dbs; // each record's database
 
   record_list() = default;
   record_list(const record_list&) = delete;

@@ -14,7 +14,7 @@ namespace stairkv::shard {
 // retired, as in Redis).
 void table::op_count_keys(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
-  answer_count(op, out, static_cast<std::int64_t>(entries_.size()));
+  answer_count(op, out, static_cast<std::int64_t>(db_->entries.size()));
 }
 
 // During a resize (origin_args): how many keys came from one old shard.
@@ -22,16 +22,20 @@ void table::op_count_keys_from(const batch&, const operation& op, batch_result& 
                                deadline_ms) {
   const auto& origin = op.arguments<origin_args>();
   std::int64_t n = 0;
-  entries_.for_each([&](const record& r) {
+  db_->entries.for_each([&](const record& r) {
     if (engine::shard_of(r.key(), origin.stairs) == origin.shard)
       ++n;
   });
   answer_count(op, out, n);
 }
 
-// FLUSHALL's share: every key goes.
-void table::op_flush(const batch&, const operation&, batch_result& out, deadline_ms) {
-  clear();
+// FLUSHDB's share: every key of the database goes; FLUSHALL's (flush_all):
+// every key of every database.
+void table::op_flush(const batch&, const operation& op, batch_result& out, deadline_ms) {
+  if (op.code == op_code::flush_all)
+    clear();
+  else
+    clear_database();
   protocol::reply_writer{out.replies}.simple("OK");
 }
 
@@ -40,16 +44,25 @@ void table::op_flush(const batch&, const operation&, batch_result& out, deadline
 void table::op_flush_from(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
   const auto& origin = op.arguments<origin_args>();
+  auto in_use = db_index_;
   std::vector<record*> doomed;
-  entries_.for_each([&](const record& r) {
-    if (engine::shard_of(r.key(), origin.stairs) == origin.shard)
-      doomed.push_back(const_cast<record*>(&r));
-  });
-  for (auto* r : doomed)
-    drop(r);
+  for (std::size_t db = 0; db < dbs_.size(); ++db) {
+    if (!dbs_[db] || (!origin.every_db && db != in_use))
+      continue;
+    use(static_cast<std::uint8_t>(db));
+    doomed.clear();
+    db_->entries.for_each([&](const record& r) {
+      if (engine::shard_of(r.key(), origin.stairs) == origin.shard)
+        doomed.push_back(const_cast<record*>(&r));
+    });
+    for (auto* r : doomed)
+      drop(r);
+  }
+  use(in_use);
   ++changes_;
   if (journal_ != nullptr)
-    journal_->flush(origin.shard, origin.stairs);
+    journal_->flush(origin.shard, origin.stairs,
+                    origin.every_db ? persistence::every_database : in_use);
   protocol::reply_writer{out.replies}.simple("OK");
 }
 

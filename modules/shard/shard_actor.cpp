@@ -486,11 +486,12 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
   std::vector<std::shared_ptr<record_list>> lists(order.targets.size());
   auto now = unix_now_ms();
   begin_turn(st, now);
-  auto more = st->keys.hand_over(handover_chunk, now, [&](record* r) {
+  auto more = st->keys.hand_over(handover_chunk, now, [&](record* r, std::uint8_t db) {
     auto t = engine::shard_of(r->key(), order.target_stairs);
     if (!lists[t])
       lists[t] = std::make_shared<record_list>();
     lists[t]->records.push_back(r);
+    lists[t]->dbs.push_back(db);
   });
   st->table_empty = !more;
   end_turn(self, st);
@@ -545,7 +546,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
   auto add = [&](std::size_t t, op_code code, std::string_view key,
                  std::string_view value, const op_args& args, bool counted = false) {
     auto index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
-    outgoing[t].work.add(code, key, value, args, counted);
+    outgoing[t].work.add(code, key, value, args, counted, false, work.ops[current].db);
     keep_position(outgoing[t].work);
     return index;
   };
@@ -580,18 +581,24 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     auto& route = pending->routes[i];
     switch (op.code) {
       case op_code::count_keys:
-      case op_code::flush: {
+      case op_code::flush:
+      case op_code::flush_all: {
         bool counting = op.code == op_code::count_keys;
         route.how = counting ? op_route::kind::summed : op_route::kind::all_ok;
+        st->keys.use(op.db);
+        auto scope = origin;
         if (counting) {
-          route.local_count = static_cast<std::int64_t>(st->keys.size());
+          route.local_count = static_cast<std::int64_t>(st->keys.database_size());
           route.counted = op.counted;
-        } else {
+        } else if (op.code == op_code::flush_all) {
           st->keys.clear();
-          st->table_empty = true;
+          scope.every_db = true;
+        } else {
+          st->keys.clear_database();
         }
+        st->table_empty = st->keys.size() == 0;
         fan_out(route, counting ? op_code::count_keys_from : op_code::flush_from, {},
-                origin);
+                scope);
         break;
       }
       case op_code::flush_from:
@@ -621,7 +628,8 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         fan_out(route, op_code::digest_from, {}, origin);
         break;
       case op_code::random_key:
-        if (st->keys.size() == 0) {
+        st->keys.use(op.db);
+        if (st->keys.database_size() == 0) {
           // Any key is a fine answer: ask one of the new shards.
           route.how = op_route::kind::forwarded;
           route.target = static_cast<std::uint32_t>(range.first);
@@ -637,12 +645,26 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
       default: {
         auto key = work.key(op);
         auto t = engine::shard_of(key, order.target_stairs);
-        if (auto* r = st->keys.release_live(key, now)) {
+        if (auto* r = st->keys.release_live(op.db, key, now)) {
           auto& h = outgoing[t];
           if (!h.records)
             h.records = std::make_shared<record_list>();
           h.records->records.push_back(r);
+          h.records->dbs.push_back(op.db);
           ++st->moved;
+        }
+        if (op.code == op_code::move) {
+          // The key in its new database travels too, so that the new shard
+          // sees whether that name is taken there.
+          auto target = op.arguments<db_args>().target;
+          if (auto* r = st->keys.release_live(target, key, now)) {
+            auto& h = outgoing[t];
+            if (!h.records)
+              h.records = std::make_shared<record_list>();
+            h.records->records.push_back(r);
+            h.records->dbs.push_back(target);
+            ++st->moved;
+          }
         }
         route.how = op_route::kind::forwarded;
         route.target = static_cast<std::uint32_t>(t);
@@ -722,13 +744,13 @@ void hand_over_waiters(Self* self, const std::shared_ptr<shard_state>& st) {
     return;
   const auto& order = st->order;
   std::vector<batch> outgoing(order.targets.size());
-  for (auto& [key, waiter] : waiting) {
-    auto t = engine::shard_of(key, order.target_stairs);
-    block_args args = waiter->request;
+  for (auto& queued : waiting) {
+    auto t = engine::shard_of(queued.key, order.target_stairs);
+    block_args args = queued.waiter->request;
     args.no_wait = false;
     args.resumed = true;
-    args.waiter = outgoing[t].add_waiter(waiter);
-    outgoing[t].add(op_code::block_pop, key, {}, args);
+    args.waiter = outgoing[t].add_waiter(queued.waiter);
+    outgoing[t].add(op_code::block_pop, queued.key, {}, args, false, false, queued.db);
   }
   for (std::size_t t = 0; t < outgoing.size(); ++t)
     if (!outgoing[t].empty())
@@ -772,7 +794,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
     },
     [self, st](handover& incoming) -> caf::result<batch_result> {
       if (incoming.records)
-        st->keys.adopt(incoming.records->records);
+        st->keys.adopt(incoming.records->records, incoming.records->dbs);
       auto now = unix_now_ms();
       begin_turn(st, now);
       batch_result result;

@@ -106,7 +106,7 @@ void table::op_append(const batch& work, const operation& op, batch_result& out,
   }
   if (r == nullptr)
     note(key_event::new_key, key);
-  r = r ? entries_.append(r, more) : insert(key, more, now);
+  r = r ? db_->entries.append(r, more) : insert(key, more, now);
   log_put(r);
   note(key_event::append, key);
   reply.integer(static_cast<std::int64_t>(r->value().size()));

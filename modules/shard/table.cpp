@@ -40,8 +40,25 @@ bool may_grow(op_code code) {
 
 } // namespace
 
+table::table() {
+  use(0);
+}
+
+void table::use(std::uint8_t db) {
+  if (db_ != nullptr && db == db_index_)
+    return;
+  if (db >= dbs_.size())
+    dbs_.resize(db + 1u);
+  if (!dbs_[db])
+    dbs_[db] = std::make_unique<database>();
+  db_ = dbs_[db].get();
+  db_index_ = db;
+  if (journal_ != nullptr)
+    journal_->select(db);
+}
+
 record* table::find_live(std::string_view key, deadline_ms now, access how) {
-  auto* r = entries_.find(key);
+  auto* r = db_->entries.find(key);
   if (r == nullptr)
     return nullptr;
   if (is_expired(*r, now)) {
@@ -115,7 +132,7 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
       note(key_event::new_key, key);
       r = insert(key, {}, now, type);
     }
-    return entries_.assign_container(r, type, list);
+    return db_->entries.assign_container(r, type, list);
   }
   if (type == value_type::sorted_set) {
     // Compact while it fits, as the set it was would have been (its
@@ -138,9 +155,9 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
     }
     if (fits) {
       edit.write(scratch_);
-      return entries_.assign(r, scratch_, type);
+      return db_->entries.assign(r, scratch_, type);
     }
-    return entries_.assign_container(r, type, values::sorted_set::from_packed(bytes));
+    return db_->entries.assign_container(r, type, values::sorted_set::from_packed(bytes));
   }
   // A hash or a set: compact while it fits, as the value it was would have
   // been, else in a table built from the bytes.
@@ -164,7 +181,7 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
   if (r == nullptr)
     note(key_event::new_key, key);
   if (fits)
-    return r == nullptr ? insert(key, bytes, now, type) : entries_.assign(r, bytes, type);
+    return r == nullptr ? insert(key, bytes, now, type) : db_->entries.assign(r, bytes, type);
   values::hash_table* elements = nullptr;
   if (type == value_type::hash) {
     elements = values::hash_table::from_compact(bytes);
@@ -177,7 +194,7 @@ record* table::store_serialized(record* r, std::string_view key, value_type type
 
 record* table::insert(std::string_view key, std::string_view value, deadline_ms now,
                       value_type type) {
-  auto* r = entries_.insert(key, value, no_deadline, type);
+  auto* r = db_->entries.insert(key, value, no_deadline, type);
   r->access = ranking_ == memory::ranking::lfu ? memory::lfu_fresh(now)
                                                : memory::lru_stamp(now);
   return r;
@@ -210,21 +227,45 @@ record* table::pick_victim(deadline_ms now) {
   // Keys with a deadline are drawn from the deadline queue, whose entries may be
   // stale (two in three at worst, see compact_deadlines): allow misses.
   int attempts = with_deadline_only ? wanted * 8 + 64 : wanted;
+  if (dbs_.size() > 1) {
+    // Eviction spans the databases, as Redis's does: the draw comes from one
+    // database picked with odds by its size, so every key has the same chance.
+    std::uint64_t total = 0;
+    auto weight = [&](const database& d) -> std::uint64_t {
+      return with_deadline_only ? d.deadlines.size() : d.entries.size();
+    };
+    for (const auto& d : dbs_)
+      if (d)
+        total += weight(*d);
+    if (total == 0)
+      return nullptr;
+    auto pick = next_random() % total;
+    for (std::size_t db = 0; db < dbs_.size(); ++db) {
+      if (!dbs_[db])
+        continue;
+      auto w = weight(*dbs_[db]);
+      if (pick < w) {
+        use(static_cast<std::uint8_t>(db));
+        break;
+      }
+      pick -= w;
+    }
+  }
   record* best = nullptr;
   std::uint64_t best_score = 0; // higher: a better victim
   for (int i = 0, taken = 0; i < attempts && taken < wanted; ++i) {
     record* r = nullptr;
     if (with_deadline_only) {
-      if (deadlines_.empty())
+      if (db_->deadlines.empty())
         break;
-      const auto& e = deadlines_.at(next_random() % deadlines_.size());
-      r = entries_.find(e.key);
+      const auto& e = db_->deadlines.at(next_random() % db_->deadlines.size());
+      r = db_->entries.find(e.key);
       if (r == nullptr || r->deadline != e.deadline)
         continue;
     } else {
-      if (entries_.size() == 0)
+      if (db_->entries.size() == 0)
         break;
-      r = entries_.at(next_random() % entries_.size());
+      r = db_->entries.at(next_random() % db_->entries.size());
     }
     ++taken;
     if (is_expired(*r, now))
@@ -262,9 +303,10 @@ bool table::make_room(deadline_ms now) {
   }
   // Evicting: timed (two clock readings) for LATENCY's eviction-cycle.
   auto started = std::chrono::steady_clock::now();
+  auto in_use = db_index_;
   while (memory() > bound_.allowed) {
     auto* victim = pick_victim(now);
-    if (victim == nullptr && keys_with_deadline_ > 0
+    if (victim == nullptr && db_->keys_with_deadline > 0
         && memory::volatile_only(bound_.policy)) {
       // Every draw hit a stale entry: drop them all and draw again.
       compact_deadlines(true);
@@ -282,10 +324,11 @@ bool table::make_room(deadline_ms now) {
       ++evicted_;
       note(key_event::evicted, victim->key());
       if (evicted_names_ != nullptr)
-        evicted_names_->emplace_back(victim->key());
+        evicted_names_->push_back(qualified_key(db_index_, victim->key()));
       erase(victim);
     }
   }
+  use(in_use);
   compact_deadlines(false);
   eviction_time_ += std::chrono::steady_clock::now() - started;
   return within;
@@ -299,32 +342,35 @@ void table::erase(record* r) {
 }
 
 void table::drop(record* r) {
-  if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
+  if (at_cursor(r))
     ++cursor_;
   track_deadline(r->deadline, -1);
   reclaim_if_big(r);
-  entries_.erase(r);
+  db_->entries.erase(r);
 }
 
-record* table::release_live(std::string_view key, deadline_ms now) {
+record* table::release_live(std::uint8_t db, std::string_view key, deadline_ms now) {
+  use(db);
   auto* r = find_live(key, now);
   if (r == nullptr)
     return nullptr;
-  if (handing_over_ && cursor_ != entries_.end() && *cursor_ == r)
+  if (at_cursor(r))
     ++cursor_;
   track_deadline(r->deadline, -1);
-  entries_.release(r);
+  db_->entries.release(r);
   return r;
 }
 
-void table::adopt(std::vector<record*>& records) {
-  for (auto*& r : records) {
+void table::adopt(std::vector<record*>& records, const std::vector<std::uint8_t>& dbs) {
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto*& r = records[i];
+    use(i < dbs.size() ? dbs[i] : 0);
     auto deadline = r->deadline;
-    if (!waiters_.empty() && waiters_.find(r->key()) != waiters_.end())
-      ready_.emplace_back(r->key()); // served with the batch that comes with it
-    if (entries_.adopt(r) && deadline != no_deadline) {
+    if (!db_->waiters.empty() && db_->waiters.find(r->key()) != db_->waiters.end())
+      db_->ready.emplace_back(r->key()); // served with the batch that comes with it
+    if (db_->entries.adopt(r) && deadline != no_deadline) {
       track_deadline(deadline, +1);
-      deadlines_.add(r->key(), deadline);
+      db_->deadlines.add(r->key(), deadline);
     }
     r = nullptr;
   }
@@ -335,19 +381,19 @@ void table::set_deadline(record* r, deadline_ms deadline) {
   track_deadline(deadline, +1);
   r->deadline = deadline;
   if (deadline != no_deadline)
-    deadlines_.add(r->key(), deadline);
+    db_->deadlines.add(r->key(), deadline);
 }
 
 void table::reclaim_if_big(record* r) {
   if (r != nullptr && record_set::container_elements(r) > lazyfree_elements)
-    reclaimed_.push_back(entries_.detach_container(r));
+    reclaimed_.push_back(db_->entries.detach_container(r));
 }
 
 record* table::store_value(record* r, std::string_view key, std::string_view value,
                            deadline_ms now) {
   reclaim_if_big(r); // a string over a big hash or set
   if (r != nullptr)
-    return entries_.assign(r, value);
+    return db_->entries.assign(r, value);
   note(key_event::new_key, key);
   return insert(key, value, now);
 }
@@ -375,17 +421,24 @@ bool table::drop_deadline(record* r, std::string_view key) {
 
 std::size_t table::expire_due(deadline_ms now, std::size_t limit) {
   std::size_t removed = 0;
-  deadlines_.pop_due(now, limit, [&](const expiry::deadline_queue::entry& e) {
-    auto* r = entries_.find(e.key);
-    // Entries of keys whose deadline changed, or that are gone, are stale.
-    if (r == nullptr || r->deadline != e.deadline)
-      return;
-    ++expired_;
-    note(key_event::expired, r->key());
-    drop(r);
-    ++removed;
-  });
-  compact_deadlines(false);
+  for (std::size_t db = 0; db < dbs_.size() && removed < limit; ++db) {
+    if (!dbs_[db] || dbs_[db]->deadlines.empty())
+      continue;
+    use(static_cast<std::uint8_t>(db));
+    db_->deadlines.pop_due(now, limit - removed,
+                           [&](const expiry::deadline_queue::entry& e) {
+                             auto* r = db_->entries.find(e.key);
+                             // Entries of keys whose deadline changed, or that
+                             // are gone, are stale.
+                             if (r == nullptr || r->deadline != e.deadline)
+                               return;
+                             ++expired_;
+                             note(key_event::expired, r->key());
+                             drop(r);
+                             ++removed;
+                           });
+    compact_deadlines(false);
+  }
   return removed;
 }
 
@@ -393,11 +446,11 @@ void table::compact_deadlines(bool always) {
   // Stale entries (deadlines reset again and again, keys deleted or evicted
   // before their time) must not outgrow the keys.
   if (!always
-      && (deadlines_.size() <= 1024
-          || deadlines_.size() <= 2 * static_cast<std::size_t>(keys_with_deadline_)))
+      && (db_->deadlines.size() <= 1024
+          || db_->deadlines.size() <= 2 * static_cast<std::size_t>(db_->keys_with_deadline)))
     return;
-  deadlines_.rebuild([this](auto add) {
-    entries_.for_each([&](const record& r) {
+  db_->deadlines.rebuild([this](auto add) {
+    db_->entries.for_each([&](const record& r) {
       if (r.deadline != no_deadline)
         add(r.key(), r.deadline);
     });
@@ -441,6 +494,8 @@ void table::run(const batch& work, const operation& op, batch_result& out,
     case op_code::strlen: return op_strlen(work, op, out, now);
     case op_code::count_keys: return op_count_keys(work, op, out, now);
     case op_code::flush: return op_flush(work, op, out, now);
+    case op_code::flush_all: return op_flush(work, op, out, now);
+    case op_code::move: return op_move(work, op, out, now);
     case op_code::stats: return op_stats(work, op, out, now);
     case op_code::count_keys_from: return op_count_keys_from(work, op, out, now);
     case op_code::flush_from: return op_flush_from(work, op, out, now);
@@ -526,11 +581,12 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   constexpr std::size_t prefetch_distance = 8;
   const auto& ops = work.ops;
   for (std::size_t i = 0; i < std::min(prefetch_distance, ops.size()); ++i)
-    entries_.prefetch(work.key(ops[i]));
+    db_->entries.prefetch(work.key(ops[i]));
   for (std::size_t index = 0; index < ops.size(); ++index) {
     if (index + prefetch_distance < ops.size())
-      entries_.prefetch(work.key(ops[index + prefetch_distance]));
+      db_->entries.prefetch(work.key(ops[index + prefetch_distance]));
     const auto& op = ops[index];
+    use(op.db);
     if (index < work.positions.size())
       position_ = work.positions[index];
     touching_ = !op.no_touch || op.code == op_code::touch;
@@ -542,63 +598,114 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     out.nanos.push_back(nanos_since(clock));
     // A change to a key some client waits on: served once the batch is
     // done (a transaction's pushes, then its waiters, as in Redis).
-    if (!waiters_.empty() && op.code != op_code::block_pop) {
+    if (!db_->waiters.empty() && op.code != op_code::block_pop) {
       auto key = work.key(op);
-      if (waiters_.find(key) != waiters_.end())
-        ready_.emplace_back(key);
+      if (db_->waiters.find(key) != db_->waiters.end())
+        db_->ready.emplace_back(key);
     }
   }
-  serve_ready(now);
+  for (std::size_t db = 0; db < dbs_.size(); ++db)
+    if (dbs_[db] && !dbs_[db]->ready.empty()) {
+      use(static_cast<std::uint8_t>(db));
+      serve_ready(now);
+    }
   // Down to the bound again, and the deadline queue kept compact.
   make_room(now);
 }
 
 void table::clear() {
+  auto in_use = db_index_;
+  for (std::size_t db = 0; db < dbs_.size(); ++db)
+    if (dbs_[db]) {
+      use(static_cast<std::uint8_t>(db));
+      drop_all();
+    }
+  use(in_use);
   ++changes_;
   if (journal_ != nullptr)
-    journal_->flush(scope_index_, scope_stairs_);
+    journal_->flush(scope_index_, scope_stairs_, persistence::every_database);
+  handing_over_ = false;
+}
+
+void table::clear_database() {
+  drop_all();
+  ++changes_;
+  if (journal_ != nullptr)
+    journal_->flush(scope_index_, scope_stairs_, db_index_);
+  if (handing_over_ && handover_db_ == db_index_)
+    cursor_ = db_->entries.end();
+}
+
+void table::drop_all() {
   // The big values are freed on the lazy-free thread, as a DEL frees them:
   // what a FLUSHALL costs the shard is its records, not their elements.
-  entries_.for_each([&](const record& r) { reclaim_if_big(const_cast<record*>(&r)); });
-  entries_.clear();
-  deadlines_.clear();
-  keys_with_deadline_ = 0;
-  deadline_sum_ = 0;
-  handing_over_ = false;
-  decltype(scan_order_){}.swap(scan_order_);
-  scan_changes_ = ~std::uint64_t{0};
+  db_->entries.for_each([&](const record& r) { reclaim_if_big(const_cast<record*>(&r)); });
+  db_->entries.clear();
+  db_->deadlines.clear();
+  db_->keys_with_deadline = 0;
+  db_->deadline_sum = 0;
+  decltype(db_->scan_order){}.swap(db_->scan_order);
+  db_->scan_changes = ~std::uint64_t{0};
 }
 
 bool table::snapshot_chunk(std::size_t max, persistence::journal& out, deadline_ms now) {
-  if (snapshot_cursor_ == no_snapshot || snapshot_cursor_ > entries_.size())
-    snapshot_cursor_ = std::min(snapshot_cursor_, entries_.size());
-  for (std::size_t n = 0; n < max && snapshot_cursor_ > 0; ++n) {
-    const auto* r = entries_.at(--snapshot_cursor_);
-    if (!is_expired(*r, now))
-      out.put(r->key(), serialized(r), r->deadline, static_cast<std::uint8_t>(r->type()));
+  auto in_use = db_index_;
+  if (snapshot_cursor_ == no_snapshot)
+    snapshot_db_ = 0;
+  std::size_t n = 0;
+  for (; snapshot_db_ < dbs_.size(); ++snapshot_db_) {
+    if (!dbs_[snapshot_db_])
+      continue;
+    use(snapshot_db_);
+    out.select(snapshot_db_);
+    if (snapshot_cursor_ == no_snapshot || snapshot_cursor_ > db_->entries.size())
+      snapshot_cursor_ = std::min(snapshot_cursor_, db_->entries.size());
+    for (; n < max && snapshot_cursor_ > 0; ++n) {
+      const auto* r = db_->entries.at(--snapshot_cursor_);
+      if (!is_expired(*r, now))
+        out.put(r->key(), serialized(r), r->deadline, static_cast<std::uint8_t>(r->type()));
+    }
+    if (snapshot_cursor_ > 0) {
+      use(in_use);
+      return false;
+    }
+    snapshot_cursor_ = no_snapshot; // the next database from its end
   }
-  if (snapshot_cursor_ > 0)
-    return false;
+  use(in_use);
   snapshot_cursor_ = no_snapshot;
   return true;
 }
 
 table_stats table::stats(deadline_ms now) const {
   table_stats s;
-  s.keys = static_cast<std::int64_t>(entries_.size());
-  s.keys_with_deadline = keys_with_deadline_;
-  if (keys_with_deadline_ > 0) {
-    auto mean = static_cast<deadline_ms>(deadline_sum_ / keys_with_deadline_);
+  __int128 deadline_sum = 0;
+  for (std::size_t db = 0; db < dbs_.size(); ++db) {
+    const auto* d = dbs_[db].get();
+    if (d == nullptr || d->entries.size() == 0)
+      continue;
+    database_keys figures;
+    figures.db = static_cast<std::uint8_t>(db);
+    figures.keys = static_cast<std::int64_t>(d->entries.size());
+    figures.keys_with_deadline = d->keys_with_deadline;
+    figures.deadline_sum = d->deadline_sum;
+    s.databases.push_back(figures);
+    s.keys += figures.keys;
+    s.keys_with_deadline += d->keys_with_deadline;
+    deadline_sum += d->deadline_sum;
+    // Counted exactly up to a bound that keeps INFO cheap; past it, a lower
+    // bound.
+    constexpr std::size_t stale_count_limit = 100000;
+    d->deadlines.for_each_due(now, stale_count_limit,
+                              [&](const expiry::deadline_queue::entry& e) {
+                                auto* r = d->entries.find(e.key);
+                                if (r != nullptr && r->deadline == e.deadline)
+                                  ++s.stale;
+                              });
+  }
+  if (s.keys_with_deadline > 0) {
+    auto mean = static_cast<deadline_ms>(deadline_sum / s.keys_with_deadline);
     s.avg_ttl_ms = mean > now ? mean - now : 0;
   }
-  // Counted exactly up to a bound that keeps INFO cheap; past it, a lower bound.
-  constexpr std::size_t stale_count_limit = 100000;
-  deadlines_.for_each_due(now, stale_count_limit,
-                          [&](const expiry::deadline_queue::entry& e) {
-                            auto* r = entries_.find(e.key);
-                            if (r != nullptr && r->deadline == e.deadline)
-                              ++s.stale;
-                          });
   s.hits = hits_;
   s.misses = misses_;
   s.expired = expired_;

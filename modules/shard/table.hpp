@@ -8,6 +8,7 @@
 #include <deque>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,48 @@ inline bool is_expired(const record& r, deadline_ms now) noexcept {
   return r.deadline != no_deadline && r.deadline <= now;
 }
 
+// How a table's maps of keys hash and compare them (by their bytes, looked up
+// by string_view).
+struct key_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view k) const {
+    return absl::Hash<std::string_view>{}(k);
+  }
+};
+struct key_equal {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const {
+    return a == b;
+  }
+};
+
+// One database's keys in a shard: the numbers SELECT takes name them (through
+// the node's map of numbers, which SWAPDB changes: engine/databases.hpp). A
+// key's database never decides its shard, so every database shares the
+// staircase, and a shard keeps one of these per database in use: database 0
+// costs no byte per key more than a store with one database would.
+struct database {
+  record_set entries;
+  expiry::deadline_queue deadlines;
+  // Blocking pops: the waiters of each key, first blocked first; the keys
+  // changed while some wait (served at the end of the batch).
+  absl::flat_hash_map<std::string, std::deque<waiter_ptr>, key_hash, key_equal> waiters;
+  std::vector<std::string> ready;
+  // SCAN: the records sorted by scan position, valid while entries.changes()
+  // still equals scan_changes (rebuilt by the first SCAN after a change).
+  std::vector<std::pair<std::uint32_t, const record*>> scan_order;
+  std::uint64_t scan_changes = ~std::uint64_t{0};
+  std::int64_t keys_with_deadline = 0;
+  // Sum of the deadlines of those keys (for the average TTL in INFO); 128 bits,
+  // since a million Unix-millisecond deadlines overflow 64.
+  __int128 deadline_sum = 0;
+
+  std::int64_t memory() const noexcept {
+    return entries.memory() + deadlines.memory()
+           + static_cast<std::int64_t>(scan_order.capacity() * sizeof(scan_order[0]));
+  }
+};
+
 struct memory_bound {
   std::int64_t allowed = std::numeric_limits<std::int64_t>::max(); // bytes
   memory::policy policy = memory::policy::noeviction;
@@ -52,6 +95,16 @@ struct memory_bound {
 
 class table {
 public:
+  table();
+
+  // The database the operations that follow work on (execute() switches to
+  // each operation's own; created on first use). Events and journal records
+  // name it.
+  void use(std::uint8_t db);
+  std::uint8_t database_in_use() const noexcept {
+    return db_index_;
+  }
+
   // Runs every operation of `work` in order and appends their replies to `out`.
   // `now` is the clock reading for the whole batch: a key whose deadline is at or
   // before it is gone.
@@ -60,8 +113,11 @@ public:
   // `now` only matters for the average time left (avg_ttl_ms).
   table_stats stats(deadline_ms now = 0) const;
 
-  // Drops every key (FLUSHDB), and any hand-over in progress with them.
+  // Drops every key of every database (FLUSHALL), and any hand-over in
+  // progress with them; clear_database() only those of the database in use
+  // (FLUSHDB).
   void clear();
+  void clear_database();
 
   // The shard actor's mailbox length, reported with the statistics (the resize
   // rules read it as congestion).
@@ -78,7 +134,12 @@ public:
   // The earliest deadline still queued (possibly of a key that changed since),
   // or no_deadline when none is.
   deadline_ms next_deadline() const noexcept {
-    return deadlines_.empty() ? no_deadline : deadlines_.earliest();
+    deadline_ms next = no_deadline;
+    for (const auto& d : dbs_)
+      if (d && !d->deadlines.empty()
+          && (next == no_deadline || d->deadlines.earliest() < next))
+        next = d->deadlines.earliest();
+    return next;
   }
 
   // -- the memory bound -------------------------------------------------------
@@ -91,11 +152,13 @@ public:
     ranking_ = memory::ranking_of(bound.policy);
   }
 
-  // Bytes this table holds: its records, its arrays, its deadline queue.
+  // Bytes this table holds: its records, its arrays, its deadline queues.
   std::int64_t memory() const noexcept {
-    return entries_.memory() + deadlines_.memory()
-           + static_cast<std::int64_t>(scan_order_.capacity() * sizeof(scan_order_[0])
-                                       + scratch_.capacity());
+    auto bytes = static_cast<std::int64_t>(scratch_.capacity());
+    for (const auto& d : dbs_)
+      if (d)
+        bytes += d->memory();
+    return bytes;
   }
 
   // Evicts until the table is within its bound or nothing more may go; returns
@@ -121,6 +184,8 @@ public:
   // expire are not recorded: their put carries the deadline.
   void journal_to(persistence::journal* j) noexcept {
     journal_ = j;
+    if (j != nullptr)
+      j->select(db_index_);
   }
 
   // Which keys this table holds, as a FLUSHALL records it: those of shard `index`
@@ -175,42 +240,75 @@ public:
 
   // -- handing keys over during a resize -------------------------------------
 
-  // Takes a live key out of the table (nullptr if missing or past its deadline);
-  // the caller owns the record.
-  record* release_live(std::string_view key, deadline_ms now);
+  // Takes a live key of database `db` out of the table (nullptr if missing or
+  // past its deadline); the caller owns the record.
+  record* release_live(std::uint8_t db, std::string_view key, deadline_ms now);
 
-  // Takes up to `max` records out for handing over, passing each to `take`;
-  // records past their deadline are reclaimed on the way instead. Returns false
-  // once the table is empty. Nothing may be inserted while handing over.
+  // Takes up to `max` records out for handing over, passing each to
+  // `take(record, database)`, database after database; records past their
+  // deadline are reclaimed on the way instead. Returns false once the table
+  // is empty. Nothing may be inserted while handing over.
   template <class F>
   bool hand_over(std::size_t max, deadline_ms now, F&& take) {
     if (!handing_over_) {
-      cursor_ = entries_.begin();
+      handover_db_ = 0;
+      use(0);
+      cursor_ = db_->entries.begin();
       handing_over_ = true;
     }
-    for (std::size_t n = 0; n < max && cursor_ != entries_.end();) {
+    for (std::size_t n = 0; n < max;) {
+      use(handover_db_);
+      if (cursor_ == db_->entries.end()) {
+        // On to the next database in use, if any.
+        auto next = handover_db_ + 1u;
+        while (next < dbs_.size() && !dbs_[next])
+          ++next;
+        if (next >= dbs_.size())
+          break;
+        handover_db_ = static_cast<std::uint8_t>(next);
+        use(handover_db_);
+        cursor_ = db_->entries.begin();
+        continue;
+      }
       auto* r = *cursor_;
       ++cursor_;
       track_deadline(r->deadline, -1);
-      entries_.release(r);
+      db_->entries.release(r);
       if (r->deadline != no_deadline && r->deadline <= now) {
         ++expired_;
         note(key_event::expired, r->key());
         record_set::destroy(r);
         continue;
       }
-      take(r);
+      take(r, handover_db_);
       ++n;
     }
-    return cursor_ != entries_.end();
+    use(handover_db_);
+    if (cursor_ != db_->entries.end())
+      return true;
+    for (auto next = handover_db_ + 1u; next < dbs_.size(); ++next)
+      if (dbs_[next] && dbs_[next]->entries.size() > 0)
+        return true;
+    return false;
   }
 
-  // Adds records handed over by another shard; a key already present keeps its
-  // own record. Takes ownership of every pointer and nulls it in `records`.
-  void adopt(std::vector<record*>& records);
+  // Adds records handed over by another shard, each into its database
+  // (`dbs`, one per record); a key already present keeps its own record.
+  // Takes ownership of every pointer and nulls it in `records`.
+  void adopt(std::vector<record*>& records, const std::vector<std::uint8_t>& dbs);
 
+  // Keys in the database in use.
+  std::size_t database_size() const noexcept {
+    return db_->entries.size();
+  }
+
+  // Keys in every database.
   std::size_t size() const noexcept {
-    return entries_.size();
+    std::size_t n = 0;
+    for (const auto& d : dbs_)
+      if (d)
+        n += d->entries.size();
+    return n;
   }
 
   // -- freeing big values off the request path --------------------------------
@@ -227,9 +325,14 @@ public:
   std::vector<wakeup> take_wakeups() {
     return std::exchange(wakeups_, {});
   }
-  // Every waiter still queued, taken out (a resize hands them to the new
-  // shards, in queue order).
-  std::vector<std::pair<std::string, waiter_ptr>> take_waiters();
+  // Every waiter still queued, taken out with its database and key (a resize
+  // hands them to the new shards, in queue order).
+  struct queued_waiter {
+    std::uint8_t db;
+    std::string key;
+    waiter_ptr waiter;
+  };
+  std::vector<queued_waiter> take_waiters();
 
   // The size of new lists' chunks (list-max-listpack-size).
   void encode_lists(const values::list_limits& limits) noexcept {
@@ -281,6 +384,8 @@ private:
   // expiry, or a change recorded otherwise).
   void erase(record* r);
   void drop(record* r);
+  // Drops every key of the database in use (no record of it).
+  void drop_all();
   void log_put(const record* r) {
     ++changes_;
     if (journal_ != nullptr)
@@ -340,6 +445,7 @@ private:
   void op_rename_to(const batch&, const operation&, batch_result& out, deadline_ms now); // also restore
   void op_dump(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_memory_usage(const batch&, const operation&, batch_result& out, deadline_ms now);
+  void op_move(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_random_key(const batch&, const operation&, batch_result& out, deadline_ms now);
   void op_keys(const batch&, const operation&, batch_result& out, deadline_ms now); // also keys_from
   void op_scan(const batch&, const operation&, batch_result& out, deadline_ms now); // also scan_from
@@ -382,7 +488,7 @@ private:
     auto* elements = r->container<values::hash_table>();
     auto before = elements->bytes();
     change(*elements);
-    entries_.container_resized(elements->bytes() - before);
+    db_->entries.container_resized(elements->bytes() - before);
   }
   // - a compact edit's result stored as the value of `key` (`r`: its record,
   //   or nullptr for a new key); returns the record;
@@ -390,7 +496,7 @@ private:
   record* store_compact(record* r, std::string_view key, const Edit& edit, value_type type,
                         deadline_ms now) {
     edit.write(scratch_);
-    r = r == nullptr ? insert(key, scratch_, now, type) : entries_.assign(r, scratch_, type);
+    r = r == nullptr ? insert(key, scratch_, now, type) : db_->entries.assign(r, scratch_, type);
     if (scratch_.capacity() > 64 * 1024)
       std::string{}.swap(scratch_);
     return r;
@@ -492,7 +598,7 @@ private:
     auto* list = r->container<values::list_value>();
     auto before = list->bytes();
     change(*list);
-    entries_.container_resized(list->bytes() - before);
+    db_->entries.container_resized(list->bytes() - before);
   }
   // A change made: the list's next version, recorded as a ListChange.
   void log_list(const record* r, persistence::list_change kind, std::int64_t a,
@@ -538,7 +644,7 @@ private:
       auto* zset = r->container<values::sorted_set>();
       auto before = zset->bytes();
       change(*zset);
-      entries_.container_resized(zset->bytes() - before);
+      db_->entries.container_resized(zset->bytes() - before);
       return r;
     }
     values::compact_zset edit{r->value(), zrow_};
@@ -578,8 +684,19 @@ private:
   void op_digest(const batch&, const operation&, batch_result& out, deadline_ms now); // also digest_from
   void op_digest_value(const batch&, const operation&, batch_result& out, deadline_ms now);
 
-  record_set entries_;
-  expiry::deadline_queue deadlines_;
+  // The databases in use, by number (null: never used), and the one the
+  // running operation works on.
+  std::vector<std::unique_ptr<database>> dbs_;
+  database* db_ = nullptr;
+  std::uint8_t db_index_ = 0;
+  std::uint8_t handover_db_ = 0;
+  std::uint8_t snapshot_db_ = 0;
+  // Whether the record about to go is the hand-over's next one (which then
+  // moves on).
+  bool at_cursor(const record* r) const noexcept {
+    return handing_over_ && db_index_ == handover_db_ && cursor_ != db_->entries.end()
+           && *cursor_ == r;
+  }
   key_event_log events_;
   std::uint32_t recorded_ = 0;
   std::string scratch_; // SETRANGE builds the new value here, hashes their bytes
@@ -591,27 +708,8 @@ private:
   std::vector<std::string_view> members_; // a compact set being changed
   values::list_limits list_limits_;
   std::vector<std::string> popped_; // a pop's elements
-  // Blocking pops: the waiters of each key, first blocked first; the keys
-  // changed while some wait (served at the end of the batch); the served.
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view k) const {
-      return absl::Hash<std::string_view>{}(k);
-    }
-  };
-  struct key_equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const {
-      return a == b;
-    }
-  };
-  absl::flat_hash_map<std::string, std::deque<waiter_ptr>, key_hash, key_equal> waiters_;
-  std::vector<std::string> ready_;
+  // The blocked pops served (database::waiters holds those still waiting).
   std::vector<wakeup> wakeups_;
-  // SCAN: the records sorted by scan position, valid while entries_.changes()
-  // still equals scan_changes_ (rebuilt by the first SCAN after a change).
-  std::vector<std::pair<std::uint32_t, const record*>> scan_order_;
-  std::uint64_t scan_changes_ = ~std::uint64_t{0};
   std::uint64_t random_state_ = 0x9e3779b97f4a7c15ull; // RANDOMKEY, eviction, LFU
   memory_bound bound_;
   memory::ranking ranking_ = memory::ranking::none;
@@ -629,7 +727,7 @@ private:
 
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))
-      events_.add(what, key, position_);
+      events_.add(what, key, position_, db_index_);
   }
   std::uint32_t position_ = 0; // the running operation's place in its plan
 
@@ -639,16 +737,12 @@ private:
 
   bool handing_over_ = false;
   record_set::const_iterator cursor_;
-  std::int64_t keys_with_deadline_ = 0;
-  // Sum of the deadlines of those keys (for the average TTL in INFO); 128 bits,
-  // since a million Unix-millisecond deadlines overflow 64.
-  __int128 deadline_sum_ = 0;
 
   void track_deadline(deadline_ms deadline, int delta) noexcept {
     if (deadline == no_deadline)
       return;
-    keys_with_deadline_ += delta;
-    deadline_sum_ += static_cast<__int128>(deadline) * delta;
+    db_->keys_with_deadline += delta;
+    db_->deadline_sum += static_cast<__int128>(deadline) * delta;
   }
   std::int64_t hits_ = 0;
   std::int64_t misses_ = 0;

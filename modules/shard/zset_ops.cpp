@@ -90,15 +90,15 @@ record* table::store_zset(record* r, const values::compact_zset& edit) {
   if (!edit.changed())
     return r; // its bytes are as they were
   if (edit.size() == 0)
-    return entries_.assign(r, values::empty_packed_zset(), value_type::sorted_set);
+    return db_->entries.assign(r, values::empty_packed_zset(), value_type::sorted_set);
   if (edit.fits(zset_limits_)) {
     edit.write(scratch_);
-    r = entries_.assign(r, scratch_, value_type::sorted_set);
+    r = db_->entries.assign(r, scratch_, value_type::sorted_set);
     if (scratch_.capacity() > 64 * 1024)
       std::string{}.swap(scratch_);
     return r;
   }
-  return entries_.assign_container(r, value_type::sorted_set, edit.to_large());
+  return db_->entries.assign_container(r, value_type::sorted_set, edit.to_large());
 }
 
 void table::end_zset_removal(record*& r, std::string_view key, std::size_t removed,

@@ -14,6 +14,7 @@
 #include "modules/commands/plan.hpp"
 #include "modules/commands/plan_dispatcher.hpp"
 #include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
@@ -56,6 +57,15 @@ struct store_state {
   // node's one plan order (commands::sequence_atom), not by this actor.
   caf::actor sequencer;
   shard::notify_settings_ptr notify; // orders a multi-shard plan's events
+  // The numbering of the databases: this actor's requests work on number 0.
+  engine::database_map_ptr databases;
+  // The client its own plans are made for (no connection, RESP2, database 0).
+  commands::client_context client() const {
+    commands::client_context c;
+    c.databases = databases.get();
+    c.db = databases->physical(0);
+    return c;
+  }
   static inline const char* name = "stairkv_store";
 };
 
@@ -112,7 +122,7 @@ void run(store_impl self, const std::vector<std::string>& args, OnDone on_done) 
   work->refuse_growth(st.memory->refuses_growth(now));
   work->refuse_writes(st.persistence->refusal());
   std::vector<std::string_view> argv(args.begin(), args.end());
-  commands::client_context client;
+  auto client = st.client();
   if (work->add(client, argv) == commands::outcome::gateway)
     work->add_reply(client, "-ERR this command needs a network connection\r\n");
   auto finish = [work, on_done]() mutable {
@@ -136,7 +146,7 @@ void run_transaction(store_impl self, const std::vector<std::vector<std::string>
       why = commands::unknown_command_error(argv);
     else if (!commands::arity_ok(*spec, argv.size()))
       why = protocol::errors::wrong_arity(spec->name);
-    else if (spec->run == nullptr)
+    else if (spec->run == nullptr && std::string_view{spec->name} != "select")
       why = "ERR '" + std::string{spec->name} + "' needs a network connection";
     if (!why.empty()) {
       on_refused("EXECABORT Transaction discarded because of previous errors: " + why);
@@ -152,12 +162,25 @@ void run_transaction(store_impl self, const std::vector<std::vector<std::string>
   auto work = std::make_shared<commands::plan>(st.dispatcher.routing(), now);
   work->refuse_growth(st.memory->refuses_growth(now));
   work->refuse_writes(st.persistence->refusal());
-  commands::client_context client;
+  auto client = st.client();
   auto from = work->operations();
   bool writes = false;
   for (const auto& command : commands) {
     argv.assign(command.begin(), command.end());
-    writes = writes || (commands::find_command(argv[0])->flags & commands::flag::write) != 0;
+    const auto* spec = commands::find_command(argv[0]);
+    if (std::string_view{spec->name} == "select") {
+      // The commands after it work on that database.
+      std::int64_t n = -1;
+      if (!protocol::parse_int64(argv[1], n) || n < 0
+          || n >= static_cast<std::int64_t>(st.databases->count())) {
+        work->add_reply(client, "-ERR DB index is out of range\r\n");
+        continue;
+      }
+      client.db = st.databases->physical(static_cast<unsigned>(n));
+      work->add_reply(client, "+OK\r\n");
+      continue;
+    }
+    writes = writes || (spec->flags & commands::flag::write) != 0;
     work->add(client, argv);
   }
   if (writes)
@@ -181,10 +204,12 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
   commands::client_context client;
   std::vector<std::string_view> argv;
   for (const auto& step : chunk) {
+    client.db = step.db; // the record's database, as the shards number them
     if (step.argv.empty()) {
       auto& rec = work->open(client, commands::plan::merge::all_ok);
       work->route_to_all(rec, shard::op_code::flush_from, {},
-                         shard::origin_args{step.flush_shard, step.flush_stairs});
+                         shard::origin_args{step.flush_shard, step.flush_stairs,
+                                            step.flush_every_db});
       continue;
     }
     if (step.list) {
@@ -230,8 +255,10 @@ caf::result<T> run_typed(store_impl self, std::vector<std::string> args,
 caf::behavior store_front(store_impl self, engine_manager::manager_actor manager,
                           engine::routing_ptr initial, memory::budget_ptr memory,
                           persistence::status_ptr persistence,
-                          shard::notify_settings_ptr notify) {
+                          shard::notify_settings_ptr notify,
+                          engine::database_map_ptr databases) {
   self->state.notify = std::move(notify);
+  self->state.databases = std::move(databases);
   self->state.dispatcher
     = commands::plan_dispatcher<caf::stateful_actor<store_state>>{std::move(initial)};
   self->state.manager = manager;
@@ -319,7 +346,8 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
 // front actor, a chunk at a time.
 void load_file(caf::actor_system& system, const caf::actor& front,
                const store_config& config, const std::string& path,
-               persistence::status& figures, persistence::function_catalog& functions) {
+               persistence::status& figures, persistence::function_catalog& functions,
+               engine::database_map& databases) {
   constexpr std::size_t chunk_size = 4096;
   caf::scoped_actor self{system};
   auto chunk = std::make_shared<load_chunk>();
@@ -336,6 +364,13 @@ void load_file(caf::actor_system& system, const caf::actor& front,
   auto result = persistence::load_aof(path, [&](const persistence::AofRecord& r) {
     if (r.has_functions()) {
       functions.set({r.functions().code().begin(), r.functions().code().end()});
+      return;
+    }
+    if (r.has_databases()) {
+      if (!databases.assign(r.databases().physical()) && config.log)
+        config.log("Ignored a numbering of " + std::to_string(r.databases().physical().size())
+                   + " databases (this node has " + std::to_string(databases.count())
+                   + "): numbers name their own databases");
       return;
     }
     auto step = persistence::replay_step_of(r, now);
@@ -376,8 +411,9 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
                                 + config.notify_keyspace_events);
   auto notify = std::make_shared<shard::notify_settings>(flags);
   auto figures = std::make_shared<subscription_broker::broker_figures>();
+  auto databases = std::make_shared<engine::database_map>(config.databases);
   auto subscriptions = subscription_broker::spawn_subscription_broker(
-    system, config.placement, notify, figures);
+    system, config.placement, notify, figures, databases);
   auto persistence_figures = std::make_shared<persistence::status>();
   auto functions = std::make_shared<persistence::function_catalog>();
   persistence::aof_link_ptr aof;
@@ -411,7 +447,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
   auto front = system.spawn(store_front, manager.actor, manager.initial, memory,
-                            persistence_figures, notify);
+                            persistence_figures, notify, databases);
   // Registered before anyone can send it a request: the engine manager must know
   // every router before it retires an engine the router might still use.
   caf::scoped_actor self{system};
@@ -425,7 +461,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   store_handle handle{caf::actor_cast<store_actor>(front), manager.actor,
                       manager.initial, subscriptions, notify, figures, memory,
                       persistence_figures, caf::actor{}, caf::actor{}, functions,
-                      active_expiry, config.latency, encodings};
+                      active_expiry, config.latency, encodings, databases};
   bool rewrite_at_start = false;
   try {
     if (aof) {
@@ -439,10 +475,10 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       if (::stat(path.c_str(), &info) != 0
           && ::stat((config.dir + "/" + config.dbfilename).c_str(), &info) == 0) {
         load_file(system, front, config, config.dir + "/" + config.dbfilename,
-                  *persistence_figures, *functions);
+                  *persistence_figures, *functions, *databases);
         rewrite_at_start = true;
       }
-      load_file(system, front, config, path, *persistence_figures, *functions);
+      load_file(system, front, config, path, *persistence_figures, *functions, *databases);
       persistence::aof_config ac;
       ac.path = path;
       ac.policy = config.appendfsync;
@@ -458,7 +494,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
       aof->enabled.store(true, std::memory_order_release);
     } else {
       load_file(system, front, config, config.dir + "/" + config.dbfilename,
-                *persistence_figures, *functions);
+                *persistence_figures, *functions, *databases);
     }
   } catch (...) {
     stop_store(handle);
@@ -477,6 +513,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   sc.log = config.log;
   sc.latency = config.latency;
   sc.functions = functions;
+  sc.databases = [databases] { return databases->copy(); };
   handle.saver = persistence::spawn_saver(system, std::move(sc));
   if (rewrite_at_start)
     caf::anon_send(handle.saver, persistence::bgrewrite_atom::value);

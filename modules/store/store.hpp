@@ -105,6 +105,8 @@ struct store_config {
   bool appendonly = false;
   std::string dir = ".";
   std::string appendfilename = "appendonly.aof";
+  // How many databases SELECT numbers (1 to 256).
+  unsigned databases = 16;
   persistence::fsync_policy appendfsync = persistence::fsync_policy::everysec;
   int auto_aof_rewrite_percentage = 100;
   std::int64_t auto_aof_rewrite_min_size = 64 * 1024 * 1024;
@@ -148,6 +150,8 @@ struct store_handle {
   // When hashes leave their compact encoding, for CONFIG SET
   // hash-max-listpack-entries and -value.
   values::encoding_settings_ptr encodings;
+  // The numbering of the databases (what a loaded file said, then SWAPDB's).
+  engine::database_map_ptr databases;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

@@ -40,6 +40,9 @@ using group_due_atom = caf::atom_constant<caf::atom("groupdue")>;
 
 struct broker_state {
   shard::notify_settings_ptr notify;
+  // Which number names each shard database (the channels' @<n>); null: the
+  // shards' own numbers.
+  engine::database_map_ptr databases;
   std::unordered_map<std::uint64_t, open_group> groups;
   // Shards whose events wait behind a share of an open group, with what they
   // sent since (in order): the events of one shard keep their order.
@@ -162,17 +165,27 @@ void notify(Self* self, const shard::key_event_log& log) {
   bool keyevent = flags & shard::notify_flag::keyevent;
   std::string key;
   std::string event;
+  // "@<n>__:" of the event's database, written once per database met.
+  std::string at = "@0__:";
+  int at_db = 0;
   for (const auto& e : log.entries) {
     auto name = shard::event_name(e.what);
     auto k = log.key(e);
+    if (e.db != at_db) {
+      at_db = e.db;
+      auto n = st.databases ? st.databases->logical(e.db) : e.db;
+      at = "@" + std::to_string(n) + "__:";
+    }
     if (keyspace) {
-      st.channel.assign("__keyspace@0__:");
+      st.channel.assign("__keyspace");
+      st.channel.append(at);
       st.channel.append(k.data(), k.size());
       event.assign(name.data(), name.size());
       publish(self, st.channel, event);
     }
     if (keyevent) {
-      st.channel.assign("__keyevent@0__:");
+      st.channel.assign("__keyevent");
+      st.channel.append(at);
       st.channel.append(name.data(), name.size());
       key.assign(k.data(), k.size());
       publish(self, st.channel, key);
@@ -264,8 +277,9 @@ void take_log(Self* self, const caf::actor_addr& from, shard::key_event_log log)
 
 template <class Self>
 caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
-                     broker_figures_ptr figures) {
+                     broker_figures_ptr figures, engine::database_map_ptr databases) {
   self->state.notify = std::move(notify_settings);
+  self->state.databases = std::move(databases);
   self->state.figures = std::move(figures);
   self->set_down_handler([self](caf::down_msg& msg) {
     for (auto* map : {&self->state.channels, &self->state.patterns}) {
@@ -330,11 +344,13 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
 caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
                                      shard::notify_settings_ptr notify,
-                                     broker_figures_ptr figures) {
+                                     broker_figures_ptr figures,
+                                     engine::database_map_ptr databases) {
   if (where == shard::placement::io_thread)
     return system.middleman().spawn_broker(broker<on_io_thread>, std::move(notify),
-                                           std::move(figures));
-  return system.spawn(broker<on_scheduler>, std::move(notify), std::move(figures));
+                                           std::move(figures), std::move(databases));
+  return system.spawn(broker<on_scheduler>, std::move(notify), std::move(figures),
+                      std::move(databases));
 }
 
 } // namespace stairkv::subscription_broker

@@ -3,7 +3,7 @@
 // The subscription broker: channels, their subscribers (connections of gateways),
 // and the fan-out of published messages and keyspace notifications. Shards send
 // it the events of each batch (key_events.hpp); it turns each into Redis's
-// `__keyspace@0__:<key>` and `__keyevent@0__:<event>` messages for whoever
+// `__keyspace@<db>__:<key>` and `__keyevent@<db>__:<event>` messages for whoever
 // listens, as notify-keyspace-events says (K, E).
 
 #include <atomic>
@@ -16,6 +16,7 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "modules/engine/databases.hpp"
 #include "modules/shard/shard_actor.hpp"
 
 namespace stairkv::subscription_broker {
@@ -60,10 +61,13 @@ struct broker_figures {
 using broker_figures_ptr = std::shared_ptr<broker_figures>;
 
 // `notify` is the live notify-keyspace-events setting (it decides between
-// keyspace and keyevent messages); `figures` is updated as subscriptions change.
+// keyspace and keyevent messages); `figures` is updated as subscriptions change;
+// `databases` names the database of each event in its channel (null: the
+// shards' own numbers).
 caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
                                      shard::notify_settings_ptr notify,
-                                     broker_figures_ptr figures);
+                                     broker_figures_ptr figures,
+                                     engine::database_map_ptr databases = nullptr);
 
 } // namespace stairkv::subscription_broker

@@ -111,14 +111,18 @@ TEST_F(ConnectionCommands, SelectOfDatabaseZeroSucceeds) {
   EXPECT_TRUE(is_bulk(run({"GET", "k"}), "v"));
 }
 
-TEST_F(ConnectionCommands, SelectOfAnyOtherDatabaseIsOutOfRange) {
-  for (const char* index : {"1", "15", "16", "-1"}) {
+TEST_F(ConnectionCommands, SelectPastTheSixteenDatabasesIsOutOfRange) {
+  for (const char* index : {"16", "-1", "1000"}) {
     SCOPED_TRACE(std::string{"SELECT "} + index);
     EXPECT_TRUE(is_error(run({"SELECT", index}), "ERR DB index is out of range"));
   }
   // The failed SELECTs left the connection on database 0.
   ASSERT_TRUE(is_status(run({"SET", "k", "v"}), "OK"));
   EXPECT_TRUE(is_integer(run({"DBSIZE"}), 1));
+  // Database 15 is the last, and holds its own keys.
+  ASSERT_TRUE(is_status(run({"SELECT", "15"}), "OK"));
+  EXPECT_TRUE(is_integer(run({"DBSIZE"}), 0));
+  EXPECT_TRUE(is_nil(run({"GET", "k"})));
 }
 
 TEST_F(ConnectionCommands, SelectOfNonNumericIndexIsNotAnInteger) {
