@@ -561,3 +561,26 @@ std::int64_t blocked_clients(const gateway_state& st) {
 }
 
 } // namespace stairkv::gateway
+
+namespace stairkv::gateway {
+
+void rehome_blocked_clients(gateway_actor* self, std::uint8_t a, std::uint8_t b) {
+  auto& st = self->state;
+  std::vector<std::shared_ptr<pop_run>> moving;
+  for (auto& [handle, conn] : st.connections) {
+    auto& run = conn.blocked;
+    if (!run || !run->waiting || run->waiter->served() || (run->db != a && run->db != b)
+        || run->db == conn.context.db)
+      continue;
+    // Off the queues of its old database, then on those of the new one, in
+    // one plan: a push planned after the swap finds it there.
+    withdraw(self, *run);
+    run->registered.clear();
+    run->db = conn.context.db;
+    moving.push_back(run);
+  }
+  for (auto& run : moving)
+    attempt(self, run, 0);
+}
+
+} // namespace stairkv::gateway

@@ -103,6 +103,9 @@ struct connection {
   // -1 none, else Unix ms), and whether one was touched since.
   std::vector<std::pair<std::string, std::int64_t>> watching;
   bool watch_touched = false;
+  // Touched by SWAPDB number `provisional_touch` alone, until its reads say
+  // whether it had to be (database_commands.cpp); 0: not provisionally.
+  std::uint64_t provisional_touch = 0;
   // A blocking pop waiting (gateway/blocking_commands.cpp), or null.
   std::shared_ptr<pop_run> blocked;
 

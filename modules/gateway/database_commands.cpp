@@ -7,7 +7,9 @@
 // after it the new ones, and no reader sees a half-swapped state; nothing moves
 // in any shard.
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
@@ -38,18 +40,80 @@ std::int64_t database_number(const engine::database_map& map, std::string_view t
   return n;
 }
 
-// After a swap: every watcher of a key in either database sees its EXEC fail
-// (the key may have changed; which ones did would take a read of both).
-void touch_watchers_of(gateway_actor* self, std::uint8_t a, std::uint8_t b) {
+// After a swap, as Redis decides it: a watcher of a key in either database
+// sees its EXEC fail when the key is live in one of them (it has appeared,
+// gone or changed under that number), not when neither holds it live (a key
+// past its deadline counts as none). Whether it is takes a read of both, so
+// until the reads are back each such watcher is touched provisionally
+// (connection::provisional_touch): an EXEC meanwhile fails, as it may have to,
+// and the reads clear the touch they find needless, unless something else
+// touched the watcher since. Returns the keys to read (none: no watcher).
+std::vector<std::string> touch_watchers_of(gateway_actor* self, std::uint8_t a,
+                                           std::uint8_t b, std::uint64_t serial) {
   auto& st = self->state;
+  std::vector<std::string> keys;
   for (auto& [name, watchers] : st.watched_keys) {
     auto db = shard::database_of_name(name);
     if (db != a && db != b)
       continue;
+    keys.push_back(db == 0 ? name : name.substr(2));
     for (auto tag : watchers)
-      if (auto it = find_client(st, tag); it != st.connections.end())
-        it->second.watch_touched = true;
+      if (auto it = find_client(st, tag); it != st.connections.end()) {
+        auto& watcher = it->second;
+        if (!watcher.watch_touched) {
+          watcher.watch_touched = true;
+          watcher.provisional_touch = serial;
+        }
+      }
   }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// The reads are back: `live` the keys live in either database. A watcher
+// touched by this swap alone stays touched only if one of its keys is among
+// them.
+void settle_watchers(gateway_actor* self, std::uint8_t a, std::uint8_t b,
+                     std::uint64_t serial, const std::vector<std::string>& live) {
+  auto& st = self->state;
+  for (auto& [id, conn] : st.connections) {
+    if (conn.provisional_touch != serial)
+      continue;
+    conn.provisional_touch = 0;
+    bool changed = false;
+    for (const auto& [name, deadline] : conn.watching) {
+      auto db = shard::database_of_name(name);
+      if (db != a && db != b)
+        continue;
+      auto key = db == 0 ? std::string_view{name} : std::string_view{name}.substr(2);
+      changed = changed || std::binary_search(live.begin(), live.end(), key);
+    }
+    conn.watch_touched = changed;
+  }
+}
+
+// Writes the new numbering to the append-only file, if there is one, then
+// answers `reply` (+OK, or the file's error).
+template <class Reply>
+void persist_numbering(gateway_actor* self, Reply reply) {
+  auto& st = self->state;
+  if (!st.config.aof_writer || !st.config.persistence
+      || !st.config.persistence->aof_enabled.load(std::memory_order_relaxed)) {
+    reply("+OK\r\n");
+    return;
+  }
+  // The records name the shards' databases, so only the maps' order among
+  // themselves matters; the reply waits for the file, as an acknowledged
+  // write does under appendfsync always.
+  persistence::journal record;
+  record.databases(st.config.databases->copy());
+  self->request(st.config.aof_writer, caf::infinite, persistence::append_sync_atom::value,
+                record.take())
+    .then([reply](bool ok) mutable {
+      reply(ok ? "+OK\r\n" : "-MISCONF Errors writing to the AOF file\r\n");
+    },
+          [reply](caf::error&) mutable { reply("-MISCONF Errors writing to the AOF file\r\n"); });
 }
 
 } // namespace
@@ -88,25 +152,46 @@ void swapdb_command(gateway_actor* self, connection& conn, const args& argv,
     client.context.db = map.physical(client.db);
   for (auto& [tag, client] : st.finishing_execs)
     client.context.db = map.physical(client.db);
+  // Clients blocked on keys of either database wait on their number's new
+  // database from now on (and are served at once if it holds their key).
+  rehome_blocked_clients(self, first, second);
   step_database = conn.context.db;
-  touch_watchers_of(self, first, second);
-  if (!st.config.aof_writer || !st.config.persistence
-      || !st.config.persistence->aof_enabled.load(std::memory_order_relaxed)) {
-    work.add_reply(conn.context, "+OK\r\n");
+  auto serial = ++st.swap_serial;
+  auto keys = touch_watchers_of(self, first, second, serial);
+  if (keys.empty()) {
+    if (!st.config.aof_writer) {
+      work.add_reply(conn.context, "+OK\r\n");
+      return;
+    }
+    persist_numbering(self, reply_later(self, conn, work));
     return;
   }
-  // The new numbering goes to the append-only file (the records name the
-  // shards' databases, so only the map's order among maps matters), and the
-  // reply waits for it, as an acknowledged write does under appendfsync always.
-  persistence::journal record;
-  record.databases(map.copy());
-  auto fill = reply_later(self, conn, work);
-  self->request(st.config.aof_writer, caf::infinite, persistence::append_sync_atom::value,
-                record.take())
-    .then([fill](bool ok) mutable {
-      fill(ok ? "+OK\r\n" : "-MISCONF Errors writing to the AOF file\r\n");
+  auto finish = begin_steps(self, conn, work);
+  plan_step(
+    self,
+    [&](commands::plan& p) {
+      for (auto db : {first, second}) {
+        auto client = hidden_client();
+        client.db = db;
+        for (const auto& key : keys) {
+          auto& rec = p.open(client, commands::plan::merge::sum);
+          p.route(rec, shard::op_code::exists, key);
+        }
+      }
     },
-          [fill](caf::error&) mutable { fill("-MISCONF Errors writing to the AOF file\r\n"); });
+    [self, keys, first, second, serial, finish](commands::plan& p, std::size_t at) mutable {
+      std::vector<std::string> live;
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        auto in_first = p.count_of(at + i);
+        auto in_second = p.count_of(at + keys.size() + i);
+        // A read that failed counts as live: the touch stays.
+        if (!in_first.error.empty() || !in_second.error.empty() || in_first.total != 0
+            || in_second.total != 0)
+          live.push_back(keys[i]);
+      }
+      settle_watchers(self, first, second, serial, live);
+      persist_numbering(self, finish);
+    });
 }
 
 } // namespace stairkv::gateway

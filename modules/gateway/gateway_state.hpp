@@ -85,6 +85,7 @@ struct gateway_state {
   // scripts, and commands that save or read every key, always wait for it.
   bool script_running = false;
   std::uint8_t script_db = 0; // the shards' database of its calls
+  std::uint64_t swap_serial = 0; // SWAPDBs run so far
   bool script_whole_store = false;
   bool script_in_exec = false; // run by an EXEC: the whole store from its start
   std::vector<std::string> script_keys;
@@ -326,6 +327,10 @@ void on_block_timeout(gateway_actor* self, std::uint64_t tag, std::uint64_t seri
 void leave_blocked(gateway_actor* self, connection& conn);
 bool unblock_client(gateway_actor* self, std::uint64_t id, bool with_error);
 std::int64_t blocked_clients(const gateway_state& st);
+// After SWAPDB of the shards' databases a and b: the clients blocked on keys
+// of either wait in their number's new database, served at once when it
+// holds their key.
+void rehome_blocked_clients(gateway_actor* self, std::uint8_t a, std::uint8_t b);
 
 // PUBLISH called from a script: its reply (the count of receivers) to
 // `finish` once the subscription broker has it.

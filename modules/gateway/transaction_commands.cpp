@@ -109,8 +109,10 @@ void touch_watched_key(gateway_actor* self, std::string_view key) {
     return;
   for (auto tag : watched->second) {
     auto it = find_client(st, tag);
-    if (it != st.connections.end())
+    if (it != st.connections.end()) {
       it->second.watch_touched = true;
+      it->second.provisional_touch = 0;
+    }
   }
 }
 
@@ -137,8 +139,10 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
         if (it == st.connections.end())
           continue;
         for (const auto& [watched, deadline] : it->second.watching)
-          if (watched == key && deadline != -2)
+          if (watched == key && deadline != -2) {
             it->second.watch_touched = true;
+            it->second.provisional_touch = 0;
+          }
       }
     }
     return;
@@ -156,8 +160,10 @@ void touch_evicted_keys(gateway_actor* self, const commands::plan& done) {
     if (it == st.watched_keys.end())
       return;
     for (auto tag : it->second)
-      if (auto c = find_client(st, tag); c != st.connections.end())
+      if (auto c = find_client(st, tag); c != st.connections.end()) {
         c->second.watch_touched = true;
+        c->second.provisional_touch = 0;
+      }
   });
 }
 
@@ -175,6 +181,7 @@ void unwatch_all(gateway_actor* self, connection& conn) {
   }
   conn.watching.clear();
   conn.watch_touched = false;
+  conn.provisional_touch = 0;
 }
 
 void multi_command(gateway_actor*, connection& conn, const args&, commands::plan& work) {
