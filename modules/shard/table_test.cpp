@@ -784,3 +784,129 @@ TEST(ShardTableInspect, ExistsTtlAndTypeLeaveTheIdleTimeAloneAndTouchResetsIt) {
   EXPECT_EQ(run1(t, op_code::touch, "missing", {}, 0, 0, later), ":0\r\n");
   EXPECT_EQ(idle_at(later + 1000), ":1\r\n");
 }
+
+// -- databases -------------------------------------------------------------------
+
+namespace {
+
+// One operation on database `db`.
+std::string run_in(table& t, std::uint8_t db, op_code code, std::string_view key,
+                   std::string_view value = {}, op_args args = no_args{}) {
+  batch work;
+  work.add(code, key, value, args, false, false, db);
+  return run(t, work).at(0);
+}
+
+} // namespace
+
+TEST(ShardTableDatabases, EachDatabaseHoldsItsOwnKeys) {
+  table t;
+  EXPECT_EQ(run_in(t, 0, op_code::set, "k", "zero"), "+OK\r\n");
+  EXPECT_EQ(run_in(t, 3, op_code::set, "k", "three"), "+OK\r\n");
+  EXPECT_EQ(run_in(t, 3, op_code::set, "only3", "x"), "+OK\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::get, "k"), "$4\r\nzero\r\n");
+  EXPECT_EQ(run_in(t, 3, op_code::get, "k"), "$5\r\nthree\r\n");
+  EXPECT_EQ(run_in(t, 7, op_code::get, "k"), "$-1\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::count_keys, {}), ":1\r\n");
+  EXPECT_EQ(run_in(t, 3, op_code::count_keys, {}), ":2\r\n");
+  EXPECT_EQ(t.size(), 3u);
+  auto stats = t.stats(now);
+  ASSERT_EQ(stats.databases.size(), 2u);
+  EXPECT_EQ(stats.databases[1].db, 3);
+  EXPECT_EQ(stats.databases[1].keys, 2);
+  // FLUSHDB empties one database; FLUSHALL all of them.
+  EXPECT_EQ(run_in(t, 3, op_code::flush, {}), "+OK\r\n");
+  EXPECT_EQ(run_in(t, 3, op_code::count_keys, {}), ":0\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::get, "k"), "$4\r\nzero\r\n");
+  run_in(t, 5, op_code::set, "k", "five");
+  EXPECT_EQ(run_in(t, 0, op_code::flush_all, {}), "+OK\r\n");
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(ShardTableDatabases, MoveTakesTheRecordWithItsDeadline) {
+  table t;
+  run_in(t, 0, op_code::set, "k", "v", set_args{now + 5000});
+  EXPECT_EQ(run_in(t, 0, op_code::move, "k", {}, db_args{2}), ":1\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::get, "k"), "$-1\r\n");
+  EXPECT_EQ(run_in(t, 2, op_code::get, "k"), "$1\r\nv\r\n");
+  EXPECT_EQ(run_in(t, 2, op_code::ttl, "k", {}, ttl_args{ttl_unit::millis_left}), ":5000\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::move, "k", {}, db_args{2}), ":0\r\n"); // missing here
+  run_in(t, 0, op_code::set, "k", "other");
+  EXPECT_EQ(run_in(t, 0, op_code::move, "k", {}, db_args{2}), ":0\r\n"); // taken there
+  EXPECT_EQ(run_in(t, 0, op_code::get, "k"), "$5\r\nother\r\n");
+  EXPECT_EQ(run_in(t, 2, op_code::get, "k"), "$1\r\nv\r\n");
+  // Its deadline went along: the key expires in database 2.
+  EXPECT_EQ(t.expire_due(now + 5000, 100), 1u);
+  EXPECT_EQ(run_in(t, 2, op_code::count_keys, {}), ":0\r\n");
+  EXPECT_EQ(run_in(t, 0, op_code::count_keys, {}), ":1\r\n");
+}
+
+TEST(ShardTableDatabases, JournalRecordsNameTheirDatabase) {
+  using stairkv::persistence::AofRecord;
+  table t;
+  stairkv::persistence::journal j;
+  t.journal_to(&j);
+  run_in(t, 0, op_code::set, "a", "1");
+  run_in(t, 4, op_code::set, "b", "2");
+  run_in(t, 4, op_code::del, "b");
+  run_in(t, 0, op_code::del, "a");
+  run_in(t, 4, op_code::flush, {});
+  auto bytes = j.take();
+  stairkv::persistence::frame_reader reader{bytes};
+  std::string_view payload;
+  std::vector<std::string> seen;
+  while (reader.next(payload) == stairkv::persistence::frame_status::ok) {
+    AofRecord r;
+    ASSERT_TRUE(r.ParseFromArray(payload.data(), static_cast<int>(payload.size())));
+    if (r.has_put())
+      seen.push_back("put " + r.put().key() + " @" + std::to_string(r.put().db()));
+    else if (r.has_del())
+      seen.push_back("del " + r.del() + " @0");
+    else if (r.has_del_in())
+      seen.push_back("del " + r.del_in().key() + " @" + std::to_string(r.del_in().db()));
+    else if (r.has_flush())
+      seen.push_back("flush database " + std::to_string(r.flush().database()));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"put a @0", "put b @4", "del b @4", "del a @0",
+                                            "flush database 5"}));
+}
+
+TEST(ShardTableDatabases, AHandOverCarriesEachKeysDatabase) {
+  table old_shard;
+  run_in(old_shard, 0, op_code::set, "k", "zero");
+  run_in(old_shard, 6, op_code::set, "k", "six");
+  run_in(old_shard, 6, op_code::set, "j", "six too");
+  std::vector<record*> records;
+  std::vector<std::uint8_t> dbs;
+  while (old_shard.hand_over(1, now, [&](record* r, std::uint8_t db) {
+    records.push_back(r);
+    dbs.push_back(db);
+  })) {
+  }
+  EXPECT_EQ(old_shard.size(), 0u);
+  ASSERT_EQ(records.size(), 3u);
+  table new_shard;
+  new_shard.adopt(records, dbs);
+  EXPECT_EQ(run_in(new_shard, 0, op_code::get, "k"), "$4\r\nzero\r\n");
+  EXPECT_EQ(run_in(new_shard, 6, op_code::get, "k"), "$3\r\nsix\r\n");
+  EXPECT_EQ(run_in(new_shard, 6, op_code::get, "j"), "$7\r\nsix too\r\n");
+  EXPECT_EQ(run_in(new_shard, 0, op_code::count_keys, {}), ":1\r\n");
+}
+
+TEST(ShardTableDatabases, EvictionDrawsFromEveryDatabase) {
+  table t;
+  for (int i = 0; i < 2000; ++i)
+    run_in(t, 1, op_code::set, "old:" + std::to_string(i), std::string(100, 'x'));
+  auto full = t.memory();
+  memory_bound bound;
+  bound.allowed = full;
+  bound.policy = stairkv::memory::policy::allkeys_random;
+  t.bound_memory(bound);
+  // Writes to database 0 make room in database 1 too.
+  for (int i = 0; i < 2000; ++i)
+    run_in(t, 0, op_code::set, "new:" + std::to_string(i), std::string(100, 'y'));
+  EXPECT_LE(t.memory(), full);
+  auto in_one = run_in(t, 1, op_code::count_keys, {});
+  EXPECT_NE(in_one, ":2000\r\n") << "nothing left database 1";
+  EXPECT_GT(t.take_evicted(), 1000);
+}
