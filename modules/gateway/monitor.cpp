@@ -1,5 +1,5 @@
 // MONITOR: every command any client runs, shown to each monitoring client as
-// Redis shows it: `+<unix seconds>.<micros> [0 <ip:port>] "arg" "arg"...`, with
+// Redis shows it: `+<unix seconds>.<micros> [<db> <ip:port>] "arg" "arg"...`, with
 // secrets redacted and Redis's administrative commands left out. A line goes
 // into the monitor's pending pushes and out with the next replies written; a
 // monitor that does not read is cut off at the pubsub class's output limits.
@@ -52,9 +52,9 @@ void feed_monitors(gateway_actor* self, const connection& from, const args& argv
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   char stamp[64];
-  std::snprintf(stamp, sizeof stamp, "+%lld.%06lld [0 ",
+  std::snprintf(stamp, sizeof stamp, "+%lld.%06lld [%u ",
                 static_cast<long long>(micros / 1000000),
-                static_cast<long long>(micros % 1000000));
+                static_cast<long long>(micros % 1000000), from.db);
   std::string line{stamp};
   line.append(from.addr).append("] ");
   std::vector<std::string> shown(argv.begin(), argv.end());

@@ -573,23 +573,6 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
   bool writes = (spec->flags & commands::flag::write) != 0;
   auto started = std::chrono::steady_clock::now();
   step_database = st.script_db;
-  if (std::string_view{spec->name} == "select") {
-    // The script's own database from here on; its caller's stays (Redis 7).
-    const auto& map = *st.config.databases;
-    std::int64_t n = 0;
-    ++figures.calls[slot];
-    if (!protocol::parse_int64(argv[1], n)) {
-      promise.deliver(protocol::errors::as_reply(protocol::errors::not_an_integer));
-      return;
-    }
-    if (n < 0 || n >= static_cast<std::int64_t>(map.count())) {
-      promise.deliver(std::string{"-ERR DB index is out of range\r\n"});
-      return;
-    }
-    st.script_db = map.physical(static_cast<unsigned>(n));
-    promise.deliver(std::string{"+OK\r\n"});
-    return;
-  }
   if (spec->run == nullptr) {
     // PUBLISH; RENAME, RENAMENX, MSETNX, COPY: read, then write, as for a client.
     auto answered = [self, promise, slot, started](std::string_view r) mutable {
@@ -606,6 +589,20 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
     };
     if (std::string_view{spec->name} == "publish") {
       publish_from_script(self, argv, std::move(answered));
+      return;
+    }
+    if (std::string_view{spec->name} == "select") {
+      // The script's own database from here on; its caller's stays (Redis 7).
+      const auto& map = *st.config.databases;
+      std::int64_t n = 0;
+      if (!protocol::parse_int64(argv[1], n)) {
+        answered(protocol::errors::as_reply(protocol::errors::not_an_integer));
+      } else if (n < 0 || n >= static_cast<std::int64_t>(map.count())) {
+        answered("-ERR DB index is out of range\r\n");
+      } else {
+        st.script_db = map.physical(static_cast<unsigned>(n));
+        answered("+OK\r\n");
+      }
       return;
     }
     if (writes)
