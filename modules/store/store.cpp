@@ -326,6 +326,42 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
           [promise](std::string resp) mutable { promise.deliver(std::move(resp)); });
       return promise;
     },
+    [self](command_atom, std::int32_t db, std::vector<std::string>& args) {
+      // One plan: SELECT db, then the command; its reply is the second.
+      auto promise = self->make_response_promise<std::string>();
+      if (db < 0 || db >= static_cast<std::int32_t>(self->state.databases->count())) {
+        promise.deliver(std::string{"-ERR DB index is out of range\r\n"});
+        return promise;
+      }
+      std::vector<std::vector<std::string>> commands{{"SELECT", std::to_string(db)},
+                                                     std::move(args)};
+      run_transaction(
+        self, commands,
+        [promise](std::vector<std::string> replies) mutable {
+          promise.deliver(replies.size() > 1 ? std::move(replies[1]) : std::string{});
+        },
+        [promise](const std::string& why) mutable {
+          promise.deliver("-" + why.substr(why.find(':') + 2) + "\r\n");
+        });
+      return promise;
+    },
+    [self](transaction_atom, std::int32_t db,
+           std::vector<std::vector<std::string>>& commands) {
+      auto promise = self->make_response_promise<std::vector<std::string>>();
+      if (db < 0 || db >= static_cast<std::int32_t>(self->state.databases->count())) {
+        promise.deliver(redis_error("ERR DB index is out of range"));
+        return promise;
+      }
+      commands.insert(commands.begin(), {"SELECT", std::to_string(db)});
+      run_transaction(
+        self, commands,
+        [promise](std::vector<std::string> replies) mutable {
+          replies.erase(replies.begin()); // SELECT's +OK
+          promise.deliver(std::move(replies));
+        },
+        [promise](const std::string& why) mutable { promise.deliver(redis_error(why)); });
+      return promise;
+    },
     [self](transaction_atom, std::vector<std::vector<std::string>>& commands) {
       auto promise = self->make_response_promise<std::vector<std::string>>();
       run_transaction(

@@ -68,7 +68,13 @@ using store_actor = caf::typed_actor<
   // MSETNX, CONFIG...) runs nothing: the answer is a caf::error with Redis's
   // EXECABORT message and the first such command's error.
   caf::replies_to<transaction_atom, std::vector<std::vector<std::string>>>::with<
-    std::vector<std::string>>>;
+    std::vector<std::string>>,
+  // The same two in database `db` (the number SELECT takes; the forms above
+  // work on database 0): a command's RESP2 reply, or a transaction's replies.
+  // A database past the node's answers Redis's -ERR DB index is out of range.
+  caf::replies_to<command_atom, std::int32_t, std::vector<std::string>>::with<std::string>,
+  caf::replies_to<transaction_atom, std::int32_t,
+                  std::vector<std::vector<std::string>>>::with<std::vector<std::string>>>;
 
 struct store_config {
   // Stairs of the first engine; the store grows and shrinks from there.

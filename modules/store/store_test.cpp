@@ -167,6 +167,27 @@ TEST_P(Store, TheMemoryBoundHoldsForEmbeddedUseToo) {
   EXPECT_EQ(ask<std::int64_t>(size_atom::value), 1);
 }
 
+TEST_P(Store, CommandsAndTransactionsTakeADatabase) {
+  using args = std::vector<std::string>;
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::int32_t{3}, args{"SET", "k", "three"}),
+            "+OK\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::int32_t{3}, args{"GET", "k"}),
+            "$5\r\nthree\r\n");
+  auto replies = ask<std::vector<std::string>>(
+    transaction_atom::value, std::int32_t{5},
+    std::vector<args>{{"SET", "a", "1"}, {"INCR", "a"}, {"DBSIZE"}});
+  EXPECT_EQ(replies, (std::vector<std::string>{"+OK\r\n", ":2\r\n", ":1\r\n"}));
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::int32_t{5}, args{"GET", "a"}),
+            "$1\r\n2\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, args{"DBSIZE"}), ":0\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::int32_t{16}, args{"GET", "k"}),
+            "-ERR DB index is out of range\r\n");
+  EXPECT_EQ(ask<std::string>(command_atom::value, std::int32_t{3}, args{"NOPE"}).rfind(
+              "-ERR unknown command", 0),
+            0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothPlacements, Store,
                          ::testing::Values(shard::placement::io_thread,
                                            shard::placement::scheduler),

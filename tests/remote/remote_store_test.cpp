@@ -114,6 +114,25 @@ TEST(RemoteStore, ASecondProcessUsesTheStoreThroughItsTypedInterface) {
              [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
   EXPECT_EQ(replies, (std::vector<std::string>{":8\r\n", "$1\r\n8\r\n"}));
 
+  // The same in another database: the node plans it behind SELECT, and its
+  // Redis clients see it there.
+  std::vector<std::string> in_four{"SET", "counter", "four"};
+  self->request(*store, 10s, stairkv::command_atom::value, std::int32_t{4}, in_four)
+    .receive([&](std::string& r) { resp = std::move(r); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(resp, "+OK\r\n");
+  self->request(*store, 10s, stairkv::transaction_atom::value, std::int32_t{4},
+                std::vector<std::vector<std::string>>{{"APPEND", "counter", "!"},
+                                                      {"DBSIZE"}})
+    .receive([&](std::vector<std::string>& r) { replies = std::move(r); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(replies, (std::vector<std::string>{":5\r\n", ":1\r\n"}));
+  std::vector<std::string> get{"GET", "counter"};
+  self->request(*store, 10s, stairkv::command_atom::value, get)
+    .receive([&](std::string& r) { resp = std::move(r); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_EQ(resp, "$1\r\n8\r\n"); // database 0's is untouched
+
   self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
   EXPECT_EQ(node->stop(), 0) << node->log();
 }
