@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "modules/commands/command_table.hpp"
+#include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
 #include "modules/memory/policy.hpp"
 #include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/clock.hpp"
@@ -128,6 +130,24 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
       || name == "zrangestore") {
     touch_watched_key(self, argv[1]);
     return;
+  }
+  // MOVE and COPY ... DB change the key in the other database too.
+  if ((name == "move" && argv.size() == 3) || (name == "copy" && argv.size() > 3)) {
+    std::string_view number;
+    if (name == "move")
+      number = argv[2];
+    for (std::size_t i = 3; name == "copy" && i + 1 < argv.size(); ++i)
+      if (commands::equals_ignoring_case(argv[i], "db"))
+        number = argv[i + 1];
+    std::int64_t n = -1;
+    const auto& map = *st.config.databases;
+    if (!number.empty() && protocol::parse_int64(number, n) && n >= 0
+        && n < static_cast<std::int64_t>(map.count())) {
+      auto here = step_database;
+      step_database = map.physical(static_cast<unsigned>(n));
+      touch_watched_key(self, name == "move" ? argv[1] : argv[2]);
+      step_database = here;
+    }
   }
   if (name == "flushall" || name == "flushdb") {
     bool every_db = name == "flushall";

@@ -162,6 +162,22 @@ TEST(Databases, MoveCopySwapdbAndTransactions) {
   c.command({"PING"});
   auto kept = c.command({"EXEC"});
   EXPECT_TRUE(kept && kept->type == REDIS_REPLY_ARRAY) << text_of(kept);
+  // A key MOVEd or COPYed into the watched database touches it there.
+  auto fails_after = [&](const std::vector<std::string>& command) {
+    c.command({"SELECT", "12"});
+    c.command({"WATCH", "arrives"});
+    other.command({"SELECT", "0"});
+    other.command({"SET", "arrives", "x"});
+    auto done = other.command(command);
+    EXPECT_TRUE(is_integer(done, 1)) << text_of(done);
+    c.command({"MULTI"});
+    c.command({"PING"});
+    auto reply = c.command({"EXEC"});
+    c.command({"DEL", "arrives"});
+    return reply && reply->type == REDIS_REPLY_NIL;
+  };
+  EXPECT_TRUE(fails_after({"MOVE", "arrives", "12"}));
+  EXPECT_TRUE(fails_after({"COPY", "arrives", "arrives", "DB", "12"}));
 }
 
 TEST(Databases, CeleryKeepsItsBrokerOnOneAndItsResultsOnTwo) {
