@@ -108,9 +108,13 @@ std::string canonical_value(const record& r) {
 }
 
 // What a key contributes to DEBUG DIGEST: its name, type, value and deadline,
-// each framed by its length so that no two keys feed the same bytes.
-digest_bytes key_digest(const record& r) {
+// each framed by its length so that no two keys feed the same bytes, and for
+// a database past 0 the database first (the same key and value in two
+// databases must not cancel out).
+digest_bytes key_digest(const record& r, std::uint8_t db) {
   return hash_of([&](auto update) {
+    if (db != 0)
+      update(&db, sizeof db);
     auto key = r.key();
     auto content = canonical_value(r);
     std::string_view value = content;
@@ -244,15 +248,20 @@ void table::op_digest(const batch&, const operation& op, batch_result& out,
   bool filter = op.code == op_code::digest_from;
   auto from = filter ? op.arguments<origin_args>() : origin_args{};
   digest_bytes total{};
-  db_->entries.for_each([&](const record& r) {
-    if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
-      return;
-    if (is_expired(r, now))
-      return;
-    auto d = key_digest(r);
-    for (std::size_t i = 0; i < total.size(); ++i)
-      total[i] ^= d[i];
-  });
+  // Every database's keys, as Redis's digest covers them all.
+  for (std::size_t db = 0; db < dbs_.size(); ++db) {
+    if (!dbs_[db])
+      continue;
+    dbs_[db]->entries.for_each([&](const record& r) {
+      if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
+        return;
+      if (is_expired(r, now))
+        return;
+      auto d = key_digest(r, static_cast<std::uint8_t>(db));
+      for (std::size_t i = 0; i < total.size(); ++i)
+        total[i] ^= d[i];
+    });
+  }
   out.add_share().elements = 1;
   out.replies.append(reinterpret_cast<const char*>(total.data()), total.size());
 }

@@ -180,6 +180,28 @@ TEST(Databases, MoveCopySwapdbAndTransactions) {
   EXPECT_TRUE(fails_after({"COPY", "arrives", "arrives", "DB", "12"}));
 }
 
+// DEBUG DIGEST covers every database, as Redis's does: the same key and value
+// in two databases do not cancel out, and a change in any database shows.
+TEST(Databases, DebugDigestCoversEveryDatabase) {
+  server_process server{{"--stairs=3", "--enable-debug-command=yes"}};
+  hiredis_connection c{server.port()};
+  auto digest = [&] { return text_of(c.command({"DEBUG", "DIGEST"})); };
+  const std::string empty(40, '0');
+  EXPECT_EQ(digest(), empty);
+  c.command({"SET", "k", "v"});
+  auto only_zero = digest();
+  c.command({"SELECT", "1"});
+  c.command({"SET", "k", "v"});
+  auto both = digest();
+  EXPECT_NE(both, empty);
+  EXPECT_NE(both, only_zero);
+  c.command({"SELECT", "0"});
+  EXPECT_EQ(digest(), both); // whichever database asks
+  c.command({"SELECT", "1"});
+  c.command({"FLUSHDB"});
+  EXPECT_EQ(digest(), only_zero);
+}
+
 TEST(Databases, CeleryKeepsItsBrokerOnOneAndItsResultsOnTwo) {
   server_process server{{"--stairs=3"}};
   const std::string script = R"(
