@@ -231,8 +231,7 @@ assert not list(broker.scan_iter("celery-task-meta-*"))
 assert broker.exists("_kombu.binding.celery")
 print("ok")
 )";
-  auto result =
-    run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script, 120s);
+  auto result = run_python(server.port(), script);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }

@@ -62,8 +62,7 @@ r.hset("moved", "f1", "changed")
 assert r.hget("copied", "f1") == "1" and r.hlen("copied") == 1000
 print("ok")
 )";
-  auto result =
-    run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script, 120s);
+  auto result = run_python(server.port(), script);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }

@@ -214,8 +214,7 @@ assert not r.lock("another", timeout=5).acquire(blocking=False)
 lock.release()
 print(done, int(r.get("counter")), r.exists("counter-lock"), r.exists("another"))
 )";
-  auto result = run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script,
-                            300s);
+  auto result = run_python(server.port(), script, 300s);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "400 400 0 0\n") << result.describe();
 }

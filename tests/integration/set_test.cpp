@@ -50,8 +50,7 @@ r.rename("ids", "moved")
 assert r.scard("moved") == 1000
 print("ok")
 )";
-  auto result =
-    run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script, 120s);
+  auto result = run_python(server.port(), script);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }

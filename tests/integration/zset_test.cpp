@@ -294,8 +294,7 @@ scheduled = q.enqueue_in(__import__("datetime").timedelta(seconds=60), "operator
 assert scheduled.id in q.scheduled_job_registry.get_job_ids()
 print("ok")
 )";
-  auto result =
-    run_process({"/usr/bin/python3", "-", std::to_string(server.port())}, script, 120s);
+  auto result = run_python(server.port(), script);
   ASSERT_EQ(result.exit_code, 0) << result.describe();
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }

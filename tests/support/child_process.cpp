@@ -266,6 +266,11 @@ std::string redis_benchmark_path() {
   return env_or("REDIS_BENCHMARK", "/usr/bin/redis-benchmark");
 }
 
+process_result run_python(uint16_t port, const std::string& script,
+                          std::chrono::milliseconds timeout) {
+  return run_process({"/usr/bin/python3", "-", std::to_string(port)}, script, timeout);
+}
+
 process_result run_redis_cli(uint16_t port, const std::vector<std::string>& args,
                              const std::string& stdin_text,
                              std::chrono::milliseconds timeout) {

@@ -72,6 +72,12 @@ process_result run_redis_cli(uint16_t port, const std::vector<std::string>& args
                              std::chrono::milliseconds timeout
                              = default_tool_timeout);
 
+// A Python 3 script (Debian's /usr/bin/python3, with the client libraries the
+// tests install: redis-py, RQ, Celery) run with the node's port as its one
+// argument: python3 - <port>, the script on stdin.
+process_result run_python(uint16_t port, const std::string& script,
+                          std::chrono::milliseconds timeout = default_tool_timeout);
+
 // redis-benchmark -h 127.0.0.1 -p <port> <args...>.
 process_result run_redis_benchmark(uint16_t port,
                                    const std::vector<std::string>& args,
