@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "modules/commands/plan.hpp"
+#include "modules/persistence/aof.hpp"
 
 namespace stairkv::commands {
 
@@ -69,6 +70,16 @@ bool visit_key_positions(const command_spec& spec, std::size_t argc, Visit visit
       return true;
   return false;
 }
+
+// One step of a loaded file (the append-only file, a snapshot, DEBUG
+// RELOAD's), in the database its record names, for `client` (no connection).
+void plan_replay_step(plan& p, client_context client, const persistence::replay_step& step);
+
+// SELECT among commands planned together for no connection (the embedding
+// API's requests and transactions): the commands after it work on the
+// database `number` names. Plans SELECT's reply, +OK or Redis's error, and
+// switches `client` when it can.
+void select_within(plan& p, client_context& client, std::string_view number);
 
 // Checks arity, then plans the command (or records its error reply).
 outcome execute_command(plan& p, const client_context& client,

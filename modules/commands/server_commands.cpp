@@ -121,21 +121,61 @@ void plan_echo(plan& p, const client_context& client, const args& argv) {
               [&](protocol::reply_writer& out) { out.bulk(argv[1]); });
 }
 
+namespace {
+
+// The client's numbering of databases, or database 0 alone without one.
+const engine::database_map& databases_of(const client_context& client) {
+  static const engine::database_map only_zero{1};
+  return client.databases != nullptr ? *client.databases : only_zero;
+}
+
+} // namespace
+
+void plan_replay_step(plan& p, client_context client, const persistence::replay_step& step) {
+  client.db = step.db; // the record's database, as the shards number them
+  if (step.argv.empty()) {
+    auto& rec = p.open(client, plan::merge::all_ok);
+    p.route_to_all(rec, op_code::flush_from, {},
+                   shard::origin_args{step.flush_shard, step.flush_stairs, step.flush_every_db});
+    return;
+  }
+  if (step.list) {
+    auto& rec = p.open(client, plan::merge::single);
+    p.route(rec, op_code::list_replay, step.argv[0], step.argv[1], step.changed);
+    return;
+  }
+  if (step.restore) {
+    auto& rec = p.open(client, plan::merge::single);
+    p.route(rec, op_code::restore, step.argv[0], step.argv[1], step.restored);
+    return;
+  }
+  std::vector<std::string_view> argv(step.argv.begin(), step.argv.end());
+  execute_command(p, client, argv);
+}
+
+void select_within(plan& p, client_context& client, std::string_view number) {
+  unsigned db = 0;
+  std::string_view error;
+  const auto& map = databases_of(client);
+  if (!map.read_number(number, db, error)) {
+    reply_error(p, client, error);
+    return;
+  }
+  client.db = map.physical(db);
+  reply_local(p, client, [](protocol::reply_writer& out) { out.simple("OK"); });
+}
+
 // MOVE key db: the key goes to that database of its own shard (a key's shard
 // does not depend on its database).
 void plan_move(plan& p, const client_context& client, const args& argv) {
-  std::int64_t db = 0;
-  if (!protocol::parse_int64(argv[2], db)) {
-    reply_error(p, client, protocol::errors::not_an_integer);
+  unsigned db = 0;
+  std::string_view error;
+  const auto& map = databases_of(client);
+  if (!map.read_number(argv[2], db, error)) {
+    reply_error(p, client, error);
     return;
   }
-  auto count = client.databases != nullptr ? client.databases->count() : 1;
-  if (db < 0 || db >= static_cast<std::int64_t>(count)) {
-    reply_error(p, client, "ERR DB index is out of range");
-    return;
-  }
-  auto target = client.databases != nullptr ? client.databases->physical(static_cast<unsigned>(db))
-                                            : std::uint8_t{0};
+  auto target = map.physical(db);
   if (target == client.db) {
     reply_error(p, client, "ERR source and destination objects are the same");
     return;

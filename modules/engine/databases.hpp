@@ -18,6 +18,9 @@
 #include <string>
 #include <string_view>
 
+#include "modules/protocol/errors.hpp"
+#include "modules/protocol/number.hpp"
+
 namespace stairkv::engine {
 
 class database_map {
@@ -37,6 +40,25 @@ public:
 
   unsigned count() const noexcept {
     return static_cast<unsigned>(physical_.size());
+  }
+
+  static constexpr std::string_view out_of_range = "ERR DB index is out of range";
+
+  // Reads a database number as SELECT, MOVE and COPY ... DB take it: true with
+  // `number` set, else false with Redis's error (without '-' and CRLF) in
+  // `error`: not an integer, or not one of this node's numbers.
+  bool read_number(std::string_view text, unsigned& number, std::string_view& error) const {
+    std::int64_t n = 0;
+    if (!protocol::parse_int64(text, n)) {
+      error = protocol::errors::not_an_integer;
+      return false;
+    }
+    if (n < 0 || n >= static_cast<std::int64_t>(count())) {
+      error = out_of_range;
+      return false;
+    }
+    number = static_cast<unsigned>(n);
+    return true;
   }
 
   // The shards' database that number `logical` names (the plan maker's

@@ -16,28 +16,23 @@
 #include "modules/persistence/aof.hpp"
 #include "modules/persistence/journal.hpp"
 #include "modules/protocol/errors.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
 
 namespace {
 
-constexpr std::string_view out_of_range = "-ERR DB index is out of range\r\n";
-
-// A database number of this node, or -1 (and `error` set) when it is not one.
+// A database number of this node, or -1 with the error reply in `error`:
+// out of range, or `not_integer` (SWAPDB words that one its own way).
 std::int64_t database_number(const engine::database_map& map, std::string_view text,
                              std::string_view not_integer, std::string& error) {
-  std::int64_t n = 0;
-  if (!protocol::parse_int64(text, n)) {
-    error = std::string{not_integer};
-    return -1;
-  }
-  if (n < 0 || n >= static_cast<std::int64_t>(map.count())) {
-    error = std::string{out_of_range};
-    return -1;
-  }
-  return n;
+  unsigned n = 0;
+  std::string_view why;
+  if (map.read_number(text, n, why))
+    return n;
+  error = why == engine::database_map::out_of_range ? protocol::errors::as_reply(why)
+                                                    : std::string{not_integer};
+  return -1;
 }
 
 // After a swap, as Redis decides it: a watcher of a key in either database
@@ -56,7 +51,7 @@ std::vector<std::string> touch_watchers_of(gateway_actor* self, std::uint8_t a,
     auto db = shard::database_of_name(name);
     if (db != a && db != b)
       continue;
-    keys.push_back(db == 0 ? name : name.substr(2));
+    keys.emplace_back(shard::key_of_name(name));
     for (auto tag : watchers)
       if (auto it = find_client(st, tag); it != st.connections.end()) {
         auto& watcher = it->second;
@@ -86,8 +81,7 @@ void settle_watchers(gateway_actor* self, std::uint8_t a, std::uint8_t b,
       auto db = shard::database_of_name(name);
       if (db != a && db != b)
         continue;
-      auto key = db == 0 ? std::string_view{name} : std::string_view{name}.substr(2);
-      changed = changed || std::binary_search(live.begin(), live.end(), key);
+      changed = changed || std::binary_search(live.begin(), live.end(), shard::key_of_name(name));
     }
     conn.watch_touched = changed;
   }

@@ -124,32 +124,9 @@ void replay(gateway_actor* self,
   plan_step(
     self,
     [&](commands::plan& p) {
-      std::vector<std::string_view> argv;
       auto end = std::min(steps->size(), next + replay_chunk);
-      for (auto i = next; i < end; ++i) {
-        const auto& step = (*steps)[i];
-        auto client = hidden_client();
-        client.db = step.db; // the record's database, as the shards number them
-        if (step.argv.empty()) {
-          auto& rec = p.open(client, commands::plan::merge::all_ok);
-          p.route_to_all(rec, shard::op_code::flush_from, {},
-                         shard::origin_args{step.flush_shard, step.flush_stairs,
-                                            step.flush_every_db});
-          continue;
-        }
-        if (step.list) {
-          auto& rec = p.open(client, commands::plan::merge::single);
-          p.route(rec, shard::op_code::list_replay, step.argv[0], step.argv[1], step.changed);
-          continue;
-        }
-        if (step.restore) {
-          auto& rec = p.open(client, commands::plan::merge::single);
-          p.route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
-          continue;
-        }
-        argv.assign(step.argv.begin(), step.argv.end());
-        commands::execute_command(p, client, argv);
-      }
+      for (auto i = next; i < end; ++i)
+        commands::plan_replay_step(p, hidden_client(), (*steps)[i]);
     },
     [self, steps, next, finish](commands::plan&, std::size_t) mutable {
       replay(self, steps, next + replay_chunk, finish);

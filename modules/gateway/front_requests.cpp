@@ -15,7 +15,6 @@
 #include "modules/commands/command_table.hpp"
 #include "modules/gateway/gateway_state.hpp"
 #include "modules/gateway/steps.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/shard/clock.hpp"
 
 namespace stairkv::gateway {
@@ -51,15 +50,7 @@ void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& co
     const auto* spec = argv.empty() ? nullptr : commands::find_command(argv[0]);
     step_database = client.db;
     if (spec != nullptr && std::string_view{spec->name} == "select" && argv.size() == 2) {
-      // The request's commands after it work on that database.
-      std::int64_t n = -1;
-      if (!protocol::parse_int64(argv[1], n) || n < 0
-          || n >= static_cast<std::int64_t>(map.count())) {
-        work->add_reply(client, "-ERR DB index is out of range\r\n");
-        continue;
-      }
-      client.db = map.physical(static_cast<unsigned>(n));
-      work->add_reply(client, "+OK\r\n");
+      commands::select_within(*work, client, argv[1]);
       continue;
     }
     auto outcome = commands::execute_command(*work, client, argv, spec);

@@ -241,11 +241,6 @@ void keyspace_section(std::string& out, const info_inputs& in) {
   std::sort(lines.begin(), lines.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [number, d] : lines) {
-    std::int64_t avg_ttl = 0;
-    if (d->keys_with_deadline > 0) {
-      auto mean = static_cast<std::int64_t>(d->deadline_sum / d->keys_with_deadline);
-      avg_ttl = mean > in.now_ms ? mean - in.now_ms : 0;
-    }
     out.append("db");
     out.append(std::to_string(number));
     out.append(":keys=");
@@ -253,7 +248,7 @@ void keyspace_section(std::string& out, const info_inputs& in) {
     out.append(",expires=");
     out.append(std::to_string(d->keys_with_deadline));
     out.append(",avg_ttl=");
-    out.append(std::to_string(avg_ttl));
+    out.append(std::to_string(d->avg_ttl_ms(in.now_ms)));
     out.append("\r\n");
   }
 }

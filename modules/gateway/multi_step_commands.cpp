@@ -15,7 +15,6 @@
 #include "modules/gateway/session_commands.hpp"
 #include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/shard/batch.hpp"
 
 namespace stairkv::gateway {
@@ -141,12 +140,11 @@ std::string read_copy_options(gateway_actor* self, const args& argv, bool& repla
     if (commands::equals_ignoring_case(argv[i], "replace")) {
       replace = true;
     } else if (commands::equals_ignoring_case(argv[i], "db") && i + 1 < argv.size()) {
-      std::int64_t db = 0;
-      if (!protocol::parse_int64(argv[++i], db))
-        return std::string{protocol::errors::not_an_integer};
-      if (db < 0 || db >= static_cast<std::int64_t>(map.count()))
-        return "ERR DB index is out of range";
-      target = map.physical(static_cast<unsigned>(db));
+      unsigned db = 0;
+      std::string_view error;
+      if (!map.read_number(argv[++i], db, error))
+        return std::string{error};
+      target = map.physical(db);
     } else {
       return std::string{protocol::errors::syntax};
     }

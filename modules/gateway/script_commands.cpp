@@ -594,15 +594,14 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
     if (std::string_view{spec->name} == "select") {
       // The script's own database from here on; its caller's stays (Redis 7).
       const auto& map = *st.config.databases;
-      std::int64_t n = 0;
-      if (!protocol::parse_int64(argv[1], n)) {
-        answered(protocol::errors::as_reply(protocol::errors::not_an_integer));
-      } else if (n < 0 || n >= static_cast<std::int64_t>(map.count())) {
-        answered("-ERR DB index is out of range\r\n");
-      } else {
-        st.script_db = map.physical(static_cast<unsigned>(n));
-        answered("+OK\r\n");
+      unsigned n = 0;
+      std::string_view error;
+      if (!map.read_number(argv[1], n, error)) {
+        answered(protocol::errors::as_reply(error));
+        return;
       }
+      st.script_db = map.physical(n);
+      answered("+OK\r\n");
       return;
     }
     if (writes)

@@ -22,7 +22,6 @@
 #include "modules/gateway/steps.hpp"
 #include "modules/memory/policy.hpp"
 #include "modules/protocol/errors.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_writer.hpp"
 #include "modules/shard/batch.hpp"
 #include "modules/shard/clock.hpp"
@@ -139,12 +138,12 @@ void touch_watched_keys(gateway_actor* self, const commands::command_spec& spec,
     for (std::size_t i = 3; name == "copy" && i + 1 < argv.size(); ++i)
       if (commands::equals_ignoring_case(argv[i], "db"))
         number = argv[i + 1];
-    std::int64_t n = -1;
+    unsigned n = 0;
+    std::string_view error;
     const auto& map = *st.config.databases;
-    if (!number.empty() && protocol::parse_int64(number, n) && n >= 0
-        && n < static_cast<std::int64_t>(map.count())) {
+    if (!number.empty() && map.read_number(number, n, error)) {
       auto here = step_database;
-      step_database = map.physical(static_cast<unsigned>(n));
+      step_database = map.physical(n);
       touch_watched_key(self, name == "move" ? argv[1] : argv[2]);
       step_database = here;
     }

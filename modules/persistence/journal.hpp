@@ -94,8 +94,6 @@ private:
   std::string record_; // one record, before it is framed
 };
 
-inline constexpr std::uint32_t every_database = journal::every_database;
-
 // A fresh group number (GroupShare.group): unique in the process, and drawn
 // from a random start, so never met twice in one append-only file.
 std::uint64_t next_group_number();

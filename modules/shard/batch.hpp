@@ -239,9 +239,12 @@ inline std::string qualified_key(std::uint8_t db, std::string_view key) {
   name.append(key.data(), key.size());
   return name;
 }
-// The database such a name is in.
+// The database such a name is in, and the key it names.
 inline std::uint8_t database_of_name(std::string_view name) {
   return name.size() >= 2 && name[0] == '\0' ? static_cast<std::uint8_t>(name[1]) : 0;
+}
+inline std::string_view key_of_name(std::string_view name) {
+  return database_of_name(name) == 0 ? name : name.substr(2);
 }
 
 // Deadlines are absolute Unix times in milliseconds; 0 means "no deadline".
@@ -564,6 +567,14 @@ struct database_keys {
   std::int64_t keys = 0;
   std::int64_t keys_with_deadline = 0;
   __int128 deadline_sum = 0; // of those keys' deadlines (their mean TTL)
+
+  // The mean time those keys have left at `now` (INFO's avg_ttl).
+  std::int64_t avg_ttl_ms(std::int64_t now) const noexcept {
+    if (keys_with_deadline <= 0)
+      return 0;
+    auto mean = static_cast<std::int64_t>(deadline_sum / keys_with_deadline);
+    return mean > now ? mean - now : 0;
+  }
 };
 
 // What the `stats` operation reports (and, summed over shards, what INFO shows).

@@ -62,7 +62,7 @@ void table::op_flush_from(const batch&, const operation& op, batch_result& out,
   ++changes_;
   if (journal_ != nullptr)
     journal_->flush(origin.shard, origin.stairs,
-                    origin.every_db ? persistence::every_database : in_use);
+                    origin.every_db ? persistence::journal::every_database : in_use);
   protocol::reply_writer{out.replies}.simple("OK");
 }
 

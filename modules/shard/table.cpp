@@ -623,7 +623,7 @@ void table::clear() {
   use(in_use);
   ++changes_;
   if (journal_ != nullptr)
-    journal_->flush(scope_index_, scope_stairs_, persistence::every_database);
+    journal_->flush(scope_index_, scope_stairs_, persistence::journal::every_database);
   handing_over_ = false;
 }
 
@@ -678,7 +678,7 @@ bool table::snapshot_chunk(std::size_t max, persistence::journal& out, deadline_
 
 table_stats table::stats(deadline_ms now) const {
   table_stats s;
-  __int128 deadline_sum = 0;
+  database_keys all; // every database's, for the mean time left
   for (std::size_t db = 0; db < dbs_.size(); ++db) {
     const auto* d = dbs_[db].get();
     if (d == nullptr || d->entries.size() == 0)
@@ -691,7 +691,8 @@ table_stats table::stats(deadline_ms now) const {
     s.databases.push_back(figures);
     s.keys += figures.keys;
     s.keys_with_deadline += d->keys_with_deadline;
-    deadline_sum += d->deadline_sum;
+    all.keys_with_deadline += d->keys_with_deadline;
+    all.deadline_sum += d->deadline_sum;
     // Counted exactly up to a bound that keeps INFO cheap; past it, a lower
     // bound.
     constexpr std::size_t stale_count_limit = 100000;
@@ -702,10 +703,7 @@ table_stats table::stats(deadline_ms now) const {
                                   ++s.stale;
                               });
   }
-  if (s.keys_with_deadline > 0) {
-    auto mean = static_cast<deadline_ms>(deadline_sum / s.keys_with_deadline);
-    s.avg_ttl_ms = mean > now ? mean - now : 0;
-  }
+  s.avg_ttl_ms = all.avg_ttl_ms(now);
   s.hits = hits_;
   s.misses = misses_;
   s.expired = expired_;

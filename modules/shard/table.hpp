@@ -101,9 +101,6 @@ public:
   // each operation's own; created on first use). Events and journal records
   // name it.
   void use(std::uint8_t db);
-  std::uint8_t database_in_use() const noexcept {
-    return db_index_;
-  }
 
   // Runs every operation of `work` in order and appends their replies to `out`.
   // `now` is the clock reading for the whole batch: a key whose deadline is at or

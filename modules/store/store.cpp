@@ -14,7 +14,6 @@
 #include "modules/commands/plan.hpp"
 #include "modules/commands/plan_dispatcher.hpp"
 #include "modules/protocol/errors.hpp"
-#include "modules/protocol/number.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
@@ -169,15 +168,7 @@ void run_transaction(store_impl self, const std::vector<std::vector<std::string>
     argv.assign(command.begin(), command.end());
     const auto* spec = commands::find_command(argv[0]);
     if (std::string_view{spec->name} == "select") {
-      // The commands after it work on that database.
-      std::int64_t n = -1;
-      if (!protocol::parse_int64(argv[1], n) || n < 0
-          || n >= static_cast<std::int64_t>(st.databases->count())) {
-        work->add_reply(client, "-ERR DB index is out of range\r\n");
-        continue;
-      }
-      client.db = st.databases->physical(static_cast<unsigned>(n));
-      work->add_reply(client, "+OK\r\n");
+      commands::select_within(*work, client, argv[1]);
       continue;
     }
     writes = writes || (spec->flags & commands::flag::write) != 0;
@@ -201,30 +192,8 @@ void run_load(store_impl self, const load_chunk& chunk, OnDone on_done) {
   auto& st = self->state;
   auto work = std::make_shared<commands::plan>(st.dispatcher.routing(),
                                                shard::unix_now_ms());
-  commands::client_context client;
-  std::vector<std::string_view> argv;
-  for (const auto& step : chunk) {
-    client.db = step.db; // the record's database, as the shards number them
-    if (step.argv.empty()) {
-      auto& rec = work->open(client, commands::plan::merge::all_ok);
-      work->route_to_all(rec, shard::op_code::flush_from, {},
-                         shard::origin_args{step.flush_shard, step.flush_stairs,
-                                            step.flush_every_db});
-      continue;
-    }
-    if (step.list) {
-      auto& rec = work->open(client, commands::plan::merge::single);
-      work->route(rec, shard::op_code::list_replay, step.argv[0], step.argv[1], step.changed);
-      continue;
-    }
-    if (step.restore) {
-      auto& rec = work->open(client, commands::plan::merge::single);
-      work->route(rec, shard::op_code::restore, step.argv[0], step.argv[1], step.restored);
-      continue;
-    }
-    argv.assign(step.argv.begin(), step.argv.end());
-    work->add(client, argv);
-  }
+  for (const auto& step : chunk)
+    commands::plan_replay_step(*work, {}, step);
   auto finish = [on_done]() mutable { on_done(); };
   dispatch(self, work, finish);
 }
@@ -330,7 +299,7 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
       // One plan: SELECT db, then the command; its reply is the second.
       auto promise = self->make_response_promise<std::string>();
       if (db < 0 || db >= static_cast<std::int32_t>(self->state.databases->count())) {
-        promise.deliver(std::string{"-ERR DB index is out of range\r\n"});
+        promise.deliver(protocol::errors::as_reply(engine::database_map::out_of_range));
         return promise;
       }
       std::vector<std::vector<std::string>> commands{{"SELECT", std::to_string(db)},
@@ -349,7 +318,7 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
            std::vector<std::vector<std::string>>& commands) {
       auto promise = self->make_response_promise<std::vector<std::string>>();
       if (db < 0 || db >= static_cast<std::int32_t>(self->state.databases->count())) {
-        promise.deliver(redis_error("ERR DB index is out of range"));
+        promise.deliver(redis_error(std::string{engine::database_map::out_of_range}));
         return promise;
       }
       commands.insert(commands.begin(), {"SELECT", std::to_string(db)});
