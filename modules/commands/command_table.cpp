@@ -626,7 +626,17 @@ outcome execute_command(plan& p, const client_context& client,
   if (spec->run == nullptr)
     return outcome::gateway;
   auto from = p.operations();
-  spec->run(p, client, argv);
+  if (client.tracking_client != 0) {
+    // Only a read-only command's keys are remembered (as in Redis).
+    auto what = client.tracking_what;
+    if ((spec->flags & flag::readonly) == 0)
+      what &= static_cast<std::uint8_t>(~shard::tracking_note::remember);
+    p.track_for(client.tracking_client, what);
+    spec->run(p, client, argv);
+    p.track_for(0, 0);
+  } else {
+    spec->run(p, client, argv);
+  }
   if ((spec->flags & flag::write) != 0)
     p.note_writes_since(from);
   return outcome::routed;

@@ -154,6 +154,8 @@ void plan::route_to(record& rec, std::size_t shard, shard::op_code code,
   refs_.push_back(ref{static_cast<std::uint32_t>(shard),
                       static_cast<std::uint32_t>(work.ops.size())});
   work.add(code, key, value, args, rec.how == merge::sum, rec.no_touch, rec.db);
+  if (tracking_what_ != 0 && !key.empty())
+    work.note_tracking(tracking_what_, tracking_client_);
   rec.refs_end = static_cast<std::uint32_t>(refs_.size());
 }
 

@@ -39,6 +39,11 @@ struct client_context {
   // The node's numbering of its databases (MOVE and COPY ... DB name another
   // one); nullptr: database 0 alone.
   const engine::database_map* databases = nullptr;
+  // CLIENT TRACKING: the client the shards remember this command's keys for
+  // (a read-only command's: shard::tracking_note::remember) and whose own
+  // changes they keep from it (noloop); 0 / none for everyone else.
+  std::uint64_t tracking_client = 0;
+  std::uint8_t tracking_what = 0;
 };
 
 // What add() did with a command.
@@ -324,6 +329,13 @@ public:
   }
   void close_local(record& rec, std::size_t begin);
 
+  // The notes the operations routed from now on carry for their tracking
+  // client (execute_command sets them per command; 0: none).
+  void track_for(std::uint64_t client, std::uint8_t what) noexcept {
+    tracking_client_ = client;
+    tracking_what_ = what;
+  }
+
 private:
   struct ref {
     std::uint32_t shard;
@@ -359,6 +371,8 @@ private:
   std::uint64_t group_ = 0; // its number, drawn when the first batch goes
   std::uint64_t outer_group_ = 0;
   std::uint64_t outer_weight_ = 0;
+  std::uint64_t tracking_client_ = 0;
+  std::uint8_t tracking_what_ = 0;
 };
 
 } // namespace stairkv::commands

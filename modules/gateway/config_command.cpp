@@ -8,6 +8,7 @@
 
 #include "modules/commands/text.hpp"
 #include "modules/gateway/session_commands.hpp"
+#include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
@@ -38,10 +39,19 @@ void config_command(gateway_actor* self, connection& conn, const args& argv,
       std::vector<std::pair<std::string_view, std::string_view>> pairs;
       for (std::size_t i = 2; i + 1 < argv.size(); i += 2)
         pairs.emplace_back(argv[i], argv[i + 1]);
-      if (auto error = settings.set_all(pairs); !error.empty())
+      if (auto error = settings.set_all(pairs); !error.empty()) {
         out.error(error);
-      else
+      } else {
         out.simple("OK");
+        // A lower bound on remembered keys: every shard trims to it now (any
+        // batch ends with a trim), not at its next client batch.
+        for (const auto& [name, value] : pairs)
+          if (commands::equals_ignoring_case(name, "tracking-table-max-keys")) {
+            auto& trim = work.open(hidden_client(), commands::plan::merge::sum);
+            work.route_to_all(trim, shard::op_code::count_keys);
+            break;
+          }
+      }
     }
   } else if (commands::equals_ignoring_case(sub, "resetstat") && argv.size() == 2) {
     self->state.figures.reset();

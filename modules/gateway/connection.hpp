@@ -108,6 +108,19 @@ struct connection {
   std::uint64_t provisional_touch = 0;
   // A blocking pop waiting (gateway/blocking_commands.cpp), or null.
   std::shared_ptr<pop_run> blocked;
+  // CLIENT TRACKING (tracking_commands.cpp).
+  struct tracking_state {
+    bool on = false;
+    bool bcast = false;
+    bool optin = false;
+    bool optout = false;
+    bool noloop = false;
+    // CLIENT CACHING YES (optin) / NO (optout) said for the next command.
+    bool caching = false;
+    bool broken_redirect = false; // the client redirected to has gone
+    std::uint64_t redirect = 0;   // the CLIENT ID invalidations go to; 0: here
+    std::vector<std::string> prefixes; // BCAST's, in the order given
+  } tracking;
 
   bool subscribed() const noexcept {
     return !channels.empty() || !patterns.empty();

@@ -106,6 +106,11 @@ struct gateway_state {
   std::vector<std::string> script_call; // its command, for FUNCTION STATS
   std::chrono::steady_clock::time_point script_started{};
   std::uint64_t last_serial = 0;      // client ids handed out so far
+  // Each connected client's tag by its CLIENT ID (REDIRECT names the id).
+  std::unordered_map<std::uint64_t, std::uint64_t> tags_by_serial;
+  // The tracking notes of the running script's calls: its caller's.
+  std::uint64_t script_tracking_client = 0;
+  std::uint8_t script_tracking_what = 0;
   std::uint64_t block_serial = 0;     // blocking pops started so far
   // What to do once a plan's shards have answered, by plan id (the steps of
   // multi-step commands).
@@ -376,6 +381,20 @@ void run_queued(gateway_actor* self, connection& conn, commands::plan& work);
 
 // Forgets what `conn` watches.
 void unwatch_all(gateway_actor* self, connection& conn);
+
+// Client-side caching (tracking_commands.cpp): CLIENT TRACKING, CACHING,
+// GETREDIR, TRACKINGINFO (false for any other subcommand); tracking's end
+// (OFF, RESET, the connection's close); the notes a command of `conn` carries
+// to the shards (set before it is planned); the null invalidation of a flush,
+// sent once the plan being built has run; the invalidations the broker routes
+// here, written to their clients.
+bool tracking_subcommand(gateway_actor* self, connection& conn, const args& argv,
+                         commands::plan& work);
+void stop_tracking(gateway_actor* self, connection& conn);
+void note_tracking(connection& conn, const commands::command_spec* spec);
+void announce_flush(gateway_actor* self);
+void deliver_invalidations(gateway_actor* self,
+                           subscription_broker::invalidation_delivery& delivery);
 
 // MONITOR: shows a command `from` ran to every monitoring client (monitor.cpp).
 void feed_monitors(gateway_actor* self, const connection& from, const args& argv);

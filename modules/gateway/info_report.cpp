@@ -74,6 +74,7 @@ void clients_section(std::string& out, const info_inputs& in) {
   field(out, "client_recent_max_output_buffer", in.clients.max_output_buffer);
   field(out, "maxclients", in.clients.maxclients);
   field(out, "blocked_clients", in.clients.blocked);
+  field(out, "tracking_clients", in.clients.tracking_clients);
 }
 
 void memory_section(std::string& out, const info_inputs& in) {
@@ -220,6 +221,9 @@ void stats_section(std::string& out, const info_inputs& in) {
   field(out, "keyspace_misses", in.keyspace.misses);
   field(out, "pubsub_channels", in.clients.pubsub_channels);
   field(out, "pubsub_patterns", in.clients.pubsub_patterns);
+  field(out, "tracking_total_keys", in.clients.tracking_keys);
+  field(out, "tracking_total_items", in.clients.tracking_items);
+  field(out, "tracking_total_prefixes", in.clients.tracking_prefixes);
   field(out, "total_error_replies", in.clients.error_replies);
   field(out, "total_reads_processed", in.clients.reads_processed);
   field(out, "total_writes_processed", in.clients.writes_processed);

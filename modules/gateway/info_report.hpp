@@ -34,6 +34,12 @@ struct client_figures {
   std::int64_t max_output_buffer = 0;
   std::int64_t pubsub_channels = 0;
   std::int64_t pubsub_patterns = 0;
+  // Client-side caching: clients with tracking on, keys remembered, (key,
+  // client) pairs, BCAST prefixes.
+  std::int64_t tracking_clients = 0;
+  std::int64_t tracking_keys = 0;
+  std::int64_t tracking_items = 0;
+  std::int64_t tracking_prefixes = 0;
   std::int64_t connections_received = 0;
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;

@@ -80,6 +80,12 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
     in.clients.pubsub_channels = subs->channels.load(std::memory_order_relaxed);
     in.clients.pubsub_patterns = subs->patterns.load(std::memory_order_relaxed);
   }
+  if (const auto& tracking = st.config.tracking) {
+    in.clients.tracking_clients = tracking->clients.load(std::memory_order_relaxed);
+    in.clients.tracking_keys = tracking->keys.load(std::memory_order_relaxed);
+    in.clients.tracking_items = tracking->items.load(std::memory_order_relaxed);
+    in.clients.tracking_prefixes = tracking->prefixes.load(std::memory_order_relaxed);
+  }
   render_info(out, section, in);
 }
 
@@ -208,6 +214,8 @@ void forget(gateway_actor* self,
             connection_map::iterator it) {
   leave_blocked(self, it->second);
   leave_subscriptions_and_monitor(self, it->second);
+  stop_tracking(self, it->second);
+  self->state.tags_by_serial.erase(it->second.serial);
   unwatch_all(self, it->second); // a queued transaction goes with the record
   // An EXEC behind a multi-step command still runs to its end (a transaction
   // runs whole or not at all), for nobody: its replies are dropped.
@@ -280,6 +288,8 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
   // Inside EXEC the subscribed mode's limits do not apply (as in Redis: a
   // transaction may SUBSCRIBE, then PUBLISH).
   bool rejected = !conn.exec.active && refused_while_subscribed(conn, spec, argv, work);
+  if (conn.tracking.on || conn.context.tracking_client != 0)
+    note_tracking(conn, spec);
   if (!rejected) {
     auto result = commands::execute_command(work, conn.context, argv, spec);
     if (result == commands::outcome::rejected) {
@@ -304,6 +314,10 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
       feed_monitors(self, conn, argv);
     if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
       touch_watched_keys(self, *spec, argv);
+    if (self->state.config.tracking && self->state.config.tracking->clients.load() > 0
+        && (spec->name == std::string_view{"flushall"}
+            || spec->name == std::string_view{"flushdb"}))
+      announce_flush(self);
   }
   if (spec != nullptr) {
     ++(rejected ? figures.rejected_calls : figures.calls)[slot];
@@ -974,6 +988,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       conn.handle = msg.handle;
       conn.serial = ++st.last_serial;
       conn.context.tag = (conn.serial << 32) | static_cast<std::uint32_t>(id);
+      st.tags_by_serial[conn.serial] = conn.context.tag;
       conn.context.databases = st.config.databases.get();
       conn.context.db = st.config.databases->physical(0);
       conn.authenticated = st.config.settings->limits.requirepass.empty();
@@ -1024,6 +1039,10 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
            const std::string& pattern, const std::string& channel,
            const std::string& message) {
       deliver(self, targets, &pattern, channel, message);
+    },
+    [self](subscription_broker::invalidated_atom,
+           subscription_broker::invalidation_delivery& delivery) {
+      deliver_invalidations(self, delivery);
     },
     [self](const caf::io::acceptor_closed_msg&) {
       // The listener is gone; serve the open connections until they leave.

@@ -51,6 +51,9 @@ struct gateway_config {
   // The node's numbering of its databases (SELECT, SWAPDB); null: 16, as
   // numbered from the start.
   engine::database_map_ptr databases;
+  // Client-side caching: the bound on remembered keys, whether anyone
+  // broadcasts, INFO's tracking figures; null: tracking still works, unbounded.
+  tracking::settings_ptr tracking;
   // The script runner (EVAL, SCRIPT, FUNCTION), held weakly: the node owns it
   // and stops it after the gateway, and a strong reference from a gateway
   // that outlives its own exit would keep the runner's thread waiting.

@@ -162,6 +162,9 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   st.script_running = true;
   st.script_busy = false;
   st.script_db = conn.context.db; // its calls' database (until it SELECTs)
+  // Its read-only calls' keys are remembered for its caller, as in Redis.
+  st.script_tracking_client = conn.context.tracking_client;
+  st.script_tracking_what = conn.context.tracking_what;
   // Run by an EXEC, whose held keys the script may name: the whole store at
   // once, as the EXEC's other commands do not wait for the script's calls.
   st.script_in_exec = conn.exec.active;
@@ -622,6 +625,8 @@ void make_call(gateway_actor* self, const commands::command_spec* spec,
   client.resp_version = static_cast<decltype(client.resp_version)>(resp);
   client.db = st.script_db;
   client.databases = st.config.databases.get();
+  client.tracking_client = st.script_tracking_client;
+  client.tracking_what = st.script_tracking_what;
   auto outcome = commands::execute_command(*work, client, argv, spec);
   bool rejected = outcome == commands::outcome::rejected;
   if (writes)

@@ -137,6 +137,7 @@ void quit_command(gateway_actor*, connection& conn, const args&, commands::plan&
 void reset_command(gateway_actor* self, connection& conn, const args&,
                    commands::plan& work) {
   leave_subscriptions_and_monitor(self, conn);
+  stop_tracking(self, conn);
   conn.transaction = {};
   unwatch_all(self, conn);
   conn.name.clear();
@@ -190,6 +191,8 @@ void client_session_command(gateway_actor* self, connection& conn, const args& a
       client_kill(self, conn, argv, work);
     return;
   }
+  if (tracking_subcommand(self, conn, argv, work))
+    return;
   if (commands::equals_ignoring_case(argv[1], "pause")) {
     client_pause(self, conn, argv, work);
     return;

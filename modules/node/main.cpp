@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   sc.dir = opts.dir;
   sc.appendfilename = opts.appendfilename;
   sc.databases = static_cast<unsigned>(opts.databases);
+  sc.tracking_table_max_keys = opts.tracking_table_max_keys;
   sc.dbfilename = opts.dbfilename;
   persistence::parse_save_rules(opts.save, sc.save);
   sc.auto_aof_rewrite_percentage = static_cast<int>(opts.auto_aof_rewrite_percentage);
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
   gw.saver = store.saver;
   gw.aof_writer = store.aof_writer;
   gw.databases = store.databases;
+  gw.tracking = store.tracking;
   gw.script_figures = std::make_shared<scripting::script_figures>();
   auto scripts = scripting::spawn_script_runner(
     system, gw.script_figures, [](int level, const std::string& message) {

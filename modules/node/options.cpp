@@ -149,6 +149,12 @@ const std::vector<option_spec>& specs() {
        o.maxmemory_policy = memory::to_string(p);
        return true;
      }},
+    {"tracking-table-max-keys",
+     "keys remembered for client-side caching (CLIENT TRACKING) at most; 0: no bound",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::numeric_limits<std::int64_t>::max(),
+                         o.tracking_table_max_keys);
+     }},
     {"hash-max-listpack-entries", "fields a hash keeps in its compact encoding",
      [](options& o, const std::string& v) {
        return parse_uint(v, std::numeric_limits<std::int32_t>::max(),
@@ -584,6 +590,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},
     {"maxmemory-samples", std::to_string(maxmemory_samples)},
+    {"tracking-table-max-keys", std::to_string(tracking_table_max_keys)},
     {"hash-max-listpack-entries", std::to_string(hash_max_listpack_entries)},
     {"hash-max-ziplist-entries", std::to_string(hash_max_listpack_entries)},
     {"hash-max-listpack-value", std::to_string(hash_max_listpack_value)},

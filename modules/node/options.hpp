@@ -40,6 +40,7 @@ struct options {
   std::string appendfsync = "everysec";
   std::string appendfilename = "appendonly.aof";
   std::int64_t databases = 16;
+  std::int64_t tracking_table_max_keys = 1000000; // CLIENT TRACKING's bound (0: none)
   std::string dbfilename = "dump.stkv";
   std::string save;  // Redis's "seconds changes ..." rules; "" for none
   std::int64_t auto_aof_rewrite_percentage = 100;

@@ -109,6 +109,14 @@ gateway::node_settings_ptr make_settings(const options& initial,
         encodings->zset_max_entries.store(o.zset_max_listpack_entries);
         encodings->zset_max_value.store(o.zset_max_listpack_value);
       };
+    } else if (name == "tracking-table-max-keys") {
+      // Shards trim to it at their next batch; the gateway sends every shard
+      // one at once (config_command.cpp).
+      auto tracking = store.tracking;
+      effect = [tracking](const options& o) {
+        if (tracking)
+          tracking->max_keys.store(o.tracking_table_max_keys, std::memory_order_relaxed);
+      };
     } else if (name == "save") {
       auto saver = store.saver;
       effect = [saver](const options& o) {

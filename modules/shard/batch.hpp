@@ -479,9 +479,24 @@ struct operation {
   }
 };
 
+// CLIENT TRACKING's word on one operation of a tracking client (its
+// connection's tag): the shard remembers the operation's key for the client
+// once it has run (a read-only command's), and a NOLOOP client does not hear
+// of the changes the operation makes itself.
+struct tracking_note {
+  static constexpr std::uint8_t remember = 1;
+  static constexpr std::uint8_t noloop = 2;
+  std::uint32_t op;      // its index in the batch
+  std::uint8_t what;     // remember | noloop
+  std::uint64_t client;
+};
+
 struct batch {
   std::string bytes;
   std::vector<operation> ops;
+  // Notes on operations of tracking clients, in operation order (most
+  // batches have none).
+  std::vector<tracking_note> tracking;
   // A share of a plan that changes keys on several shards: the plan's group
   // number and this batch's part of its weight (0: not grouped). Its changes
   // go to the append-only file as one GroupShare (records.proto), so a file
@@ -557,6 +572,13 @@ struct batch {
     group_events = false;
     positions.clear();
     waiters.clear();
+    tracking.clear();
+  }
+
+  // Notes the operation just added for a tracking client.
+  void note_tracking(std::uint8_t what, std::uint64_t client) {
+    tracking.push_back(
+      tracking_note{static_cast<std::uint32_t>(ops.size() - 1), what, client});
   }
 };
 

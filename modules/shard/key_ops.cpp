@@ -193,6 +193,8 @@ void table::op_rename_to(const batch& work, const operation& op, batch_result& o
     note(key_event::rename_to, key);
   else if (args.event != 0)
     note(static_cast<key_event>(args.event - 1), key);
+  else if (tracking_changes())
+    invalidate(key, false); // RESTORE, a loaded value: a change without an event
   protocol::reply_writer{out.replies}.simple("OK");
 }
 

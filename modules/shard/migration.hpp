@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -15,6 +16,7 @@
 
 #include "modules/shard/batch.hpp"
 #include "modules/shard/record_set.hpp"
+#include "modules/tracking/key_table.hpp"
 
 namespace stairkv::shard {
 
@@ -38,11 +40,14 @@ struct record_list {
   }
 };
 
-// What an old shard sends a new one: records first, then operations to run on
-// them (either may be empty).
+// What an old shard sends a new one: tracked keys and records first, then
+// operations to run on them (any may be empty).
 struct handover {
   std::shared_ptr<record_list> records;
   batch work;
+  // The keys an old shard remembers for tracking clients, given at the start
+  // of a resize so that their changes on the new shards are still announced.
+  std::vector<tracking::tracked_key> tracked;
 };
 
 // Tells a shard of the old engine to move everything to the new one.

@@ -44,6 +44,7 @@ void table::op_flush(const batch&, const operation& op, batch_result& out, deadl
 void table::op_flush_from(const batch&, const operation& op, batch_result& out,
                           deadline_ms) {
   const auto& origin = op.arguments<origin_args>();
+  tracked_.clear(); // as any flush
   auto in_use = db_index_;
   std::vector<record*> doomed;
   for (std::size_t db = 0; db < dbs_.size(); ++db) {

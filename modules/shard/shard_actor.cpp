@@ -224,6 +224,12 @@ void watch_events(const std::shared_ptr<shard_state>& st) {
     st->keys.record_events(recorded_classes(st->context.settings->load()));
 }
 
+// Reads whether any client tracks in broadcasting mode, once per batch or turn.
+void watch_tracking(const std::shared_ptr<shard_state>& st) {
+  if (st->context.tracking)
+    st->keys.broadcast_changes(st->context.tracking->anyone_broadcasting());
+}
+
 // Reads the memory bound before a batch: this table may hold what the limit
 // leaves after the rest of the process and the other shards' tables (as they
 // last reported).
@@ -375,6 +381,14 @@ void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
     self->send(st->context.broker, notify_atom::value, std::move(log));
 }
 
+// The invalidations of the batch or turn, to the broker in one message.
+template <class Self>
+void report_invalidations(Self* self, const std::shared_ptr<shard_state>& st) {
+  auto owed = st->keys.take_invalidations();
+  if (!owed.empty() && st->context.broker)
+    self->send(st->context.broker, invalidate_atom::value, std::move(owed));
+}
+
 // The big values the turn deleted are freed on a thread of their own, so a
 // DEL of a million-field hash does not hold the shard's next batch (Redis's
 // lazyfree). A thread per turn that has any: such deletions are rare, and the
@@ -395,6 +409,7 @@ void free_reclaimed(const std::shared_ptr<shard_state>& st) {
 // once.
 void begin_turn(const std::shared_ptr<shard_state>& st, deadline_ms now) {
   watch_events(st);
+  watch_tracking(st);
   watch_memory(st, now);
   watch_journal(st);
   if (st->context.encodings) {
@@ -417,6 +432,7 @@ void end_turn(Self* self, const std::shared_ptr<shard_state>& st) {
                    static_cast<std::uint8_t>(waiter.request.end));
   }
   report_events(self, st);
+  report_invalidations(self, st);
   report_memory(st);
   report_changes(st);
   free_reclaimed(st);
@@ -507,7 +523,7 @@ void hand_over_step(Self* self, const std::shared_ptr<shard_state>& st) {
       schedule_step(self, st);
       report_if_done(self, st);
     };
-    self->request(order.targets[t], caf::infinite, handover{lists[t], batch{}})
+    self->request(order.targets[t], caf::infinite, handover{lists[t], batch{}, {}})
       .then([done](batch_result&) mutable { done(); },
             [done](caf::error&) mutable { done(); });
   }
@@ -575,6 +591,7 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
     }
     route.fan_end = static_cast<std::uint32_t>(pending->fan.size());
   };
+  std::size_t tracking_at = 0; // the next of work.tracking
   for (std::size_t i = 0; i < work.ops.size(); ++i) {
     current = i;
     const auto& op = work.ops[i];
@@ -671,6 +688,13 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         route.index = static_cast<std::uint32_t>(outgoing[t].work.ops.size());
         outgoing[t].work.add_copy(work, op);
         keep_position(outgoing[t].work);
+        // A tracking client's notes go with its operation.
+        while (tracking_at < work.tracking.size() && work.tracking[tracking_at].op < i)
+          ++tracking_at;
+        for (; tracking_at < work.tracking.size() && work.tracking[tracking_at].op == i;
+             ++tracking_at)
+          outgoing[t].work.note_tracking(work.tracking[tracking_at].what,
+                                         work.tracking[tracking_at].client);
         break;
       }
     }
@@ -754,7 +778,31 @@ void hand_over_waiters(Self* self, const std::shared_ptr<shard_state>& st) {
   }
   for (std::size_t t = 0; t < outgoing.size(); ++t)
     if (!outgoing[t].empty())
-      self->request(order.targets[t], caf::infinite, handover{nullptr, std::move(outgoing[t])})
+      self->request(order.targets[t], caf::infinite, handover{nullptr, std::move(outgoing[t]), {}})
+        .then([](batch_result&) {}, [](caf::error&) {});
+}
+
+// At the start of a resize: the keys clients cache go to the new shards
+// that will hold them, ahead of every operation forwarded there, so that a
+// change on a new shard is announced. This shard keeps its own copy: what
+// still changes here (an expiry on the way out, an eviction) is announced from
+// here.
+template <class Self>
+void hand_over_tracked(Self* self, const std::shared_ptr<shard_state>& st) {
+  const auto& tracked = st->keys.tracked();
+  if (tracked.empty())
+    return;
+  const auto& order = st->order;
+  std::vector<std::vector<tracking::tracked_key>> outgoing(order.targets.size());
+  tracked.for_each([&](std::string_view name, const tracking::key_table::clients& who) {
+    auto t = engine::shard_of(key_of_name(name), order.target_stairs);
+    outgoing[t].push_back(
+      tracking::tracked_key{std::string{name}, {who.begin(), who.end()}});
+  });
+  for (std::size_t t = 0; t < outgoing.size(); ++t)
+    if (!outgoing[t].empty())
+      self->request(order.targets[t], caf::infinite,
+                    handover{nullptr, batch{}, std::move(outgoing[t])})
         .then([](batch_result&) {}, [](caf::error&) {});
 }
 
@@ -764,6 +812,8 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
   auto st = std::make_shared<shard_state>();
   st->context = std::move(context);
   st->keys.set_scope(st->context.index, st->context.stairs);
+  if (st->context.tracking)
+    st->keys.track_in(st->context.tracking);
   return {
     [self, st](const batch& work) -> caf::result<batch_result> {
       if (st->forwarding) {
@@ -793,6 +843,8 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
       return answer(self, st, std::move(result));
     },
     [self, st](handover& incoming) -> caf::result<batch_result> {
+      if (!incoming.tracked.empty())
+        st->keys.adopt_tracked(incoming.tracked);
       if (incoming.records)
         st->keys.adopt(incoming.records->records, incoming.records->dbs);
       auto now = unix_now_ms();
@@ -809,6 +861,7 @@ caf::behavior shard_behavior(Self* self, shard_context context) {
     [self, st](migrate_atom, migration_order& order) {
       st->order = std::move(order);
       st->forwarding = true;
+      hand_over_tracked(self, st);
       hand_over_waiters(self, st);
       schedule_step(self, st);
     },

@@ -24,6 +24,8 @@
 #include "modules/shard/batch.hpp"
 #include "modules/shard/key_events.hpp"
 #include "modules/shard/migration.hpp"
+#include "modules/tracking/invalidations.hpp"
+#include "modules/tracking/settings.hpp"
 #include "modules/values/encoding_settings.hpp"
 
 // Batches and their results only ever travel between actors of one process (the
@@ -31,12 +33,17 @@
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::batch_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::shard::key_event_log)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stairkv::tracking::invalidations)
 
 namespace stairkv::shard {
 
 // (notify_atom, key_event_log): what a shard tells the subscription broker after
 // a batch or an expiry turn in which events of a wanted class happened.
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
+// (invalidate_atom, tracking::invalidations): the same for client-side
+// caching, after a batch or turn that changed keys some clients cache (or
+// any key, while a client tracks in broadcasting mode).
+using invalidate_atom = caf::atom_constant<caf::atom("invalidate")>;
 
 // What every shard of a store shares: where its keyspace events go (the
 // subscription broker, and the live notify-keyspace-events setting that says
@@ -59,6 +66,9 @@ struct shard_context {
   // When hashes leave their compact encoding (CONFIG SET); without it,
   // Redis's defaults.
   values::encoding_settings_ptr encodings;
+  // Client-side caching: the bound on remembered keys, their totals, whether
+  // anyone broadcasts; without it, nothing is remembered.
+  tracking::settings_ptr tracking;
   // This shard's place in its engine: what a FLUSHALL of its keys records.
   std::uint32_t index = 0;
   std::uint32_t stairs = 1;

@@ -580,6 +580,7 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
   // few operations ahead overlaps their cache misses with the work on this one.
   constexpr std::size_t prefetch_distance = 8;
   const auto& ops = work.ops;
+  std::size_t tracking_at = 0; // the next of work.tracking
   for (std::size_t i = 0; i < std::min(prefetch_distance, ops.size()); ++i)
     db_->entries.prefetch(work.key(ops[i]));
   for (std::size_t index = 0; index < ops.size(); ++index) {
@@ -590,10 +591,20 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     if (index < work.positions.size())
       position_ = work.positions[index];
     touching_ = !op.no_touch || op.code == op_code::touch;
+    if (tracking_at < work.tracking.size() && work.tracking[tracking_at].op == index) {
+      // A tracking client's operation: its NOLOOP writes go unannounced to
+      // it, and its reads are remembered once they have run.
+      const auto& first = work.tracking[tracking_at];
+      writer_ = (first.what & tracking_note::noloop) ? first.client : 0;
+    }
     if (may_grow(op.code) && !work.allow_growth && refuse_growth(now))
       reply.error(memory::oom_error);
     else
       run(work, op, out, now);
+    if (tracking_at < work.tracking.size() && work.tracking[tracking_at].op == index) {
+      remember_read(work, op, index, tracking_at);
+      writer_ = 0;
+    }
     out.ends.push_back(out.replies.size());
     out.nanos.push_back(nanos_since(clock));
     // A change to a key some client waits on: served once the batch is
@@ -611,9 +622,42 @@ void table::execute(const batch& work, batch_result& out, deadline_ms now) {
     }
   // Down to the bound again, and the deadline queue kept compact.
   make_room(now);
+  // And the remembered keys within theirs (tracking-table-max-keys).
+  if (!tracked_.empty())
+    tracked_.trim(invalidations_);
+}
+
+void table::remember_read(const batch& work, const operation& op, std::size_t index,
+                          std::size_t& at) {
+  auto key = work.key(op);
+  for (; at < work.tracking.size() && work.tracking[at].op == index; ++at) {
+    const auto& note = work.tracking[at];
+    if (!(note.what & tracking_note::remember) || key.empty())
+      continue;
+    if (db_index_ == 0)
+      tracked_.remember(key, note.client);
+    else
+      tracked_.remember(qualified_key(db_index_, key), note.client);
+  }
+}
+
+void table::invalidate(std::string_view key, bool by_nobody) {
+  std::string named; // the key's name where databases meet (past database 0)
+  std::string_view name = key;
+  if (db_index_ != 0) {
+    named = qualified_key(db_index_, key);
+    name = named;
+  }
+  auto writer = by_nobody ? 0 : writer_;
+  tracked_.changed(name, writer, invalidations_);
+  if (broadcasting_)
+    invalidations_.add(tracking::everyone, writer, name);
 }
 
 void table::clear() {
+  // The clients that cached keys hear one null invalidation instead (from
+  // the gateway that ran the flush).
+  tracked_.clear();
   auto in_use = db_index_;
   for (std::size_t db = 0; db < dbs_.size(); ++db)
     if (dbs_[db]) {
@@ -628,6 +672,7 @@ void table::clear() {
 }
 
 void table::clear_database() {
+  tracked_.clear(); // as Redis: a FLUSHDB ends the caching of every key
   drop_all();
   ++changes_;
   if (journal_ != nullptr)

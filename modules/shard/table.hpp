@@ -30,6 +30,7 @@
 #include "modules/values/compact_zset.hpp"
 #include "modules/values/sorted_set.hpp"
 #include "modules/shard/blocking.hpp"
+#include "modules/tracking/key_table.hpp"
 
 namespace stairkv::protocol {
 class reply_writer;
@@ -233,6 +234,33 @@ public:
   // has exactly one `expired` event.
   key_event_log take_events() {
     return std::exchange(events_, {});
+  }
+
+  // -- client-side caching (CLIENT TRACKING) ----------------------------------
+
+  // Where the totals and the bound of remembered keys live (the store's
+  // shared tracking settings); without them, keys are remembered unbounded.
+  void track_in(tracking::settings_ptr shared) {
+    tracked_.count_in(std::move(shared));
+  }
+  // Whether some client tracks in broadcasting mode: every change is then
+  // reported for the broker's prefixes (read once per batch).
+  void broadcast_changes(bool on) noexcept {
+    broadcasting_ = on;
+  }
+  // The invalidations since the last call: remembered keys that changed (each
+  // forgotten by its clients), and every change while broadcasting.
+  tracking::invalidations take_invalidations() {
+    return std::exchange(invalidations_, {});
+  }
+  const tracking::key_table& tracked() const noexcept {
+    return tracked_;
+  }
+  // Keys an old shard remembered, handed over at the start of a resize.
+  void adopt_tracked(const std::vector<tracking::tracked_key>& keys) {
+    for (const auto& k : keys)
+      for (auto client : k.clients)
+        tracked_.remember(k.name, client);
   }
 
   // -- handing keys over during a resize -------------------------------------
@@ -725,7 +753,29 @@ private:
   void note(key_event what, std::string_view key) {
     if (recorded_ & class_of(what))
       events_.add(what, key, position_, db_index_);
+    // Every change ends the caching of its key (a read's miss and a new key's
+    // own event, which comes with the write's, are no change of their own).
+    if (tracking_changes() && what != key_event::keymiss && what != key_event::new_key)
+      invalidate(key, what == key_event::expired || what == key_event::evicted);
   }
+
+  // Client-side caching: the keys remembered for tracking clients, the
+  // invalidations owed, the NOLOOP client whose operation runs (0: none).
+  tracking::key_table tracked_;
+  tracking::invalidations invalidations_;
+  bool broadcasting_ = false;
+  std::uint64_t writer_ = 0;
+  bool tracking_changes() const noexcept {
+    return broadcasting_ || !tracked_.empty();
+  }
+  // `key` of the database in use changed; `by_nobody` for expiries and
+  // evictions (which even a NOLOOP client hears of).
+  void invalidate(std::string_view key, bool by_nobody);
+  // The notes of the operation `index` of `work` (from note `at` on): before
+  // it runs, whose NOLOOP change it is; after it, which client remembers its
+  // key.
+  void remember_read(const batch& work, const operation& op, std::size_t index,
+                     std::size_t& at);
   std::uint32_t position_ = 0; // the running operation's place in its plan
 
   // The integer reply of a counted operation, and its typed share when the

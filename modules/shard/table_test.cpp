@@ -910,3 +910,113 @@ TEST(ShardTableDatabases, EvictionDrawsFromEveryDatabase) {
   EXPECT_NE(in_one, ":2000\r\n") << "nothing left database 1";
   EXPECT_GT(t.take_evicted(), 1000);
 }
+
+// -- client-side caching -------------------------------------------------------
+
+namespace {
+
+// The (client, key name) pairs of the invalidations the table owes.
+std::multiset<std::pair<std::uint64_t, std::string>> owed(table& t) {
+  auto log = t.take_invalidations();
+  std::multiset<std::pair<std::uint64_t, std::string>> out;
+  for (const auto& e : log.entries)
+    out.emplace(e.client, std::string{log.key(e)});
+  return out;
+}
+
+using pairs = std::multiset<std::pair<std::uint64_t, std::string>>;
+
+} // namespace
+
+TEST(ShardTableTracking, AReadIsRememberedAndItsChangeAnnouncedOnce) {
+  table t;
+  run1(t, op_code::set, "k", "v");
+  batch read;
+  read.add(op_code::get, "k");
+  read.note_tracking(tracking_note::remember, 7);
+  read.add(op_code::get, "missing");
+  read.note_tracking(tracking_note::remember, 7);
+  run(t, read);
+  EXPECT_EQ(t.tracked().size(), 2u);
+  EXPECT_TRUE(owed(t).empty());
+  run1(t, op_code::incr_by, "other", {}, 1);
+  EXPECT_TRUE(owed(t).empty()); // nobody cached it
+  run1(t, op_code::set, "k", "w");
+  EXPECT_EQ(owed(t), (pairs{{7, "k"}}));
+  run1(t, op_code::set, "k", "x");
+  EXPECT_TRUE(owed(t).empty()); // forgotten until read again
+  run1(t, op_code::set, "missing", "now");
+  EXPECT_EQ(owed(t), (pairs{{7, "missing"}}));
+}
+
+TEST(ShardTableTracking, NoloopWritesGoUnannouncedToTheirClientButExpiryDoesNot) {
+  table t;
+  run1(t, op_code::set, "a", "1");
+  run1(t, op_code::set, "b", "1", now + 50);
+  batch read;
+  for (auto key : {"a", "b"}) {
+    read.add(op_code::get, key);
+    read.note_tracking(tracking_note::remember | tracking_note::noloop, 3);
+    read.add(op_code::get, key);
+    read.note_tracking(tracking_note::remember, 4);
+  }
+  run(t, read);
+  batch own;
+  own.add(op_code::set, "a", "2");
+  own.note_tracking(tracking_note::noloop, 3);
+  run(t, own);
+  EXPECT_EQ(owed(t), (pairs{{4, "a"}}));
+  // The deadline passes: both hear of it, the writer of the key too.
+  t.expire_due(now + 100, 10);
+  EXPECT_EQ(owed(t), (pairs{{3, "b"}, {4, "b"}}));
+}
+
+TEST(ShardTableTracking, BroadcastingReportsEveryChangeOnceWithItsDatabase) {
+  table t;
+  t.broadcast_changes(true);
+  batch work;
+  work.add(op_code::set, "x", "1");
+  work.add(op_code::set, "x", "2", no_args{}, false, false, 3);
+  work.add(op_code::get, "x");
+  run(t, work);
+  EXPECT_EQ(owed(t), (pairs{{0, "x"}, {0, qualified_key(3, "x")}}));
+}
+
+TEST(ShardTableTracking, FlushForgetsAndDeletionsAndRestoresAnnounce) {
+  auto shared = std::make_shared<stairkv::tracking::settings>();
+  table t;
+  t.track_in(shared);
+  run1(t, op_code::set, "d", "1");
+  run1(t, op_code::set, "r", "1");
+  batch read;
+  for (auto key : {"d", "r", "f"}) {
+    read.add(op_code::get, key);
+    read.note_tracking(tracking_note::remember, 1);
+  }
+  run(t, read);
+  EXPECT_EQ(shared->keys.load(), 3);
+  run1(t, op_code::del, "d");
+  batch restore;
+  restore.add(op_code::restore, "r", "v", restore_args{0, 0, true, 0});
+  run(t, restore);
+  EXPECT_EQ(owed(t), (pairs{{1, "d"}, {1, "r"}}));
+  run1(t, op_code::flush, {});
+  EXPECT_EQ(shared->keys.load(), 0);
+  EXPECT_TRUE(t.tracked().empty());
+  EXPECT_TRUE(owed(t).empty()); // the gateway sends the null invalidation
+}
+
+TEST(ShardTableTracking, TheBoundForgetsKeysWithAnInvalidation) {
+  auto shared = std::make_shared<stairkv::tracking::settings>();
+  shared->max_keys = 2;
+  table t;
+  t.track_in(shared);
+  batch read;
+  for (auto key : {"a", "b", "c", "d"}) {
+    read.add(op_code::get, key);
+    read.note_tracking(tracking_note::remember, 9);
+  }
+  run(t, read);
+  EXPECT_EQ(shared->keys.load(), 2);
+  EXPECT_EQ(owed(t).size(), 2u);
+}

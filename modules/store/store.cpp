@@ -417,8 +417,10 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   auto notify = std::make_shared<shard::notify_settings>(flags);
   auto figures = std::make_shared<subscription_broker::broker_figures>();
   auto databases = std::make_shared<engine::database_map>(config.databases);
+  auto tracking = std::make_shared<tracking::settings>();
+  tracking->max_keys.store(config.tracking_table_max_keys);
   auto subscriptions = subscription_broker::spawn_subscription_broker(
-    system, config.placement, notify, figures, databases);
+    system, config.placement, notify, figures, databases, tracking);
   auto persistence_figures = std::make_shared<persistence::status>();
   auto functions = std::make_shared<persistence::function_catalog>();
   persistence::aof_link_ptr aof;
@@ -445,6 +447,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   mc.shards = shard::shard_context{subscriptions, notify, memory, aof,
                                    persistence_figures, active_expiry, config.latency,
                                    encodings};
+  mc.shards.tracking = tracking;
   mc.initial_stairs = config.stairs;
   mc.placement = config.placement;
   mc.policy = config.resize;
@@ -467,6 +470,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
                       manager.initial, subscriptions, notify, figures, memory,
                       persistence_figures, caf::actor{}, caf::actor{}, functions,
                       active_expiry, config.latency, encodings, databases};
+  handle.tracking = tracking;
   bool rewrite_at_start = false;
   try {
     if (aof) {

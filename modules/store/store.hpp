@@ -31,6 +31,7 @@
 #include "modules/values/encoding_settings.hpp"
 #include "modules/shard/shard_actor.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
+#include "modules/tracking/settings.hpp"
 
 namespace stairkv {
 
@@ -113,6 +114,9 @@ struct store_config {
   std::string appendfilename = "appendonly.aof";
   // How many databases SELECT numbers (1 to 256).
   unsigned databases = 16;
+  // Keys remembered for client-side caching (CLIENT TRACKING) at most, over
+  // all shards (0: no bound); changeable through store_handle::tracking.
+  std::int64_t tracking_table_max_keys = 1000000;
   persistence::fsync_policy appendfsync = persistence::fsync_policy::everysec;
   int auto_aof_rewrite_percentage = 100;
   std::int64_t auto_aof_rewrite_min_size = 64 * 1024 * 1024;
@@ -158,6 +162,9 @@ struct store_handle {
   values::encoding_settings_ptr encodings;
   // The numbering of the databases (what a loaded file said, then SWAPDB's).
   engine::database_map_ptr databases;
+  // Client-side caching: the bound on remembered keys and the figures INFO
+  // shows (tracking_*).
+  tracking::settings_ptr tracking;
 };
 
 // Spawns the store's engine manager, shards and front actor in `system`. Placement

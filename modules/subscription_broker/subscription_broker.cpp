@@ -51,6 +51,7 @@ struct broker_state {
   std::string channel; // scratch: the keyspace/keyevent channel being built
   subscriber_map channels;
   subscriber_map patterns;
+  tracking_routes tracking; // client-side caching (tracking_routes.hpp)
   static inline const char* name = "subscription_broker";
 };
 
@@ -277,7 +278,9 @@ void take_log(Self* self, const caf::actor_addr& from, shard::key_event_log log)
 
 template <class Self>
 caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
-                     broker_figures_ptr figures, engine::database_map_ptr databases) {
+                     broker_figures_ptr figures, engine::database_map_ptr databases,
+                     tracking::settings_ptr tracking_settings) {
+  self->state.tracking = tracking_routes{std::move(tracking_settings)};
   self->state.notify = std::move(notify_settings);
   self->state.databases = std::move(databases);
   self->state.figures = std::move(figures);
@@ -294,8 +297,28 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
       }
     }
     update_figures(self);
+    self->state.tracking.forget_gateway(msg.source);
   });
+  auto deliver_invalidations = [self](const caf::actor& gateway,
+                                      invalidation_delivery delivery) {
+    self->send(gateway, invalidated_atom::value, std::move(delivery));
+  };
   return {
+    [self](track_atom, std::uint64_t client, bool on) {
+      auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!gateway)
+        return;
+      self->monitor(gateway);
+      self->state.tracking.track(gateway, client, on);
+    },
+    [self](bcast_atom, std::uint64_t client, const std::vector<std::string>& prefixes,
+           bool noloop) { self->state.tracking.broadcast(client, prefixes, noloop); },
+    [self, deliver_invalidations](flushed_atom) {
+      self->state.tracking.route_flush(deliver_invalidations);
+    },
+    [self, deliver_invalidations](shard::invalidate_atom, const tracking::invalidations& log) {
+      self->state.tracking.route(log, deliver_invalidations);
+    },
     [self](subscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       return subscribe(self, self->state.channels, connection, names);
     },
@@ -345,12 +368,14 @@ caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
                                      shard::notify_settings_ptr notify,
                                      broker_figures_ptr figures,
-                                     engine::database_map_ptr databases) {
+                                     engine::database_map_ptr databases,
+                                     tracking::settings_ptr tracking) {
   if (where == shard::placement::io_thread)
     return system.middleman().spawn_broker(broker<on_io_thread>, std::move(notify),
-                                           std::move(figures), std::move(databases));
+                                           std::move(figures), std::move(databases),
+                                           std::move(tracking));
   return system.spawn(broker<on_scheduler>, std::move(notify), std::move(figures),
-                      std::move(databases));
+                      std::move(databases), std::move(tracking));
 }
 
 } // namespace stairkv::subscription_broker

@@ -18,6 +18,8 @@
 
 #include "modules/engine/databases.hpp"
 #include "modules/shard/shard_actor.hpp"
+#include "modules/subscription_broker/tracking_routes.hpp"
+#include "modules/tracking/settings.hpp"
 
 namespace stairkv::subscription_broker {
 
@@ -60,6 +62,11 @@ struct broker_figures {
 
 using broker_figures_ptr = std::shared_ptr<broker_figures>;
 
+// Client-side caching (tracking_routes.hpp): (track_atom, ...), (bcast_atom,
+// ...), (flushed_atom) from gateways, (shard::invalidate_atom,
+// tracking::invalidations) from shards; gateways get (invalidated_atom,
+// invalidation_delivery). `tracking` receives the figures INFO shows.
+//
 // `notify` is the live notify-keyspace-events setting (it decides between
 // keyspace and keyevent messages); `figures` is updated as subscriptions change;
 // `databases` names the database of each event in its channel (null: the
@@ -68,6 +75,7 @@ caf::actor spawn_subscription_broker(caf::actor_system& system,
                                      shard::placement where,
                                      shard::notify_settings_ptr notify,
                                      broker_figures_ptr figures,
-                                     engine::database_map_ptr databases = nullptr);
+                                     engine::database_map_ptr databases = nullptr,
+                                     tracking::settings_ptr tracking = nullptr);
 
 } // namespace stairkv::subscription_broker
