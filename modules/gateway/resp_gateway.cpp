@@ -288,7 +288,7 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
   // Inside EXEC the subscribed mode's limits do not apply (as in Redis: a
   // transaction may SUBSCRIBE, then PUBLISH).
   bool rejected = !conn.exec.active && refused_while_subscribed(conn, spec, argv, work);
-  if (conn.tracking.on || conn.context.tracking_client != 0)
+  if (conn.tracking.on)
     note_tracking(conn, spec);
   if (!rejected) {
     auto result = commands::execute_command(work, conn.context, argv, spec);
@@ -314,9 +314,7 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
       feed_monitors(self, conn, argv);
     if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
       touch_watched_keys(self, *spec, argv);
-    if (self->state.config.tracking && self->state.config.tracking->clients.load() > 0
-        && (spec->name == std::string_view{"flushall"}
-            || spec->name == std::string_view{"flushdb"}))
+    if (spec->name == std::string_view{"flushall"} || spec->name == std::string_view{"flushdb"})
       announce_flush(self);
   }
   if (spec != nullptr) {

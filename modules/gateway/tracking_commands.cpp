@@ -204,16 +204,13 @@ void stop_tracking(gateway_actor* self, connection& conn) {
   self->send(self->state.config.subscriptions, subscription_broker::track_atom::value,
              conn.context.tag, false);
   t = {};
+  conn.context.tracking_client = 0;
+  conn.context.tracking_what = 0;
 }
 
 void note_tracking(connection& conn, const commands::command_spec* spec) {
-  auto& t = conn.tracking;
+  const auto& t = conn.tracking;
   auto& c = conn.context;
-  if (!t.on) {
-    c.tracking_client = 0;
-    c.tracking_what = 0;
-    return;
-  }
   std::uint8_t what = t.noloop ? shard::tracking_note::noloop : 0;
   // Keys are remembered in the default mode unless OPTIN waits for CACHING
   // YES or OPTOUT was told CACHING NO.
@@ -225,7 +222,7 @@ void note_tracking(connection& conn, const commands::command_spec* spec) {
   // CACHING covers the next command only (all of a transaction's: EXEC's).
   if (spec != nullptr && std::string_view{spec->name} != "client" && !conn.transaction.active
       && !conn.exec.active)
-    t.caching = false;
+    conn.tracking.caching = false;
 }
 
 void announce_flush(gateway_actor* self) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "modules/shard/batch.hpp"
 
@@ -52,38 +53,36 @@ void tracking_routes::update_figures() {
 }
 
 void tracking_routes::build(const tracking::invalidations& log) {
-  // Each client's keys, in the order they changed, each once; a broadcasting
-  // client's per prefix.
-  std::map<std::pair<std::uint64_t, std::string>, std::vector<std::string>> grouped;
-  std::vector<std::pair<std::uint64_t, std::string>> order; // messages as they began
-  auto add = [&](std::uint64_t client, std::string_view prefix, std::string_view key) {
-    std::pair<std::uint64_t, std::string> id{client, std::string{prefix}};
+  // One message per client for the keys it read, and one per client and
+  // prefix for the keys under its BCAST prefixes: each with its keys in the
+  // order they changed, each key once, messages in the order they began.
+  using message_id = std::tuple<std::uint64_t, bool, std::string>; // client, broadcast, prefix
+  std::map<message_id, std::vector<std::string>> grouped;
+  std::vector<message_id> order;
+  auto add = [&](message_id id, std::string_view key) {
     auto [it, fresh] = grouped.try_emplace(id);
     if (fresh)
-      order.push_back(id);
-    std::string k{key};
-    if (std::find(it->second.begin(), it->second.end(), k) == it->second.end())
-      it->second.push_back(std::move(k));
+      order.push_back(std::move(id));
+    auto& keys = it->second;
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      keys.emplace_back(key);
   };
-  // A default-mode client's message is apart from its prefixes' (this name
-  // only groups; it is never matched against keys).
-  static const std::string own = std::string{"\0own", 4};
   for (const auto& e : log.entries) {
     auto key = shard::key_of_name(log.key(e));
     if (e.client != tracking::everyone) {
-      add(e.client, own, key);
+      add({e.client, false, {}}, key);
       continue;
     }
     prefixes_.match(key, e.writer, [&](std::uint64_t client, std::string_view prefix) {
-      add(client, prefix, key);
+      add({client, true, std::string{prefix}}, key);
     });
   }
   for (const auto& id : order) {
-    auto found = clients_.find(id.first);
+    auto found = clients_.find(std::get<0>(id));
     if (found == clients_.end())
       continue; // tracking off since it read the key
     deliveries_[found->second].messages.push_back(
-      {id.first, std::move(grouped[id]), false, id.second != own});
+      {std::get<0>(id), std::move(grouped[id]), false, std::get<1>(id)});
   }
 }
 
