@@ -68,6 +68,12 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
     flags += 'x';
   if (c.watch_touched)
     flags += 'd';
+  if (c.tracking.on)
+    flags += 't';
+  if (c.tracking.broken_redirect)
+    flags += 'R';
+  if (c.tracking.bcast)
+    flags += 'B';
   field("flags", flags.empty() ? "N" : flags);
   number("db", c.db);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
@@ -101,7 +107,7 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
   else
     field("cmd", std::string{c.last_command->name} + "|" + c.last_subcommand);
   field("user", "default");
-  number("redir", -1);
+  number("redir", c.tracking.on ? static_cast<std::int64_t>(c.tracking.redirect) : -1);
   out.append("resp=");
   out.append(std::to_string(c.context.resp_version));
   out += '\n';

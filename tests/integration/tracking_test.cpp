@@ -188,6 +188,10 @@ except redis.ResponseError as e:
     assert "overlaps with an existing prefix 'user:'" in str(e), e
 info = client.info()
 assert info["tracking_total_prefixes"] == 2 and info["tracking_clients"] == 1, info
+me = [c for c in client.client_list() if int(c["id"]) == client.client_id()][0]
+assert "t" in me["flags"] and "B" in me["flags"], me
+redirect = client.execute_command("CLIENT", "GETREDIR")
+assert redirect > 0 and int(me["redir"]) == redirect, (me, redirect)
 print("ok")
 )PY");
 }
