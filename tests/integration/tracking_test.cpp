@@ -24,14 +24,18 @@ import redis
 
 port = int(sys.argv[1])
 
+def node():
+    # By address: a minimal machine may not resolve "localhost".
+    return redis.Redis(host="127.0.0.1", port=port)
+
 def redirected(*options):
     """A tracking client and the pubsub that hears its invalidations."""
-    listener = redis.Redis(port=port)
+    listener = node()
     target = listener.client_id()
     pubsub = listener.pubsub()
     pubsub.subscribe("__redis__:invalidate")
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
-    client = redis.Redis(port=port)
+    client = node()
     client.execute_command("CLIENT", "TRACKING", "on", "REDIRECT", target, *options)
     return client, pubsub
 
@@ -93,7 +97,7 @@ TEST(Tracking, RedisPyRedirectHearsWritesDeletionsExpiryAndFlush) {
   server_process server{{}};
   run_script(server, R"PY(
 client, pubsub = redirected()
-other = redis.Redis(port=port)
+other = node()
 other.mset({"a": 1, "b": 2, "c": 3})
 other.set("soon", "x", px=1500)
 client.mget("a", "b", "missing", "soon")
@@ -124,7 +128,7 @@ print("ok")
 TEST(Tracking, Resp3PushesOnTheSameConnectionNoloopOptinOptout) {
   server_process server{{}};
   run_script(server, R"PY(
-other = redis.Redis(port=port)
+other = node()
 other.set("k", "1")
 c = Resp3()
 assert c.call("CLIENT", "TRACKING", "on", "NOLOOP") == "OK"
@@ -176,7 +180,7 @@ TEST(Tracking, BroadcastWithPrefixes) {
   server_process server{{}};
   run_script(server, R"PY(
 client, pubsub = redirected("BCAST", "PREFIX", "user:", "PREFIX", "cart:", "NOLOOP")
-other = redis.Redis(port=port)
+other = node()
 other.mset({"user:1": 1, "cart:9": 2, "order:3": 3})
 client.set("user:2", "mine")            # its own change: NOLOOP
 assert invalidated(pubsub, ["user:1", "cart:9"]) == {"user:1", "cart:9"}
@@ -200,7 +204,7 @@ TEST(Tracking, EvictionAndTheTableBoundInvalidate) {
   server_process server{{"--maxmemory=4mb", "--maxmemory-policy=allkeys-random"}};
   run_script(server, R"PY(
 client, pubsub = redirected()
-other = redis.Redis(port=port)
+other = node()
 keys = ["tracked:%d" % i for i in range(200)]
 other.mset({k: "v" for k in keys})
 client.mget(keys)
@@ -224,7 +228,7 @@ print("ok")
   server_process bounded{{}};
   run_script(bounded, R"PY(
 client, pubsub = redirected()
-other = redis.Redis(port=port)
+other = node()
 for i in range(250):
     other.set("key%d" % i, i)
     client.get("key%d" % i)
@@ -245,7 +249,7 @@ TEST(Tracking, KeysStayTrackedAcrossAResize) {
   server_process server{{"--grow-keys-per-shard=2000"}};
   run_script(server, R"PY(
 client, pubsub = redirected()
-other = redis.Redis(port=port)
+other = node()
 keys = ["t:%d" % i for i in range(100)]
 other.mset({k: 1 for k in keys})
 client.mget(keys)
