@@ -314,7 +314,9 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
       feed_monitors(self, conn, argv);
     if ((spec->flags & commands::flag::write) != 0 && !self->state.watched_keys.empty())
       touch_watched_keys(self, *spec, argv);
-    if (spec->name == std::string_view{"flushall"} || spec->name == std::string_view{"flushdb"})
+    static const auto* flushall = commands::find_command("flushall");
+    static const auto* flushdb = commands::find_command("flushdb");
+    if (spec == flushall || spec == flushdb)
       announce_flush(self);
   }
   if (spec != nullptr) {

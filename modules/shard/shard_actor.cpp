@@ -384,9 +384,8 @@ void report_events(Self* self, const std::shared_ptr<shard_state>& st) {
 // The invalidations of the batch or turn, to the broker in one message.
 template <class Self>
 void report_invalidations(Self* self, const std::shared_ptr<shard_state>& st) {
-  auto owed = st->keys.take_invalidations();
-  if (!owed.empty() && st->context.broker)
-    self->send(st->context.broker, invalidate_atom::value, std::move(owed));
+  if (st->keys.owes_invalidations() && st->context.broker)
+    self->send(st->context.broker, invalidate_atom::value, st->keys.take_invalidations());
 }
 
 // The big values the turn deleted are freed on a thread of their own, so a

@@ -253,6 +253,9 @@ public:
   tracking::invalidations take_invalidations() {
     return std::exchange(invalidations_, {});
   }
+  bool owes_invalidations() const noexcept {
+    return !invalidations_.empty();
+  }
   const tracking::key_table& tracked() const noexcept {
     return tracked_;
   }
