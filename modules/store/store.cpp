@@ -16,6 +16,7 @@
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_reader.hpp"
 #include "modules/shard/clock.hpp"
+#include "modules/store/pubsub_requests.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 
 namespace stairkv::loading {
@@ -56,6 +57,7 @@ struct store_state {
   // node's one plan order (commands::sequence_atom), not by this actor.
   caf::actor sequencer;
   shard::notify_settings_ptr notify; // orders a multi-shard plan's events
+  caf::actor subscriptions;          // the subscription broker
   // The numbering of the databases: this actor's requests work on number 0.
   engine::database_map_ptr databases;
   // The client its own plans are made for (no connection, RESP2, database 0).
@@ -225,8 +227,9 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
                           engine::routing_ptr initial, memory::budget_ptr memory,
                           persistence::status_ptr persistence,
                           shard::notify_settings_ptr notify,
-                          engine::database_map_ptr databases) {
+                          engine::database_map_ptr databases, caf::actor subscriptions) {
   self->state.notify = std::move(notify);
+  self->state.subscriptions = std::move(subscriptions);
   self->state.databases = std::move(databases);
   self->state.dispatcher
     = commands::plan_dispatcher<caf::stateful_actor<store_state>>{std::move(initial)};
@@ -235,6 +238,12 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
   self->state.persistence = std::move(persistence);
   auto integer_reply = [](auto& promise, protocol::reply& value) {
     promise.deliver(value.integer);
+  };
+  // The subscription interface (subscriptions.hpp) is the broker's: the front
+  // hands each message on, and the broker answers the sender itself.
+  auto to_broker = [self](auto atom, subscriber_actor& who, std::vector<std::string>& names) {
+    return self->delegate(self->state.subscriptions, atom, caf::actor_cast<caf::actor>(who),
+                          std::move(names));
   };
   return {
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
@@ -277,6 +286,58 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
       keys.insert(keys.begin(), "EXISTS");
       return run_typed<std::int64_t>(self, std::move(keys), integer_reply);
     },
+    [self](mget_atom, std::vector<std::string>& keys) {
+      keys.insert(keys.begin(), "MGET");
+      return run_typed<std::vector<caf::optional<std::string>>>(
+        self, std::move(keys), [](auto& promise, protocol::reply& value) {
+          std::vector<caf::optional<std::string>> values;
+          values.reserve(value.elements.size());
+          for (auto& element : value.elements)
+            if (element.type == protocol::reply::kind::null)
+              values.emplace_back();
+            else
+              values.emplace_back(std::move(element.text));
+          promise.deliver(std::move(values));
+        });
+    },
+    [self](mset_atom, std::vector<std::pair<std::string, std::string>>& pairs) {
+      std::vector<std::string> args{"MSET"};
+      args.reserve(1 + 2 * pairs.size());
+      for (auto& [key, value] : pairs) {
+        args.push_back(std::move(key));
+        args.push_back(std::move(value));
+      }
+      return run_typed<bool>(self, std::move(args),
+                             [](auto& promise, protocol::reply&) { promise.deliver(true); });
+    },
+    [self](expire_atom, std::string& key, caf::timespan ttl) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
+      return run_typed<bool>(self, {"PEXPIRE", std::move(key), std::to_string(ms.count())},
+                             [](auto& promise, protocol::reply& value) {
+                               promise.deliver(value.integer == 1);
+                             });
+    },
+    [self, integer_reply](ttl_atom, std::string& key) {
+      return run_typed<std::int64_t>(self, {"PTTL", std::move(key)}, integer_reply);
+    },
+    [to_broker](subscribe_atom atom, subscriber_actor& who, std::vector<std::string>& names) {
+      return to_broker(atom, who, names);
+    },
+    [to_broker](unsubscribe_atom atom, subscriber_actor& who,
+                std::vector<std::string>& names) {
+      return to_broker(atom, who, names);
+    },
+    [to_broker](psubscribe_atom atom, subscriber_actor& who, std::vector<std::string>& names) {
+      return to_broker(atom, who, names);
+    },
+    [to_broker](punsubscribe_atom atom, subscriber_actor& who,
+                std::vector<std::string>& names) {
+      return to_broker(atom, who, names);
+    },
+    [self](publish_atom atom, std::string& channel, std::string& message) {
+      return self->delegate(self->state.subscriptions, atom, std::move(channel),
+                            std::move(message));
+    },
     [self, integer_reply](incr_atom, std::string& key, std::int64_t delta) {
       return run_typed<std::int64_t>(
         self, {"INCRBY", std::move(key), std::to_string(delta)}, integer_reply);
@@ -291,6 +352,13 @@ caf::behavior store_front(store_impl self, engine_manager::manager_actor manager
     },
     [self](command_atom, std::vector<std::string>& args) {
       auto promise = self->make_response_promise<std::string>();
+      if (pubsub_requests::answered_by_broker(args)) {
+        pubsub_requests::answer(self, self->state.subscriptions, args,
+                                [promise](std::string resp) mutable {
+                                  promise.deliver(std::move(resp));
+                                });
+        return promise;
+      }
       run(self, args,
           [promise](std::string resp) mutable { promise.deliver(std::move(resp)); });
       return promise;
@@ -455,7 +523,7 @@ store_handle spawn_store(caf::actor_system& system, const store_config& config) 
   mc.log = config.log;
   auto manager = engine_manager::spawn_engine_manager(system, std::move(mc));
   auto front = system.spawn(store_front, manager.actor, manager.initial, memory,
-                            persistence_figures, notify, databases);
+                            persistence_figures, notify, databases, subscriptions);
   // Registered before anyone can send it a request: the engine manager must know
   // every router before it retires an engine the router might still use.
   caf::scoped_actor self{system};
@@ -578,6 +646,11 @@ void add_store_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<caf::optional<std::string>>("stairkv::optional_string");
   cfg.add_message_type<std::vector<std::string>>("stairkv::string_list");
   cfg.add_message_type<std::vector<std::vector<std::string>>>("stairkv::command_list");
+  cfg.add_message_type<std::vector<caf::optional<std::string>>>(
+    "stairkv::optional_string_list");
+  cfg.add_message_type<std::vector<std::pair<std::string, std::string>>>(
+    "stairkv::string_pair_list");
+  cfg.add_message_type<subscriber_actor>("stairkv::subscriber_actor");
 }
 
 } // namespace stairkv

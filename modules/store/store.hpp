@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <utility>
 
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
@@ -30,6 +31,7 @@
 #include "modules/persistence/saver.hpp"
 #include "modules/values/encoding_settings.hpp"
 #include "modules/shard/shard_actor.hpp"
+#include "modules/store/subscriptions.hpp"
 #include "modules/subscription_broker/subscription_broker.hpp"
 #include "modules/tracking/settings.hpp"
 
@@ -40,9 +42,20 @@ using incr_atom = caf::atom_constant<caf::atom("incr")>;
 using size_atom = caf::atom_constant<caf::atom("size")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using transaction_atom = caf::atom_constant<caf::atom("txn")>;
+using mget_atom = caf::atom_constant<caf::atom("mget")>;
+using mset_atom = caf::atom_constant<caf::atom("mset")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using ttl_atom = caf::atom_constant<caf::atom("ttl")>;
 
-// The store's typed interface. Errors (a value that is not an integer, a bad
-// command) come back as caf::error with the Redis message as its context.
+// TTL's answer for a key that does not exist, and for one without a deadline
+// (as Redis's PTTL).
+inline constexpr std::int64_t ttl_missing_key = -2;
+inline constexpr std::int64_t ttl_no_deadline = -1;
+
+// The store's typed interface, with the subscriptions of subscriptions.hpp.
+// Errors (a value that is not an integer, a bad command) come back as
+// caf::error with the Redis message as its context. The typed forms run the
+// very command named beside them, through the same path as `command`.
 using store_actor = caf::typed_actor<
   // GET key -> the value, or none when the key is missing or expired.
   caf::replies_to<caf::get_atom, std::string>::with<caf::optional<std::string>>,
@@ -55,11 +68,23 @@ using store_actor = caf::typed_actor<
   caf::replies_to<caf::delete_atom, std::vector<std::string>>::with<std::int64_t>,
   // EXISTS key... -> number of keys present.
   caf::replies_to<exists_atom, std::vector<std::string>>::with<std::int64_t>,
+  // MGET key... -> each key's value, or none, in the keys' order.
+  caf::replies_to<mget_atom, std::vector<std::string>>::with<
+    std::vector<caf::optional<std::string>>>,
+  // MSET key value ... -> true; all pairs are set at once (one plan), later
+  // pairs win over earlier ones for a repeated key.
+  caf::replies_to<mset_atom, std::vector<std::pair<std::string, std::string>>>::with<bool>,
+  // PEXPIRE key ttl -> true when the key exists (and now has the deadline;
+  // a ttl of zero or less deletes it, as Redis does), false when it does not.
+  caf::replies_to<expire_atom, std::string, caf::timespan>::with<bool>,
+  // PTTL key -> milliseconds left, or ttl_missing_key (-2) or ttl_no_deadline (-1).
+  caf::replies_to<ttl_atom, std::string>::with<std::int64_t>,
   // INCRBY key delta -> the new value.
   caf::replies_to<incr_atom, std::string, std::int64_t>::with<std::int64_t>,
   // DBSIZE -> number of keys.
   caf::replies_to<size_atom>::with<std::int64_t>,
   // Any command the node understands, as its arguments -> the RESP2 reply bytes.
+  // PUBLISH and PUBSUB are answered too (by the subscription broker).
   caf::replies_to<command_atom, std::vector<std::string>>::with<std::string>,
   // A transaction, as MULTI ... EXEC: the commands run as one plan, each
   // shard's share as one batch, so no other request of this store sees their
@@ -75,7 +100,8 @@ using store_actor = caf::typed_actor<
   // A database past the node's answers Redis's -ERR DB index is out of range.
   caf::replies_to<command_atom, std::int32_t, std::vector<std::string>>::with<std::string>,
   caf::replies_to<transaction_atom, std::int32_t,
-                  std::vector<std::vector<std::string>>>::with<std::vector<std::string>>>;
+                  std::vector<std::vector<std::string>>>::with<std::vector<std::string>>>::
+  extend_with<subscription_actor>;
 
 struct store_config {
   // Stairs of the first engine; the store grows and shrinks from there.

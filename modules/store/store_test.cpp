@@ -188,6 +188,29 @@ TEST_P(Store, CommandsAndTransactionsTakeADatabase) {
             0u);
 }
 
+TEST_P(Store, TypedMultiKeyAndExpiryCommands) {
+  using namespace std::chrono_literals;
+  using pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_TRUE(ask<bool>(mset_atom::value, pairs{{"a", "1"}, {"b", "2"}, {"a", "3"}}));
+  auto values = ask<std::vector<caf::optional<std::string>>>(
+    mget_atom::value, std::vector<std::string>{"a", "missing", "b"});
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], caf::optional<std::string>{"3"}); // the later pair won
+  EXPECT_FALSE(values[1]);
+  EXPECT_EQ(values[2], caf::optional<std::string>{"2"});
+
+  EXPECT_EQ(ask<std::int64_t>(ttl_atom::value, std::string{"missing"}), ttl_missing_key);
+  EXPECT_EQ(ask<std::int64_t>(ttl_atom::value, std::string{"a"}), ttl_no_deadline);
+  EXPECT_FALSE(ask<bool>(expire_atom::value, std::string{"missing"}, caf::timespan{10s}));
+  EXPECT_TRUE(ask<bool>(expire_atom::value, std::string{"a"}, caf::timespan{100s}));
+  auto left = ask<std::int64_t>(ttl_atom::value, std::string{"a"});
+  EXPECT_GT(left, 90'000);
+  EXPECT_LE(left, 100'000);
+  // A deadline in the past deletes the key, as PEXPIRE does.
+  EXPECT_TRUE(ask<bool>(expire_atom::value, std::string{"b"}, caf::timespan{-1s}));
+  EXPECT_EQ(ask<std::int64_t>(exists_atom::value, std::vector<std::string>{"b"}), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothPlacements, Store,
                          ::testing::Values(shard::placement::io_thread,
                                            shard::placement::scheduler),

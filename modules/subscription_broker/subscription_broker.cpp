@@ -10,17 +10,22 @@
 
 #include "modules/commands/glob.hpp"
 #include "modules/persistence/journal.hpp"
+#include "modules/subscription_broker/actor_subscribers.hpp"
 
 namespace stairkv::subscription_broker {
 
 namespace {
 
 struct subscriber {
-  caf::actor gateway;
+  caf::actor gateway; // or, when own_actor, the subscribing actor itself
   std::uint64_t connection;
+  // An actor that subscribed itself (actor_subscribers.hpp): it gets its own
+  // typed messages instead of a gateway's deliveries (connection is 0).
+  bool own_actor = false;
 
   bool operator==(const subscriber& other) const {
-    return connection == other.connection && gateway == other.gateway;
+    return connection == other.connection && gateway == other.gateway
+           && own_actor == other.own_actor;
   }
 };
 
@@ -63,7 +68,8 @@ template <class Send>
 void per_gateway(const std::vector<subscriber>& subs, Send send) {
   std::vector<caf::actor> gateways;
   for (const auto& s : subs)
-    if (std::find(gateways.begin(), gateways.end(), s.gateway) == gateways.end())
+    if (!s.own_actor
+        && std::find(gateways.begin(), gateways.end(), s.gateway) == gateways.end())
       gateways.push_back(s.gateway);
   for (const auto& g : gateways) {
     std::vector<std::uint64_t> connections;
@@ -72,6 +78,16 @@ void per_gateway(const std::vector<subscriber>& subs, Send send) {
         connections.push_back(s.connection);
     send(g, std::move(connections));
   }
+}
+
+// Sends one delivery to each subscriber among `subs` that is an actor of its own.
+template <class Self>
+void deliver_to_actors(Self* self, const std::vector<subscriber>& subs,
+                       const std::string* pattern, const std::string& channel,
+                       const std::string& message) {
+  for (const auto& s : subs)
+    if (s.own_actor)
+      deliver_to_actor(self, s.gateway, pattern, channel, message);
 }
 
 // Sends `message` on `channel` to its subscribers and to the subscribers of every
@@ -84,6 +100,7 @@ std::int64_t publish(Self* self, const std::string& channel, const std::string& 
     per_gateway(it->second, [&](const caf::actor& g, std::vector<std::uint64_t> conns) {
       self->send(g, deliver_atom::value, std::move(conns), channel, message);
     });
+    deliver_to_actors(self, it->second, nullptr, channel, message);
     receivers += static_cast<std::int64_t>(it->second.size());
   }
   for (const auto& [pattern, subs] : self->state.patterns) {
@@ -92,6 +109,7 @@ std::int64_t publish(Self* self, const std::string& channel, const std::string& 
     per_gateway(subs, [&](const caf::actor& g, std::vector<std::uint64_t> conns) {
       self->send(g, pdeliver_atom::value, std::move(conns), pattern, channel, message);
     });
+    deliver_to_actors(self, subs, &pattern, channel, message);
     receivers += static_cast<std::int64_t>(subs.size());
   }
   return receivers;
@@ -152,6 +170,41 @@ bool unsubscribe(Self* self, subscriber_map& map, std::uint64_t connection,
   remove(map, subscriber{gateway, connection}, std::move(names));
   update_figures(self);
   return true;
+}
+
+// How many channels and patterns the actor `who` holds.
+template <class Self>
+std::int64_t held_by(Self* self, const subscriber& who) {
+  std::int64_t n = 0;
+  for (const auto* map : {&self->state.channels, &self->state.patterns})
+    for (const auto& [name, subs] : *map)
+      n += std::count(subs.begin(), subs.end(), who);
+  return n;
+}
+
+// (P)SUBSCRIBE / (P)UNSUBSCRIBE of an actor of its own (no names: all of its
+// subscriptions of that kind); returns what it holds afterwards. The broker
+// monitors it while it holds any, and drops them all when it terminates.
+template <class Self>
+std::int64_t change_actor_subscriptions(Self* self, subscriber_map& map, bool subscribing,
+                                        const caf::actor& who,
+                                        std::vector<std::string> names) {
+  if (!who)
+    return 0;
+  subscriber s{who, 0, true};
+  auto before = held_by(self, s);
+  if (subscribing)
+    for (const auto& name : names)
+      add(map, s, name);
+  else
+    remove(map, s, std::move(names));
+  auto after = held_by(self, s);
+  if (before == 0 && after > 0)
+    self->monitor(who);
+  else if (before > 0 && after == 0)
+    self->demonitor(who);
+  update_figures(self);
+  return after;
 }
 
 // One batch's keyspace events, in order: for each, the keyspace message before
@@ -330,6 +383,22 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
     },
     [self](punsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
       return unsubscribe(self, self->state.patterns, connection, std::move(names));
+    },
+    [self](subscribe_atom, caf::actor& who, std::vector<std::string>& names) {
+      return change_actor_subscriptions(self, self->state.channels, true, who,
+                                        std::move(names));
+    },
+    [self](psubscribe_atom, caf::actor& who, std::vector<std::string>& names) {
+      return change_actor_subscriptions(self, self->state.patterns, true, who,
+                                        std::move(names));
+    },
+    [self](unsubscribe_atom, caf::actor& who, std::vector<std::string>& names) {
+      return change_actor_subscriptions(self, self->state.channels, false, who,
+                                        std::move(names));
+    },
+    [self](punsubscribe_atom, caf::actor& who, std::vector<std::string>& names) {
+      return change_actor_subscriptions(self, self->state.patterns, false, who,
+                                        std::move(names));
     },
     [self](channels_atom, const std::string& pattern) {
       std::vector<std::string> names;

@@ -48,6 +48,10 @@ using notify_atom = shard::notify_atom;
 //   (channels_atom, string pattern) -> vector<string>  (PUBSUB CHANNELS; "" = all)
 //   (numsub_atom, vector<string> channels) -> vector<int64>
 //   (numpat_atom) -> int64
+//   (subscribe_atom / unsubscribe_atom / psubscribe_atom / punsubscribe_atom,
+//    caf::actor subscriber, vector<string> names) -> int64 channels and patterns
+//   the actor holds afterwards: an actor of its own (actor_subscribers.hpp), not
+//   a gateway's connection, monitored while it holds any
 // and it sends each gateway with receivers
 //   (deliver_atom, vector<uint64> connections, string channel, string message)
 //   (pdeliver_atom, vector<uint64> connections, string pattern, string channel,
