@@ -100,22 +100,11 @@ bool watch_expiries(caf::actor_system& system, const store_actor& store,
     auto key = "watch:" + std::to_string(i);
     auto ttl = settings.first_ttl + step * i;
     deadlines[key] = clock::now() + ttl;
-    if (settings.ttl_through_command)
-      self->send(store, command_atom::value,
-                 std::vector<std::string>{
-                   "SET", key, "v", "PX",
-                   std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(ttl)
-                                    .count())});
-    else
-      self->send(store, caf::put_atom::value, key, std::string{"v"}, ttl);
+    self->send(store, caf::put_atom::value, key, std::string{"v"}, ttl);
   }
   int stored = 0;
   self->receive_for(stored, settings.keys)(
     [](bool) {},
-    [&](const std::string& resp) {
-      if (resp != "+OK\r\n")
-        out << "SET failed: " << resp;
-    },
     [&](caf::error& e) { out << "SET failed: " << system.render(e) << '\n'; });
 
   arrivals heard;

@@ -19,12 +19,6 @@ struct watch_settings {
   caf::timespan spread = std::chrono::milliseconds{1000};
   // How long to wait for the last event after the last deadline.
   caf::timespan patience = std::chrono::seconds{10};
-  // Set the keys with the generic command (SET key v PX ms) instead of the
-  // typed put with a caf::timespan. The remote watcher needs it: a node
-  // currently reads a caf::timespan argument that crossed --caf-port as zero
-  // (not yet understood; the same message between two stores published by a
-  // plain CAF program arrives whole).
-  bool ttl_through_command = false;
 };
 
 // Prints `late by: p50 X ms, p99 Y ms, max Z ms` and `heard N of <keys>` to

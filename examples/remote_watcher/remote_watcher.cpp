@@ -41,9 +41,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // The watcher actor lives here; the node's broker sends its events across.
-  stairkv::examples::watch_settings settings;
-  settings.ttl_through_command = true; // see watch_settings
-  bool all_heard = stairkv::examples::watch_expiries(system, *store, settings, std::cout);
+  bool all_heard = stairkv::examples::watch_expiries(system, *store, {}, std::cout);
   system.clock().cancel_all(); // the watcher's pending timeout goes with the system
   return all_heard ? 0 : 1;
 }

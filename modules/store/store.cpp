@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <caf/all.hpp>
+#include <caf/detail/type_erased_value_impl.hpp>
 
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/plan.hpp"
@@ -31,6 +32,13 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 
 // Loading happens inside one process, before anyone else talks to the store.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const stairkv::loading::load_chunk>)
+
+// Debian's libcaf_io.so.0.17.6 exports its own weak copy of the type-erased
+// holder of a caf::timespan whose load() reads nothing, and a program that never
+// builds a timespan message itself binds to that copy: a TTL that came over the
+// wire arrived as zero. Instantiated here, the holder every program linking the
+// store uses is CAF's real one (tests/remote: TypedTtlsAndMultiKeyMessagesCrossTheWire).
+template class caf::detail::type_erased_value_impl<caf::timespan>;
 
 namespace stairkv {
 

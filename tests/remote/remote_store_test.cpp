@@ -247,3 +247,153 @@ TEST(RemoteStore, NeitherSideSeesHalfOfTheOthersMultiKeyWrites) {
   self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
   EXPECT_EQ(node->stop(), 0) << node->log();
 }
+
+// The typed messages that carry a caf::timespan (a put with a TTL, EXPIRE) and
+// the typed MGET/MSET/TTL work from another process as they do embedded.
+TEST(RemoteStore, TypedTtlsAndMultiKeyMessagesCrossTheWire) {
+  std::uint16_t caf_port = 0;
+  auto node = start_publishing_node(caf_port);
+  ASSERT_NE(node, nullptr) << "the node never published its store";
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  stairkv::add_store_message_types(cfg);
+  caf::actor_system system{cfg};
+  auto store = system.middleman().remote_actor<stairkv::store_actor>("127.0.0.1",
+                                                                     caf_port);
+  ASSERT_TRUE(store) << system.render(store.error());
+  caf::scoped_actor self{system};
+
+  bool stored = false;
+  self->request(*store, 10s, caf::put_atom::value, std::string{"ttl:put"},
+                std::string{"v"}, caf::timespan{std::chrono::seconds{100}})
+    .receive([&](bool ok) { stored = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(stored);
+  hiredis_connection redis{node->port()};
+  auto pttl = redis.command({"PTTL", "ttl:put"});
+  ASSERT_NE(pttl, nullptr);
+  EXPECT_GT(pttl->integer, 90'000);
+  EXPECT_LE(pttl->integer, 100'000);
+
+  redis.command({"SET", "ttl:expire", "v"});
+  bool set_ttl = false;
+  self->request(*store, 10s, stairkv::expire_atom::value, std::string{"ttl:expire"},
+                caf::timespan{std::chrono::seconds{50}})
+    .receive([&](bool ok) { set_ttl = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(set_ttl);
+  std::int64_t ttl_ms = 0;
+  self->request(*store, 10s, stairkv::ttl_atom::value, std::string{"ttl:expire"})
+    .receive([&](std::int64_t ms) { ttl_ms = ms; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_GT(ttl_ms, 40'000);
+  EXPECT_LE(ttl_ms, 50'000);
+
+  bool mset = false;
+  self->request(*store, 10s, stairkv::mset_atom::value,
+                std::vector<std::pair<std::string, std::string>>{{"m:a", "1"}, {"m:b", "2"}})
+    .receive([&](bool ok) { mset = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(mset);
+  std::vector<caf::optional<std::string>> values;
+  self->request(*store, 10s, stairkv::mget_atom::value,
+                std::vector<std::string>{"m:a", "m:none", "m:b"})
+    .receive([&](std::vector<caf::optional<std::string>>& v) { values = std::move(v); },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], caf::optional<std::string>{"1"});
+  EXPECT_FALSE(values[1]);
+  EXPECT_EQ(values[2], caf::optional<std::string>{"2"});
+
+  self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
+  EXPECT_EQ(node->stop(), 0) << node->log();
+}
+
+namespace {
+
+// PUBSUB NUMSUB's count for one channel, through a Redis client.
+long long numsub(hiredis_connection& redis, const std::string& channel) {
+  auto reply = redis.command({"PUBSUB", "NUMSUB", channel});
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+    return -1;
+  return reply->element[1]->integer;
+}
+
+} // namespace
+
+// An actor of another process subscribes itself to the node's expiry events
+// and hears a key expire there; when that actor terminates, the node drops its
+// subscription, and when its whole process goes away, its other actor's too.
+TEST(RemoteStore, ARemoteActorHearsExpiriesAndItsSubscriptionEndsWithIt) {
+  std::uint16_t caf_port = 0;
+  auto node = start_publishing_node(caf_port);
+  ASSERT_NE(node, nullptr) << "the node never published its store";
+  hiredis_connection redis{node->port()};
+  auto expired = stairkv::keyevent_channel(0, "expired");
+  {
+    caf::actor_system_config cfg;
+    cfg.load<caf::io::middleman>();
+    stairkv::add_store_message_types(cfg);
+    caf::actor_system system{cfg};
+    auto store = system.middleman().remote_actor<stairkv::store_actor>("127.0.0.1",
+                                                                       caf_port);
+    ASSERT_TRUE(store) << system.render(store.error());
+    caf::scoped_actor self{system};
+    auto me = caf::actor_cast<stairkv::subscriber_actor>(self);
+    std::int64_t held = 0;
+    self->request(*store, 10s, stairkv::subscribe_atom::value, me,
+                  std::vector<std::string>{expired})
+      .receive([&](std::int64_t n) { held = n; },
+               [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+    EXPECT_EQ(held, 1);
+    EXPECT_EQ(numsub(redis, expired), 1);
+
+    redis.command({"SET", "remote:soon", "v", "PX", "30"});
+    bool heard = false;
+    self->receive(
+      [&](stairkv::key_event_atom, std::int32_t db, const std::string& key,
+          const std::string& event) {
+        heard = db == 0 && key == "remote:soon" && event == "expired";
+      },
+      caf::after(10s) >> [] { ADD_FAILURE() << "no expiry event came"; });
+    EXPECT_TRUE(heard);
+
+    // A second actor of this process subscribes, then terminates: the node
+    // drops its subscription and keeps the first one's.
+    auto short_lived = system.spawn([](caf::event_based_actor* actor) -> caf::behavior {
+      return {
+        [](stairkv::message_atom, const std::string&, const std::string&) {},
+        [](stairkv::pmessage_atom, const std::string&, const std::string&,
+           const std::string&) {},
+        [](stairkv::key_event_atom, std::int32_t, const std::string&, const std::string&) {},
+        [actor](caf::exit_msg& msg) { actor->quit(msg.reason); },
+      };
+    });
+    self->request(*store, 10s, stairkv::psubscribe_atom::value,
+                  caf::actor_cast<stairkv::subscriber_actor>(short_lived),
+                  std::vector<std::string>{"remote:*"})
+      .receive([&](std::int64_t n) { held = n; },
+               [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+    EXPECT_EQ(held, 1);
+    auto numpat = [&] {
+      auto reply = redis.command({"PUBSUB", "NUMPAT"});
+      return reply ? reply->integer : -1;
+    };
+    EXPECT_EQ(numpat(), 1);
+    self->send_exit(short_lived, caf::exit_reason::user_shutdown);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (numpat() != 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    EXPECT_EQ(numpat(), 0) << "the terminated actor's pattern was kept";
+    EXPECT_EQ(numsub(redis, expired), 1);
+  } // this process's actor system (and its connection to the node) ends here
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (numsub(redis, expired) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_EQ(numsub(redis, expired), 0) << "a gone process's subscription was kept";
+  // The node serves on.
+  auto pong = redis.command({"PING"});
+  ASSERT_NE(pong, nullptr);
+  EXPECT_EQ(std::string(pong->str, pong->len), "PONG");
+  EXPECT_EQ(node->stop(), 0) << node->log();
+}
