@@ -266,24 +266,38 @@ void deliver_invalidations(gateway_actor* self,
       }
     }
     auto& to = target->second;
+    bool resp3 = to.context.resp_version >= 3;
+    if (!resp3 && (target == tracker || !to.subscribed()))
+      continue; // RESP2 on the connection itself: nowhere to say it
     std::string push;
     protocol::reply_writer out{push, to.context.resp_version};
-    if (to.context.resp_version >= 3) {
-      out.push(2);
-      out.bulk("invalidate");
-    } else if (target != tracker && to.subscribed()) {
-      out.array(3);
-      out.bulk("message");
-      out.bulk("__redis__:invalidate");
-    } else {
-      continue; // RESP2 on the connection itself: nowhere to say it
-    }
+    auto open_message = [&] {
+      if (resp3) {
+        out.push(2);
+        out.bulk("invalidate");
+      } else {
+        out.array(3);
+        out.bulk("message");
+        out.bulk("__redis__:invalidate");
+      }
+    };
     if (m.flushed) {
+      open_message();
       out.null();
-    } else {
+    } else if (m.broadcast) {
+      // BCAST: the keys of one prefix changed since the last delivery, together.
+      open_message();
       out.array(m.keys.size());
       for (const auto& key : m.keys)
         out.bulk(key);
+    } else {
+      // Default mode: one message per key, as Redis sends them (clients and
+      // Redis's own tests count the messages of a trim).
+      for (const auto& key : m.keys) {
+        open_message();
+        out.array(1);
+        out.bulk(key);
+      }
     }
     push_to(self, target, push);
   }
