@@ -45,7 +45,7 @@ TEST(AclUser, TheDefaultUserMayDoEverything) {
   EXPECT_TRUE(d->unrestricted());
   EXPECT_TRUE(d->enabled());
   EXPECT_TRUE(d->password_ok("anything"));
-  EXPECT_EQ(d->describe(), "on nopass sanitize-payload ~* &* +@all");
+  EXPECT_EQ(d->describe(), "on nopass ~* &* +@all");
   EXPECT_EQ(check(*d, {"flushall"}), denial::none);
 }
 
@@ -53,7 +53,7 @@ TEST(AclUser, ANewUserIsOffAndMayDoNothing) {
   user u{"fresh"};
   EXPECT_FALSE(u.enabled());
   EXPECT_FALSE(u.password_ok(""));
-  EXPECT_EQ(u.describe(), "off sanitize-payload resetchannels -@all");
+  EXPECT_EQ(u.describe(), "off resetchannels -@all");
   EXPECT_EQ(check(u, {"get", "k"}), denial::command);
   EXPECT_EQ(check(u, {"ping"}), denial::command);
   EXPECT_EQ(check(u, {"auth", "x"}), denial::none); // AUTH and HELLO always run
@@ -179,7 +179,7 @@ TEST(AclUser, ASelectorAllowsWhatTheRootDoesNot) {
   EXPECT_EQ(check(u, {"get", "write:1"}), denial::key);
   EXPECT_EQ(u.selectors().size(), 2u);
   EXPECT_EQ(u.describe(),
-            "on nopass sanitize-payload ~read:* resetchannels -@all +get "
+            "on nopass ~read:* resetchannels -@all +get "
             "(~write:* resetchannels -@all +set)");
   EXPECT_EQ(u.apply("clearselectors"), "");
   EXPECT_EQ(check(u, {"set", "write:1", "v"}), denial::command);

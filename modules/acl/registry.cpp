@@ -70,6 +70,7 @@ std::string registry::set_user(std::string_view name, const std::vector<std::str
   auto changed = existing ? std::make_shared<user>(*existing)
                           : std::make_shared<user>(std::string{name},
                                                    all_channels_by_default_);
+  changed->set_all_channels_by_default(all_channels_by_default_);
   for (const auto& rule : rules) {
     auto error = changed->apply(rule);
     if (!error.empty())

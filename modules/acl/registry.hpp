@@ -36,6 +36,10 @@ public:
   bool all_channels_by_default() const {
     return all_channels_by_default_;
   }
+  // acl-pubsub-default changed: users made from now on (and reset) get it.
+  void set_all_channels_by_default(bool all) {
+    all_channels_by_default_ = all;
+  }
 
   // ACL SETUSER name rules...: creates the user (off, -@all, no keys) when it
   // does not exist; applies every rule or none. Returns the error reply's

@@ -149,7 +149,8 @@ std::string selector::apply(std::string_view rule) {
     std::uint8_t access = 0;
     std::size_t offset = 1;
     if (rule[0] == '%') {
-      bool ok = false;
+      // As Redis, "%RW" without "~pattern" is taken: an empty pattern.
+      bool ok = true;
       for (; offset < rule.size(); ++offset) {
         char c = rule[offset];
         if ((c == 'R' || c == 'r') && !(access & key_read)) {
@@ -158,9 +159,9 @@ std::string selector::apply(std::string_view rule) {
           access |= key_write;
         } else if (c == '~') {
           ++offset;
-          ok = true;
           break;
         } else {
+          ok = false;
           break;
         }
       }
@@ -279,6 +280,12 @@ denial selector::check(std::size_t slot, const std::vector<std::string_view>& ar
       }
   }
   return denial::none;
+}
+
+bool selector::every_key(std::uint8_t access) const {
+  return all_keys_ || std::any_of(keys_.begin(), keys_.end(), [&](const key_pattern& p) {
+           return p.pattern == "*" && (p.access & access) == access;
+         });
 }
 
 bool selector::unrestricted() const {
@@ -415,9 +422,9 @@ std::string user::apply(std::string_view rule) {
   } else if (equals_ignoring_case(rule, "off")) {
     enabled_ = false;
   } else if (equals_ignoring_case(rule, "skip-sanitize-payload")) {
-    skip_sanitize_ = true;
+    sanitize_ = sanitize::skip;
   } else if (equals_ignoring_case(rule, "sanitize-payload")) {
-    skip_sanitize_ = false;
+    sanitize_ = sanitize::on;
   } else if (equals_ignoring_case(rule, "nopass")) {
     nopass_ = true;
     passwords_.clear();
@@ -474,7 +481,7 @@ std::string user::apply(std::string_view rule) {
       root.apply("allchannels");
     root.apply("-@all");
     enabled_ = false;
-    skip_sanitize_ = false;
+    sanitize_ = sanitize::on;
   } else {
     error = selectors_.front().apply(rule);
   }
@@ -517,7 +524,10 @@ denial user::check(std::size_t slot, const std::vector<std::string_view>& argv,
     auto result = s.check(slot, argv, keys, at);
     if (result == denial::none)
       return denial::none;
-    if (static_cast<int>(result) > static_cast<int>(worst)) {
+    // The most telling refusal: a channel over a key over the command, and
+    // of two alike, the one further into the call (as Redis reports it).
+    if (static_cast<int>(result) > static_cast<int>(worst)
+        || (result == worst && at > worst_position)) {
       worst = result;
       worst_position = at;
     }
@@ -526,12 +536,27 @@ denial user::check(std::size_t slot, const std::vector<std::string_view>& argv,
   return worst;
 }
 
+bool user::full_key_access(std::size_t slot, const std::vector<std::string_view>& argv,
+                           std::uint8_t access) const {
+  if (unrestricted_)
+    return true;
+  std::vector<key_ref> keys;
+  keys_of(slot, argv, keys);
+  return std::any_of(selectors_.begin(), selectors_.end(), [&](const selector& s) {
+    std::size_t at = 0;
+    return s.check(slot, argv, keys, at) == denial::none && s.every_key(access);
+  });
+}
+
 std::vector<std::string> user::flags() const {
   std::vector<std::string> out;
   out.emplace_back(enabled_ ? "on" : "off");
   if (nopass_)
     out.emplace_back("nopass");
-  out.emplace_back(skip_sanitize_ ? "skip-sanitize-payload" : "sanitize-payload");
+  if (sanitize_ == sanitize::skip)
+    out.emplace_back("skip-sanitize-payload");
+  else if (sanitize_ == sanitize::on)
+    out.emplace_back("sanitize-payload");
   return out;
 }
 

@@ -58,6 +58,8 @@ public:
   bool all_keys() const {
     return all_keys_;
   }
+  // allkeys, or a `*` pattern with `access`.
+  bool every_key(std::uint8_t access) const;
   bool all_channels() const {
     return all_channels_;
   }
@@ -111,12 +113,22 @@ public:
   // apply rules to a copy).
   std::string apply(std::string_view rule);
 
+  // What `reset` and new selectors give for channels (acl-pubsub-default).
+  void set_all_channels_by_default(bool all) {
+    all_channels_by_default_ = all;
+  }
+
   // Whether `password` is one of this user's (always, with nopass).
   bool password_ok(std::string_view password) const;
 
   // Whether a call may run; `position` names the refused key or channel.
   denial check(std::size_t slot, const std::vector<std::string_view>& argv,
                std::size_t& position) const;
+
+  // Whether a selector lets this call run and gives `access` to every key
+  // (SORT's BY and GET patterns name keys no spec finds: they need it).
+  bool full_key_access(std::size_t slot, const std::vector<std::string_view>& argv,
+                       std::uint8_t access) const;
 
   // No selector needs to look at a call: every command, key and channel.
   bool unrestricted() const {
@@ -125,7 +137,8 @@ public:
 
   // ACL LIST's and an aclfile's description, after `user <name> `.
   std::string describe() const;
-  // ACL GETUSER's flags: on/off, nopass, sanitize-payload.
+  // ACL GETUSER's flags: on/off, nopass, and sanitize-payload or
+  // skip-sanitize-payload when set.
   std::vector<std::string> flags() const;
 
 private:
@@ -134,7 +147,9 @@ private:
   std::string name_;
   bool enabled_ = false;
   bool nopass_ = false;
-  bool skip_sanitize_ = false;
+  // sanitize-payload / skip-sanitize-payload, when one was given (Redis
+  // shows neither until then).
+  enum class sanitize : std::uint8_t { unset, on, skip } sanitize_ = sanitize::unset;
   bool all_channels_by_default_ = false;
   std::vector<std::string> passwords_; // SHA-256 in lower-case hex
   std::vector<selector> selectors_;    // the root first

@@ -32,6 +32,8 @@ std::vector<command_spec> make_table() {
     // name, arity, flags, first, last, step, group, summary, since, planner
     {"append", 3, w | oom | f, 1, 1, 1, "string",
      "Append a value to a key", "2.0.0", plan_append},
+    {"acl", -2, gw | ld | st, 0, 0, 0, "server",
+     "A container for Access List Control commands", "6.0.0", nullptr},
     {"auth", -2, gw | ld | st | f, 0, 0, 0, "connection",
      "Authenticate to the server", "1.0.0", nullptr},
     {"bgrewriteaof", 1, gw, 0, 0, 0, "server",
@@ -497,14 +499,17 @@ namespace {
 // The containers' subcommands that have a statistics slot of their own.
 const std::vector<std::pair<const char*, std::vector<const char*>>>& containers() {
   static const std::vector<std::pair<const char*, std::vector<const char*>>> table = {
-    {"client", {"getname", "help", "id", "info", "kill", "list", "no-evict", "no-touch",
-                "pause", "reply", "setname", "unpause"}},
+    {"acl", {"cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load",
+             "log", "save", "setuser", "users", "whoami"}},
+    {"client", {"caching", "getname", "getredir", "help", "id", "info", "kill", "list",
+                "no-evict", "no-touch", "pause", "reply", "setname", "tracking",
+                "trackinginfo", "unpause"}},
     {"command", {"count", "docs", "info", "list"}},
     {"config", {"get", "resetstat", "rewrite", "set"}},
     {"function", {"delete", "dump", "flush", "help", "kill", "list", "load", "restore",
                   "stats"}},
     {"latency", {"doctor", "graph", "help", "histogram", "history", "latest", "reset"}},
-    {"memory", {"usage"}},
+    {"memory", {"doctor", "help", "malloc-stats", "purge", "stats", "usage"}},
     {"object", {"encoding", "freq", "help", "idletime", "refcount"}},
     {"pubsub", {"channels", "numpat", "numsub"}},
     {"script", {"exists", "flush", "help", "kill", "load"}},
@@ -516,7 +521,8 @@ const std::vector<std::pair<const char*, std::vector<const char*>>>& containers(
 // Redis 7's ADMIN commands and subcommands among those here.
 bool is_admin(std::string_view slot) {
   static constexpr const char* names[] = {
-    "bgrewriteaof", "bgsave", "client|kill", "client|list", "client|no-evict",
+    "acl|deluser", "acl|dryrun", "acl|getuser", "acl|list", "acl|load", "acl|log",
+    "acl|save", "acl|setuser", "acl|users", "bgrewriteaof", "bgsave", "client|kill", "client|list", "client|no-evict",
     "client|pause", "client|unpause", "config", "config|get", "config|resetstat",
     "config|rewrite", "config|set", "debug", "latency", "latency|doctor", "latency|graph",
     "latency|histogram", "latency|history", "latency|latest", "latency|reset",

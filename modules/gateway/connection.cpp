@@ -23,13 +23,20 @@ std::string error_reply(const connection& conn, std::string_view msg) {
   return out;
 }
 
-// The one user there is, `default`, with requirepass as its password (none:
-// any password is accepted, as for Redis's nopass user).
-bool credentials_ok(const client_limits& limits, std::string_view user,
+// The user `name` logs in as with `password`, or null (no such user, off, or
+// not its password).
+acl::user_ptr login(const acl::registry& users, std::string_view name,
                     std::string_view password) {
-  if (user != "default")
-    return false;
-  return limits.requirepass.empty() || password == limits.requirepass;
+  auto u = users.find(name);
+  if (!u || !u->enabled() || !u->password_ok(password))
+    return nullptr;
+  return u;
+}
+
+void logged_in(connection& conn, acl::user_ptr user) {
+  conn.user = std::move(user);
+  conn.authenticated = true;
+  conn.parser.set_unauthenticated(false);
 }
 
 // Redis allows only printable ASCII without spaces in client names.
@@ -106,7 +113,7 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
     field("cmd", c.last_command->name);
   else
     field("cmd", std::string{c.last_command->name} + "|" + c.last_subcommand);
-  field("user", "default");
+  field("user", c.user ? c.user->name() : std::string{"default"});
   number("redir", c.tracking.on ? static_cast<std::int64_t>(c.tracking.redirect) : -1);
   out.append("resp=");
   out.append(std::to_string(c.context.resp_version));
@@ -138,33 +145,32 @@ bool allowed_before_auth(const connection& conn, const args& argv, std::string& 
   return false;
 }
 
-std::string auth_command(connection& conn, const client_limits& limits,
-                         const args& argv) {
+auth_result auth_command(connection& conn, const acl::registry& users, const args& argv) {
   if (argv.size() > 3)
-    return error_reply(conn, protocol::errors::syntax);
-  if (argv.size() == 2 && limits.requirepass.empty())
-    return error_reply(conn,
-                       "ERR AUTH <password> called without any password configured "
-                       "for the default user. Are you sure your configuration is "
-                       "correct?");
-  auto user = argv.size() == 3 ? argv[1] : std::string_view{"default"};
-  auto password = argv.back();
-  if (!credentials_ok(limits, user, password))
-    return error_reply(conn, wrongpass);
-  conn.authenticated = true;
-  conn.parser.set_unauthenticated(false);
-  return "+OK\r\n";
+    return {error_reply(conn, protocol::errors::syntax)};
+  auto d = users.default_user();
+  if (argv.size() == 2 && d && d->nopass())
+    return {error_reply(conn,
+                        "ERR AUTH <password> called without any password configured "
+                        "for the default user. Are you sure your configuration is "
+                        "correct?")};
+  auto name = argv.size() == 3 ? argv[1] : std::string_view{"default"};
+  auto u = login(users, name, argv.back());
+  if (!u)
+    return {error_reply(conn, wrongpass), std::string{name}};
+  logged_in(conn, std::move(u));
+  return {"+OK\r\n"};
 }
 
-std::string hello_command(connection& conn, const client_limits& limits,
+auth_result hello_command(connection& conn, const acl::registry& users,
                           const args& argv) {
   auto version = conn.context.resp_version;
   if (argv.size() >= 2) {
     std::int64_t wanted = 0;
     if (!protocol::parse_int64(argv[1], wanted))
-      return error_reply(conn, "ERR Protocol version is not an integer or out of range");
+      return {error_reply(conn, "ERR Protocol version is not an integer or out of range")};
     if (wanted != 2 && wanted != 3)
-      return error_reply(conn, "NOPROTO unsupported protocol version");
+      return {error_reply(conn, "NOPROTO unsupported protocol version")};
     version = static_cast<int>(wanted);
   }
   const std::string_view* user = nullptr;
@@ -183,18 +189,18 @@ std::string hello_command(connection& conn, const client_limits& limits,
       std::string msg = "ERR Syntax error in HELLO option '";
       msg.append(argv[i].substr(0, 128));
       msg += '\'';
-      return error_reply(conn, msg);
+      return {error_reply(conn, msg)};
     }
   }
   if (user != nullptr) {
-    if (!credentials_ok(limits, *user, *password))
-      return error_reply(conn, wrongpass);
-    conn.authenticated = true;
-    conn.parser.set_unauthenticated(false);
+    auto u = login(users, *user, *password);
+    if (!u)
+      return {error_reply(conn, wrongpass), std::string{*user}};
+    logged_in(conn, std::move(u));
   }
   if (name != nullptr && !valid_client_name(*name))
-    return error_reply(conn, "ERR Client names cannot contain spaces, newlines or "
-                             "special characters.");
+    return {error_reply(conn, "ERR Client names cannot contain spaces, newlines or "
+                              "special characters.")};
   if (name != nullptr)
     conn.name.assign(name->data(), name->size());
   conn.context.resp_version = version;
@@ -215,6 +221,18 @@ std::string hello_command(connection& conn, const client_limits& limits,
   reply.bulk("master");
   reply.bulk("modules");
   reply.array(0);
+  return {std::move(out)};
+}
+
+bool needs_no_auth(const acl::user_ptr& user) {
+  return user && user->enabled() && user->nopass();
+}
+
+std::string client_info(const connection& conn, std::int64_t now_ms) {
+  std::string out;
+  describe(conn, now_ms, out);
+  if (!out.empty() && out.back() == '\n')
+    out.pop_back();
   return out;
 }
 

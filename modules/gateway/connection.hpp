@@ -14,6 +14,7 @@
 
 #include <caf/io/connection_handle.hpp>
 
+#include "modules/acl/registry.hpp"
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/plan.hpp"
 #include "modules/gateway/settings.hpp"
@@ -61,6 +62,8 @@ struct connection {
   bool waiting_for_script = false;
   // What CLIENT LIST shows, and what AUTH and timeout act on.
   bool authenticated = true;
+  // The ACL user it runs as (the default user until AUTH names another).
+  acl::user_ptr user;
   std::string name;
   std::string addr;   // peer, "ip:port"
   std::string laddr;  // local end, "ip:port"
@@ -134,13 +137,30 @@ using args = std::vector<std::string_view>;
 // set to the error to answer instead.
 bool allowed_before_auth(const connection& conn, const args& argv, std::string& reply);
 
+// What AUTH or HELLO ... AUTH did: the reply, and the user named when the
+// credentials were refused (for ACL LOG).
+struct auth_result {
+  auth_result(std::string r) : reply(std::move(r)) {} // NOLINT: a reply alone
+  auth_result(std::string r, std::string refused_user)
+    : reply(std::move(r)), refused(true), username(std::move(refused_user)) {}
+  std::string reply;
+  bool refused = false;
+  std::string username;
+};
+
 // AUTH [username] password
-std::string auth_command(connection& conn, const client_limits& limits, const args& argv);
+auth_result auth_command(connection& conn, const acl::registry& users, const args& argv);
 
 // HELLO [protover [AUTH username password] [SETNAME name]]; switches the
 // connection's protocol on success.
-std::string hello_command(connection& conn, const client_limits& limits,
-                          const args& argv);
+auth_result hello_command(connection& conn, const acl::registry& users, const args& argv);
+
+// Whether a connection logged in as `user` need not authenticate: the
+// default user, on, with nopass.
+bool needs_no_auth(const acl::user_ptr& user);
+
+// The connection as CLIENT LIST describes it (one line, no newline).
+std::string client_info(const connection& conn, std::int64_t now_ms);
 
 // CLIENT ID | SETNAME | GETNAME | LIST [TYPE t] [ID id...] | INFO | REPLY | NO-EVICT
 // (KILL is the gateway's: it closes other connections)

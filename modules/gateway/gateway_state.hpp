@@ -116,6 +116,17 @@ struct gateway_state {
   // multi-step commands).
   std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
   client_figures figures;
+  // ACL users (acl_commands.cpp); the default user's password follows
+  // requirepass, as last given to it in applied_requirepass.
+  acl::registry users;
+  acl::refusal_log acl_log;
+  std::string applied_requirepass;
+  // The running script's caller and its user: its calls are checked as its.
+  std::uint64_t script_caller = 0;
+  acl::user_ptr script_user;
+  struct {
+    std::int64_t auth = 0, commands = 0, keys = 0, channels = 0;
+  } acl_denied; // INFO's acl_access_denied_*
 
   static inline const char* name = "resp_gateway";
 };

@@ -225,6 +225,10 @@ void stats_section(std::string& out, const info_inputs& in) {
   field(out, "tracking_total_items", in.clients.tracking_items);
   field(out, "tracking_total_prefixes", in.clients.tracking_prefixes);
   field(out, "total_error_replies", in.clients.error_replies);
+  field(out, "acl_access_denied_auth", in.clients.acl_denied_auth);
+  field(out, "acl_access_denied_cmd", in.clients.acl_denied_commands);
+  field(out, "acl_access_denied_key", in.clients.acl_denied_keys);
+  field(out, "acl_access_denied_channel", in.clients.acl_denied_channels);
   field(out, "total_reads_processed", in.clients.reads_processed);
   field(out, "total_writes_processed", in.clients.writes_processed);
 }

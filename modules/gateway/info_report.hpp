@@ -40,6 +40,12 @@ struct client_figures {
   std::int64_t tracking_keys = 0;
   std::int64_t tracking_items = 0;
   std::int64_t tracking_prefixes = 0;
+  // ACL refusals: failed logins, and calls refused for their command, a key
+  // or a channel (INFO's acl_access_denied_*).
+  std::int64_t acl_denied_auth = 0;
+  std::int64_t acl_denied_commands = 0;
+  std::int64_t acl_denied_keys = 0;
+  std::int64_t acl_denied_channels = 0;
   std::int64_t connections_received = 0;
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;

@@ -86,6 +86,10 @@ void render(gateway_actor* self, std::string& out, std::string_view section,
     in.clients.tracking_items = tracking->items.load(std::memory_order_relaxed);
     in.clients.tracking_prefixes = tracking->prefixes.load(std::memory_order_relaxed);
   }
+  in.clients.acl_denied_auth = st.acl_denied.auth;
+  in.clients.acl_denied_commands = st.acl_denied.commands;
+  in.clients.acl_denied_keys = st.acl_denied.keys;
+  in.clients.acl_denied_channels = st.acl_denied.channels;
   render_info(out, section, in);
 }
 
@@ -205,6 +209,20 @@ namespace {
 // memory stays bounded, and it loses nothing: once it reads, everything comes.
 constexpr std::int64_t pause_output_bytes = 1 << 20;
 constexpr std::int64_t resume_output_bytes = 256 << 10;
+
+// Whether a peer address is on the loopback interface (IPv4 127/8, ::1, and
+// IPv4-mapped loopback).
+bool is_loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1"
+         || address.rfind("::ffff:127.", 0) == 0 || address == "localhost";
+}
+
+const std::string protected_mode_refusal =
+  "-DENIED stairkv is running in protected mode: no password is set for the default "
+  "user, so only clients on the loopback interface are served. To serve others, set a "
+  "password for the default user (CONFIG SET requirepass, or ACL SETUSER), or turn "
+  "protected mode off: CONFIG SET protected-mode no from a loopback client, or start "
+  "the node with --protected-mode=no.\r\n";
 
 // Redis's limit for a client that has not authenticated (requirepass).
 constexpr std::int64_t unauthenticated_output_bytes = 1024;
@@ -502,6 +520,21 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
       silent = !exempt;
       if (!exempt)
         conn.skip_next_reply = false;
+    }
+    // ACL: a bit test for users limited to some commands, pattern matches for
+    // those limited to some keys or channels; nothing for unrestricted ones.
+    if (spec != nullptr && !conn.user->unrestricted() && commands::arity_ok(*spec, argv.size())) {
+      auto refusal =
+        acl_refusal(self, conn, argv, slot, conn.transaction.active ? "multi" : "toplevel");
+      if (!refusal.empty()) {
+        if (conn.transaction.active)
+          conn.transaction.aborted = true; // as Redis: EXEC then fails with EXECABORT
+        ++figures.rejected_calls[slot];
+        work.add_reply(conn.context, protocol::errors::as_reply(refusal));
+        if (silent)
+          work.silence_from(work.size() - 1);
+        continue;
+      }
     }
     if (conn.transaction.active && queued_in_transaction(self, conn, argv, spec, work)) {
       if (silent)
@@ -953,6 +986,15 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   st.config = std::move(config);
   if (!st.config.databases)
     st.config.databases = std::make_shared<engine::database_map>();
+  if (st.config.users) {
+    st.users = std::move(*st.config.users);
+    st.config.users.reset();
+  }
+  // The users from the aclfile or `user` lines say the default user's
+  // password; requirepass changes it only when CONFIG SET changes it.
+  st.applied_requirepass = st.config.settings->limits.requirepass;
+  if (!st.config.users_configured)
+    st.users.set_default_password(st.applied_requirepass);
   st.dispatcher = commands::plan_dispatcher<gateway_actor>{st.config.routing};
   // Clients are accepted only once the engine manager knows this router: it must
   // not retire an engine this gateway might still send to. Until then they wait
@@ -991,8 +1033,7 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       st.tags_by_serial[conn.serial] = conn.context.tag;
       conn.context.databases = st.config.databases.get();
       conn.context.db = st.config.databases->physical(0);
-      conn.authenticated = st.config.settings->limits.requirepass.empty();
-      conn.parser.set_unauthenticated(!conn.authenticated);
+      start_as_default(self, conn);
       if (!conn.authenticated)
         track_output(self, conn);
       conn.created_ms = conn.last_active_ms = shard::unix_now_ms();
@@ -1000,6 +1041,14 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
                   + std::to_string(self->remote_port(msg.handle));
       conn.laddr = st.config.facts->bind + ":" + std::to_string(st.config.facts->tcp_port);
       ++st.figures.connections_received;
+      if (st.config.settings->limits.protected_mode && needs_no_auth(conn.user)
+          && !is_loopback(self->remote_addr(msg.handle))) {
+        // Protected mode: with no password, only loopback clients are served.
+        write_out(self, conn, protected_mode_refusal);
+        ++st.figures.rejected_connections;
+        close_client(self, st.connections.find(id));
+        return;
+      }
       self->configure_read(msg.handle,
                            caf::io::receive_policy::at_most(read_chunk));
     },

@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 #include <caf/io/doorman.hpp>
 
+#include "modules/acl/registry.hpp"
 #include "modules/engine/databases.hpp"
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
@@ -35,6 +36,12 @@ namespace stairkv::gateway {
 enum class debug_access : std::uint8_t { no, yes, local };
 
 struct gateway_config {
+  // ACL users (modules/acl): those the node read from its aclfile or `user`
+  // lines (users_configured), else just the default user with requirepass;
+  // the file ACL SAVE and LOAD use (none: they are refused).
+  std::shared_ptr<acl::registry> users;
+  bool users_configured = false;
+  std::string aclfile;
   engine::routing_ptr routing; // the snapshot to start with
   engine_manager::manager_actor manager; // sends the later ones
   caf::actor subscriptions;              // the subscription broker

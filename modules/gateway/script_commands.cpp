@@ -165,6 +165,9 @@ void run_script(gateway_actor* self, connection& conn, const args& argv,
   // Its read-only calls' keys are remembered for its caller, as in Redis.
   st.script_tracking_client = conn.context.tracking_client;
   st.script_tracking_what = conn.context.tracking_what;
+  // Its calls run with its caller's permissions (ACL).
+  st.script_caller = conn.context.tag;
+  st.script_user = conn.user;
   // Run by an EXEC, whose held keys the script may name: the whole store at
   // once, as the EXEC's other commands do not wait for the script's calls.
   st.script_in_exec = conn.exec.active;
@@ -546,6 +549,9 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
     writes = name == "publish" || (spec->flags & commands::flag::write) != 0
              || name == "rename" || name == "renamenx" || name == "msetnx";
   }
+  if (auto refusal = script_acl_refusal(self, argv, commands::stat_slot_of(*spec, argv));
+      !refusal.empty())
+    return refusal;
   if (writes && !writes_allowed)
     return "-ERR Write commands are not allowed from read-only scripts.\r\n";
   return {};

@@ -19,6 +19,7 @@ struct named_handler {
 
 // Every session command's handler, by the command table's name.
 constexpr named_handler handlers[] = {
+  {"acl", acl_command},
   {"auth", auth_session_command},
   {"bgrewriteaof", bgrewriteaof_command},
   {"bgsave", bgsave_command},
@@ -148,8 +149,7 @@ void reset_command(gateway_actor* self, connection& conn, const args&,
   conn.context.no_touch = false;
   conn.db = 0;
   conn.context.db = self->state.config.databases->physical(0);
-  conn.authenticated = self->state.config.settings->limits.requirepass.empty();
-  conn.parser.set_unauthenticated(!conn.authenticated);
+  start_as_default(self, conn);
   if (!conn.authenticated)
     track_output(self, conn);
   work.add_reply(conn.context, "+RESET\r\n");
@@ -170,15 +170,21 @@ void info_command(gateway_actor*, connection& conn, const args& argv,
 
 void auth_session_command(gateway_actor* self, connection& conn, const args& argv,
                           commands::plan& work) {
-  work.add_reply(conn.context,
-                 auth_command(conn, self->state.config.settings->limits, argv));
+  sync_default_password(self);
+  auto result = auth_command(conn, self->state.users, argv);
+  if (result.refused)
+    log_failed_auth(self, conn, std::move(result.username));
+  work.add_reply(conn.context, result.reply);
 }
 
 void hello_session_command(gateway_actor* self, connection& conn, const args& argv,
                            commands::plan& work) {
   // The reply is already in the dialect HELLO switched to.
-  work.add_reply(conn.context,
-                 hello_command(conn, self->state.config.settings->limits, argv));
+  sync_default_password(self);
+  auto result = hello_command(conn, self->state.users, argv);
+  if (result.refused)
+    log_failed_auth(self, conn, std::move(result.username));
+  work.add_reply(conn.context, result.reply);
 }
 
 void client_session_command(gateway_actor* self, connection& conn, const args& argv,

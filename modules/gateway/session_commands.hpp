@@ -49,6 +49,23 @@ void client_kill(gateway_actor*, connection&, const args&, commands::plan&);
 void client_pause(gateway_actor*, connection&, const args&, commands::plan&);
 void client_unpause(gateway_actor*, connection&, const args&, commands::plan&);
 
+// ACL (acl_commands.cpp): the ACL command; the check of a call against the
+// user of its connection (Redis's -NOPERM text, or "" when the call may run;
+// `context`: toplevel or multi, for ACL LOG); the same for a script's call
+// (the error the script gets); a failed AUTH for ACL LOG; the default user's
+// password from requirepass; and, after the users changed, each connection
+// moved to its user's new version (closed when its user is gone).
+void acl_command(gateway_actor*, connection&, const args&, commands::plan&);
+std::string acl_refusal(gateway_actor* self, connection& conn, const args& argv,
+                        std::size_t slot, const char* context);
+std::string script_acl_refusal(gateway_actor* self, const args& argv, std::size_t slot);
+void log_failed_auth(gateway_actor* self, const connection& conn, std::string username);
+void sync_default_password(gateway_actor* self);
+void users_changed(gateway_actor* self, bool everyone_out = false);
+// A new connection, or one that said RESET: the default user, authenticated
+// when that needs no password.
+void start_as_default(gateway_actor* self, connection& conn);
+
 // CONFIG GET | SET | RESETSTAT (config_command.cpp)
 void config_command(gateway_actor*, connection&, const args&, commands::plan&);
 

@@ -39,6 +39,12 @@ struct client_limits {
   // The default user's password; empty: connections start authenticated. A change
   // applies to connections made after it (as in Redis).
   std::string requirepass;
+  // protected-mode: while the default user needs no password, clients from
+  // outside loopback are refused (-DENIED) as they connect.
+  bool protected_mode = true;
+  std::int64_t acllog_max_len = 128; // ACL LOG's entries
+  // acl-pubsub-default allchannels: new ACL users may use every channel.
+  bool acl_pubsub_allchannels = false;
   output_limit normal;                                      // Redis: 0 0 0
   output_limit pubsub{32ll << 20, 8ll << 20, 60};           // Redis: 32mb 8mb 60
   // SLOWLOG: commands that ran at least this many microseconds are logged

@@ -440,6 +440,25 @@ bool run_sort(gateway_actor* self, const args& argv, int resp, bool from_script,
 
 void sort_command(gateway_actor* self, connection& conn, const args& argv,
                   commands::plan& work) {
+  // BY and GET patterns name keys no key spec finds: a user limited to some
+  // keys may not use them (as Redis 7).
+  if (!conn.user->unrestricted()) {
+    auto slot = commands::stat_slot_of(*commands::find_command(argv[0]), argv);
+    if (!conn.user->full_key_access(slot, argv, acl::key_read)) {
+      for (std::size_t i = 2; i + 1 < argv.size(); ++i) {
+        bool by = commands::equals_ignoring_case(argv[i], "by")
+                  && argv[i + 1].find('*') != std::string_view::npos;
+        bool get = commands::equals_ignoring_case(argv[i], "get");
+        if (by || get) {
+          work.add_reply(conn.context,
+                         protocol::errors::as_reply(
+                           std::string{"ERR "} + (by ? "BY" : "GET")
+                           + " option of SORT denied due to insufficient ACL permissions."));
+          return;
+        }
+      }
+    }
+  }
   run_sort(self, argv, conn.context.resp_version, false, [&](std::vector<std::string> held) {
     return begin_holding_steps(self, conn, work, std::move(held));
   });

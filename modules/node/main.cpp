@@ -6,10 +6,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <optional>
 #include <random>
 #include <thread>
@@ -17,6 +22,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/acl/registry.hpp"
 #include "modules/gateway/resp_gateway.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/node/log.hpp"
@@ -57,6 +63,59 @@ void raise_open_file_limit(std::int64_t maxclients) {
       + "; raise it (ulimit -n) to serve maxclients clients");
 }
 
+// The ACL users a node starts with: its `user` lines or its aclfile (not
+// both, as in Redis). False, with the reason, when they cannot be read.
+bool read_users(const stairkv::node::options& opts, stairkv::acl::registry& users,
+                std::string& error) {
+  if (!opts.aclfile.empty() && !opts.acl_users.empty()) {
+    error = "Configuring Redis with users defined in redis.conf and at the same setting "
+            "an ACL file path is invalid. This setup is very likely to lead to "
+            "configuration errors and security holes, please define either an ACL file "
+            "or declare users directly in your redis.conf, but not both.";
+    return false;
+  }
+  std::vector<std::string> named;
+  for (const auto& line : opts.acl_users) {
+    std::vector<std::string> words;
+    stairkv::acl::split_rules(line, words);
+    if (words.empty())
+      continue;
+    if (std::find(named.begin(), named.end(), words[0]) != named.end()) {
+      error = "Duplicate user '" + words[0]
+              + "' found. A user can only be defined once in config files";
+      return false;
+    }
+    named.push_back(words[0]);
+    std::vector<std::string_view> raw(words.begin() + 1, words.end());
+    std::vector<std::string> rules;
+    std::string unmatched;
+    if (!stairkv::acl::merge_selector_args(raw, rules, unmatched)) {
+      error = "Error in user declaration '" + words[0] + "': Unmatched parenthesis";
+      return false;
+    }
+    // As in Redis, a `user` line describes the user from scratch (the
+    // default user too).
+    rules.insert(rules.begin(), "reset");
+    auto failed = users.set_user(words[0], rules);
+    if (!failed.empty()) {
+      error = "Error in user declaration '" + words[0] + "': " + failed;
+      return false;
+    }
+  }
+  if (opts.aclfile.empty())
+    return true;
+  std::ifstream in{opts.aclfile, std::ios::binary};
+  if (!in) {
+    error = "Error loading ACLs, opening file '" + opts.aclfile + "': "
+            + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  error = users.load(text.str(), opts.aclfile);
+  return error.empty();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -74,6 +133,14 @@ int main(int argc, char** argv) {
   node::log_level level;
   if (node::parse_log_level(opts.loglevel, level))
     node::set_log_level(level);
+  // As in Redis, a relative aclfile is a file in dir.
+  if (!opts.aclfile.empty() && opts.aclfile.front() != '/')
+    opts.aclfile = opts.dir + "/" + opts.aclfile;
+  auto users = std::make_shared<acl::registry>(opts.limits.acl_pubsub_allchannels);
+  if (!read_users(opts, *users, error)) {
+    node::log_warning("Aborting stairkv startup because of ACL errors: " + error);
+    return 1;
+  }
   raise_open_file_limit(opts.limits.maxclients);
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   if (opts.shard_placement.empty())
@@ -192,6 +259,9 @@ int main(int argc, char** argv) {
   gw.aof_writer = store.aof_writer;
   gw.databases = store.databases;
   gw.tracking = store.tracking;
+  gw.users = std::move(users);
+  gw.users_configured = !opts.acl_users.empty() || !opts.aclfile.empty();
+  gw.aclfile = opts.aclfile;
   gw.script_figures = std::make_shared<scripting::script_figures>();
   auto scripts = scripting::spawn_script_runner(
     system, gw.script_figures, [](int level, const std::string& message) {

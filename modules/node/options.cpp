@@ -74,6 +74,38 @@ const std::vector<option_spec>& specs() {
        o.limits.requirepass = v;
        return true;
      }},
+    {"user", "an ACL user: \"<name> <rules...>\" (repeatable; not with aclfile)",
+     [](options& o, const std::string& v) {
+       if (v.find_first_not_of(" \t") == std::string::npos)
+         return false;
+       o.acl_users.push_back(v);
+       return true;
+     }},
+    {"aclfile", "file of ACL users (loaded at start, written by ACL SAVE)",
+     [](options& o, const std::string& v) {
+       o.aclfile = v;
+       return true;
+     }},
+    {"acl-pubsub-default", "channels of a new ACL user: resetchannels or allchannels",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"resetchannels", "allchannels"}))
+         return false;
+       o.limits.acl_pubsub_allchannels = p == "allchannels";
+       return true;
+     }},
+    {"acllog-max-len", "entries ACL LOG keeps",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, 1000000, o.limits.acllog_max_len);
+     }},
+    {"protected-mode", "yes: refuse non-loopback clients while the default user has no password",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.limits.protected_mode = p == "yes";
+       return true;
+     }},
     {"maxclients", "most simultaneous clients",
      [](options& o, const std::string& v) {
        std::int64_t n;
@@ -586,6 +618,10 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"port", std::to_string(port)},
     {"requirepass", limits.requirepass},
     {"maxclients", std::to_string(limits.maxclients)},
+    {"aclfile", aclfile},
+    {"acl-pubsub-default", limits.acl_pubsub_allchannels ? "allchannels" : "resetchannels"},
+    {"acllog-max-len", std::to_string(limits.acllog_max_len)},
+    {"protected-mode", limits.protected_mode ? "yes" : "no"},
     {"client-output-buffer-limit", output_limits_to_string(limits)},
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},

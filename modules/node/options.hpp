@@ -61,6 +61,11 @@ struct options {
   std::string enable_debug_command = "no";
   // LATENCY: what takes at least this many milliseconds is recorded (0: nothing).
   std::int64_t latency_monitor_threshold = 0;
+  // ACL users: `user <name> <rules>` lines (config file or --user), or an
+  // aclfile (not both, as in Redis); what a new user may do with channels.
+  // (ACL LOG's bound, acl-pubsub-default and protected-mode are in limits.)
+  std::vector<std::string> acl_users;
+  std::string aclfile;
   std::string config_file;
   bool help = false;
   // `--caf.<key>=<value>`: passed to CAF's own configuration unchanged (for example

@@ -77,6 +77,8 @@ gateway::node_settings_ptr make_settings(const options& initial,
       };
     } else if (name == "maxclients" || name == "client-output-buffer-limit"
                || name == "timeout" || name == "requirepass"
+               || name == "protected-mode" || name == "acllog-max-len"
+               || name == "acl-pubsub-default"
                || name == "slowlog-log-slower-than" || name == "slowlog-max-len"
                || name == "busy-reply-threshold" || name == "lua-time-limit"
                || name == "latency-tracking"
