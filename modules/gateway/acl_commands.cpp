@@ -413,6 +413,19 @@ std::string script_acl_refusal(gateway_actor* self, const args& argv, std::size_
          "the command\r\n";
 }
 
+std::string script_acl_check(gateway_actor* self, const std::vector<std::string>& words) {
+  auto& st = self->state;
+  const auto* spec = words.empty() ? nullptr : commands::find_command(words[0]);
+  args argv(words.begin(), words.end());
+  if (spec == nullptr || !commands::arity_ok(*spec, argv.size()))
+    return "-ERR Invalid command passed to redis.acl_check_cmd()\r\n";
+  if (!st.script_user)
+    return ":1\r\n";
+  std::size_t position = 0;
+  auto d = st.script_user->check(commands::stat_slot_of(*spec, argv), argv, position);
+  return d == acl::denial::none ? ":1\r\n" : ":0\r\n";
+}
+
 void log_failed_auth(gateway_actor* self, const connection& conn, std::string username) {
   ++self->state.acl_denied.auth;
   log_refusal(self, conn, "auth", "toplevel", "AUTH", std::move(username));

@@ -1105,6 +1105,9 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       on_block_timeout(self, tag, serial);
     },
     [self](script_busy_atom, std::uint64_t serial) { script_turned_busy(self, serial); },
+    [self](scripting::acl_check_atom, const std::vector<std::string>& words) {
+      return script_acl_check(self, words);
+    },
     [self](scripting::call_atom, std::vector<std::string>& words, bool writes_allowed,
            bool allow_oom, int resp) {
       return plan_script_command(self, std::move(words), writes_allowed, allow_oom, resp);

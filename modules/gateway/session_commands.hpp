@@ -59,6 +59,8 @@ void acl_command(gateway_actor*, connection&, const args&, commands::plan&);
 std::string acl_refusal(gateway_actor* self, connection& conn, const args& argv,
                         std::size_t slot, const char* context);
 std::string script_acl_refusal(gateway_actor* self, const args& argv, std::size_t slot);
+// redis.acl_check_cmd: ":1", ":0", or the error of an unknown command.
+std::string script_acl_check(gateway_actor* self, const std::vector<std::string>& words);
 void log_failed_auth(gateway_actor* self, const connection& conn, std::string username);
 void sync_default_password(gateway_actor* self);
 void users_changed(gateway_actor* self, bool everyone_out = false);

@@ -410,6 +410,39 @@ int redis_call(lua_State* L) {
   return redis_call_common(L, false);
 }
 
+// redis.acl_check_cmd(command, args...): whether the script's user may run it.
+int redis_acl_check_cmd(lua_State* L) {
+  bool raise = false;
+  {
+    auto& engine = lua_engine::of(L);
+    std::vector<std::string> argv;
+    std::string error;
+    bool parsed = call_arguments(L, argv, error);
+    lua_settop(L, 0);
+    if (!parsed) {
+      push_table_with(L, "err", "ERR " + error);
+      raise = true;
+    } else {
+      argv.insert(argv.begin(), acl_check_word);
+      auto resp = engine.call_command(argv);
+      protocol::reply value;
+      auto read = protocol::read_reply(resp, value);
+      if (read.status != protocol::read_status::complete
+          || value.type == protocol::reply::kind::error) {
+        push_table_with(L, "err", read.status == protocol::read_status::complete
+                                    ? value.text
+                                    : std::string{"ERR malformed reply"});
+        raise = true;
+      } else {
+        lua_pushboolean(L, value.integer == 1);
+      }
+    }
+  }
+  if (raise)
+    return lua_error(L);
+  return 1;
+}
+
 int redis_pcall(lua_State* L) {
   return redis_call_common(L, true);
 }
@@ -945,6 +978,7 @@ void lua_engine::open() {
   lua_newtable(L);
   set_function(L, "call", redis_call);
   set_function(L, "pcall", redis_pcall);
+  set_function(L, "acl_check_cmd", redis_acl_check_cmd);
   set_function(L, "error_reply", redis_error_reply);
   set_function(L, "status_reply", redis_status_reply);
   set_function(L, "sha1hex", redis_sha1hex);

@@ -27,6 +27,12 @@ namespace stairkv::scripting {
 // A command a script calls, as its arguments -> its reply, RESP2 bytes.
 using command_runner = std::function<std::string(const std::vector<std::string>& argv)>;
 
+// redis.acl_check_cmd(command, args...) asks the runner with this word in
+// front of the command: the answer is ":1" (the script's user may run it),
+// ":0" (it may not), or an error reply (no such command). No command has
+// this name, so it never reaches the command table.
+inline constexpr const char* acl_check_word = "\x01acl-check";
+
 // What redis.log writes: its level (0 debug .. 3 warning) and message.
 using log_sink = std::function<void(int level, const std::string& message)>;
 

@@ -66,10 +66,16 @@ caf::message with_calls(caf::event_based_actor* self, runner_state& st,
   auto& engine = *st.engine;
   command_runner call = [&](const std::vector<std::string>& argv) {
     std::string reply;
-    asker->request(gateway, caf::infinite, call_atom::value, argv, engine.writes_allowed(),
-                   engine.allow_oom(), engine.reply_resp())
-      .receive([&](std::string& r) { reply = std::move(r); },
-               [&](caf::error&) { reply = "-ERR the node is going away\r\n"; });
+    auto answered = [&](std::string& r) { reply = std::move(r); };
+    auto gone = [&](caf::error&) { reply = "-ERR the node is going away\r\n"; };
+    if (!argv.empty() && argv[0] == acl_check_word)
+      asker->request(gateway, caf::infinite, acl_check_atom::value,
+                     std::vector<std::string>(argv.begin() + 1, argv.end()))
+        .receive(answered, gone);
+    else
+      asker->request(gateway, caf::infinite, call_atom::value, argv, engine.writes_allowed(),
+                     engine.allow_oom(), engine.reply_resp())
+        .receive(answered, gone);
     return reply;
   };
   auto out = body(call);

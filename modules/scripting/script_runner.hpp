@@ -46,6 +46,10 @@ using flush_atom = caf::atom_constant<caf::atom("sflush")>;
 using call_atom = caf::atom_constant<caf::atom("scall")>;
 using fcall_atom = caf::atom_constant<caf::atom("fcall")>;
 using function_atom = caf::atom_constant<caf::atom("function")>;
+// (acl_check_atom, argv) -> string: ":1" when the running script's user may
+// run argv, ":0" when not, an error reply for an unknown command
+// (redis.acl_check_cmd).
+using acl_check_atom = caf::atom_constant<caf::atom("aclcheck")>;
 
 // What INFO shows of the scripts, kept current by the runner.
 struct script_figures {
