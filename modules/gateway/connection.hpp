@@ -19,6 +19,7 @@
 #include "modules/commands/plan.hpp"
 #include "modules/gateway/settings.hpp"
 #include "modules/protocol/request_parser.hpp"
+#include "modules/tls/tls.hpp"
 
 namespace stairkv::gateway {
 
@@ -64,6 +65,9 @@ struct connection {
   bool authenticated = true;
   // The ACL user it runs as (the default user until AUTH names another).
   acl::user_ptr user;
+  // A client of the TLS port: what it sends is decrypted before it is
+  // parsed, what it is sent encrypted as it is written.
+  std::shared_ptr<tls::session> tls;
   std::string name;
   std::string addr;   // peer, "ip:port"
   std::string laddr;  // local end, "ip:port"

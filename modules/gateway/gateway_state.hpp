@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -120,6 +121,9 @@ struct gateway_state {
   // requirepass, as last given to it in applied_requirepass.
   acl::registry users;
   acl::refusal_log acl_log;
+  // The TLS port's listener, when there is one (its clients get a session).
+  std::optional<caf::io::accept_handle> tls_accept;
+  std::string tls_wire; // encrypted bytes of the write being made
   std::string applied_requirepass;
   // The running script's caller and its user: its calls are checked as its.
   std::uint64_t script_caller = 0;

@@ -49,6 +49,7 @@ struct client_figures {
   std::int64_t connections_received = 0;
   std::int64_t commands_processed = 0;
   std::int64_t rejected_connections = 0;
+  std::int64_t tls_failures = 0; // TLS clients closed for a failed handshake or record
   std::int64_t output_limit_disconnections = 0;
   // Network: bytes read from and written to clients, socket reads and writes,
   // error replies; and the rates over the last second (sampled once a second).

@@ -170,7 +170,14 @@ void release_socket_buffer(gateway_actor* self, connection& conn) {
 
 // Hands bytes to the connection's socket, counting them when output is tracked.
 void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
-  self->write(conn.handle, bytes.size(), bytes.data());
+  if (conn.tls) {
+    auto& wire = self->state.tls_wire;
+    wire.clear();
+    conn.tls->send(bytes, wire);
+    self->write(conn.handle, wire.size(), wire.data());
+  } else {
+    self->write(conn.handle, bytes.size(), bytes.data());
+  }
   self->flush(conn.handle);
   auto& figures = self->state.figures;
   figures.net_output_bytes += static_cast<std::int64_t>(bytes.size());
@@ -704,13 +711,36 @@ void on_data(gateway_actor* self, caf::io::new_data_msg& msg) {
   conn.last_active_ms = shard::unix_now_ms();
   st.figures.net_input_bytes += static_cast<std::int64_t>(msg.buf.size());
   ++st.figures.reads_processed;
+  const char* data = msg.buf.data();
+  std::size_t size = msg.buf.size();
+  std::string plain;
+  if (conn.tls) {
+    // TLS: the records become plaintext (and handshake replies go back).
+    std::string wire, error;
+    bool ok = conn.tls->receive(data, size, plain, wire, error);
+    if (!wire.empty()) {
+      self->write(conn.handle, wire.size(), wire.data());
+      self->flush(conn.handle);
+    }
+    if (!ok) {
+      // A client that fails its handshake (or breaks the protocol) is closed
+      // alone.
+      ++st.figures.tls_failures;
+      close_client(self, it);
+      return;
+    }
+    data = plain.data();
+    size = plain.size();
+    if (size == 0)
+      return;
+  }
   if (conn.input.empty()) {
     // Common case: parse straight from CAF's buffer, keep only an incomplete tail.
-    auto used = consume(self, conn, msg.buf.data(), msg.buf.size());
-    if (used < msg.buf.size() && !conn.closing)
-      conn.input.assign(msg.buf.data() + used, msg.buf.size() - used);
+    auto used = consume(self, conn, data, size);
+    if (used < size && !conn.closing)
+      conn.input.assign(data + used, size - used);
   } else {
-    conn.input.append(msg.buf.data(), msg.buf.size());
+    conn.input.append(data, size);
     auto used = consume(self, conn, conn.input.data(), conn.input.size());
     conn.input.erase(0, used);
     release_if_large(conn.input); // after a large value, as Redis's query buffer
@@ -975,7 +1005,8 @@ void close_idle(gateway_actor* self) {
 }
 
 caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
-                           caf::io::doorman_ptr listener) {
+                           caf::io::doorman_ptr listener,
+                           caf::io::doorman_ptr tls_listener) {
   auto& st = self->state;
   for (auto* per_command : {&st.figures.calls, &st.figures.rejected_calls,
                             &st.figures.failed_calls, &st.figures.nanos})
@@ -1002,10 +1033,14 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
   self->request(st.config.manager, caf::infinite,
                 engine_manager::subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
-    .then([self, listener](engine::routing_ptr& snapshot) mutable {
+    .then([self, listener, tls_listener](engine::routing_ptr& snapshot) mutable {
       self->state.dispatcher.update(std::move(snapshot));
       acknowledge_switch(self);
       self->add_doorman(std::move(listener));
+      if (tls_listener) {
+        self->state.tls_accept = tls_listener->hdl();
+        self->add_doorman(std::move(tls_listener));
+      }
     });
   return {
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
@@ -1028,6 +1063,8 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
       auto id = msg.handle.id();
       auto& conn = st.connections[id];
       conn.handle = msg.handle;
+      if (st.tls_accept && msg.source == *st.tls_accept && st.config.tls)
+        conn.tls = std::make_shared<tls::session>(st.config.tls);
       conn.serial = ++st.last_serial;
       conn.context.tag = (conn.serial << 32) | static_cast<std::uint32_t>(id);
       st.tags_by_serial[conn.serial] = conn.context.tag;
@@ -1150,13 +1187,16 @@ caf::expected<listener> listen(caf::actor_system& system, const std::string& bin
 }
 
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
-                         listener socket) {
+                         listener socket, std::optional<listener> tls_socket) {
   if (!config.slowlog)
     config.slowlog = std::make_shared<slow_log>();
   if (!config.latency)
     config.latency = std::make_shared<metrics::latency_monitor>();
+  caf::io::doorman_ptr tls_listener;
+  if (tls_socket)
+    tls_listener = std::move(tls_socket->socket);
   return system.middleman().spawn_broker(resp_gateway, std::move(config),
-                                         std::move(socket.socket));
+                                         std::move(socket.socket), std::move(tls_listener));
 }
 
 } // namespace stairkv::gateway

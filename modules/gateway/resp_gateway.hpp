@@ -18,6 +18,7 @@
 
 #include "modules/acl/registry.hpp"
 #include "modules/engine/databases.hpp"
+#include "modules/tls/tls.hpp"
 #include "modules/engine/routing.hpp"
 #include "modules/engine_manager/engine_manager.hpp"
 #include "modules/expiry/active_expiry.hpp"
@@ -40,6 +41,8 @@ struct gateway_config {
   // lines (users_configured), else just the default user with requirepass;
   // the file ACL SAVE and LOAD use (none: they are refused).
   std::shared_ptr<acl::registry> users;
+  // TLS (tls-port): the context its connections' sessions are made from.
+  tls::context_ptr tls;
   bool users_configured = false;
   std::string aclfile;
   engine::routing_ptr routing; // the snapshot to start with
@@ -93,6 +96,6 @@ caf::expected<listener> listen(caf::actor_system& system, const std::string& bin
 
 // Spawns the gateway broker on the middleman's I/O thread, serving `socket`.
 caf::actor spawn_gateway(caf::actor_system& system, gateway_config config,
-                         listener socket);
+                         listener socket, std::optional<listener> tls_socket = std::nullopt);
 
 } // namespace stairkv::gateway

@@ -24,6 +24,7 @@
 
 #include "modules/acl/registry.hpp"
 #include "modules/gateway/resp_gateway.hpp"
+#include "modules/tls/tls.hpp"
 #include "modules/memory/budget.hpp"
 #include "modules/node/log.hpp"
 #include "modules/node/options.hpp"
@@ -241,6 +242,37 @@ int main(int argc, char** argv) {
     stop_store(store);
     return 1;
   }
+  // The TLS port, when asked for: its context first (a bad file stops the
+  // node), then its listener.
+  std::optional<gateway::listener> tls_listening;
+  tls::context_ptr tls_context;
+  if (opts.tls_port != 0) {
+    tls::settings ts;
+    ts.cert_file = opts.tls_cert_file;
+    ts.key_file = opts.tls_key_file;
+    ts.ca_cert_file = opts.tls_ca_cert_file;
+    ts.auth_clients = opts.tls_auth_clients == "no"         ? tls::client_auth::no
+                      : opts.tls_auth_clients == "optional" ? tls::client_auth::optional
+                                                            : tls::client_auth::yes;
+    ts.protocols = opts.tls_protocols;
+    ts.ciphersuites = opts.tls_ciphersuites;
+    ts.ciphers = opts.tls_ciphers;
+    std::string tls_error;
+    tls_context = tls::context::make(ts, tls_error);
+    if (!tls_context) {
+      node::log_warning("cannot start TLS: " + tls_error);
+      stop_store(store);
+      return 1;
+    }
+    auto bound = gateway::listen(system, opts.bind, opts.tls_port);
+    if (!bound) {
+      node::log_warning("cannot listen on " + opts.bind + ":" + std::to_string(opts.tls_port)
+                        + " (TLS): " + system.render(bound.error()));
+      stop_store(store);
+      return 1;
+    }
+    tls_listening = std::move(*bound);
+  }
   auto port = listening->port;
   facts->tcp_port = port;
   facts->bind = opts.bind;
@@ -287,7 +319,10 @@ int main(int argc, char** argv) {
     kill(getpid(), SIGTERM);
   };
   auto script_figures = gw.script_figures;
-  auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening));
+  gw.tls = tls_context;
+  auto tls_port = tls_listening ? tls_listening->port : std::uint16_t{0};
+  auto gateway = gateway::spawn_gateway(system, std::move(gw), std::move(*listening),
+                                        std::move(tls_listening));
   // Embedding and remote requests are planned by the gateway too: one plan
   // order for the whole node.
   order_through(store, gateway);
@@ -314,6 +349,9 @@ int main(int argc, char** argv) {
                        + opts.bind + ":" + std::to_string(*port));
     }
   }
+  if (tls_port != 0)
+    node::log_notice("Ready to accept TLS connections on " + opts.bind + ":"
+                     + std::to_string(tls_port));
   node::log_notice("Ready to accept connections on " + opts.bind + ":"
                    + std::to_string(port));
 

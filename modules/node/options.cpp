@@ -106,6 +106,52 @@ const std::vector<option_spec>& specs() {
        o.limits.protected_mode = p == "yes";
        return true;
      }},
+    {"tls-port", "port for TLS clients (0: none)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 65535, n))
+         return false;
+       o.tls_port = static_cast<std::uint16_t>(n);
+       return true;
+     }},
+    {"tls-cert-file", "the TLS port's certificate chain (PEM)",
+     [](options& o, const std::string& v) {
+       o.tls_cert_file = v;
+       return true;
+     }},
+    {"tls-key-file", "the TLS port's private key (PEM)",
+     [](options& o, const std::string& v) {
+       o.tls_key_file = v;
+       return true;
+     }},
+    {"tls-ca-cert-file", "CA certificates that client certificates must chain to (PEM)",
+     [](options& o, const std::string& v) {
+       o.tls_ca_cert_file = v;
+       return true;
+     }},
+    {"tls-auth-clients", "yes: TLS clients need a certificate; optional: checked if sent; no",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no", "optional"}))
+         return false;
+       o.tls_auth_clients = p;
+       return true;
+     }},
+    {"tls-protocols", "TLS versions allowed, e.g. \"TLSv1.2 TLSv1.3\"",
+     [](options& o, const std::string& v) {
+       o.tls_protocols = v;
+       return true;
+     }},
+    {"tls-ciphersuites", "TLS 1.3 cipher suites (OpenSSL's names, ':'-separated)",
+     [](options& o, const std::string& v) {
+       o.tls_ciphersuites = v;
+       return true;
+     }},
+    {"tls-ciphers", "TLS 1.2 cipher list (OpenSSL's syntax)",
+     [](options& o, const std::string& v) {
+       o.tls_ciphers = v;
+       return true;
+     }},
     {"maxclients", "most simultaneous clients",
      [](options& o, const std::string& v) {
        std::int64_t n;
@@ -619,6 +665,14 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"requirepass", limits.requirepass},
     {"maxclients", std::to_string(limits.maxclients)},
     {"aclfile", aclfile},
+    {"tls-port", std::to_string(tls_port)},
+    {"tls-cert-file", tls_cert_file},
+    {"tls-key-file", tls_key_file},
+    {"tls-ca-cert-file", tls_ca_cert_file},
+    {"tls-auth-clients", tls_auth_clients},
+    {"tls-protocols", tls_protocols},
+    {"tls-ciphersuites", tls_ciphersuites},
+    {"tls-ciphers", tls_ciphers},
     {"acl-pubsub-default", limits.acl_pubsub_allchannels ? "allchannels" : "resetchannels"},
     {"acllog-max-len", std::to_string(limits.acllog_max_len)},
     {"protected-mode", limits.protected_mode ? "yes" : "no"},

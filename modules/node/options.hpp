@@ -66,6 +66,16 @@ struct options {
   // (ACL LOG's bound, acl-pubsub-default and protected-mode are in limits.)
   std::vector<std::string> acl_users;
   std::string aclfile;
+  // TLS: a second port whose clients speak TLS (0: none), and its files and
+  // rules (Redis's tls-* options; tls-auth-clients yes|no|optional).
+  std::uint16_t tls_port = 0;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_cert_file;
+  std::string tls_auth_clients = "yes";
+  std::string tls_protocols;
+  std::string tls_ciphersuites;
+  std::string tls_ciphers;
   std::string config_file;
   bool help = false;
   // `--caf.<key>=<value>`: passed to CAF's own configuration unchanged (for example
