@@ -21,6 +21,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "modules/acl/registry.hpp"
 #include "modules/gateway/resp_gateway.hpp"
@@ -162,6 +163,15 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
+  if (opts.caf_tls) {
+    // The published store over TLS (CAF's own openssl module): the node's
+    // certificate and key, and the CA remote applications' certificates must
+    // chain to.
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = opts.tls_cert_file;
+    cfg.openssl_key = opts.tls_key_file;
+    cfg.openssl_cafile = opts.tls_ca_cert_file;
+  }
   add_store_message_types(cfg);
   cfg.set("scheduler.max-threads",
           static_cast<std::int64_t>(opts.threads > 0 ? opts.threads : cores));
@@ -337,16 +347,19 @@ int main(int argc, char** argv) {
                    + (opts.resize ? "on" : "off"));
   caf::optional<std::uint16_t> published;
   if (opts.caf_port != 0) {
-    auto port = system.middleman().publish(store.actor, opts.caf_port,
-                                           opts.bind.c_str(), true);
+    auto port = opts.caf_tls
+                  ? caf::openssl::publish(store.actor, opts.caf_port, opts.bind.c_str(), true)
+                  : system.middleman().publish(store.actor, opts.caf_port,
+                                               opts.bind.c_str(), true);
     if (!port) {
       node::log_warning("cannot publish the store on port "
                         + std::to_string(opts.caf_port) + ": "
                         + system.render(port.error()));
     } else {
       published = *port;
-      node::log_notice("Store actor published for CAF applications on "
-                       + opts.bind + ":" + std::to_string(*port));
+      node::log_notice(std::string{"Store actor published for CAF applications on "}
+                       + (opts.caf_tls ? "(TLS) " : "") + opts.bind + ":"
+                       + std::to_string(*port));
     }
   }
   if (tls_port != 0)

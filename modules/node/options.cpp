@@ -114,6 +114,14 @@ const std::vector<option_spec>& specs() {
        o.tls_port = static_cast<std::uint16_t>(n);
        return true;
      }},
+    {"caf-tls", "yes: the store on caf-port speaks TLS, with the tls-* files",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.caf_tls = p == "yes";
+       return true;
+     }},
     {"tls-cert-file", "the TLS port's certificate chain (PEM)",
      [](options& o, const std::string& v) {
        o.tls_cert_file = v;
@@ -666,6 +674,7 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"maxclients", std::to_string(limits.maxclients)},
     {"aclfile", aclfile},
     {"tls-port", std::to_string(tls_port)},
+    {"caf-tls", caf_tls ? "yes" : "no"},
     {"tls-cert-file", tls_cert_file},
     {"tls-key-file", tls_key_file},
     {"tls-ca-cert-file", tls_ca_cert_file},

@@ -69,6 +69,9 @@ struct options {
   // TLS: a second port whose clients speak TLS (0: none), and its files and
   // rules (Redis's tls-* options; tls-auth-clients yes|no|optional).
   std::uint16_t tls_port = 0;
+  // caf-tls yes: the store published on caf-port speaks TLS (CAF's openssl
+  // module), with tls-cert-file, tls-key-file and tls-ca-cert-file.
+  bool caf_tls = false;
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_ca_cert_file;

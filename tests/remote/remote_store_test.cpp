@@ -16,8 +16,12 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
+
+#include <fstream>
 
 #include "modules/store/store.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/hiredis_connection.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -395,5 +399,83 @@ TEST(RemoteStore, ARemoteActorHearsExpiriesAndItsSubscriptionEndsWithIt) {
   auto pong = redis.command({"PING"});
   ASSERT_NE(pong, nullptr);
   EXPECT_EQ(std::string(pong->str, pong->len), "PONG");
+  EXPECT_EQ(node->stop(), 0) << node->log();
+}
+
+namespace {
+
+void openssl(std::vector<std::string> args) {
+  args.insert(args.begin(), "/usr/bin/openssl");
+  auto r = stairkv::testing::run_process(args, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+}
+
+// A CA, and a node and a client certificate it signed, in `dir`.
+void make_certificates(const std::string& dir) {
+  std::vector<std::string> curve{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                 "-nodes"};
+  auto req = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.end(), curve.begin(), curve.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    openssl(head);
+  };
+  req({"req", "-x509"}, {"-keyout", dir + "/ca.key", "-out", dir + "/ca.crt", "-days", "2",
+                         "-subj", "/CN=stairkv-test-ca"});
+  for (std::string who : {"node", "client"}) {
+    req({"req"}, {"-keyout", dir + "/" + who + ".key", "-out", dir + "/" + who + ".csr",
+                  "-subj", "/CN=" + who});
+    openssl({"x509", "-req", "-in", dir + "/" + who + ".csr", "-CA", dir + "/ca.crt",
+             "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", dir + "/" + who + ".crt",
+             "-days", "2"});
+  }
+}
+
+} // namespace
+
+// The store published over TLS (--caf-tls): a CAF application with a
+// certificate from the same CA reaches it through CAF's openssl module.
+TEST(RemoteStore, TheStoreOverTlsForACafApplicationWithACertificate) {
+  auto dir = stairkv::testing::make_test_dir("caf-tls");
+  make_certificates(dir);
+  std::uint16_t caf_port = 0;
+  auto node = start_publishing_node(
+    caf_port, {"--caf-tls=yes", "--tls-cert-file=" + dir + "/node.crt",
+               "--tls-key-file=" + dir + "/node.key", "--tls-ca-cert-file=" + dir + "/ca.crt"});
+  ASSERT_NE(node, nullptr) << "the node never published its store";
+  ASSERT_TRUE(node->wait_for_log("(TLS)", 5s)) << node->log();
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  cfg.openssl_certificate = dir + "/client.crt";
+  cfg.openssl_key = dir + "/client.key";
+  cfg.openssl_cafile = dir + "/ca.crt";
+  stairkv::add_store_message_types(cfg);
+  caf::actor_system system{cfg};
+  auto store = caf::openssl::remote_actor<stairkv::store_actor>(system, "127.0.0.1", caf_port);
+  ASSERT_TRUE(store) << system.render(store.error());
+  caf::scoped_actor self{system};
+  bool stored = false;
+  self->request(*store, 10s, caf::put_atom::value, std::string{"tls:key"},
+                std::string{"over TLS"})
+    .receive([&](bool ok) { stored = ok; },
+             [&](caf::error& e) { ADD_FAILURE() << system.render(e); });
+  EXPECT_TRUE(stored);
+  hiredis_connection redis{node->port()};
+  auto reply = redis.command({"GET", "tls:key"});
+  ASSERT_NE(reply, nullptr);
+  EXPECT_EQ(std::string(reply->str, reply->len), "over TLS");
+  // Without a certificate from that CA, an application gets no store.
+  {
+    caf::actor_system_config anonymous_cfg;
+    anonymous_cfg.load<caf::io::middleman>();
+    anonymous_cfg.load<caf::openssl::manager>();
+    stairkv::add_store_message_types(anonymous_cfg);
+    caf::actor_system anonymous{anonymous_cfg};
+    auto refused =
+      caf::openssl::remote_actor<stairkv::store_actor>(anonymous, "127.0.0.1", caf_port);
+    EXPECT_FALSE(refused) << "a client without a certificate reached the store";
+  }
+  self->send_exit(caf::actor_cast<caf::actor>(*store), caf::exit_reason::kill);
   EXPECT_EQ(node->stop(), 0) << node->log();
 }
