@@ -170,20 +170,23 @@ void release_socket_buffer(gateway_actor* self, connection& conn) {
 
 // Hands bytes to the connection's socket, counting them when output is tracked.
 void write_out(gateway_actor* self, connection& conn, const std::string& bytes) {
+  // The bytes the socket gets: a TLS client's are the records, which CAF's
+  // write acknowledgements count (the output bounds are kept in them).
+  auto size = static_cast<std::int64_t>(bytes.size());
   if (conn.tls) {
     auto& wire = self->state.tls_wire;
     wire.clear();
     conn.tls->send(bytes, wire);
     self->write(conn.handle, wire.size(), wire.data());
+    size = static_cast<std::int64_t>(wire.size());
   } else {
     self->write(conn.handle, bytes.size(), bytes.data());
   }
   self->flush(conn.handle);
   auto& figures = self->state.figures;
-  figures.net_output_bytes += static_cast<std::int64_t>(bytes.size());
+  figures.net_output_bytes += size;
   ++figures.writes_processed;
   release_socket_buffer(self, conn);
-  auto size = static_cast<std::int64_t>(bytes.size());
   if (conn.tracking_output) {
     conn.unsent += size;
     return;
