@@ -341,6 +341,10 @@ bool may_keep_subscriptions(const acl::user& u, const connection& c) {
   for (const auto& p : c.patterns)
     if (u.check(psubscribe, {"psubscribe", p}, position) == acl::denial::channel)
       return false;
+  static const auto ssubscribe = *commands::find_stat_slot("ssubscribe");
+  for (const auto& ch : c.shard_channels)
+    if (u.check(ssubscribe, {"ssubscribe", ch}, position) == acl::denial::channel)
+      return false;
   return true;
 }
 

@@ -85,7 +85,7 @@ void describe(const connection& c, std::int64_t now_ms, std::string& out) {
   number("db", c.db);
   number("sub", static_cast<std::int64_t>(c.channels.size()));
   number("psub", static_cast<std::int64_t>(c.patterns.size()));
-  number("ssub", 0);
+  number("ssub", static_cast<std::int64_t>(c.shard_channels.size()));
   number("multi", c.transaction.active
                     ? static_cast<std::int64_t>(c.transaction.queued.size())
                     : -1);

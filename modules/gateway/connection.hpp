@@ -41,6 +41,7 @@ struct connection {
   bool closing = false; // QUIT or protocol error: close once replies are out
   std::set<std::string> channels; // SUBSCRIBEd to
   std::set<std::string> patterns; // PSUBSCRIBEd to; either non-empty: subscribed mode
+  std::set<std::string> shard_channels; // SSUBSCRIBEd to (subscribed mode too)
   // Published messages that arrived while replies were still owed: they go out
   // after those replies, never before a SUBSCRIBE's confirmation.
   std::string deferred_pushes;
@@ -130,7 +131,7 @@ struct connection {
   } tracking;
 
   bool subscribed() const noexcept {
-    return !channels.empty() || !patterns.empty();
+    return !channels.empty() || !patterns.empty() || !shard_channels.empty();
   }
 };
 

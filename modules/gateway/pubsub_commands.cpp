@@ -19,20 +19,35 @@ namespace stairkv::gateway {
 
 namespace {
 
-// What a (P)SUBSCRIBE / (P)UNSUBSCRIBE acts on.
+// What a (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE acts on.
+enum class names_are { channels, patterns, shard_channels };
+
 struct subscription_kind {
-  const char* subscribe_reply;   // "subscribe" or "psubscribe"
-  const char* unsubscribe_reply; // "unsubscribe" or "punsubscribe"
+  const char* subscribe_reply;   // "subscribe", "psubscribe" or "ssubscribe"
+  const char* unsubscribe_reply; // "unsubscribe", "punsubscribe" or "sunsubscribe"
   std::set<std::string> connection::*names;
-  bool patterns;
+  names_are what;
 };
 
 constexpr subscription_kind channel_kind{"subscribe", "unsubscribe",
-                                         &connection::channels, false};
+                                         &connection::channels, names_are::channels};
 constexpr subscription_kind pattern_kind{"psubscribe", "punsubscribe",
-                                         &connection::patterns, true};
+                                         &connection::patterns, names_are::patterns};
+constexpr subscription_kind shard_kind{"ssubscribe", "sunsubscribe",
+                                       &connection::shard_channels,
+                                       names_are::shard_channels};
 
+// All of a connection's subscriptions: whether it is in subscribed mode.
 std::int64_t subscription_count(const connection& conn) {
+  return static_cast<std::int64_t>(conn.channels.size() + conn.patterns.size()
+                                   + conn.shard_channels.size());
+}
+
+// The count a confirmation carries: channels and patterns together, or (as
+// Redis 7 counts them) the shard channels alone.
+std::int64_t confirmed_count(const connection& conn, const subscription_kind& kind) {
+  if (kind.what == names_are::shard_channels)
+    return static_cast<std::int64_t>(conn.shard_channels.size());
   return static_cast<std::int64_t>(conn.channels.size() + conn.patterns.size());
 }
 
@@ -64,7 +79,7 @@ void subscribe_to(gateway_actor* self, connection& conn, const args& argv,
     out.push(3);
     out.bulk(kind.subscribe_reply);
     out.bulk(name);
-    out.integer(subscription_count(conn));
+    out.integer(confirmed_count(conn, kind));
   }
   auto& broker = self->state.config.subscriptions;
   if (added.empty() || !broker) {
@@ -72,8 +87,11 @@ void subscribe_to(gateway_actor* self, connection& conn, const args& argv,
     return;
   }
   track_output(self, conn);
-  if (kind.patterns)
+  if (kind.what == names_are::patterns)
     tell_broker(self, conn, work, std::move(reply), subscription_broker::psubscribe_atom::value,
+                std::move(added));
+  else if (kind.what == names_are::shard_channels)
+    tell_broker(self, conn, work, std::move(reply), subscription_broker::ssubscribe_atom::value,
                 std::move(added));
   else
     tell_broker(self, conn, work, std::move(reply), subscription_broker::subscribe_atom::value,
@@ -96,23 +114,26 @@ void unsubscribe_from(gateway_actor* self, connection& conn, const args& argv,
     out.push(3);
     out.bulk(kind.unsubscribe_reply);
     out.null();
-    out.integer(subscription_count(conn));
+    out.integer(confirmed_count(conn, kind));
   }
   for (const auto& name : names) {
     held.erase(name);
     out.push(3);
     out.bulk(kind.unsubscribe_reply);
     out.bulk(name);
-    out.integer(subscription_count(conn));
+    out.integer(confirmed_count(conn, kind));
   }
   auto& broker = self->state.config.subscriptions;
   if (names.empty() || !broker) {
     work.add_reply(conn.context, reply);
     return;
   }
-  if (kind.patterns)
+  if (kind.what == names_are::patterns)
     tell_broker(self, conn, work, std::move(reply),
                 subscription_broker::punsubscribe_atom::value, std::move(names));
+  else if (kind.what == names_are::shard_channels)
+    tell_broker(self, conn, work, std::move(reply),
+                subscription_broker::sunsubscribe_atom::value, std::move(names));
   else
     tell_broker(self, conn, work, std::move(reply),
                 subscription_broker::unsubscribe_atom::value, std::move(names));
@@ -140,19 +161,29 @@ void punsubscribe_command(gateway_actor* self, connection& conn, const args& arg
   unsubscribe_from(self, conn, argv, work, pattern_kind);
 }
 
+void ssubscribe_command(gateway_actor* self, connection& conn, const args& argv,
+                        commands::plan& work) {
+  subscribe_to(self, conn, argv, work, shard_kind);
+}
+
+void sunsubscribe_command(gateway_actor* self, connection& conn, const args& argv,
+                          commands::plan& work) {
+  unsubscribe_from(self, conn, argv, work, shard_kind);
+}
+
 namespace {
 
 // Hands a message to the broker, which counts its receivers: `fill` gets the
 // count as a RESP integer.
-template <class Fill>
-void publish(gateway_actor* self, std::string channel, std::string message, Fill fill) {
+template <class Fill, class Atom = subscription_broker::publish_atom>
+void publish(gateway_actor* self, std::string channel, std::string message, Fill fill,
+             Atom what = Atom::value) {
   auto& broker = self->state.config.subscriptions;
   if (!broker) {
     fill(":0\r\n");
     return;
   }
-  self->request(broker, caf::infinite, subscription_broker::publish_atom::value,
-                std::move(channel), std::move(message))
+  self->request(broker, caf::infinite, what, std::move(channel), std::move(message))
     .then(
       [fill](std::int64_t receivers) mutable {
         std::string resp;
@@ -171,6 +202,13 @@ void publish_command(gateway_actor* self, connection& conn, const args& argv,
   publish(self, std::string{argv[1]}, std::string{argv[2]}, reply_later(self, conn, work));
 }
 
+// SPUBLISH shardchannel message: to the shard channel's subscribers alone.
+void spublish_command(gateway_actor* self, connection& conn, const args& argv,
+                      commands::plan& work) {
+  publish(self, std::string{argv[1]}, std::string{argv[2]}, reply_later(self, conn, work),
+          subscription_broker::spublish_atom::value);
+}
+
 void publish_from_script(gateway_actor* self, const args& argv,
                          std::function<void(std::string_view)> finish) {
   publish(self, std::string{argv[1]}, std::string{argv[2]},
@@ -184,15 +222,19 @@ void pubsub_command(gateway_actor* self, connection& conn, const args& argv,
   auto sub = argv[1];
   int resp_version = conn.context.resp_version;
   bool is_channels = commands::equals_ignoring_case(sub, "channels");
+  bool is_shard_channels = commands::equals_ignoring_case(sub, "shardchannels");
   bool is_numpat = commands::equals_ignoring_case(sub, "numpat");
   bool numsub = commands::equals_ignoring_case(sub, "numsub");
+  bool shard_numsub = commands::equals_ignoring_case(sub, "shardnumsub");
   bool channels = is_channels && argv.size() <= 3;
+  bool shard_channels = is_shard_channels && argv.size() <= 3;
   bool numpat = is_numpat && argv.size() == 2;
-  if (!channels && !numsub && !numpat) {
+  if (!channels && !shard_channels && !numsub && !shard_numsub && !numpat) {
     std::string reply;
-    auto msg = is_channels || is_numpat
-                 ? protocol::errors::wrong_arity(is_channels ? "pubsub|channels"
-                                                             : "pubsub|numpat")
+    auto msg = is_channels || is_numpat || is_shard_channels
+                 ? protocol::errors::wrong_arity(is_channels         ? "pubsub|channels"
+                                                 : is_shard_channels ? "pubsub|shardchannels"
+                                                                     : "pubsub|numpat")
                  : protocol::errors::unknown_subcommand(sub, "PUBSUB");
     protocol::reply_writer{reply, resp_version}.error(msg);
     work.add_reply(conn.context, reply);
@@ -201,7 +243,35 @@ void pubsub_command(gateway_actor* self, connection& conn, const args& argv,
   auto fill = reply_later(self, conn, work);
   auto on_error = [fill](caf::error&) { fill("-ERR subscription broker unavailable\r\n"); };
   auto& broker = st.config.subscriptions;
-  if (channels) {
+  auto list_reply = [fill, resp_version](const std::vector<std::string>& names) {
+    std::string resp;
+    protocol::reply_writer out{resp, resp_version};
+    out.array(names.size());
+    for (auto& n : names)
+      out.bulk(n);
+    fill(resp);
+  };
+  if (shard_channels) {
+    std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
+    self->request(broker, caf::infinite, subscription_broker::shardchannels_atom::value,
+                  pattern)
+      .then(list_reply, on_error);
+  } else if (shard_numsub) {
+    std::vector<std::string> names(argv.begin() + 2, argv.end());
+    self->request(broker, caf::infinite, subscription_broker::shardnumsub_atom::value, names)
+      .then(
+        [fill, names, resp_version](const std::vector<std::int64_t>& counts) {
+          std::string resp;
+          protocol::reply_writer out{resp, resp_version};
+          out.map(names.size());
+          for (std::size_t i = 0; i < names.size(); ++i) {
+            out.bulk(names[i]);
+            out.integer(i < counts.size() ? counts[i] : 0);
+          }
+          fill(resp);
+        },
+        on_error);
+  } else if (channels) {
     std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
     self->request(broker, caf::infinite, subscription_broker::channels_atom::value, pattern)
       .then(
@@ -250,7 +320,8 @@ bool refused_while_subscribed(connection& conn, const commands::command_spec* sp
     return false; // unknown commands get the unknown-command error
   std::string_view name = spec->name;
   if (name == "subscribe" || name == "unsubscribe" || name == "psubscribe"
-      || name == "punsubscribe" || name == "quit" || name == "reset")
+      || name == "punsubscribe" || name == "ssubscribe" || name == "sunsubscribe"
+      || name == "quit" || name == "reset")
     return false;
   std::string reply;
   protocol::reply_writer out{reply, conn.context.resp_version};

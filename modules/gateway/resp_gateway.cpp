@@ -524,7 +524,8 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
     if ((conn.replies_off || conn.skip_next_reply) && spec != nullptr) {
       std::string_view name = spec->name;
       bool exempt = name == "subscribe" || name == "psubscribe" || name == "unsubscribe"
-                    || name == "punsubscribe"
+                    || name == "punsubscribe" || name == "ssubscribe"
+                    || name == "sunsubscribe"
                     || (name == "client" && argv.size() > 1
                         && commands::equals_ignoring_case(argv[1], "reply"));
       silent = !exempt;
@@ -612,9 +613,12 @@ void leave_subscriptions_and_monitor(gateway_actor* self, connection& conn) {
       drop(subscription_broker::unsubscribe_atom::value);
     if (!conn.patterns.empty())
       drop(subscription_broker::punsubscribe_atom::value);
+    if (!conn.shard_channels.empty())
+      drop(subscription_broker::sunsubscribe_atom::value);
   }
   conn.channels.clear();
   conn.patterns.clear();
+  conn.shard_channels.clear();
   if (conn.monitoring) {
     auto& monitors = st.monitors;
     monitors.erase(std::remove(monitors.begin(), monitors.end(), conn.context.tag),
@@ -944,7 +948,7 @@ namespace {
 // subscribers, `pmessage` (with the pattern) for pattern subscribers.
 void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
              const std::string* pattern, const std::string& channel,
-             const std::string& message) {
+             const std::string& message, bool sharded = false) {
   auto& st = self->state;
   for (auto tag : targets) {
     auto it = find_client(st, tag);
@@ -954,7 +958,7 @@ void deliver(gateway_actor* self, const std::vector<std::uint64_t>& targets,
     std::string push;
     protocol::reply_writer out{push, conn.context.resp_version};
     out.push(pattern ? 4 : 3);
-    out.bulk(pattern ? "pmessage" : "message");
+    out.bulk(pattern ? "pmessage" : sharded ? "smessage" : "message");
     if (pattern)
       out.bulk(*pattern);
     out.bulk(channel);
@@ -1123,6 +1127,10 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
     [self](subscription_broker::deliver_atom, const std::vector<std::uint64_t>& targets,
            const std::string& channel, const std::string& message) {
       deliver(self, targets, {}, channel, message);
+    },
+    [self](subscription_broker::sdeliver_atom, const std::vector<std::uint64_t>& targets,
+           const std::string& channel, const std::string& message) {
+      deliver(self, targets, nullptr, channel, message, true);
     },
     [self](subscription_broker::pdeliver_atom, const std::vector<std::uint64_t>& targets,
            const std::string& pattern, const std::string& channel,

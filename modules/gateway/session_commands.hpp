@@ -104,6 +104,9 @@ void psubscribe_command(gateway_actor*, connection&, const args&, commands::plan
 void unsubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
 void punsubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
 void publish_command(gateway_actor*, connection&, const args&, commands::plan&);
+void ssubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void sunsubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
+void spublish_command(gateway_actor*, connection&, const args&, commands::plan&);
 void pubsub_command(gateway_actor*, connection&, const args&, commands::plan&);
 
 // persistence (persistence_commands.cpp)

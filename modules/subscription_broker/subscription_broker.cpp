@@ -56,6 +56,7 @@ struct broker_state {
   std::string channel; // scratch: the keyspace/keyevent channel being built
   subscriber_map channels;
   subscriber_map patterns;
+  subscriber_map shard_channels; // SSUBSCRIBE's
   tracking_routes tracking; // client-side caching (tracking_routes.hpp)
   static inline const char* name = "subscription_broker";
 };
@@ -338,7 +339,8 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
   self->state.databases = std::move(databases);
   self->state.figures = std::move(figures);
   self->set_down_handler([self](caf::down_msg& msg) {
-    for (auto* map : {&self->state.channels, &self->state.patterns}) {
+    for (auto* map :
+         {&self->state.channels, &self->state.patterns, &self->state.shard_channels}) {
       for (auto it = map->begin(); it != map->end();) {
         auto& subs = it->second;
         subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -399,6 +401,39 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
     [self](punsubscribe_atom, caf::actor& who, std::vector<std::string>& names) {
       return change_actor_subscriptions(self, self->state.patterns, false, who,
                                         std::move(names));
+    },
+    [self](ssubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
+      return subscribe(self, self->state.shard_channels, connection, names);
+    },
+    [self](sunsubscribe_atom, std::uint64_t connection, std::vector<std::string>& names) {
+      return unsubscribe(self, self->state.shard_channels, connection, std::move(names));
+    },
+    [self](spublish_atom, const std::string& channel, const std::string& message) {
+      auto it = self->state.shard_channels.find(channel);
+      if (it == self->state.shard_channels.end())
+        return std::int64_t{0};
+      per_gateway(it->second, [&](const caf::actor& g, std::vector<std::uint64_t> conns) {
+        self->send(g, sdeliver_atom::value, std::move(conns), channel, message);
+      });
+      return static_cast<std::int64_t>(it->second.size());
+    },
+    [self](shardchannels_atom, const std::string& pattern) {
+      std::vector<std::string> names;
+      for (auto& [name, subs] : self->state.shard_channels)
+        if (pattern.empty() || commands::glob_match(pattern, name))
+          names.push_back(name);
+      std::sort(names.begin(), names.end());
+      return names;
+    },
+    [self](shardnumsub_atom, const std::vector<std::string>& names) {
+      std::vector<std::int64_t> counts;
+      for (auto& name : names) {
+        auto it = self->state.shard_channels.find(name);
+        counts.push_back(it == self->state.shard_channels.end()
+                           ? 0
+                           : static_cast<std::int64_t>(it->second.size()));
+      }
+      return counts;
     },
     [self](channels_atom, const std::string& pattern) {
       std::vector<std::string> names;

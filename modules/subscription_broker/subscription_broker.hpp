@@ -33,6 +33,14 @@ using pdeliver_atom = caf::atom_constant<caf::atom("pdeliver")>;
 using channels_atom = caf::atom_constant<caf::atom("channels")>;
 using numsub_atom = caf::atom_constant<caf::atom("numsub")>;
 using numpat_atom = caf::atom_constant<caf::atom("numpat")>;
+// Sharded pub/sub (SSUBSCRIBE, SPUBLISH): a namespace of its own, apart from
+// the channels of SUBSCRIBE; on a node of its own every shard channel is here.
+using ssubscribe_atom = caf::atom_constant<caf::atom("ssub")>;
+using sunsubscribe_atom = caf::atom_constant<caf::atom("sunsub")>;
+using spublish_atom = caf::atom_constant<caf::atom("spub")>;
+using sdeliver_atom = caf::atom_constant<caf::atom("sdeliver")>;
+using shardchannels_atom = caf::atom_constant<caf::atom("schannels")>;
+using shardnumsub_atom = caf::atom_constant<caf::atom("snumsub")>;
 // (notify_atom, shard::key_event_log) from shards.
 using notify_atom = shard::notify_atom;
 
@@ -48,6 +56,11 @@ using notify_atom = shard::notify_atom;
 //   (channels_atom, string pattern) -> vector<string>  (PUBSUB CHANNELS; "" = all)
 //   (numsub_atom, vector<string> channels) -> vector<int64>
 //   (numpat_atom) -> int64
+//   (ssubscribe_atom / sunsubscribe_atom, uint64 connection, vector<string>
+//   shard channels) -> bool; (spublish_atom, channel, message) -> int64;
+//   (shardchannels_atom, pattern) -> vector<string>; (shardnumsub_atom,
+//   channels) -> vector<int64>: the same for sharded pub/sub, whose
+//   subscribers get (sdeliver_atom, vector<uint64> connections, channel, message)
 //   (subscribe_atom / unsubscribe_atom / psubscribe_atom / punsubscribe_atom,
 //    caf::actor subscriber, vector<string> names) -> int64 channels and patterns
 //   the actor holds afterwards: an actor of its own (actor_subscribers.hpp), not

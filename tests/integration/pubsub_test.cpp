@@ -89,6 +89,45 @@ TEST_F(PubSub, PublishReachesEverySubscriberAndCountsThem) {
   EXPECT_EQ(next_message(b), std::make_pair(std::string{"news"}, std::string{"hello"}));
 }
 
+// Sharded pub/sub is a namespace of its own: SPUBLISH reaches SSUBSCRIBE's
+// subscribers as smessage, PUBLISH of the same name reaches none of them.
+TEST_F(PubSub, ShardChannelsAreApartFromChannels) {
+  hiredis_connection sharded{port()};
+  hiredis_connection plain{port()};
+  auto confirm = sharded.command({"SSUBSCRIBE", "orders", "returns"});
+  ASSERT_TRUE(confirm && confirm->type == REDIS_REPLY_ARRAY && confirm->elements == 3);
+  EXPECT_EQ(std::string(confirm->element[0]->str), "ssubscribe");
+  EXPECT_EQ(confirm->element[2]->integer, 1);
+  auto second = sharded.get_reply();
+  ASSERT_TRUE(second && second->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(second->element[2]->integer, 2); // counts shard channels alone
+  plain.command({"SUBSCRIBE", "orders"});
+  EXPECT_TRUE(is_integer(run({"SPUBLISH", "orders", "o-1"}), 1));
+  EXPECT_TRUE(is_integer(run({"PUBLISH", "orders", "plain"}), 1));
+  auto heard = sharded.get_reply();
+  ASSERT_TRUE(heard && heard->type == REDIS_REPLY_ARRAY && heard->elements == 3);
+  EXPECT_EQ(std::string(heard->element[0]->str), "smessage");
+  EXPECT_EQ(std::string(heard->element[2]->str), "o-1");
+  auto plain_heard = plain.get_reply();
+  ASSERT_TRUE(plain_heard && plain_heard->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(std::string(plain_heard->element[0]->str), "message");
+  EXPECT_EQ(std::string(plain_heard->element[2]->str), "plain");
+  auto listed = run({"PUBSUB", "SHARDCHANNELS"});
+  ASSERT_TRUE(listed && listed->type == REDIS_REPLY_ARRAY);
+  EXPECT_EQ(listed->elements, 2u);
+  auto counted = run({"PUBSUB", "SHARDNUMSUB", "orders", "none"});
+  ASSERT_TRUE(counted && counted->type == REDIS_REPLY_ARRAY && counted->elements == 4);
+  EXPECT_EQ(counted->element[1]->integer, 1);
+  EXPECT_EQ(counted->element[3]->integer, 0);
+  // RESP2 subscribed mode: only subscription commands.
+  EXPECT_TRUE(is_error_starting_with(sharded.command({"GET", "k"}), "ERR Can't execute 'get'"));
+  auto bye = sharded.command({"SUNSUBSCRIBE"});
+  ASSERT_TRUE(bye && bye->type == REDIS_REPLY_ARRAY);
+  sharded.get_reply(); // the second channel's
+  EXPECT_TRUE(is_nil(sharded.command({"GET", "k"})));
+  EXPECT_TRUE(is_integer(run({"SPUBLISH", "orders", "o-2"}), 0));
+}
+
 TEST_F(PubSub, SubscribedConnectionsMayOnlyManageSubscriptionsPingAndQuit) {
   hiredis_connection c{port()};
   c.command({"SUBSCRIBE", "x"});
