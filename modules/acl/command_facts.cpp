@@ -14,13 +14,6 @@ namespace stairkv::acl {
 
 namespace {
 
-const std::vector<command_fact>& redis_facts() {
-  static const std::vector<command_fact> rows = {
-#include "modules/acl/command_facts.inc"
-  };
-  return rows;
-}
-
 // Categories from a command's flags, for one Redis 7.0 does not have.
 std::uint32_t categories_from_flags(const commands::command_spec& spec) {
   std::uint32_t out = 0;
@@ -36,16 +29,12 @@ std::uint32_t categories_from_flags(const commands::command_spec& spec) {
 
 const std::vector<command_fact>& facts_by_slot() {
   static const std::vector<command_fact> table = [] {
-    std::unordered_map<std::string_view, const command_fact*> by_name;
-    for (const auto& f : redis_facts())
-      by_name.emplace(f.name, &f);
     std::vector<command_fact> out;
     const auto& slots = commands::stat_slots();
     out.reserve(slots.size());
     for (const auto& slot : slots) {
-      auto it = by_name.find(slot.name);
-      if (it != by_name.end()) {
-        out.push_back(*it->second);
+      if (const auto* known = find_fact(slot.name)) {
+        out.push_back(*known);
       } else {
         command_fact made{slot.command->name, categories_from_flags(*slot.command), false, {}};
         if (slot.command->first_key > 0)

@@ -280,6 +280,19 @@ TEST_F(Planner, CommandCountMatchesTheTable) {
             "-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n");
 }
 
+// COMMAND INFO gives Redis 7.0's ACL categories, the ones ACL CAT and the
+// user rules use (SORT is @write @set @sortedset @list @slow @dangerous).
+TEST_F(Planner, CommandInfoShowsTheCategoriesAclsUse) {
+  auto sort = run1({"COMMAND", "INFO", "sort"});
+  for (const char* category : {"+@write", "+@set", "+@sortedset", "+@list", "+@slow",
+                               "+@dangerous"})
+    EXPECT_NE(sort.find(category), std::string::npos) << category << " in " << sort;
+  EXPECT_EQ(sort.find("+@fast"), std::string::npos) << sort;
+  auto get = run1({"COMMAND", "INFO", "get"});
+  EXPECT_NE(get.find("+@read"), std::string::npos) << get;
+  EXPECT_EQ(get.find("+@write"), std::string::npos) << get;
+}
+
 TEST_F(Planner, ExpireSetsDeadlinesUnderTheirConditions) {
   run1({"SET", "k", "v"});
   EXPECT_EQ(run1({"TTL", "k"}), ":-1\r\n");

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "modules/acl/categories.hpp"
+#include "modules/acl/facts_table.hpp"
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/glob.hpp"
 #include "modules/commands/planners.hpp"
@@ -28,9 +30,18 @@ void reply_local(plan& p, const client_context& client, Fill fill) {
   p.close_local(rec, begin);
 }
 
-// Redis's ACL categories of a command or subcommand, from what the table says
-// of it (its group, its flags, whether it is administrative).
+// Redis's ACL categories of a command or subcommand: Redis 7.0's own, as ACLs
+// use them (acl/facts_table.hpp); for a command Redis 7.0 does not have, from
+// what the table says of it (its group, its flags, whether it is
+// administrative).
 std::vector<const char*> acl_categories(const stat_slot& slot) {
+  if (const auto* fact = acl::find_fact(slot.name)) {
+    std::vector<const char*> out;
+    for (const auto& c : acl::categories())
+      if ((fact->categories & c.bit) != 0)
+        out.push_back(c.name.data()); // the names are string literals
+    return out;
+  }
   const auto& spec = *slot.command;
   std::string_view group = spec.group;
   std::string_view name = spec.name;
