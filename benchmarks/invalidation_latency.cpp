@@ -18,6 +18,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "benchmarks/hiredis_tool.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -41,40 +43,16 @@ struct settings {
   int rounds = 10;
 };
 
-bool read_flag(const char* arg, const char* name, std::string& value) {
-  auto n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=')
-    return false;
-  value = arg + n + 1;
-  return true;
-}
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
+using stairkv::benchmarks::now_ns;
+using stairkv::benchmarks::read_flag;
 
 redisContext* connect(int port) {
-  timeval timeout{60, 0};
-  auto* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
-  if (c == nullptr || c->err != 0) {
-    std::fprintf(stderr, "cannot connect to port %d\n", port);
-    std::exit(2);
-  }
-  redisSetTimeout(c, timeout);
-  return c;
+  return stairkv::benchmarks::connect(port, 60);
 }
 
+// A command's reply; the program ends on a broken connection or an error.
 redisReply* command(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> words;
-  std::vector<std::size_t> sizes;
-  for (const auto& a : argv) {
-    words.push_back(a.data());
-    sizes.push_back(a.size());
-  }
-  auto* r = static_cast<redisReply*>(
-    redisCommandArgv(c, static_cast<int>(argv.size()), words.data(), sizes.data()));
+  auto* r = stairkv::benchmarks::command(c, argv);
   if (r == nullptr) {
     std::fprintf(stderr, "lost a connection (%s)\n", c->errstr);
     std::exit(1);

@@ -15,6 +15,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "benchmarks/hiredis_tool.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -39,40 +41,12 @@ struct settings {
   bool populate_twice = false;
 };
 
-bool read_flag(const char* arg, const char* name, std::string& value) {
-  auto n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=')
-    return false;
-  value = arg + n + 1;
-  return true;
-}
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
+using stairkv::benchmarks::command;
+using stairkv::benchmarks::now_ns;
+using stairkv::benchmarks::read_flag;
 
 redisContext* connect(int port) {
-  timeval timeout{120, 0};
-  auto* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
-  if (c == nullptr || c->err != 0) {
-    std::fprintf(stderr, "cannot connect to port %d\n", port);
-    std::exit(2);
-  }
-  redisSetTimeout(c, timeout);
-  return c;
-}
-
-redisReply* command(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> words;
-  std::vector<std::size_t> sizes;
-  for (const auto& a : argv) {
-    words.push_back(a.data());
-    sizes.push_back(a.size());
-  }
-  return static_cast<redisReply*>(
-    redisCommandArgv(c, static_cast<int>(argv.size()), words.data(), sizes.data()));
+  return stairkv::benchmarks::connect(port, 120);
 }
 
 std::string queue_name(int i) {

@@ -574,18 +574,22 @@ std::string user::describe() const {
 
 // -- helpers -------------------------------------------------------------------
 
+std::string to_hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += hex[bytes[i] >> 4];
+    out += hex[bytes[i] & 15];
+  }
+  return out;
+}
+
 std::string hash_password(std::string_view password) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(password.data(), password.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
+  return to_hex(digest, length);
 }
 
 bool valid_password_hash(std::string_view hash) {

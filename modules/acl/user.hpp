@@ -156,6 +156,9 @@ private:
   bool unrestricted_ = false;
 };
 
+// Bytes as lower-case hex (password hashes, ACL GENPASS).
+std::string to_hex(const unsigned char* bytes, std::size_t n);
+
 // The SHA-256 of a password in lower-case hex, as ACLs keep them.
 std::string hash_password(std::string_view password);
 

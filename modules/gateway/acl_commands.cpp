@@ -163,12 +163,7 @@ std::string genpass_reply(const args& argv, int resp) {
     w.error("ERR the random number generator failed");
     return out;
   }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string text;
-  for (auto b : random) {
-    text += hex[b >> 4];
-    text += hex[b & 15];
-  }
+  auto text = acl::to_hex(random.data(), random.size());
   text.resize(chars);
   w.bulk(text);
   return out;

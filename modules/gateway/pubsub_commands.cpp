@@ -251,54 +251,35 @@ void pubsub_command(gateway_actor* self, connection& conn, const args& argv,
       out.bulk(n);
     fill(resp);
   };
+  // NUMSUB and SHARDNUMSUB: each name with its count, as a map.
+  auto counts_reply = [fill, resp_version](std::vector<std::string> names) {
+    return [fill, names = std::move(names),
+            resp_version](const std::vector<std::int64_t>& counts) {
+      std::string resp;
+      protocol::reply_writer out{resp, resp_version};
+      out.map(names.size());
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        out.bulk(names[i]);
+        out.integer(i < counts.size() ? counts[i] : 0);
+      }
+      fill(resp);
+    };
+  };
+  std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
+  std::vector<std::string> names(argv.begin() + 2, argv.end());
   if (shard_channels) {
-    std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
     self->request(broker, caf::infinite, subscription_broker::shardchannels_atom::value,
                   pattern)
       .then(list_reply, on_error);
-  } else if (shard_numsub) {
-    std::vector<std::string> names(argv.begin() + 2, argv.end());
-    self->request(broker, caf::infinite, subscription_broker::shardnumsub_atom::value, names)
-      .then(
-        [fill, names, resp_version](const std::vector<std::int64_t>& counts) {
-          std::string resp;
-          protocol::reply_writer out{resp, resp_version};
-          out.map(names.size());
-          for (std::size_t i = 0; i < names.size(); ++i) {
-            out.bulk(names[i]);
-            out.integer(i < counts.size() ? counts[i] : 0);
-          }
-          fill(resp);
-        },
-        on_error);
   } else if (channels) {
-    std::string pattern = argv.size() == 3 ? std::string{argv[2]} : std::string{};
     self->request(broker, caf::infinite, subscription_broker::channels_atom::value, pattern)
-      .then(
-        [fill, resp_version](const std::vector<std::string>& names) {
-          std::string resp;
-          protocol::reply_writer out{resp, resp_version};
-          out.array(names.size());
-          for (auto& n : names)
-            out.bulk(n);
-          fill(resp);
-        },
-        on_error);
+      .then(list_reply, on_error);
+  } else if (shard_numsub) {
+    self->request(broker, caf::infinite, subscription_broker::shardnumsub_atom::value, names)
+      .then(counts_reply(names), on_error);
   } else if (numsub) {
-    std::vector<std::string> names(argv.begin() + 2, argv.end());
     self->request(broker, caf::infinite, subscription_broker::numsub_atom::value, names)
-      .then(
-        [fill, names, resp_version](const std::vector<std::int64_t>& counts) {
-          std::string resp;
-          protocol::reply_writer out{resp, resp_version};
-          out.map(names.size());
-          for (std::size_t i = 0; i < names.size(); ++i) {
-            out.bulk(names[i]);
-            out.integer(i < counts.size() ? counts[i] : 0);
-          }
-          fill(resp);
-        },
-        on_error);
+      .then(counts_reply(names), on_error);
   } else {
     self->request(broker, caf::infinite, subscription_broker::numpat_atom::value)
       .then(

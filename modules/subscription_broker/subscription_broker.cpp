@@ -138,6 +138,28 @@ void remove(subscriber_map& map, const subscriber& who, std::vector<std::string>
   }
 }
 
+// PUBSUB (SHARD)CHANNELS: the names with subscribers that match `pattern`
+// ("": all), sorted.
+std::vector<std::string> names_matching(const subscriber_map& map, const std::string& pattern) {
+  std::vector<std::string> names;
+  for (const auto& [name, subs] : map)
+    if (pattern.empty() || commands::glob_match(pattern, name))
+      names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// PUBSUB (SHARD)NUMSUB: how many subscribe to each of `names`.
+std::vector<std::int64_t> subscriber_counts(const subscriber_map& map,
+                                            const std::vector<std::string>& names) {
+  std::vector<std::int64_t> counts;
+  for (const auto& name : names) {
+    auto it = map.find(name);
+    counts.push_back(it == map.end() ? 0 : static_cast<std::int64_t>(it->second.size()));
+  }
+  return counts;
+}
+
 template <class Self>
 void update_figures(Self* self) {
   auto& st = self->state;
@@ -418,40 +440,16 @@ caf::behavior broker(Self* self, shard::notify_settings_ptr notify_settings,
       return static_cast<std::int64_t>(it->second.size());
     },
     [self](shardchannels_atom, const std::string& pattern) {
-      std::vector<std::string> names;
-      for (auto& [name, subs] : self->state.shard_channels)
-        if (pattern.empty() || commands::glob_match(pattern, name))
-          names.push_back(name);
-      std::sort(names.begin(), names.end());
-      return names;
+      return names_matching(self->state.shard_channels, pattern);
     },
     [self](shardnumsub_atom, const std::vector<std::string>& names) {
-      std::vector<std::int64_t> counts;
-      for (auto& name : names) {
-        auto it = self->state.shard_channels.find(name);
-        counts.push_back(it == self->state.shard_channels.end()
-                           ? 0
-                           : static_cast<std::int64_t>(it->second.size()));
-      }
-      return counts;
+      return subscriber_counts(self->state.shard_channels, names);
     },
     [self](channels_atom, const std::string& pattern) {
-      std::vector<std::string> names;
-      for (auto& [name, subs] : self->state.channels)
-        if (pattern.empty() || commands::glob_match(pattern, name))
-          names.push_back(name);
-      std::sort(names.begin(), names.end());
-      return names;
+      return names_matching(self->state.channels, pattern);
     },
     [self](numsub_atom, const std::vector<std::string>& names) {
-      std::vector<std::int64_t> counts;
-      for (auto& name : names) {
-        auto it = self->state.channels.find(name);
-        counts.push_back(it == self->state.channels.end()
-                           ? 0
-                           : static_cast<std::int64_t>(it->second.size()));
-      }
-      return counts;
+      return subscriber_counts(self->state.channels, names);
     },
     [self](numpat_atom) {
       return static_cast<std::int64_t>(self->state.patterns.size());

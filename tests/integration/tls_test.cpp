@@ -6,11 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,52 +17,6 @@ using namespace stairkv::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-void openssl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/openssl"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto r = run_process(argv, "", 60s);
-  ASSERT_EQ(r.exit_code, 0) << r.describe();
-}
-
-// ca.crt, server.crt/key (for 127.0.0.1) and client.crt/key in `dir`.
-void make_certificates(const std::string& dir) {
-  const std::vector<std::string> curve{"-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:P-256", "-nodes"};
-  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
-    head.insert(head.end(), curve.begin(), curve.end());
-    head.insert(head.end(), tail.begin(), tail.end());
-    return head;
-  };
-  openssl(with({"req", "-x509"}, {"-keyout", dir + "/ca.key", "-out", dir + "/ca.crt",
-                                  "-days", "2", "-subj", "/CN=stairkv-test-ca"}));
-  std::ofstream(dir + "/san.cnf") << "subjectAltName=IP:127.0.0.1\n";
-  for (std::string who : {"server", "client"}) {
-    openssl(with({"req"}, {"-keyout", dir + "/" + who + ".key", "-out",
-                           dir + "/" + who + ".csr", "-subj", "/CN=" + who}));
-    std::vector<std::string> sign{"x509", "-req", "-in", dir + "/" + who + ".csr", "-CA",
-                                  dir + "/ca.crt", "-CAkey", dir + "/ca.key",
-                                  "-CAcreateserial", "-out", dir + "/" + who + ".crt",
-                                  "-days", "2"};
-    if (who == "server") {
-      sign.push_back("-extfile");
-      sign.push_back(dir + "/san.cnf");
-    }
-    openssl(sign);
-  }
-}
 
 // Starts a node with a TLS port (retrying if the probed port was taken).
 std::unique_ptr<server_process> start_tls_node(const std::string& dir, std::uint16_t& tls_port,
@@ -108,7 +57,7 @@ process_result cli(const std::vector<std::string>& args) {
 
 TEST(Tls, MutualTlsWithRedisCliAndRedisPyBesideThePlainPort) {
   auto dir = make_test_dir("tls");
-  make_certificates(dir);
+  make_test_certificates(dir);
   std::uint16_t tls_port = 0;
   auto node = start_tls_node(dir, tls_port);
   ASSERT_NE(node, nullptr) << "the node never opened its TLS port";
@@ -147,7 +96,7 @@ TEST(Tls, MutualTlsWithRedisCliAndRedisPyBesideThePlainPort) {
 
 TEST(Tls, WithoutClientAuthenticationAnyTlsClientIsServed) {
   auto dir = make_test_dir("tls-noauth");
-  make_certificates(dir);
+  make_test_certificates(dir);
   std::uint16_t tls_port = 0;
   auto node = start_tls_node(dir, tls_port, "no");
   ASSERT_NE(node, nullptr) << "the node never opened its TLS port";

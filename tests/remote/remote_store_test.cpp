@@ -4,10 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -17,8 +13,6 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
-
-#include <fstream>
 
 #include "modules/store/store.hpp"
 #include "tests/support/child_process.hpp"
@@ -31,25 +25,12 @@ using stairkv::testing::server_process;
 
 namespace {
 
-// Asks the kernel for a port that is free right now.
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Starts a node that publishes its store; retries if another process took the
 // chosen port between the probe and the server's bind.
 std::unique_ptr<server_process> start_publishing_node(std::uint16_t& caf_port,
                                                      std::vector<std::string> args = {}) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    caf_port = free_port();
+    caf_port = stairkv::testing::free_port();
     auto with_port = args;
     with_port.push_back("--caf-port=" + std::to_string(caf_port));
     auto node = std::make_unique<server_process>(with_port);
@@ -402,45 +383,15 @@ TEST(RemoteStore, ARemoteActorHearsExpiriesAndItsSubscriptionEndsWithIt) {
   EXPECT_EQ(node->stop(), 0) << node->log();
 }
 
-namespace {
-
-void openssl(std::vector<std::string> args) {
-  args.insert(args.begin(), "/usr/bin/openssl");
-  auto r = stairkv::testing::run_process(args, "", 60s);
-  ASSERT_EQ(r.exit_code, 0) << r.describe();
-}
-
-// A CA, and a node and a client certificate it signed, in `dir`.
-void make_certificates(const std::string& dir) {
-  std::vector<std::string> curve{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                                 "-nodes"};
-  auto req = [&](std::vector<std::string> head, std::vector<std::string> tail) {
-    head.insert(head.end(), curve.begin(), curve.end());
-    head.insert(head.end(), tail.begin(), tail.end());
-    openssl(head);
-  };
-  req({"req", "-x509"}, {"-keyout", dir + "/ca.key", "-out", dir + "/ca.crt", "-days", "2",
-                         "-subj", "/CN=stairkv-test-ca"});
-  for (std::string who : {"node", "client"}) {
-    req({"req"}, {"-keyout", dir + "/" + who + ".key", "-out", dir + "/" + who + ".csr",
-                  "-subj", "/CN=" + who});
-    openssl({"x509", "-req", "-in", dir + "/" + who + ".csr", "-CA", dir + "/ca.crt",
-             "-CAkey", dir + "/ca.key", "-CAcreateserial", "-out", dir + "/" + who + ".crt",
-             "-days", "2"});
-  }
-}
-
-} // namespace
-
 // The store published over TLS (--caf-tls): a CAF application with a
 // certificate from the same CA reaches it through CAF's openssl module.
 TEST(RemoteStore, TheStoreOverTlsForACafApplicationWithACertificate) {
   auto dir = stairkv::testing::make_test_dir("caf-tls");
-  make_certificates(dir);
+  stairkv::testing::make_test_certificates(dir);
   std::uint16_t caf_port = 0;
   auto node = start_publishing_node(
-    caf_port, {"--caf-tls=yes", "--tls-cert-file=" + dir + "/node.crt",
-               "--tls-key-file=" + dir + "/node.key", "--tls-ca-cert-file=" + dir + "/ca.crt"});
+    caf_port, {"--caf-tls=yes", "--tls-cert-file=" + dir + "/server.crt",
+               "--tls-key-file=" + dir + "/server.key", "--tls-ca-cert-file=" + dir + "/ca.crt"});
   ASSERT_NE(node, nullptr) << "the node never published its store";
   ASSERT_TRUE(node->wait_for_log("(TLS)", 5s)) << node->log();
 

@@ -1,7 +1,10 @@
 #include "tests/support/server_process.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 
@@ -205,6 +209,55 @@ std::string make_test_dir(const std::string& prefix) {
   if (::mkdtemp(buf.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed for " + pattern);
   return buf.data();
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw std::runtime_error(std::string{"socket: "} + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+void make_test_certificates(const std::string& dir) {
+  auto openssl = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    auto r = run_process(args, "", std::chrono::seconds{60});
+    if (r.exit_code != 0)
+      throw std::runtime_error("openssl failed: " + r.describe());
+  };
+  const std::vector<std::string> curve{"-newkey", "ec", "-pkeyopt",
+                                       "ec_paramgen_curve:P-256", "-nodes"};
+  auto with_curve = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
+    head.insert(head.end(), curve.begin(), curve.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  openssl(with_curve({"req", "-x509"}, {"-keyout", dir + "/ca.key", "-out", dir + "/ca.crt",
+                                        "-days", "2", "-subj", "/CN=stairkv-test-ca"}));
+  std::ofstream(dir + "/san.cnf") << "subjectAltName=IP:127.0.0.1\n";
+  for (std::string who : {"server", "client"}) {
+    openssl(with_curve({"req"}, {"-keyout", dir + "/" + who + ".key", "-out",
+                                 dir + "/" + who + ".csr", "-subj", "/CN=" + who}));
+    std::vector<std::string> sign{"x509", "-req", "-in", dir + "/" + who + ".csr", "-CA",
+                                  dir + "/ca.crt", "-CAkey", dir + "/ca.key",
+                                  "-CAcreateserial", "-out", dir + "/" + who + ".crt",
+                                  "-days", "2"};
+    if (who == "server") {
+      sign.push_back("-extfile");
+      sign.push_back(dir + "/san.cnf");
+    }
+    openssl(sign);
+  }
 }
 
 uint64_t raise_open_file_limit(uint64_t wanted) {

@@ -99,4 +99,14 @@ uint64_t raise_open_file_limit(uint64_t wanted);
 // `<prefix>-XXXXXX`. Throws std::runtime_error when it cannot be made.
 std::string make_test_dir(const std::string& prefix);
 
+// A loopback port that nothing listened on a moment ago (for the second
+// ports a test gives the node: --caf-port, --tls-port). Throws on failure.
+std::uint16_t free_port();
+
+// Test certificates made with /usr/bin/openssl in `dir`: ca.crt/ca.key, a
+// server certificate for 127.0.0.1 (server.crt/server.key) and a client one
+// (client.crt/client.key), both signed by the CA. Throws with openssl's
+// output when it fails.
+void make_test_certificates(const std::string& dir);
+
 } // namespace stairkv::testing
