@@ -6,6 +6,8 @@
 #include <unordered_map>
 
 #include "modules/commands/planners.hpp"
+#include "modules/commands/text.hpp"
+#include "modules/protocol/number.hpp"
 #include "modules/memory/policy.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -42,6 +44,18 @@ std::vector<command_spec> make_table() {
      "1.0.0", nullptr},
     {"client", -2, gw | ld | st, 0, 0, 0, "connection",
      "A container for client connection commands", "2.4.0", nullptr},
+    {"cluster", -2, gw, 0, 0, 0, "cluster", "A container for cluster commands", "3.0.0",
+     nullptr},
+    {"asking", 1, gw | f, 0, 0, 0, "cluster",
+     "Sent by cluster clients after an -ASK redirect", "3.0.0", nullptr},
+    {"readonly", 1, gw | ld | st | f, 0, 0, 0, "cluster",
+     "Enables read queries for a connection to a cluster replica node", "3.0.0", nullptr},
+    {"readwrite", 1, gw | ld | st | f, 0, 0, 0, "cluster",
+     "Disables read queries for a connection to a cluster replica node", "3.0.0", nullptr},
+    {"migrate", -6, gw | w | mk, 3, 3, 1, "generic",
+     "Atomically transfer a key from a Redis instance to another one.", "2.6.0", nullptr},
+    {"restore-asking", -4, w | oom, 1, 1, 1, "server",
+     "An internal command for migrating keys in a cluster", "3.0.0", plan_restore},
     {"command", -1, ld | st, 0, 0, 0, "server",
      "Get array of Redis command details", "2.8.13", plan_command},
     {"config", -2, gw | ld | st, 0, 0, 0, "server",
@@ -510,6 +524,11 @@ const std::vector<std::pair<const char*, std::vector<const char*>>>& containers(
     {"client", {"caching", "getname", "getredir", "help", "id", "info", "kill", "list",
                 "no-evict", "no-touch", "pause", "reply", "setname", "tracking",
                 "trackinginfo", "unpause"}},
+    {"cluster", {"addslots", "addslotsrange", "bumpepoch", "count-failure-reports",
+                 "countkeysinslot", "delslots", "delslotsrange", "failover", "flushslots",
+                 "forget", "getkeysinslot", "help", "info", "keyslot", "meet", "myid", "nodes",
+                 "replicate", "reset", "saveconfig", "set-config-epoch", "setslot", "shards",
+                 "slots"}},
     {"command", {"count", "docs", "info", "list"}},
     {"config", {"get", "resetstat", "rewrite", "set"}},
     {"function", {"delete", "dump", "flush", "help", "kill", "list", "load", "restore",
@@ -652,6 +671,64 @@ outcome execute_command(plan& p, const client_context& client,
   if ((spec->flags & flag::write) != 0)
     p.note_writes_since(from);
   return outcome::routed;
+}
+
+bool collect_keys(const command_spec& spec, const std::vector<std::string_view>& call,
+                  std::vector<std::string_view>& keys) {
+  auto keyed = spec;
+  std::string_view name = spec.name;
+  if (name == "memory" && call.size() >= 3 && equals_ignoring_case(call[1], "usage")) {
+    keyed.first_key = keyed.last_key = 2; // MEMORY USAGE key
+    keyed.key_step = 1;
+  }
+  // The script calls' keys follow their count: EVAL script numkeys key...
+  std::int64_t numkeys = 0;
+  bool script_call = name == "eval" || name == "evalsha" || name == "eval_ro"
+                     || name == "evalsha_ro" || name == "fcall" || name == "fcall_ro";
+  if (script_call) {
+    if (call.size() < 3 || !protocol::parse_int64(call[2], numkeys) || numkeys <= 0
+        || static_cast<std::uint64_t>(numkeys) > call.size() - 3)
+      return false;
+    keyed.first_key = 3;
+    keyed.last_key = 2 + static_cast<int>(numkeys);
+    keyed.key_step = 1;
+  }
+  if (name == "migrate") {
+    // MIGRATE host port key|"" db timeout [...] [KEYS key...]: the keys after
+    // KEYS when the key argument is empty (Redis's migrateGetKeys).
+    if (call[3].empty())
+      for (std::size_t i = 6; i < call.size(); ++i)
+        if (equals_ignoring_case(call[i], "keys")) {
+          keys.insert(keys.end(), call.begin() + static_cast<std::ptrdiff_t>(i) + 1, call.end());
+          return true;
+        }
+    keys.push_back(call[3]);
+    return true;
+  }
+  if (keyed.first_key == 0)
+    return false;
+  if (name == "sort" || name == "sort_ro") {
+    // The sorted key, then the STORE destination, the last one given (Redis's
+    // sortGetKeys: LIMIT takes two words, BY and GET one, which are no keys).
+    keys.push_back(call[1]);
+    std::string_view destination;
+    for (std::size_t i = 2; i < call.size(); ++i) {
+      if (equals_ignoring_case(call[i], "limit"))
+        i += 2;
+      else if (equals_ignoring_case(call[i], "get") || equals_ignoring_case(call[i], "by"))
+        i += 1;
+      else if (equals_ignoring_case(call[i], "store") && i + 1 < call.size())
+        destination = call[++i];
+    }
+    if (destination.data() != nullptr)
+      keys.push_back(destination);
+    return true;
+  }
+  visit_key_positions(keyed, call.size(), [&](std::size_t i) {
+    keys.push_back(call[i]);
+    return false;
+  });
+  return true;
 }
 
 } // namespace stairkv::commands

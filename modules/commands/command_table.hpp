@@ -71,6 +71,13 @@ bool visit_key_positions(const command_spec& spec, std::size_t argc, Visit visit
   return false;
 }
 
+// The keys a call names (COMMAND GETKEYS, cluster slots): from the table's
+// positions, a script call's count, MEMORY USAGE's third word, SORT's STORE.
+// Appends them to `keys`; false when the command takes no key (a script
+// call with none, or a count that does not fit).
+bool collect_keys(const command_spec& spec, const std::vector<std::string_view>& call,
+                  std::vector<std::string_view>& keys);
+
 // One step of a loaded file (the append-only file, a snapshot, DEBUG
 // RELOAD's), in the database its record names, for `client` (no connection).
 void plan_replay_step(plan& p, client_context client, const persistence::replay_step& step);

@@ -272,13 +272,6 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
     reply_error(p, client, "ERR Invalid number of arguments specified for command");
     return;
   }
-  auto keyed = *spec;
-  if (std::string_view{spec->name} == "memory" && call.size() >= 3
-      && equals_ignoring_case(call[1], "usage")) {
-    keyed.first_key = keyed.last_key = 2; // MEMORY USAGE key
-    keyed.key_step = 1;
-  }
-  // The script calls' keys follow their count: EVAL script numkeys key...
   std::string_view name = spec->name;
   std::int64_t numkeys = 0;
   bool script_call = name == "eval" || name == "evalsha" || name == "eval_ro"
@@ -288,37 +281,10 @@ void plan_command_getkeys(plan& p, const client_context& client, const args& arg
     reply_local(p, client, [&](protocol::reply_writer& out) { out.array(0); });
     return;
   }
-  if (script_call && protocol::parse_int64(call[2], numkeys) && numkeys > 0
-      && static_cast<std::uint64_t>(numkeys) <= call.size() - 3) {
-    keyed.first_key = 3;
-    keyed.last_key = 2 + static_cast<int>(numkeys);
-    keyed.key_step = 1;
-  }
-  if (keyed.first_key == 0) {
+  std::vector<std::string_view> keys;
+  if (!collect_keys(*spec, call, keys)) {
     reply_error(p, client, "ERR The command has no key arguments");
     return;
-  }
-  std::vector<std::string_view> keys;
-  if (name == "sort" || name == "sort_ro") {
-    // The sorted key, then the STORE destination, the last one given (Redis's
-    // sortGetKeys: LIMIT takes two words, BY and GET one, which are no keys).
-    keys.push_back(call[1]);
-    std::string_view destination;
-    for (std::size_t i = 2; i < call.size(); ++i) {
-      if (equals_ignoring_case(call[i], "limit"))
-        i += 2;
-      else if (equals_ignoring_case(call[i], "get") || equals_ignoring_case(call[i], "by"))
-        i += 1;
-      else if (equals_ignoring_case(call[i], "store") && i + 1 < call.size())
-        destination = call[++i];
-    }
-    if (destination.data() != nullptr)
-      keys.push_back(destination);
-  } else {
-    visit_key_positions(keyed, call.size(), [&](std::size_t i) {
-      keys.push_back(call[i]);
-      return false;
-    });
   }
   reply_local(p, client, [&](protocol::reply_writer& out) {
     out.array(keys.size());

@@ -56,6 +56,12 @@ struct connection {
   // A multi-step command (RENAME, MSETNX) is running: this client's later
   // commands wait in `input` until it has finished, so that they see its effect.
   bool waiting_for_step = false;
+  // Cluster mode: ASKING was sent (the next command may run on a slot being
+  // imported), READONLY, and how many of the keys of the command being parsed
+  // again this node holds (its slot is open; -1: not known).
+  bool asking = false;
+  bool readonly = false;
+  std::int64_t presence = -1;
   // CLIENT PAUSE holds this client's next command (still in `input`).
   bool waiting_for_pause = false;
   // Its next command names a key a multi-step command holds (still in `input`).

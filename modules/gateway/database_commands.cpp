@@ -122,6 +122,10 @@ void select_command(gateway_actor* self, connection& conn, const args& argv,
     work.add_reply(conn.context, error);
     return;
   }
+  if (n != 0 && self->state.config.cluster) {
+    work.add_reply(conn.context, "-ERR SELECT is not allowed in cluster mode\r\n");
+    return;
+  }
   conn.db = static_cast<unsigned>(n);
   conn.context.db = map.physical(conn.db);
   step_database = conn.context.db;

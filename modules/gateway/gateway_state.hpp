@@ -17,6 +17,7 @@
 #include <caf/io/broker.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "modules/cluster/view.hpp"
 #include "modules/commands/plan.hpp"
 #include "modules/commands/plan_dispatcher.hpp"
 #include "modules/gateway/connection.hpp"
@@ -117,6 +118,9 @@ struct gateway_state {
   // multi-step commands).
   std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> after_shards;
   client_figures figures;
+  // Cluster mode: the slot map the cluster actor sent last (null until the
+  // first arrives, or outside cluster mode).
+  cluster::view_ptr cluster_view;
   // ACL users (acl_commands.cpp); the default user's password follows
   // requirepass, as last given to it in applied_requirepass.
   acl::registry users;
@@ -184,6 +188,18 @@ struct ran_command {
 ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
                         const commands::command_spec* spec, std::size_t slot,
                         commands::plan& work, std::size_t query_pending);
+
+// Cluster mode (cluster_commands.cpp): whether a command runs here. `refused`
+// comes with its -MOVED, -ASK, -CROSSSLOT, -TRYAGAIN or -CLUSTERDOWN reply in
+// `refusal`; `wait`: its slot is open, and the command is parsed again once
+// the node knows which of its keys it holds (the connection waits meanwhile).
+enum class cluster_route { serve, refused, wait };
+cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args& argv,
+                               const commands::command_spec& spec, std::string& refusal);
+// PUBLISH's message, relayed to the cluster's other nodes (nothing outside
+// cluster mode).
+void publish_to_cluster(gateway_actor* self, const std::string& channel,
+                        const std::string& message);
 
 // Inside MULTI: queues the command (+QUEUED), or answers a queuing error that
 // aborts the transaction. False for the commands that run at once inside

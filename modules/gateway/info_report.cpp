@@ -233,10 +233,9 @@ void stats_section(std::string& out, const info_inputs& in) {
   field(out, "total_writes_processed", in.clients.writes_processed);
 }
 
-// A node of its own: cluster mode is not here yet.
-void cluster_section(std::string& out, const info_inputs&) {
+void cluster_section(std::string& out, const info_inputs& in) {
   out.append("# Cluster\r\n");
-  field(out, "cluster_enabled", 0);
+  field(out, "cluster_enabled", in.facts != nullptr && in.facts->cluster_enabled ? 1 : 0);
 }
 
 void keyspace_section(std::string& out, const info_inputs& in) {

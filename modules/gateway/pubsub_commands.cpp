@@ -199,7 +199,10 @@ void publish(gateway_actor* self, std::string channel, std::string message, Fill
 // broker's count arrives.
 void publish_command(gateway_actor* self, connection& conn, const args& argv,
                      commands::plan& work) {
-  publish(self, std::string{argv[1]}, std::string{argv[2]}, reply_later(self, conn, work));
+  std::string channel{argv[1]};
+  std::string message{argv[2]};
+  publish_to_cluster(self, channel, message);
+  publish(self, std::move(channel), std::move(message), reply_later(self, conn, work));
 }
 
 // SPUBLISH shardchannel message: to the shard channel's subscribers alone.
@@ -211,6 +214,7 @@ void spublish_command(gateway_actor* self, connection& conn, const args& argv,
 
 void publish_from_script(gateway_actor* self, const args& argv,
                          std::function<void(std::string_view)> finish) {
+  publish_to_cluster(self, std::string{argv[1]}, std::string{argv[2]});
   publish(self, std::string{argv[1]}, std::string{argv[2]},
           [finish = std::move(finish)](std::string_view resp) { finish(resp); });
 }

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules/cluster/messages.hpp"
 #include "modules/commands/command_table.hpp"
 #include "modules/commands/glob.hpp"
 #include "modules/commands/plan.hpp"
@@ -547,6 +548,33 @@ std::size_t consume(gateway_actor* self, connection& conn, const char* data,
         continue;
       }
     }
+    // Cluster mode: a command whose keys another node serves (or that no
+    // node serves now) is answered with Redis's redirect, queued or not.
+    if (self->state.config.cluster && spec != nullptr
+        && commands::arity_ok(*spec, argv.size())) {
+      std::string refusal;
+      auto where = route_in_cluster(self, conn, argv, *spec, refusal);
+      if (where == cluster_route::wait) {
+        // Parsed again once the node knows which of its keys it holds.
+        --conn.unanswered;
+        --figures.commands_processed;
+        pos = request_start;
+        break;
+      }
+      if (where == cluster_route::refused) {
+        if (std::string_view{spec->name} == "exec") {
+          conn.transaction = {}; // as Redis: the transaction is discarded
+          unwatch_all(self, conn);
+        } else if (conn.transaction.active) {
+          conn.transaction.aborted = true;
+        }
+        ++figures.rejected_calls[slot];
+        work.add_reply(conn.context, refusal);
+        if (silent)
+          work.silence_from(work.size() - 1);
+        continue;
+      }
+    }
     if (conn.transaction.active && queued_in_transaction(self, conn, argv, spec, work)) {
       if (silent)
         work.silence_from(work.size() - 1);
@@ -1049,7 +1077,12 @@ caf::behavior resp_gateway(gateway_actor* self, gateway_config config,
         self->add_doorman(std::move(tls_listener));
       }
     });
+  if (st.config.cluster)
+    self->send(st.config.cluster, cluster::watch_atom::value, caf::actor_cast<caf::actor>(self));
   return {
+    [self](cluster::view_atom, cluster::view_ptr& view) {
+      self->state.cluster_view = std::move(view);
+    },
     [self](engine_manager::routing_atom, engine::routing_ptr& snapshot) {
       self->state.dispatcher.update(std::move(snapshot));
       acknowledge_switch(self);

@@ -48,6 +48,7 @@ struct gateway_config {
   engine::routing_ptr routing; // the snapshot to start with
   engine_manager::manager_actor manager; // sends the later ones
   caf::actor subscriptions;              // the subscription broker
+  caf::actor cluster;                    // cluster mode: the node's cluster actor
   // notify-keyspace-events: while events are recorded, a plan that writes on
   // several shards has its events sent in its order, after it (key_events.hpp).
   shard::notify_settings_ptr notify;

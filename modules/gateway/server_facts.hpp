@@ -21,6 +21,7 @@ struct server_facts {
   std::uint16_t tcp_port = 0;
   std::int64_t started_at_ms = 0; // Unix time
   std::string run_id;             // 40 random hex digits, new at every start
+  bool cluster_enabled = false;   // --cluster-enabled
 };
 
 using server_facts_ptr = std::shared_ptr<const server_facts>;

@@ -20,6 +20,11 @@ struct named_handler {
 // Every session command's handler, by the command table's name.
 constexpr named_handler handlers[] = {
   {"acl", acl_command},
+  {"asking", asking_command},
+  {"cluster", cluster_command},
+  {"migrate", migrate_command},
+  {"readonly", readonly_command},
+  {"readwrite", readonly_command},
   {"auth", auth_session_command},
   {"bgrewriteaof", bgrewriteaof_command},
   {"bgsave", bgsave_command},

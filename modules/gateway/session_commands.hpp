@@ -98,6 +98,12 @@ void monitor_command(gateway_actor*, connection&, const args&, commands::plan&);
 // SLOWLOG GET | LEN | RESET | HELP (slowlog_command.cpp)
 void slowlog_command(gateway_actor*, connection&, const args&, commands::plan&);
 
+// cluster mode (cluster_commands.cpp)
+void cluster_command(gateway_actor*, connection&, const args&, commands::plan&);
+void asking_command(gateway_actor*, connection&, const args&, commands::plan&);
+void readonly_command(gateway_actor*, connection&, const args&, commands::plan&);
+void migrate_command(gateway_actor*, connection&, const args&, commands::plan&);
+
 // pub/sub (pubsub_commands.cpp)
 void subscribe_command(gateway_actor*, connection&, const args&, commands::plan&);
 void psubscribe_command(gateway_actor*, connection&, const args&, commands::plan&);

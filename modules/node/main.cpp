@@ -24,6 +24,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "modules/acl/registry.hpp"
+#include "modules/cluster/cluster_actor.hpp"
 #include "modules/gateway/resp_gateway.hpp"
 #include "modules/tls/tls.hpp"
 #include "modules/memory/budget.hpp"
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
     cfg.openssl_cafile = opts.tls_ca_cert_file;
   }
   add_store_message_types(cfg);
+  cluster::add_cluster_message_types(cfg);
   cfg.set("scheduler.max-threads",
           static_cast<std::int64_t>(opts.threads > 0 ? opts.threads : cores));
   cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -286,11 +288,49 @@ int main(int argc, char** argv) {
   auto port = listening->port;
   facts->tcp_port = port;
   facts->bind = opts.bind;
+  facts->cluster_enabled = opts.cluster_enabled;
   opts.port = port;
+  // Cluster mode: the cluster actor, published on the cluster port for the
+  // other nodes, before any client can ask where a slot is.
+  caf::actor cluster_node;
+  if (opts.cluster_enabled) {
+    cluster::cluster_config cc;
+    cc.config_file = opts.cluster_config_file.front() == '/'
+                       ? opts.cluster_config_file
+                       : opts.dir + "/" + opts.cluster_config_file;
+    bool wildcard = opts.bind == "0.0.0.0" || opts.bind == "*" || opts.bind == "::";
+    cc.ip = !opts.cluster_announce_ip.empty() ? opts.cluster_announce_ip
+            : wildcard                        ? std::string{}
+                                              : opts.bind;
+    cc.bind = wildcard ? std::string{"0.0.0.0"} : opts.bind;
+    cc.port = port;
+    auto cport = opts.cluster_port != 0 ? opts.cluster_port : port + 10000;
+    if (cport > 65535) {
+      node::log_warning("cannot derive the cluster port from port " + std::to_string(port)
+                        + ": set cluster-port");
+      stop_store(store);
+      return 1;
+    }
+    cc.cport = static_cast<std::uint16_t>(cport);
+    cc.node_timeout_ms = opts.cluster_node_timeout;
+    cc.require_full_coverage = opts.cluster_require_full_coverage;
+    cc.allow_reads_when_down = opts.cluster_allow_reads_when_down;
+    cc.store = store.actor;
+    cc.log = [](const std::string& line) { node::log_notice(line); };
+    std::string cluster_error;
+    cluster_node = cluster::spawn_cluster(system, std::move(cc), cluster_error);
+    if (!cluster_node) {
+      node::log_warning(cluster_error);
+      stop_store(store);
+      return 1;
+    }
+    node::log_notice("Cluster bus listening on " + opts.bind + ":" + std::to_string(cport));
+  }
   gateway::gateway_config gw;
   gw.routing = store.routing;
   gw.manager = store.manager;
   gw.subscriptions = store.subscriptions;
+  gw.cluster = cluster_node;
   gw.notify = store.notify;
   gw.subscription_figures = store.subscription_figures;
   gw.facts = facts;
@@ -385,6 +425,10 @@ int main(int argc, char** argv) {
     self->wait_for(scripts);
     caf::anon_send_exit(gateway, caf::exit_reason::user_shutdown);
     self->wait_for(gateway);
+    if (cluster_node) {
+      caf::anon_send_exit(cluster_node, caf::exit_reason::user_shutdown);
+      self->wait_for(cluster_node);
+    }
     // With save rules, a last snapshot on the way out, as Redis saves on
     // SHUTDOWN; the clients are gone, so it holds everything acknowledged.
     auto save = shutdown_save->load();

@@ -98,6 +98,53 @@ const std::vector<option_spec>& specs() {
      [](options& o, const std::string& v) {
        return parse_uint(v, 1000000, o.limits.acllog_max_len);
      }},
+    {"cluster-enabled", "yes: a node of a Redis Cluster (hash slots, redirects, CLUSTER)",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.cluster_enabled = p == "yes";
+       return true;
+     }},
+    {"cluster-config-file", "the node's cluster state, kept by the node (in dir unless absolute)",
+     [](options& o, const std::string& v) {
+       o.cluster_config_file = v;
+       return !v.empty();
+     }},
+    {"cluster-node-timeout", "milliseconds a peer may go unanswered before it is failing",
+     [](options& o, const std::string& v) {
+       return parse_uint(v, std::int64_t{1} << 40, o.cluster_node_timeout)
+              && o.cluster_node_timeout > 0;
+     }},
+    {"cluster-port", "port of the node-to-node link (0: port + 10000)",
+     [](options& o, const std::string& v) {
+       std::int64_t n;
+       if (!parse_uint(v, 65535, n))
+         return false;
+       o.cluster_port = static_cast<std::uint16_t>(n);
+       return true;
+     }},
+    {"cluster-require-full-coverage", "yes: every slot answers -CLUSTERDOWN while any slot is down",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.cluster_require_full_coverage = p == "yes";
+       return true;
+     }},
+    {"cluster-allow-reads-when-down", "yes: reads still served while the cluster is down",
+     [](options& o, const std::string& v) {
+       auto p = commands::to_lower(v);
+       if (!one_of(p, {"yes", "no"}))
+         return false;
+       o.cluster_allow_reads_when_down = p == "yes";
+       return true;
+     }},
+    {"cluster-announce-ip", "the address peers and clients are told to reach this node at",
+     [](options& o, const std::string& v) {
+       o.cluster_announce_ip = v;
+       return true;
+     }},
     {"protected-mode", "yes: refuse non-loopback clients while the default user has no password",
      [](options& o, const std::string& v) {
        auto p = commands::to_lower(v);
@@ -685,6 +732,13 @@ std::vector<std::pair<std::string, std::string>> options::as_config() const {
     {"acl-pubsub-default", limits.acl_pubsub_allchannels ? "allchannels" : "resetchannels"},
     {"acllog-max-len", std::to_string(limits.acllog_max_len)},
     {"protected-mode", limits.protected_mode ? "yes" : "no"},
+    {"cluster-enabled", cluster_enabled ? "yes" : "no"},
+    {"cluster-config-file", cluster_config_file},
+    {"cluster-node-timeout", std::to_string(cluster_node_timeout)},
+    {"cluster-port", std::to_string(cluster_port)},
+    {"cluster-require-full-coverage", cluster_require_full_coverage ? "yes" : "no"},
+    {"cluster-allow-reads-when-down", cluster_allow_reads_when_down ? "yes" : "no"},
+    {"cluster-announce-ip", cluster_announce_ip},
     {"client-output-buffer-limit", output_limits_to_string(limits)},
     {"maxmemory", std::to_string(maxmemory)},
     {"maxmemory-policy", maxmemory_policy},

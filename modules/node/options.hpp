@@ -46,6 +46,14 @@ struct options {
   std::int64_t auto_aof_rewrite_percentage = 100;
   std::int64_t auto_aof_rewrite_min_size = 64 * 1024 * 1024;
   std::uint16_t caf_port = 0; // 0: the store is not published to CAF applications
+  // Cluster mode (modules/cluster), fixed at start.
+  bool cluster_enabled = false;
+  std::string cluster_config_file = "nodes.conf"; // in dir, unless absolute
+  std::int64_t cluster_node_timeout = 15000;      // ms
+  std::uint16_t cluster_port = 0;                 // 0: port + 10000
+  bool cluster_require_full_coverage = true;
+  bool cluster_allow_reads_when_down = false;
+  std::string cluster_announce_ip; // "": bind's address, or learned from the peers
   unsigned stairs = 1;          // of the first engine
   bool resize = true;           // grow and shrink with the load
   std::int64_t grow_keys_per_shard = 250000;

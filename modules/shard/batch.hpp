@@ -46,7 +46,8 @@ enum class op_code : std::uint8_t {
   type,       // TYPE: +string or +none
   random_key, // keyless: a bulk key of this shard, or null when it is empty
   keys,       // keyless: value = glob pattern: the matching keys as bulks, back
-              // to back (no array header); the share counts them
+              // to back (no array header); the share counts them (origin_args:
+              // a cluster slot's keys alone)
   keys_from,  // during a resize (origin_args): the same for the origin's keys
   reset_stats, // keyless: +OK after zeroing hits, misses and expired (RESETSTAT)
   // RENAME in two steps (see gateway/multi_step_commands.cpp): `peek` answers
@@ -314,6 +315,10 @@ struct origin_args {
   std::uint32_t shard = 0;
   std::uint32_t stairs = 0;
   bool every_db = false;
+  // keys and keys_from (GETKEYSINSLOT, COUNTKEYSINSLOT): only the keys of this
+  // cluster hash slot (-1: any), at most `limit` of them per shard (0: all).
+  std::int32_t slot = -1;
+  std::uint32_t limit = 0;
 };
 
 // MOVE's destination database.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "modules/cluster/slots.hpp"
 #include "modules/commands/glob.hpp"
 #include "modules/engine/staircase.hpp"
 #include "modules/protocol/reply_writer.hpp"
@@ -244,11 +245,15 @@ void table::op_keys(const batch& work, const operation& op, batch_result& out,
                     deadline_ms now) {
   auto pattern = work.value(op);
   bool filter = op.code == op_code::keys_from;
-  auto from = filter ? op.arguments<origin_args>() : origin_args{};
+  const auto& from = op.arguments<origin_args>();
   std::vector<std::string_view> found;
   bool all = pattern == "*";
   db_->entries.for_each([&](const record& r) {
+    if (from.limit != 0 && found.size() >= from.limit)
+      return;
     if (filter && engine::shard_of(r.key(), from.stairs) != from.shard)
+      return;
+    if (from.slot >= 0 && cluster::key_slot(r.key()) != from.slot)
       return;
     if (is_expired(r, now))
       return; // retired by its next turn; never listed

@@ -624,11 +624,15 @@ caf::result<batch_result> forward(Self* self, const std::shared_ptr<shard_state>
         run_here(route, op);
         fan_out(route, op_code::flush_from, {}, op.args);
         break;
-      case op_code::keys:
+      case op_code::keys: {
         route.how = op_route::kind::joined;
         run_here(route, op);
-        fan_out(route, op_code::keys_from, work.value(op), origin);
+        auto scope = origin;
+        scope.slot = op.arguments<origin_args>().slot;
+        scope.limit = op.arguments<origin_args>().limit;
+        fan_out(route, op_code::keys_from, work.value(op), scope);
         break;
+      }
       case op_code::scan: {
         route.how = op_route::kind::joined;
         run_here(route, op);
