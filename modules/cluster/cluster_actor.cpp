@@ -106,20 +106,29 @@ view_ptr make_view(const cluster_state& st) {
   const auto& table = *st.table;
   v->ok = table.state_ok(st.config.require_full_coverage);
   v->allow_reads_when_down = st.config.allow_reads_when_down;
-  std::map<const node*, std::uint16_t> index;
   std::map<std::string_view, std::uint16_t> by_name;
+  std::vector<const node*> order;
   for (const auto& [id, n] : table.nodes()) {
     auto i = static_cast<std::uint16_t>(v->endpoints.size());
-    index[&n] = i;
     by_name[id] = i;
+    order.push_back(&n);
     v->endpoints.push_back(n.endpoint());
     v->failed.push_back(n.failed());
     if (&n == &table.myself())
       v->me = i;
   }
+  // Runs of slots share their owner: its index is looked up once per run.
+  const node* last = nullptr;
+  auto last_index = view::none;
   for (std::size_t s = 0; s < slot_count; ++s) {
     const auto* owner = table.owner(static_cast<std::uint16_t>(s));
-    v->owner[s] = owner == nullptr ? view::none : index.at(owner);
+    if (owner != last) {
+      last = owner;
+      auto it = std::find(order.begin(), order.end(), owner);
+      last_index = it == order.end() ? view::none
+                                     : static_cast<std::uint16_t>(it - order.begin());
+    }
+    v->owner[s] = last_index;
   }
   for (const auto& [slot, id] : table.migrating())
     if (auto it = by_name.find(id); it != by_name.end())
@@ -140,9 +149,20 @@ bool same_view(const view& a, const view& b) {
 // changed.
 void commit(cluster_actor* self, bool save) {
   auto& st = self->state;
-  if (save)
+  if (save) {
     if (auto error = save_config(st); !error.empty())
       log(self, "cluster config: " + error);
+  } else if (st.current) {
+    // Nothing in the table changed but maybe the state or a node's failure:
+    // looked at cheaply, as every tick does.
+    bool same = st.current->ok == st.table->state_ok(st.config.require_full_coverage)
+                && st.current->failed.size() == st.table->nodes().size();
+    std::size_t i = 0;
+    for (const auto& [id, n] : st.table->nodes())
+      same = same && i < st.current->failed.size() && st.current->failed[i++] == n.failed();
+    if (same)
+      return;
+  }
   auto next = make_view(st);
   if (st.current && same_view(*st.current, *next))
     return;

@@ -406,7 +406,8 @@ void migrate_command(gateway_actor* self, connection& conn, const args& argv,
       for (std::size_t i = 0; i < keys.size(); ++i) {
         auto dump = reply_of(p, first + 2 * i);
         auto ttl = reply_of(p, first + 2 * i + 1);
-        auto payload = bulks_of("*1\r\n" + dump, 1);
+        auto framed = "*1\r\n" + dump;
+        auto payload = bulks_of(framed, 1);
         if (dump.rfind("$-1", 0) == 0 || payload.empty())
           continue; // gone (or expired) meanwhile
         std::int64_t ms = 0;
