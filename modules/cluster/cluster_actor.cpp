@@ -938,23 +938,39 @@ caf::behavior cluster_behavior(cluster_actor* self, cluster_config config,
            key_transfer& transfer) -> caf::result<std::vector<std::string>> {
       auto& st = self->state;
       const auto* target = st.table->find_endpoint(ip, port);
-      caf::actor handle;
-      if (target != nullptr)
-        if (auto it = st.links.find(target->id); it != st.links.end())
-          handle = it->second.handle;
       auto count = transfer.keys.size();
-      if (!handle)
-        return std::vector<std::string>(
-          count, error_reply("IOERR error or timeout connecting to the client"));
+      auto refused = std::vector<std::string>(
+        count, error_reply("IOERR error or timeout connecting to the client"));
+      if (target == nullptr || target == &st.table->myself())
+        return refused;
       auto promise = self->make_response_promise<std::vector<std::string>>();
-      self
-        ->request(handle, std::chrono::milliseconds{std::max<std::int64_t>(timeout_ms, 1000)},
-                  restore_atom::value, std::move(transfer))
-        .then([promise](std::vector<std::string>& replies) mutable { promise.deliver(replies); },
-              [promise, count](caf::error&) mutable {
-                promise.deliver(std::vector<std::string>(
-                  count, error_reply("IOERR error or timeout reading to target instance")));
-              });
+      auto send = [self, promise, count, timeout_ms,
+                   transfer = std::move(transfer)](caf::actor handle) mutable {
+        self
+          ->request(handle, std::chrono::milliseconds{std::max<std::int64_t>(timeout_ms, 1000)},
+                    restore_atom::value, std::move(transfer))
+          .then(
+            [promise](std::vector<std::string>& replies) mutable { promise.deliver(replies); },
+            [promise, count](caf::error&) mutable {
+              promise.deliver(std::vector<std::string>(
+                count, error_reply("IOERR error or timeout reading to target instance")));
+            });
+      };
+      if (auto it = st.links.find(target->id); it != st.links.end() && it->second.handle) {
+        send(it->second.handle);
+        return promise;
+      }
+      // Known, but not linked yet (just met): link now.
+      auto id = target->id;
+      connect(
+        self, target->ip, target->cport,
+        [self, id, send](caf::actor peer) mutable {
+          auto& link = self->state.links[id];
+          if (!link.handle)
+            link.handle = peer;
+          send(peer);
+        },
+        [promise, refused]() mutable { promise.deliver(refused); });
       return promise;
     },
     [self](publish_atom, const std::string& channel, const std::string& message) {
