@@ -917,7 +917,7 @@ caf::behavior cluster_behavior(cluster_actor* self, cluster_config config,
       auto& st = self->state;
       std::vector<std::vector<std::string>> restores;
       for (std::size_t i = 0; i < transfer.keys.size(); ++i) {
-        std::vector<std::string> call{"RESTORE", transfer.keys[i],
+        std::vector<std::string> call{"RESTORE-ASKING", transfer.keys[i],
                                       std::to_string(transfer.ttls[i]), transfer.payloads[i]};
         if (transfer.replace)
           call.emplace_back("REPLACE");
@@ -972,6 +972,31 @@ caf::behavior cluster_behavior(cluster_actor* self, cluster_config config,
         },
         [promise, refused]() mutable { promise.deliver(refused); });
       return promise;
+    },
+    // From a cluster client (cluster_client.hpp): who serves which slot.
+    [self](routes_atom) -> slot_routes {
+      auto& st = self->state;
+      slot_routes routes;
+      std::vector<const node*> order;
+      for (const auto& [id, n] : st.table->nodes()) {
+        order.push_back(&n);
+        routes.ids.push_back(n.id);
+        routes.ips.push_back(n.ip);
+        routes.ports.push_back(n.port);
+        routes.cports.push_back(n.cport);
+      }
+      routes.owners.assign(slot_count, view::none);
+      for (std::size_t s = 0; s < slot_count; ++s) {
+        const auto* owner = st.table->owner(static_cast<std::uint16_t>(s));
+        auto it = std::find(order.begin(), order.end(), owner);
+        if (owner != nullptr && it != order.end())
+          routes.owners[s] = static_cast<std::uint16_t>(it - order.begin());
+      }
+      return routes;
+    },
+    // From a cluster client: this node's store, to send its commands to.
+    [self](store_atom) -> caf::actor {
+      return caf::actor_cast<caf::actor>(self->state.config.store);
     },
     [self](publish_atom, const std::string& channel, const std::string& message) {
       auto& st = self->state;
@@ -1046,6 +1071,8 @@ void add_cluster_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<gossip_entry>>("stairkv::cluster::gossip_list");
   cfg.add_message_type<heartbeat>("stairkv::cluster::heartbeat");
   cfg.add_message_type<key_transfer>("stairkv::cluster::key_transfer");
+  cfg.add_message_type<slot_routes>("stairkv::cluster::slot_routes");
+  cfg.add_message_type<std::vector<std::uint16_t>>("stairkv::uint16_list");
   cfg.add_message_type<std::vector<std::int64_t>>("stairkv::int64_list");
 }
 

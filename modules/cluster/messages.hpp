@@ -20,6 +20,9 @@ using update_atom = caf::atom_constant<caf::atom("clupdate")>;
 using fail_atom = caf::atom_constant<caf::atom("clfail")>;
 using restore_atom = caf::atom_constant<caf::atom("clrestore")>;
 using relay_atom = caf::atom_constant<caf::atom("clrelay")>;
+// From cluster clients (cluster_client.hpp).
+using routes_atom = caf::atom_constant<caf::atom("clroutes")>; // the slot map
+using store_atom = caf::atom_constant<caf::atom("clstore")>;   // the node's store
 // Between a node's gateway and its own cluster actor.
 using request_atom = caf::atom_constant<caf::atom("clrequest")>; // a CLUSTER command
 using watch_atom = caf::atom_constant<caf::atom("clwatch")>;     // send me every view
@@ -92,6 +95,23 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, key_transfer& x) {
   return f(caf::meta::type_name("stairkv::cluster::key_transfer"), x.keys, x.payloads,
            x.ttls, x.replace);
+}
+
+// The slot map as a cluster client gets it: the nodes (name, where clients
+// and peers reach them) and, for each slot, the index of its owner among them
+// (0xffff: none).
+struct slot_routes {
+  std::vector<std::string> ids;
+  std::vector<std::string> ips;
+  std::vector<std::uint16_t> ports;
+  std::vector<std::uint16_t> cports;
+  std::vector<std::uint16_t> owners;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, slot_routes& x) {
+  return f(caf::meta::type_name("stairkv::cluster::slot_routes"), x.ids, x.ips, x.ports,
+           x.cports, x.owners);
 }
 
 } // namespace stairkv::cluster

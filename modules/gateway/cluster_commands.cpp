@@ -218,6 +218,37 @@ cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args
   return cluster_route::refused;
 }
 
+std::string front_cluster_refusal(gateway_actor* self, const commands::command_spec& spec,
+                                  const args& argv) {
+  std::vector<std::string_view> words;
+  routing_words(spec, argv, words);
+  if (words.empty())
+    return {};
+  const auto& v = self->state.cluster_view;
+  if (!v)
+    return "-CLUSTERDOWN The cluster is down\r\n";
+  cluster::key_slots ks;
+  std::set<std::string_view> distinct;
+  for (auto w : words) {
+    auto slot = cluster::key_slot(w);
+    if (ks.slot < 0)
+      ks.slot = slot;
+    else if (ks.slot != slot)
+      ks.cross = true;
+    distinct.insert(w);
+  }
+  ks.multiple = distinct.size() > 1;
+  std::string_view name = spec.name;
+  cluster::route_flags flags{(spec.flags & commands::flag::write) != 0,
+                             name == "restore-asking", false};
+  auto verdict = cluster::route(*v, ks, flags);
+  if (verdict.what == cluster::verdict::kind::serve)
+    return {};
+  if (verdict.what == cluster::verdict::kind::check_keys)
+    return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+  return redirect_reply(*v, verdict);
+}
+
 // ASKING: the next command may run here on a slot this node is importing.
 void asking_command(gateway_actor* self, connection& conn, const args&, commands::plan& work) {
   if (!self->state.config.cluster) {

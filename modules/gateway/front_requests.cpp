@@ -6,6 +6,7 @@
 // one. Handing the front's requests to the gateway gives the node one plan
 // order, so an MSET, an EXEC or a front transaction is atomic for every sender.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,37 @@ void submit(gateway_actor* self, const std::vector<std::vector<std::string>>& co
   client.db = map.physical(0);
   args argv;
   bool writes = false;
+  std::vector<std::string> front_refusals; // by command; empty: none refused
+  if (st.config.cluster) {
+    // Cluster mode: a command whose slot another node serves gets its
+    // redirect; in a transaction, every command gets the first one and
+    // nothing runs.
+    std::vector<std::string> refusals;
+    bool refused = false;
+    for (const auto& words : commands) {
+      argv.assign(words.begin(), words.end());
+      const auto* spec = argv.empty() ? nullptr : commands::find_command(argv[0]);
+      refusals.push_back(spec == nullptr || !commands::arity_ok(*spec, argv.size())
+                           ? std::string{}
+                           : front_cluster_refusal(self, *spec, argv));
+      refused = refused || !refusals.back().empty();
+    }
+    if (refused && transaction) {
+      auto first = *std::find_if(refusals.begin(), refusals.end(),
+                                 [](const std::string& r) { return !r.empty(); });
+      promise.deliver(std::vector<std::string>(commands.size(), first));
+      return;
+    }
+    if (refused)
+      front_refusals = std::move(refusals);
+  }
+  std::size_t index = 0;
   for (const auto& words : commands) {
+    auto i = index++;
+    if (!front_refusals.empty() && !front_refusals[i].empty()) {
+      work->add_reply(client, front_refusals[i]);
+      continue;
+    }
     argv.assign(words.begin(), words.end());
     const auto* spec = argv.empty() ? nullptr : commands::find_command(argv[0]);
     step_database = client.db;

@@ -196,6 +196,11 @@ ran_command run_command(gateway_actor* self, connection& conn, const args& argv,
 enum class cluster_route { serve, refused, wait };
 cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args& argv,
                                const commands::command_spec& spec, std::string& refusal);
+// The same for a command of the store's front actor (no connection, no
+// ASKING but RESTORE-ASKING's): empty when it runs here, else its redirect
+// (-TRYAGAIN while its slot is open, the keys' presence not being known).
+std::string front_cluster_refusal(gateway_actor* self, const commands::command_spec& spec,
+                                  const args& argv);
 // PUBLISH's message, relayed to the cluster's other nodes (nothing outside
 // cluster mode).
 void publish_to_cluster(gateway_actor* self, const std::string& channel,
