@@ -165,14 +165,19 @@ bool read_slot(std::string_view text, std::uint16_t& slot, std::string& error) {
 
 cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args& argv,
                                const commands::command_spec& spec, std::string& refusal) {
+  static const auto* exec = commands::find_command("exec");
+  static const auto* asking_spec = commands::find_command("asking");
+  static const auto* restore_asking = commands::find_command("restore-asking");
+  static const auto* migrate = commands::find_command("migrate");
   auto& st = self->state;
-  std::string_view name = spec.name;
-  bool asking = conn.asking || name == "restore-asking";
-  if (name != "asking" && (!conn.transaction.active || name == "exec"))
+  bool asking = conn.asking || &spec == restore_asking;
+  if (conn.asking && &spec != asking_spec && (!conn.transaction.active || &spec == exec))
     conn.asking = false; // ASKING is good for the next command (or transaction) only
-  std::vector<std::string_view> words;
+  // The words whose slots count, in a buffer kept from command to command.
+  static thread_local std::vector<std::string_view> words;
+  words.clear();
   bool write = (spec.flags & commands::flag::write) != 0;
-  if (name == "exec") {
+  if (&spec == exec) {
     // A transaction runs where all its queued commands' keys are.
     for (const auto& queued : conn.transaction.queued) {
       const auto* s = commands::find_command(queued[0]);
@@ -182,6 +187,10 @@ cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args
       routing_words(*s, call, words);
       write = write || (s->flags & commands::flag::write) != 0;
     }
+  } else if (spec.first_key > 0 && spec.first_key == spec.last_key
+             && (spec.flags & commands::flag::movablekeys) == 0
+             && static_cast<std::size_t>(spec.first_key) < argv.size()) {
+    words.push_back(argv[static_cast<std::size_t>(spec.first_key)]); // one key: most commands
   } else {
     routing_words(spec, argv, words);
   }
@@ -193,25 +202,26 @@ cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args
     return cluster_route::refused;
   }
   cluster::key_slots ks;
-  std::set<std::string_view> distinct;
   for (auto w : words) {
     auto slot = cluster::key_slot(w);
     if (ks.slot < 0)
       ks.slot = slot;
     else if (ks.slot != slot)
       ks.cross = true;
-    distinct.insert(w);
+    ks.multiple = ks.multiple || w != words.front();
   }
-  ks.multiple = distinct.size() > 1;
-  cluster::route_flags flags{write, asking, name == "migrate"};
+  cluster::route_flags flags{write, asking, &spec == migrate};
   auto present = static_cast<int>(conn.presence);
   conn.presence = -1;
-  auto verdict =
-    cluster::route(*v, ks, flags, present, static_cast<int>(distinct.size()));
+  // How many distinct keys: only asked for on a slot that is open.
+  auto distinct = [&] { return std::set<std::string_view>(words.begin(), words.end()); };
+  auto verdict = cluster::route(*v, ks, flags, present,
+                                present < 0 ? 0 : static_cast<int>(distinct().size()));
   if (verdict.what == cluster::verdict::kind::serve)
     return cluster_route::serve;
   if (verdict.what == cluster::verdict::kind::check_keys) {
-    check_presence(self, conn, std::vector<std::string>(distinct.begin(), distinct.end()));
+    auto keys = distinct();
+    check_presence(self, conn, std::vector<std::string>(keys.begin(), keys.end()));
     return cluster_route::wait;
   }
   refusal = redirect_reply(*v, verdict);
