@@ -874,6 +874,10 @@ caf::behavior cluster_behavior(cluster_actor* self, cluster_config config,
       tick(self);
       self->delayed_send(self, tick_interval, tick_atom::value);
     },
+    [self](timeout_atom, std::int64_t ms) {
+      if (ms > 0)
+        self->state.config.node_timeout_ms = ms;
+    },
     [self](watch_atom, caf::actor gateway) {
       self->state.gateways.push_back(gateway);
       self->send(gateway, view_atom::value, self->state.current);

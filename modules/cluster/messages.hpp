@@ -29,6 +29,7 @@ using watch_atom = caf::atom_constant<caf::atom("clwatch")>;     // send me ever
 using view_atom = caf::atom_constant<caf::atom("clview")>;       // the new view
 using migrate_atom = caf::atom_constant<caf::atom("clmigrate")>; // MIGRATE's keys
 using publish_atom = caf::atom_constant<caf::atom("clpublish")>; // PUBLISH everywhere
+using timeout_atom = caf::atom_constant<caf::atom("cltimeout")>; // CONFIG SET cluster-node-timeout
 
 // One node as its heartbeat describes it: who it is, where its clients and its
 // peers reach it, its role and the epoch its slot claims carry.

@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
   gw.notify = store.notify;
   gw.subscription_figures = store.subscription_figures;
   gw.facts = facts;
-  gw.settings = node::make_settings(opts, store);
+  gw.settings = node::make_settings(opts, store, cluster_node);
   gw.memory = store.memory;
   gw.persistence = store.persistence;
   gw.saver = store.saver;
@@ -352,7 +352,7 @@ int main(int argc, char** argv) {
       else if (level >= 2)
         node::log_notice(message);
     },
-    scripting::function_persistence{store.functions, store.aof_writer});
+    scripting::function_persistence{store.functions, store.aof_writer}, opts.cluster_enabled);
   gw.scripts = scripts.address();
   gw.active_expiry = store.active_expiry;
   gw.latency = store.latency;

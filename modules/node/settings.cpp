@@ -7,6 +7,7 @@
 
 #include <caf/send.hpp>
 
+#include "modules/cluster/messages.hpp"
 #include "modules/node/config_rewrite.hpp"
 #include "modules/node/log.hpp"
 #include "modules/persistence/saver.hpp"
@@ -49,7 +50,8 @@ std::string refusal(const std::string& name) {
 } // namespace
 
 gateway::node_settings_ptr make_settings(const options& initial,
-                                         const store_handle& store) {
+                                         const store_handle& store,
+                                         caf::actor cluster) {
   auto result = std::make_shared<gateway::node_settings>();
   auto opts = std::make_shared<options>(initial);
   result->limits = initial.limits;
@@ -93,6 +95,11 @@ gateway::node_settings_ptr make_settings(const options& initial,
         memory->set_policy(policy);
         memory->set_samples(static_cast<int>(o.maxmemory_samples));
         memory->set_limit(o.maxmemory);
+      };
+    } else if (name == "cluster-node-timeout" && cluster) {
+      // The cluster actor's failure detection and ping rate follow it.
+      effect = [cluster](const options& o) {
+        caf::anon_send(cluster, cluster::timeout_atom::value, o.cluster_node_timeout);
       };
     } else if (name == "list-compress-depth") {
       effect = [](const options&) {}; // accepted, kept for CONFIG GET; nothing compresses

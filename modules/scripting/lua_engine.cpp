@@ -548,6 +548,7 @@ bool read_flags(lua_State* L, lua_engine::function_info& info) {
       return false;
     info.no_writes = info.no_writes || flag == "no-writes";
     info.allow_oom = info.allow_oom || flag == "allow-oom";
+    info.no_cluster = info.no_cluster || flag == "no-cluster";
     info.flags.push_back(flag);
   }
 }
@@ -1248,7 +1249,9 @@ bool lua_engine::parse_shebang(std::string_view body, script_flags& flags,
         flags.no_writes = true;
       else if (flag == "allow-oom")
         flags.allow_oom = true;
-      else if (flag != "allow-stale" && flag != "no-cluster" && flag != "allow-cross-slot-keys") {
+      else if (flag == "no-cluster")
+        flags.no_cluster = true;
+      else if (flag != "allow-stale" && flag != "allow-cross-slot-keys") {
         error = "ERR Unexpected flag in script shebang: " + std::string{flag};
         return false;
       }

@@ -60,6 +60,7 @@ public:
     bool shebang = false;
     bool no_writes = false;
     bool allow_oom = false;
+    bool no_cluster = false; // refused on a node in cluster mode
   };
   // The flags of kept script `sha`, or null.
   const script_flags* flags_of(std::string_view sha) const;
@@ -92,6 +93,7 @@ public:
     std::string library;
     bool no_writes = false; // flags={'no-writes'}: FCALL_RO may call it
     bool allow_oom = false; // flags={'allow-oom'}: may write past maxmemory
+    bool no_cluster = false; // flags={'no-cluster'}: refused in cluster mode
     std::vector<std::string> flags;
     std::string description;
     bool has_description = false;

@@ -19,6 +19,7 @@ namespace {
 
 struct runner_state {
   std::unique_ptr<lua_engine> engine;
+  bool cluster_mode = false; // scripts and functions flagged no-cluster are refused
   script_figures_ptr figures;
   function_persistence kept;
   std::int64_t body_bytes = 0;
@@ -97,6 +98,8 @@ caf::message refusal(int resp, const std::string& error) {
 }
 
 constexpr const char* oom_error = "OOM command not allowed when used memory > 'maxmemory'.";
+constexpr const char* no_cluster_error =
+  "ERR Can not run script on cluster, 'no-cluster' flag is set.";
 
 
 // FUNCTION's subcommands.
@@ -244,8 +247,9 @@ std::string function_command(runner_state& st, const std::vector<std::string>& a
 
 caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
                      std::function<void(int, const std::string&)> log,
-                     function_persistence kept) {
+                     function_persistence kept, bool cluster_mode) {
   auto st = std::make_shared<runner_state>();
+  st->cluster_mode = cluster_mode;
   st->engine = std::make_unique<lua_engine>(log);
   st->figures = std::move(figures);
   st->kept = std::move(kept);
@@ -275,6 +279,8 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       if (!compile(body, sha, error))
         return refusal(resp, error);
       const auto& flags = *st->engine->flags_of(sha);
+      if (st->cluster_mode && flags.no_cluster)
+        return refusal(resp, no_cluster_error);
       if (!read_only
           && refused_for_memory(oom, flags.shebang, flags.no_writes, flags.allow_oom))
         return refusal(resp, oom_error);
@@ -288,6 +294,9 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
       auto name = commands::to_lower(sha);
       if (const auto* flags = st->engine->flags_of(name);
+          flags != nullptr && st->cluster_mode && flags->no_cluster)
+        return refusal(resp, no_cluster_error);
+      if (const auto* flags = st->engine->flags_of(name);
           flags != nullptr && !read_only
           && refused_for_memory(oom, flags->shebang, flags->no_writes, flags->allow_oom))
         return refusal(resp, oom_error);
@@ -298,6 +307,9 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
     [self, st](fcall_atom, const std::string& name, const std::vector<std::string>& keys,
                const std::vector<std::string>& args, int resp, bool read_only, bool oom) {
       auto gateway = caf::actor_cast<caf::actor>(self->current_sender());
+      if (const auto* f = st->engine->find_function(name);
+          f != nullptr && st->cluster_mode && f->no_cluster)
+        return refusal(resp, no_cluster_error);
       if (const auto* f = st->engine->find_function(name);
           f != nullptr && !read_only && refused_for_memory(oom, true, f->no_writes, f->allow_oom))
         return refusal(resp, oom_error);
@@ -345,9 +357,9 @@ caf::behavior runner(caf::event_based_actor* self, script_figures_ptr figures,
 
 caf::actor spawn_script_runner(caf::actor_system& system, script_figures_ptr figures,
                                std::function<void(int, const std::string&)> log,
-                               function_persistence kept) {
+                               function_persistence kept, bool cluster_mode) {
   return system.spawn<caf::detached>(runner, std::move(figures), std::move(log),
-                                     std::move(kept));
+                                     std::move(kept), cluster_mode);
 }
 
 } // namespace stairkv::scripting

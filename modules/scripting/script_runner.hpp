@@ -77,6 +77,6 @@ struct function_persistence {
 
 caf::actor spawn_script_runner(caf::actor_system& system, script_figures_ptr figures,
                                std::function<void(int, const std::string&)> log,
-                               function_persistence kept = {});
+                               function_persistence kept = {}, bool cluster_mode = false);
 
 } // namespace stairkv::scripting
