@@ -41,6 +41,21 @@ void routing_words(const commands::command_spec& spec, const args& argv,
   commands::collect_keys(spec, argv, words);
 }
 
+// The slot the words hash to (or that they span several), and whether they
+// are more than one key.
+cluster::key_slots slots_of(const std::vector<std::string_view>& words) {
+  cluster::key_slots ks;
+  for (auto w : words) {
+    auto slot = cluster::key_slot(w);
+    if (ks.slot < 0)
+      ks.slot = slot;
+    else if (ks.slot != slot)
+      ks.cross = true;
+    ks.multiple = ks.multiple || w != words.front();
+  }
+  return ks;
+}
+
 std::string redirect_reply(const cluster::view& v, const cluster::verdict& verdict) {
   using kind = cluster::verdict::kind;
   switch (verdict.what) {
@@ -201,15 +216,7 @@ cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args
     refusal = "-CLUSTERDOWN The cluster is down\r\n";
     return cluster_route::refused;
   }
-  cluster::key_slots ks;
-  for (auto w : words) {
-    auto slot = cluster::key_slot(w);
-    if (ks.slot < 0)
-      ks.slot = slot;
-    else if (ks.slot != slot)
-      ks.cross = true;
-    ks.multiple = ks.multiple || w != words.front();
-  }
+  auto ks = slots_of(words);
   cluster::route_flags flags{write, asking, &spec == migrate};
   auto present = static_cast<int>(conn.presence);
   conn.presence = -1;
@@ -237,17 +244,7 @@ std::string front_cluster_refusal(gateway_actor* self, const commands::command_s
   const auto& v = self->state.cluster_view;
   if (!v)
     return "-CLUSTERDOWN The cluster is down\r\n";
-  cluster::key_slots ks;
-  std::set<std::string_view> distinct;
-  for (auto w : words) {
-    auto slot = cluster::key_slot(w);
-    if (ks.slot < 0)
-      ks.slot = slot;
-    else if (ks.slot != slot)
-      ks.cross = true;
-    distinct.insert(w);
-  }
-  ks.multiple = distinct.size() > 1;
+  auto ks = slots_of(words);
   std::string_view name = spec.name;
   cluster::route_flags flags{(spec.flags & commands::flag::write) != 0,
                              name == "restore-asking", false};
