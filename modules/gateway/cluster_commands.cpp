@@ -184,10 +184,13 @@ cluster_route route_in_cluster(gateway_actor* self, connection& conn, const args
   static const auto* asking_spec = commands::find_command("asking");
   static const auto* restore_asking = commands::find_command("restore-asking");
   static const auto* migrate = commands::find_command("migrate");
+  static const auto* multi = commands::find_command("multi");
   auto& st = self->state;
   bool asking = conn.asking || &spec == restore_asking;
-  if (conn.asking && &spec != asking_spec && (!conn.transaction.active || &spec == exec))
-    conn.asking = false; // ASKING is good for the next command (or transaction) only
+  // ASKING is good for the next command, or for the transaction it starts.
+  if (conn.asking && &spec != asking_spec && &spec != multi
+      && (!conn.transaction.active || &spec == exec))
+    conn.asking = false;
   // The words whose slots count, in a buffer kept from command to command.
   static thread_local std::vector<std::string_view> words;
   words.clear();

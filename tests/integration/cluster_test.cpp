@@ -451,6 +451,37 @@ TEST_F(Cluster, AddNodeRebalanceThenEmptyAndDeleteIt) {
   }
 }
 
+TEST_F(Cluster, FixFinishesAHalfDoneMigration) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  create_cluster();
+  auto p = ports();
+  cluster_client client{p};
+  for (int i = 0; i < 200; ++i) {
+    auto key = "k:" + std::to_string(i);
+    client.command({"SET", key, std::to_string(i)}, key);
+  }
+  // The slot of k:1 is left open: importing on one node, migrating on its owner.
+  uint16_t owner = 0;
+  for (auto port : p)
+    if (command_text(port, {"GET", "k:1"}) == "1")
+      owner = port;
+  ASSERT_NE(owner, 0);
+  uint16_t other = owner == p[0] ? p[1] : p[0];
+  auto slot = command_text(owner, {"CLUSTER", "KEYSLOT", "k:1"});
+  EXPECT_EQ(command_text(other, {"CLUSTER", "SETSLOT", slot, "IMPORTING", id_of(owner)}), "OK");
+  EXPECT_EQ(command_text(owner, {"CLUSTER", "SETSLOT", slot, "MIGRATING", id_of(other)}), "OK");
+  auto open = cluster_tool({"check", endpoint(p[2])});
+  EXPECT_NE(open.out.find("The following slots are open: " + slot), std::string::npos)
+    << open.describe();
+  auto fixed = cluster_tool({"fix", endpoint(p[2])});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.describe();
+  expect_check_clean(p[2]);
+  // The slot moved whole, with its keys, to the importing node.
+  EXPECT_EQ(command_text(other, {"GET", "k:1"}), "1");
+  EXPECT_EQ(total_keys(), 200);
+}
+
 // Kills the node's process outright (no shutdown), as a crash would.
 void kill_node(server_process& node) {
   ::kill(node.pid(), SIGKILL);
