@@ -131,7 +131,15 @@ protected:
                                   "--cluster-node-timeout=1000", "--dir=" + dir, "--save="};
     args.insert(args.end(), extra.begin(), extra.end());
     nodes_.push_back(std::make_unique<server_process>(args));
+    args_.push_back(args);
     return *nodes_.back();
+  }
+
+  // Starts node `i` again, on its port, with its directory and cluster port.
+  void restart_node(std::size_t i) {
+    auto args = args_[i];
+    args.push_back("--port=" + std::to_string(nodes_[i]->port()));
+    nodes_[i] = std::make_unique<server_process>(args);
   }
 
   std::vector<uint16_t> ports() const {
@@ -215,6 +223,7 @@ protected:
   }
 
   std::vector<std::unique_ptr<server_process>> nodes_;
+  std::vector<std::vector<std::string>> args_;
 };
 
 TEST_F(Cluster, CreateCheckAndServeThroughEveryNode) {
@@ -517,6 +526,33 @@ TEST_F(Cluster, KilledNodeTakesOnlyItsOwnSlotsDown) {
     EXPECT_EQ(command_text(port, {"GET", dead_key}), "CLUSTERDOWN Hash slot not served");
     EXPECT_EQ(command_text(port, {"GET", key_on[port]}), "v");
     EXPECT_EQ(command_text(port, {"SET", key_on[port], "w"}), "OK");
+  }
+}
+
+TEST_F(Cluster, ARestartedNodeRejoinsWithItsSlotsAndKeys) {
+  for (int i = 0; i < 3; ++i)
+    start_node({"--appendonly=yes"});
+  create_cluster();
+  auto p = ports();
+  cluster_client client{p};
+  for (int i = 0; i < 300; ++i) {
+    auto key = "k:" + std::to_string(i);
+    ASSERT_EQ(text_of(client.command({"SET", key, std::to_string(i)}, key).get()), "OK");
+  }
+  auto held = command_text(p[2], {"DBSIZE"});
+  kill_node(*nodes_[2]);
+  ASSERT_TRUE(eventually([&] { return !state_ok(p[0]); }));
+  // It comes back from its nodes.conf and append-only file, on its port.
+  restart_node(2);
+  for (auto port : p)
+    ASSERT_TRUE(eventually([&] { return state_ok(port); }))
+      << port << "\n" << command_text(port, {"CLUSTER", "NODES"});
+  EXPECT_EQ(command_text(p[2], {"DBSIZE"}), held);
+  EXPECT_EQ(command_text(p[0], {"CLUSTER", "NODES"}).find("fail"), std::string::npos);
+  cluster_client reader{p};
+  for (int i = 0; i < 300; ++i) {
+    auto key = "k:" + std::to_string(i);
+    ASSERT_EQ(text_of(reader.command({"GET", key}, key).get()), std::to_string(i)) << key;
   }
 }
 
