@@ -597,5 +597,47 @@ print("ok")
   EXPECT_EQ(result.out, "ok\n") << result.describe();
 }
 
+// ioredis (from the npm registry, tools/fetch-node-modules) as Node.js
+// applications use its Cluster client: it learns the slots and follows them.
+TEST_F(Cluster, IoredisClusterClientWorks) {
+  for (int i = 0; i < 3; ++i)
+    start_node();
+  create_cluster();
+  auto result = run_process(
+    {"/usr/bin/env", "NODE_PATH=/var/cache/stairkv/node_modules", "/usr/bin/node", "-",
+     std::to_string(ports()[2])},
+    R"(
+const Redis = require("ioredis");
+const cluster = new Redis.Cluster([{ host: "127.0.0.1", port: Number(process.argv[2]) }]);
+(async () => {
+  for (let i = 0; i < 300; i++) await cluster.set(`js:${i}`, String(i));
+  for (let i = 0; i < 300; i++) {
+    const v = await cluster.get(`js:${i}`);
+    if (v !== String(i)) throw new Error(`js:${i} read ${v}`);
+  }
+  const p = cluster.pipeline();
+  for (let i = 0; i < 20; i++) p.incr(`n:{c}:${i}`);
+  const counts = await p.exec();
+  if (counts.some(([err, v]) => err || v !== 1)) throw new Error("pipeline " + JSON.stringify(counts));
+  await cluster.mset("{t}a", "1", "{t}b", "2");
+  const got = await cluster.mget("{t}a", "{t}b");
+  if (got.join(",") !== "1,2") throw new Error("mget " + got);
+  const m = cluster.multi();
+  m.incr("{t}x");
+  m.incr("{t}x");
+  const done = await m.exec();
+  if (done[1][1] !== 2) throw new Error("multi " + JSON.stringify(done));
+  if (cluster.nodes("master").length !== 3) throw new Error("masters");
+  console.log("ok");
+  cluster.disconnect();
+})().catch((e) => { console.error(e); process.exit(1); });
+)",
+    120s);
+  EXPECT_EQ(result.exit_code, 0) << result.describe();
+  EXPECT_EQ(result.out, "ok\n") << result.describe();
+  // The keys it wrote are spread over the three nodes.
+  EXPECT_EQ(total_keys(), 300 + 20 + 3);
+}
+
 } // namespace
 } // namespace stairkv::testing
