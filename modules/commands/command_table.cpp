@@ -697,11 +697,16 @@ bool collect_keys(const command_spec& spec, const std::vector<std::string_view>&
     // MIGRATE host port key|"" db timeout [...] [KEYS key...]: the keys after
     // KEYS when the key argument is empty (Redis's migrateGetKeys).
     if (call[3].empty())
-      for (std::size_t i = 6; i < call.size(); ++i)
-        if (equals_ignoring_case(call[i], "keys")) {
+      for (std::size_t i = 6; i < call.size(); ++i) {
+        if (equals_ignoring_case(call[i], "auth")) {
+          ++i; // its password
+        } else if (equals_ignoring_case(call[i], "auth2")) {
+          i += 2; // its user name and password
+        } else if (equals_ignoring_case(call[i], "keys")) {
           keys.insert(keys.end(), call.begin() + static_cast<std::ptrdiff_t>(i) + 1, call.end());
           return true;
         }
+      }
     keys.push_back(call[3]);
     return true;
   }
