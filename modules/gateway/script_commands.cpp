@@ -554,6 +554,14 @@ std::string refusal_of(gateway_actor* self, const commands::command_spec* spec,
     return refusal;
   if (writes && !writes_allowed)
     return "-ERR Write commands are not allowed from read-only scripts.\r\n";
+  // Cluster mode: a call's keys must be this node's, as Redis 7 requires.
+  if (self->state.config.cluster) {
+    auto redirect = front_cluster_refusal(self, *spec, argv);
+    if (redirect.rfind("-CROSSSLOT", 0) == 0)
+      return "-ERR Script attempted to access keys that do not hash to the same slot\r\n";
+    if (!redirect.empty() && redirect.rfind("-TRYAGAIN", 0) != 0)
+      return "-ERR Script attempted to access a non local key in a cluster node\r\n";
+  }
   return {};
 }
 
