@@ -17,6 +17,7 @@
 #include "modules/gateway/steps.hpp"
 #include "modules/protocol/errors.hpp"
 #include "modules/protocol/number.hpp"
+#include "modules/protocol/reply_reader.hpp"
 #include "modules/protocol/reply_writer.hpp"
 
 namespace stairkv::gateway {
@@ -105,36 +106,16 @@ void check_presence(gateway_actor* self, connection& conn, std::vector<std::stri
     });
 }
 
-// The elements of a merged array of bulks ("*n" then n bulks), up to `most`.
-std::vector<std::string_view> bulks_of(std::string_view reply, std::size_t most) {
-  std::vector<std::string_view> out;
-  if (reply.empty() || reply.front() != '*')
-    return out;
-  auto pos = reply.find("\r\n");
-  while (pos != std::string_view::npos && out.size() < most) {
-    pos += 2;
-    if (pos >= reply.size() || reply[pos] != '$')
-      break;
-    auto end = reply.find("\r\n", pos);
-    std::int64_t length = 0;
-    if (end == std::string_view::npos
-        || !protocol::parse_int64(reply.substr(pos + 1, end - pos - 1), length) || length < 0)
-      break;
-    out.push_back(reply.substr(end + 2, static_cast<std::size_t>(length)));
-    pos = end + 2 + static_cast<std::size_t>(length);
-  }
+// A step's merged reply, decoded (its keys, counts and payloads are read
+// from it).
+protocol::reply decoded(const std::string& resp) {
+  protocol::reply out;
+  protocol::read_reply(resp, out);
   return out;
 }
 
-std::int64_t elements_of(std::string_view reply) {
-  std::int64_t n = 0;
-  if (reply.size() > 1 && reply.front() == '*')
-    protocol::parse_int64(reply.substr(1, reply.find("\r\n") - 1), n);
-  return n;
-}
-
 // Plans the keys of `slot` on every shard (at most `limit` per shard, 0: all)
-// and hands `then` the merged array reply.
+// and hands `then` the merged array reply, decoded.
 template <class Then>
 void keys_in_slot(gateway_actor* self, std::uint16_t slot, std::uint32_t limit, Then then) {
   plan_step(
@@ -146,7 +127,9 @@ void keys_in_slot(gateway_actor* self, std::uint16_t slot, std::uint32_t limit, 
       scope.limit = limit;
       p.route_to_all(rec, shard::op_code::keys, "*", scope);
     },
-    [then](commands::plan& p, std::size_t first) mutable { then(reply_of(p, first)); });
+    [then](commands::plan& p, std::size_t first) mutable {
+      then(decoded(reply_of(p, first)));
+    });
 }
 
 // Asks the cluster actor to run a CLUSTER subcommand (`keys_here`: the keys
@@ -304,8 +287,8 @@ void cluster_command(gateway_actor* self, connection& conn, const args& argv,
       return;
     }
     auto finish = begin_steps(self, conn, work);
-    keys_in_slot(self, slot, 0, [finish](const std::string& reply) mutable {
-      finish(":" + std::to_string(elements_of(reply)) + "\r\n");
+    keys_in_slot(self, slot, 0, [finish](const protocol::reply& keys) mutable {
+      finish(":" + std::to_string(keys.elements.size()) + "\r\n");
     });
     return;
   }
@@ -327,13 +310,14 @@ void cluster_command(gateway_actor* self, connection& conn, const args& argv,
     }
     auto limit = static_cast<std::uint32_t>(std::min<std::int64_t>(count, 1 << 30));
     keys_in_slot(self, static_cast<std::uint16_t>(slot), limit,
-                 [finish, limit, resp](const std::string& reply) mutable {
-                   auto keys = bulks_of(reply, limit);
+                 [finish, limit, resp](const protocol::reply& keys) mutable {
+                   // Each shard sent at most `limit`: the first `limit` of them all.
+                   auto n = std::min<std::size_t>(keys.elements.size(), limit);
                    std::string out;
                    protocol::reply_writer writer{out, resp};
-                   writer.array(keys.size());
-                   for (auto key : keys)
-                     writer.bulk(key);
+                   writer.array(n);
+                   for (std::size_t i = 0; i < n; ++i)
+                     writer.bulk(keys.elements[i].text);
                    finish(out);
                  });
     return;
@@ -347,8 +331,8 @@ void cluster_command(gateway_actor* self, connection& conn, const args& argv,
   std::uint16_t slot = 0;
   if (sub == "setslot" && argv.size() == 5 && commands::equals_ignoring_case(argv[3], "node")
       && read_slot(argv[2], slot, error)) {
-    keys_in_slot(self, slot, 0, [forward](const std::string& reply) mutable {
-      forward(elements_of(reply));
+    keys_in_slot(self, slot, 0, [forward](const protocol::reply& keys) mutable {
+      forward(static_cast<std::int64_t>(keys.elements.size()));
     });
     return;
   }
@@ -360,11 +344,7 @@ void cluster_command(gateway_actor* self, connection& conn, const args& argv,
         commands::execute_command(p, hidden_client(), dbsize);
       },
       [forward](commands::plan& p, std::size_t first) mutable {
-        auto reply = reply_of(p, first);
-        std::int64_t keys = 0;
-        if (reply.size() > 1 && reply.front() == ':')
-          protocol::parse_int64(std::string_view{reply}.substr(1, reply.size() - 3), keys);
-        forward(keys);
+        forward(decoded(reply_of(p, first)).integer);
       });
     return;
   }
@@ -445,17 +425,12 @@ void migrate_command(gateway_actor* self, connection& conn, const args& argv,
       cluster::key_transfer transfer;
       transfer.replace = replace;
       for (std::size_t i = 0; i < keys.size(); ++i) {
-        auto dump = reply_of(p, first + 2 * i);
-        auto ttl = reply_of(p, first + 2 * i + 1);
-        auto framed = "*1\r\n" + dump;
-        auto payload = bulks_of(framed, 1);
-        if (dump.rfind("$-1", 0) == 0 || payload.empty())
+        auto payload = decoded(reply_of(p, first + 2 * i));
+        if (payload.type != protocol::reply::kind::bulk)
           continue; // gone (or expired) meanwhile
-        std::int64_t ms = 0;
-        if (ttl.size() > 1 && ttl.front() == ':')
-          protocol::parse_int64(std::string_view{ttl}.substr(1, ttl.size() - 3), ms);
+        auto ms = decoded(reply_of(p, first + 2 * i + 1)).integer; // PTTL: -1 for none
         transfer.keys.push_back(keys[i]);
-        transfer.payloads.emplace_back(payload.front());
+        transfer.payloads.push_back(std::move(payload.text));
         transfer.ttls.push_back(ms > 0 ? ms : 0);
       }
       if (transfer.keys.empty()) {
