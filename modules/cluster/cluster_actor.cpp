@@ -101,6 +101,27 @@ std::string save_config(cluster_state& st) {
 
 // -- the view the gateways route with --------------------------------------------
 
+// Calls `visit(slot, i)` for every slot, `i` its owner's index in `order`
+// (view::none: no owner). Runs of slots share their owner, so its index is
+// looked up once per run.
+template <class Visit>
+void for_each_owner(const node_table& table, const std::vector<const node*>& order,
+                    Visit visit) {
+  const node* last = nullptr;
+  auto last_index = view::none;
+  for (std::size_t s = 0; s < slot_count; ++s) {
+    const auto* owner = table.owner(static_cast<std::uint16_t>(s));
+    if (owner != last) {
+      last = owner;
+      auto it = std::find(order.begin(), order.end(), owner);
+      last_index = owner == nullptr || it == order.end()
+                     ? view::none
+                     : static_cast<std::uint16_t>(it - order.begin());
+    }
+    visit(s, last_index);
+  }
+}
+
 view_ptr make_view(const cluster_state& st) {
   auto v = std::make_shared<view>();
   const auto& table = *st.table;
@@ -117,19 +138,7 @@ view_ptr make_view(const cluster_state& st) {
     if (&n == &table.myself())
       v->me = i;
   }
-  // Runs of slots share their owner: its index is looked up once per run.
-  const node* last = nullptr;
-  auto last_index = view::none;
-  for (std::size_t s = 0; s < slot_count; ++s) {
-    const auto* owner = table.owner(static_cast<std::uint16_t>(s));
-    if (owner != last) {
-      last = owner;
-      auto it = std::find(order.begin(), order.end(), owner);
-      last_index = it == order.end() ? view::none
-                                     : static_cast<std::uint16_t>(it - order.begin());
-    }
-    v->owner[s] = last_index;
-  }
+  for_each_owner(table, order, [&](std::size_t s, std::uint16_t i) { v->owner[s] = i; });
   for (const auto& [slot, id] : table.migrating())
     if (auto it = by_name.find(id); it != by_name.end())
       v->migrating[slot] = it->second;
@@ -990,12 +999,8 @@ caf::behavior cluster_behavior(cluster_actor* self, cluster_config config,
         routes.cports.push_back(n.cport);
       }
       routes.owners.assign(slot_count, view::none);
-      for (std::size_t s = 0; s < slot_count; ++s) {
-        const auto* owner = st.table->owner(static_cast<std::uint16_t>(s));
-        auto it = std::find(order.begin(), order.end(), owner);
-        if (owner != nullptr && it != order.end())
-          routes.owners[s] = static_cast<std::uint16_t>(it - order.begin());
-      }
+      for_each_owner(*st.table, order,
+                     [&](std::size_t s, std::uint16_t i) { routes.owners[s] = i; });
       return routes;
     },
     // From a cluster client: this node's store, to send its commands to.
